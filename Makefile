@@ -1,0 +1,39 @@
+# The two commands: `make run` (the local stack) and `make test` (the whole suite). Both set up what they need.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
+
+.PHONY: run test setup kube lint unit e2e clean-state
+
+run: setup
+	$(PY) -m devstack
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed $(HELM) kube
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check 'pip<26.3'
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(HELM): layers/helm/build.sh
+	layers/helm/build.sh
+
+kube:
+	scripts/install-kube.sh
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check app.py chalicelib devstack tests bench
+	$(VENV)/bin/mypy --strict chalicelib
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit tests/functional
+
+e2e: setup
+	$(PY) -m pytest tests/e2e
+
+clean-state:
+	rm -rf .local

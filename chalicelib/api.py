@@ -1,0 +1,351 @@
+"""HTTP routes: parse -> service/pipeline -> JSON. The one mapping from domain errors to HTTP lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from . import deps
+from . import validate as v
+from .clusters import ClusterSpec
+from .errors import (
+    CharthouseError,
+    Conflict,
+    DependencyUnavailable,
+    InvalidInput,
+    NotFound,
+    OperationNotFound,
+    PayloadTooLarge,
+    UpstreamError,
+)
+from .models import (
+    STATUS_FILTERS,
+    Action,
+    InstallSpec,
+    Limits,
+    Operation,
+    OperationStatus,
+    ReleaseRef,
+    RollbackSpec,
+    UninstallSpec,
+    UpgradeSpec,
+)
+from .openapi import spec as openapi_spec
+from .service import INFO_PARTS
+from .store import ListQuery
+
+log = logging.getLogger(__name__)
+bp = Blueprint(__name__)
+
+MAX_BODY_BYTES = 512 * 1024
+CONTENT_TYPES = ["application/json"]
+RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
+_STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (UpstreamError, 502),
+    (DependencyUnavailable, 503),
+)
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def error_response(exc: CharthouseError) -> Response:
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    if isinstance(exc, InvalidInput) and exc.field == "body" and not isinstance(exc, PayloadTooLarge):
+        status = 400
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def handled(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Every route: domain errors -> their status; anything else -> a 500 without a stack trace."""
+
+    @functools.wraps(view)
+    def wrapper(**kwargs: Any) -> Any:
+        try:
+            return view(**kwargs)
+        except CharthouseError as exc:
+            return error_response(exc)
+        except Exception:  # noqa: BLE001 - never a stack trace to the caller
+            log.exception("unhandled error in %s", view.__name__)
+            body = {"error": {"code": "InternalError", "message": "an internal error occurred", "details": {}}}
+            return Response(body=body, status_code=500, headers={"Content-Type": "application/json"})
+
+    return wrapper
+
+
+def _body() -> dict[str, Any]:
+    raw = bp.current_request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge("body", f"must be at most {MAX_BODY_BYTES // 1024} KiB")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("body", "is not valid JSON") from exc
+    return v.object_body(data)
+
+
+def _query() -> dict[str, str]:
+    return dict(bp.current_request.query_params or {})
+
+
+def _query_bools(query: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in query.items():
+        if key in names:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise InvalidInput(key, "must be true or false")
+            out[key] = value.lower() in ("true", "1")
+        else:
+            out[key] = value
+    return out
+
+
+def _limits() -> Limits:
+    s = deps.get().settings
+    return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
+
+
+def _accepted(op: Operation) -> Response:
+    location = f"/v1/operations/{op.id}"
+    return Response(body=op.to_json(), status_code=202,
+                    headers={"Location": location, "Content-Type": "application/json"})  # fmt: skip
+
+
+def _page(items: list[dict[str, Any]], token: str | None, key: str) -> dict[str, Any]:
+    return {key: items, "next_token": token}
+
+
+def _limit(query: dict[str, str]) -> int:
+    return v.integer("limit", query.get("limit"), 1, 1000, 100) or 100
+
+
+# ---------------------------------------------------------------- meta
+
+
+@bp.route("/v1/health", methods=["GET"])
+@handled
+def health() -> dict[str, Any]:
+    return {"status": "ok", "stage": deps.get().settings.stage}
+
+
+@bp.route("/v1/openapi.json", methods=["GET"])
+@handled
+def openapi() -> dict[str, Any]:
+    return openapi_spec()
+
+
+# ---------------------------------------------------------------- clusters
+
+
+@bp.route("/v1/clusters", methods=["GET"])
+@handled
+def list_clusters() -> dict[str, Any]:
+    return {"clusters": [c.to_json() for c in deps.get().registry.list()]}
+
+
+@bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES)
+@handled
+def put_cluster(cluster: str) -> Response:
+    spec = ClusterSpec.from_json(cluster, _body())
+    info, created = deps.get().registry.put(spec)
+    return Response(body=info.to_json(), status_code=201 if created else 200,
+                    headers={"Content-Type": "application/json"})  # fmt: skip
+
+
+@bp.route("/v1/clusters/{cluster}", methods=["GET"])
+@handled
+def get_cluster(cluster: str) -> dict[str, Any]:
+    registry = deps.get().registry
+    info = registry.get(v.dns_label("cluster", cluster))
+    probe = registry.probe(cluster)
+    out = info.to_json()
+    out.update(reachable=probe.reachable, server_version=probe.server_version)
+    if probe.error:
+        out["unreachable_reason"] = probe.error
+    return out
+
+
+@bp.route("/v1/clusters/{cluster}", methods=["DELETE"])
+@handled
+def delete_cluster(cluster: str) -> Response:
+    d = deps.get()
+    d.registry.get(v.dns_label("cluster", cluster))
+    force = _query_bools(_query(), ("force",)).get("force", False)
+    if not force and d.store.count_releases(cluster):
+        raise Conflict(f"cluster {cluster} still has releases; uninstall them or pass ?force=true")
+    d.registry.delete(cluster)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/v1/clusters/{cluster}/namespaces", methods=["GET"])
+@handled
+def list_namespaces(cluster: str) -> dict[str, Any]:
+    return {"namespaces": deps.get().registry.namespaces(v.dns_label("cluster", cluster))}
+
+
+# ---------------------------------------------------------------- releases: reads
+
+
+def _list_query(query: dict[str, str], cluster: str | None, namespace: str | None) -> ListQuery:
+    statuses: tuple[str, ...] = ()
+    if query.get("status"):
+        statuses = tuple(query["status"].split(","))
+        for s in statuses:
+            if s not in STATUS_FILTERS:
+                raise InvalidInput("status", f"must be one of {', '.join(STATUS_FILTERS)} (comma-separated)")
+    return ListQuery(
+        cluster=v.dns_label("cluster", cluster) if cluster else None,
+        namespace=v.dns_label("namespace", namespace or query.get("namespace")) if (namespace or query.get("namespace")) else None,
+        name=v.release_name("name", query["name"]) if query.get("name") else None,
+        search=v.text("search", query.get("search"), 53),
+        chart=v.text("chart", query.get("chart"), 128),
+        statuses=statuses,
+        limit=_limit(query),
+        next_token=query.get("next_token"),
+    )  # fmt: skip
+
+
+def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token"}))
+    items, token = deps.get().service.list(_list_query(query, cluster, namespace))
+    return _page(items, token, "releases")
+
+
+@bp.route("/v1/releases", methods=["GET"])
+@handled
+def list_all_releases() -> dict[str, Any]:
+    return _list(None, None)
+
+
+@bp.route("/v1/clusters/{cluster}/releases", methods=["GET"])
+@handled
+def list_cluster_releases(cluster: str) -> dict[str, Any]:
+    return _list(cluster, None)
+
+
+@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["GET"])
+@handled
+def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
+    return _list(cluster, namespace)
+
+
+@bp.route(RELEASE, methods=["GET"])
+@handled
+def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"info", "revision"}))
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    parts: tuple[str, ...] = ()
+    if query.get("info"):
+        asked = query["info"].split(",")
+        if "all" in asked:
+            asked = list(INFO_PARTS)
+        for part in asked:
+            if part not in INFO_PARTS:
+                raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS)}")
+        parts = tuple(dict.fromkeys(asked))
+    revision = v.integer("revision", query.get("revision"), 1, 1_000_000)
+    return deps.get().service.get(ref, parts, revision)
+
+
+@bp.route(RELEASE + "/history", methods=["GET"])
+@handled
+def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"max"}))
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    max_entries = v.integer("max", query.get("max"), 1, 1000, 256) or 256
+    return {"release": ref.to_json(), "history": deps.get().service.history(ref, max_entries)}
+
+
+# ---------------------------------------------------------------- releases: writes
+
+
+@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["POST"], content_types=CONTENT_TYPES)
+@handled
+def install(cluster: str, namespace: str) -> Response:
+    d = deps.get()
+    v.dns_label("cluster", cluster)
+    v.dns_label("namespace", namespace)
+    spec, name_req = InstallSpec.from_json(_body(), _limits())
+    name = d.service.resolve_name(cluster, spec.chart, name_req)
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    d.service.check_install(ref, spec)
+    if spec.dry_run:
+        return Response(body=d.service.dry_run(ref, spec), status_code=200)
+    return _accepted(d.pipeline.accept(Action.INSTALL, ref, spec))
+
+
+@bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES)
+@handled
+def upgrade(cluster: str, namespace: str, name: str) -> Response:
+    d = deps.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    spec = UpgradeSpec.from_json(_body(), _limits())
+    d.service.check_upgrade(ref, spec)
+    if spec.dry_run:
+        return Response(body=d.service.dry_run(ref, spec), status_code=200)
+    return _accepted(d.pipeline.accept(Action.UPGRADE, ref, spec))
+
+
+@bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES)
+@handled
+def rollback(cluster: str, namespace: str, name: str) -> Response:
+    d = deps.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    spec = RollbackSpec.from_json(_body(), _limits())
+    d.service.check_rollback(ref, spec.revision)
+    return _accepted(d.pipeline.accept(Action.ROLLBACK, ref, spec))
+
+
+@bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES)
+@handled
+def uninstall(cluster: str, namespace: str, name: str) -> Response:
+    d = deps.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    options = {**_query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
+    spec = UninstallSpec.from_json(options, _limits())
+    d.service.check_uninstall(ref)
+    return _accepted(d.pipeline.accept(Action.UNINSTALL, ref, spec))
+
+
+# ---------------------------------------------------------------- operations
+
+
+@bp.route("/v1/operations/{operation_id}", methods=["GET"])
+@handled
+def get_operation(operation_id: str) -> dict[str, Any]:
+    if not operation_id.startswith(Operation.PREFIX) or len(operation_id) > 64:
+        raise OperationNotFound(f"operation {operation_id[:64]} not found")
+    op = deps.get().store.get_operation(operation_id)
+    if op is None:
+        raise OperationNotFound(f"operation {operation_id} not found")
+    return op.to_json()
+
+
+@bp.route("/v1/operations", methods=["GET"])
+@handled
+def list_operations() -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"cluster", "namespace", "release", "status", "action", "limit", "next_token"}))
+    status = v.choice("status", query.get("status"), tuple(s.value for s in OperationStatus))
+    action = v.choice("action", query.get("action"), tuple(a.value for a in Action))
+    ops, token = deps.get().store.list_operations(
+        cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
+        namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
+        release=v.release_name("release", query["release"]) if query.get("release") else None,
+        status=status, action=action, limit=_limit(query), token=query.get("next_token"),
+    )  # fmt: skip
+    return _page([o.to_json() for o in ops], token, "operations")

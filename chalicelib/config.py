@@ -1,0 +1,69 @@
+"""Settings: one frozen dataclass, read from the environment once per container.
+
+Every knob has a named default here and nowhere else. Endpoints of emulated AWS services are not
+settings: boto3 reads ``AWS_ENDPOINT_URL*`` itself, and only the ``local`` stage sets them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+DEFAULT_TABLE = "charthouse"
+DEFAULT_SECRET_PREFIX = "charthouse/clusters/"
+QUEUE_NAME = "charthouse-operations.fifo"  # a literal: Chalice reads it when it packages the app
+DEFAULT_HELM_BINARY = "/opt/helm/helm"  # where the helm layer puts it in Lambda
+DEFAULT_HELM_TIMEOUT_S = 300  # helm's own default --timeout
+MAX_HELM_TIMEOUT_S = 780  # must stay below the worker Lambda's timeout (900 s) with room to record
+DEFAULT_WORKER_TIMEOUT_S = 900
+LEASE_GRACE_S = 120  # a lease outlives helm's timeout by this much, so a live worker never loses it
+DEFAULT_MAX_HISTORY = 10  # helm's own default is unlimited; bounded histories keep Secrets small
+CLUSTER_PROBE_TIMEOUT_S = 5.0
+CREDENTIAL_CACHE_S = 300
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the service needs to know about where it runs."""
+
+    table_name: str = DEFAULT_TABLE
+    queue_url: str = ""  # empty: looked up by QUEUE_NAME on first use
+    secret_prefix: str = DEFAULT_SECRET_PREFIX
+    helm_binary: str = DEFAULT_HELM_BINARY
+    helm_server_side: str = "auto"  # helm 4 only: "true" | "false" | "auto"
+    default_timeout_s: int = DEFAULT_HELM_TIMEOUT_S
+    max_timeout_s: int = MAX_HELM_TIMEOUT_S
+    default_max_history: int = DEFAULT_MAX_HISTORY
+    region: str = "us-east-1"
+    allow_http_charts: bool = True
+    stage: str = "dev"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        return cls(
+            table_name=env.get("CHARTHOUSE_TABLE", DEFAULT_TABLE),
+            queue_url=env.get("CHARTHOUSE_QUEUE_URL", ""),
+            secret_prefix=env.get("CHARTHOUSE_SECRET_PREFIX", DEFAULT_SECRET_PREFIX),
+            # a relative path (the local stage) is relative to the project directory the server starts in
+            helm_binary=os.path.abspath(env.get("CHARTHOUSE_HELM_BINARY", DEFAULT_HELM_BINARY)),
+            helm_server_side=env.get("CHARTHOUSE_HELM_SERVER_SIDE", "auto"),
+            default_timeout_s=_int("CHARTHOUSE_DEFAULT_TIMEOUT", DEFAULT_HELM_TIMEOUT_S),
+            max_timeout_s=_int("CHARTHOUSE_MAX_TIMEOUT", MAX_HELM_TIMEOUT_S),
+            default_max_history=_int("CHARTHOUSE_MAX_HISTORY", DEFAULT_MAX_HISTORY),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            allow_http_charts=env.get("CHARTHOUSE_ALLOW_HTTP_CHARTS", "true") == "true",
+            stage=env.get("CHARTHOUSE_STAGE", "dev"),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The container's settings, read on first use (never at import)."""
+    return Settings.from_env()

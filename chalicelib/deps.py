@@ -1,0 +1,73 @@
+"""Per-container singletons, built lazily on first use, with one override seam for tests.
+
+Nothing here runs at import: boto3 clients are created on the first request, so a cold start pays only for what
+the invoked handler uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from .clusters import ClusterRegistry
+from .config import Settings, settings
+from .helm import HelmCli
+from .operations import Pipeline
+from .queue import SqsQueue
+from .service import ReleaseService
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    store: Store
+    registry: ClusterRegistry
+    service: ReleaseService
+    pipeline: Pipeline
+
+
+def _session_factory(region: str, role_arn: str | None) -> Any:
+    """A boto3 session in ``region``, as ``role_arn`` when given (EKS clusters in other accounts)."""
+    if not role_arn:
+        return boto3.session.Session(region_name=region)
+    creds = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName="charthouse", DurationSeconds=900
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+def build(cfg: Settings, helm: Any | None = None) -> Deps:
+    """Wire the real implementations (boto3 honours AWS_ENDPOINT_URL* for the local stage)."""
+    session = boto3.session.Session(region_name=cfg.region)
+    store = Store(session.resource("dynamodb"), cfg.table_name)
+    registry = ClusterRegistry(session.client("secretsmanager"), store, cfg.secret_prefix, _session_factory)
+    service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side))
+    queue = SqsQueue(session.client("sqs"), cfg.queue_url)
+    return Deps(cfg, store, registry, service, Pipeline(store, queue, service))
+
+
+_override: Deps | None = None
+
+
+@lru_cache(maxsize=1)
+def _default() -> Deps:
+    return build(settings())
+
+
+def get() -> Deps:
+    return _override or _default()
+
+
+def override(deps: Deps | None) -> None:
+    """Tests: use these dependencies instead of the real ones (None restores)."""
+    global _override
+    _override = deps

@@ -1,0 +1,121 @@
+"""The domain error tree. No HTTP here: ``api.py`` maps each class to a status in one place.
+
+::
+
+    CharthouseError                      every error the service raises on purpose
+    ├── InvalidInput (field)             a request field is malformed or out of range
+    │   └── PayloadTooLarge              a body or a values document exceeds its limit
+    ├── NotFound                         the addressed thing does not exist
+    │   ├── ClusterNotFound
+    │   ├── ReleaseNotFound
+    │   └── OperationNotFound
+    ├── Conflict                         the request is valid but clashes with current state
+    │   ├── ReleaseLocked (operation_id) another operation holds the release's lease
+    │   └── ReleaseExists                install of a name that is already deployed
+    ├── UpstreamError                    a cluster or helm failed
+    │   ├── ClusterUnreachable           connection refused, TLS, DNS, timeout
+    │   ├── ClusterAuthFailed            the cluster rejected the credentials (401/403)
+    │   └── HelmError (returncode, stderr)
+    │       ├── ChartNotFound            the chart reference could not be fetched
+    │       ├── HelmTimeout              helm ran past its timeout and was killed
+    │       └── HelmMissing              the helm binary is not where config says
+    └── DependencyUnavailable            DynamoDB, SQS or Secrets Manager failed or throttled
+
+Every message is safe to show to a caller: no credential, token, kubeconfig or URL with a query string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CharthouseError(Exception):
+    """Base class. ``code`` is the stable machine-readable name returned to callers."""
+
+    code = "InternalError"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = {k: v for k, v in details.items() if v is not None}
+
+
+class InvalidInput(CharthouseError):
+    code = "InvalidInput"
+
+    def __init__(self, field: str, message: str, **details: Any) -> None:
+        super().__init__(f"{field}: {message}", field=field, **details)
+        self.field = field
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "PayloadTooLarge"
+
+
+class NotFound(CharthouseError):
+    code = "NotFound"
+
+
+class ClusterNotFound(NotFound):
+    code = "ClusterNotFound"
+
+
+class ReleaseNotFound(NotFound):
+    code = "ReleaseNotFound"
+
+
+class OperationNotFound(NotFound):
+    code = "OperationNotFound"
+
+
+class Conflict(CharthouseError):
+    code = "Conflict"
+
+
+class ReleaseLocked(Conflict):
+    code = "ReleaseLocked"
+
+    def __init__(self, message: str, operation_id: str | None = None) -> None:
+        super().__init__(message, operation_id=operation_id)
+        self.operation_id = operation_id
+
+
+class ReleaseExists(Conflict):
+    code = "ReleaseExists"
+
+
+class UpstreamError(CharthouseError):
+    code = "UpstreamError"
+
+
+class ClusterUnreachable(UpstreamError):
+    code = "ClusterUnreachable"
+
+
+class ClusterAuthFailed(UpstreamError):
+    code = "ClusterAuthFailed"
+
+
+class HelmError(UpstreamError):
+    code = "HelmError"
+
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = "") -> None:
+        super().__init__(message, returncode=returncode)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class ChartNotFound(HelmError):
+    code = "ChartNotFound"
+
+
+class HelmTimeout(HelmError):
+    code = "HelmTimeout"
+
+
+class HelmMissing(HelmError):
+    code = "HelmMissing"
+
+
+class DependencyUnavailable(CharthouseError):
+    code = "DependencyUnavailable"

@@ -1,0 +1,246 @@
+"""Decisions and records: what a request may do given the stored state, and what helm's state means for the store.
+
+No chalice and no subprocess here: helm, the store and the queue are injected.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from . import values as vals
+from .clusters import ClusterRegistry
+from .errors import CharthouseError, HelmError, InvalidInput, ReleaseExists, ReleaseNotFound
+from .helm import Helm
+from .models import (
+    ChartSpec,
+    InstallSpec,
+    NameRequest,
+    Operation,
+    ReleaseRecord,
+    ReleaseRef,
+    ReleaseStatus,
+    Revision,
+    Spec,
+    UpgradeSpec,
+    now,
+)
+from .store import ListQuery, Store
+from . import validate as v
+
+INFO_PARTS = ("values", "manifest", "notes", "hooks", "resources")
+MAX_NOTES = 16 * 1024
+CLUSTER_SCOPED = frozenset(
+    {"Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+     "CustomResourceDefinition", "PriorityClass", "ValidatingWebhookConfiguration",
+     "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass", "CSIDriver", "CSINode",
+     "VolumeAttachment", "PodSecurityPolicy", "CertificateSigningRequest"}
+)  # fmt: skip
+
+
+class ReleaseService:
+    def __init__(self, store: Store, registry: ClusterRegistry, helm: Helm) -> None:
+        self.store = store
+        self.registry = registry
+        self.helm = helm
+
+    # ------------------------------------------------------------ decisions before accepting
+
+    def resolve_name(self, cluster: str, chart: str, req: NameRequest) -> str:
+        """The release name an install will use: given, generated like helm does, or rendered from a template."""
+        if req.name:
+            return req.name
+        if req.name_template:
+            try:
+                name = self.helm.render_name(req.name_template)
+            except HelmError as exc:
+                raise InvalidInput("name_template", f"could not be rendered: {exc.message}") from exc
+            return v.release_name("name_template", name)
+        base = re.sub(r"-v?\d+(\.\d+)*([-+].*)?$", "", chart.rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz"))
+        base = re.sub(r"[^a-z0-9-]", "-", base.lower()).strip("-")[:42] or "release"
+        return f"{base}-{int(time.time())}"
+
+    def check_install(self, ref: ReleaseRef, spec: InstallSpec) -> None:
+        self.registry.get(ref.cluster)
+        record = self.store.get_release(ref)
+        if record and record.status is not ReleaseStatus.UNINSTALLED and not spec.dry_run:
+            if not (spec.replace and record.status is ReleaseStatus.FAILED):
+                raise ReleaseExists(f"release {ref.key} already exists ({record.status.value}); upgrade it instead",
+                                    status=record.status.value)  # fmt: skip
+
+    def check_upgrade(self, ref: ReleaseRef, spec: UpgradeSpec) -> None:
+        self.registry.get(ref.cluster)
+        record = self.store.get_release(ref)
+        if (record is None or record.status is ReleaseStatus.UNINSTALLED) and not spec.install:
+            raise ReleaseNotFound(f"release {ref.key} not found; set install: true to install it")
+
+    def require_release(self, ref: ReleaseRef) -> ReleaseRecord:
+        self.registry.get(ref.cluster)
+        record = self.store.get_release(ref)
+        if record is None:
+            raise ReleaseNotFound(f"release {ref.key} not found")
+        return record
+
+    def check_rollback(self, ref: ReleaseRef, revision: int) -> None:
+        record = self.require_release(ref)
+        if record.status is ReleaseStatus.UNINSTALLED and not self.store.history(ref, 1):
+            raise ReleaseNotFound(f"release {ref.key} was uninstalled without history")
+        if revision and not any(r.revision == revision for r in self.store.history(ref, 1000)):
+            raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
+
+    def check_uninstall(self, ref: ReleaseRef) -> None:
+        record = self.require_release(ref)
+        if record.status is ReleaseStatus.UNINSTALLED:
+            raise ReleaseNotFound(f"release {ref.key} is already uninstalled")
+
+    # ------------------------------------------------------------ dry run (synchronous)
+
+    def dry_run(self, ref: ReleaseRef, spec: ChartSpec) -> dict[str, Any]:
+        creds = self.registry.credentials(ref.cluster)
+        if isinstance(spec, InstallSpec):
+            release = self.helm.install(creds.kubeconfig, ref, spec)
+        else:
+            assert isinstance(spec, UpgradeSpec)
+            release = self.helm.upgrade(creds.kubeconfig, ref, spec)
+        info = release.get("info") or {}
+        return {
+            "dry_run": spec.dry_run,
+            "release": {**ref.to_json(), **_chart_fields(release), "revision": release.get("version"),
+                        "status": info.get("status")},
+            "manifest": release.get("manifest", ""),
+            "notes": info.get("notes", ""),
+            "hooks": [_hook(h) for h in release.get("hooks") or []],
+            "resources": resources(release.get("manifest", ""), ref.namespace),
+        }  # fmt: skip
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None) -> dict[str, Any]:
+        record = self.require_release(ref)
+        out = record.to_json()
+        if revision:
+            match = [r for r in self.store.history(ref, 1000) if r.revision == revision]
+            if not match:
+                raise ReleaseNotFound(f"release {ref.key} has no revision {revision}")
+            out["requested_revision"] = match[0].to_json()
+        if not parts:
+            return out
+        if record.status is ReleaseStatus.UNINSTALLED and not self.store.history(ref, 1):
+            raise ReleaseNotFound(f"release {ref.key} was uninstalled; its details are gone")
+        creds = self.registry.credentials(ref.cluster)
+        for part in parts:
+            if part == "resources":
+                manifest = self.helm.get(creds.kubeconfig, ref, "manifest", revision)
+                out["resources"] = resources(str(manifest), ref.namespace)
+            elif part == "hooks":
+                text = str(self.helm.get(creds.kubeconfig, ref, "hooks", revision))
+                out["hooks"] = [_hook_doc(d) for d in _docs(text)]
+            elif part == "values":
+                out["values"] = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
+            else:
+                out[part] = self.helm.get(creds.kubeconfig, ref, part, revision)
+        return out
+
+    def history(self, ref: ReleaseRef, max_entries: int) -> list[dict[str, Any]]:
+        self.require_release(ref)
+        return [r.to_json() for r in self.store.history(ref, max_entries)]
+
+    def list(self, q: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
+        if q.cluster:
+            self.registry.get(q.cluster)
+        records, token = self.store.list_releases(q)
+        return [r.to_json() for r in records], token
+
+    # ------------------------------------------------------------ recording what helm did
+
+    def snapshot(self, kubeconfig: str, op: Operation, spec: Spec, previous: ReleaseRecord | None,
+                 failed: bool) -> ReleaseRecord | None:  # fmt: skip
+        """Read helm's view of the release and turn it into the stored record and revisions.
+
+        Returns None when helm knows nothing and nothing was stored before (a failed first install that left
+        no release behind).
+        """
+        ref = op.release
+        try:
+            history = [Revision.from_json(h) for h in self.helm.history(kubeconfig, ref)]
+        except ReleaseNotFound:
+            history = []
+        self.store.sync_revisions(ref, history)
+        if not history:
+            if previous is None:
+                return None
+            return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="")
+        status = self.helm.status(kubeconfig, ref)
+        info = status.get("info") or {}
+        digest = vals.digest(spec.values) if isinstance(spec, ChartSpec) else (previous.values_digest if previous else "")
+        labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
+        base = ReleaseRecord(
+            ref=ref, status=ReleaseStatus.parse(info.get("status")), revision=int(status.get("version") or 0),
+            **_chart_fields(status), first_deployed=str(info.get("first_deployed") or ""),
+            last_deployed=str(info.get("last_deployed") or ""), description=str(info.get("description") or ""),
+            notes=str(info.get("notes") or "")[:MAX_NOTES], values_digest=digest, labels=labels,
+            last_action=op.action.value, last_operation_id=op.id,
+            failures=previous.failures if previous else 0, updated_at=now(),
+        )  # fmt: skip
+        return _record(base, op, failed)
+
+
+def _record(base: ReleaseRecord, op: Operation, failed: bool, **changes: Any) -> ReleaseRecord:
+    from dataclasses import replace
+
+    return replace(base, last_action=op.action.value, last_operation_id=op.id, updated_at=now(),
+                   failures=base.failures + 1 if failed else 0, **changes)  # fmt: skip
+
+
+def _chart_fields(release: dict[str, Any]) -> dict[str, str]:
+    meta = (release.get("chart") or {}).get("metadata") or {}
+    return {
+        "chart_name": str(meta.get("name") or ""),
+        "chart_version": str(meta.get("version") or ""),
+        "app_version": str(meta.get("appVersion") or ""),
+    }
+
+
+def _docs(text: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    try:
+        for doc in yaml.safe_load_all(text):
+            if isinstance(doc, dict):
+                out.append(doc)
+    except yaml.YAMLError:
+        pass  # a manifest helm accepted but we cannot parse: list what we could
+    return out
+
+
+def resources(manifest: str, namespace: str) -> list[dict[str, str]]:
+    """The objects a manifest creates: apiVersion, kind, name, namespace (none for cluster-scoped kinds)."""
+    out = []
+    for doc in _docs(manifest):
+        meta = doc.get("metadata") or {}
+        kind = str(doc.get("kind") or "")
+        if not kind or not isinstance(meta, dict):
+            continue
+        item = {"api_version": str(doc.get("apiVersion") or ""), "kind": kind, "name": str(meta.get("name") or "")}
+        if kind not in CLUSTER_SCOPED:
+            item["namespace"] = str(meta.get("namespace") or namespace)
+        out.append(item)
+    return out
+
+
+def _hook(h: dict[str, Any]) -> dict[str, Any]:
+    return {"name": h.get("name"), "kind": h.get("kind"), "events": h.get("events") or [], "path": h.get("path")}
+
+
+def _hook_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    meta = doc.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    events = str(annotations.get("helm.sh/hook") or "")
+    return {"name": meta.get("name"), "kind": doc.get("kind"), "events": [e.strip() for e in events.split(",") if e]}
+
+
+def error_json(exc: CharthouseError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}

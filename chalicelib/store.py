@@ -1,0 +1,509 @@
+"""DynamoDB access: one table, every access pattern listed here, conditional writes instead of read-then-write.
+
+Table ``charthouse`` (pay per request), string keys ``pk``/``sk``, two global secondary indexes (projection ALL):
+
+====================  ==========================  ====================  ===================  ====================
+item                  pk / sk                     gsi1pk / gsi1sk       gsi2pk / gsi2sk      written by
+====================  ==========================  ====================  ===================  ====================
+cluster               CLUSTER#<c> / META          CLUSTERS / <c>        -                    PUT cluster
+release record        REL#<c>#<ns>#<n> / META     RELS#<c> / <ns>#<n>   RELS / <c>#<ns>#<n>  worker, after helm
+revision              REL#<c>#<ns>#<n> / REV#<r>  -                     -                    worker, after helm
+lease                 REL#<c>#<ns>#<n> / LEASE    -                     -                    accept; worker frees
+operation             OP#<id> / META              OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
+====================  ==========================  ====================  ===================  ====================
+
+(<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric.)
+
+Access patterns:
+
+* get/put/delete a cluster: GetItem/PutItem/DeleteItem on ``CLUSTER#<c>``; list clusters: Query gsi1 ``CLUSTERS``.
+* get a release: GetItem ``REL#...``/``META``; history: Query ``REL#...`` with ``begins_with(sk, "REV#")``
+  newest first; list per cluster: Query gsi1 ``RELS#<c>`` (``begins_with(<ns>#)`` for a namespace); list across
+  clusters: Query gsi2 ``RELS``. Status/name/search/chart filters are FilterExpressions; pages are filled up to
+  ``limit`` and continued with an opaque ``next_token`` (the last returned item's key).
+* accept an operation: one TransactWriteItems = Put operation (new id) + Put lease (absent or expired).
+* finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
+  Put release record + Update operation (condition: still ``running``) + Delete lease (condition: ours).
+* get an operation: GetItem ``OP#<id>``; list: Query gsi1 ``OPS#<c>`` or gsi2 ``OPS``, newest first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterator
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import DependencyUnavailable, InvalidInput, ReleaseLocked
+from .models import (
+    Action,
+    Operation,
+    OperationStatus,
+    ReleaseRecord,
+    ReleaseRef,
+    ReleaseStatus,
+    Revision,
+    now,
+)
+
+GSI1 = "gsi1"
+GSI2 = "gsi2"
+MAX_PAGE = 1000
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments: used by the local stack, the tests and the deployment template alike."""
+    attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attrs],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": f"{index}pk", "KeyType": "HASH"},
+                    {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in (GSI1, GSI2)
+        ],
+    }
+
+
+def _release_pk(ref: ReleaseRef) -> str:
+    return f"REL#{ref.cluster}#{ref.namespace}#{ref.name}"
+
+
+def _num(value: float | int) -> Decimal:
+    return Decimal(str(value))
+
+
+def _clean(item: dict[str, Any]) -> Any:
+    """Decimals back to int/float, recursively."""
+    if isinstance(item, dict):
+        return {k: _clean(v) for k, v in item.items()}
+    if isinstance(item, list):
+        return [_clean(v) for v in item]
+    if isinstance(item, Decimal):
+        return int(item) if item == item.to_integral_value() else float(item)
+    return item
+
+
+def _dynamo_safe(data: Any) -> Any:
+    """Floats to Decimal for the DynamoDB serializer."""
+    if isinstance(data, dict):
+        return {k: _dynamo_safe(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_dynamo_safe(v) for v in data]
+    if isinstance(data, float):
+        return _num(data)
+    return data
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A registered cluster as stored: no credentials (they are in Secrets Manager under ``secret_id``)."""
+
+    name: str
+    auth: str  # kubeconfig | token | eks
+    server: str
+    secret_id: str
+    description: str
+    created_at: float
+    updated_at: float
+    eks: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        from .models import iso
+
+        out: dict[str, Any] = {
+            "name": self.name,
+            "auth": self.auth,
+            "server": self.server,
+            "description": self.description,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+        if self.eks:
+            out["eks"] = self.eks
+        return out
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters for release lists. ``statuses`` empty means every status except ``uninstalled``."""
+
+    cluster: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    search: str | None = None
+    chart: str | None = None
+    statuses: tuple[str, ...] = ()
+    limit: int = 100
+    next_token: str | None = None
+
+
+class Store:
+    """Typed access to the table. Every AWS failure becomes ``DependencyUnavailable``."""
+
+    def __init__(self, dynamodb_resource: Any, table_name: str) -> None:
+        self._table = dynamodb_resource.Table(table_name)
+        self._client = dynamodb_resource.meta.client  # serialises Python types like the resource does
+        self._name = table_name
+
+    # ------------------------------------------------------------ plumbing
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise
+            raise DependencyUnavailable(f"DynamoDB {code or 'error'}: the metadata store is unavailable") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("DynamoDB is unreachable") from exc
+
+    def _query_page(
+        self, index: str | None, key: ConditionBase, flt: ConditionBase | None, limit: int, token: str | None,
+        forward: bool = True,
+    ) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+        """Fill up to ``limit`` matching items; the token is the last returned item's key."""
+        items: list[dict[str, Any]] = []
+        start = _decode_token(token)
+        while True:
+            kwargs: dict[str, Any] = {"KeyConditionExpression": key, "ScanIndexForward": forward,
+                                      "Limit": min(MAX_PAGE, max(limit - len(items), 1) * 4)}  # fmt: skip
+            if index:
+                kwargs["IndexName"] = index
+            if flt is not None:
+                kwargs["FilterExpression"] = flt
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            resp = self._call(self._table.query, **kwargs)
+            page = resp.get("Items", [])
+            for position, item in enumerate(page):
+                items.append(item)
+                if len(items) == limit:
+                    more = position < len(page) - 1 or "LastEvaluatedKey" in resp
+                    keys = ["pk", "sk"] + ([f"{index}pk", f"{index}sk"] if index else [])
+                    return items, _encode_token({k: item[k] for k in keys}) if more else None
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                return items, None
+
+    # ------------------------------------------------------------ clusters
+
+    def put_cluster(self, info: ClusterInfo) -> None:
+        item = {
+            "pk": f"CLUSTER#{info.name}", "sk": "META", "gsi1pk": "CLUSTERS", "gsi1sk": info.name,
+            "name": info.name, "auth": info.auth, "server": info.server, "secret_id": info.secret_id,
+            "description": info.description, "created_at": _num(info.created_at),
+            "updated_at": _num(info.updated_at),
+        }  # fmt: skip
+        if info.eks:
+            item["eks"] = info.eks
+        self._call(self._table.put_item, Item=item)
+
+    def get_cluster(self, name: str) -> ClusterInfo | None:
+        item = self._call(self._table.get_item, Key={"pk": f"CLUSTER#{name}", "sk": "META"}).get("Item")
+        return _cluster_from_item(item) if item else None
+
+    def list_clusters(self) -> list[ClusterInfo]:
+        out: list[ClusterInfo] = []
+        token: str | None = None
+        while True:
+            items, token = self._query_page(GSI1, Key("gsi1pk").eq("CLUSTERS"), None, MAX_PAGE, token)
+            out += [_cluster_from_item(i) for i in items]
+            if not token:
+                return out
+
+    def delete_cluster(self, name: str) -> None:
+        self._call(self._table.delete_item, Key={"pk": f"CLUSTER#{name}", "sk": "META"})
+
+    # ------------------------------------------------------------ releases
+
+    def get_release(self, ref: ReleaseRef) -> ReleaseRecord | None:
+        item = self._call(self._table.get_item, Key={"pk": _release_pk(ref), "sk": "META"}).get("Item")
+        return _release_from_item(item) if item else None
+
+    def list_releases(self, q: ListQuery) -> tuple[list[ReleaseRecord], str | None]:
+        if q.cluster:
+            index = GSI1
+            key = Key("gsi1pk").eq(f"RELS#{q.cluster}")
+            if q.namespace:
+                key = key & Key("gsi1sk").begins_with(f"{q.namespace}#")
+        else:
+            index = GSI2
+            key = Key("gsi2pk").eq("RELS")
+        flt = _release_filter(q)
+        items, token = self._query_page(index, key, flt, q.limit, q.next_token)
+        return [_release_from_item(i) for i in items], token
+
+    def count_releases(self, cluster: str) -> int:
+        items, _ = self._query_page(GSI1, Key("gsi1pk").eq(f"RELS#{cluster}"),
+                                    Attr("status").ne(ReleaseStatus.UNINSTALLED.value), 1, None)  # fmt: skip
+        return len(items)
+
+    def history(self, ref: ReleaseRef, max_entries: int) -> list[Revision]:
+        key = Key("pk").eq(_release_pk(ref)) & Key("sk").begins_with("REV#")
+        items, _ = self._query_page(None, key, None, max_entries, None, forward=False)
+        return [Revision.from_json(_clean(i)) for i in items]
+
+    def _revision_keys(self, ref: ReleaseRef) -> list[int]:
+        key = Key("pk").eq(_release_pk(ref)) & Key("sk").begins_with("REV#")
+        out: list[int] = []
+        token: str | None = None
+        while True:
+            items, token = self._query_page(None, key, None, MAX_PAGE, token)
+            out += [int(i["revision"]) for i in items]
+            if not token:
+                return out
+
+    def sync_revisions(self, ref: ReleaseRef, revisions: list[Revision]) -> None:
+        """Make the stored history equal ``revisions`` (what helm reports): upsert those, delete the rest."""
+        pk = _release_pk(ref)
+        keep = {r.revision for r in revisions}
+        stale = [r for r in self._revision_keys(ref) if r not in keep]
+        try:
+            with self._table.batch_writer() as batch:
+                for rev in revisions:
+                    batch.put_item(Item={"pk": pk, "sk": f"REV#{rev.revision:010d}", **rev.to_json()})
+                for number in stale:
+                    batch.delete_item(Key={"pk": pk, "sk": f"REV#{number:010d}"})
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable("DynamoDB is unavailable: could not write the revision history") from exc
+
+    # ------------------------------------------------------------ operations and leases
+
+    def accept(self, op: Operation, lease_s: int) -> None:
+        """Record a queued operation and take the release's lease, atomically.
+
+        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists.
+        """
+        ts = now()
+        lease = {
+            "pk": _release_pk(op.release), "sk": "LEASE", "operation_id": op.id,
+            "acquired_at": _num(ts), "expires_at": _num(ts + lease_s),
+        }  # fmt: skip
+        try:
+            self._call(
+                self._client.transact_write_items,
+                TransactItems=[
+                    {"Put": {"TableName": self._name, "Item": _operation_item(op),
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": {"TableName": self._name, "Item": lease,
+                             "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                             "ExpressionAttributeValues": {":now": _num(ts)}}},
+                ],
+            )  # fmt: skip
+        except ClientError as exc:
+            holder = self.lease_holder(op.release)
+            raise ReleaseLocked(
+                f"release {op.release.key} is locked by operation {holder or 'unknown'}", operation_id=holder
+            ) from exc
+
+    def lease_holder(self, ref: ReleaseRef) -> str | None:
+        item = self._call(self._table.get_item, Key={"pk": _release_pk(ref), "sk": "LEASE"},
+                          ConsistentRead=True).get("Item")  # fmt: skip
+        if not item or float(item["expires_at"]) < now():
+            return None
+        return str(item["operation_id"])
+
+    def release_lease(self, ref: ReleaseRef, op_id: str) -> None:
+        try:
+            self._call(self._table.delete_item, Key={"pk": _release_pk(ref), "sk": "LEASE"},
+                       ConditionExpression=Attr("operation_id").eq(op_id))  # fmt: skip
+        except ClientError:
+            pass  # not ours any more: someone recovered it on purpose
+
+    def get_operation(self, op_id: str) -> Operation | None:
+        item = self._call(self._table.get_item, Key={"pk": f"OP#{op_id}", "sk": "META"},
+                          ConsistentRead=True).get("Item")  # fmt: skip
+        return _operation_from_item(item) if item else None
+
+    def start_operation(self, op_id: str) -> bool:
+        """queued -> running. False when the operation is not queued (already run: a redelivery)."""
+        ts = _num(now())
+        try:
+            self._call(
+                self._table.update_item, Key={"pk": f"OP#{op_id}", "sk": "META"},
+                UpdateExpression="SET #s = :running, started_at = :t, updated_at = :t",
+                ConditionExpression="#s = :queued",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
+            )  # fmt: skip
+        except ClientError:
+            return False
+        return True
+
+    def finish_operation(self, op: Operation, record: ReleaseRecord | None) -> None:
+        """Write the outcome in one transaction: release record, operation (was running), lease freed."""
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._name, "Item": _operation_item(op),
+                     "ConditionExpression": "#s IN (:running, :queued)",
+                     "ExpressionAttributeNames": {"#s": "status"},
+                     "ExpressionAttributeValues": {":running": "running", ":queued": "queued"}}},
+            {"Delete": {"TableName": self._name, "Key": {"pk": _release_pk(op.release), "sk": "LEASE"},
+                        "ConditionExpression": "attribute_not_exists(pk) OR operation_id = :op",
+                        "ExpressionAttributeValues": {":op": op.id}}},
+        ]  # fmt: skip
+        if record is not None:
+            items.append({"Put": {"TableName": self._name, "Item": _release_item(record)}})
+        self._call(self._client.transact_write_items, TransactItems=items)
+
+    def list_operations(
+        self, cluster: str | None, namespace: str | None, release: str | None, status: str | None,
+        action: str | None, limit: int, token: str | None,
+    ) -> tuple[list[Operation], str | None]:  # fmt: skip
+        if cluster:
+            index, key = GSI1, Key("gsi1pk").eq(f"OPS#{cluster}")
+        else:
+            index, key = GSI2, Key("gsi2pk").eq("OPS")
+        conds = [c for c in (
+            Attr("namespace").eq(namespace) if namespace else None,
+            Attr("release_name").eq(release) if release else None,
+            Attr("status").eq(status) if status else None,
+            Attr("action").eq(action) if action else None,
+        ) if c is not None]  # fmt: skip
+        flt = _and(conds)
+        items, next_token = self._query_page(index, key, flt, limit, token, forward=False)
+        return [_operation_from_item(i) for i in items], next_token
+
+    # ------------------------------------------------------------ local stack snapshot
+
+    def scan_all(self) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {}
+        while True:
+            resp = self._call(self._table.scan, **kwargs)
+            yield from resp.get("Items", [])
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+# ---------------------------------------------------------------- item <-> model
+
+
+def _and(conds: list[ConditionBase]) -> ConditionBase | None:
+    if not conds:
+        return None
+    out = conds[0]
+    for c in conds[1:]:
+        out = out & c
+    return out
+
+
+def _release_filter(q: ListQuery) -> ConditionBase | None:
+    conds: list[ConditionBase] = []
+    if q.statuses:
+        statuses: list[str] = []
+        for s in q.statuses:
+            statuses += [st.value for st in ReleaseStatus if st.value.startswith("pending-")] if s == "pending" else [s]
+        conds.append(Attr("status").is_in(statuses))
+    else:
+        conds.append(Attr("status").ne(ReleaseStatus.UNINSTALLED.value))
+    if q.name:
+        conds.append(Attr("name").eq(q.name))
+    if q.search:
+        conds.append(Attr("name").contains(q.search))
+    if q.chart:
+        conds.append(Attr("chart_name").eq(q.chart))
+    return _and(conds)
+
+
+def _encode_token(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("next_token", "is not a token this service issued") from exc
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()) \
+            or "pk" not in data or len(data) > 4:  # fmt: skip
+        raise InvalidInput("next_token", "is not a token this service issued")
+    return data
+
+
+def _cluster_from_item(item: dict[str, Any]) -> ClusterInfo:
+    item = _clean(item)
+    return ClusterInfo(
+        name=item["name"], auth=item["auth"], server=item.get("server", ""), secret_id=item["secret_id"],
+        description=item.get("description", ""), created_at=item["created_at"], updated_at=item["updated_at"],
+        eks=item.get("eks"),
+    )  # fmt: skip
+
+
+def _release_item(r: ReleaseRecord) -> dict[str, Any]:
+    ref = r.ref
+    return {
+        "pk": _release_pk(ref), "sk": "META",
+        "gsi1pk": f"RELS#{ref.cluster}", "gsi1sk": f"{ref.namespace}#{ref.name}",
+        "gsi2pk": "RELS", "gsi2sk": f"{ref.cluster}#{ref.namespace}#{ref.name}",
+        "cluster": ref.cluster, "namespace": ref.namespace, "name": ref.name,
+        "status": r.status.value, "revision": r.revision, "chart_name": r.chart_name,
+        "chart_version": r.chart_version, "app_version": r.app_version, "first_deployed": r.first_deployed,
+        "last_deployed": r.last_deployed, "description": r.description, "notes": r.notes,
+        "values_digest": r.values_digest, "labels": r.labels, "last_action": r.last_action,
+        "last_operation_id": r.last_operation_id, "failures": r.failures, "updated_at": _num(r.updated_at),
+    }  # fmt: skip
+
+
+def _release_from_item(item: dict[str, Any]) -> ReleaseRecord:
+    i = _clean(item)
+    return ReleaseRecord(
+        ref=ReleaseRef(i["cluster"], i["namespace"], i["name"]), status=ReleaseStatus.parse(i["status"]),
+        revision=i.get("revision", 0), chart_name=i.get("chart_name", ""), chart_version=i.get("chart_version", ""),
+        app_version=i.get("app_version", ""), first_deployed=i.get("first_deployed", ""),
+        last_deployed=i.get("last_deployed", ""), description=i.get("description", ""), notes=i.get("notes", ""),
+        values_digest=i.get("values_digest", ""), labels=i.get("labels", {}), last_action=i.get("last_action", ""),
+        last_operation_id=i.get("last_operation_id", ""), failures=i.get("failures", 0),
+        updated_at=i.get("updated_at", 0.0),
+    )  # fmt: skip
+
+
+def _operation_item(op: Operation) -> dict[str, Any]:
+    sort = f"{op.created_at:017.3f}#{op.id}"
+    item: dict[str, Any] = {
+        "pk": f"OP#{op.id}", "sk": "META", "gsi1pk": f"OPS#{op.release.cluster}", "gsi1sk": sort,
+        "gsi2pk": "OPS", "gsi2sk": sort, "id": op.id, "action": op.action.value, "status": op.status.value,
+        "cluster": op.release.cluster, "namespace": op.release.namespace, "release_name": op.release.name,
+        "created_at": _num(op.created_at), "updated_at": _num(op.updated_at),
+        "request": _dynamo_safe(op.request),
+    }  # fmt: skip
+    for name in ("started_at", "finished_at"):
+        if getattr(op, name) is not None:
+            item[name] = _num(getattr(op, name))
+    if op.result is not None:
+        item["result"] = _dynamo_safe(op.result)
+    if op.error is not None:
+        item["error"] = _dynamo_safe(op.error)
+    return item
+
+
+def _operation_from_item(item: dict[str, Any]) -> Operation:
+    i = _clean(item)
+    return Operation(
+        id=i["id"], action=Action(i["action"]), status=OperationStatus(i["status"]),
+        release=ReleaseRef(i["cluster"], i["namespace"], i["release_name"]), created_at=i["created_at"],
+        updated_at=i["updated_at"], request=i.get("request", {}), started_at=i.get("started_at"),
+        finished_at=i.get("finished_at"), result=i.get("result"), error=i.get("error"),
+    )  # fmt: skip

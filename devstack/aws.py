@@ -1,0 +1,106 @@
+"""Emulated AWS for the local stack: a moto server on loopback, the table and queue, and a disk snapshot.
+
+moto keeps state in memory only, so the stack saves the table and the secrets to a 0600 JSON file (periodically
+and on shutdown) and loads it on the next start: clusters, releases and history survive a restart. Messages in
+flight do not: operations that were still queued or running are ended ``failed`` (code ``Interrupted``) on load,
+and their leases freed, so nothing is left waiting for a worker that is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chalicelib.config import QUEUE_NAME
+from chalicelib.models import OperationStatus, now
+from chalicelib.store import Store, table_definition
+
+log = logging.getLogger(__name__)
+REGION = "us-east-1"
+CREDS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
+QUEUE_ATTRIBUTES = {"FifoQueue": "true", "VisibilityTimeout": "960", "ContentBasedDeduplication": "false"}
+
+
+class LocalAws:
+    """A moto server on 127.0.0.1:``port`` with Charthouse's table, queue and a snapshot file."""
+
+    def __init__(self, port: int, snapshot: Path, table: str = "charthouse", secret_prefix: str = "charthouse/") -> None:
+        self.port = port
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.snapshot = snapshot
+        self.table = table
+        self.secret_prefix = secret_prefix
+        self._server: Any = None
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, **CREDS)
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        ddb = self.client("dynamodb")
+        if self.table not in ddb.list_tables()["TableNames"]:
+            ddb.create_table(**table_definition(self.table))
+        self.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes=QUEUE_ATTRIBUTES)
+        self.load()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self.save()
+            self._server.stop()
+            self._server = None
+
+    # ------------------------------------------------------------ snapshot
+
+    def save(self) -> None:
+        """Write table items and secrets to the snapshot file (0600), atomically."""
+        ddb, sm = self.client("dynamodb"), self.client("secretsmanager")
+        items: list[dict[str, Any]] = []
+        for page in ddb.get_paginator("scan").paginate(TableName=self.table):
+            items += page["Items"]
+        secrets = []
+        for page in sm.get_paginator("list_secrets").paginate():
+            for entry in page["SecretList"]:
+                if entry["Name"].startswith(self.secret_prefix):
+                    value = sm.get_secret_value(SecretId=entry["ARN"])["SecretString"]
+                    secrets.append({"name": entry["Name"], "value": value})
+        self.snapshot.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.snapshot.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"items": items, "secrets": secrets}, fh)
+        tmp.replace(self.snapshot)
+
+    def load(self) -> None:
+        if not self.snapshot.exists():
+            return
+        data = json.loads(self.snapshot.read_text())
+        ddb, sm = self.client("dynamodb"), self.client("secretsmanager")
+        for start in range(0, len(data["items"]), 25):
+            chunk = data["items"][start : start + 25]
+            ddb.batch_write_item(RequestItems={self.table: [{"PutRequest": {"Item": i}} for i in chunk]})
+        for secret in data["secrets"]:
+            sm.create_secret(Name=secret["name"], SecretString=secret["value"])
+        self._end_interrupted()
+        log.info("restored %d items and %d secrets", len(data["items"]), len(data["secrets"]))
+
+    def _end_interrupted(self) -> None:
+        store = Store(boto3.resource("dynamodb", endpoint_url=self.endpoint, **CREDS), self.table)
+        for item in store.scan_all():
+            if item["sk"] == "META" and str(item["pk"]).startswith("OP#") and item["status"] in ("queued", "running"):
+                op = store.get_operation(str(item["id"]))
+                if op is None:
+                    continue
+                error = {"code": "Interrupted", "message": "the local stack stopped before this operation finished",
+                         "details": {}}  # fmt: skip
+                ts = now()
+                store.finish_operation(replace(op, status=OperationStatus.FAILED, updated_at=ts, finished_at=ts,
+                                               error=error), None)  # fmt: skip

@@ -1,0 +1,212 @@
+"""The whole service on one machine: a real Kubernetes API server, emulated AWS, the API and its workers.
+
+``python -m devstack`` (what ``make run`` calls) starts it on the ``local`` stage's embedded defaults and stops
+everything on Ctrl-C or SIGTERM. The end-to-end tests start the same ``Stack`` on free ports in a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .aws import LocalAws
+from .kube import KubePorts, LocalKube
+
+log = logging.getLogger("devstack")
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    state_dir: Path
+    stage: str = "local"
+    api_port: int = 8000
+    aws_port: int = 4566
+    kube_ports: KubePorts = field(default_factory=KubePorts)
+    helm_binary: Path = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
+    workers: int = 2
+    cluster: str = "local"
+
+
+class Stack:
+    def __init__(self, cfg: StackConfig) -> None:
+        self.cfg = cfg
+        self.logs = cfg.state_dir / "logs"
+        self.kube = LocalKube(cfg.state_dir / "kube", cfg.kube_ports, self.logs)
+        self.aws = LocalAws(cfg.aws_port, cfg.state_dir / "aws-state.json")
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._stop_snapshots = threading.Event()
+        self._snapshotter: threading.Thread | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.cfg.api_port}"
+
+    def env(self) -> dict[str, str]:
+        """The environment of the API and the workers (the stage's config.json adds its own on top)."""
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.aws.endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "CHARTHOUSE_HELM_BINARY": str(self.cfg.helm_binary),
+            "CHARTHOUSE_HELM_SERVER_SIDE": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            log.info("starting Kubernetes (etcd + kube-apiserver) on 127.0.0.1:%d", self.cfg.kube_ports.api)
+            self.kube.start()
+            self.kube.write_kubeconfig(self.cfg.state_dir / "kubeconfig")
+            log.info("starting emulated AWS (moto) on %s", self.aws.endpoint)
+            self.aws.start()
+            log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
+            chalice = str(Path(sys.executable).parent / "chalice")
+            self._spawn("api", [chalice, "local", "--stage", self.cfg.stage, "--port", str(self.cfg.api_port),
+                                "--no-autoreload"])  # fmt: skip
+            self._wait_for_api()
+            self._register_cluster()
+            for n in range(self.cfg.workers):
+                self._spawn(f"worker-{n}", [sys.executable, "-m", "devstack.worker"])
+            self._snapshotter = threading.Thread(target=self._snapshots, daemon=True)
+            self._snapshotter.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self._stop_snapshots.set()
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 20
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+        try:
+            self.aws.stop()
+        finally:
+            self.kube.stop()
+
+    def __enter__(self) -> "Stack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ parts
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        out = open(self.logs / f"{name}.log", "ab")
+        self._procs.append(subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL))  # fmt: skip
+
+    def _wait_for_api(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._procs[-1].poll() is not None:
+                raise RuntimeError(f"the API exited; see {self.logs / 'api.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.api}/v1/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        raise RuntimeError(f"the API did not answer within {timeout:.0f} s; see {self.logs / 'api.log'}")
+
+    def _register_cluster(self) -> None:
+        body = {"server": self.kube.server, "ca_data": self.kube.ca_pem(), "token": self.kube.token(),
+                "description": "the local stack's Kubernetes API server"}  # fmt: skip
+        status, data = request("PUT", f"{self.api}/v1/clusters/{self.cfg.cluster}", body)
+        if status not in (200, 201):
+            raise RuntimeError(f"registering the local cluster failed: {status} {data}")
+
+    def _snapshots(self) -> None:
+        while not self._stop_snapshots.wait(SNAPSHOT_EVERY_S):
+            try:
+                self.aws.save()
+            except Exception:  # noqa: BLE001 - a missed snapshot is retried on the next tick
+                log.warning("snapshot failed; retrying in %.0f s", SNAPSHOT_EVERY_S)
+
+    def dead(self) -> list[str]:
+        """Names of child processes that exited on their own."""
+        return [p.args[1] if isinstance(p.args, list) else str(p.args) for p in self._procs if p.poll() is not None]
+
+
+def request(method: str, url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:
+    """A small JSON HTTP client (stdlib only)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw) if raw else None
+        except ValueError:
+            return err.code, raw.decode("utf-8", "replace")
+
+
+EXAMPLE = """
+Charthouse is running: API {api}, cluster "{cluster}" (kubeconfig: {kubeconfig}).
+Logs: {logs}. Stop with Ctrl-C.
+
+Try it (any chart archive URL works; here the one the README builds):
+  curl -s {api}/v1/clusters/{cluster}
+  curl -s -X POST {api}/v1/clusters/{cluster}/namespaces/default/releases \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"name": "hello", "chart": "<chart .tgz URL>", "values": {{"greeting": "hi"}}}}'
+  curl -s {api}/v1/operations/<id from the answer>
+  curl -s {api}/v1/clusters/{cluster}/namespaces/default/releases/hello
+  KUBECONFIG={kubeconfig} {helm} list -A
+"""
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="[devstack %(asctime)s] %(message)s", datefmt="%H:%M:%S")
+    state = ROOT / ".local"
+    stack = Stack(StackConfig(state_dir=state))
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stack.start()
+    print(EXAMPLE.format(api=stack.api, cluster=stack.cfg.cluster, kubeconfig=state / "kubeconfig",
+                         logs=stack.logs, helm=stack.cfg.helm_binary.relative_to(ROOT)), flush=True)  # fmt: skip
+    try:
+        while not stopping.wait(1.0):
+            if stack.dead():
+                log.error("a component exited: %s; stopping (see %s)", ", ".join(stack.dead()), stack.logs)
+                break
+    finally:
+        log.info("stopping")
+        stack.stop()
+        log.info("stopped; state kept in %s", state)
+    return 0

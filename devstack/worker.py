@@ -1,0 +1,87 @@
+"""The local stand-in for the SQS -> Lambda trigger: poll the queue, hand each message to the app's worker handler
+as an SQS event (the same handler Lambda calls), delete it when the handler returns.
+
+Run as ``python -m devstack.worker`` from the project directory with the stage's environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+import boto3
+
+from chalicelib.config import QUEUE_NAME
+
+log = logging.getLogger("devstack.worker")
+_running = True
+
+
+class _Context:
+    """The little of a Lambda context the handler may read."""
+
+    function_name = "charthouse-local-execute_operations"
+    aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            }
+        ]
+    }
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    global _running
+    _running = False
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="worker %(process)d %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sys.path.insert(0, os.getcwd())
+    import app  # noqa: F401 - registers the blueprints, which wires the handler's middleware
+    from chalicelib.worker import execute_operations
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    log.info("polling %s", QUEUE_NAME)
+    while _running:
+        try:
+            resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1, AttributeNames=["All"])
+        except Exception:  # noqa: BLE001 - the emulator restarting: try again
+            time.sleep(1)
+            continue
+        for message in resp.get("Messages", []):
+            try:
+                execute_operations(sqs_event(message, arn), _Context())
+            except Exception:  # noqa: BLE001 - as in Lambda: the message stays and is redelivered later
+                log.exception("handler failed; the message will be redelivered")
+                continue
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""An in-memory helm with the same interface as ``chalicelib.helm.HelmCli``, for unit and functional tests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.errors import ChartNotFound, ClusterUnreachable, ReleaseExists, ReleaseNotFound
+from chalicelib.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+
+
+def chart_meta(url: str) -> dict[str, str]:
+    base = url.rsplit("/", 1)[-1].removesuffix(".tgz")
+    m = re.match(r"^(.*)-(\d+\.\d+\.\d+.*)$", base)
+    name, version = (m.group(1), m.group(2)) if m else (base, "0.1.0")
+    return {"name": name, "version": version, "appVersion": "1.0"}
+
+
+@dataclass
+class FakeHelm:
+    releases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    unreachable: bool = False
+
+    def _check(self, kubeconfig: str, verb: str) -> None:
+        self.calls.append(verb)
+        if self.unreachable:
+            raise ClusterUnreachable("Kubernetes cluster unreachable: connection refused")
+
+    def _new(self, ref: ReleaseRef, spec: ChartSpec, values: dict[str, Any], description: str) -> dict[str, Any]:
+        if "missing" in spec.chart:
+            raise ChartNotFound("failed to fetch chart: 404 Not Found")
+        history = self.releases.setdefault(ref.key, [])
+        for rev in history:
+            if rev["info"]["status"] == "deployed":
+                rev["info"]["status"] = "superseded"
+        release = {
+            "name": ref.name, "namespace": ref.namespace, "version": len(history) + 1,
+            "info": {"status": "deployed", "first_deployed": "2026-01-01T00:00:00Z",
+                     "last_deployed": "2026-01-01T00:00:00Z", "description": description, "notes": "hello notes"},
+            "chart": {"metadata": chart_meta(spec.chart)}, "config": values,
+            "manifest": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {ref.name}-cm\n",
+            "hooks": [],
+        }  # fmt: skip
+        if not spec.dry_run:
+            history.append(release)
+        return release
+
+    def install(self, kubeconfig: str, ref: ReleaseRef, spec: InstallSpec) -> dict[str, Any]:
+        self._check(kubeconfig, "install")
+        history = self.releases.get(ref.key)
+        if history and history[-1]["info"]["status"] != "uninstalled" and not spec.dry_run:
+            raise ReleaseExists("cannot re-use a name that is still in use")
+        return self._new(ref, spec, spec.values, "Install complete")
+
+    def upgrade(self, kubeconfig: str, ref: ReleaseRef, spec: UpgradeSpec) -> dict[str, Any]:
+        self._check(kubeconfig, "upgrade")
+        if not self.releases.get(ref.key) and not spec.install:
+            raise ReleaseNotFound('"x" has no deployed releases')
+        values = dict(spec.values)
+        if spec.reuse_values and self.releases.get(ref.key):
+            values = {**self.releases[ref.key][-1]["config"], **values}
+        return self._new(ref, spec, values, "Upgrade complete")
+
+    def rollback(self, kubeconfig: str, ref: ReleaseRef, spec: RollbackSpec) -> None:
+        self._check(kubeconfig, "rollback")
+        history = self.releases.get(ref.key)
+        if not history:
+            raise ReleaseNotFound("release: not found")
+        target = history[spec.revision - 1] if spec.revision else history[-2]
+        for rev in history:
+            if rev["info"]["status"] == "deployed":
+                rev["info"]["status"] = "superseded"
+        copy = {**target, "version": len(history) + 1,
+                "info": {**target["info"], "status": "deployed", "description": f"Rollback to {target['version']}"}}
+        history.append(copy)
+
+    def uninstall(self, kubeconfig: str, ref: ReleaseRef, spec: UninstallSpec) -> None:
+        self._check(kubeconfig, "uninstall")
+        if ref.key not in self.releases:
+            raise ReleaseNotFound("release: not found")
+        if spec.keep_history:
+            self.releases[ref.key][-1]["info"]["status"] = "uninstalled"
+        else:
+            del self.releases[ref.key]
+
+    def status(self, kubeconfig: str, ref: ReleaseRef) -> dict[str, Any]:
+        self._check(kubeconfig, "status")
+        if ref.key not in self.releases:
+            raise ReleaseNotFound("release: not found")
+        return self.releases[ref.key][-1]
+
+    def history(self, kubeconfig: str, ref: ReleaseRef) -> list[dict[str, Any]]:
+        self._check(kubeconfig, "history")
+        if ref.key not in self.releases:
+            raise ReleaseNotFound("release: not found")
+        return [
+            {"revision": r["version"], "status": r["info"]["status"],
+             "chart": f"{r['chart']['metadata']['name']}-{r['chart']['metadata']['version']}",
+             "app_version": r["chart"]["metadata"]["appVersion"], "updated": r["info"]["last_deployed"],
+             "description": r["info"]["description"]}
+            for r in self.releases[ref.key]
+        ]  # fmt: skip
+
+    def get(self, kubeconfig: str, ref: ReleaseRef, what: str, revision: int | None) -> Any:
+        self._check(kubeconfig, f"get {what}")
+        history = self.releases.get(ref.key)
+        if not history:
+            raise ReleaseNotFound("release: not found")
+        rel = history[revision - 1] if revision else history[-1]
+        return {"values": rel["config"], "manifest": rel["manifest"], "notes": rel["info"]["notes"],
+                "hooks": ""}[what]  # fmt: skip
+
+    def render_name(self, template: str) -> str:
+        return template.replace("{{ randAlpha 5 | lower }}", "abcde")

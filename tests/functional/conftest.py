@@ -1,0 +1,97 @@
+"""Functional tests: the Chalice app through chalice.test.Client, AWS emulated in-process by moto, helm faked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import deps
+from chalicelib.config import QUEUE_NAME, Settings
+from chalicelib.store import table_definition
+from tests.fakes import FakeHelm
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://10.9.8.7:6443", certificate-authority-data: "Y2E="}
+users:
+- name: u
+  user: {token: "s3cr3t-token-value"}
+contexts:
+- name: ctx
+  context: {cluster: c, user: u, namespace: default}
+current-context: ctx
+"""
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        boto3.client("dynamodb").create_table(**table_definition("charthouse"))
+        url = boto3.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes={"FifoQueue": "true"})["QueueUrl"]
+        yield url
+
+
+@pytest.fixture
+def helm() -> FakeHelm:
+    return FakeHelm()
+
+
+@pytest.fixture
+def client(aws: str, helm: FakeHelm) -> Iterator[Client]:
+    deps.override(deps.build(Settings(queue_url=aws, helm_binary="/nonexistent"), helm=helm))
+    from app import app
+
+    with Client(app) as c:
+        yield c
+    deps.override(None)
+
+
+class Api:
+    """Small helpers over the test client: JSON in, (status, JSON) out, and a queue drain."""
+
+    def __init__(self, client: Client, queue_url: str) -> None:
+        self.c = client
+        self.queue_url = queue_url
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"headers": {"Content-Type": "application/json"}}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
+        resp = getattr(self.c.http, method.lower())(path, **kwargs)
+        return resp.status_code, resp.json_body
+
+    def drain(self) -> int:
+        """Deliver every queued message to the worker handler, as SQS would."""
+        sqs = boto3.client("sqs")
+        count = 0
+        while True:
+            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return count
+            for m in msgs:
+                event = self.c.events.generate_sqs_event(queue_name=QUEUE_NAME, message_bodies=[m["Body"]])
+                self.c.lambda_.invoke("execute_operations", event)
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+                count += 1
+
+    def register(self, name: str = "prod") -> None:
+        status, body = self.call("PUT", f"/v1/clusters/{name}", {"kubeconfig": KUBECONFIG})
+        assert status == 201, body
+
+
+@pytest.fixture
+def api(client: Client, aws: str) -> Api:
+    return Api(client, aws)
