@@ -141,6 +141,8 @@ class ReleaseService:
                 out["hooks"] = [_hook_doc(d) for d in _docs(text)]
             elif part == "values":
                 out["values"] = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
+            elif part == "notes":
+                out["notes"] = str(self.helm.get(creds.kubeconfig, ref, "notes", revision)).removeprefix("NOTES:\n")
             else:
                 out[part] = self.helm.get(creds.kubeconfig, ref, part, revision)
         return out
@@ -176,11 +178,13 @@ class ReleaseService:
             return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="")
         status = self.helm.status(kubeconfig, ref)
         info = status.get("info") or {}
+        meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}  # status -o json omits the chart
         digest = vals.digest(spec.values) if isinstance(spec, ChartSpec) else (previous.values_digest if previous else "")
         labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
         base = ReleaseRecord(
             ref=ref, status=ReleaseStatus.parse(info.get("status")), revision=int(status.get("version") or 0),
-            **_chart_fields(status), first_deployed=str(info.get("first_deployed") or ""),
+            chart_name=str(meta.get("chart") or ""), chart_version=str(meta.get("version") or ""),
+            app_version=str(meta.get("appVersion") or ""), first_deployed=str(info.get("first_deployed") or ""),
             last_deployed=str(info.get("last_deployed") or ""), description=str(info.get("description") or ""),
             notes=str(info.get("notes") or "")[:MAX_NOTES], values_digest=digest, labels=labels,
             last_action=op.action.value, last_operation_id=op.id,

@@ -89,7 +89,7 @@ class FakeHelm:
         self._check(kubeconfig, "status")
         if ref.key not in self.releases:
             raise ReleaseNotFound("release: not found")
-        return self.releases[ref.key][-1]
+        return {k: v for k, v in self.releases[ref.key][-1].items() if k != "chart"}  # as helm: no chart
 
     def history(self, kubeconfig: str, ref: ReleaseRef) -> list[dict[str, Any]]:
         self._check(kubeconfig, "history")
@@ -109,8 +109,10 @@ class FakeHelm:
         if not history:
             raise ReleaseNotFound("release: not found")
         rel = history[revision - 1] if revision else history[-1]
-        return {"values": rel["config"], "manifest": rel["manifest"], "notes": rel["info"]["notes"],
-                "hooks": ""}[what]  # fmt: skip
+        meta = rel["chart"]["metadata"]
+        return {"values": rel["config"], "manifest": rel["manifest"], "notes": rel["info"]["notes"], "hooks": "",
+                "metadata": {"chart": meta["name"], "version": meta["version"], "appVersion": meta["appVersion"],
+                             "revision": rel["version"], "status": rel["info"]["status"]}}[what]  # fmt: skip
 
     def render_name(self, template: str) -> str:
         return template.replace("{{ randAlpha 5 | lower }}", "abcde")

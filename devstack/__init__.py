@@ -1,0 +1,1 @@
+"""Local development stack: real services run as child processes on loopback."""

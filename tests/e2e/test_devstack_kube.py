@@ -1,0 +1,129 @@
+"""devstack.kube against the real binaries: helm 4 and helm 3 install into it, and releases survive a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.kube import KubeBinaryMissing, LocalKube, binaries, free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+HELM4 = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
+HELM3 = ROOT / "layers" / "helm" / "build" / "v3" / "helm"
+
+CHART_YAML = "apiVersion: v2\nname: tiny\nversion: 0.1.0\n"
+VALUES_YAML = 'greeting: "hello"\n'
+CONFIGMAP_YAML = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cm
+data:
+  greeting: {{ .Values.greeting | quote }}
+"""
+
+
+def _missing_binaries() -> str | None:
+    try:
+        binaries()
+    except KubeBinaryMissing as exc:
+        return str(exc)
+    absent = [str(p) for p in (HELM4, HELM3) if not os.access(p, os.X_OK)]
+    return f"{', '.join(absent)} missing: run layers/helm/build.sh" if absent else None
+
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(_missing_binaries() is not None, reason=_missing_binaries() or ""),
+]
+
+
+@pytest.fixture
+def chart(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny"
+    (root / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text(CHART_YAML)
+    (root / "values.yaml").write_text(VALUES_YAML)
+    (root / "templates" / "configmap.yaml").write_text(CONFIGMAP_YAML)
+    return root
+
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Iterator[LocalKube]:
+    instance = LocalKube(tmp_path / "kube", free_ports())
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def _helm_env(tmp_path: Path, kubeconfig: Path) -> dict[str, str]:
+    # helm writes cache/config/data under HOME by default: keep the test away from the developer's.
+    home = tmp_path / "helm-home"
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "KUBECONFIG": str(kubeconfig),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+
+
+def _helm(helm: Path, env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run([str(helm), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, f"helm {' '.join(args)} failed:\n{proc.stderr}"
+    return proc.stdout
+
+
+def _get_json(kube: LocalKube, path: str) -> dict[str, object]:
+    context = ssl.create_default_context(cadata=kube.ca_pem())
+    request = urllib.request.Request(kube.server + path, headers={"Authorization": f"Bearer {kube.token()}"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    with opener.open(request, timeout=10) as response:
+        body: dict[str, object] = json.load(response)
+    return body
+
+
+def _releases(env: dict[str, str]) -> dict[str, str]:
+    listed = json.loads(_helm(HELM4, env, "list", "-A", "--max", "0", "-o", "json"))
+    return {f"{r['namespace']}/{r['name']}": r["status"] for r in listed}
+
+
+def test_helm_releases_survive_restart(kube: LocalKube, chart: Path, tmp_path: Path) -> None:
+    kube.start(timeout=60)
+    kubeconfig = tmp_path / "kubeconfig"
+    kube.write_kubeconfig(kubeconfig)
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    env = _helm_env(tmp_path, kubeconfig)
+
+    # Helm 4 defaults to server-side apply; client-side keeps it compatible with the 1.20 API server.
+    _helm(HELM4, env, "install", "r4", str(chart), "-n", "demo", "--create-namespace", "--server-side=false")
+    _helm(HELM3, env, "install", "r3", str(chart), "-n", "demo", "--set", "greeting=bonjour")
+    cm = _get_json(kube, "/api/v1/namespaces/demo/configmaps/r3-cm")
+    assert cm["data"] == {"greeting": "bonjour"}
+
+    pids = kube.pids
+    assert len(pids) == 2
+    kube.stop()
+    kube.stop()  # idempotent
+    assert not kube.running
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a server process (or zombie) survived stop()"
+
+    # A fresh object on the same state dir, as after a developer restarts the stack.
+    again = LocalKube(kube.state_dir, kube.ports)
+    try:
+        again.start(timeout=60)
+        assert again.kubeconfig() == kubeconfig.read_text()  # same CA and token across restarts
+        assert _releases(env) == {"demo/r4": "deployed", "demo/r3": "deployed"}
+        cm = _get_json(again, "/api/v1/namespaces/demo/configmaps/r4-cm")
+        assert cm["data"] == {"greeting": "hello"}
+    finally:
+        again.stop()
