@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-$(HELM): layers/helm/build.sh
+$(HELM) &: layers/helm/build.sh
 	layers/helm/build.sh
 
 kube:

@@ -397,7 +397,7 @@ _ValuesLoader.add_implicit_resolver(
 def _yaml_error(field: str, exc: yaml.YAMLError) -> InvalidInput:
     """A safe message for a PyYAML error: position and problem, never the input line."""
     if isinstance(exc, yaml.MarkedYAMLError):
-        problem = exc.problem or exc.context or "syntax error"
+        problem = "; ".join(part for part in (exc.context, exc.problem) if part) or "syntax error"
         if len(problem) > 120:
             problem = problem[:120] + "..."
         mark = exc.problem_mark or exc.context_mark
@@ -545,6 +545,14 @@ _HELM_INT = re.compile(r"[+-]?[0-9]{1,19}")
 class _SyntaxProblem(Exception):
     """Raised inside the --set scanner; turned into InvalidInput with the right field."""
 
+    error: type[InvalidInput] = InvalidInput
+
+
+class _TooLarge(_SyntaxProblem):
+    """A path or JSON value over a nesting limit; turned into PayloadTooLarge."""
+
+    error = PayloadTooLarge
+
 
 @dataclass(frozen=True)
 class _Assign:
@@ -639,11 +647,11 @@ def _parse_path(scanner: _Scanner, limits: Limits) -> tuple[list[_Segment], str 
         if stop == ".":
             dots += 1
             if dots > MAX_NESTED_NAME_LEVEL:
-                raise _SyntaxProblem(f"is nested more than {MAX_NESTED_NAME_LEVEL} levels (helm's limit)")
+                raise _TooLarge(f"is nested more than {MAX_NESTED_NAME_LEVEL} levels (helm's limit)")
         elif stop == "[":
             stop = _parse_indexes(scanner, segments)
         if len(segments) > limits.max_depth:
-            raise _SyntaxProblem(f"has more than {limits.max_depth} segments")
+            raise _TooLarge(f"has more than {limits.max_depth} segments")
         if stop != ".":
             return segments, stop
 
@@ -737,7 +745,7 @@ def _decode_json(text: str, start: int) -> tuple[object, int]:
     except json.JSONDecodeError as exc:
         raise _SyntaxProblem(f"has invalid JSON at character {exc.pos + 1}: {exc.msg}") from None
     except RecursionError:
-        raise _SyntaxProblem("has JSON nested too deeply") from None
+        raise _TooLarge("has JSON nested too deeply") from None
     except ValueError:  # an integer too long for Python to convert
         raise _SyntaxProblem("has a JSON number that cannot be read") from None
     return value, end
@@ -799,7 +807,7 @@ def _ops_from_string(text: str, field: str, kind: SetKind, limits: Limits, ops: 
                 value = _read_strvals_value(scanner, kind)
         except _SyntaxProblem as problem:
             snippet = _snip(text[start : max(scanner.pos, start + 1)])
-            raise InvalidInput(field, f"assignment {number} ({snippet}) {problem}") from None
+            raise problem.error(field, f"assignment {number} ({snippet}) {problem}") from None
         _count_entry(field, limits, ops)
         checked, _ = _validated(value, field, limits)
         ops.append(_Assign(tuple(path), checked, field))
@@ -832,7 +840,7 @@ def _ops_from_object(raw: dict[Any, Any], field: str, kind: SetKind, limits: Lim
             if stop is not None:
                 raise _SyntaxProblem(f"has an unescaped {stop!r} (write \\{stop})")
         except _SyntaxProblem as problem:
-            raise InvalidInput(where, f"path {problem}") from None
+            raise problem.error(where, f"path {problem}") from None
         _count_entry(field, limits, ops)
         converted = _value_from_object(value, where, kind, limits)
         ops.append(_Assign(tuple(path), converted, where))

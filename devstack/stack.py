@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .aws import LocalAws
+from .charts import ChartServer
 from .kube import KubePorts, LocalKube
 
 log = logging.getLogger("devstack")
@@ -38,6 +39,7 @@ class StackConfig:
     helm_binary: Path = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
     workers: int = 2
     cluster: str = "local"
+    charts_port: int = 8079  # serves examples/charts as http://127.0.0.1:<port>/<name>-<version>.tgz
 
 
 class Stack:
@@ -49,6 +51,8 @@ class Stack:
         self._procs: list[subprocess.Popen[bytes]] = []
         self._stop_snapshots = threading.Event()
         self._snapshotter: threading.Thread | None = None
+        self.charts: ChartServer | None = None
+        self.example_charts: dict[str, str] = {}
 
     @property
     def api(self) -> str:
@@ -75,6 +79,9 @@ class Stack:
             log.info("starting Kubernetes (etcd + kube-apiserver) on 127.0.0.1:%d", self.cfg.kube_ports.api)
             self.kube.start()
             self.kube.write_kubeconfig(self.cfg.state_dir / "kubeconfig")
+            self.charts = ChartServer(self.cfg.state_dir / "charts", self.cfg.helm_binary, self.cfg.charts_port)
+            for chart in sorted((ROOT / "examples" / "charts").iterdir()):
+                self.example_charts[chart.name] = self.charts.package(chart)
             log.info("starting emulated AWS (moto) on %s", self.aws.endpoint)
             self.aws.start()
             log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
@@ -104,6 +111,9 @@ class Stack:
                 proc.kill()
                 proc.wait()
         self._procs.clear()
+        if self.charts is not None:
+            self.charts.close()
+            self.charts = None
         try:
             self.aws.stop()
         finally:
@@ -173,13 +183,13 @@ def request(method: str, url: str, body: Any = None, timeout: float = 60) -> tup
 
 EXAMPLE = """
 Charthouse is running: API {api}, cluster "{cluster}" (kubeconfig: {kubeconfig}).
-Logs: {logs}. Stop with Ctrl-C.
+Example chart: {chart}
+Logs: {logs}. Stop with Ctrl-C (state is kept in .local/; `make clean-state` forgets it).
 
-Try it (any chart archive URL works; here the one the README builds):
-  curl -s {api}/v1/clusters/{cluster}
+Try it:
   curl -s -X POST {api}/v1/clusters/{cluster}/namespaces/default/releases \\
        -H 'Content-Type: application/json' \\
-       -d '{{"name": "hello", "chart": "<chart .tgz URL>", "values": {{"greeting": "hi"}}}}'
+       -d '{{"name": "hello", "chart": "{chart}", "values": {{"greeting": "hi"}}}}'
   curl -s {api}/v1/operations/<id from the answer>
   curl -s {api}/v1/clusters/{cluster}/namespaces/default/releases/hello
   KUBECONFIG={kubeconfig} {helm} list -A
@@ -199,7 +209,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     stack.start()
     print(EXAMPLE.format(api=stack.api, cluster=stack.cfg.cluster, kubeconfig=state / "kubeconfig",
-                         logs=stack.logs, helm=stack.cfg.helm_binary.relative_to(ROOT)), flush=True)  # fmt: skip
+                         chart=stack.example_charts.get("hello", ""), logs=stack.logs,
+                         helm=stack.cfg.helm_binary.relative_to(ROOT)), flush=True)  # fmt: skip
     try:
         while not stopping.wait(1.0):
             if stack.dead():

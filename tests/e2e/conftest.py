@@ -4,12 +4,9 @@ response against the OpenAPI document."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack.charts import ChartServer
 from devstack.kube import free_ports
 from devstack.stack import ROOT, Stack, StackConfig, request
 from tests.e2e.openapi_check import ResponseChecker
@@ -73,32 +71,12 @@ def write_chart(root: Path, name: str, version: str, greeting: str = "hello") ->
     return chart
 
 
-class ChartServer:
-    """Packages charts with the real helm and serves the archives over HTTP on loopback."""
-
-    def __init__(self, root: Path, helm: Path) -> None:
-        self.root = root
-        self.dir = root / "www"
-        self.dir.mkdir(parents=True)
-        self.port = free_port()
-        handler = functools.partial(_QuietHandler, directory=str(self.dir))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        for version in ("0.1.0", "0.2.0"):
-            src = write_chart(root, "demo", version)
-            subprocess.run([str(helm), "package", str(src), "-d", str(self.dir)], check=True, capture_output=True,
-                           env={"HOME": str(root), "PATH": "/usr/bin:/bin"})  # fmt: skip
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+def serve_charts(root: Path, helm: Path) -> ChartServer:
+    """The test charts (demo 0.1.0 and 0.2.0), packaged with the real helm and served on a free port."""
+    server = ChartServer(root / "www", helm, free_port())
+    for version in ("0.1.0", "0.2.0"):
+        server.package(write_chart(root, "demo", version))
+    return server
 
 
 # ---------------------------------------------------------------- the API client
@@ -147,7 +125,8 @@ def stack(helm_major: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run layers/helm/build.sh (make test does)")
     cfg = StackConfig(state_dir=tmp_path_factory.mktemp(f"stack-{helm_major}"), stage="test", api_port=free_port(),
-                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=binary, workers=2)  # fmt: skip
+                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=binary, workers=2,
+                      charts_port=free_port())  # fmt: skip
     with Stack(cfg) as running:
         yield running
     shutil.rmtree(cfg.state_dir, ignore_errors=True)
@@ -155,7 +134,7 @@ def stack(helm_major: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture(scope="session")
 def charts(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartServer]:
-    server = ChartServer(tmp_path_factory.mktemp("charts"), stack.cfg.helm_binary)
+    server = serve_charts(tmp_path_factory.mktemp("charts"), stack.cfg.helm_binary)
     yield server
     server.close()
 
