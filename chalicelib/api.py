@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from . import deps
 from . import validate as v
@@ -151,7 +152,7 @@ def openapi() -> dict[str, Any]:
 @bp.route("/v1/clusters", methods=["GET"])
 @handled
 def list_clusters() -> dict[str, Any]:
-    return {"clusters": [c.to_json() for c in deps.get().registry.list()]}
+    return {"clusters": [c.to_json() for c in deps.get().registry.all()]}
 
 
 @bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES)

@@ -19,8 +19,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
@@ -61,7 +62,7 @@ class ClusterSpec:
     eks: dict[str, str] | None
 
     @classmethod
-    def from_json(cls, name: str, body: dict[str, Any]) -> "ClusterSpec":
+    def from_json(cls, name: str, body: dict[str, Any]) -> ClusterSpec:
         v.dns_label("cluster", name)
         description = v.text("description", body.get("description"), 256) or ""
         has = [k for k in ("kubeconfig", "token", "eks") if body.get(k) is not None]
@@ -260,7 +261,7 @@ class ClusterRegistry:
         self._cache.pop(spec.name, None)
         return info, existing is None
 
-    def list(self) -> list[ClusterInfo]:
+    def all(self) -> list[ClusterInfo]:
         return self._store.list_clusters()
 
     def get(self, name: str) -> ClusterInfo:
@@ -357,13 +358,14 @@ class ClusterRegistry:
             if status in (401, 403):
                 raise ClusterAuthFailed(f"the cluster refused the credentials (HTTP {status})") from exc
             raise ClusterUnreachable(f"cluster {name} is unreachable: {_safe_reason(exc)}") from exc
-        return [{"name": ns.metadata.name, "status": getattr(ns.status, "phase", None)} for ns in items]
+        return [{"name": ns.metadata.name if ns.metadata else "", "status": getattr(ns.status, "phase", None)}
+                for ns in items]  # fmt: skip
 
     def _api_client(self, name: str) -> Any:
         creds = self.credentials(name)
         from kubernetes import config as kconfig
 
-        return kconfig.new_client_from_config_dict(yaml.safe_load(creds.kubeconfig))
+        return kconfig.new_client_from_config_dict(yaml.safe_load(creds.kubeconfig))  # type: ignore[no-untyped-call]
 
 
 def _safe_reason(exc: BaseException) -> str:

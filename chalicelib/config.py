@@ -25,7 +25,7 @@ CREDENTIAL_CACHE_S = 300
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+    return int(raw) if raw else default
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Settings:
     stage: str = "dev"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         return cls(
             table_name=env.get("CHARTHOUSE_TABLE", DEFAULT_TABLE),

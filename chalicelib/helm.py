@@ -56,7 +56,7 @@ class Workdir:
         self._kubeconfig = kubeconfig
         self.path = Path("/nonexistent")
 
-    def __enter__(self) -> "Workdir":
+    def __enter__(self) -> Workdir:
         self.path = Path(tempfile.mkdtemp(prefix="charthouse-"))  # mkdtemp creates it 0700
         self.write("kubeconfig", self._kubeconfig)
         for sub in ("cache", "config", "data"):

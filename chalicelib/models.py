@@ -33,7 +33,7 @@ class ReleaseStatus(str, Enum):
     PENDING_ROLLBACK = "pending-rollback"
 
     @classmethod
-    def parse(cls, raw: object) -> "ReleaseStatus":
+    def parse(cls, raw: object) -> ReleaseStatus:
         try:
             return cls(str(raw))
         except ValueError:
@@ -84,7 +84,7 @@ class ReleaseRef:
     name: str
 
     @classmethod
-    def parse(cls, cluster: object, namespace: object, name: object) -> "ReleaseRef":
+    def parse(cls, cluster: object, namespace: object, name: object) -> ReleaseRef:
         return cls(
             v.dns_label("cluster", cluster),
             v.dns_label("namespace", namespace),
@@ -190,7 +190,7 @@ class InstallSpec(ChartSpec):
     replace: bool = False
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], limits: Limits) -> tuple["InstallSpec", "NameRequest"]:
+    def from_json(cls, body: dict[str, Any], limits: Limits) -> tuple[InstallSpec, NameRequest]:
         v.no_unknown(body, INSTALL_FIELDS)
         name_req = NameRequest(
             name=None if body.get("name") in (None, "") else v.release_name("name", body.get("name")),
@@ -222,14 +222,18 @@ class UpgradeSpec(ChartSpec):
     install: bool = False
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], limits: Limits) -> "UpgradeSpec":
+    def from_json(cls, body: dict[str, Any], limits: Limits) -> UpgradeSpec:
         v.no_unknown(body, UPGRADE_FIELDS)
-        flags = {k: v.boolean(k, body.get(k)) for k in ("reuse_values", "reset_values", "reset_then_reuse_values")}
-        if sum(flags.values()) > 1:
+        reuse = v.boolean("reuse_values", body.get("reuse_values"))
+        reset = v.boolean("reset_values", body.get("reset_values"))
+        reset_reuse = v.boolean("reset_then_reuse_values", body.get("reset_then_reuse_values"))
+        if reuse + reset + reset_reuse > 1:
             raise InvalidInput("reuse_values", "reuse_values, reset_values and reset_then_reuse_values exclude each other")
         return cls(
             **cls.parse_common(body, limits),
-            **flags,
+            reuse_values=reuse,
+            reset_values=reset,
+            reset_then_reuse_values=reset_reuse,
             force=v.boolean("force", body.get("force")),
             cleanup_on_fail=v.boolean("cleanup_on_fail", body.get("cleanup_on_fail")),
             install=v.boolean("install", body.get("install")),
@@ -257,7 +261,7 @@ class RollbackSpec:
     max_history: int = 10
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], limits: Limits) -> "RollbackSpec":
+    def from_json(cls, body: dict[str, Any], limits: Limits) -> RollbackSpec:
         v.no_unknown(body, ROLLBACK_FIELDS)
         wait_for_jobs = v.boolean("wait_for_jobs", body.get("wait_for_jobs"))
         return cls(
@@ -290,7 +294,7 @@ class UninstallSpec:
     description: str | None = None
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], limits: Limits) -> "UninstallSpec":
+    def from_json(cls, body: dict[str, Any], limits: Limits) -> UninstallSpec:
         v.no_unknown(body, UNINSTALL_FIELDS)
         return cls(
             keep_history=v.boolean("keep_history", body.get("keep_history")),
@@ -356,7 +360,7 @@ class Revision:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Revision":
+    def from_json(cls, data: dict[str, Any]) -> Revision:
         return cls(
             revision=int(data.get("revision", 0)),
             status=ReleaseStatus.parse(data.get("status")),
@@ -428,7 +432,7 @@ class Operation:
     PREFIX: ClassVar[str] = "op-"
 
     @classmethod
-    def new(cls, action: Action, release: ReleaseRef, request: dict[str, Any]) -> "Operation":
+    def new(cls, action: Action, release: ReleaseRef, request: dict[str, Any]) -> Operation:
         ts = now()
         return cls(
             id=f"{cls.PREFIX}{uuid.uuid4().hex}",

@@ -31,7 +31,7 @@ class Message:
         return body
 
     @classmethod
-    def from_body(cls, body: str) -> "Message":
+    def from_body(cls, body: str) -> Message:
         data = json.loads(body)
         action = Action(data["action"])
         return cls(str(data["operation_id"]), action, spec_from_message(action, data["spec"]))

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from . import validate as v
 from . import values as vals
 from .clusters import ClusterRegistry
 from .errors import CharthouseError, HelmError, InvalidInput, ReleaseExists, ReleaseNotFound
@@ -30,7 +30,6 @@ from .models import (
     now,
 )
 from .store import ListQuery, Store
-from . import validate as v
 
 INFO_PARTS = ("values", "manifest", "notes", "hooks", "resources")
 MAX_NOTES = 16 * 1024

@@ -32,9 +32,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
@@ -244,7 +245,7 @@ class Store:
     def list_releases(self, q: ListQuery) -> tuple[list[ReleaseRecord], str | None]:
         if q.cluster:
             index = GSI1
-            key = Key("gsi1pk").eq(f"RELS#{q.cluster}")
+            key: ConditionBase = Key("gsi1pk").eq(f"RELS#{q.cluster}")
             if q.namespace:
                 key = key & Key("gsi1sk").begins_with(f"{q.namespace}#")
         else:
@@ -374,7 +375,7 @@ class Store:
             index, key = GSI1, Key("gsi1pk").eq(f"OPS#{cluster}")
         else:
             index, key = GSI2, Key("gsi2pk").eq("OPS")
-        conds = [c for c in (
+        conds: list[ConditionBase] = [c for c in (
             Attr("namespace").eq(namespace) if namespace else None,
             Attr("release_name").eq(release) if release else None,
             Attr("status").eq(status) if status else None,

@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from . import deps
 from .config import QUEUE_NAME

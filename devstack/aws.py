@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
+        # moto's backends are process-wide: start from nothing, then from the snapshot (the source of truth)
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
         ddb = self.client("dynamodb")
         if self.table not in ddb.list_tables()["TableNames"]:
             ddb.create_table(**table_definition(self.table))

@@ -119,7 +119,7 @@ class Stack:
         finally:
             self.kube.stop()
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         self.start()
         return self
 

@@ -1,0 +1,1 @@
+"""Charthouse: everything but the wiring in app.py."""
