@@ -179,10 +179,11 @@ def _flatten_kubeconfig(raw: object, context: object) -> dict[str, Any]:
     }
 
 
-def kubeconfig_from_token(server: str, ca_pem: str | None, token: str, insecure: bool = False) -> dict[str, Any]:
+def kubeconfig_from_token(server: str, ca_b64: str | None, token: str, insecure: bool = False) -> dict[str, Any]:
+    """A one-context kubeconfig; ``ca_b64`` is the CA bundle in base64, as kubeconfig and EKS hold it."""
     cluster: dict[str, Any] = {"server": server}
-    if ca_pem:
-        cluster["certificate-authority-data"] = base64.b64encode(ca_pem.encode()).decode()
+    if ca_b64:
+        cluster["certificate-authority-data"] = ca_b64
     if insecure:
         cluster["insecure-skip-tls-verify"] = True
     return {
@@ -307,8 +308,9 @@ class ClusterRegistry:
             user = doc["users"][0]["user"]
             secrets = tuple(str(user[k]) for k in ("token", "password", "client-key-data") if k in user)
         elif secret["auth"] == "token":
-            doc = kubeconfig_from_token(secret["server"], secret.get("ca_data"), secret["token"],
-                                        bool(secret.get("insecure")))  # fmt: skip
+            ca = secret.get("ca_data")
+            ca_b64 = base64.b64encode(ca.encode()).decode() if ca else None
+            doc = kubeconfig_from_token(secret["server"], ca_b64, secret["token"], bool(secret.get("insecure")))
             secrets = (secret["token"],)
         else:
             doc, token = self._eks_kubeconfig(secret)
@@ -327,9 +329,8 @@ class ClusterRegistry:
             raise ClusterAuthFailed(f"EKS describe-cluster failed: {code}") from exc
         except BotoCoreError as exc:
             raise ClusterUnreachable("EKS API unreachable") from exc
-        ca = base64.b64decode(cluster["certificateAuthority"]["data"]).decode()
-        # Tokens live 15 minutes: cache the kubeconfig for less than that (see CREDENTIAL_CACHE_S).
-        return kubeconfig_from_token(cluster["endpoint"], ca, token), token
+        # Tokens live 15 minutes: the kubeconfig is cached for less than that (see CREDENTIAL_CACHE_S).
+        return kubeconfig_from_token(cluster["endpoint"], cluster["certificateAuthority"]["data"], token), token
 
     # ------------------------------------------------------------ live checks (kubernetes client, lazily)
 

@@ -1,4 +1,5 @@
-"""Emulated AWS for the local stack: a moto server on loopback, the table and queue, and a disk snapshot.
+"""Emulated AWS for the local stack: a moto server on loopback (its own process, so every stack and every
+in-process ``mock_aws`` test keeps its own state), the table and queue, and a disk snapshot.
 
 moto keeps state in memory only, so the stack saves the table and the secrets to a 0600 JSON file (periodically
 and on shutdown) and loads it on the next start: clusters, releases and history survive a restart. Messages in
@@ -11,12 +12,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import urllib.request
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import QUEUE_NAME
 from chalicelib.models import OperationStatus, now
@@ -31,35 +36,53 @@ QUEUE_ATTRIBUTES = {"FifoQueue": "true", "VisibilityTimeout": "960", "ContentBas
 class LocalAws:
     """A moto server on 127.0.0.1:``port`` with Charthouse's table, queue and a snapshot file."""
 
-    def __init__(self, port: int, snapshot: Path, table: str = "charthouse", secret_prefix: str = "charthouse/") -> None:
+    def __init__(self, port: int, snapshot: Path, log: Path, table: str = "charthouse",
+                 secret_prefix: str = "charthouse/") -> None:  # fmt: skip
         self.port = port
+        self.log = log
         self.endpoint = f"http://127.0.0.1:{port}"
         self.snapshot = snapshot
         self.table = table
         self.secret_prefix = secret_prefix
-        self._server: Any = None
+        self._server: subprocess.Popen[bytes] | None = None
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, **CREDS)
+        return boto3.client(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
 
-    def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-        # moto's backends are process-wide: start from nothing, then from the snapshot (the source of truth)
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
-        ddb = self.client("dynamodb")
-        if self.table not in ddb.list_tables()["TableNames"]:
+    def start(self, timeout: float = 30) -> None:
+        with open(self.log, "ab") as out:
+            self._server = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ddb = self.client("dynamodb")
+                tables = ddb.list_tables()["TableNames"]
+                break
+            except (BotoCoreError, ClientError):
+                if self._server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the AWS emulator did not start; see {self.log}") from None
+                time.sleep(0.2)
+        if self.table not in tables:
             ddb.create_table(**table_definition(self.table))
         self.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes=QUEUE_ATTRIBUTES)
         self.load()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self.save()
-            self._server.stop()
+        if self._server is None:
+            return
+        try:
+            if self._server.poll() is None:
+                self.save()
+        finally:
+            self._server.terminate()
+            try:
+                self._server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
             self._server = None
 
     # ------------------------------------------------------------ snapshot

@@ -547,6 +547,10 @@ class LocalKube:
             f"--initial-advertise-peer-urls={peer}",
             f"--initial-cluster=charthouse={peer}",
             "--logger=zap",
+            # A single member on loopback has no peer to wait for: a short election timeout lets it elect
+            # itself sooner after (re)start. Defaults are sized for networks between machines.
+            "--heartbeat-interval=10",
+            "--election-timeout=100",
             # A throwaway dev store: losing the last writes on a machine crash is fine, fsync latency is not.
             "--unsafe-no-fsync",
             f"--quota-backend-bytes={_ETCD_QUOTA_BYTES}",

@@ -47,7 +47,7 @@ class Stack:
         self.cfg = cfg
         self.logs = cfg.state_dir / "logs"
         self.kube = LocalKube(cfg.state_dir / "kube", cfg.kube_ports, self.logs)
-        self.aws = LocalAws(cfg.aws_port, cfg.state_dir / "aws-state.json")
+        self.aws = LocalAws(cfg.aws_port, cfg.state_dir / "aws-state.json", self.logs / "aws.log")
         self._procs: list[subprocess.Popen[bytes]] = []
         self._stop_snapshots = threading.Event()
         self._snapshotter: threading.Thread | None = None
