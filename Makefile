@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 
-.PHONY: run test setup kube lint unit e2e clean-state
+.PHONY: run test setup kube lint unit e2e clean-state package
 
 run: setup
 	$(PY) -m devstack
@@ -37,3 +37,12 @@ e2e: setup
 
 clean-state:
 	rm -rf .local
+
+# A deployable template: `make package STAGE=prod`, then `aws cloudformation package` + `deploy` on dist/<stage>/sam.json
+STAGE ?= dev
+package: $(VENV)/.installed $(HELM)
+	rm -rf dist/$(STAGE) && mkdir -p dist
+	$(PY) -m deploy.merge_template dist/merge-$(STAGE).json
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template dist/merge-$(STAGE).json dist/$(STAGE)
+	cp layers/helm/build/helm-layer.zip dist/$(STAGE)/

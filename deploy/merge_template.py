@@ -1,0 +1,55 @@
+"""Write the merge template for ``chalice package --merge-template``: the table, the FIFO queue and the helm layer,
+attached to both functions. The table comes from ``store.table_definition`` so deploy, tests and the local stack
+create the same thing.
+
+    python -m deploy.merge_template OUT.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from chalicelib.config import DEFAULT_TABLE, DEFAULT_WORKER_TIMEOUT_S, QUEUE_NAME
+from chalicelib.store import table_definition
+
+LAYER_FILE = "helm-layer.zip"  # copied beside the packaged template by `make package`
+FUNCTIONS = ("APIHandler", "ExecuteOperations")
+
+
+def merge_template() -> dict[str, Any]:
+    table = table_definition(DEFAULT_TABLE)
+    queue = {
+        "QueueName": QUEUE_NAME,
+        "FifoQueue": True,
+        # longer than the worker may run, so a message is not redelivered while its operation is still running
+        "VisibilityTimeout": DEFAULT_WORKER_TIMEOUT_S + 60,
+        "SqsManagedSseEnabled": True,
+    }
+    resources: dict[str, Any] = {
+        "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
+                  "Properties": {**table, "SSESpecification": {"SSEEnabled": True},
+                                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}},
+        "OperationsQueue": {"Type": "AWS::SQS::Queue", "Properties": queue},
+        "HelmLayer": {"Type": "AWS::Serverless::LayerVersion",
+                      "Properties": {"ContentUri": f"./{LAYER_FILE}", "CompatibleRuntimes": ["python3.11"],
+                                     "Description": "helm, pinned (layers/helm/build.sh)"}},
+    }  # fmt: skip
+    for function in FUNCTIONS:
+        resources[function] = {"DependsOn": ["Table", "OperationsQueue"],
+                               "Properties": {"Layers": [{"Ref": "HelmLayer"}]}}  # fmt: skip
+    return {"Resources": resources}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(argv[1], "w", encoding="utf-8") as fh:
+        json.dump(merge_template(), fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
