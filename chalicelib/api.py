@@ -26,12 +26,14 @@ from .errors import (
 from .models import (
     STATUS_FILTERS,
     Action,
+    ChartSpec,
     InstallSpec,
     Limits,
     Operation,
     OperationStatus,
     ReleaseRef,
     RollbackSpec,
+    Spec,
     UninstallSpec,
     UpgradeSpec,
 )
@@ -117,10 +119,14 @@ def _limits() -> Limits:
     return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
 
 
-def _accepted(op: Operation) -> Response:
-    location = f"/v1/operations/{op.id}"
+def _submit(action: Action, ref: ReleaseRef, spec: Spec) -> Response:
+    """A dry run answers at once (200); anything else becomes an operation (202 + Location)."""
+    d = deps.get()
+    if isinstance(spec, ChartSpec) and spec.dry_run:
+        return Response(body=d.service.dry_run(ref, spec), status_code=200)
+    op = d.pipeline.accept(action, ref, spec)
     return Response(body=op.to_json(), status_code=202,
-                    headers={"Location": location, "Content-Type": "application/json"})  # fmt: skip
+                    headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"})  # fmt: skip
 
 
 def _page(items: list[dict[str, Any]], token: str | None, key: str) -> dict[str, Any]:
@@ -284,9 +290,7 @@ def install(cluster: str, namespace: str) -> Response:
     name = d.service.resolve_name(cluster, spec.chart, name_req)
     ref = ReleaseRef.parse(cluster, namespace, name)
     d.service.check_install(ref, spec)
-    if spec.dry_run:
-        return Response(body=d.service.dry_run(ref, spec), status_code=200)
-    return _accepted(d.pipeline.accept(Action.INSTALL, ref, spec))
+    return _submit(Action.INSTALL, ref, spec)
 
 
 @bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES)
@@ -296,9 +300,7 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     spec = UpgradeSpec.from_json(_body(), _limits())
     d.service.check_upgrade(ref, spec)
-    if spec.dry_run:
-        return Response(body=d.service.dry_run(ref, spec), status_code=200)
-    return _accepted(d.pipeline.accept(Action.UPGRADE, ref, spec))
+    return _submit(Action.UPGRADE, ref, spec)
 
 
 @bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES)
@@ -308,7 +310,7 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     spec = RollbackSpec.from_json(_body(), _limits())
     d.service.check_rollback(ref, spec.revision)
-    return _accepted(d.pipeline.accept(Action.ROLLBACK, ref, spec))
+    return _submit(Action.ROLLBACK, ref, spec)
 
 
 @bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES)
@@ -319,7 +321,7 @@ def uninstall(cluster: str, namespace: str, name: str) -> Response:
     options = {**_query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
     spec = UninstallSpec.from_json(options, _limits())
     d.service.check_uninstall(ref)
-    return _accepted(d.pipeline.accept(Action.UNINSTALL, ref, spec))
+    return _submit(Action.UNINSTALL, ref, spec)
 
 
 # ---------------------------------------------------------------- operations
