@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,16 +37,18 @@ from .models import (
     RollbackSpec,
     Spec,
     UninstallSpec,
+    UnlockSpec,
     UpgradeSpec,
 )
 from .openapi import spec as openapi_spec
 from .service import INFO_PARTS
-from .store import ListQuery
+from .store import Idempotency, ListQuery
 
 log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 
 MAX_BODY_BYTES = 512 * 1024
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 CONTENT_TYPES = ["application/json"]
 RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
 _STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
@@ -115,16 +119,38 @@ def _query_bools(query: dict[str, str], names: tuple[str, ...]) -> dict[str, Any
 
 
 def _limits() -> Limits:
-    s = deps.get().settings
-    return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
+    return deps.get().limits
 
 
-def _submit(action: Action, ref: ReleaseRef, spec: Spec) -> Response:
-    """A dry run answers at once (200); anything else becomes an operation (202 + Location)."""
+def _idempotency(body: dict[str, Any]) -> Idempotency | None:
+    """The Idempotency-Key header and a digest of the request it names (method, path, query, body)."""
+    headers: Any = bp.current_request.headers  # a case-insensitive mapping
+    key = headers.get("idempotency-key") if headers else None
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput("Idempotency-Key", "must be 1-128 characters of letters, digits and -_.:")
+    req = bp.current_request
+    canonical = json.dumps({"method": req.method, "path": req.path, "query": _query(), "body": body},
+                           sort_keys=True, separators=(",", ":"))  # fmt: skip
+    return Idempotency(key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], check: Callable[[], None]) -> Response:
+    """Replays answer with their operation; then ``check`` the stored state; a dry run answers at once (200);
+    anything else becomes an operation (202 + Location)."""
     d = deps.get()
-    if isinstance(spec, ChartSpec) and spec.dry_run:
-        return Response(body=d.service.dry_run(ref, spec), status_code=200)
-    op = d.pipeline.accept(action, ref, spec)
+    idem = None if isinstance(spec, ChartSpec) and spec.dry_run else _idempotency(body)
+    op = d.pipeline.replay(idem)
+    if op is None:
+        check()
+        if isinstance(spec, ChartSpec) and spec.dry_run:
+            return Response(body=d.service.dry_run(ref, spec), status_code=200)
+        op = d.pipeline.accept(action, ref, spec, idem)
+    return _accepted(op)
+
+
+def _accepted(op: Operation) -> Response:
     return Response(body=op.to_json(), status_code=202,
                     headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"})  # fmt: skip
 
@@ -286,11 +312,11 @@ def install(cluster: str, namespace: str) -> Response:
     d = deps.get()
     v.dns_label("cluster", cluster)
     v.dns_label("namespace", namespace)
-    spec, name_req = InstallSpec.from_json(_body(), _limits())
+    body = _body()
+    spec, name_req = InstallSpec.from_json(body, _limits())
     name = d.service.resolve_name(cluster, spec.chart, name_req)
     ref = ReleaseRef.parse(cluster, namespace, name)
-    d.service.check_install(ref, spec)
-    return _submit(Action.INSTALL, ref, spec)
+    return _submit(Action.INSTALL, ref, spec, body, lambda: d.service.check_install(ref, spec))
 
 
 @bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES)
@@ -298,9 +324,9 @@ def install(cluster: str, namespace: str) -> Response:
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
-    spec = UpgradeSpec.from_json(_body(), _limits())
-    d.service.check_upgrade(ref, spec)
-    return _submit(Action.UPGRADE, ref, spec)
+    body = _body()
+    spec = UpgradeSpec.from_json(body, _limits())
+    return _submit(Action.UPGRADE, ref, spec, body, lambda: d.service.check_upgrade(ref, spec))
 
 
 @bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES)
@@ -308,9 +334,9 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
 def rollback(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
-    spec = RollbackSpec.from_json(_body(), _limits())
-    d.service.check_rollback(ref, spec.revision)
-    return _submit(Action.ROLLBACK, ref, spec)
+    body = _body()
+    spec = RollbackSpec.from_json(body, _limits())
+    return _submit(Action.ROLLBACK, ref, spec, body, lambda: d.service.check_rollback(ref, spec.revision))
 
 
 @bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES)
@@ -320,8 +346,20 @@ def uninstall(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     options = {**_query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
     spec = UninstallSpec.from_json(options, _limits())
-    d.service.check_uninstall(ref)
-    return _submit(Action.UNINSTALL, ref, spec)
+    return _submit(Action.UNINSTALL, ref, spec, options, lambda: d.service.check_uninstall(ref))
+
+
+@bp.route(RELEASE + "/unlock", methods=["POST"], content_types=CONTENT_TYPES)
+@handled
+def unlock(cluster: str, namespace: str, name: str) -> Response:
+    """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
+    d = deps.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    d.service.require_release(ref)
+    body = _body()
+    spec = UnlockSpec.from_json(body, _limits(), d.settings.recovery_policy)
+    op = d.pipeline.replay(_idempotency(body))
+    return _accepted(op or d.recovery.unlock(ref, spec))
 
 
 # ---------------------------------------------------------------- operations

@@ -336,7 +336,7 @@ class ClusterRegistry:
 
     def probe(self, name: str) -> Probe:
         try:
-            api = self._api_client(name)
+            api = self.api_client(name)
             from kubernetes import client as k8s  # lazily: ~0.8 s to import
 
             with api:
@@ -348,7 +348,7 @@ class ClusterRegistry:
             return Probe(False, None, _safe_reason(exc))
 
     def namespaces(self, name: str) -> list[dict[str, Any]]:
-        api = self._api_client(name)
+        api = self.api_client(name)
         from kubernetes import client as k8s
 
         try:
@@ -362,7 +362,8 @@ class ClusterRegistry:
         return [{"name": ns.metadata.name if ns.metadata else "", "status": getattr(ns.status, "phase", None)}
                 for ns in items]  # fmt: skip
 
-    def _api_client(self, name: str) -> Any:
+    def api_client(self, name: str) -> Any:
+        """A kubernetes ApiClient for the cluster (use it as a context manager)."""
         creds = self.credentials(name)
         from kubernetes import config as kconfig
 

@@ -18,6 +18,7 @@ DEFAULT_HELM_TIMEOUT_S = 300  # helm's own default --timeout
 MAX_HELM_TIMEOUT_S = 780  # must stay below the worker Lambda's timeout (900 s) with room to record
 DEFAULT_WORKER_TIMEOUT_S = 900
 LEASE_GRACE_S = 120  # a lease outlives helm's timeout by this much, so a live worker never loses it
+WORKER_MARGIN_S = 60  # time the worker keeps after helm's kill deadline, to record the outcome
 DEFAULT_MAX_HISTORY = 10  # helm's own default is unlimited; bounded histories keep Secrets small
 CLUSTER_PROBE_TIMEOUT_S = 5.0
 CREDENTIAL_CACHE_S = 300
@@ -43,6 +44,8 @@ class Settings:
     region: str = "us-east-1"
     allow_http_charts: bool = True
     stage: str = "dev"
+    lease_grace_s: int = LEASE_GRACE_S
+    recovery_policy: str = "rollback"  # rollback | mark-failed (see docs/RELIABILITY.md)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,6 +63,8 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             allow_http_charts=env.get("CHARTHOUSE_ALLOW_HTTP_CHARTS", "true") == "true",
             stage=env.get("CHARTHOUSE_STAGE", "dev"),
+            lease_grace_s=_int("CHARTHOUSE_LEASE_GRACE", LEASE_GRACE_S),
+            recovery_policy=env.get("CHARTHOUSE_RECOVERY_POLICY", "rollback"),
         )
 
 

@@ -11,14 +11,21 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from .clusters import ClusterRegistry
 from .config import Settings, settings
 from .helm import HelmCli
+from .models import Limits
 from .operations import Pipeline
 from .queue import SqsQueue
+from .recovery import Recovery
 from .service import ReleaseService
 from .store import Store
+
+# Throttling and transient errors are retried by botocore itself (standard mode: backoff with jitter); every call
+# the service makes is either a read, a conditional write, or an idempotent put, so a retry is always safe.
+AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,12 @@ class Deps:
     registry: ClusterRegistry
     service: ReleaseService
     pipeline: Pipeline
+    recovery: Recovery
+
+    @property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
 
 
 def _session_factory(region: str, role_arn: str | None) -> Any:
@@ -48,11 +61,14 @@ def _session_factory(region: str, role_arn: str | None) -> Any:
 def build(cfg: Settings, helm: Any | None = None) -> Deps:
     """Wire the real implementations (boto3 honours AWS_ENDPOINT_URL* for the local stage)."""
     session = boto3.session.Session(region_name=cfg.region)
-    store = Store(session.resource("dynamodb"), cfg.table_name)
-    registry = ClusterRegistry(session.client("secretsmanager"), store, cfg.secret_prefix, _session_factory)
+    store = Store(session.resource("dynamodb", config=AWS_RETRIES), cfg.table_name)
+    secrets = session.client("secretsmanager", config=AWS_RETRIES)
+    registry = ClusterRegistry(secrets, store, cfg.secret_prefix, _session_factory)
     service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side))
-    queue = SqsQueue(session.client("sqs"), cfg.queue_url)
-    return Deps(cfg, store, registry, service, Pipeline(store, queue, service))
+    queue = SqsQueue(session.client("sqs", config=AWS_RETRIES), cfg.queue_url)
+    pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
+    limits = Limits(cfg.max_timeout_s, cfg.default_timeout_s, cfg.default_max_history, cfg.allow_http_charts)
+    return Deps(cfg, store, registry, service, pipeline, Recovery(store, pipeline, limits, cfg.recovery_policy))
 
 
 _override: Deps | None = None

@@ -63,6 +63,7 @@ class Action(str, Enum):
     UPGRADE = "upgrade"
     ROLLBACK = "rollback"
     UNINSTALL = "uninstall"
+    UNLOCK = "unlock"  # recover a release left pending by a lost worker (see RELIABILITY.md)
 
 
 def now() -> float:
@@ -306,12 +307,34 @@ class UninstallSpec:
         )
 
 
-Spec = InstallSpec | UpgradeSpec | RollbackSpec | UninstallSpec
+RECOVERY_POLICIES = ("rollback", "mark-failed")
+UNLOCK_FIELDS = frozenset({"policy", "timeout"})
+
+
+@dataclass(frozen=True)
+class UnlockSpec:
+    """Recover a release stuck ``pending-*``: ``rollback`` to the last good revision when there is one (else mark
+    the pending revision failed), or ``mark-failed`` always."""
+
+    policy: str = "rollback"
+    timeout_s: int = 300
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any], limits: Limits, default_policy: str = "rollback") -> UnlockSpec:
+        v.no_unknown(body, UNLOCK_FIELDS)
+        return cls(
+            policy=v.choice("policy", body.get("policy"), RECOVERY_POLICIES, default_policy) or default_policy,
+            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+        )
+
+
+Spec = InstallSpec | UpgradeSpec | RollbackSpec | UninstallSpec | UnlockSpec
 SPEC_TYPES: dict[Action, type[Any]] = {
     Action.INSTALL: InstallSpec,
     Action.UPGRADE: UpgradeSpec,
     Action.ROLLBACK: RollbackSpec,
     Action.UNINSTALL: UninstallSpec,
+    Action.UNLOCK: UnlockSpec,
 }
 T = TypeVar("T")
 

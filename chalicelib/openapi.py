@@ -8,9 +8,20 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from .models import CASCADE_MODES, INSTALL_FIELDS, ROLLBACK_FIELDS, STATUS_FILTERS, UNINSTALL_FIELDS, UPGRADE_FIELDS
+from .models import (
+    CASCADE_MODES,
+    INSTALL_FIELDS,
+    RECOVERY_POLICIES,
+    ROLLBACK_FIELDS,
+    STATUS_FILTERS,
+    UNINSTALL_FIELDS,
+    UNLOCK_FIELDS,
+    UPGRADE_FIELDS,
+    Action,
+)
 
 S = dict[str, Any]
+ACTIONS = [a.value for a in Action]
 BOOL: S = {"type": "boolean"}
 STR: S = {"type": "string"}
 INT: S = {"type": "integer"}
@@ -39,6 +50,7 @@ FIELD_SCHEMAS: dict[str, S] = {
     "max_history": {"type": "integer", "minimum": 0, "maximum": 1000},
     "revision": {"type": "integer", "minimum": 0, "description": "0 or absent: the previous revision"},
     "cascade": {"type": "string", "enum": list(CASCADE_MODES)},
+    "policy": {"type": "string", "enum": list(RECOVERY_POLICIES)},
 }
 
 
@@ -69,7 +81,7 @@ OPERATION: S = {
     "required": ["id", "action", "status", "release", "created_at", "updated_at"],
     "properties": {
         "id": STR,
-        "action": {"type": "string", "enum": ["install", "upgrade", "rollback", "uninstall"]},
+        "action": {"type": "string", "enum": ACTIONS},
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
         "release": REF,
         "created_at": STR,
@@ -144,8 +156,16 @@ def _param(name: str, where: str = "query", schema: S = STR, required: bool = Fa
             "description": desc}  # fmt: skip
 
 
+IDEMPOTENCY_KEY: S = {"name": "Idempotency-Key", "in": "header", "required": False,
+                      "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
+                      "description": "the same key and request return the same operation; another request: 422"}  # fmt: skip
+
+
 def _op(summary: str, responses: dict[str, S], params: list[S] | None = None, body: S | None = None) -> S:
-    out: S = {"summary": summary, "responses": responses, "parameters": params or []}
+    params = list(params or [])
+    if "202" in responses:
+        params.append(IDEMPOTENCY_KEY)
+    out: S = {"summary": summary, "responses": responses, "parameters": params}
     if body is not None:
         out["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
     return out
@@ -223,6 +243,8 @@ def spec() -> S:
         },
         rel + "/rollback": {"post": _op("roll back to a revision (default: the previous one)", {
             "202": ACCEPTED, **_errors(400, 404, 409, 422, 503)}, REL_PARAMS, _body(ROLLBACK_FIELDS))},
+        rel + "/unlock": {"post": _op("recover a release whose operation was lost (after its lease expired)", {
+            "202": ACCEPTED, **_errors(400, 404, 409, 422, 503)}, REL_PARAMS, _body(UNLOCK_FIELDS))},
         rel + "/history": {"get": _op("revision history, newest first, from the store", {
             "200": _json({"type": "object", "required": ["release", "history"], "properties": {
                 "release": REF, "history": {"type": "array", "items": {"$ref": "#/components/schemas/Revision"}}}}),
@@ -233,7 +255,7 @@ def spec() -> S:
                 "next_token": NULLABLE_STR}}), **_errors(400, 422, 503)},
             [_param("cluster"), _param("namespace"), _param("release"),
              _param("status", schema={"type": "string", "enum": ["queued", "running", "succeeded", "failed"]}),
-             _param("action", schema={"type": "string", "enum": ["install", "upgrade", "rollback", "uninstall"]}),
+             _param("action", schema={"type": "string", "enum": ACTIONS}),
              *PAGING])},
         "/v1/operations/{operation_id}": {"get": _op("one operation", {
             "200": _json({"$ref": "#/components/schemas/Operation"}), **_errors(404, 503)},

@@ -1,10 +1,12 @@
 """The operation pipeline: ``accept`` (API side) and ``execute`` (worker side).
 
-accept:  operation record (queued) + the release's lease, in one conditional transaction; then one SQS message.
-         If the message cannot be sent, the operation ends ``failed`` at once and the lease is freed.
-execute: queued -> running (conditional: a redelivered message finds it running or done and does nothing),
-         credentials, helm, then ``service.snapshot`` reads helm's state back and one transaction records the
-         outcome and frees the lease. Every error, expected or not, ends the operation ``failed`` with a reason.
+accept:  an Idempotency-Key seen before answers with its operation (same request) or 422 (another request);
+         otherwise operation record (queued) + the release's lease + the key, in one conditional transaction;
+         then one SQS message. If the message cannot be sent, the operation ends ``failed`` and the lease is freed.
+execute: credentials first (Secrets Manager down: the message is retried, the operation stays queued), then
+         queued -> running (conditional: a redelivered message finds it running or done and does nothing), helm,
+         then ``service.snapshot`` reads helm's state back and one transaction records the outcome and frees the
+         lease. Every error, expected or not, ends the operation ``failed`` with a reason.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from .config import LEASE_GRACE_S
-from .errors import CharthouseError, DependencyUnavailable, HelmError
+from .config import WORKER_MARGIN_S
+from .errors import CharthouseError, DependencyUnavailable, HelmError, InvalidInput
+from .helm import KILL_MARGIN_S
 from .models import (
     Action,
     InstallSpec,
@@ -25,87 +28,127 @@ from .models import (
     RollbackSpec,
     Spec,
     UninstallSpec,
+    UnlockSpec,
     UpgradeSpec,
     now,
     spec_summary,
 )
 from .queue import Message, SqsQueue
 from .service import ReleaseService, error_json
-from .store import Store
+from .store import Idempotency, IdempotentReplay, Store
 
 log = logging.getLogger(__name__)
 
 
 class Pipeline:
-    def __init__(self, store: Store, queue: SqsQueue, service: ReleaseService) -> None:
+    def __init__(self, store: Store, queue: SqsQueue, service: ReleaseService, lease_grace_s: int) -> None:
         self.store = store
         self.queue = queue
         self.service = service
+        self.lease_grace_s = lease_grace_s
 
-    def accept(self, action: Action, ref: ReleaseRef, spec: Spec) -> Operation:
+    # ------------------------------------------------------------ API side
+
+    def replay(self, idem: Idempotency | None) -> Operation | None:
+        """The operation an earlier request with this key created; 422 if that request was a different one."""
+        if idem is None:
+            return None
+        prior = self.store.get_idempotency(idem.key)
+        if prior is None:
+            return None
+        request_hash, op_id = prior
+        if request_hash != idem.request_hash:
+            raise InvalidInput("Idempotency-Key", "was already used with a different request")
+        return self.store.get_operation(op_id)
+
+    def accept(self, action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None = None) -> Operation:
         op = Operation.new(action, ref, spec_summary(spec))
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
-        self.store.accept(op, lease_s=spec.timeout_s + LEASE_GRACE_S)
+        try:
+            self.store.accept(op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem)
+        except IdempotentReplay:
+            prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation
+            if prior is None:
+                raise
+            return prior
         try:
             self.queue.send(message, group=ref.key)
         except DependencyUnavailable as exc:
-            failed = _ended(op, OperationStatus.FAILED, error=error_json(exc))
-            self.store.finish_operation(failed, None)
+            self.store.finish_operation(_ended(op, OperationStatus.FAILED, error=error_json(exc)), None)
             raise
         log.info("accepted %s %s for %s", op.id, action.value, ref.key)
         return op
 
-    def execute(self, message: Message) -> Operation | None:
-        """Run one queued operation. Returns the finished operation, or None if it was not queued."""
-        if not self.store.start_operation(message.operation_id):
-            log.info("operation %s is not queued any more; nothing to do", message.operation_id)
-            return None
+    # ------------------------------------------------------------ worker side
+
+    def execute(self, message: Message, remaining_s: float | None = None) -> Operation | None:
+        """Run one queued operation. Returns the finished operation, or None if it was not queued.
+
+        Raises ``DependencyUnavailable`` (before anything ran) so that the queue redelivers the message.
+        """
         op = self.store.get_operation(message.operation_id)
-        if op is None:  # deleted under us: nothing to record against
+        if op is None or op.status is not OperationStatus.QUEUED:
+            log.info("operation %s is not queued (any more); nothing to do", message.operation_id)
             return None
-        op = replace(op, status=OperationStatus.RUNNING, started_at=now())
-        record: ReleaseRecord | None = None
+        spec = message.spec
+        if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
+            error = {"code": "WorkerTimeBudget", "details": {},
+                     "message": f"the worker has {int(remaining_s)} s left, fewer than helm's timeout needs"}  # fmt: skip
+            return self._finish(op, OperationStatus.FAILED, None, error=error)
         try:
-            result, record = self._run(op, message.spec)
-            done = _ended(op, OperationStatus.SUCCEEDED, result=result)
+            kubeconfig = self.service.registry.credentials(op.release.cluster).kubeconfig
+        except DependencyUnavailable:
+            raise  # nothing ran: let the queue retry
+        except CharthouseError as exc:
+            return self._finish(op, OperationStatus.FAILED, None, error=error_json(exc))
+        if not self.store.start_operation(op.id):
+            return None  # a concurrent delivery took it
+        op = replace(op, status=OperationStatus.RUNNING, started_at=now())
+        try:
+            result, record = self._run(op, spec, kubeconfig)
+            return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
             # only a helm failure on a reachable cluster can have changed helm's state
-            reachable = isinstance(exc, HelmError)
-            record = self._snapshot_after_failure(op, message.spec) if reachable else None
-            done = _ended(op, OperationStatus.FAILED, error=error_json(exc))
+            record = self._snapshot_after_failure(op, spec, kubeconfig) if isinstance(exc, HelmError) else None
+            return self._finish(op, OperationStatus.FAILED, record, error=error_json(exc))
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
-            record = self._snapshot_after_failure(op, message.spec)
-            done = _ended(op, OperationStatus.FAILED,
-                          error={"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}})  # fmt: skip
+            error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}
+            return self._finish(op, OperationStatus.FAILED, self._snapshot_after_failure(op, spec, kubeconfig),
+                                error=error)  # fmt: skip
+
+    def _finish(self, op: Operation, status: OperationStatus, record: ReleaseRecord | None,
+                result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> Operation:  # fmt: skip
+        done = _ended(op, status, result=result, error=error)
         self.store.finish_operation(done, record)
         return done
 
-    def _run(self, op: Operation, spec: Spec) -> tuple[dict[str, Any], ReleaseRecord | None]:
+    def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:
         ref = op.release
-        kubeconfig = self.service.registry.credentials(ref.cluster).kubeconfig
         helm = self.service.helm
         previous = self.store.get_release(ref)
+        extra: dict[str, Any] = {}
         if isinstance(spec, InstallSpec):
             helm.install(kubeconfig, ref, spec)
         elif isinstance(spec, UpgradeSpec):
             helm.upgrade(kubeconfig, ref, spec)
         elif isinstance(spec, RollbackSpec):
             helm.rollback(kubeconfig, ref, spec)
-        else:
-            assert isinstance(spec, UninstallSpec)
+        elif isinstance(spec, UninstallSpec):
             helm.uninstall(kubeconfig, ref, spec)
+        else:
+            assert isinstance(spec, UnlockSpec)
+            extra = self.service.recover(kubeconfig, ref, spec)
         record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False)
         result: dict[str, Any] = {"status": record.status.value if record else "uninstalled",
-                                  "revision": record.revision if record else None}  # fmt: skip
+                                  "revision": record.revision if record else None, **extra}  # fmt: skip
         return result, record
 
-    def _snapshot_after_failure(self, op: Operation, spec: Spec) -> ReleaseRecord | None:
+    def _snapshot_after_failure(self, op: Operation, spec: Spec, kubeconfig: str) -> ReleaseRecord | None:
         """Best effort: record helm's state after a failure (a failed revision is history too)."""
         try:
-            kubeconfig = self.service.registry.credentials(op.release.cluster).kubeconfig
             previous = self.store.get_release(op.release)
             return self.service.snapshot(kubeconfig, op, spec, previous, failed=True)
         except Exception:  # noqa: BLE001 - the original error is what the caller needs to see

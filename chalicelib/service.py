@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from . import release_secrets
 from . import validate as v
 from . import values as vals
 from .clusters import ClusterRegistry
@@ -25,7 +26,9 @@ from .models import (
     ReleaseRef,
     ReleaseStatus,
     Revision,
+    RollbackSpec,
     Spec,
+    UnlockSpec,
     UpgradeSpec,
     now,
 )
@@ -155,6 +158,31 @@ class ReleaseService:
             self.registry.get(q.cluster)
         records, token = self.store.list_releases(q)
         return [r.to_json() for r in records], token
+
+    # ------------------------------------------------------------ recovery (worker side of an unlock operation)
+
+    def recover(self, kubeconfig: str, ref: ReleaseRef, spec: UnlockSpec) -> dict[str, Any]:
+        """Bring a release left ``pending-*`` (or ``uninstalling``) by a lost helm process back to a state helm
+        accepts operations on. Policy ``rollback``: roll back to the newest good revision if there is one, else
+        mark the pending revision failed. Policy ``mark-failed``: always mark it failed."""
+        try:
+            status = self.helm.status(kubeconfig, ref)
+        except ReleaseNotFound:
+            return {"recovery": "none", "detail": "helm has no such release"}
+        current = ReleaseStatus.parse((status.get("info") or {}).get("status"))
+        if not current.pending:
+            return {"recovery": "none", "detail": f"the release is {current.value}; nothing to recover"}
+        revision = int(status.get("version") or 0)
+        good = [h.revision for h in map(Revision.from_json, self.helm.history(kubeconfig, ref))
+                if h.status in (ReleaseStatus.DEPLOYED, ReleaseStatus.SUPERSEDED) and h.revision < revision]  # fmt: skip
+        if spec.policy == "rollback" and good and current is not ReleaseStatus.UNINSTALLING:
+            target = max(good)
+            self.helm.rollback(kubeconfig, ref, RollbackSpec(revision=target, timeout_s=spec.timeout_s))
+            return {"recovery": "rolled-back", "from_status": current.value, "to_revision": target}
+        with self.registry.api_client(ref.cluster) as api:
+            release_secrets.mark_failed(api, ref.namespace, ref.name, revision,
+                                        "marked failed by Charthouse: the operation that ran it was lost")  # fmt: skip
+        return {"recovery": "marked-failed", "from_status": current.value, "failed_revision": revision}
 
     # ------------------------------------------------------------ recording what helm did
 

@@ -8,7 +8,8 @@ item                  pk / sk                     gsi1pk / gsi1sk       gsi2pk /
 cluster               CLUSTER#<c> / META          CLUSTERS / <c>        -                    PUT cluster
 release record        REL#<c>#<ns>#<n> / META     RELS#<c> / <ns>#<n>   RELS / <c>#<ns>#<n>  worker, after helm
 revision              REL#<c>#<ns>#<n> / REV#<r>  -                     -                    worker, after helm
-lease                 REL#<c>#<ns>#<n> / LEASE    -                     -                    accept; worker frees
+lease                 REL#<c>#<ns>#<n> / LEASE    LEASES / <exp>#<key>  -                    accept; worker frees
+idempotency key       IDEM#<key> / META           -                     -                    accept (TTL: ``ttl``)
 operation             OP#<id> / META              OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
 ====================  ==========================  ====================  ===================  ====================
 
@@ -21,7 +22,9 @@ Access patterns:
   newest first; list per cluster: Query gsi1 ``RELS#<c>`` (``begins_with(<ns>#)`` for a namespace); list across
   clusters: Query gsi2 ``RELS``. Status/name/search/chart filters are FilterExpressions; pages are filled up to
   ``limit`` and continued with an opaque ``next_token`` (the last returned item's key).
-* accept an operation: one TransactWriteItems = Put operation (new id) + Put lease (absent or expired).
+* accept an operation: one TransactWriteItems = Put operation (new id) + Put lease (absent or expired)
+  [+ Put idempotency key (absent)]. A replayed key is read with GetItem ``IDEM#<key>``.
+* stale leases (the sweep): Query gsi1 ``LEASES`` with ``gsi1sk < <now>`` (<exp> is the zero-padded expiry).
 * finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
   Put release record + Update operation (condition: still ``running``) + Delete lease (condition: ours).
 * get an operation: GetItem ``OP#<id>``; list: Query gsi1 ``OPS#<c>`` or gsi2 ``OPS``, newest first.
@@ -52,6 +55,7 @@ from .models import (
     now,
 )
 
+IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
 GSI1 = "gsi1"
 GSI2 = "gsi2"
 MAX_PAGE = 1000
@@ -136,6 +140,31 @@ class ClusterInfo:
         if self.eks:
             out["eks"] = self.eks
         return out
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A release's lock: held by one operation until ``expires_at`` (longer than helm's timeout)."""
+
+    ref: ReleaseRef
+    operation_id: str
+    expires_at: float
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at < now()
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key and the hash of the request it was first used with."""
+
+    key: str
+    request_hash: str
+
+
+class IdempotentReplay(Exception):
+    """The Idempotency-Key is already claimed (internal: the pipeline answers with the recorded operation)."""
 
 
 @dataclass(frozen=True)
@@ -291,39 +320,83 @@ class Store:
 
     # ------------------------------------------------------------ operations and leases
 
-    def accept(self, op: Operation, lease_s: int) -> None:
-        """Record a queued operation and take the release's lease, atomically.
+    def accept(self, op: Operation, lease_s: int, idem: Idempotency | None = None) -> None:
+        """Record a queued operation, take the release's lease and claim the idempotency key, atomically.
 
-        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists.
+        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, and ``IdempotentReplay``
+        when the key was claimed first by another request (the caller then reads it with ``get_idempotency``).
         """
         ts = now()
+        expires = ts + lease_s
         lease = {
             "pk": _release_pk(op.release), "sk": "LEASE", "operation_id": op.id,
-            "acquired_at": _num(ts), "expires_at": _num(ts + lease_s),
+            "acquired_at": _num(ts), "expires_at": _num(expires),
+            "gsi1pk": "LEASES", "gsi1sk": f"{expires:017.3f}#{op.release.key}",
+            "cluster": op.release.cluster, "namespace": op.release.namespace, "name": op.release.name,
         }  # fmt: skip
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._name, "Item": _operation_item(op),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._name, "Item": lease,
+                     "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                     "ExpressionAttributeValues": {":now": _num(ts)}}},
+        ]  # fmt: skip
+        if idem is not None:
+            items.append({"Put": {"TableName": self._name, "Item": {
+                "pk": f"IDEM#{idem.key}", "sk": "META", "request_hash": idem.request_hash, "operation_id": op.id,
+                "created_at": _num(ts), "ttl": int(ts) + IDEMPOTENCY_TTL_S},
+                "ConditionExpression": "attribute_not_exists(pk)"}})  # fmt: skip
         try:
-            self._call(
-                self._client.transact_write_items,
-                TransactItems=[
-                    {"Put": {"TableName": self._name, "Item": _operation_item(op),
-                             "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": self._name, "Item": lease,
-                             "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                             "ExpressionAttributeValues": {":now": _num(ts)}}},
-                ],
-            )  # fmt: skip
+            # the token makes a retried call (response lost in transit) a no-op instead of a conflict with itself
+            self._call(self._client.transact_write_items, TransactItems=items, ClientRequestToken=op.id)
         except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if idem is not None and len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+                raise IdempotentReplay(idem.key) from exc
             holder = self.lease_holder(op.release)
             raise ReleaseLocked(
                 f"release {op.release.key} is locked by operation {holder or 'unknown'}", operation_id=holder
             ) from exc
 
-    def lease_holder(self, ref: ReleaseRef) -> str | None:
+    def get_idempotency(self, key: str) -> tuple[str, str] | None:
+        """(request hash, operation id) recorded for an Idempotency-Key, if any."""
+        item = self._call(self._table.get_item, Key={"pk": f"IDEM#{key}", "sk": "META"},
+                          ConsistentRead=True).get("Item")  # fmt: skip
+        if not item or int(item.get("ttl", 0)) < now():
+            return None
+        return str(item["request_hash"]), str(item["operation_id"])
+
+    def lease(self, ref: ReleaseRef) -> Lease | None:
         item = self._call(self._table.get_item, Key={"pk": _release_pk(ref), "sk": "LEASE"},
                           ConsistentRead=True).get("Item")  # fmt: skip
-        if not item or float(item["expires_at"]) < now():
-            return None
-        return str(item["operation_id"])
+        return _lease_from_item(item) if item else None
+
+    def lease_holder(self, ref: ReleaseRef) -> str | None:
+        """The operation holding a live lease on the release, if any."""
+        lease = self.lease(ref)
+        return lease.operation_id if lease and not lease.expired else None
+
+    def expired_leases(self, limit: int = 100) -> list[Lease]:
+        """Leases whose expiry has passed: their operation's worker is gone (the sweep recovers them)."""
+        key = Key("gsi1pk").eq("LEASES") & Key("gsi1sk").lt(f"{now():017.3f}")
+        items, _ = self._query_page(GSI1, key, None, limit, None)
+        return [_lease_from_item(i) for i in items]
+
+    def fail_operation(self, op_id: str, error: dict[str, Any]) -> bool:
+        """End a queued or running operation ``failed`` (conditional). False when it had already ended."""
+        ts = _num(now())
+        try:
+            self._call(
+                self._table.update_item, Key={"pk": f"OP#{op_id}", "sk": "META"},
+                UpdateExpression="SET #s = :failed, #e = :error, finished_at = :t, updated_at = :t",
+                ConditionExpression="#s IN (:queued, :running)",
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues={":failed": "failed", ":queued": "queued", ":running": "running",
+                                           ":error": _dynamo_safe(error), ":t": ts},
+            )  # fmt: skip
+        except ClientError:
+            return False
+        return True
 
     def release_lease(self, ref: ReleaseRef, op_id: str) -> None:
         try:
@@ -365,7 +438,14 @@ class Store:
         ]  # fmt: skip
         if record is not None:
             items.append({"Put": {"TableName": self._name, "Item": _release_item(record)}})
-        self._call(self._client.transact_write_items, TransactItems=items)
+        try:
+            self._call(self._client.transact_write_items, TransactItems=items, ClientRequestToken=f"f{op.id}")
+        except ClientError:
+            # The operation was ended meanwhile (the sweep declared its worker lost): keep that verdict, but the
+            # release record is still what helm reports now, and the lease, if still ours, is freed.
+            if record is not None:
+                self._call(self._table.put_item, Item=_release_item(record))
+            self.release_lease(op.release, op.id)
 
     def list_operations(
         self, cluster: str | None, namespace: str | None, release: str | None, status: str | None,
@@ -442,6 +522,11 @@ def _decode_token(token: str | None) -> dict[str, Any] | None:
             or "pk" not in data or len(data) > 4:  # fmt: skip
         raise InvalidInput("next_token", "is not a token this service issued")
     return data
+
+
+def _lease_from_item(item: dict[str, Any]) -> Lease:
+    i = _clean(item)
+    return Lease(ReleaseRef(i["cluster"], i["namespace"], i["name"]), i["operation_id"], float(i["expires_at"]))
 
 
 def _cluster_from_item(item: dict[str, Any]) -> ClusterInfo:

@@ -20,10 +20,11 @@ bp = Blueprint(__name__)
 def execute_operations(event: Any) -> None:
     """Run each operation in the batch. A message that cannot be parsed is logged and dropped: retrying it
     cannot help. Store or queue failures propagate so that SQS redelivers (execution is idempotent)."""
+    remaining = getattr(event.context, "get_remaining_time_in_millis", None)
     for record in event:
         try:
             message = Message.from_body(record.body)
         except (ValueError, KeyError, TypeError, json.JSONDecodeError):
             log.error("dropping a malformed operation message (%d bytes)", len(record.body or ""))
             continue
-        deps.get().pipeline.execute(message)
+        deps.get().pipeline.execute(message, remaining() / 1000 if remaining else None)

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from chalice.local import LambdaContext
 from chalice.test import Client
 from moto import mock_aws
 
@@ -83,9 +84,15 @@ class Api:
                 return count
             for m in msgs:
                 event = self.c.events.generate_sqs_event(queue_name=QUEUE_NAME, message_bodies=[m["Body"]])
-                self.c.lambda_.invoke("execute_operations", event)
+                self.invoke("execute_operations", event)
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
                 count += 1
+
+    def invoke(self, function: str, event: Any, seconds: int = 900) -> Any:
+        """Call a Lambda handler as Lambda would, with ``seconds`` of run time (the test client gives 3 s)."""
+        from app import app
+
+        return app.handler_map[function](event, LambdaContext(function, 1024, max_runtime_ms=seconds * 1000))
 
     def register(self, name: str = "prod") -> None:
         status, body = self.call("PUT", f"/v1/clusters/{name}", {"kubeconfig": KUBECONFIG})
