@@ -46,6 +46,7 @@ class Settings:
     stage: str = "dev"
     lease_grace_s: int = LEASE_GRACE_S
     recovery_policy: str = "rollback"  # rollback | mark-failed (see docs/RELIABILITY.md)
+    aws_timeout_s: int = 20  # read timeout of one AWS call (each is retried up to 4 times)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -65,6 +66,7 @@ class Settings:
             stage=env.get("CHARTHOUSE_STAGE", "dev"),
             lease_grace_s=_int("CHARTHOUSE_LEASE_GRACE", LEASE_GRACE_S),
             recovery_policy=env.get("CHARTHOUSE_RECOVERY_POLICY", "rollback"),
+            aws_timeout_s=_int("CHARTHOUSE_AWS_TIMEOUT", 20),
         )
 
 

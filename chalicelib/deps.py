@@ -23,9 +23,11 @@ from .recovery import Recovery
 from .service import ReleaseService
 from .store import Store
 
+
 # Throttling and transient errors are retried by botocore itself (standard mode: backoff with jitter); every call
 # the service makes is either a read, a conditional write, or an idempotent put, so a retry is always safe.
-AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+def aws_config(read_timeout_s: int) -> Config:
+    return Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=read_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,12 @@ class Deps:
 
     @property
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
+        return limits_of(self.settings)
+
+
+def limits_of(s: Settings) -> Limits:
+    """The request bounds the worker can honour."""
+    return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
 
 
 def _session_factory(region: str, role_arn: str | None) -> Any:
@@ -61,14 +67,15 @@ def _session_factory(region: str, role_arn: str | None) -> Any:
 def build(cfg: Settings, helm: Any | None = None) -> Deps:
     """Wire the real implementations (boto3 honours AWS_ENDPOINT_URL* for the local stage)."""
     session = boto3.session.Session(region_name=cfg.region)
-    store = Store(session.resource("dynamodb", config=AWS_RETRIES), cfg.table_name)
-    secrets = session.client("secretsmanager", config=AWS_RETRIES)
+    aws = aws_config(cfg.aws_timeout_s)
+    store = Store(session.resource("dynamodb", config=aws), cfg.table_name)
+    secrets = session.client("secretsmanager", config=aws)
     registry = ClusterRegistry(secrets, store, cfg.secret_prefix, _session_factory)
     service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side))
-    queue = SqsQueue(session.client("sqs", config=AWS_RETRIES), cfg.queue_url)
+    queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
     pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
-    limits = Limits(cfg.max_timeout_s, cfg.default_timeout_s, cfg.default_max_history, cfg.allow_http_charts)
-    return Deps(cfg, store, registry, service, pipeline, Recovery(store, pipeline, limits, cfg.recovery_policy))
+    recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
+    return Deps(cfg, store, registry, service, pipeline, recovery)
 
 
 _override: Deps | None = None

@@ -40,6 +40,9 @@ class StackConfig:
     workers: int = 2
     cluster: str = "local"
     charts_port: int = 8079  # serves examples/charts as http://127.0.0.1:<port>/<name>-<version>.tgz
+    sweep_every_s: float = 60.0  # the stale-lease sweep, as scheduled when deployed
+    lease_grace_s: int | None = None  # None: the service's default
+    extra_env: tuple[tuple[str, str], ...] = ()  # more environment for the API, workers and scheduler (tests)
 
 
 class Stack:
@@ -49,6 +52,7 @@ class Stack:
         self.kube = LocalKube(cfg.state_dir / "kube", cfg.kube_ports, self.logs)
         self.aws = LocalAws(cfg.aws_port, cfg.state_dir / "aws-state.json", self.logs / "aws.log")
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._names: list[str] = []
         self._stop_snapshots = threading.Event()
         self._snapshotter: threading.Thread | None = None
         self.charts: ChartServer | None = None
@@ -69,6 +73,9 @@ class Stack:
             "CHARTHOUSE_HELM_BINARY": str(self.cfg.helm_binary),
             "CHARTHOUSE_HELM_SERVER_SIDE": "false",
             "PYTHONUNBUFFERED": "1",
+            "CHARTHOUSE_LOCAL_SWEEP_EVERY": str(self.cfg.sweep_every_s),
+            **({"CHARTHOUSE_LEASE_GRACE": str(self.cfg.lease_grace_s)} if self.cfg.lease_grace_s is not None else {}),
+            **dict(self.cfg.extra_env),
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -92,6 +99,7 @@ class Stack:
             self._register_cluster()
             for n in range(self.cfg.workers):
                 self._spawn(f"worker-{n}", [sys.executable, "-m", "devstack.worker"])
+            self._spawn("scheduler", [sys.executable, "-m", "devstack.scheduler"])
             self._snapshotter = threading.Thread(target=self._snapshots, daemon=True)
             self._snapshotter.start()
         except BaseException:
@@ -111,6 +119,7 @@ class Stack:
                 proc.kill()
                 proc.wait()
         self._procs.clear()
+        self._names.clear()
         if self.charts is not None:
             self.charts.close()
             self.charts = None
@@ -129,9 +138,10 @@ class Stack:
     # ------------------------------------------------------------ parts
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        out = open(self.logs / f"{name}.log", "ab")
-        self._procs.append(subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL))  # fmt: skip
+        with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own copy of the descriptor
+            self._procs.append(subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL))  # fmt: skip
+        self._names.append(name)
 
     def _wait_for_api(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -162,7 +172,7 @@ class Stack:
 
     def dead(self) -> list[str]:
         """Names of child processes that exited on their own."""
-        return [p.args[1] if isinstance(p.args, list) else str(p.args) for p in self._procs if p.poll() is not None]
+        return [name for name, p in zip(self._names, self._procs, strict=True) if p.poll() is not None]
 
 
 def request(method: str, url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:

@@ -22,14 +22,19 @@ log = logging.getLogger("devstack.worker")
 _running = True
 
 
-class _Context:
-    """The little of a Lambda context the handler may read."""
+class LocalContext:
+    """The little of a Lambda context a handler may read: the time left, counted from creation."""
 
-    function_name = "charthouse-local-execute_operations"
     aws_request_id = "local"
 
+    def __init__(self, timeout_s: float) -> None:
+        self._deadline = time.monotonic() + timeout_s
+
     def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+WORKER_TIMEOUT_S = 900  # as the deployed worker function (.chalice/config.json)
 
 
 def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -75,7 +80,7 @@ def main() -> int:
             continue
         for message in resp.get("Messages", []):
             try:
-                execute_operations(sqs_event(message, arn), _Context())
+                execute_operations(sqs_event(message, arn), LocalContext(WORKER_TIMEOUT_S))
             except Exception:  # noqa: BLE001 - as in Lambda: the message stays and is redelivered later
                 log.exception("handler failed; the message will be redelivered")
                 continue
