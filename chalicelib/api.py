@@ -355,7 +355,7 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
     """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
     d = deps.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
-    d.service.require_release(ref)
+    d.registry.get(cluster)
     body = _body()
     spec = UnlockSpec.from_json(body, _limits(), d.settings.recovery_policy)
     op = d.pipeline.replay(_idempotency(body))

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from . import redact
+from . import redact, release_secrets
 from . import values as vals
 from .errors import (
     ChartNotFound,
@@ -295,6 +295,7 @@ class Helm(Protocol):
     def history(self, kubeconfig: str, ref: ReleaseRef) -> list[dict[str, Any]]: ...
     def get(self, kubeconfig: str, ref: ReleaseRef, what: str, revision: int | None) -> Any: ...
     def render_name(self, template: str) -> str: ...
+    def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None: ...
 
 
 class HelmCli:
@@ -358,6 +359,10 @@ class HelmCli:
         if what in ("values", "metadata"):
             return json.loads(out or "null")
         return out
+
+    def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None:
+        """What the helm CLI cannot do: mark a revision left pending by a killed helm as failed."""
+        release_secrets.mark_failed(kubeconfig, ref.namespace, ref.name, revision, description)
 
     def render_name(self, template: str) -> str:
         """Render a ``name_template`` with helm's own template engine (sprig functions included)."""

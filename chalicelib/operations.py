@@ -72,8 +72,12 @@ class Pipeline:
             if prior is None:
                 raise
             return prior
+        # One message group per release keeps its operations in order. Recovery gets a group of its own: the
+        # release's group may be blocked behind the message of the very worker that was lost (invisible until its
+        # visibility timeout), and the lease already keeps recovery apart from every other operation.
+        group = f"{ref.key}/recovery" if action is Action.UNLOCK else ref.key
         try:
-            self.queue.send(message, group=ref.key)
+            self.queue.send(message, group=group)
         except DependencyUnavailable as exc:
             self.store.finish_operation(_ended(op, OperationStatus.FAILED, error=error_json(exc)), None)
             raise

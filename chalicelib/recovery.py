@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from .errors import ReleaseLocked
+from .errors import ReleaseLocked, ReleaseNotFound
 from .models import Action, Limits, Operation, ReleaseRef, UnlockSpec, iso
 from .operations import Pipeline
 from .store import Lease, ListQuery, Store
@@ -42,6 +42,8 @@ class Recovery:
     def unlock(self, ref: ReleaseRef, spec: UnlockSpec) -> Operation:
         """Queue recovery of one release; 409 while its lease is live (its worker may still be running)."""
         lease = self.store.lease(ref)
+        if lease is None and self.store.get_release(ref) is None:
+            raise ReleaseNotFound(f"release {ref.key} not found")
         if lease and not lease.expired:
             raise ReleaseLocked(
                 f"release {ref.key} is locked by operation {lease.operation_id} until {iso(lease.expires_at)}; "

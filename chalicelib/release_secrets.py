@@ -13,6 +13,8 @@ import gzip
 import json
 from typing import Any
 
+import yaml
+
 from .errors import ClusterUnreachable, ReleaseNotFound
 
 MAX_RELEASE_BYTES = 64 * 1024 * 1024
@@ -38,12 +40,23 @@ def encode(release: dict[str, Any]) -> str:
     return base64.b64encode(base64.b64encode(packed)).decode()
 
 
-def mark_failed(api_client: Any, namespace: str, name: str, revision: int, description: str) -> None:
+def mark_failed(kubeconfig: str, namespace: str, name: str, revision: int, description: str) -> None:
     """Set revision ``revision`` of release ``name`` to ``failed`` (data and label), as Flux's unlock does."""
     from kubernetes import client as k8s  # lazily: only recovery needs it
+    from kubernetes import config as kconfig
     from kubernetes.client.exceptions import ApiException
 
-    core = k8s.CoreV1Api(api_client)
+    api = kconfig.new_client_from_config_dict(yaml.safe_load(kubeconfig))  # type: ignore[no-untyped-call]
+    try:
+        with api:
+            _patch(k8s.CoreV1Api(api), namespace, name, revision, description)
+    except ApiException as exc:
+        if exc.status == 404:
+            raise ReleaseNotFound(f"release {namespace}/{name} has no revision {revision} in the cluster") from exc
+        raise ClusterUnreachable(f"could not update the release record in the cluster (HTTP {exc.status})") from exc
+
+
+def _patch(core: Any, namespace: str, name: str, revision: int, description: str) -> None:
     try:
         secret = core.read_namespaced_secret(secret_name(name, revision), namespace, _request_timeout=10)
         release = decode(str((secret.data or {})["release"]))
@@ -51,7 +64,5 @@ def mark_failed(api_client: Any, namespace: str, name: str, revision: int, descr
         release["info"]["description"] = description
         body = {"metadata": {"labels": {"status": "failed"}}, "data": {"release": encode(release)}}
         core.patch_namespaced_secret(secret_name(name, revision), namespace, body, _request_timeout=10)
-    except ApiException as exc:
-        if exc.status == 404:
-            raise ReleaseNotFound(f"release {namespace}/{name} has no revision {revision} in the cluster") from exc
-        raise ClusterUnreachable(f"could not update the release record in the cluster (HTTP {exc.status})") from exc
+    except (KeyError, ValueError) as exc:
+        raise ClusterUnreachable(f"the release record of {namespace}/{name} v{revision} is not helm's") from exc

@@ -11,7 +11,6 @@ from typing import Any
 
 import yaml
 
-from . import release_secrets
 from . import validate as v
 from . import values as vals
 from .clusters import ClusterRegistry
@@ -163,8 +162,8 @@ class ReleaseService:
 
     def recover(self, kubeconfig: str, ref: ReleaseRef, spec: UnlockSpec) -> dict[str, Any]:
         """Bring a release left ``pending-*`` (or ``uninstalling``) by a lost helm process back to a state helm
-        accepts operations on. Policy ``rollback``: roll back to the newest good revision if there is one, else
-        mark the pending revision failed. Policy ``mark-failed``: always mark it failed."""
+        accepts operations on. The pending revision is marked ``failed`` (it did not complete); then, with policy
+        ``rollback``, the release is rolled back to the newest good revision when there is one."""
         try:
             status = self.helm.status(kubeconfig, ref)
         except ReleaseNotFound:
@@ -175,14 +174,12 @@ class ReleaseService:
         revision = int(status.get("version") or 0)
         good = [h.revision for h in map(Revision.from_json, self.helm.history(kubeconfig, ref))
                 if h.status in (ReleaseStatus.DEPLOYED, ReleaseStatus.SUPERSEDED) and h.revision < revision]  # fmt: skip
+        self.helm.mark_failed(kubeconfig, ref, revision, "marked failed by Charthouse: its operation was lost")
+        outcome = {"recovery": "marked-failed", "from_status": current.value, "failed_revision": revision}
         if spec.policy == "rollback" and good and current is not ReleaseStatus.UNINSTALLING:
-            target = max(good)
-            self.helm.rollback(kubeconfig, ref, RollbackSpec(revision=target, timeout_s=spec.timeout_s))
-            return {"recovery": "rolled-back", "from_status": current.value, "to_revision": target}
-        with self.registry.api_client(ref.cluster) as api:
-            release_secrets.mark_failed(api, ref.namespace, ref.name, revision,
-                                        "marked failed by Charthouse: the operation that ran it was lost")  # fmt: skip
-        return {"recovery": "marked-failed", "from_status": current.value, "failed_revision": revision}
+            self.helm.rollback(kubeconfig, ref, RollbackSpec(revision=max(good), timeout_s=spec.timeout_s))
+            outcome.update(recovery="rolled-back", to_revision=max(good))
+        return outcome
 
     # ------------------------------------------------------------ recording what helm did
 

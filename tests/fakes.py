@@ -114,5 +114,9 @@ class FakeHelm:
                 "metadata": {"chart": meta["name"], "version": meta["version"], "appVersion": meta["appVersion"],
                              "revision": rel["version"], "status": rel["info"]["status"]}}[what]  # fmt: skip
 
+    def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None:
+        self._check(kubeconfig, "mark_failed")
+        self.releases[ref.key][revision - 1]["info"]["status"] = "failed"
+
     def render_name(self, template: str) -> str:
         return template.replace("{{ randAlpha 5 | lower }}", "abcde")

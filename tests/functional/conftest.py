@@ -22,7 +22,7 @@ apiVersion: v1
 kind: Config
 clusters:
 - name: c
-  cluster: {server: "https://10.9.8.7:6443", certificate-authority-data: "Y2E="}
+  cluster: {server: "https://127.0.0.1:1", certificate-authority-data: "Y2E="}
 users:
 - name: u
   user: {token: "s3cr3t-token-value"}

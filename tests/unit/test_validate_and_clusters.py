@@ -166,3 +166,11 @@ def test_redact(text: str, secret: str) -> None:
 
 def test_redact_literal_secrets() -> None:
     assert "my-very-secret" not in redact.redact("x my-very-secret y", ("my-very-secret",))
+
+
+def test_release_secret_round_trip() -> None:
+    from chalicelib import release_secrets
+
+    release = {"name": "web", "version": 3, "info": {"status": "pending-upgrade"}}
+    assert release_secrets.decode(release_secrets.encode(release)) == release
+    assert release_secrets.secret_name("web", 3) == "sh.helm.release.v1.web.v3"
