@@ -64,6 +64,19 @@ _STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
 # ---------------------------------------------------------------- plumbing
 
 
+@bp.middleware("http")
+def chalice_errors_in_our_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers some requests itself (405 method not allowed, 415 media type, 400 bad body) with
+    ``{"Code", "Message"}``: give those the service's error shape too, so every error reads the same."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        response.body = {"error": {"code": str(body["Code"]).removesuffix("Error") or "Error",
+                                   "message": str(body["Message"]), "details": {}}}  # fmt: skip
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
 def error_response(exc: CharthouseError) -> Response:
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
     if isinstance(exc, InvalidInput) and exc.field == "body" and not isinstance(exc, PayloadTooLarge):
@@ -99,6 +112,8 @@ def _body() -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("body", "is not valid JSON") from exc
+    except RecursionError as exc:
+        raise InvalidInput("body", "is nested too deeply") from exc
     return v.object_body(data)
 
 

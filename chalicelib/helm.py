@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -134,27 +135,41 @@ def _loggable(args: list[str]) -> list[str]:
     return [redact.redact(a) for a in args]
 
 
-_CLASSES: tuple[tuple[re.Pattern[str], type[HelmError] | type[Exception]], ...] = (
-    (re.compile(r"cannot re-use a name that is still in use"), ReleaseExists),
-    (re.compile(r"release: not found|has no deployed releases|release not found"), ReleaseNotFound),
-    (re.compile(r"(?i)unauthorized|provide credentials|forbidden: User \"system:anonymous\""), ClusterAuthFailed),
+_Factory = Callable[[str, int, str], Exception]
+
+
+def _helm(cls: type[HelmError]) -> _Factory:
+    return lambda message, rc, stderr: cls(message, returncode=rc, stderr=stderr)
+
+
+def _input(field: str) -> _Factory:
+    """Failures caused by what the caller sent (values, chart content): a 422 naming the field."""
+    return lambda message, rc, stderr: InvalidInput(field, message)
+
+
+_CLASSES: tuple[tuple[re.Pattern[str], _Factory], ...] = (
+    (re.compile(r"cannot re-use a name that is still in use"), lambda m, rc, e: ReleaseExists(m)),
+    (re.compile(r"release: not found|has no deployed releases|release not found"), lambda m, rc, e: ReleaseNotFound(m)),
+    (re.compile(r"(?i)unauthorized|provide credentials|forbidden: User \"system:anonymous\""),
+     lambda m, rc, e: ClusterAuthFailed(m)),
     (re.compile(r"(?i)cluster unreachable|connection refused|no such host|i/o timeout|x509:|tls:|"
-                r"dial tcp|network is unreachable|no route to host"), ClusterUnreachable),
+                r"dial tcp|network is unreachable|no route to host"), lambda m, rc, e: ClusterUnreachable(m)),
     (re.compile(r"(?i)failed to fetch|404 not found|chart not found|failed to download|not a valid chart|"
                 r"no chart version found|unable to locate chart|looks like .* is not a valid chart repository"),
-     ChartNotFound),
-    (re.compile(r"(?i)timed out waiting|context deadline exceeded"), HelmTimeout),
+     _helm(ChartNotFound)),
+    (re.compile(r"(?i)timed out waiting|context deadline exceeded"), _helm(HelmTimeout)),
+    (re.compile(r"values don't meet the specifications of the schema|execution error at"), _input("values")),
+    (re.compile(r"unable to build kubernetes objects from release manifest|parse error at|YAML parse error"),
+     _input("chart")),
 )  # fmt: skip
 
 
 def classify(verb: str, returncode: int, stderr: str) -> Exception:
     """Map helm's stderr to a typed error whose message is safe to show."""
     message = redact.short(stderr.replace("Error: ", "", 1)) or f"helm {verb} failed with exit code {returncode}"
-    for pattern, cls in _CLASSES:
+    for pattern, factory in _CLASSES:
         if pattern.search(stderr):
-            if issubclass(cls, HelmError):
-                return cls(message, returncode=returncode, stderr=stderr)
-            return cls(message)
+            return factory(message, returncode, stderr)
     return HelmError(message, returncode=returncode, stderr=stderr)
 
 

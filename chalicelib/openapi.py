@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from .config import MAX_HELM_TIMEOUT_S
 from .models import (
     CASCADE_MODES,
     INSTALL_FIELDS,
@@ -25,8 +26,9 @@ ACTIONS = [a.value for a in Action]
 BOOL: S = {"type": "boolean"}
 STR: S = {"type": "string"}
 INT: S = {"type": "integer"}
-TIMEOUT: S = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?$"}],
-              "description": "seconds, or a duration such as '5m30s'"}  # fmt: skip
+TIMEOUT: S = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_HELM_TIMEOUT_S},
+                        {"type": "string", "minLength": 1, "pattern": r"^(\d+|(\d+h)?(\d+m)?(\d+s)?)$"}],
+              "description": f"seconds, or a duration such as '5m30s'; at most {MAX_HELM_TIMEOUT_S} s"}  # fmt: skip
 SET_FORM: S = {
     "oneOf": [{"type": "object"}, {"type": "array", "items": STR}, STR],
     "description": "{'a.b': value}, ['a.b=value', ...] or 'a.b=value,c=d' (helm --set syntax)",
@@ -147,6 +149,7 @@ def _json(schema: S, description: str = "OK") -> S:
 
 def _errors(*codes: int) -> dict[str, S]:
     names = {400: "malformed request", 404: "not found", 409: "conflict or locked", 413: "too large",
+             415: "the body must be application/json",
              422: "invalid field", 502: "cluster or helm failed", 503: "a dependency is unavailable"}  # fmt: skip
     return {str(c): _json({"$ref": "#/components/schemas/Error"}, names[c]) for c in codes}
 
@@ -165,6 +168,7 @@ def _op(summary: str, responses: dict[str, S], params: list[S] | None = None, bo
     params = list(params or [])
     if "202" in responses:
         params.append(IDEMPOTENCY_KEY)
+    responses = {**responses, **_errors(415)}
     out: S = {"summary": summary, "responses": responses, "parameters": params}
     if body is not None:
         out["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}

@@ -58,7 +58,7 @@ class ReleaseService:
         if req.name_template:
             try:
                 name = self.helm.render_name(req.name_template)
-            except HelmError as exc:
+            except (HelmError, InvalidInput) as exc:
                 raise InvalidInput("name_template", f"could not be rendered: {exc.message}") from exc
             return v.release_name("name_template", name)
         base = re.sub(r"-v?\d+(\.\d+)*([-+].*)?$", "", chart.rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz"))

@@ -353,6 +353,8 @@ class Store:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if idem is not None and len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
                 raise IdempotentReplay(idem.key) from exc
+            if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
+                raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
             holder = self.lease_holder(op.release)
             raise ReleaseLocked(
                 f"release {op.release.key} is locked by operation {holder or 'unknown'}", operation_id=holder

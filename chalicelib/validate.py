@@ -19,6 +19,7 @@ _VERSION = re.compile(r"^[0-9A-Za-z.+\-~^*<>=,| xX]{1,128}$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 MAX_TEXT = 1024
+HELM_RESERVED_LABELS = frozenset({"name", "owner", "status", "version", "createdAt", "modifiedAt"})
 MAX_URL = 2048
 
 
@@ -69,8 +70,8 @@ def text(field: str, value: object, max_len: int = MAX_TEXT, default: str | None
         raise InvalidInput(field, "must be a string")
     if len(value) > max_len:
         raise InvalidInput(field, f"must be at most {max_len} characters")
-    if any(ord(c) < 32 and c not in "\t\n" for c in value):
-        raise InvalidInput(field, "must not contain control characters")
+    if any(ord(c) < 32 and c not in "\t\n" or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise InvalidInput(field, "must not contain control characters or lone surrogates")
     return value
 
 
@@ -132,6 +133,8 @@ def labels(field: str, value: object) -> dict[str, str]:
     for key, val in value.items():
         if not isinstance(key, str) or not _LABEL_KEY.match(key):
             raise InvalidInput(f"{field}.{key}", "is not a valid label name")
+        if key in HELM_RESERVED_LABELS:
+            raise InvalidInput(f"{field}.{key}", "is reserved by helm for its own release labels")
         if not isinstance(val, str) or not _LABEL_VALUE.match(val):
             raise InvalidInput(f"{field}.{key}", "must be a label value: up to 63 letters, digits, '-', '_', '.'")
         out[key] = val

@@ -104,7 +104,9 @@ def test_values_never_reach_argv() -> None:
         ("Error: INSTALLATION FAILED: Unauthorized", errors.ClusterAuthFailed),
         ("Error: INSTALLATION FAILED: failed to fetch https://x/y.tgz : 404 Not Found", errors.ChartNotFound),
         ("Error: context deadline exceeded", errors.HelmTimeout),
-        ("Error: YAML parse error on demo/templates/x.yaml", errors.HelmError),
+        ("Error: YAML parse error on demo/templates/x.yaml", errors.InvalidInput),
+        ("Error: values don't meet the specifications of the schema(s)", errors.InvalidInput),
+        ("Error: INSTALLATION FAILED: plugin crashed", errors.HelmError),
     ],
 )  # fmt: skip
 def test_classify(stderr: str, cls: type) -> None:
