@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from .config import WORKER_MARGIN_S
-from .errors import CharthouseError, DependencyUnavailable, HelmError, InvalidInput
+from .errors import CharthouseError, Conflict, DependencyUnavailable, HelmError, InvalidInput
 from .helm import KILL_MARGIN_S
 from .models import (
     Action,
@@ -67,10 +67,10 @@ class Pipeline:
         message.to_body()  # size check before anything is written
         try:
             self.store.accept(op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem)
-        except IdempotentReplay:
+        except IdempotentReplay as exc:
             prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation
             if prior is None:
-                raise
+                raise Conflict("a request with this Idempotency-Key is being accepted right now; retry") from exc
             return prior
         # One message group per release keeps its operations in order. Recovery gets a group of its own: the
         # release's group may be blocked behind the message of the very worker that was lost (invisible until its

@@ -55,6 +55,7 @@ from .models import (
     now,
 )
 
+ACCEPT_ATTEMPTS = 2
 IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
 GSI1 = "gsi1"
 GSI2 = "gsi2"
@@ -345,20 +346,29 @@ class Store:
             items.append({"Put": {"TableName": self._name, "Item": {
                 "pk": f"IDEM#{idem.key}", "sk": "META", "request_hash": idem.request_hash, "operation_id": op.id,
                 "created_at": _num(ts), "ttl": int(ts) + IDEMPOTENCY_TTL_S},
-                "ConditionExpression": "attribute_not_exists(pk)"}})  # fmt: skip
-        try:
-            # the token makes a retried call (response lost in transit) a no-op instead of a conflict with itself
-            self._call(self._client.transact_write_items, TransactItems=items, ClientRequestToken=op.id)
-        except ClientError as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if idem is not None and len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
-                raise IdempotentReplay(idem.key) from exc
-            if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
-                raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
-            holder = self.lease_holder(op.release)
-            raise ReleaseLocked(
-                f"release {op.release.key} is locked by operation {holder or 'unknown'}", operation_id=holder
-            ) from exc
+                # an expired key may linger until DynamoDB's TTL sweeper deletes it: it counts as absent
+                "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :epoch",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {":epoch": int(ts)}}})  # fmt: skip
+        for attempt in range(ACCEPT_ATTEMPTS):
+            try:
+                # the token makes a retried call (response lost in transit) a no-op, not a conflict with itself
+                token = f"{attempt}{op.id[1:]}"
+                self._call(self._client.transact_write_items, TransactItems=items, ClientRequestToken=token)
+                return
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if idem is not None and len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+                    raise IdempotentReplay(idem.key) from exc
+                if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
+                    raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
+                holder = self.lease_holder(op.release)
+                if holder is None and attempt + 1 < ACCEPT_ATTEMPTS:
+                    continue  # the holder finished between our write and our read: the release is free now
+                raise ReleaseLocked(
+                    f"release {op.release.key} is locked by operation {holder or 'that just ended; retry'}",
+                    operation_id=holder,
+                ) from exc
 
     def get_idempotency(self, key: str) -> tuple[str, str] | None:
         """(request hash, operation id) recorded for an Idempotency-Key, if any."""

@@ -52,8 +52,9 @@ class LocalAws:
     def start(self, timeout: float = 30) -> None:
         with open(self.log, "ab") as out:
             self._server = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, "-m", "devstack.moto_server", str(self.port)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                cwd=Path(__file__).resolve().parent.parent,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while True:

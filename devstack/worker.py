@@ -35,6 +35,7 @@ class LocalContext:
 
 
 WORKER_TIMEOUT_S = 900  # as the deployed worker function (.chalice/config.json)
+POLL_IDLE_S = 0.1
 
 
 def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -74,10 +75,13 @@ def main() -> int:
     log.info("polling %s", QUEUE_NAME)
     while _running:
         try:
-            resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1, AttributeNames=["All"])
+            # no long polling: the emulator serves one request at a time (see devstack/moto_server.py)
+            resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0, AttributeNames=["All"])
         except Exception:  # noqa: BLE001 - the emulator restarting: try again
             time.sleep(1)
             continue
+        if not resp.get("Messages"):
+            time.sleep(POLL_IDLE_S)
         for message in resp.get("Messages", []):
             try:
                 execute_operations(sqs_event(message, arn), LocalContext(WORKER_TIMEOUT_S))

@@ -192,3 +192,15 @@ def test_worker_with_too_little_time_refuses_cleanly(api: Api, helm: FakeHelm) -
     assert done["status"] == "failed" and done["error"]["code"] == "WorkerTimeBudget"
     assert "install" not in helm.calls
     assert post(api, NS, {"name": "web", "chart": CHART})[0] == 202  # lease freed
+
+
+def test_an_expired_idempotency_key_can_be_used_again(api: Api) -> None:
+    api.register()
+    _, first = post(api, NS, {"name": "web", "chart": CHART}, key="old-key")
+    api.drain()
+    boto3.client("dynamodb").update_item(
+        TableName="charthouse", Key={"pk": {"S": "IDEM#old-key"}, "sk": {"S": "META"}},
+        UpdateExpression="SET #t = :past", ExpressionAttributeNames={"#t": "ttl"},
+        ExpressionAttributeValues={":past": {"N": "1"}})  # fmt: skip
+    status, second = post(api, NS, {"name": "web2", "chart": CHART}, key="old-key")
+    assert status == 202 and second["id"] != first["id"]
