@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 
 from .aws import LocalAws
 from .charts import ChartServer
-from .kube import KubePorts, LocalKube
+from .kube import KubePorts, LocalKube, free_ports
 
 log = logging.getLogger("devstack")
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,18 @@ class StackConfig:
     sweep_every_s: float = 60.0  # the stale-lease sweep, as scheduled when deployed
     lease_grace_s: int | None = None  # None: the service's default
     extra_env: tuple[tuple[str, str], ...] = ()  # more environment for the API, workers and scheduler (tests)
+
+    @classmethod
+    def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
+        """A stack on free loopback ports with the ``test`` stage, beside any other (tests, benchmarks)."""
+        return cls(state_dir=state_dir, stage="test", api_port=free_port(), aws_port=free_port(),
+                   kube_ports=free_ports(), helm_binary=helm_binary, charts_port=free_port(), **overrides)  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class Stack:

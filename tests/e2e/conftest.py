@@ -5,7 +5,6 @@ response against the OpenAPI document."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,18 +15,11 @@ import pytest
 import yaml
 
 from devstack.charts import ChartServer
-from devstack.kube import free_ports
-from devstack.stack import ROOT, Stack, StackConfig, request
+from devstack.stack import ROOT, Stack, StackConfig, free_port, request
 from tests.e2e.openapi_check import ResponseChecker
 
 HELMS = {"helm4": ROOT / "layers/helm/build/v4/helm", "helm3": ROOT / "layers/helm/build/v3/helm"}
 TERMINAL = ("succeeded", "failed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- charts
@@ -124,9 +116,7 @@ def stack(helm_major: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     binary = HELMS[helm_major]
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run layers/helm/build.sh (make test does)")
-    cfg = StackConfig(state_dir=tmp_path_factory.mktemp(f"stack-{helm_major}"), stage="test", api_port=free_port(),
-                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=binary, workers=2,
-                      charts_port=free_port())  # fmt: skip
+    cfg = StackConfig.isolated(tmp_path_factory.mktemp(f"stack-{helm_major}"), binary, workers=2)
     with Stack(cfg) as running:
         yield running
     shutil.rmtree(cfg.state_dir, ignore_errors=True)

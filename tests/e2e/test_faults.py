@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.kube import free_ports
 from devstack.stack import Stack, StackConfig, request
-from tests.e2e.conftest import HELMS, free_port, helm_cli
+from tests.e2e.conftest import HELMS, helm_cli
 
 pytestmark = pytest.mark.e2e
 NS = "/v1/clusters/local/namespaces/faults/releases"
@@ -36,10 +35,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    cfg = StackConfig(state_dir=tmp_path_factory.mktemp("faults"), stage="test", api_port=free_port(),
-                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=HELMS["helm4"], workers=2,
-                      charts_port=free_port(), sweep_every_s=1, lease_grace_s=1,
-                      extra_env=(("CHARTHOUSE_AWS_TIMEOUT", "2"),))  # fmt: skip
+    cfg = StackConfig.isolated(tmp_path_factory.mktemp("faults"), HELMS["helm4"], workers=2, sweep_every_s=1,
+                               lease_grace_s=1, extra_env=(("CHARTHOUSE_AWS_TIMEOUT", "2"),))
     with Stack(cfg) as running:
         yield running
 

@@ -85,9 +85,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from devstack.kube import free_ports
 from devstack.stack import Stack, StackConfig, request
-from tests.e2e.conftest import HELMS, free_port
+from tests.e2e.conftest import HELMS
 
 pytestmark = pytest.mark.e2e
 
@@ -325,9 +324,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     binary = HELMS["helm4"]
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run layers/helm/build.sh (make test does)")
-    cfg = StackConfig(state_dir=tmp_path_factory.mktemp("stack-fuzz"), stage="test", api_port=free_port(),
-                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=binary, workers=1,
-                      charts_port=free_port())  # fmt: skip
+    cfg = StackConfig.isolated(tmp_path_factory.mktemp("stack-fuzz"), binary, workers=1)
     with Stack(cfg) as running:
         yield running
     shutil.rmtree(cfg.state_dir, ignore_errors=True)

@@ -24,9 +24,8 @@ from typing import Any
 
 import pytest
 
-from devstack.kube import free_ports
 from devstack.stack import Stack, StackConfig
-from tests.e2e.conftest import HELMS, TERMINAL, free_port, helm_cli
+from tests.e2e.conftest import HELMS, TERMINAL, helm_cli
 from tests.e2e.openapi_check import ResponseChecker
 
 pytestmark = pytest.mark.e2e
@@ -53,9 +52,7 @@ def load_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     binary = HELMS["helm4"]
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run layers/helm/build.sh (make test does)")
-    cfg = StackConfig(state_dir=tmp_path_factory.mktemp("stack-load"), stage="test", api_port=free_port(),
-                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=binary, workers=2,
-                      charts_port=free_port())  # fmt: skip
+    cfg = StackConfig.isolated(tmp_path_factory.mktemp("stack-load"), binary, workers=2)
     with Stack(cfg) as running:
         yield running  # the state dir (logs/*.log) is left for pytest's tmp retention, to read after a failure
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.kube import free_ports
 from devstack.stack import Stack, StackConfig, request
-from tests.e2e.conftest import HELMS, free_port
+from tests.e2e.conftest import HELMS
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +24,7 @@ def wait_op(base: str, op_id: str) -> dict:
 def test_stop_and_start_keeps_state(tmp_path: object) -> None:
     from pathlib import Path
 
-    cfg = StackConfig(state_dir=Path(str(tmp_path)) / "state", stage="test", api_port=free_port(),
-                      aws_port=free_port(), kube_ports=free_ports(), helm_binary=HELMS["helm4"], workers=1,
-                      charts_port=free_port())  # fmt: skip
+    cfg = StackConfig.isolated(Path(str(tmp_path)) / "state", HELMS["helm4"], workers=1)
     rel = "/v1/clusters/local/namespaces/default/releases"
     with Stack(cfg) as stack:
         chart = stack.example_charts["hello"]
