@@ -146,8 +146,9 @@ def _idempotency(body: dict[str, Any]) -> Idempotency | None:
     if not IDEMPOTENCY_KEY.match(key):
         raise InvalidInput("Idempotency-Key", "must be 1-128 characters of letters, digits and -_.:")
     req = bp.current_request
-    canonical = json.dumps({"method": req.method, "path": req.path, "query": _query(), "body": body},
-                           sort_keys=True, separators=(",", ":"))  # fmt: skip
+    # req.path is the route template: the URI parameters make it the concrete resource
+    canonical = json.dumps({"method": req.method, "path": req.path, "params": req.uri_params or {},
+                            "query": _query(), "body": body}, sort_keys=True, separators=(",", ":"))  # fmt: skip
     return Idempotency(key, hashlib.sha256(canonical.encode()).hexdigest())
 
 

@@ -204,3 +204,13 @@ def test_an_expired_idempotency_key_can_be_used_again(api: Api) -> None:
         ExpressionAttributeValues={":past": {"N": "1"}})  # fmt: skip
     status, second = post(api, NS, {"name": "web2", "chart": CHART}, key="old-key")
     assert status == 202 and second["id"] != first["id"]
+
+
+def test_a_key_reused_on_another_release_is_422(api: Api) -> None:
+    api.register()
+    post(api, NS, {"name": "a", "chart": CHART})
+    post(api, NS, {"name": "b", "chart": CHART})
+    api.drain()
+    assert post(api, f"{NS}/a/rollback", {}, key="rb")[0] == 202
+    status, err = post(api, f"{NS}/b/rollback", {}, key="rb")  # same body, another release
+    assert status == 422 and err["error"]["details"]["field"] == "Idempotency-Key"
