@@ -44,9 +44,19 @@ class Row:
     api: Series = field(default_factory=Series)
     helm: Series = field(default_factory=Series)
     note: str = ""
+    parts: dict[str, Series] = field(default_factory=dict)  # breakdowns of the API side, e.g. "accept", "worker"
+
+    def part(self, name: str) -> Series:
+        return self.parts.setdefault(name, Series())
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "api": self.api.summary(), "helm": self.helm.summary(), "note": self.note}
+        return {"what": self.what, "api": self.api.summary(), "helm": self.helm.summary(), "note": self.note,
+                "api_parts": {k: v.summary() for k, v in self.parts.items()}}  # fmt: skip
+
+
+def median_ms(series: Series) -> str:
+    """The median in whole milliseconds, or "-"."""
+    return _ms(series.summary()["median_s"])
 
 
 def _ms(seconds: float) -> str:
