@@ -203,7 +203,11 @@ class ReleaseService:
         status = self.helm.status(kubeconfig, ref)
         info = status.get("info") or {}
         meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}  # status -o json omits the chart
-        digest = vals.digest(spec.values) if isinstance(spec, ChartSpec) else (previous.values_digest if previous else "")
+        reused = isinstance(spec, UpgradeSpec) and (spec.reuse_values or spec.reset_then_reuse_values)
+        if isinstance(spec, ChartSpec) and not reused:
+            digest = vals.digest(spec.values)  # exactly the user values helm stored: our one values file
+        else:  # reused, rolled back or recovered values are some earlier revision's: ask helm which
+            digest = vals.digest(self.helm.get(kubeconfig, ref, "values", None) or {})
         labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
         base = ReleaseRecord(
             ref=ref, status=ReleaseStatus.parse(info.get("status")), revision=int(status.get("version") or 0),

@@ -229,3 +229,18 @@ def test_delete_cluster_with_releases_needs_force(api: Api) -> None:
     assert api.call("DELETE", "/v1/clusters/prod")[0] == 409
     assert api.call("DELETE", "/v1/clusters/prod?force=true")[0] == 204
     assert api.call("GET", "/v1/clusters/prod")[0] == 404
+
+
+def test_values_digest_follows_the_values_helm_holds(api: Api) -> None:
+    api.register()
+    install(api, values={"greeting": "hello"})
+    api.drain()
+    _, first = api.call("GET", f"{NS}/web")
+    api.call("PUT", f"{NS}/web", {"chart": CHART, "values": {"greeting": "hi"}})
+    api.drain()
+    _, second = api.call("GET", f"{NS}/web")
+    assert second["values_digest"] != first["values_digest"]
+    api.call("POST", f"{NS}/web/rollback", {"revision": 1})
+    api.drain()
+    _, third = api.call("GET", f"{NS}/web")
+    assert third["values_digest"] == first["values_digest"]
