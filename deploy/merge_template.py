@@ -36,6 +36,15 @@ def merge_template() -> dict[str, Any]:
                       "Properties": {"ContentUri": f"./{LAYER_FILE}", "CompatibleRuntimes": ["python3.11"],
                                      "Description": "helm, pinned (layers/helm/build.sh)"}},
     }  # fmt: skip
+    # API Gateway answers some requests itself (unknown path, missing auth, throttling): same error shape as ours
+    for kind, code in (("DEFAULT_4XX", "ClientError"), ("DEFAULT_5XX", "GatewayError")):
+        template = ('{"error": {"code": "' + code + '", "message": $context.error.messageString, '
+                    '"details": {"request_id": "$context.requestId"}}}')  # fmt: skip
+        resources[f"GatewayResponse{kind.title().replace('_', '')}"] = {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": kind,
+                           "ResponseTemplates": {"application/json": template}},
+        }  # fmt: skip
     for function in FUNCTIONS:
         resources[function] = {"DependsOn": ["Table", "OperationsQueue"],
                                "Properties": {"Layers": [{"Ref": "HelmLayer"}]}}  # fmt: skip

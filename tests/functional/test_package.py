@@ -34,3 +34,6 @@ def test_packaged_template_has_every_resource(tmp_path: Path) -> None:
     assert QUEUE_NAME in json.dumps(worker["Events"])
     assert resources["APIHandler"]["Properties"]["Layers"] == [{"Ref": "HelmLayer"}]
     assert worker["Environment"]["Variables"]["CHARTHOUSE_ALLOW_HTTP_CHARTS"] == "false"
+    gateway = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::GatewayResponse"]
+    assert {g["ResponseType"] for g in gateway} == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    assert all('"error"' in g["ResponseTemplates"]["application/json"] for g in gateway)
