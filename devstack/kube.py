@@ -22,6 +22,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -127,15 +128,32 @@ def free_ports() -> KubePorts:
     All three sockets are held open together so the kernel cannot hand out the same port twice; another
     process may still grab one before LocalKube binds it, which start() then reports as an error.
     """
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(3)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        etcd, peer, api = (int(sock.getsockname()[1]) for sock in sockets)
-    finally:
-        for sock in sockets:
-            sock.close()
+    etcd, peer, api = free_port_numbers(3)
     return KubePorts(etcd=etcd, etcd_peer=peer, api=api)
+
+
+# Below the kernel's ephemeral range (32768-60999 by default): a port picked there could be taken, before we bind
+# it, by any outgoing connection on the machine (kube-apiserver opens many to etcd).
+_PICK_RANGE: Final = (20000, 32768)
+
+
+def free_port_numbers(count: int) -> list[int]:
+    """``count`` distinct loopback ports, free right now, outside the ephemeral range (for tests)."""
+    rng = random.SystemRandom()
+    held: list[socket.socket] = []
+    try:
+        while len(held) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind(("127.0.0.1", rng.randrange(*_PICK_RANGE)))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+        return [int(s.getsockname()[1]) for s in held]
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def _port_is_free(port: int) -> bool:

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from typing import Any
 
 from .aws import LocalAws
 from .charts import ChartServer
-from .kube import KubePorts, LocalKube, free_ports
+from .kube import KubePorts, LocalKube, free_port_numbers
 
 log = logging.getLogger("devstack")
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,14 +47,13 @@ class StackConfig:
     @classmethod
     def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
         """A stack on free loopback ports with the ``test`` stage, beside any other (tests, benchmarks)."""
-        return cls(state_dir=state_dir, stage="test", api_port=free_port(), aws_port=free_port(),
-                   kube_ports=free_ports(), helm_binary=helm_binary, charts_port=free_port(), **overrides)  # fmt: skip
+        api, aws, charts, etcd, peer, kube = free_port_numbers(6)
+        return cls(state_dir=state_dir, stage="test", api_port=api, aws_port=aws, kube_ports=KubePorts(etcd, peer, kube),
+                   helm_binary=helm_binary, charts_port=charts, **overrides)  # fmt: skip
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port_numbers(1)[0]
 
 
 class Stack:
