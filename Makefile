@@ -24,6 +24,7 @@ $(HELM) &: layers/helm/build.sh
 
 kube:
 	scripts/install-kube.sh
+	scripts/install-registry.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app.py chalicelib devstack tests bench
