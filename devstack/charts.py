@@ -1,46 +1,180 @@
-"""A chart archive server on loopback: charts packaged with the real helm, served over plain HTTP.
+"""A Helm chart repository on loopback: charts packaged with the real helm, an ``index.yaml`` written by the real
+``helm repo index``, served over HTTP or HTTPS, optionally private.
 
-The local stack serves ``examples/charts`` this way so the README's curl examples have a chart URL that works
-on a machine with no internet; the end-to-end tests serve the charts they write.
+The local stack serves ``examples/charts`` this way (a public server, whose archive URLs the README's curl
+examples use, and a private repository with basic auth); the end-to-end tests serve the charts they write.
+
+``ChartServer(www, helm, port)`` serves the directory ``www`` at ``base_url`` (``http://127.0.0.1:<port>``):
+
+* ``package(chart_dir, sign=None) -> str``: ``helm package`` into ``www`` (``--sign`` with a :class:`SignWith`,
+  which also writes ``<archive>.prov``), then regenerates ``index.yaml``; returns the archive's URL.
+* ``add(archive) -> str``: copy an existing ``.tgz`` (and its ``.prov`` beside it, if any) in, reindex, URL.
+* ``index()``: ``helm repo index www --url base_url`` (every archive in ``www``; called by the two above).
+* ``url(archive) -> str``, ``base_url``, ``index_url``, ``close()``.
+
+Keyword options: ``username`` + ``password`` (HTTP basic auth) and/or ``token`` (``Authorization: Bearer``):
+when any is set, every request must carry one of them, else ``401`` with ``WWW-Authenticate: Basic``;
+``tls`` (a :class:`devstack.tls.TlsFiles`) serves HTTPS with that certificate (clients trust ``tls.ca``).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hmac
 import http.server
+import shutil
+import socket
+import ssl
 import subprocess
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .tls import TlsFiles
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+HELM_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class SignWith:
+    """What ``helm package --sign`` needs: a legacy GPG secret keyring and the signing key's name (uid)."""
+
+    keyring: Path  # secring.gpg (``gpg --export-secret-keys``), passphrase-less
+    key: str  # a name or email of the key's uid
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files from the repository directory; refuses requests without the configured credentials."""
+
+    server: _RepoHttpServer
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:
+        if self._authorized():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._authorized():
+            super().do_HEAD()
+
+    def list_directory(self, path: Any) -> None:  # no listings: a chart repository answers with index.yaml
+        self.send_error(404, "Not found")
+
+    def _authorized(self) -> bool:
+        accepted = self.server.accepted
+        if not accepted:
+            return True
+        given = self.headers.get("Authorization", "")
+        if any(hmac.compare_digest(given.encode(), a.encode()) for a in accepted):
+            return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="charthouse charts"')
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", "13")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(b"unauthorized\n")
+        return False
+
+
+class _RepoHttpServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, handler: Callable[..., _Handler], accepted: tuple[str, ...],
+                 context: ssl.SSLContext | None) -> None:  # fmt: skip
+        self.accepted = accepted
+        self.context = context
+        super().__init__(("127.0.0.1", port), handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.context is not None:
+            # The handshake happens on the handler's thread (first read), so a slow client never stalls accept().
+            sock = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
 
 class ChartServer:
-    def __init__(self, www: Path, helm: Path, port: int) -> None:
+    def __init__(self, www: Path, helm: Path, port: int, *, username: str | None = None,
+                 password: str | None = None, token: str | None = None, tls: TlsFiles | None = None) -> None:  # fmt: skip
+        if (username is None) != (password is None):
+            raise ValueError("username and password go together")
         self.www = www
         self.helm = helm
         self.port = port
+        self.username = username
+        self.password = password
+        self.token = token
+        self.tls = tls
         www.mkdir(parents=True, exist_ok=True)
-        handler = functools.partial(_QuietHandler, directory=str(www))
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        accepted: list[str] = []
+        if username is not None and password is not None:
+            accepted.append("Basic " + base64.b64encode(f"{username}:{password}".encode()).decode())
+        if token is not None:
+            accepted.append(f"Bearer {token}")
+        context = None
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls.cert, tls.key)
+        handler = functools.partial(_Handler, directory=str(www))
+        self._httpd = _RepoHttpServer(port, handler, tuple(accepted), context)
+        self._lock = threading.Lock()  # one helm package/index at a time: index.yaml is rewritten each time
+        threading.Thread(target=self._httpd.serve_forever, daemon=True, name=f"charts-{port}").start()
 
-    def package(self, chart_dir: Path) -> str:
-        """``helm package`` the chart into the served directory; returns its URL."""
-        done = subprocess.run(
-            [str(self.helm), "package", str(chart_dir), "-d", str(self.www)],
-            capture_output=True, text=True, check=True, timeout=60,
-            env={"HOME": str(self.www.parent), "PATH": "/usr/bin:/bin"},
-        )  # fmt: skip
-        archive = done.stdout.strip().rsplit("/", 1)[-1]  # "Successfully packaged chart and saved it to: .../x.tgz"
-        return self.url(archive)
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def index_url(self) -> str:
+        return f"{self.base_url}/index.yaml"
 
     def url(self, archive: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{archive}"
+        return f"{self.base_url}/{archive}"
+
+    def package(self, chart_dir: Path, sign: SignWith | None = None) -> str:
+        """``helm package`` the chart into the served directory (signed: plus ``.prov``), reindex; its URL."""
+        argv = ["package", str(chart_dir), "-d", str(self.www)]
+        if sign is not None:
+            argv += ["--sign", "--keyring", str(sign.keyring), "--key", sign.key]
+        with self._lock:
+            out = self._helm(*argv)
+            # "Successfully packaged chart and saved it to: .../x.tgz"
+            archive = out.strip().splitlines()[-1].rsplit("/", 1)[-1]
+            self._index()
+        return self.url(archive)
+
+    def add(self, archive: Path) -> str:
+        """Serve an existing archive (and ``<archive>.prov`` when it exists); reindex; its URL."""
+        with self._lock:
+            shutil.copy2(archive, self.www / archive.name)
+            prov = archive.with_name(archive.name + ".prov")
+            if prov.exists():
+                shutil.copy2(prov, self.www / prov.name)
+            self._index()
+        return self.url(archive.name)
+
+    def index(self) -> None:
+        """Regenerate ``index.yaml`` from every archive in the directory, URLs under ``base_url``."""
+        with self._lock:
+            self._index()
+
+    def _index(self) -> None:
+        self._helm("repo", "index", str(self.www), "--url", self.base_url)
+
+    def _helm(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(self.helm), *args], capture_output=True, text=True, timeout=HELM_TIMEOUT_S,
+            env={"HOME": str(self.www.parent), "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"helm {args[0]} failed ({done.returncode}): {done.stderr.strip()}")
+        return done.stdout
 
     def close(self) -> None:
         self._httpd.shutdown()
