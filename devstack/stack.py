@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,10 +24,12 @@ from typing import Any
 from .aws import LocalAws
 from .charts import ChartServer
 from .kube import KubePorts, LocalKube, free_port_numbers
+from .registry import OciRegistry, PushedChart
 
 log = logging.getLogger("devstack")
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_EVERY_S = 5.0
+REPO_USER = "charthouse"  # the private chart repository's and the OCI registry's user; the password is random
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class StackConfig:
     workers: int = 2
     cluster: str = "local"
     charts_port: int = 8079  # serves examples/charts as http://127.0.0.1:<port>/<name>-<version>.tgz
+    repo_port: int = 8078  # a private chart repository (basic auth or bearer token) serving examples/charts
+    registry_port: int = 5000  # an OCI registry (docker-registry, TLS + htpasswd) with examples/charts pushed
     sweep_every_s: float = 60.0  # the stale-lease sweep, as scheduled when deployed
     lease_grace_s: int | None = None  # None: the service's default
     extra_env: tuple[tuple[str, str], ...] = ()  # more environment for the API, workers and scheduler (tests)
@@ -47,9 +52,10 @@ class StackConfig:
     @classmethod
     def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
         """A stack on free loopback ports with the ``test`` stage, beside any other (tests, benchmarks)."""
-        api, aws, charts, etcd, peer, kube = free_port_numbers(6)
+        api, aws, charts, etcd, peer, kube, repo, registry = free_port_numbers(8)
         return cls(state_dir=state_dir, stage="test", api_port=api, aws_port=aws, kube_ports=KubePorts(etcd, peer, kube),
-                   helm_binary=helm_binary, charts_port=charts, **overrides)  # fmt: skip
+                   helm_binary=helm_binary, charts_port=charts, repo_port=repo, registry_port=registry,
+                   **overrides)  # fmt: skip
 
 
 def free_port() -> int:
@@ -68,6 +74,12 @@ class Stack:
         self._snapshotter: threading.Thread | None = None
         self.charts: ChartServer | None = None
         self.example_charts: dict[str, str] = {}
+        # The private chart servers (see chart_servers()): examples/charts in both, credentials in credentials_file.
+        self.credentials_file = cfg.state_dir / "repo-credentials.json"
+        self.repo: ChartServer | None = None
+        self.registry: OciRegistry | None = None
+        self.example_repo_charts: dict[str, str] = {}  # name -> archive URL in the private repository
+        self.example_oci: dict[str, PushedChart] = {}  # name -> its reference in the OCI registry
 
     @property
     def api(self) -> str:
@@ -100,6 +112,7 @@ class Stack:
             self.charts = ChartServer(self.cfg.state_dir / "charts", self.cfg.helm_binary, self.cfg.charts_port)
             for chart in sorted((ROOT / "examples" / "charts").iterdir()):
                 self.example_charts[chart.name] = self.charts.package(chart)
+            self._start_chart_servers()
             log.info("starting emulated AWS (moto) on %s", self.aws.endpoint)
             self.aws.start()
             log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
@@ -134,6 +147,12 @@ class Stack:
         if self.charts is not None:
             self.charts.close()
             self.charts = None
+        if self.repo is not None:
+            self.repo.close()
+            self.repo = None
+        if self.registry is not None:
+            self.registry.stop()
+            self.registry = None
         try:
             self.aws.stop()
         finally:
@@ -153,6 +172,28 @@ class Stack:
             self._procs.append(subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT,
                                                 stdin=subprocess.DEVNULL))  # fmt: skip
         self._names.append(name)
+
+    def _start_chart_servers(self) -> None:
+        """The private chart repository and the OCI registry, each holding examples/charts."""
+        creds = local_credentials(self.credentials_file)
+        self.repo = ChartServer(self.cfg.state_dir / "repo", self.cfg.helm_binary, self.cfg.repo_port,
+                                username=REPO_USER, password=creds["password"], token=creds["token"])  # fmt: skip
+        log.info("starting the OCI registry (docker-registry) on 127.0.0.1:%d", self.cfg.registry_port)
+        self.registry = OciRegistry(self.cfg.state_dir / "registry", self.cfg.registry_port, REPO_USER,
+                                    creds["password"])  # fmt: skip
+        self.registry.start()
+        for chart in sorted((ROOT / "examples" / "charts").iterdir()):
+            url = self.repo.package(chart)
+            self.example_repo_charts[chart.name] = url
+            self.example_oci[chart.name] = self.registry.push(self.cfg.helm_binary, self.repo.www / url.rsplit("/", 1)[-1])
+        self.credentials_file.touch(mode=0o600)
+        self.credentials_file.chmod(0o600)
+        self.credentials_file.write_text(json.dumps({
+            "repository": {"url": self.repo.base_url, "username": REPO_USER, "password": creds["password"],
+                           "token": creds["token"]},
+            "registry": {"url": self.registry.url, "host": self.registry.host, "username": REPO_USER,
+                         "password": creds["password"], "ca_file": str(self.registry.ca_file)},
+        }, indent=2) + "\n")  # fmt: skip
 
     def _wait_for_api(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -186,6 +227,19 @@ class Stack:
         return [name for name, p in zip(self._names, self._procs, strict=True) if p.poll() is not None]
 
 
+def local_credentials(path: Path) -> dict[str, str]:
+    """The private chart servers' password and token: kept in ``path`` (0600) across restarts, else random."""
+    try:
+        saved = json.loads(path.read_text())["repository"]
+        return {"password": str(saved["password"]), "token": str(saved["token"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    return {"password": secrets.token_urlsafe(18), "token": secrets.token_urlsafe(24)}
+
+
 def request(method: str, url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:
     """A small JSON HTTP client (stdlib only)."""
     data = json.dumps(body).encode() if body is not None else None
@@ -205,6 +259,9 @@ def request(method: str, url: str, body: Any = None, timeout: float = 60) -> tup
 EXAMPLE = """
 Charthouse is running: API {api}, cluster "{cluster}" (kubeconfig: {kubeconfig}).
 Example chart: {chart}
+Private chart repository: {repo} (helm repo add --username {user} --password ...; also Bearer token)
+OCI registry: {oci} (TLS, CA {ca}; helm registry login {host} --username {user} --ca-file {ca})
+Their password and token: {creds} (e.g. {repo_chart}, {oci}/hello)
 Logs: {logs}. Stop with Ctrl-C (state is kept in .local/; `make clean-state` forgets it).
 
 Try it:
@@ -215,6 +272,14 @@ Try it:
   curl -s {api}/v1/clusters/{cluster}/namespaces/default/releases/hello
   KUBECONFIG={kubeconfig} {helm} list -A
 """
+
+
+def chart_servers(stack: Stack) -> dict[str, str]:
+    """The EXAMPLE banner's lines about the private chart repository and the OCI registry."""
+    assert stack.repo is not None and stack.registry is not None
+    return {"repo": stack.repo.base_url, "user": REPO_USER, "oci": stack.registry.url, "host": stack.registry.host,
+            "ca": str(stack.registry.ca_file), "creds": str(stack.credentials_file),
+            "repo_chart": stack.example_repo_charts.get("hello", "")}  # fmt: skip
 
 
 def main() -> int:
@@ -231,7 +296,7 @@ def main() -> int:
     stack.start()
     print(EXAMPLE.format(api=stack.api, cluster=stack.cfg.cluster, kubeconfig=state / "kubeconfig",
                          chart=stack.example_charts.get("hello", ""), logs=stack.logs,
-                         helm=stack.cfg.helm_binary.relative_to(ROOT)), flush=True)  # fmt: skip
+                         helm=stack.cfg.helm_binary.relative_to(ROOT), **chart_servers(stack)), flush=True)  # fmt: skip
     try:
         while not stopping.wait(1.0):
             if stack.dead():
