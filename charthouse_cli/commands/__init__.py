@@ -1,0 +1,1 @@
+"""One module per noun (release, cluster, repo, chart, operation, completion); each has ``register(sub, parents)``."""

@@ -1,0 +1,117 @@
+"""``charthouse chart search|show|upload``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import output
+from ..errors import UsageError
+from ..http import path, put_presigned
+from .common import Context, command, group, positive_int
+
+DIRECT_UPLOAD_MAX_BYTES = 9 * 1024 * 1024
+INFO_PARTS = ("chart", "values", "readme", "crds", "all")
+
+
+def search(ctx: Context, args: argparse.Namespace) -> int:
+    def human(data: dict[str, Any]) -> str:
+        rows = [(c.get("ref") or f"{c.get('repository')}/{c.get('name')}", c.get("version"), c.get("app_version"),
+                 c.get("description")) for c in data.get("charts", [])]  # fmt: skip
+        return output.table(("NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"), rows)
+
+    query = {"q": args.query, "repository": args.repo, "versions": args.versions or None, "devel": args.devel or None,
+             "limit": args.limit, "next_token": args.next_token}  # fmt: skip
+    data = ctx.client.get(path("v1", "charts"), query)
+    ctx.emit(data, human)
+    if ctx.output == "table" and data.get("next_token"):
+        ctx.note(f"(more: add --next-token {data['next_token']})")
+    return 0
+
+
+def _show_human(data: dict[str, Any]) -> str:
+    text = output.fields([("REPOSITORY", data.get("repository")), ("NAME", data.get("name")),
+                          ("VERSION", data.get("version")), ("DIGEST", data.get("digest"))])  # fmt: skip
+    if data.get("chart"):
+        text += "\nCHART:\n" + yaml.safe_dump(data["chart"], sort_keys=False)
+    if data.get("values") is not None:
+        text += "\nVALUES:\n" + str(data["values"]).rstrip("\n") + "\n"
+    if data.get("readme"):
+        text += "\nREADME:\n" + str(data["readme"]).rstrip("\n") + "\n"
+    for crd in data.get("crds") or []:
+        text += f"\nCRD {crd.get('path')}:\n" + str(crd.get("content", "")).rstrip("\n") + "\n"
+    return text
+
+
+def show(ctx: Context, args: argparse.Namespace) -> int:
+    repo, sep, chart = args.ref.partition("/")
+    if not sep or not repo or not chart or "/" in chart:
+        raise UsageError(f"chart show: expected REPOSITORY/CHART, got {args.ref!r}")
+    query = {"version": args.version, "info": args.info}
+    data = ctx.client.get(path("v1", "charts", repo, chart), query)
+    if ctx.output == "table" and args.info in ("values", "readme"):
+        text = str(data.get(args.info) or "")  # raw, so that `> defaults.yaml` is the file itself
+        ctx.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        return 0
+    ctx.emit(data, _show_human)
+    return 0
+
+
+def upload(ctx: Context, args: argparse.Namespace) -> int:
+    file = Path(args.file)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    if data[:2] != b"\x1f\x8b":
+        raise UsageError(f"{args.file} is not a gzipped chart archive (.tgz from `helm package`)")
+    if len(data) <= DIRECT_UPLOAD_MAX_BYTES:
+        reply = ctx.client.call("POST", path("v1", "charts"), raw=data, content_type="application/gzip")
+    else:
+        slot = ctx.client.call("POST", path("v1", "charts", "uploads"), body={}).data
+        if len(data) > int(slot.get("max_bytes") or len(data)):
+            raise UsageError(f"{args.file} is {len(data)} bytes; the service takes at most {slot['max_bytes']}")
+        put_presigned(str(slot["url"]), data, slot.get("headers") or {})
+        reply = ctx.client.call("POST", path("v1", "charts"), body={"upload_id": slot["upload_id"]})
+    ctx.emit(reply.data, _show_human)
+    chart = reply.data if isinstance(reply.data, dict) else {}
+    ctx.note(f"uploaded: use chart uploaded/{chart.get('name')} --version {chart.get('version')}")
+    return 0
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    charts = group(sub, "chart", "find, inspect and upload charts", """
+  charthouse chart search nginx
+  charthouse chart upload ./web-1.0.0.tgz
+""", aliases=("charts",))
+
+    p = command(charts, "search", search, "search the charts of the repositories (and uploads)", """
+  charthouse chart search                       # everything, latest versions
+  charthouse chart search nginx --repo bitnami --versions
+  charthouse chart search web --devel -o json
+""", parents)
+    p.add_argument("query", metavar="QUERY", nargs="?", help="words in the name or description")
+    p.add_argument("--repo", help="only this repository")
+    p.add_argument("--versions", action="store_true", help="every version, not only the latest")
+    p.add_argument("--devel", action="store_true", help="include development versions")
+    p.add_argument("--limit", type=positive_int)
+    p.add_argument("--next-token")
+
+    p = command(charts, "show", show, "a chart's metadata, default values, readme or CRDs", """
+  charthouse chart show bitnami/nginx
+  charthouse chart show bitnami/nginx --version 18.1.0 --info values > defaults.yaml
+  charthouse chart show uploaded/web --info all -o json
+""", parents, aliases=("get",))
+    p.add_argument("ref", metavar="REPOSITORY/CHART")
+    p.add_argument("--version", help="default: the latest")
+    p.add_argument("--info", choices=INFO_PARTS, help="what to show (default: the service's, chart)")
+
+    p = command(charts, "upload", upload, "upload a packaged chart (.tgz); install it as uploaded/NAME", """
+  helm package ./web && charthouse chart upload web-1.0.0.tgz
+  charthouse release create web uploaded/web --version 1.0.0
+Files over 9 MiB go through a presigned upload URL (never printed).
+""", parents)
+    p.add_argument("file", metavar="FILE")

@@ -1,0 +1,183 @@
+"""What the command modules share: the context a handler runs in, common options, running a mutation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .. import output, waiting
+from ..errors import OperationFailed, UsageError
+from ..http import ApiClient, Reply, path
+
+DEFAULT_WAIT_TIMEOUT_S = 900.0
+
+
+@dataclass
+class Context:
+    client: ApiClient
+    output: str = "table"
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    tty: bool | None = None  # None: ask stderr
+
+    def emit(self, data: Any, human: Callable[[Any], str]) -> None:
+        output.emit(self.stdout, data, self.output, human)
+
+    def note(self, text: str) -> None:
+        """A remark for people (stderr), never mixed into machine-readable stdout."""
+        self.stderr.write(text.rstrip("\n") + "\n")
+        self.stderr.flush()
+
+
+Handler = Callable[[Context, argparse.Namespace], int]
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def command(sub: Any, name: str, handler: Handler, help_text: str, examples: str,
+            parents: list[argparse.ArgumentParser], aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:  # fmt: skip
+    """A leaf command with its handler, help, examples (epilog) and the common options."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, epilog="examples:\n" + examples.strip("\n"),
+        formatter_class=Formatter, parents=parents, aliases=list(aliases))
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def group(sub: Any, name: str, help_text: str, examples: str,
+          aliases: tuple[str, ...] = ()) -> Any:  # fmt: skip
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, epilog="examples:\n" + examples.strip("\n"),
+        formatter_class=Formatter, aliases=list(aliases))
+    parser.set_defaults(handler=None, group_parser=parser)
+    return parser.add_subparsers(title="commands", metavar="COMMAND")
+
+
+def add_target(parser: argparse.ArgumentParser, namespace_default: bool = True) -> None:
+    parser.add_argument("-c", "--cluster", default=os.environ.get("CHARTHOUSE_CLUSTER") or "local",
+                        help="cluster name (env CHARTHOUSE_CLUSTER; default: %(default)s)")
+    if namespace_default:
+        parser.add_argument("-n", "--namespace", default=os.environ.get("CHARTHOUSE_NAMESPACE") or "default",
+                            help="namespace (env CHARTHOUSE_NAMESPACE; default: %(default)s)")
+    else:
+        parser.add_argument("-n", "--namespace", help="only this namespace")
+
+
+def add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-wait", action="store_true",
+                        help="print the accepted operation and return at once (do not wait for it)")
+    parser.add_argument("--wait-timeout", type=positive_float, default=DEFAULT_WAIT_TIMEOUT_S, metavar="SECONDS",
+                        help="give up waiting after this long (default: %(default).0f); the operation goes on")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def timeout_value(text: str) -> int | str:
+    """helm-style timeout: seconds (``300``) or a duration (``5m30s``), passed to the API as given."""
+    return int(text) if text.isdigit() else text
+
+
+def release_path(args: argparse.Namespace, *more: str) -> str:
+    return path("v1", "clusters", args.cluster, "namespaces", args.namespace, "releases", args.name, *more)
+
+
+def read_secret(source: str, what: str, stdin: IO[str]) -> str:
+    """A secret from a file, or from stdin with ``-``. Error messages name the file, never the content."""
+    if source == "-":
+        text = stdin.read()
+    else:
+        try:
+            text = Path(source).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {what} from {source}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not text.strip():
+        raise UsageError(f"{what} from {'stdin' if source == '-' else source} is empty")
+    return text
+
+
+def operation_human(op: dict[str, Any]) -> str:
+    rel = op.get("release") or {}
+    result = op.get("result") or {}
+    error = op.get("error") or {}
+    text = output.fields([
+        ("OPERATION", op.get("id")), ("ACTION", op.get("action")), ("STATUS", waiting.state(op)),
+        ("RELEASE", "/".join(str(rel.get(k, "")) for k in ("cluster", "namespace", "name"))),
+        ("REVISION", result.get("revision")), ("CREATED", output.short_time(op.get("created_at"))),
+        ("FINISHED", output.short_time(op.get("finished_at"))),
+        ("ERROR", f"{error.get('code')}: {error.get('message')}" if error else None),
+    ])  # fmt: skip
+    return text
+
+
+def dry_run_human(data: dict[str, Any]) -> str:
+    text = str(data.get("manifest") or "")
+    if data.get("notes"):
+        text += "\nNOTES:\n" + str(data["notes"])
+    return text if text.endswith("\n") else text + "\n"
+
+
+def submit(ctx: Context, args: argparse.Namespace, method: str, url_path: str, body: dict[str, Any] | None,
+           query: dict[str, object] | None = None) -> int:  # fmt: skip
+    """Send a mutation with a fresh Idempotency-Key, then wait for its operation unless ``--no-wait``.
+
+    A dry run (200) prints what helm rendered. Exit 0 when the operation succeeded (or was accepted with
+    --no-wait); :class:`OperationFailed` (exit 1) when it failed."""
+    reply: Reply = ctx.client.call(method, url_path, body=body, query=query, idempotency_key=str(uuid.uuid4()))
+    data = reply.data if isinstance(reply.data, dict) else {}
+    if reply.status == 200 and "dry_run" in data:
+        ctx.emit(data, dry_run_human)
+        return 0
+    if getattr(args, "no_wait", False):
+        ctx.emit(data, operation_human)
+        return 0
+    progress = waiting.Progress(ctx.stderr, ctx.tty)
+    op = waiting.wait(ctx.client, data, args.wait_timeout, progress)
+    ctx.emit(op, operation_human)
+    if op.get("status") == "failed":
+        error = op.get("error") or {}
+        raise OperationFailed(f"{waiting.describe(op)} failed: {error.get('code', 'Error')}: "
+                              f"{error.get('message', 'no reason given')}", op)  # fmt: skip
+    return 0
+
+
+def set_if(body: dict[str, Any], **fields: object) -> dict[str, Any]:
+    """Add the fields that were given (not None, not False) to ``body``."""
+    for key, value in fields.items():
+        if value is not None and value is not False:
+            body[key] = value
+    return body
