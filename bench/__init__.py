@@ -1,1 +1,1 @@
-"""Benchmarks of Charthouse on the local stack (``python -m bench.bench_releases``)."""
+"""Benchmarks of Charthouse on the local stack: ``python -m bench`` (``bench/suite.py``; docs/PERFORMANCE.md)."""

@@ -1,4 +1,4 @@
-"""Samples, their summaries (median, p90, n) and the printed table."""
+"""Samples, their summaries (p50, p95, n), the overhead target and the printed tables. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ class Series:
         self.samples.append(seconds)
 
     def summary(self) -> dict[str, Any]:
-        """Median, p90, mean, min and max in seconds, and n."""
+        """Median (= p50), p90, p95, mean, min and max in seconds, and n."""
         s = self.samples
-        return {"n": len(s), "median_s": statistics.median(s) if s else math.nan, "p90_s": percentile(s, 0.9),
+        return {"n": len(s), "median_s": statistics.median(s) if s else math.nan, "p50_s": percentile(s, 0.5),
+                "p90_s": percentile(s, 0.9), "p95_s": percentile(s, 0.95),
                 "mean_s": statistics.fmean(s) if s else math.nan, "min_s": min(s, default=math.nan),
                 "max_s": max(s, default=math.nan)}  # fmt: skip
 
@@ -94,3 +95,61 @@ def _render(title: str, cells: list[list[str]]) -> str:
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------- the overhead target and generic tables
+
+TARGET_RELATIVE = 0.10  # the API may add 10 % to helm's own time at p50 ...
+TARGET_ABSOLUTE_S = 0.050  # ... or 50 ms, whichever is larger (issue 8)
+
+
+def allowed_overhead(helm_p50_s: float) -> float:
+    """The overhead the target allows over a raw helm p50: max(10 %, 50 ms)."""
+    return max(TARGET_RELATIVE * helm_p50_s, TARGET_ABSOLUTE_S)
+
+
+def verdict(api_p50_s: float, helm_p50_s: float) -> dict[str, Any]:
+    """PASS when the API's p50 exceeds helm's p50 by no more than the allowed overhead; MISS otherwise; "-" when
+    either side has no samples. Never raises: the suite reports, it does not fail."""
+    if math.isnan(api_p50_s) or math.isnan(helm_p50_s):
+        return {"overhead_s": math.nan, "allowed_s": math.nan, "ratio": math.nan, "verdict": "-"}
+    overhead = api_p50_s - helm_p50_s
+    allowed = allowed_overhead(helm_p50_s)
+    ratio = api_p50_s / helm_p50_s if helm_p50_s > 0 else math.nan
+    return {"overhead_s": overhead, "allowed_s": allowed, "ratio": ratio,
+            "verdict": "PASS" if overhead <= allowed else "MISS"}  # fmt: skip
+
+
+def ms(seconds: float | None, digits: int = 0) -> str:
+    """Seconds as milliseconds with thousands separators; "-" for None or NaN."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "-"
+    return f"{seconds * 1000:,.{digits}f}"
+
+
+def ratio(value: float | None) -> str:
+    """A ratio as "1.23x"; "-" for None or NaN."""
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.2f}x"
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    """A fixed-width table: first and last columns left-aligned, the others right-aligned."""
+    width = len(header)
+    cells = [list(header), *[[str(c) for c in row] + [""] * (width - len(row)) for row in rows]]
+    return _render(title, cells)
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    """The same rows as a GitHub-flavoured Markdown table (for docs/PERFORMANCE.md)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def block(title: str, header: list[str], rows: list[list[str]], md: bool = False) -> str:
+    """A titled table, fixed-width for the terminal or Markdown for docs."""
+    if md:
+        return f"**{title}**\n\n{markdown(header, rows)}"
+    return table(title, header, rows)

@@ -1,0 +1,213 @@
+"""Cold start and size: what a fresh Lambda container pays before it can serve, and what it ships.
+
+Every function Chalice packages has ``app.<handler>`` as its handler, so the API, the SQS worker and the scheduled
+sweep all import ``app.py`` (and through it every blueprint). Measured per path, each in a fresh interpreter, several
+runs:
+
+* ``import app`` and, separately, each blueprint module alone (what a split package would cost);
+* the first call's lazy work on each path: building the per-container dependencies (boto3 session, DynamoDB
+  resource, Secrets Manager and SQS clients; no network), and the ``kubernetes`` client that only recovery imports;
+* with the bytecode cache (a warm disk) and without it (``PYTHONPYCACHEPREFIX`` pointing at an empty directory:
+  Lambda's /var/task is read-only, so a package shipped without ``.pyc`` files compiles every module on each cold
+  start);
+* which heavy modules each path has loaded (``kubernetes``, ``yaml`` and its C extension, ``boto3``/``botocore``),
+  and the slowest imports by cumulative time from ``python -X importtime``.
+
+Sizes: ``chalice package --stage dev`` into a temp dir (the same command ``make package`` runs, without touching
+``dist/``), the deployment zip and its unzipped size by top-level package, and the helm layer zips, against
+Lambda's 250 MB limit on a function plus its layers, unzipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.report import Series
+from devstack.stack import ROOT
+
+LAMBDA_UNZIPPED_LIMIT = 250 * 1000 * 1000  # bytes: function code plus every layer, unzipped (AWS: 250 MB)
+HEAVY = ("kubernetes", "yaml", "_yaml", "boto3", "botocore", "chalice", "urllib3", "dateutil")
+
+# (label, module imported, first-call code run after it, the Lambda handler it stands for)
+PATHS: tuple[tuple[str, str, str, str], ...] = (
+    ("app (every handler)", "app", "", "app.app / app.execute_operations / app.sweep_stale_leases"),
+    ("API route module", "chalicelib.api", "", "chalicelib/api.py alone"),
+    ("SQS worker module", "chalicelib.worker", "", "chalicelib/worker.py alone"),
+    ("scheduled events module", "chalicelib.events", "", "chalicelib/events.py alone"),
+    ("app + first call: deps.get()", "app", "from chalicelib import deps; deps.get()",
+     "what the first API request or worker message builds"),
+    ("app + recovery: kubernetes client", "app",
+     "from kubernetes import client, config; client.CoreV1Api", "unlock/recovery path (release_secrets.py)"),
+)  # fmt: skip
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import {module}
+t1 = time.perf_counter()
+{first_call}
+t2 = time.perf_counter()
+heavy = {heavy!r}
+loaded = sorted(h for h in heavy if h in sys.modules)
+yaml_c = bool(getattr(sys.modules.get("yaml"), "__with_libyaml__", False))
+print(json.dumps({{"import_s": t1 - t0, "first_call_s": t2 - t1, "loaded": loaded, "yaml_libyaml": yaml_c,
+                  "modules": len(sys.modules)}}))
+"""
+
+
+def _env(pycache: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "CHARTHOUSE_"))}
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                "CHARTHOUSE_QUEUE_URL": "http://127.0.0.1:9/queue", "PYTHONPATH": str(ROOT)})  # fmt: skip
+    if pycache is not None:
+        env.update({"PYTHONPYCACHEPREFIX": str(pycache), "PYTHONDONTWRITEBYTECODE": "1"})
+    return env
+
+
+def one_run(module: str, first_call: str, pycache: Path | None, importtime: bool = False) -> tuple[dict[str, Any], str]:
+    """One fresh interpreter: (measurements, stderr). ``pycache`` set: no bytecode cache (compile everything)."""
+    code = CHILD.format(module=module, first_call=first_call or "pass", heavy=HEAVY)
+    argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code]
+    done = subprocess.run(argv, cwd=ROOT, env=_env(pycache), capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"import {module} failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def slowest_imports(importtime_stderr: str, top: int = 8) -> list[tuple[str, float]]:
+    """Top-level packages by cumulative import time (seconds) from ``-X importtime`` output."""
+    best: dict[str, float] = {}
+    for line in importtime_stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        name = parts[2].strip()
+        root = name.split(".")[0]
+        best[root] = max(best.get(root, 0.0), int(parts[1]) / 1e6)
+    return sorted(best.items(), key=lambda kv: -kv[1])[:top]
+
+
+def measure_imports(runs: int) -> list[dict[str, Any]]:
+    """Every path: import and first-call seconds, with and without the bytecode cache, n = ``runs`` each."""
+    out = []
+    for label, module, first_call, handler in PATHS:
+        one_run(module, first_call, None)  # make sure the bytecode cache is warm for the "cached" figures
+        cached_imp, cached_first, cold_imp, cold_first = Series(), Series(), Series(), Series()
+        info: dict[str, Any] = {}
+        for _ in range(runs):
+            info, _ = one_run(module, first_call, None)
+            cached_imp.add(info["import_s"])
+            cached_first.add(info["first_call_s"])
+            with tempfile.TemporaryDirectory(prefix="bench-pyc-") as empty:
+                cold, _ = one_run(module, first_call, Path(empty))
+            cold_imp.add(cold["import_s"])
+            cold_first.add(cold["first_call_s"])
+        _, stderr = one_run(module, first_call, None, importtime=True)
+        out.append({"path": label, "module": module, "first_call": first_call, "handler": handler,
+                    "import_cached": cached_imp.summary(), "first_call_cached": cached_first.summary(),
+                    "import_no_pyc": cold_imp.summary(), "first_call_no_pyc": cold_first.summary(),
+                    "heavy_loaded": info.get("loaded", []), "yaml_libyaml": info.get("yaml_libyaml"),
+                    "modules_loaded": info.get("modules"), "slowest_imports": slowest_imports(stderr)})  # fmt: skip
+    return out
+
+
+# ---------------------------------------------------------------- sizes
+
+
+def zip_sizes(path: Path, depth: int = 1) -> dict[str, Any]:
+    """Compressed and unzipped bytes of a zip, and unzipped bytes per top-level entry (the biggest first)."""
+    per: dict[str, int] = defaultdict(int)
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+    for info in infos:
+        per["/".join(info.filename.split("/")[:depth])] += info.file_size
+    unzipped = sum(i.file_size for i in infos)
+    top = sorted(per.items(), key=lambda kv: -kv[1])[:10]
+    return {"zip_bytes": path.stat().st_size, "unzipped_bytes": unzipped, "files": len(infos),
+            "largest_unzipped": [{"entry": k, "bytes": v} for k, v in top]}  # fmt: skip
+
+
+def package(tmp: Path) -> dict[str, Any]:
+    """``chalice package --stage dev`` with the merge template, into ``tmp`` (not dist/)."""
+    merge = tmp / "merge.json"
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    steps = [[sys.executable, "-m", "deploy.merge_template", str(merge)],
+             [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", "--merge-template",
+              str(merge), str(tmp / "out")]]  # fmt: skip
+    for argv in steps:
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            return {"error": f"{' '.join(argv[:3])} failed: {done.stderr.strip()[-400:]}"}
+    return zip_sizes(tmp / "out" / "deployment.zip")
+
+
+def sizes() -> dict[str, Any]:
+    """Deployment package and helm layers, and the total against Lambda's unzipped limit."""
+    build = ROOT / "layers" / "helm" / "build"
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
+        out: dict[str, Any] = {"deployment": package(Path(tmp))}
+    for name in ("helm-layer.zip", "helm3-layer.zip"):
+        if (build / name).exists():
+            out[name] = zip_sizes(build / name, depth=2)
+    code = out["deployment"].get("unzipped_bytes", 0)
+    layer = out.get("helm-layer.zip", {}).get("unzipped_bytes", 0)
+    out["limit_unzipped_bytes"] = LAMBDA_UNZIPPED_LIMIT
+    out["function_plus_helm4_layer_unzipped_bytes"] = code + layer
+    out["headroom_bytes"] = LAMBDA_UNZIPPED_LIMIT - code - layer
+    return out
+
+
+def measure(runs: int) -> dict[str, Any]:
+    return {"runs": runs, "imports": measure_imports(runs), "sizes": sizes()}
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def render(result: dict[str, Any], md: bool = False) -> str:
+    from bench.report import block, ms
+
+    header = ["path", "import p50 (.pyc)", "p95", "import p50 (no .pyc)", "first call p50", "no .pyc", "modules",
+              "heavy modules loaded", "slowest imports (cumulative ms)"]  # fmt: skip
+    rows = []
+    for r in result["imports"]:
+        slow = ", ".join(f"{name} {s * 1000:.0f}" for name, s in r["slowest_imports"][:4])
+        first = r["first_call"] != ""
+        rows.append([r["path"], ms(r["import_cached"]["p50_s"]), ms(r["import_cached"]["p95_s"]),
+                     ms(r["import_no_pyc"]["p50_s"]), ms(r["first_call_cached"]["p50_s"]) if first else "-",
+                     ms(r["first_call_no_pyc"]["p50_s"]) if first else "-", str(r["modules_loaded"]),
+                     " ".join(r["heavy_loaded"]) + (" (libyaml)" if r["yaml_libyaml"] else ""), slow])  # fmt: skip
+    sz = result["sizes"]
+    dep = sz.get("deployment", {})
+    size_rows = []
+    if "error" in dep:
+        size_rows.append(["deployment.zip (chalice package --stage dev)", "-", "-", dep["error"]])
+    else:
+        biggest = ", ".join(f"{e['entry']} {_mb(e['bytes'])}" for e in dep["largest_unzipped"][:5])
+        size_rows.append(["deployment.zip (chalice package --stage dev)", _mb(dep["zip_bytes"]),
+                          _mb(dep["unzipped_bytes"]), biggest])  # fmt: skip
+    for name in ("helm-layer.zip", "helm3-layer.zip"):
+        if name in sz:
+            size_rows.append([f"layers/helm/build/{name}", _mb(sz[name]["zip_bytes"]), _mb(sz[name]["unzipped_bytes"]),
+                              "helm binary"])  # fmt: skip
+    size_rows.append(["function + helm 4 layer, unzipped, vs Lambda's 250 MB", "",
+                      _mb(sz["function_plus_helm4_layer_unzipped_bytes"]),
+                      f"headroom {_mb(sz['headroom_bytes'])}"])  # fmt: skip
+    return "\n\n".join([
+        block(f"3. Cold start: import time in a fresh interpreter (ms, n={result['runs']} each)", header, rows, md),
+        block("3b. Sizes", ["artifact", "zip", "unzipped", "largest parts (unzipped)"], size_rows, md),
+    ])  # fmt: skip

@@ -1,0 +1,180 @@
+"""1. Overhead per verb: the API against the raw helm CLI, interleaved, on the same chart and the same cluster.
+
+For each repetition i, two releases go through the same steps: ``api-<i>`` through the HTTP API and ``raw-<i>``
+through the helm binary run by hand (``bench_releases.HelmCli``: the service's flags, a fresh HELM_*_HOME per call).
+Step by step the two sides alternate (API first on even repetitions, helm first on odd ones), so drift on the
+shared machine hits both alike:
+
+    install (values v1) -> upgrade (v2) -> rollback (to the previous revision) -> get -> history -> uninstall
+
+A mutating verb through the API is timed from sending the request to seeing the operation ``succeeded`` (polled
+every ``POLL_S``); ``get`` and ``history`` are one GET answered from the store, against ``helm status`` and
+``helm history``. The API side of each operation is broken down with the client's clock, the operation record's
+timestamps (``created_at``, ``started_at``, ``finished_at``; same machine, same clock) and the worker's helm log
+lines (``workerlog.py``):
+
+    request->202 | queue wait (202 -> started_at) | helm verb | helm read-back | worker other (store writes,
+    credentials, work dirs) | poll lag (finished_at -> seen by the client)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bench import workerlog
+from bench.bench_releases import NAMESPACE, Api, HelmCli, log
+from bench.report import Series, allowed_overhead, block, ms, ratio, verdict
+
+POLL_S = 0.025
+MUTATING = ("install", "upgrade", "rollback", "uninstall")
+VERBS = (*MUTATING, "get", "history")
+PARTS = ("request_to_202_s", "queue_wait_s", "helm_verb_s", "helm_readback_s", "worker_other_s", "poll_lag_s")
+
+
+def _ts(iso: str | None) -> float | None:
+    return datetime.fromisoformat(iso).timestamp() if iso else None
+
+
+@dataclass
+class VerbStats:
+    """Samples of one verb: the API's total, helm's, and the API's parts (seconds)."""
+
+    verb: str
+    api: Series = field(default_factory=Series)
+    helm: Series = field(default_factory=Series)
+    parts: dict[str, Series] = field(default_factory=dict)
+
+    def add_part(self, name: str, seconds: float) -> None:
+        self.parts.setdefault(name, Series()).add(seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        a, h = self.api.summary(), self.helm.summary()
+        return {"verb": self.verb, "api": a, "helm": h, **verdict(a["p50_s"], h["p50_s"]),
+                "api_samples_s": self.api.samples, "helm_samples_s": self.helm.samples,
+                "api_parts": {k: v.summary() for k, v in self.parts.items()}}  # fmt: skip
+
+
+@dataclass
+class Context:
+    api: Api
+    helm: HelmCli
+    chart_url: str
+    values: dict[str, dict[str, Any]]
+    files: dict[str, Any]
+    tail: workerlog.LogTail
+
+
+def api_op(ctx: Context, method: str, path: str, body: Any) -> tuple[float, dict[str, float]]:
+    """One mutating call through the API: (seconds to seeing it succeeded, its breakdown)."""
+    ctx.tail.read()  # forget earlier lines: what follows is this operation's
+    t0_wall, t0 = time.time(), time.perf_counter()
+    op_id = ctx.api.submit(method, path, body)
+    t202_wall = time.time()
+    op = ctx.api.wait(op_id, POLL_S, time.monotonic() + ctx.api.op_timeout)
+    seen_wall, total = time.time(), time.perf_counter() - t0
+    started, finished = _ts(op.get("started_at")), _ts(op.get("finished_at"))
+    calls = workerlog.parse(ctx.tail.read())
+    parts = {"request_to_202_s": t202_wall - t0_wall}
+    if started and finished:
+        helm = workerlog.split(calls)
+        parts.update(queue_wait_s=max(0.0, started - t202_wall), poll_lag_s=max(0.0, seen_wall - finished),
+                     worker_run_s=finished - started, **helm,
+                     worker_other_s=(finished - started) - helm["helm_verb_s"] - helm["helm_readback_s"])  # fmt: skip
+    parts["helm_calls"] = float(len(calls))
+    return total, parts
+
+
+def api_steps(ctx: Context, name: str) -> dict[str, Any]:
+    """The API side of each step, as callables (so the two sides can be interleaved)."""
+    path = ctx.api.release_path(name)
+    return {
+        "install": lambda: api_op(ctx, "POST", ctx.api.release_path(), {"name": name, "chart": ctx.chart_url,
+                                                                         "values": ctx.values["v1"]}),
+        "upgrade": lambda: api_op(ctx, "PUT", path, {"chart": ctx.chart_url, "values": ctx.values["v2"]}),
+        "rollback": lambda: api_op(ctx, "POST", f"{path}/rollback", {}),
+        "get": lambda: (ctx.api.timed_get(path)[0], {}),
+        "history": lambda: (ctx.api.timed_get(f"{path}/history")[0], {}),
+        "uninstall": lambda: api_op(ctx, "DELETE", path, None),
+    }
+
+
+def helm_steps(ctx: Context, name: str) -> dict[str, Any]:
+    """The raw helm side of each step."""
+    h, ns = ctx.helm, ["--namespace", NAMESPACE]
+    return {
+        "install": lambda: h.run(h.argv("install", name, ctx.chart_url, ctx.files["v1"]))[0],
+        "upgrade": lambda: h.run(h.argv("upgrade", name, ctx.chart_url, ctx.files["v2"]))[0],
+        "rollback": lambda: h.run(h.argv("rollback", name))[0],
+        "get": lambda: h.run(["status", *ns, "--output", "json", "--", name])[0],
+        "history": lambda: h.run(["history", *ns, "--output", "json", "--", name])[0],
+        "uninstall": lambda: h.run(h.argv("uninstall", name))[0],
+    }
+
+
+def measure(ctx: Context, repetitions: int, prefix: str = "ovh") -> list[VerbStats]:
+    """``repetitions`` interleaved lifecycles; a failed step stops the run (BenchError) with what was measured."""
+    stats = {verb: VerbStats(verb) for verb in VERBS}
+    order = ("install", "upgrade", "rollback", "get", "history", "uninstall")
+    for i in range(repetitions):
+        api, raw = api_steps(ctx, f"{prefix}-api-{i}"), helm_steps(ctx, f"{prefix}-raw-{i}")
+        for verb in order:
+            sides = ("api", "helm") if i % 2 == 0 else ("helm", "api")
+            for side in sides:
+                if side == "api":
+                    seconds, parts = api[verb]()
+                    stats[verb].api.add(seconds)
+                    for key, value in parts.items():
+                        stats[verb].add_part(key, value)
+                else:
+                    stats[verb].helm.add(raw[verb]())
+        log(f"overhead: repetition {i + 1}/{repetitions} done")
+    return [stats[v] for v in VERBS]
+
+
+# ---------------------------------------------------------------- tables
+
+
+def overhead_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["verb", "API p50", "API p95", "helm p50", "helm p95", "n", "ratio p50", "overhead", "allowed",
+              "target"]  # fmt: skip
+    rows = []
+    for s in stats:
+        a, h = s["api"], s["helm"]
+        rows.append([s["verb"], ms(a["p50_s"]), ms(a["p95_s"]), ms(h["p50_s"]), ms(h["p95_s"]), str(a["n"]),
+                     ratio(s["ratio"]), ms(s["overhead_s"]),
+                     ms(allowed_overhead(h["p50_s"])) if h["n"] else "-", s["verdict"]])  # fmt: skip
+    return header, rows
+
+
+def breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["verb", "total", "request->202", "queue wait", "helm verb", "helm read-back", "worker other",
+              "poll lag", "helm calls", "read-back detail (p50 ms each)"]  # fmt: skip
+    rows = []
+    for s in stats:
+        parts = s["api_parts"]
+        if "helm_verb_s" not in parts:
+            continue
+
+        def p50(key: str, parts: dict[str, Any] = parts) -> float:
+            return float(parts[key]["p50_s"]) if key in parts else float("nan")
+
+        detail = ", ".join(f"{k.removeprefix('helm ')} {ms(v['p50_s'])}" for k, v in parts.items()
+                           if k.startswith("helm ") and k.removeprefix("helm ") != s["verb"])  # fmt: skip
+        rows.append([s["verb"], ms(s["api"]["p50_s"]), ms(p50("request_to_202_s")), ms(p50("queue_wait_s")),
+                     ms(p50("helm_verb_s")), ms(p50("helm_readback_s")), ms(p50("worker_other_s")),
+                     ms(p50("poll_lag_s")), f"{p50('helm_calls'):.0f}", detail])  # fmt: skip
+    return header, rows
+
+
+def render(stats: list[dict[str, Any]], md: bool = False) -> str:
+    h1, r1 = overhead_rows(stats)
+    h2, r2 = breakdown_rows(stats)
+    return "\n\n".join([
+        block("1. Overhead per verb (ms): API call -> operation succeeded vs raw helm; target: overhead <= "
+              "max(10%, 50 ms) at p50", h1, r1, md),
+        block("1b. Where the API's time goes (p50 ms of each part; parts are separate medians and need not add up)",
+              h2, r2, md),
+    ])  # fmt: skip

@@ -1,0 +1,189 @@
+"""The benchmark suite of issue 8, one command: ``.venv/bin/python -m bench [--quick] [--helm 3|4] [--out FILE]``.
+
+Phases, in this order (each one's failure is recorded and the next one still runs):
+
+3. cold start and size (no stack: ``coldstart.py``), first, while the machine carries none of our own load;
+1. overhead per verb, API against raw helm, interleaved (``overhead.py``), on a fresh stack;
+2. list and history at scale (``scale.py``), on the same stack afterwards (seeding would slow every write
+   the overhead phase makes: the emulator's transactions copy the whole table);
+4. throughput with N workers (``throughput.py``), a fresh stack per N.
+
+Results: JSON (machine, versions, options, every figure with its samples) to ``--out`` (default
+``bench/results/<UTC date>-helm<major>[-quick].json``), the printed tables to stdout, and the same tables in
+Markdown beside the JSON (``.md``) for docs/PERFORMANCE.md. No figure is asserted; target misses are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, fixture, overhead, scale, throughput, workerlog
+from bench.bench_releases import HELMS, log
+from bench.machine import describe, other_load
+from devstack.stack import ROOT
+
+PHASES = ("coldstart", "overhead", "scale", "throughput")
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool
+    helm: int
+    out: Path
+    phases: tuple[str, ...]
+    repetitions: int
+    samples: int
+    levels: tuple[int, ...]
+    real: int
+    parallel: int
+    workers: int
+    worker_counts: tuple[int, ...]
+    throughput_ops: int
+    import_runs: int
+    manifest_kb: int
+    keep: bool
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    p = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small counts, few repetitions (a smoke run: ~5 min)")
+    p.add_argument("--helm", type=int, choices=sorted(HELMS), default=4, help="helm major (default 4)")
+    p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/<date>-helm<N>.json)")
+    p.add_argument("--only", default=",".join(PHASES), help=f"comma-separated phases (default all: {','.join(PHASES)})")
+    p.add_argument("--repetitions", type=int, help="interleaved lifecycles per side (default 10; quick 2)")
+    p.add_argument("--samples", type=int, help="samples per read and level (default 20; quick 3)")
+    p.add_argument("--levels", type=_ints, help="seeded record counts (default 1000,10000,100000; quick 200,1000)")
+    p.add_argument("--real", type=int, help="real releases for helm list/history (default 100; quick 10; try 1000)")
+    p.add_argument("--parallel", type=int, default=2, help="parallel raw helm installs for the real releases")
+    p.add_argument("--workers", type=int, default=2, help="workers of the overhead/scale stack (default 2)")
+    p.add_argument("--worker-counts", type=_ints, help="N for the throughput phase (default 1,2,4; quick 1,2)")
+    p.add_argument("--throughput-ops", type=int, help="installs (then uninstalls) per N (default 24; quick 4)")
+    p.add_argument("--import-runs", type=int, help="fresh interpreters per import path (default 7; quick 2)")
+    p.add_argument("--manifest-kb", type=int, default=60, help="rendered size of the benchmark chart (default 60)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (stack logs)")
+    a = p.parse_args(argv)
+    q = a.quick
+
+    def pick(value: Any, full: Any, quick: Any) -> Any:
+        return value if value is not None else (quick if q else full)
+
+    phases = tuple(x for x in a.only.split(",") if x)
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        p.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    date = time.strftime("%Y-%m-%d", time.gmtime())
+    out = a.out or ROOT / "bench" / "results" / f"{date}-helm{a.helm}{'-quick' if q else ''}.json"
+    return Options(quick=q, helm=a.helm, out=out, phases=phases, repetitions=max(1, pick(a.repetitions, 10, 2)),
+                   samples=max(1, pick(a.samples, 20, 3)), levels=pick(a.levels, (1000, 10000, 100000), (200, 1000)),
+                   real=max(0, pick(a.real, 100, 10)), parallel=max(1, a.parallel), workers=max(1, a.workers),
+                   worker_counts=pick(a.worker_counts, (1, 2, 4), (1, 2)),
+                   throughput_ops=max(1, pick(a.throughput_ops, 24, 4)), import_runs=max(1, pick(a.import_runs, 7, 2)),
+                   manifest_kb=max(1, a.manifest_kb), keep=a.keep)  # fmt: skip
+
+
+def _phase(results: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
+    """Run one phase; record its result, its duration, or its error (the suite goes on)."""
+    started = time.perf_counter()
+    log(f"phase {name}: start")
+    try:
+        results[name] = fn()
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports what broke and measures the rest
+        results.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
+        log(f"phase {name} failed: {exc}\n{traceback.format_exc()}")
+    results.setdefault("phase_seconds", {})[name] = time.perf_counter() - started
+    log(f"phase {name}: {results['phase_seconds'][name]:.0f} s")
+
+
+def stack_phases(opts: Options, tmp: Path, results: dict[str, Any]) -> None:
+    """Overhead, then scale, on one stack."""
+    if not {"overhead", "scale"} & set(opts.phases):
+        return
+    with fixture.running(tmp / "main", HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
+        if "overhead" in opts.phases:
+            ctx = overhead.Context(b.api, b.helm, b.chart_url, b.values, b.files, workerlog.LogTail(b.stack.logs))
+            _phase(results, "overhead", lambda: [s.to_json() for s in overhead.measure(ctx, opts.repetitions)])
+        if "scale" in opts.phases:
+            _phase(results, "scale", lambda: scale.measure(
+                b.api, b.helm, b.chart_url, b.files, b.stack.aws.endpoint, "charthouse", list(opts.levels),
+                opts.samples, opts.real, opts.parallel))  # fmt: skip
+
+
+def render(results: dict[str, Any], md: bool = False) -> str:
+    m = results["machine"]
+    head = (f"Charthouse benchmark {m['date_utc']}: helm {m['helm']}, kube-apiserver {m['kube_apiserver']}, "
+            f"Python {m['python']}, {m['nproc']} CPUs ({m['cpu']}), {m['memory_mib']:,} MiB, commit "
+            f"{m['git_commit'][:10]}{' (dirty tree)' if m['git_worktree_dirty'] else ''}; load average "
+            f"{m['load_at_start']['loadavg_1_5_15'][0]:.1f} at start, {results['load_at_end']['loadavg_1_5_15'][0]:.1f}"
+            f" at end; {results['total_s'] / 60:.1f} min")  # fmt: skip
+    out = [head]
+    renderers: dict[str, Callable[[Any, bool], str]] = {"coldstart": coldstart.render, "overhead": overhead.render,
+                                                        "scale": scale.render, "throughput": throughput.render}  # fmt: skip
+    for name in ("overhead", "scale", "coldstart", "throughput"):
+        if name in results:
+            try:
+                out.append(renderers[name](results[name], md))
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                out.append(f"({name}: could not render: {exc})")
+    for name, err in results.get("errors", {}).items():
+        out.append(f"PHASE {name} FAILED: {err}")
+    return "\n\n".join(out)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    binary = HELMS[opts.helm]
+    if not binary.exists():
+        print(f"{binary} is missing: run layers/helm/build.sh (make setup does)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": describe(binary), "options": asdict(opts),
+                               "notes": ["the emulated AWS disk snapshot is off and the sweep runs hourly "
+                                         "(bench/fixture.py)"]}  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="charthouse-bench-"))
+    try:
+        if "coldstart" in opts.phases:
+            _phase(results, "coldstart", lambda: coldstart.measure(opts.import_runs))
+        stack_phases(opts, tmp, results)
+        if "throughput" in opts.phases:
+            _phase(results, "throughput", lambda: throughput.measure(
+                tmp, binary, opts.helm, list(opts.worker_counts), opts.throughput_ops, opts.manifest_kb))  # fmt: skip
+    finally:
+        if opts.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["total_s"] = time.perf_counter() - started
+    results["load_at_end"] = other_load()
+    print(render(results), flush=True)
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    opts.out.write_text(json.dumps(_json_safe(results), indent=1) + "\n")
+    opts.out.with_suffix(".md").write_text(render(results, md=True) + "\n")
+    log(f"results: {opts.out} (+ .md)")
+    return 1 if results.get("errors") else 0
