@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devstack.kube import free_port_numbers
+from devstack.registry import OciRegistry
 from devstack.stack import REPO_USER, Stack
 from tests.e2e.repos import (
     CRD_GROUP,
@@ -164,6 +166,18 @@ def test_oci_install_with_login_and_ca(stack: Stack, published: Published) -> No
             "--set", "greeting=from-oci", *install_args(stack)))  # fmt: skip
     assert read_object(stack, "configmap", "srv-oci-plain", "-n", NS)["data"]["greeting"] == "from-oci"
     ok(helm(stack, home, "uninstall", "srv-oci", "-n", NS))
+
+
+def test_anonymous_registry_over_plain_http(stack: Stack, published: Published, tmp_path: Path) -> None:  # noqa: F811
+    (port,) = free_port_numbers(1)
+    with OciRegistry(tmp_path / "registry", port, plain_http=True) as registry:
+        assert registry.ca_pem is None and registry.tls_args() == ["--plain-http"]
+        pushed = registry.push(stack.cfg.helm_binary, published.plain.archive)
+        assert (pushed.ref, pushed.version) == (f"oci://127.0.0.1:{port}/charts/plain", "0.1.0")
+        assert pushed.digest.startswith("sha256:")
+        show = helm(stack, tmp_path / "helm", "show", "chart", pushed.ref, "--version", "0.1.0", "--plain-http")
+        assert yaml.safe_load(ok(show))["name"] == "plain"
+    assert not registry.running()
 
 
 def test_example_chart_is_in_both_servers(stack: Stack) -> None:
