@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import time
@@ -32,11 +31,11 @@ from .errors import (
     ClusterAuthFailed,
     ClusterNotFound,
     ClusterUnreachable,
-    DependencyUnavailable,
     InvalidInput,
 )
 from .models import now
 from .store import ClusterInfo, Store
+from .vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -230,9 +229,8 @@ class ClusterRegistry:
 
     def __init__(self, secrets_client: Any, store: Store, secret_prefix: str,
                  session_factory: Callable[[str, str | None], Any]) -> None:  # fmt: skip
-        self._sm = secrets_client
+        self._vault = Vault(secrets_client, secret_prefix, "cluster credentials")
         self._store = store
-        self._prefix = secret_prefix
         self._sessions = session_factory
         self._cache: dict[str, tuple[float, Credentials]] = {}
 
@@ -241,18 +239,7 @@ class ClusterRegistry:
     def put(self, spec: ClusterSpec) -> tuple[ClusterInfo, bool]:
         """Create or replace. Credentials go to Secrets Manager first, then the summary to the store."""
         existing = self._store.get_cluster(spec.name)
-        secret_id = f"{self._prefix}{spec.name}"
-        payload = json.dumps(spec.secret)
-        try:
-            try:
-                self._sm.put_secret_value(SecretId=secret_id, SecretString=payload)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                    raise
-                self._sm.create_secret(Name=secret_id, SecretString=payload,
-                                       Description="Charthouse cluster credentials")  # fmt: skip
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailable("Secrets Manager is unavailable: the cluster was not registered") from exc
+        secret_id = self._vault.put(spec.name, spec.secret)
         ts = now()
         info = ClusterInfo(
             name=spec.name, auth=spec.auth, server=spec.server, secret_id=secret_id, description=spec.description,
@@ -275,13 +262,7 @@ class ClusterRegistry:
         info = self.get(name)
         self._store.delete_cluster(name)
         self._cache.pop(name, None)
-        try:
-            self._sm.delete_secret(SecretId=info.secret_id, ForceDeleteWithoutRecovery=True)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                log.warning("cluster %s: secret not deleted (%s); it is unreferenced", name, type(exc).__name__)
-        except BotoCoreError:
-            log.warning("cluster %s: secret not deleted (Secrets Manager unreachable); it is unreferenced", name)
+        self._vault.delete(info.secret_id)
 
     # ------------------------------------------------------------ credentials
 
@@ -290,15 +271,10 @@ class ClusterRegistry:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         info = self.get(name)
-        try:
-            raw = self._sm.get_secret_value(SecretId=info.secret_id)["SecretString"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                raise ClusterNotFound(f"cluster {name} has no stored credentials; register it again") from exc
-            raise DependencyUnavailable("Secrets Manager is unavailable: cannot read cluster credentials") from exc
-        except BotoCoreError as exc:
-            raise DependencyUnavailable("Secrets Manager is unreachable: cannot read cluster credentials") from exc
-        creds = self._materialise(json.loads(raw))
+        secret = self._vault.get(info.secret_id)
+        if secret is None:
+            raise ClusterNotFound(f"cluster {name} has no stored credentials; register it again")
+        creds = self._materialise(secret)
         self._cache[name] = (time.monotonic() + CREDENTIAL_CACHE_S, creds)
         return creds
 

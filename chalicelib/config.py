@@ -12,6 +12,8 @@ from functools import lru_cache
 
 DEFAULT_TABLE = "charthouse"
 DEFAULT_SECRET_PREFIX = "charthouse/clusters/"
+DEFAULT_REPO_SECRET_PREFIX = "charthouse/repositories/"
+DEFAULT_MAX_CHART_BYTES = 50 << 20  # one chart archive (uploads, repository downloads)
 QUEUE_NAME = "charthouse-operations.fifo"  # a literal: Chalice reads it when it packages the app
 DEFAULT_HELM_BINARY = "/opt/helm/helm"  # where the helm layer puts it in Lambda
 DEFAULT_HELM_TIMEOUT_S = 300  # helm's own default --timeout
@@ -47,6 +49,10 @@ class Settings:
     lease_grace_s: int = LEASE_GRACE_S
     recovery_policy: str = "rollback"  # rollback | mark-failed (see docs/RELIABILITY.md)
     aws_timeout_s: int = 20  # read timeout of one AWS call (each is retried up to 4 times)
+    repo_secret_prefix: str = DEFAULT_REPO_SECRET_PREFIX
+    chart_bucket: str = ""  # S3: uploaded charts, and the index cache when index_cache_dir is empty
+    index_cache_dir: str = ""  # the local stages cache repository indexes in a directory
+    max_chart_bytes: int = DEFAULT_MAX_CHART_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -67,6 +73,10 @@ class Settings:
             lease_grace_s=_int("CHARTHOUSE_LEASE_GRACE", LEASE_GRACE_S),
             recovery_policy=env.get("CHARTHOUSE_RECOVERY_POLICY", "rollback"),
             aws_timeout_s=_int("CHARTHOUSE_AWS_TIMEOUT", 20),
+            repo_secret_prefix=env.get("CHARTHOUSE_REPO_SECRET_PREFIX", DEFAULT_REPO_SECRET_PREFIX),
+            chart_bucket=env.get("CHARTHOUSE_CHART_BUCKET", ""),
+            index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"]) if env.get("CHARTHOUSE_INDEX_CACHE_DIR") else "",
+            max_chart_bytes=_int("CHARTHOUSE_MAX_CHART_BYTES", DEFAULT_MAX_CHART_BYTES),
         )
 
 

@@ -13,6 +13,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from . import archives
+from .blobs import Blobs, DirBlobs, S3Blobs
+from .catalog import Catalog
 from .clusters import ClusterRegistry
 from .config import Settings, settings
 from .helm import HelmCli
@@ -20,8 +23,11 @@ from .models import Limits
 from .operations import Pipeline
 from .queue import SqsQueue
 from .recovery import Recovery
+from .repositories import RepositoryRegistry
 from .service import ReleaseService
 from .store import Store
+from .uploads import UploadedCharts
+from .vault import Vault
 
 
 # Throttling and transient errors are retried by botocore itself (standard mode: backoff with jitter); every call
@@ -38,6 +44,7 @@ class Deps:
     service: ReleaseService
     pipeline: Pipeline
     recovery: Recovery
+    catalog: Catalog
 
     @property
     def limits(self) -> Limits:
@@ -71,11 +78,22 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
     store = Store(session.resource("dynamodb", config=aws), cfg.table_name)
     secrets = session.client("secretsmanager", config=aws)
     registry = ClusterRegistry(secrets, store, cfg.secret_prefix, _session_factory)
-    service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side))
+    catalog = build_catalog(cfg, session, store, secrets)
+    service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side, catalog))
     queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
     pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
     recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
-    return Deps(cfg, store, registry, service, pipeline, recovery)
+    return Deps(cfg, store, registry, service, pipeline, recovery, catalog)
+
+
+def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Catalog:
+    """Repositories (credentials in Secrets Manager, indexes cached), uploads (S3), and chart resolution."""
+    s3 = session.client("s3", config=aws_config(cfg.aws_timeout_s))
+    index_cache: Blobs = DirBlobs(cfg.index_cache_dir) if cfg.index_cache_dir else S3Blobs(s3, cfg.chart_bucket, "index/")
+    repos = RepositoryRegistry(store, Vault(secrets, cfg.repo_secret_prefix, "repository credentials"), index_cache)
+    limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
+    uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)
+    return Catalog(repos, uploads, cfg.helm_binary, limits)
 
 
 _override: Deps | None = None

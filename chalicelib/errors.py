@@ -8,13 +8,18 @@
     ├── NotFound                         the addressed thing does not exist
     │   ├── ClusterNotFound
     │   ├── ReleaseNotFound
-    │   └── OperationNotFound
+    │   ├── OperationNotFound
+    │   ├── RepositoryNotFound
+    │   └── ChartVersionNotFound         no chart or version in a repository matches the reference
     ├── Conflict                         the request is valid but clashes with current state
     │   ├── ReleaseLocked (operation_id) another operation holds the release's lease
-    │   └── ReleaseExists                install of a name that is already deployed
+    │   ├── ReleaseExists                install of a name that is already deployed
+    │   └── ChartVersionExists           an upload of a name+version already stored with other content
     ├── UpstreamError                    a cluster or helm failed
     │   ├── ClusterUnreachable           connection refused, TLS, DNS, timeout
     │   ├── ClusterAuthFailed            the cluster rejected the credentials (401/403)
+    │   ├── RepositoryUnreachable        a chart repository or registry failed (connection, TLS, 5xx)
+    │   │   └── RepositoryAuthFailed     it refused the credentials (401/403)
     │   └── HelmError (returncode, stderr)
     │       ├── ChartNotFound            the chart reference could not be fetched
     │       ├── HelmTimeout              helm ran past its timeout and was killed
@@ -68,6 +73,14 @@ class OperationNotFound(NotFound):
     code = "OperationNotFound"
 
 
+class RepositoryNotFound(NotFound):
+    code = "RepositoryNotFound"
+
+
+class ChartVersionNotFound(NotFound):
+    code = "ChartVersionNotFound"
+
+
 class Conflict(CharthouseError):
     code = "Conflict"
 
@@ -84,8 +97,20 @@ class ReleaseExists(Conflict):
     code = "ReleaseExists"
 
 
+class ChartVersionExists(Conflict):
+    code = "ChartVersionExists"
+
+
 class UpstreamError(CharthouseError):
     code = "UpstreamError"
+
+
+class RepositoryUnreachable(UpstreamError):
+    code = "RepositoryUnreachable"
+
+
+class RepositoryAuthFailed(RepositoryUnreachable):
+    code = "RepositoryAuthFailed"
 
 
 class ClusterUnreachable(UpstreamError):

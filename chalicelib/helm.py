@@ -211,17 +211,31 @@ def _timeout(seconds: int) -> list[str]:
     return ["--timeout", f"{seconds}s"]
 
 
-def _chart_flags(verb: str, spec: ChartSpec, flavor: Flavor, values_file: str) -> list[str]:
-    argv = ["--values", values_file]
-    if spec.version:
-        argv += ["--version", spec.version]
+@dataclass(frozen=True)
+class LocalChart:
+    """A chart fetched into the work directory (archive or unpacked directory): helm reads nothing remote.
+    ``keyring`` is set when the chart must be verified against its provenance file (``<path>.prov``)."""
+
+    path: str
+    keyring: str | None = None
+
+
+def _source_flags(spec: ChartSpec, chart: LocalChart | None) -> list[str]:
+    """Version selection flags for a chart helm fetches itself; verification flags for a fetched one."""
+    if chart is None:
+        version = ["--version", spec.version] if spec.version else []
+        return version + _flag(spec.devel, "--devel")
+    return ["--verify", "--keyring", chart.keyring] if chart.keyring else []
+
+
+def _chart_flags(verb: str, spec: ChartSpec, flavor: Flavor, values_file: str, chart: LocalChart | None) -> list[str]:
+    argv = ["--values", values_file, *_source_flags(spec, chart)]
     argv += _flag(spec.wait, *flavor.wait())
     argv += _flag(spec.wait_for_jobs, "--wait-for-jobs")
     argv += _flag(spec.atomic, *flavor.atomic())
     argv += _flag(spec.disable_hooks, "--no-hooks")
     argv += _flag(spec.skip_crds, "--skip-crds")
     argv += _flag(spec.dependency_update, "--dependency-update")
-    argv += _flag(spec.devel, "--devel")
     argv += _flag(spec.render_subchart_notes, "--render-subchart-notes")
     if spec.description:
         argv += ["--description", spec.description]
@@ -235,16 +249,18 @@ def _chart_flags(verb: str, spec: ChartSpec, flavor: Flavor, values_file: str) -
     return argv
 
 
-def install_argv(ref: ReleaseRef, spec: InstallSpec, flavor: Flavor, values_file: str) -> list[str]:
-    argv = ["install", *_ns(ref), *_chart_flags("install", spec, flavor, values_file)]
+def install_argv(ref: ReleaseRef, spec: InstallSpec, flavor: Flavor, values_file: str,
+                 chart: LocalChart | None = None) -> list[str]:  # fmt: skip
+    argv = ["install", *_ns(ref), *_chart_flags("install", spec, flavor, values_file, chart)]
     argv += _flag(spec.create_namespace, "--create-namespace")
     argv += _flag(spec.replace, "--replace")
     # helm install has no --history-max; the first revision is within any limit
-    return [*argv, "--output", "json", "--", ref.name, spec.chart]
+    return [*argv, "--output", "json", "--", ref.name, chart.path if chart else spec.chart]
 
 
-def upgrade_argv(ref: ReleaseRef, spec: UpgradeSpec, flavor: Flavor, values_file: str) -> list[str]:
-    argv = ["upgrade", *_ns(ref), *_chart_flags("upgrade", spec, flavor, values_file)]
+def upgrade_argv(ref: ReleaseRef, spec: UpgradeSpec, flavor: Flavor, values_file: str,
+                 chart: LocalChart | None = None) -> list[str]:  # fmt: skip
+    argv = ["upgrade", *_ns(ref), *_chart_flags("upgrade", spec, flavor, values_file, chart)]
     argv += _flag(spec.install, "--install")
     argv += _flag(spec.install and spec.create_namespace, "--create-namespace")
     argv += _flag(spec.reuse_values, "--reuse-values")
@@ -253,7 +269,7 @@ def upgrade_argv(ref: ReleaseRef, spec: UpgradeSpec, flavor: Flavor, values_file
     argv += _flag(spec.force, *flavor.force())
     argv += _flag(spec.cleanup_on_fail, "--cleanup-on-fail")
     argv += ["--history-max", str(spec.max_history)]
-    return [*argv, "--output", "json", "--", ref.name, spec.chart]
+    return [*argv, "--output", "json", "--", ref.name, chart.path if chart else spec.chart]
 
 
 def rollback_argv(ref: ReleaseRef, spec: RollbackSpec, flavor: Flavor) -> list[str]:
@@ -296,6 +312,41 @@ def get_argv(ref: ReleaseRef, what: str, revision: int | None = None) -> list[st
     return ["get", what, *_ns(ref), *rev, *out, "--", ref.name]
 
 
+@dataclass(frozen=True)
+class RegistryTls:
+    """TLS options of an OCI registry, as files inside the work directory."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_tls_verify: bool = False
+    plain_http: bool = False
+
+
+def pull_argv(url: str, version: str | None, devel: bool, dest: str, tls: RegistryTls,
+              keyring: str | None = None) -> list[str]:  # fmt: skip
+    """helm pull of an oci:// chart into ``dest``; registry credentials are in the work dir's registry config."""
+    argv = ["pull", "--destination", dest]
+    argv += ["--version", version] if version else []
+    argv += _flag(devel, "--devel")
+    for flag, path in (("--ca-file", tls.ca_file), ("--cert-file", tls.cert_file), ("--key-file", tls.key_file)):
+        argv += [flag, path] if path else []
+    argv += _flag(tls.insecure_skip_tls_verify, "--insecure-skip-tls-verify")
+    argv += _flag(tls.plain_http, "--plain-http")
+    argv += ["--verify", "--keyring", keyring] if keyring else []
+    return [*argv, "--", url]
+
+
+def pull(binary: str, argv: list[str], workdir: Workdir) -> None:
+    run(binary, argv, workdir, QUICK_TIMEOUT_S * 3)
+
+
+class ChartSource(Protocol):
+    """Fetches the chart a spec names into a work directory (``catalog.Catalog``)."""
+
+    def materialize(self, spec: ChartSpec, workdir: Workdir) -> LocalChart: ...
+
+
 # ---------------------------------------------------------------- the client
 
 
@@ -316,9 +367,10 @@ class Helm(Protocol):
 class HelmCli:
     """Runs the real binary. The major version is read once from ``helm version``."""
 
-    def __init__(self, binary: str, server_side: str = "auto") -> None:
+    def __init__(self, binary: str, server_side: str = "auto", charts: ChartSource | None = None) -> None:
         self.binary = binary
         self._server_side = server_side
+        self.charts = charts  # None: helm fetches chart URLs itself
         self._flavor: Flavor | None = None
 
     @property
@@ -339,16 +391,17 @@ class HelmCli:
 
     def _deploy(self, kubeconfig: str, spec: ChartSpec, build: Any) -> dict[str, Any]:
         with Workdir(kubeconfig) as wd:
+            chart = self.charts.materialize(spec, wd) if self.charts else None
             values_file = wd.write("values.json", vals.to_helm_file(spec.values))
-            argv: list[str] = build(values_file.name)
+            argv: list[str] = build(values_file.name, chart)
             done = run(self.binary, argv, wd, spec.timeout_s + KILL_MARGIN_S)
         return _json(done.stdout, argv[0])
 
     def install(self, kubeconfig: str, ref: ReleaseRef, spec: InstallSpec) -> dict[str, Any]:
-        return self._deploy(kubeconfig, spec, lambda vf: install_argv(ref, spec, self.flavor, vf))
+        return self._deploy(kubeconfig, spec, lambda vf, chart: install_argv(ref, spec, self.flavor, vf, chart))
 
     def upgrade(self, kubeconfig: str, ref: ReleaseRef, spec: UpgradeSpec) -> dict[str, Any]:
-        return self._deploy(kubeconfig, spec, lambda vf: upgrade_argv(ref, spec, self.flavor, vf))
+        return self._deploy(kubeconfig, spec, lambda vf, chart: upgrade_argv(ref, spec, self.flavor, vf, chart))
 
     def rollback(self, kubeconfig: str, ref: ReleaseRef, spec: RollbackSpec) -> None:
         with Workdir(kubeconfig) as wd:

@@ -107,7 +107,7 @@ COMMON_FIELDS = frozenset(
     {
         "chart", "version", "values", "set", "set_string", "set_json", "dry_run", "disable_hooks", "wait",
         "wait_for_jobs", "timeout", "atomic", "rollback_on_failure", "skip_crds", "create_namespace",
-        "dependency_update", "description", "devel", "render_subchart_notes", "labels", "max_history",
+        "dependency_update", "description", "devel", "render_subchart_notes", "labels", "max_history", "verify",
     }
 )  # fmt: skip
 INSTALL_FIELDS = COMMON_FIELDS | {"name", "generate_name", "name_template", "replace"}
@@ -155,6 +155,7 @@ class ChartSpec:
     render_subchart_notes: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     max_history: int = 10
+    verify: bool = False
 
     @staticmethod
     def parse_common(body: dict[str, Any], limits: Limits) -> dict[str, Any]:
@@ -163,7 +164,7 @@ class ChartSpec:
         )
         wait_for_jobs = v.boolean("wait_for_jobs", body.get("wait_for_jobs"))
         return dict(
-            chart=v.chart_url("chart", body.get("chart"), limits.allow_http_charts),
+            chart=v.chart_reference("chart", body.get("chart"), limits.allow_http_charts),
             version=v.chart_version("version", body.get("version")),
             values=vals.combine(body.get("values"), body.get("set"), body.get("set_string"), body.get("set_json")),
             dry_run=_dry_run(body.get("dry_run")),
@@ -181,6 +182,7 @@ class ChartSpec:
             render_subchart_notes=v.boolean("render_subchart_notes", body.get("render_subchart_notes")),
             labels=v.labels("labels", body.get("labels")),
             max_history=v.integer("max_history", body.get("max_history"), 0, 1000, limits.default_max_history),
+            verify=v.boolean("verify", body.get("verify")),
         )
 
 

@@ -11,6 +11,8 @@ revision              REL#<c>#<ns>#<n> / REV#<r>  -                     -       
 lease                 REL#<c>#<ns>#<n> / LEASE    LEASES / <exp>#<key>  -                    accept; worker frees
 idempotency key       IDEM#<key> / META           -                     -                    accept (TTL: ``ttl``)
 operation             OP#<id> / META              OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
+repository            REPO#<name> / META          REPOS / <name>        -                    PUT repository
+uploaded chart        CHART#<name> / V#<version>  UPLOADS / <name>#<v>  -                    POST chart
 ====================  ==========================  ====================  ===================  ====================
 
 (<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric.)
@@ -28,6 +30,9 @@ Access patterns:
 * finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
   Put release record + Update operation (condition: still ``running``) + Delete lease (condition: ours).
 * get an operation: GetItem ``OP#<id>``; list: Query gsi1 ``OPS#<c>`` or gsi2 ``OPS``, newest first.
+* repositories and uploaded charts (``put_entry``/``get_entry``/``list_entries``/``delete_entry``): GetItem,
+  PutItem, DeleteItem on their keys; list: Query gsi1 ``REPOS`` / ``UPLOADS`` (``begins_with(<name>#)`` for
+  one chart's versions).
 """
 
 from __future__ import annotations
@@ -265,6 +270,30 @@ class Store:
 
     def delete_cluster(self, name: str) -> None:
         self._call(self._table.delete_item, Key={"pk": f"CLUSTER#{name}", "sk": "META"})
+
+    # ------------------------------------------------------------ repositories, uploaded charts
+
+    def put_entry(self, pk: str, sk: str, group: str, order: str, data: dict[str, Any]) -> None:
+        """A plain JSON document at ``pk``/``sk``, listed under ``group`` in ``order``."""
+        item = {"pk": pk, "sk": sk, "gsi1pk": group, "gsi1sk": order, "doc": json.dumps(data, sort_keys=True)}
+        self._call(self._table.put_item, Item=item)
+
+    def get_entry(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self._call(self._table.get_item, Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+        return json.loads(item["doc"]) if item else None
+
+    def list_entries(self, group: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        key = Key("gsi1pk").eq(group) & Key("gsi1sk").begins_with(prefix) if prefix else Key("gsi1pk").eq(group)
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            items, token = self._query_page(GSI1, key, None, MAX_PAGE, token)
+            out += [json.loads(i["doc"]) for i in items]
+            if not token:
+                return out
+
+    def delete_entry(self, pk: str, sk: str) -> None:
+        self._call(self._table.delete_item, Key={"pk": pk, "sk": sk})
 
     # ------------------------------------------------------------ releases
 

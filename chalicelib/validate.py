@@ -123,6 +123,34 @@ def chart_url(field: str, value: object, allow_http: bool) -> str:
     return value
 
 
+_REPO_REF = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_OCI_REF = re.compile(r"^oci://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?(/[A-Za-z0-9._\-]+)+$")
+CHART_FORMS = "<repository>/<chart>, uploaded/<chart>, oci://host/path/chart, or the https:// URL of a chart archive"
+
+
+def chart_reference_kind(field: str, value: object) -> str:
+    """Which form of chart reference ``value`` is: repo (also ``uploaded/x``), oci or url."""
+    if not isinstance(value, str) or not value or len(value) > MAX_URL:
+        raise InvalidInput(field, f"must be one of {CHART_FORMS}")
+    if value.startswith("oci://"):
+        if not _OCI_REF.match(value):
+            raise InvalidInput(field, "must be oci://host[:port]/path/chart (the version goes in 'version')")
+        return "oci"
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return "url"
+    if not _REPO_REF.match(value):
+        raise InvalidInput(field, f"must be one of {CHART_FORMS}")
+    return "repo"
+
+
+def chart_reference(field: str, value: object, allow_http: bool) -> str:
+    """A chart reference (see ``catalog``): repository/chart, uploaded/chart, oci://..., or an archive URL."""
+    if chart_reference_kind(field, value) == "url":
+        return chart_url(field, value, allow_http)
+    assert isinstance(value, str)
+    return value
+
+
 def labels(field: str, value: object) -> dict[str, str]:
     """Release labels (helm --labels): Kubernetes label keys and values."""
     if value is None:

@@ -170,7 +170,7 @@ def test_secrets_manager_down_in_the_worker_retries_later(api: Api, monkeypatch:
     api.register()
     _, op = post(api, NS, {"name": "web", "chart": CHART})
     registry = deps.get().registry
-    monkeypatch.setattr(registry._sm, "get_secret_value", _fail("InternalServiceError"))
+    monkeypatch.setattr(registry._vault._sm, "get_secret_value", _fail("InternalServiceError"))
     body = boto3.client("sqs").receive_message(QueueUrl=api.queue_url)["Messages"][0]["Body"]
     event = api.c.events.generate_sqs_event(queue_name="q", message_bodies=[body])
     with pytest.raises(Exception, match="Secrets Manager"):

@@ -1,0 +1,231 @@
+"""The ``charthouse`` command end to end: the installed console script, as a user runs it, against the whole
+local stack (real helm, real kube-apiserver), once per helm major. What the CLI claims is checked against the
+cluster itself (helm's own view and the objects it created)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devstack.stack import ROOT, Stack, request
+from tests.e2e.conftest import ChartServer, free_port, helm_cli
+
+pytestmark = pytest.mark.e2e
+NS = "cli"
+CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "charthouse"
+
+
+def charthouse(stack: Stack | None, *args: str, cwd: Path, stdin: str | None = None,
+               endpoint: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run the CLI as a user would: the console script ``make setup`` installs (else ``python -m``)."""
+    argv = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "charthouse_cli"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTHOUSE_")}
+    env["CHARTHOUSE_ENDPOINT"] = endpoint or (stack.api if stack else "")
+    env["PYTHONPATH"] = str(ROOT)  # for the python -m fallback; the cwd is a temp dir (no .local/token)
+    return subprocess.run([*argv, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    return done.stdout
+
+
+def configmap(stack: Stack, name: str) -> dict[str, str] | None:
+    """The ConfigMap the demo chart renders, read straight from the cluster (None when it is gone)."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api = config.new_client_from_config(str(stack.cfg.state_dir / "kubeconfig"))
+    try:
+        with api:
+            return dict(client.CoreV1Api(api).read_namespaced_config_map(name, NS).data or {})
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "base.yaml").write_text("greeting: hello\nreplicas: 2\n")
+    (tmp_path / "a.yaml").write_text("greeting: bonjour\nreplicas: 4\n")
+    (tmp_path / "b.yaml").write_text("greeting: salut\n")
+    return tmp_path
+
+
+def test_release_lifecycle_through_the_cli(stack: Stack, charts: ChartServer, work: Path) -> None:
+    chart1, chart2 = charts.url("demo-0.1.0.tgz"), charts.url("demo-0.2.0.tgz")
+
+    # clusters
+    assert "local" in ok(charthouse(stack, "cluster", "list", cwd=work)).split()
+    clusters = json.loads(ok(charthouse(stack, "cluster", "list", "-o", "json", cwd=work)))
+    assert "local" in [c["name"] for c in clusters["clusters"]]
+    shown = ok(charthouse(stack, "cluster", "show", "local", cwd=work))
+    assert "REACHABLE:" in shown and "true" in shown
+
+    # create waits for the operation: when it returns, helm has the release and the cluster the objects
+    done = charthouse(stack, "release", "create", "web", chart1, "-n", NS, "--create-namespace", "-f", "base.yaml",
+                      "--set", "replicas=3", cwd=work)  # fmt: skip
+    out = ok(done)
+    assert "succeeded" in out and "REVISION:" in out
+    assert "install" in done.stderr  # progress (plain lines: not a terminal)
+    assert configmap(stack, "web-config") == {"greeting": "hello", "replicas": "3"}
+    assert json.loads(helm_cli(stack, "status", "web", "-n", NS, "-o", "json"))["info"]["status"] == "deployed"
+
+    # show: a table for people, JSON for scripts
+    table = ok(charthouse(stack, "release", "show", "web", "-n", NS, cwd=work))
+    assert "STATUS:" in table and "deployed" in table and "demo-0.1.0" in table
+    rel = json.loads(ok(charthouse(stack, "release", "show", "web", "-n", NS, "-o", "json", "--info", "values",
+                                   cwd=work)))  # fmt: skip
+    assert (rel["status"], rel["revision"], rel["values"]) == ("deployed", 1, {"greeting": "hello", "replicas": 3})
+
+    # upgrade: two -f files merged in order (b's greeting wins), then --set over them
+    ok(charthouse(stack, "release", "upgrade", "web", chart2, "-n", NS, "-f", "a.yaml", "-f", "b.yaml",
+                  "--set", "replicas=5", "--description", "second", cwd=work))  # fmt: skip
+    assert configmap(stack, "web-config") == {"greeting": "salut", "replicas": "5"}
+    values = json.loads(helm_cli(stack, "get", "values", "web", "-n", NS, "-o", "json"))
+    assert values == {"greeting": "salut", "replicas": 5}
+
+    # history: the CLI's view equals helm's
+    hist = json.loads(ok(charthouse(stack, "release", "history", "web", "-n", NS, "-o", "json", cwd=work)))
+    assert [(h["revision"], h["status"]) for h in hist["history"]] == [(2, "deployed"), (1, "superseded")]
+    helm_hist = json.loads(helm_cli(stack, "history", "web", "-n", NS, "-o", "json"))
+    assert sorted((h["revision"], h["status"]) for h in helm_hist) == [(1, "superseded"), (2, "deployed")]
+    lines = ok(charthouse(stack, "release", "history", "web", "-n", NS, cwd=work)).splitlines()
+    assert lines[0].split()[:3] == ["REVISION", "UPDATED", "STATUS"] and lines[1].split()[0] == "2"
+
+    # rollback to the previous revision restores revision 1's values in the cluster
+    ok(charthouse(stack, "release", "rollback", "web", "-n", NS, cwd=work))
+    assert configmap(stack, "web-config") == {"greeting": "hello", "replicas": "3"}
+    assert json.loads(helm_cli(stack, "status", "web", "-n", NS, "-o", "json"))["version"] == 3
+
+    # list for scripts
+    listed = json.loads(ok(charthouse(stack, "release", "list", "-n", NS, "-o", "json", cwd=work)))
+    assert [(r["name"], r["revision"], r["status"], r["chart_version"]) for r in listed["releases"]] == [
+        ("web", 3, "deployed", "0.1.0")]
+    everywhere = yaml.safe_load(ok(charthouse(stack, "release", "list", "-A", "--search", "we", "-o", "yaml",
+                                              cwd=work)))  # fmt: skip
+    assert ("local", NS, "web") in [(r["cluster"], r["namespace"], r["name"]) for r in everywhere["releases"]]
+
+    # a second install of the same name is a conflict: exit 3, and nothing changed
+    done = charthouse(stack, "release", "create", "web", chart2, "-n", NS, cwd=work)
+    assert done.returncode == 3, done.stderr
+    assert "ReleaseExists" in done.stderr and done.stdout == ""
+    assert json.loads(helm_cli(stack, "status", "web", "-n", NS, "-o", "json"))["version"] == 3
+
+    # operations: newest first; wait on a finished one answers at once
+    ops = json.loads(ok(charthouse(stack, "operation", "list", "--release", "web", "-n", NS, "-o", "json",
+                                   cwd=work)))  # fmt: skip
+    assert [o["action"] for o in ops["operations"]][:3] == ["rollback", "upgrade", "install"]
+    waited = json.loads(ok(charthouse(stack, "operation", "wait", ops["operations"][0]["id"], "-o", "json", cwd=work)))
+    assert waited["status"] == "succeeded"
+
+    # delete: gone from helm and from the cluster; the record stays, uninstalled
+    ok(charthouse(stack, "release", "delete", "web", "-n", NS, cwd=work))
+    assert configmap(stack, "web-config") is None
+    assert "web" not in helm_cli(stack, "list", "-n", NS, "-q").split()
+    rel = json.loads(ok(charthouse(stack, "release", "show", "web", "-n", NS, "-o", "json", cwd=work)))
+    assert rel["status"] == "uninstalled"
+
+
+def test_no_wait_then_operation_wait(stack: Stack, charts: ChartServer, work: Path) -> None:
+    accepted = json.loads(ok(charthouse(stack, "release", "create", "later", charts.url("demo-0.1.0.tgz"), "-n", NS,
+                                        "--create-namespace", "--no-wait", "-o", "json", cwd=work)))  # fmt: skip
+    assert accepted["status"] in ("queued", "running") and accepted["id"]
+    done = json.loads(ok(charthouse(stack, "operation", "wait", accepted["id"], "-o", "json", cwd=work)))
+    assert done["status"] == "succeeded"
+    assert configmap(stack, "later-config") == {"greeting": "hello", "replicas": "1"}
+    ok(charthouse(stack, "release", "delete", "later", "-n", NS, cwd=work))
+
+
+def test_exit_codes_for_failure_not_found_usage_and_no_connection(stack: Stack, charts: ChartServer,
+                                                                  work: Path) -> None:  # fmt: skip
+    # the operation fails (no such chart): exit 1 with helm's reason, nothing in the cluster
+    done = charthouse(stack, "release", "create", "ghost", charts.url("nothing-9.9.9.tgz"), "-n", NS,
+                      "--create-namespace", cwd=work)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "ChartNotFound" in done.stderr
+    assert "ghost" not in helm_cli(stack, "list", "-A", "-q").split()
+    # not found: 4
+    done = charthouse(stack, "release", "show", "nobody", "-n", NS, cwd=work)
+    assert done.returncode == 4 and "ReleaseNotFound" in done.stderr
+    # usage errors: argparse (2), an unreadable values file (2), input the API refuses (2); no request made
+    done = charthouse(stack, "release", "create", "only-a-name", cwd=work)
+    assert done.returncode == 2 and "NAME CHART" in done.stderr
+    done = charthouse(stack, "release", "upgrade", "x", charts.url("demo-0.1.0.tgz"), "--bogus-flag", cwd=work)
+    assert done.returncode == 2 and "unrecognized arguments" in done.stderr
+    (work / "list.yaml").write_text("- 1\n- 2\n")
+    done = charthouse(stack, "release", "create", "bad", charts.url("demo-0.1.0.tgz"), "-f", "list.yaml", cwd=work)
+    assert done.returncode == 2 and "must be a mapping" in done.stderr
+    done = charthouse(stack, "release", "create", "Bad_Name", charts.url("demo-0.1.0.tgz"), cwd=work)
+    assert done.returncode == 2 and "InvalidInput (422)" in done.stderr
+    # nobody listening: 5
+    done = charthouse(None, "cluster", "list", cwd=work, endpoint=f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 5 and "cannot connect" in done.stderr
+
+
+def test_cluster_add_show_delete_keeps_the_token_secret(stack: Stack, work: Path) -> None:
+    (work / "token").write_text("cli-secret-token-42\n")
+    (work / "ca.pem").write_text(stack.kube.ca_pem())
+    done = charthouse(stack, "cluster", "add", "cli-gone", "--server", f"https://127.0.0.1:{free_port()}",
+                      "--ca-file", "ca.pem", "--token-file", "token", "--description", "added by the CLI", cwd=work)  # fmt: skip
+    ok(done)
+    assert "cli-secret-token-42" not in done.stdout + done.stderr
+    shown = json.loads(ok(charthouse(stack, "cluster", "show", "cli-gone", "-o", "json", cwd=work)))
+    assert shown["reachable"] is False and shown["description"] == "added by the CLI"
+    assert "cli-secret-token-42" not in json.dumps(shown)
+    ok(charthouse(stack, "cluster", "delete", "cli-gone", cwd=work))
+    assert charthouse(stack, "cluster", "show", "cli-gone", cwd=work).returncode == 4
+
+
+def _routes_exist(stack: Stack) -> bool:
+    status, _ = request("GET", stack.api + "/v1/repositories")
+    return status == 200
+
+
+def test_repositories_and_charts(stack: Stack, charts: ChartServer, work: Path) -> None:
+    if not _routes_exist(stack):
+        pytest.skip("the repository and chart routes (issue 4) are not in this build yet: GET /v1/repositories "
+                    "does not answer 200")  # fmt: skip
+    ok(charthouse(stack, "repo", "add", "clirepo", charts.base_url, cwd=work))
+    repos = json.loads(ok(charthouse(stack, "repo", "list", "-o", "json", cwd=work)))
+    assert "clirepo" in [r["name"] for r in repos["repositories"]]
+    ok(charthouse(stack, "repo", "refresh", "clirepo", cwd=work))
+    found = json.loads(ok(charthouse(stack, "chart", "search", "demo", "--repo", "clirepo", "--versions", "-o", "json",
+                                     cwd=work)))  # fmt: skip
+    assert {("demo", "0.1.0"), ("demo", "0.2.0")} <= {(c["name"], c["version"]) for c in found["charts"]}
+    defaults = ok(charthouse(stack, "chart", "show", "clirepo/demo", "--version", "0.1.0", "--info", "values", cwd=work))
+    assert yaml.safe_load(defaults) == {"greeting": "hello", "replicas": 1}
+
+    ok(charthouse(stack, "release", "create", "fromrepo", "clirepo/demo", "--version", "0.2.0", "-n", NS,
+                  "--create-namespace", cwd=work))  # fmt: skip
+    assert json.loads(helm_cli(stack, "status", "fromrepo", "-n", NS, "-o", "json"))["info"]["status"] == "deployed"
+    ok(charthouse(stack, "release", "delete", "fromrepo", "-n", NS, cwd=work))
+
+    archive = charts.www / "demo-0.1.0.tgz"
+    up = json.loads(ok(charthouse(stack, "chart", "upload", str(archive), "-o", "json", cwd=work)))
+    assert (up["repository"], up["name"], up["version"]) == ("uploaded", "demo", "0.1.0")
+    ok(charthouse(stack, "release", "create", "fromupload", "uploaded/demo", "--version", "0.1.0", "-n", NS,
+                  "--create-namespace", cwd=work))  # fmt: skip
+    assert configmap(stack, "fromupload-config") == {"greeting": "hello", "replicas": "1"}
+    ok(charthouse(stack, "release", "delete", "fromupload", "-n", NS, cwd=work))
+
+    ok(charthouse(stack, "repo", "delete", "clirepo", cwd=work))
+    assert charthouse(stack, "repo", "refresh", "clirepo", cwd=work).returncode == 4
+
+
+def test_completion_script_loads_in_bash(work: Path) -> None:
+    script = ok(charthouse(None, "completion", "bash", cwd=work, endpoint="http://127.0.0.1:1"))
+    (work / "c.bash").write_text(script)
+    probe = ('source c.bash; COMP_WORDS=(charthouse release cr); COMP_CWORD=2; _charthouse; '
+             'echo "${COMPREPLY[@]}"')  # fmt: skip
+    done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["create"]
