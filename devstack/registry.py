@@ -12,7 +12,7 @@ process, with a generated config in a state directory.
 
 Attributes: ``host`` (``127.0.0.1:PORT``), ``url`` (``oci://127.0.0.1:PORT/charts``, where :meth:`push` puts
 charts), ``base_url`` (``https://127.0.0.1:PORT``), ``ca_file`` / ``ca_pem`` (None with ``plain_http``),
-``username``, ``password``, ``log_file``.
+``username``, ``password``, ``log_file`` (the registry's own log; default ``<state_dir>/registry.log``).
 
 ``push(helm, chart_tgz) -> PushedChart`` runs ``helm registry login`` (password on stdin) and ``helm push`` with a
 throwaway ``HOME``/``HELM_CONFIG_HOME``; ``PushedChart.ref`` is ``oci://127.0.0.1:PORT/charts/<name>``, to use with
@@ -60,7 +60,7 @@ class PushedChart:
 
 class OciRegistry:
     def __init__(self, state_dir: Path, port: int, username: str | None = None, password: str | None = None, *,
-                 tls: TlsFiles | None = None, plain_http: bool = False,
+                 tls: TlsFiles | None = None, plain_http: bool = False, log_file: Path | None = None,
                  binary: Path = REGISTRY_BINARY) -> None:  # fmt: skip
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
@@ -71,7 +71,7 @@ class OciRegistry:
         self.plain_http = plain_http
         self.binary = binary
         self._tls = tls
-        self.log_file = state_dir / "registry.log"
+        self.log_file = log_file or state_dir / "registry.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
     # ------------------------------------------------------------ addresses
@@ -114,6 +114,7 @@ class OciRegistry:
         if not self.binary.exists():
             raise RegistryMissing(f"{self.binary} is missing: run scripts/install-registry.sh (make setup does)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         with open(self.log_file, "ab") as out:
             self._proc = subprocess.Popen([str(self.binary), "serve", str(config)], stdout=out,

@@ -180,7 +180,7 @@ class Stack:
                                 username=REPO_USER, password=creds["password"], token=creds["token"])  # fmt: skip
         log.info("starting the OCI registry (docker-registry) on 127.0.0.1:%d", self.cfg.registry_port)
         self.registry = OciRegistry(self.cfg.state_dir / "registry", self.cfg.registry_port, REPO_USER,
-                                    creds["password"])  # fmt: skip
+                                    creds["password"], log_file=self.logs / "registry.log")  # fmt: skip
         self.registry.start()
         for chart in sorted((ROOT / "examples" / "charts").iterdir()):
             url = self.repo.package(chart)
