@@ -98,8 +98,7 @@ def test_private_repo_refuses_without_credentials(stack: Stack, published: Publi
     assert status == 200
     index = yaml.safe_load(body)
     for chart in (published.plain, published.parent, published.crdhook, published.signed):
-        entry = index["entries"][chart.name][0]
-        assert entry["version"] == chart.version
+        entry = next(e for e in index["entries"][chart.name] if e["version"] == chart.version)
         assert entry["urls"] == [chart.repo_url]  # helm repo index --url: absolute, under the served base URL
     assert "hello" in index["entries"]  # the stack's own example chart
     assert http_get(repo.index_url, f"Bearer {repo.token}")[0] == 200
