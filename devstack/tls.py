@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -64,7 +65,10 @@ def _still_valid(files: TlsFiles) -> bool:
         ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
         cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
         cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, x509.InvalidSignature):
+        key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    if key.public_key() != cert.public_key():
         return False
     now = datetime.datetime.now(datetime.UTC)
     return all(c.not_valid_after_utc - RENEW_BEFORE > now for c in (ca, cert))
