@@ -20,6 +20,7 @@ lines (``workerlog.py``):
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -114,8 +115,25 @@ def helm_steps(ctx: Context, name: str) -> dict[str, Any]:
     }
 
 
-def measure(ctx: Context, repetitions: int, prefix: str = "ovh") -> list[VerbStats]:
-    """``repetitions`` interleaved lifecycles; a failed step stops the run (BenchError) with what was measured."""
+def warm_up(ctx: Context, workers: int) -> None:
+    """Install and uninstall ``2 x workers`` releases concurrently, unmeasured, so that every worker has paid its
+    one-off costs (``helm version``, credentials, boto3 clients) before the first measured operation."""
+    names = [f"warm-{i}" for i in range(2 * workers)]
+    calls = [("POST", ctx.api.release_path(), {"name": n, "chart": ctx.chart_url, "values": ctx.values["v1"]})
+             for n in names]  # fmt: skip
+    for batch in (calls, [("DELETE", ctx.api.release_path(n), None) for n in names]):
+        with ThreadPoolExecutor(len(batch)) as pool:
+            ids = list(pool.map(lambda c: ctx.api.submit(*c), batch))
+        for op_id in ids:
+            ctx.api.wait(op_id, 0.2, time.monotonic() + ctx.api.op_timeout)
+    ctx.helm.run(ctx.helm.argv("install", "warm-raw", ctx.chart_url, ctx.files["v1"]))
+    ctx.helm.run(ctx.helm.argv("uninstall", "warm-raw"))
+    log(f"overhead: warmed up {workers} workers")
+
+
+def measure(ctx: Context, repetitions: int, workers: int = 2, prefix: str = "ovh") -> list[VerbStats]:
+    """``repetitions`` interleaved lifecycles after a warm-up; a failed step stops the run (BenchError)."""
+    warm_up(ctx, workers)
     stats = {verb: VerbStats(verb) for verb in VERBS}
     order = ("install", "upgrade", "rollback", "get", "history", "uninstall")
     for i in range(repetitions):
@@ -132,6 +150,47 @@ def measure(ctx: Context, repetitions: int, prefix: str = "ovh") -> list[VerbSta
                     stats[verb].helm.add(raw[verb]())
         log(f"overhead: repetition {i + 1}/{repetitions} done")
     return [stats[v] for v in VERBS]
+
+
+# ---------------------------------------------------------------- the worker's read-back, and cheaper ones
+
+
+def readback_variants(ctx: Context, samples: int, name: str = "ovh-readback") -> list[dict[str, Any]]:
+    """After each verb the worker reads helm's state back (``service.snapshot``: history, status, get metadata,
+    and get values after a rollback). Measured here with the raw CLI on a release with 3 revisions, interleaved:
+    that sequence as the worker runs it, without ``status``, and as concurrent processes; what each would save."""
+    h, ns = ctx.helm, ["--namespace", NAMESPACE]
+    h.run(h.argv("install", name, ctx.chart_url, ctx.files["v1"]))
+    h.run(h.argv("upgrade", name, ctx.chart_url, ctx.files["v2"]))
+    h.run(h.argv("upgrade", name, ctx.chart_url, ctx.files["v1"]))
+    cmd = {"history": ["history", *ns, "--max", "1000000", "--output", "json", "--", name],
+           "status": ["status", *ns, "--output", "json", "--", name],
+           "get metadata": ["get", "metadata", *ns, "--output", "json", "--", name],
+           "get values": ["get", "values", *ns, "--output", "json", "--", name]}  # fmt: skip
+    variants: dict[str, tuple[list[str], bool]] = {
+        "history + status + get metadata, one after another (the worker after install/upgrade)":
+            (["history", "status", "get metadata"], False),
+        "history + get metadata (no status: install/upgrade already print the release as JSON)":
+            (["history", "get metadata"], False),
+        "history + status + get metadata, three processes at once": (["history", "status", "get metadata"], True),
+        "history alone": (["history"], False),
+        "status alone": (["status"], False),
+        "get metadata alone": (["get metadata"], False),
+        "get values alone (after rollback)": (["get values"], False),
+    }  # fmt: skip
+    series = {label: Series() for label in variants}
+    for _ in range(samples):
+        for label, (names, concurrent) in variants.items():
+            started = time.perf_counter()
+            if concurrent:
+                with ThreadPoolExecutor(len(names)) as pool:
+                    list(pool.map(lambda n: h.run(cmd[n]), names))
+            else:
+                for n in names:
+                    h.run(cmd[n])
+            series[label].add(time.perf_counter() - started)
+    h.run(h.argv("uninstall", name))
+    return [{"variant": label, **s.summary()} for label, s in series.items()]
 
 
 # ---------------------------------------------------------------- tables
@@ -169,12 +228,16 @@ def breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[st
     return header, rows
 
 
-def render(stats: list[dict[str, Any]], md: bool = False) -> str:
+def render(result: dict[str, Any], md: bool = False) -> str:
+    stats = result["verbs"]
     h1, r1 = overhead_rows(stats)
     h2, r2 = breakdown_rows(stats)
+    variants = [[v["variant"], ms(v["p50_s"]), ms(v["p95_s"]), str(v["n"])] for v in result.get("readback", [])]
     return "\n\n".join([
         block("1. Overhead per verb (ms): API call -> operation succeeded vs raw helm; target: overhead <= "
               "max(10%, 50 ms) at p50", h1, r1, md),
         block("1b. Where the API's time goes (p50 ms of each part; parts are separate medians and need not add up)",
               h2, r2, md),
+        block("1c. The worker's read-back after a verb, and cheaper alternatives (raw helm, release with 3 revisions, "
+              "ms)", ["read-back", "p50", "p95", "n"], variants, md),
     ])  # fmt: skip

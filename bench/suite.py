@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/<date>-helm<N>.json)")
     p.add_argument("--only", default=",".join(PHASES), help=f"comma-separated phases (default all: {','.join(PHASES)})")
     p.add_argument("--repetitions", type=int, help="interleaved lifecycles per side (default 10; quick 2)")
-    p.add_argument("--samples", type=int, help="samples per read and level (default 20; quick 3)")
+    p.add_argument("--samples", type=int, help="samples per read and level (default 10; quick 3)")
     p.add_argument("--levels", type=_ints, help="seeded record counts (default 1000,10000,100000; quick 200,1000)")
     p.add_argument("--real", type=int, help="real releases for helm list/history (default 100; quick 10; try 1000)")
     p.add_argument("--parallel", type=int, default=2, help="parallel raw helm installs for the real releases")
@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     date = time.strftime("%Y-%m-%d", time.gmtime())
     out = a.out or ROOT / "bench" / "results" / f"{date}-helm{a.helm}{'-quick' if q else ''}.json"
     return Options(quick=q, helm=a.helm, out=out, phases=phases, repetitions=max(1, pick(a.repetitions, 10, 2)),
-                   samples=max(1, pick(a.samples, 20, 3)), levels=pick(a.levels, (1000, 10000, 100000), (200, 1000)),
+                   samples=max(1, pick(a.samples, 10, 3)), levels=pick(a.levels, (1000, 10000, 100000), (200, 1000)),
                    real=max(0, pick(a.real, 100, 10)), parallel=max(1, a.parallel), workers=max(1, a.workers),
                    worker_counts=pick(a.worker_counts, (1, 2, 4), (1, 2)),
                    throughput_ops=max(1, pick(a.throughput_ops, 24, 4)), import_runs=max(1, pick(a.import_runs, 7, 2)),
@@ -116,7 +116,9 @@ def stack_phases(opts: Options, tmp: Path, results: dict[str, Any]) -> None:
     with fixture.running(tmp / "main", HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
         if "overhead" in opts.phases:
             ctx = overhead.Context(b.api, b.helm, b.chart_url, b.values, b.files, workerlog.LogTail(b.stack.logs))
-            _phase(results, "overhead", lambda: [s.to_json() for s in overhead.measure(ctx, opts.repetitions)])
+            _phase(results, "overhead", lambda: {
+                "verbs": [s.to_json() for s in overhead.measure(ctx, opts.repetitions, opts.workers)],
+                "readback": overhead.readback_variants(ctx, opts.repetitions)})
         if "scale" in opts.phases:
             _phase(results, "scale", lambda: scale.measure(
                 b.api, b.helm, b.chart_url, b.files, b.stack.aws.endpoint, "charthouse", list(opts.levels),

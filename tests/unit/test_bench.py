@@ -85,9 +85,10 @@ def test_overhead_tables_render_from_json() -> None:
                         "worker_other_s": 0.02, "poll_lag_s": 0.01, "helm_calls": 4.0, "helm history": 0.05}.items():
         stats.add_part(name, value)
     data = [stats.to_json(), overhead.VerbStats("get", Series([0.02]), Series([0.05])).to_json()]
-    text = overhead.render(data)
-    assert "MISS" in text and "PASS" in text and "history 50" in text
-    assert "| install |" in overhead.render(data, md=True)
+    readback = [{"variant": "history alone", **Series([0.05, 0.06]).summary()}]
+    text = overhead.render({"verbs": data, "readback": readback})
+    assert "MISS" in text and "PASS" in text and "history 50" in text and "history alone" in text
+    assert "| install |" in overhead.render({"verbs": data}, md=True)
 
 
 def test_importtime_parsing_keeps_the_largest_cumulative_per_package() -> None:
