@@ -5,12 +5,16 @@ import logging
 from chalice import Chalice
 
 from chalicelib.api import bp as api
+from chalicelib.charts_api import ARCHIVE_TYPES
+from chalicelib.charts_api import bp as charts
 from chalicelib.events import bp as events
 from chalicelib.worker import bp as worker
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
 logging.getLogger("chalicelib").setLevel(logging.INFO)
+app.api.binary_types = sorted({*app.api.binary_types, *ARCHIVE_TYPES})  # chart uploads arrive as bytes
 app.register_blueprint(api)
+app.register_blueprint(charts)
 app.register_blueprint(worker)
 app.register_blueprint(events)

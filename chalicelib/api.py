@@ -1,8 +1,7 @@
-"""HTTP routes: parse -> service/pipeline -> JSON. The one mapping from domain errors to HTTP lives here."""
+"""HTTP routes of clusters, releases and operations: parse -> service/pipeline -> JSON (plumbing: ``web``)."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -12,18 +11,13 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from . import deps
+from . import deps, web
 from . import validate as v
 from .clusters import ClusterSpec
 from .errors import (
-    CharthouseError,
     Conflict,
-    DependencyUnavailable,
     InvalidInput,
-    NotFound,
     OperationNotFound,
-    PayloadTooLarge,
-    UpstreamError,
 )
 from .models import (
     STATUS_FILTERS,
@@ -51,14 +45,6 @@ MAX_BODY_BYTES = 512 * 1024
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 CONTENT_TYPES = ["application/json"]
 RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
-_STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
-    (PayloadTooLarge, 413),
-    (InvalidInput, 422),
-    (NotFound, 404),
-    (Conflict, 409),
-    (UpstreamError, 502),
-    (DependencyUnavailable, 503),
-)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -77,60 +63,12 @@ def chalice_errors_in_our_shape(event: Any, get_response: Callable[[Any], Respon
     return response
 
 
-def error_response(exc: CharthouseError) -> Response:
-    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
-    if isinstance(exc, InvalidInput) and exc.field == "body" and not isinstance(exc, PayloadTooLarge):
-        status = 400
-    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
-
-
-def handled(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Every route: domain errors -> their status; anything else -> a 500 without a stack trace."""
-
-    @functools.wraps(view)
-    def wrapper(**kwargs: Any) -> Any:
-        try:
-            return view(**kwargs)
-        except CharthouseError as exc:
-            return error_response(exc)
-        except Exception:  # noqa: BLE001 - never a stack trace to the caller
-            log.exception("unhandled error in %s", view.__name__)
-            body = {"error": {"code": "InternalError", "message": "an internal error occurred", "details": {}}}
-            return Response(body=body, status_code=500, headers={"Content-Type": "application/json"})
-
-    return wrapper
-
-
 def _body() -> dict[str, Any]:
-    raw = bp.current_request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge("body", f"must be at most {MAX_BODY_BYTES // 1024} KiB")
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("body", "is not valid JSON") from exc
-    except RecursionError as exc:
-        raise InvalidInput("body", "is nested too deeply") from exc
-    return v.object_body(data)
+    return web.json_body(bp.current_request)
 
 
 def _query() -> dict[str, str]:
-    return dict(bp.current_request.query_params or {})
-
-
-def _query_bools(query: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in query.items():
-        if key in names:
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise InvalidInput(key, "must be true or false")
-            out[key] = value.lower() in ("true", "1")
-        else:
-            out[key] = value
-    return out
+    return web.query(bp.current_request)
 
 
 def _limits() -> Limits:
@@ -171,25 +109,17 @@ def _accepted(op: Operation) -> Response:
                     headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"})  # fmt: skip
 
 
-def _page(items: list[dict[str, Any]], token: str | None, key: str) -> dict[str, Any]:
-    return {key: items, "next_token": token}
-
-
-def _limit(query: dict[str, str]) -> int:
-    return v.integer("limit", query.get("limit"), 1, 1000, 100) or 100
-
-
 # ---------------------------------------------------------------- meta
 
 
 @bp.route("/v1/health", methods=["GET"])
-@handled
+@web.handled
 def health() -> dict[str, Any]:
     return {"status": "ok", "stage": deps.get().settings.stage}
 
 
 @bp.route("/v1/openapi.json", methods=["GET"])
-@handled
+@web.handled
 def openapi() -> dict[str, Any]:
     return openapi_spec()
 
@@ -198,13 +128,13 @@ def openapi() -> dict[str, Any]:
 
 
 @bp.route("/v1/clusters", methods=["GET"])
-@handled
+@web.handled
 def list_clusters() -> dict[str, Any]:
     return {"clusters": [c.to_json() for c in deps.get().registry.all()]}
 
 
 @bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES)
-@handled
+@web.handled
 def put_cluster(cluster: str) -> Response:
     spec = ClusterSpec.from_json(cluster, _body())
     info, created = deps.get().registry.put(spec)
@@ -213,7 +143,7 @@ def put_cluster(cluster: str) -> Response:
 
 
 @bp.route("/v1/clusters/{cluster}", methods=["GET"])
-@handled
+@web.handled
 def get_cluster(cluster: str) -> dict[str, Any]:
     registry = deps.get().registry
     info = registry.get(v.dns_label("cluster", cluster))
@@ -226,11 +156,11 @@ def get_cluster(cluster: str) -> dict[str, Any]:
 
 
 @bp.route("/v1/clusters/{cluster}", methods=["DELETE"])
-@handled
+@web.handled
 def delete_cluster(cluster: str) -> Response:
     d = deps.get()
     d.registry.get(v.dns_label("cluster", cluster))
-    force = _query_bools(_query(), ("force",)).get("force", False)
+    force = web.query_bools(_query(), ("force",)).get("force", False)
     if not force and d.store.count_releases(cluster):
         raise Conflict(f"cluster {cluster} still has releases; uninstall them or pass ?force=true")
     d.registry.delete(cluster)
@@ -238,7 +168,7 @@ def delete_cluster(cluster: str) -> Response:
 
 
 @bp.route("/v1/clusters/{cluster}/namespaces", methods=["GET"])
-@handled
+@web.handled
 def list_namespaces(cluster: str) -> dict[str, Any]:
     return {"namespaces": deps.get().registry.namespaces(v.dns_label("cluster", cluster))}
 
@@ -260,7 +190,7 @@ def _list_query(query: dict[str, str], cluster: str | None, namespace: str | Non
         search=v.text("search", query.get("search"), 53),
         chart=v.text("chart", query.get("chart"), 128),
         statuses=statuses,
-        limit=_limit(query),
+        limit=web.limit(query),
         next_token=query.get("next_token"),
     )  # fmt: skip
 
@@ -269,29 +199,29 @@ def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token"}))
     items, token = deps.get().service.list(_list_query(query, cluster, namespace))
-    return _page(items, token, "releases")
+    return web.page(items, token, "releases")
 
 
 @bp.route("/v1/releases", methods=["GET"])
-@handled
+@web.handled
 def list_all_releases() -> dict[str, Any]:
     return _list(None, None)
 
 
 @bp.route("/v1/clusters/{cluster}/releases", methods=["GET"])
-@handled
+@web.handled
 def list_cluster_releases(cluster: str) -> dict[str, Any]:
     return _list(cluster, None)
 
 
 @bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["GET"])
-@handled
+@web.handled
 def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
     return _list(cluster, namespace)
 
 
 @bp.route(RELEASE, methods=["GET"])
-@handled
+@web.handled
 def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"info", "revision"}))
@@ -310,7 +240,7 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
 
 
 @bp.route(RELEASE + "/history", methods=["GET"])
-@handled
+@web.handled
 def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"max"}))
@@ -323,7 +253,7 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
 
 
 @bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["POST"], content_types=CONTENT_TYPES)
-@handled
+@web.handled
 def install(cluster: str, namespace: str) -> Response:
     d = deps.get()
     v.dns_label("cluster", cluster)
@@ -332,21 +262,31 @@ def install(cluster: str, namespace: str) -> Response:
     spec, name_req = InstallSpec.from_json(body, _limits())
     name = d.service.resolve_name(cluster, spec.chart, name_req)
     ref = ReleaseRef.parse(cluster, namespace, name)
-    return _submit(Action.INSTALL, ref, spec, body, lambda: d.service.check_install(ref, spec))
+
+    def check() -> None:
+        d.service.check_install(ref, spec)
+        d.catalog.check(spec)
+
+    return _submit(Action.INSTALL, ref, spec, body, check)
 
 
 @bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES)
-@handled
+@web.handled
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
     spec = UpgradeSpec.from_json(body, _limits())
-    return _submit(Action.UPGRADE, ref, spec, body, lambda: d.service.check_upgrade(ref, spec))
+
+    def check() -> None:
+        d.service.check_upgrade(ref, spec)
+        d.catalog.check(spec)
+
+    return _submit(Action.UPGRADE, ref, spec, body, check)
 
 
 @bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES)
-@handled
+@web.handled
 def rollback(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
@@ -356,17 +296,17 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
 
 
 @bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES)
-@handled
+@web.handled
 def uninstall(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
-    options = {**_query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
+    options = {**web.query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
     spec = UninstallSpec.from_json(options, _limits())
     return _submit(Action.UNINSTALL, ref, spec, options, lambda: d.service.check_uninstall(ref))
 
 
 @bp.route(RELEASE + "/unlock", methods=["POST"], content_types=CONTENT_TYPES)
-@handled
+@web.handled
 def unlock(cluster: str, namespace: str, name: str) -> Response:
     """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
     d = deps.get()
@@ -382,7 +322,7 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
 
 
 @bp.route("/v1/operations/{operation_id}", methods=["GET"])
-@handled
+@web.handled
 def get_operation(operation_id: str) -> dict[str, Any]:
     if not operation_id.startswith(Operation.PREFIX) or len(operation_id) > 64:
         raise OperationNotFound(f"operation {operation_id[:64]} not found")
@@ -393,7 +333,7 @@ def get_operation(operation_id: str) -> dict[str, Any]:
 
 
 @bp.route("/v1/operations", methods=["GET"])
-@handled
+@web.handled
 def list_operations() -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"cluster", "namespace", "release", "status", "action", "limit", "next_token"}))
@@ -403,6 +343,6 @@ def list_operations() -> dict[str, Any]:
         cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
         namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
         release=v.release_name("release", query["release"]) if query.get("release") else None,
-        status=status, action=action, limit=_limit(query), token=query.get("next_token"),
+        status=status, action=action, limit=web.limit(query), token=query.get("next_token"),
     )  # fmt: skip
-    return _page([o.to_json() for o in ops], token, "operations")
+    return web.page([o.to_json() for o in ops], token, "operations")

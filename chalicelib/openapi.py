@@ -39,7 +39,9 @@ FIELD_SCHEMAS: dict[str, S] = {
     "name": {"type": "string", "maxLength": 53, "pattern": NAME_PATTERN},
     "generate_name": BOOL,
     "name_template": {"type": "string", "maxLength": 256},
-    "chart": {"type": "string", "format": "uri", "description": "http(s) URL of a chart archive (.tgz)"},
+    "chart": {"type": "string", "minLength": 1, "description": "<repository>/<chart>, uploaded/<chart>, "
+              "oci://host/path/chart, or the http(s) URL of a chart archive (.tgz)"},
+    "verify": {"type": "boolean", "description": "verify the chart's provenance with its repository's keyring"},
     "version": {"type": "string", "description": "chart version or constraint"},
     "values": {"oneOf": [{"type": "object"}, STR], "description": "an object, or a YAML document"},
     "set": SET_FORM,
@@ -265,11 +267,15 @@ def spec() -> S:
             "200": _json({"$ref": "#/components/schemas/Operation"}), **_errors(404, 503)},
             [_param("operation_id", "path")])},
     }  # fmt: skip
+    from . import openapi_charts  # it builds on the helpers above
+
+    paths.update(openapi_charts.paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "Charthouse", "version": "1.0.0",
                  "description": "Install, upgrade, roll back, list and uninstall Helm releases on many clusters."},
         "paths": paths,
         "components": {"schemas": {"Error": ERROR, "Operation": OPERATION, "Release": RELEASE,
-                                   "Revision": REVISION, "Cluster": CLUSTER, "DryRun": DRY_RUN}},
+                                   "Revision": REVISION, "Cluster": CLUSTER, "DryRun": DRY_RUN,
+                                   **openapi_charts.schemas()}},
     }  # fmt: skip

@@ -207,6 +207,13 @@ def test_signed_chart_verifies(stack: Stack, published: Published, tmp_path: Pat
             "--keyring", str(key.pubring), *install_args(stack)))  # fmt: skip
     assert read_object(stack, "configmap", "srv-signed-signed", "-n", NS)["data"]["chart"] == "signed-0.1.0"
     ok(helm(stack, home, "uninstall", "srv-signed", "-n", NS))
+    # helm push sent the .prov beside the archive as the OCI artifact's provenance layer
+    registry = published.registry
+    ok(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin",
+            *registry.tls_args(), stdin=str(registry.password)))  # fmt: skip
+    ok(helm(stack, home, "install", "srv-signed-oci", signed.oci, "--version", signed.version, "--verify",
+            "--keyring", str(key.pubring), *registry.tls_args(), *install_args(stack)))  # fmt: skip
+    ok(helm(stack, home, "uninstall", "srv-signed-oci", "-n", NS))
 
     stranger = gpg_key(tmp_path / "stranger", name="Someone Else", email="else@charthouse.test")
     refused(helm(stack, home, "install", "srv-unsigned", signed.repo_ref, "--verify", "--keyring",
