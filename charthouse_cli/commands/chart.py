@@ -24,7 +24,7 @@ def search(ctx: Context, args: argparse.Namespace) -> int:
         return output.table(("NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"), rows)
 
     query = {"q": args.query, "repository": args.repo, "versions": args.versions or None, "devel": args.devel or None,
-             "limit": args.limit, "next_token": args.next_token}  # fmt: skip
+             "version": args.version, "limit": args.limit, "next_token": args.next_token}  # fmt: skip
     data = ctx.client.get(path("v1", "charts"), query)
     ctx.emit(data, human)
     if ctx.output == "table" and data.get("next_token"):
@@ -50,7 +50,7 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
     repo, sep, chart = args.ref.partition("/")
     if not sep or not repo or not chart or "/" in chart:
         raise UsageError(f"chart show: expected REPOSITORY/CHART, got {args.ref!r}")
-    query = {"version": args.version, "info": args.info}
+    query = {"version": args.version, "info": args.info, "devel": args.devel or None}
     data = ctx.client.get(path("v1", "charts", repo, chart), query)
     if ctx.output == "table" and args.info in ("values", "readme"):
         text = str(data.get(args.info) or "")  # raw, so that `> defaults.yaml` is the file itself
@@ -68,14 +68,15 @@ def upload(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     if data[:2] != b"\x1f\x8b":
         raise UsageError(f"{args.file} is not a gzipped chart archive (.tgz from `helm package`)")
+    query = {"overwrite": True if args.overwrite else None}
     if len(data) <= DIRECT_UPLOAD_MAX_BYTES:
-        reply = ctx.client.call("POST", path("v1", "charts"), raw=data, content_type="application/gzip")
+        reply = ctx.client.call("POST", path("v1", "charts"), raw=data, content_type="application/gzip", query=query)
     else:
         slot = ctx.client.call("POST", path("v1", "charts", "uploads"), body={}).data
         if len(data) > int(slot.get("max_bytes") or len(data)):
             raise UsageError(f"{args.file} is {len(data)} bytes; the service takes at most {slot['max_bytes']}")
         put_presigned(str(slot["url"]), data, slot.get("headers") or {})
-        reply = ctx.client.call("POST", path("v1", "charts"), body={"upload_id": slot["upload_id"]})
+        reply = ctx.client.call("POST", path("v1", "charts"), body={"upload_id": slot["upload_id"]}, query=query)
     ctx.emit(reply.data, _show_human)
     chart = reply.data if isinstance(reply.data, dict) else {}
     ctx.note(f"uploaded: use chart uploaded/{chart.get('name')} --version {chart.get('version')}")
@@ -97,6 +98,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--repo", help="only this repository")
     p.add_argument("--versions", action="store_true", help="every version, not only the latest")
     p.add_argument("--devel", action="store_true", help="include development versions")
+    p.add_argument("--version", help="only versions matching this constraint, e.g. '^1.2'")
     p.add_argument("--limit", type=positive_int)
     p.add_argument("--next-token")
 
@@ -106,7 +108,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
   charthouse chart show uploaded/web --info all -o json
 """, parents, aliases=("get",))
     p.add_argument("ref", metavar="REPOSITORY/CHART")
-    p.add_argument("--version", help="default: the latest")
+    p.add_argument("--version", help="version or constraint (default: the latest)")
+    p.add_argument("--devel", action="store_true", help="let the latest be a development version")
     p.add_argument("--info", choices=INFO_PARTS, help="what to show (default: the service's, chart)")
 
     p = command(charts, "upload", upload, "upload a packaged chart (.tgz); install it as uploaded/NAME", """
@@ -115,3 +118,4 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 Files over 9 MiB go through a presigned upload URL (never printed).
 """, parents)
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--overwrite", action="store_true", help="replace an uploaded chart of the same name and version")
