@@ -37,13 +37,15 @@ class LocalAws:
     """A moto server on 127.0.0.1:``port`` with Charthouse's table, queue and a snapshot file."""
 
     def __init__(self, port: int, snapshot: Path, log: Path, table: str = "charthouse",
-                 secret_prefix: str = "charthouse/") -> None:  # fmt: skip
+                 secret_prefix: str = "charthouse/", bucket: str = "charthouse-charts") -> None:  # fmt: skip
         self.port = port
         self.log = log
         self.endpoint = f"http://127.0.0.1:{port}"
         self.snapshot = snapshot
         self.table = table
         self.secret_prefix = secret_prefix
+        self.bucket = bucket
+        self.bucket_dir = snapshot.parent / "charts-bucket"  # uploaded charts, kept as files between runs
         self._server: subprocess.Popen[bytes] | None = None
 
     def client(self, service: str) -> Any:
@@ -69,6 +71,7 @@ class LocalAws:
         if self.table not in tables:
             ddb.create_table(**table_definition(self.table))
         self.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes=QUEUE_ATTRIBUTES)
+        self.client("s3").create_bucket(Bucket=self.bucket)
         self.load()
 
     def stop(self) -> None:
@@ -106,6 +109,29 @@ class LocalAws:
         with os.fdopen(fd, "w") as fh:
             json.dump({"items": items, "secrets": secrets}, fh)
         tmp.replace(self.snapshot)
+        self._save_bucket()
+
+    def _save_bucket(self) -> None:
+        """Mirror the uploaded charts (``charts/``) to files; only new or changed objects are downloaded."""
+        s3 = self.client("s3")
+        seen: set[Path] = set()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="charts/"):
+            for obj in page.get("Contents", []):
+                path = self.bucket_dir / obj["Key"]
+                seen.add(path)
+                if path.exists() and path.stat().st_size == obj["Size"]:
+                    continue  # archives are immutable per name+version unless overwritten with another size
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                path.write_bytes(s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read())
+        if self.bucket_dir.exists():
+            for path in self.bucket_dir.rglob("*.tgz"):
+                if path not in seen:
+                    path.unlink()
+
+    def _load_bucket(self) -> None:
+        s3 = self.client("s3")
+        for path in self.bucket_dir.rglob("*.tgz") if self.bucket_dir.exists() else []:
+            s3.put_object(Bucket=self.bucket, Key=str(path.relative_to(self.bucket_dir)), Body=path.read_bytes())
 
     def load(self) -> None:
         if not self.snapshot.exists():
@@ -117,6 +143,7 @@ class LocalAws:
             ddb.batch_write_item(RequestItems={self.table: [{"PutRequest": {"Item": i}} for i in chunk]})
         for secret in data["secrets"]:
             sm.create_secret(Name=secret["name"], SecretString=secret["value"])
+        self._load_bucket()
         self._end_interrupted()
         log.info("restored %d items and %d secrets", len(data["items"]), len(data["secrets"]))
 

@@ -97,6 +97,8 @@ class Stack:
             "CHARTHOUSE_HELM_SERVER_SIDE": "false",
             "PYTHONUNBUFFERED": "1",
             "CHARTHOUSE_LOCAL_SWEEP_EVERY": str(self.cfg.sweep_every_s),
+            "CHARTHOUSE_CHART_BUCKET": self.aws.bucket,
+            "CHARTHOUSE_INDEX_CACHE_DIR": str(self.cfg.state_dir / "index-cache"),
             **({"CHARTHOUSE_LEASE_GRACE": str(self.cfg.lease_grace_s)} if self.cfg.lease_grace_s is not None else {}),
             **dict(self.cfg.extra_env),
         }
