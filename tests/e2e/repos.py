@@ -41,7 +41,11 @@ Other helpers:
   each a ``PublishedChart`` with ``name``, ``version``, ``source`` (chart dir), ``archive`` (the packaged .tgz),
   ``repo_url`` (archive URL in the private repo), ``repo_ref`` (``charthouse/<name>`` once the repo is added as
   ``charthouse``), ``oci`` (``oci://127.0.0.1:PORT/charts/<name>``; pass ``version`` apart). ``Published.repo``,
-  ``.registry`` and ``.key`` are the servers and the signing key.
+  ``.registry`` and ``.key`` are the servers and the signing key. ``signed`` has ``<repo_url>.prov`` in the repo,
+  and its OCI artifact carries the provenance too: ``--verify --keyring key.pubring`` works from both.
+
+If several test modules need ``published``, import it once in conftest.py instead: each module that imports a
+fixture gets its own copy, and a session fixture defined twice runs twice (republishing, with a new key).
 """
 
 from __future__ import annotations
