@@ -172,6 +172,45 @@ def test_exit_codes_for_failure_not_found_usage_and_no_connection(stack: Stack, 
     assert done.returncode == 5 and "cannot connect" in done.stderr
 
 
+SLOW_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+    "templates/deployment.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: {{ .Release.Name }}-slow}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec: {containers: [{name: c, image: registry.invalid/never:1}]}
+""",
+}
+
+
+def test_a_locked_release_is_a_conflict_and_a_failed_operation_exits_1(stack: Stack, charts: ChartServer,
+                                                                       work: Path) -> None:  # fmt: skip
+    src = work / "slow"
+    for rel, text in SLOW_CHART.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    slow = charts.package(src)
+    ok(charthouse(stack, "release", "create", "locked", charts.url("demo-0.1.0.tgz"), "-n", NS,
+                  "--create-namespace", cwd=work))  # fmt: skip
+    # helm --wait on a Deployment that can never become ready here (no controllers): holds the release ~10 s
+    held = json.loads(ok(charthouse(stack, "release", "upgrade", "locked", slow, "-n", NS, "--wait-ready",
+                                    "--timeout", "10s", "--no-wait", "-o", "json", cwd=work)))  # fmt: skip
+    done = charthouse(stack, "release", "upgrade", "locked", charts.url("demo-0.2.0.tgz"), "-n", NS, cwd=work)
+    assert done.returncode == 3, done.stderr
+    assert "ReleaseLocked (409)" in done.stderr and held["id"] in done.stderr
+    # the held operation fails on helm's timeout: waiting on it exits 1 with the reason
+    done = charthouse(stack, "operation", "wait", held["id"], cwd=work)
+    assert done.returncode == 1, done.stderr
+    assert "failed" in done.stdout and "upgrade local/cli/locked failed" in done.stderr
+    status = json.loads(helm_cli(stack, "status", "locked", "-n", NS, "-o", "json"))
+    assert (status["version"], status["info"]["status"]) == (2, "failed")
+    ok(charthouse(stack, "release", "delete", "locked", "-n", NS, cwd=work))
+
+
 def test_cluster_add_show_delete_keeps_the_token_secret(stack: Stack, work: Path) -> None:
     (work / "token").write_text("cli-secret-token-42\n")
     (work / "ca.pem").write_text(stack.kube.ca_pem())
