@@ -14,7 +14,9 @@ examples use, and a private repository with basic auth); the end-to-end tests se
 
 Keyword options: ``username`` + ``password`` (HTTP basic auth) and/or ``token`` (``Authorization: Bearer``):
 when any is set, every request must carry one of them, else ``401`` with ``WWW-Authenticate: Basic``;
-``tls`` (a :class:`devstack.tls.TlsFiles`) serves HTTPS with that certificate (clients trust ``tls.ca``).
+``tls`` (a :class:`devstack.tls.TlsFiles`) serves HTTPS with that certificate (clients trust ``tls.ca``);
+``client_ca`` (with ``tls``) also requires a client certificate signed by that CA (mutual TLS; see
+:func:`devstack.tls.client_tls`): a client without one fails the handshake.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +94,11 @@ class _RepoHttpServer(http.server.ThreadingHTTPServer):
         self.context = context
         super().__init__(("127.0.0.1", port), handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A refused TLS handshake (no or a wrong client certificate) or a client hanging up is not a server error.
+        if not isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         if self.context is not None:
@@ -101,9 +109,12 @@ class _RepoHttpServer(http.server.ThreadingHTTPServer):
 
 class ChartServer:
     def __init__(self, www: Path, helm: Path, port: int, *, username: str | None = None,
-                 password: str | None = None, token: str | None = None, tls: TlsFiles | None = None) -> None:  # fmt: skip
+                 password: str | None = None, token: str | None = None, tls: TlsFiles | None = None,
+                 client_ca: Path | None = None) -> None:  # fmt: skip
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
+        if client_ca is not None and tls is None:
+            raise ValueError("client_ca needs tls")
         self.www = www
         self.helm = helm
         self.port = port
@@ -111,6 +122,7 @@ class ChartServer:
         self.password = password
         self.token = token
         self.tls = tls
+        self.client_ca = client_ca
         www.mkdir(parents=True, exist_ok=True)
         accepted: list[str] = []
         if username is not None and password is not None:
@@ -121,6 +133,9 @@ class ChartServer:
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(tls.cert, tls.key)
+            if client_ca is not None:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(cafile=str(client_ca))
         handler = functools.partial(_Handler, directory=str(www))
         self._httpd = _RepoHttpServer(port, handler, tuple(accepted), context)
         self._lock = threading.Lock()  # one helm package/index at a time: index.yaml is rewritten each time

@@ -8,7 +8,8 @@ process, with a generated config in a state directory.
   apache2-utils); without them, anonymous (anyone may pull and push).
 * TLS: by default a certificate for 127.0.0.1 signed by a CA from :func:`devstack.tls.local_tls`
   (``<state_dir>/tls``, or the ``tls`` given); ``plain_http=True`` serves plain HTTP instead (helm then needs
-  ``--plain-http``).
+  ``--plain-http``); ``client_tls=`` (a :func:`devstack.tls.client_tls`) also requires a client certificate signed by
+  ``client_tls.ca`` (mutual TLS); ``tls_args()``, ``push`` and ``login`` then present ``client_tls.cert``/``.key``.
 
 Attributes: ``host`` (``127.0.0.1:PORT``), ``url`` (``oci://127.0.0.1:PORT/charts``, where :meth:`push` puts
 charts), ``base_url`` (``https://127.0.0.1:PORT``), ``ca_file`` / ``ca_pem`` (None with ``plain_http``),
@@ -60,7 +61,8 @@ class PushedChart:
 
 class OciRegistry:
     def __init__(self, state_dir: Path, port: int, username: str | None = None, password: str | None = None, *,
-                 tls: TlsFiles | None = None, plain_http: bool = False, log_file: Path | None = None,
+                 tls: TlsFiles | None = None, plain_http: bool = False, client_tls: TlsFiles | None = None,
+                 log_file: Path | None = None,
                  binary: Path = REGISTRY_BINARY) -> None:  # fmt: skip
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
@@ -69,6 +71,9 @@ class OciRegistry:
         self.username = username
         self.password = password
         self.plain_http = plain_http
+        if client_tls is not None and plain_http:
+            raise ValueError("client_tls needs TLS")
+        self.client_tls = client_tls
         self.binary = binary
         self._tls = tls
         self.log_file = log_file or state_dir / "registry.log"
@@ -105,8 +110,11 @@ class OciRegistry:
         return self.tls.ca_pem if self.tls else None
 
     def tls_args(self) -> list[str]:
-        """What a helm command talking to this registry needs for its transport."""
-        return ["--plain-http"] if self.tls is None else ["--ca-file", str(self.tls.ca)]
+        """What a helm command talking to this registry needs for its transport (CA, client certificate)."""
+        if self.tls is None:
+            return ["--plain-http"]
+        client = ["--cert-file", str(self.client_tls.cert), "--key-file", str(self.client_tls.key)] if self.client_tls else []
+        return ["--ca-file", str(self.tls.ca), *client]
 
     # ------------------------------------------------------------ lifecycle
 
@@ -155,7 +163,8 @@ class OciRegistry:
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         }
         if self.tls is not None:
-            http["tls"] = {"certificate": str(self.tls.cert), "key": str(self.tls.key)}
+            http["tls"] = {"certificate": str(self.tls.cert), "key": str(self.tls.key),
+                           **({"clientcas": [str(self.client_tls.ca)]} if self.client_tls else {})}  # fmt: skip
         config: dict[str, object] = {
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}, "fields": {"service": "registry"}},
@@ -184,6 +193,8 @@ class OciRegistry:
 
     def _wait_ready(self, timeout: float) -> None:
         context = ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else None
+        if context is not None and self.client_tls is not None:
+            context.load_cert_chain(self.client_tls.cert, self.client_tls.key)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:

@@ -2,8 +2,11 @@
 
 ``local_tls(directory)`` writes (or reuses, when still valid) ``ca.pem``, ``server.pem`` and ``server-key.pem``
 in ``directory``; the server certificate names ``127.0.0.1``, ``::1`` and ``localhost`` and is signed by the CA.
-Clients trust the CA (``helm --ca-file ca.pem``, ``ssl.create_default_context(cafile=...)``). Keys are EC P-256
-(fast to generate) and written 0600. Reusing the files across restarts of ``make run`` keeps a CA that a user has
+Clients trust the CA (``helm --ca-file ca.pem``, ``ssl.create_default_context(cafile=...)``).
+
+``client_tls(directory)`` writes (or reuses) a client certificate for mutual TLS: ``client-ca.pem`` (what a server
+trusts for client certificates: ``ChartServer(client_ca=...)``, ``OciRegistry(client_ca=...)``), ``client.pem``
+and ``client-key.pem`` (``helm --cert-file/--key-file``). Keys are EC P-256 (fast to generate) and written 0600. Reusing the files across restarts of ``make run`` keeps a CA that a user has
 already pointed a client at.
 """
 
@@ -39,17 +42,35 @@ class TlsFiles:
     def ca_pem(self) -> str:
         return self.ca.read_text()
 
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.read_text()
+
+    @property
+    def key_pem(self) -> str:
+        return self.key.read_text()
+
 
 def local_tls(directory: Path, common_name: str = "charthouse local") -> TlsFiles:
     """The CA and loopback server certificate in ``directory``: reused when valid, else (re)generated."""
-    directory.mkdir(parents=True, exist_ok=True)
-    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+    return _issue(TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"),
+                  common_name, server=True)  # fmt: skip
+
+
+def client_tls(directory: Path, common_name: str = "charthouse client") -> TlsFiles:
+    """A client certificate and key, and the CA that signed it (``ca``: what servers must trust), in ``directory``."""
+    return _issue(TlsFiles(directory / "client-ca.pem", directory / "client.pem", directory / "client-key.pem"),
+                  common_name, server=False)  # fmt: skip
+
+
+def _issue(files: TlsFiles, common_name: str, server: bool) -> TlsFiles:
+    files.ca.parent.mkdir(parents=True, exist_ok=True)
     if _still_valid(files):
         return files
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = _ca_certificate(ca_key, f"{common_name} CA")
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _server_certificate(key, ca_cert, ca_key, common_name)
+    cert = _leaf_certificate(key, ca_cert, ca_key, common_name, server)
     _write(files.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption()), 0o600)  # fmt: skip
     _write(files.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
@@ -108,11 +129,11 @@ def _ca_certificate(key: ec.EllipticCurvePrivateKey, name: str) -> x509.Certific
     return _validity(builder).sign(key, hashes.SHA256())
 
 
-def _server_certificate(
-    key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, name: str
-) -> x509.Certificate:
+def _leaf_certificate(key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
+                      name: str, server: bool) -> x509.Certificate:  # fmt: skip
     names: list[x509.GeneralName] = [x509.DNSName(n) for n in LOOPBACK_NAMES]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in LOOPBACK_IPS]
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -121,7 +142,7 @@ def _server_certificate(
         .serial_number(x509.random_serial_number())
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
     return _validity(builder).sign(ca_key, hashes.SHA256())

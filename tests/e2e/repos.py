@@ -34,7 +34,14 @@ Other helpers:
 * ``helm(stack, home, *args, stdin=None) -> CompletedProcess``: the stack's helm against its cluster with a private
   helm home (registry logins and repositories stay in ``home``); never raises on a non-zero exit.
 * ``https_repo(root, helm, **auth) -> ChartServer``: another chart repository, served over HTTPS with a local CA
-  (``server.tls.ca``), on a free port; pass ``username``/``password``/``token`` to make it private.
+  (``server.tls.ca``), on a free port; pass ``username``/``password``/``token`` to make it private, ``client_ca``
+  (``devstack.tls.client_tls(dir).ca``) to require a client certificate.
+* ``repository_body(server, auth="basic", keyring=None, client=None) -> dict`` and
+  ``registry_body(registry, keyring=None) -> dict``: the ``PUT /v1/repositories/{name}`` body (chalicelib's
+  field names) for a :class:`ChartServer` / :class:`OciRegistry`: ``url``; ``username`` + ``password`` (``auth=
+  "basic"``) or ``token`` (``auth="token"``) or nothing (``auth="none"``); ``ca_bundle`` (PEM) when it serves
+  HTTPS; ``client_certificate`` + ``client_key`` (PEM) from ``client`` (for the registry: its ``client_tls``);
+  ``plain_http`` for a plain-HTTP registry; ``keyring`` (base64 of ``keyring.pubring``) when given.
 * ``publish(stack, root, key) -> Published``: what the ``published`` fixture returns, built once per stack (so once
   per helm major): ``Published.plain``, ``.parent`` (depends on ``plain`` from the private repo, packaged with it
   vendored), ``.crdhook``, ``.signed`` (a plain chart named ``signed``, with ``.prov`` beside it in the repo) —
@@ -50,12 +57,14 @@ fixture gets its own copy, and a session fixture defined twice runs twice (repub
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -64,7 +73,7 @@ from devstack.charts import ChartServer, SignWith
 from devstack.kube import free_port_numbers
 from devstack.registry import OciRegistry, helm_env
 from devstack.stack import Stack
-from devstack.tls import local_tls
+from devstack.tls import TlsFiles, local_tls
 
 CRD_GROUP = "stable.charthouse.test"
 KEY_NAME = "Charthouse Test Signer"
@@ -247,11 +256,45 @@ def dependency_build(binary: Path, chart_dir: Path, repo: ChartServer,
 
 
 def https_repo(root: Path, binary: Path, username: str | None = None, password: str | None = None,
-               token: str | None = None) -> ChartServer:  # fmt: skip
+               token: str | None = None, client_ca: Path | None = None) -> ChartServer:  # fmt: skip
     """A chart repository over HTTPS (CA in ``.tls.ca``) on a free port; close() it when done."""
     (port,) = free_port_numbers(1)
     return ChartServer(root / "www", binary, port, username=username, password=password, token=token,
-                       tls=local_tls(root / "tls", "charthouse test repo"))  # fmt: skip
+                       tls=local_tls(root / "tls", "charthouse test repo"), client_ca=client_ca)  # fmt: skip
+
+
+def repository_body(server: ChartServer, auth: str = "basic", keyring: GpgKey | None = None,
+                    client: TlsFiles | None = None) -> dict[str, Any]:  # fmt: skip
+    """``PUT /v1/repositories/{name}`` for an HTTP(S) chart repository served by ``server``."""
+    body: dict[str, Any] = {"url": server.base_url}
+    if auth == "basic":
+        body |= {"username": server.username, "password": server.password}
+    elif auth == "token":
+        body["token"] = server.token
+    elif auth != "none":
+        raise ValueError(f"auth must be basic, token or none, not {auth!r}")
+    return _tls_fields(body, server.tls, client, keyring)
+
+
+def registry_body(registry: OciRegistry, keyring: GpgKey | None = None) -> dict[str, Any]:
+    """``PUT /v1/repositories/{name}`` for the OCI registry (its ``charts`` repository)."""
+    body: dict[str, Any] = {"url": registry.url}
+    if registry.username is not None:
+        body |= {"username": registry.username, "password": registry.password}
+    if registry.plain_http:
+        body["plain_http"] = True
+    return _tls_fields(body, registry.tls, registry.client_tls, keyring)
+
+
+def _tls_fields(body: dict[str, Any], tls: TlsFiles | None, client: TlsFiles | None,
+                keyring: GpgKey | None) -> dict[str, Any]:  # fmt: skip
+    if tls is not None:
+        body["ca_bundle"] = tls.ca_pem
+    if client is not None:
+        body |= {"client_certificate": client.cert_pem, "client_key": client.key_pem}
+    if keyring is not None:
+        body["keyring"] = base64.b64encode(keyring.pubring.read_bytes()).decode()
+    return {k: v for k, v in body.items() if v is not None}
 
 
 # ---------------------------------------------------------------- publishing

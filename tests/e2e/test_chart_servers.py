@@ -20,6 +20,7 @@ import yaml
 from devstack.kube import free_port_numbers
 from devstack.registry import OciRegistry
 from devstack.stack import REPO_USER, Stack
+from devstack.tls import client_tls
 from tests.e2e.repos import (
     CRD_GROUP,
     Published,
@@ -29,7 +30,9 @@ from tests.e2e.repos import (
     helm,
     https_repo,
     published,  # noqa: F401 - the fixture
+    registry_body,
     repo_add_args,
+    repository_body,
 )
 
 pytestmark = pytest.mark.e2e
@@ -108,6 +111,8 @@ def test_private_repo_refuses_without_credentials(stack: Stack, published: Publi
     refused(helm(stack, home, "repo", "add", "nocreds", repo.base_url), "401")
     refused(helm(stack, home, "repo", "add", "badcreds", repo.base_url, "--username", REPO_USER, "--password", "x"),
             "401")  # fmt: skip
+    assert repository_body(repo) == {"url": repo.base_url, "username": REPO_USER, "password": repo.password}
+    assert repository_body(repo, auth="token") == {"url": repo.base_url, "token": repo.token}
 
 
 def test_helm_repo_add_and_install_from_the_private_repo(stack: Stack, published: Published) -> None:  # noqa: F811
@@ -141,6 +146,39 @@ def test_https_repo_needs_its_ca(stack: Stack, tmp_path: Path) -> None:
         server.close()
 
 
+def test_client_certificates_for_repo_and_registry(stack: Stack, published: Published,  # noqa: F811
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    client, stranger = client_tls(tmp_path / "client"), client_tls(tmp_path / "stranger")
+    mine = ["--cert-file", str(client.cert), "--key-file", str(client.key)]
+    theirs = ["--cert-file", str(stranger.cert), "--key-file", str(stranger.key)]
+    home = tmp_path / "helm"
+    server = https_repo(tmp_path / "repo", stack.cfg.helm_binary, client_ca=client.ca)
+    try:
+        assert server.add(published.signed.archive) == server.url("signed-0.1.0.tgz")
+        assert (server.www / "signed-0.1.0.tgz.prov").exists()  # add() brings the provenance along
+        assert server.tls is not None
+        ca = ["--ca-file", str(server.tls.ca)]
+        refused(helm(stack, home, "repo", "add", "m", server.base_url, *ca), "certificate")
+        refused(helm(stack, home, "repo", "add", "m", server.base_url, *ca, *theirs), "certificate")
+        ok(helm(stack, home, "repo", "add", "m", server.base_url, *ca, *mine))
+        ok(helm(stack, home, "pull", "m/signed", "--verify", "--keyring", str(published.key.pubring),
+                "-d", str(tmp_path), *ca, *mine))  # fmt: skip
+        body = repository_body(server, auth="none", client=client, keyring=published.key)
+        assert set(body) == {"url", "ca_bundle", "client_certificate", "client_key", "keyring"}
+    finally:
+        server.close()
+
+    (port,) = free_port_numbers(1)
+    with OciRegistry(tmp_path / "registry", port, "u", "p", client_tls=client) as registry:
+        pushed = registry.push(stack.cfg.helm_binary, published.plain.archive)
+        creds = ["--username", "u", "--password", "p"]
+        refused(helm(stack, home, "show", "chart", pushed.ref, "--version", pushed.version, *creds,
+                     "--ca-file", str(registry.ca_file)), "certificate")  # fmt: skip
+        ok(helm(stack, home, "show", "chart", pushed.ref, "--version", pushed.version, *creds, *registry.tls_args()))
+        assert set(registry_body(registry)) == {"url", "username", "password", "ca_bundle", "client_certificate",
+                                                "client_key"}  # fmt: skip
+
+
 # ---------------------------------------------------------------- the OCI registry
 
 
@@ -148,6 +186,8 @@ def test_oci_install_with_login_and_ca(stack: Stack, published: Published) -> No
     registry, chart = published.registry, published.plain
     assert chart.oci == f"{registry.url}/plain" and registry.url.startswith("oci://127.0.0.1:")
     assert registry.ca_pem and "BEGIN CERTIFICATE" in registry.ca_pem
+    assert registry_body(registry) == {"url": registry.url, "username": REPO_USER, "password": registry.password,
+                                       "ca_bundle": registry.ca_pem}  # fmt: skip
     home = stack.cfg.state_dir / "helm-oci"
     ca = ["--ca-file", str(registry.ca_file)]
     # no login: the registry asks for credentials; no CA: the certificate is not trusted
