@@ -16,6 +16,7 @@ from .http import ApiClient, path
 
 TERMINAL = ("succeeded", "failed")
 SPINNER = "|/-\\"
+TICK_S = 0.1
 
 
 def describe(op: dict[str, Any]) -> str:
@@ -55,6 +56,18 @@ class Progress:
             self.stream.flush()
 
 
+def _pause(seconds: float, start: float, op: dict[str, Any], progress: Progress | None,
+           clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    """Sleep until the next poll; on a terminal in short ticks, so the spinner and the seconds keep moving."""
+    if progress is None or not progress.tty:
+        sleep(seconds)
+        return
+    until = clock() + seconds
+    while (left := until - clock()) > 0:
+        sleep(min(TICK_S, left))
+        progress.update(op, clock() - start)
+
+
 def wait(client: ApiClient, op: dict[str, Any], timeout: float, progress: Progress | None = None,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:  # fmt: skip
     """Poll ``GET /v1/operations/{id}`` until the operation ends; returns it (succeeded or failed).
@@ -73,7 +86,7 @@ def wait(client: ApiClient, op: dict[str, Any], timeout: float, progress: Progre
             if clock() - start >= timeout:
                 raise OperationFailed(f"{describe(op)}: still {state(op)} after {timeout:.0f} s; "
                                       f"follow it with: charthouse operation wait {op.get('id')}", op)  # fmt: skip
-            sleep(interval)
+            _pause(interval, start, op, progress, clock, sleep)
             interval = min(interval * 1.5, 2.0)
             op = client.get(path("v1", "operations", str(op["id"])))
     finally:

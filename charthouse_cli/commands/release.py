@@ -149,7 +149,7 @@ def _show_human(rel: dict[str, Any]) -> str:
         ("VALUES DIGEST", rel.get("values_digest")),
     ])  # fmt: skip
     if "values" in rel:
-        text += "\nVALUES:\n" + (yaml.safe_dump(rel["values"], sort_keys=True) if rel["values"] else "{}\n")
+        text += "\nUSER-SUPPLIED VALUES:\n" + (yaml.safe_dump(rel["values"], sort_keys=True) if rel["values"] else "{}\n")
     if rel.get("resources"):
         rows = [(r.get("kind"), r.get("name"), r.get("namespace"), r.get("api_version")) for r in rel["resources"]]
         text += "\nRESOURCES:\n" + output.table(("KIND", "NAME", "NAMESPACE", "API VERSION"), rows)

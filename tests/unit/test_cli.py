@@ -323,7 +323,7 @@ def test_list_show_history_tables_and_queries(fake: FakeApi) -> None:
 
     fake.on("GET", "/v1/clusters/local/namespaces/shop/releases/web", (200, {**rel, "values": {"a": 1}}))
     code, out, _ = run(fake, "release", "show", "web", "-n", "shop", "--info", "values", "--info", "resources")
-    assert code == 0 and "STATUS:" in out and "VALUES:\na: 1" in out
+    assert code == 0 and "STATUS:" in out and "USER-SUPPLIED VALUES:\na: 1" in out
     assert fake.requests[-1]["query"] == "info=values%2Cresources"
 
     hist = {"release": {}, "history": [{"revision": 2, "status": "deployed", "chart": "demo-0.2.0", "app_version": "1",
@@ -413,6 +413,30 @@ def test_progress_spins_on_a_terminal_and_prints_changes_elsewhere() -> None:
         p.update(op(status), 1.0)
     assert [line.split(": ")[1].split(" (")[0] for line in plain.getvalue().splitlines()] == [
         "queued", "running", "succeeded"]
+
+
+def test_the_spinner_keeps_moving_between_polls() -> None:
+    class Client:
+        def __init__(self) -> None:
+            self.polls = 0
+
+        def get(self, path: str) -> dict[str, Any]:
+            self.polls += 1
+            return op("succeeded" if self.polls == 2 else "running")
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    tty = io.StringIO()
+    client = Client()
+    done = waiting.wait(client, op("queued"), 60, waiting.Progress(tty, tty=True), clock=lambda: now[0],  # type: ignore[arg-type]
+                        sleep=sleep)  # fmt: skip
+    assert done["status"] == "succeeded" and client.polls == 2
+    frames = tty.getvalue().split("\r")
+    assert len(frames) > 5  # redrawn every tick (0.1 s), not only at each poll
+    assert frames[-1] == ""  # the line is cleared at the end
 
 
 def test_dry_run_prints_the_manifest(fake: FakeApi) -> None:
