@@ -53,6 +53,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     """Static files from the repository directory; refuses requests without the configured credentials."""
 
     server: _RepoHttpServer
+    timeout = 30  # seconds a connection may idle (also bounds a stalled TLS handshake)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
