@@ -61,6 +61,11 @@ class Archive:
     data: bytes
     version: str
     prov: bytes | None = None
+    url: str = ""  # where it came from: a provenance file names the archive by its file name
+
+    def filename(self, chart: archives.ChartArchive) -> str:
+        name = self.url.split("?", 1)[0].rsplit("/", 1)[-1]
+        return name if re.fullmatch(r"[A-Za-z0-9._+-]{1,200}\.tgz", name) else f"{chart.name}-{chart.version}.tgz"
 
 
 class Catalog:
@@ -116,10 +121,9 @@ class Catalog:
         if _is_oci(ref, conn):
             return self._pull_oci(ref, conn, version, devel, verify, workdir)
         archive = self.archive(ref, conn, version, devel, verify)
-        archives.inspect(archive.data, self.limits)
-        path = _write_bytes(workdir, "chart.tgz", archive.data)
+        path = _write_bytes(workdir, archive.filename(archives.inspect(archive.data, self.limits)), archive.data)
         if archive.prov is not None:
-            _write_bytes(workdir, "chart.tgz.prov", archive.prov)
+            _write_bytes(workdir, path.name + ".prov", archive.prov)
         return path
 
     def archive(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool,
@@ -132,7 +136,7 @@ class Catalog:
             access = conn.access if conn else Access(ref.location)
             data = self._get(ref.location, access, ref)
             prov = self._get(ref.location + ".prov", access, ref, MAX_PROV_BYTES) if with_prov else None
-            return Archive(data, version or "", prov)
+            return Archive(data, version or "", prov, ref.location)
         assert conn is not None
         entry = chartindex.resolve(self.repos.index(conn.repo.name), conn.repo.name, ref.name, version, devel)
         if not entry.urls:
@@ -141,7 +145,7 @@ class Catalog:
         if entry.digest and entry.digest != archives.inspect(data, self.limits).digest:
             raise InvalidInput("chart", f"{ref.name} {entry.version} does not match the digest in the index")
         prov = self._get(entry.urls[0] + ".prov", conn.access, ref, MAX_PROV_BYTES) if with_prov else None
-        return Archive(data, entry.version, prov)
+        return Archive(data, entry.version, prov, entry.urls[0])
 
     def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
         try:

@@ -452,10 +452,15 @@ class HelmCli:
 
 
 def _json(text: str, verb: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HelmError(f"helm {verb} printed output that is not JSON") from exc
-    if not isinstance(data, dict):
-        raise HelmError(f"helm {verb} printed JSON that is not an object")
-    return data
+    """helm's JSON output. Some flags (``--dependency-update``) print progress lines first: the object is the
+    first line that starts with ``{``."""
+    starts = [0] if text.lstrip().startswith("{") else []
+    starts += [m.start() + 1 for m in re.finditer(r"\n\{", text)]
+    for start in starts:
+        try:
+            data, _ = json.JSONDecoder().raw_decode(text.lstrip() if start == 0 else text[start:])
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return data
+    raise HelmError(f"helm {verb} printed output that is not a JSON object")
