@@ -69,7 +69,7 @@ def upload(ctx: Context, args: argparse.Namespace) -> int:
     if data[:2] != b"\x1f\x8b":
         raise UsageError(f"{args.file} is not a gzipped chart archive (.tgz from `helm package`)")
     query = {"overwrite": True if args.overwrite else None}
-    if len(data) <= DIRECT_UPLOAD_MAX_BYTES:
+    if len(data) <= DIRECT_UPLOAD_MAX_BYTES and not args.presigned:
         reply = ctx.client.call("POST", path("v1", "charts"), raw=data, content_type="application/gzip", query=query)
     else:
         slot = ctx.client.call("POST", path("v1", "charts", "uploads"), body={}).data
@@ -115,7 +115,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = command(charts, "upload", upload, "upload a packaged chart (.tgz); install it as uploaded/NAME", """
   helm package ./web && charthouse chart upload web-1.0.0.tgz
   charthouse release create web uploaded/web --version 1.0.0
-Files over 9 MiB go through a presigned upload URL (never printed).
+Files over 9 MiB (or any file, with --presigned) go through a presigned upload URL (never printed).
 """, parents)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--overwrite", action="store_true", help="replace an uploaded chart of the same name and version")
+    p.add_argument("--presigned", action="store_true",
+                   help="always upload through a presigned URL (e.g. behind a proxy with a small body limit)")

@@ -259,6 +259,15 @@ def test_repositories_and_charts(stack: Stack, charts: ChartServer, work: Path) 
                   "--create-namespace", cwd=work))  # fmt: skip
     assert configmap(stack, "fromupload-config") == {"greeting": "hello", "replicas": "1"}
     ok(charthouse(stack, "release", "delete", "fromupload", "-n", NS, cwd=work))
+    # the large-file path: a presigned upload URL (never printed), then the upload is completed
+    done = charthouse(stack, "chart", "upload", str(charts.www / "demo-0.2.0.tgz"), "--presigned", "-o", "json",
+                      cwd=work)  # fmt: skip
+    up = json.loads(ok(done))
+    assert (up["repository"], up["name"], up["version"]) == ("uploaded", "demo", "0.2.0")
+    assert "X-Amz-" not in done.stdout + done.stderr and "Signature" not in done.stdout + done.stderr
+    shown = json.loads(ok(charthouse(stack, "chart", "show", "uploaded/demo", "--version", "0.2.0", "-o", "json",
+                                     cwd=work)))  # fmt: skip
+    assert shown["chart"]["appVersion"] == "0.2.0-app"
 
     ok(charthouse(stack, "repo", "delete", "clirepo", cwd=work))
     assert charthouse(stack, "repo", "refresh", "clirepo", cwd=work).returncode == 4
