@@ -75,7 +75,7 @@ class _Partial:
         if not 1 <= len(bits) <= 3 or any(b not in _WILD and not b.isdigit() for b in bits):
             raise ValueError(text)
         nums = [None if b in _WILD else int(b) for b in bits] + [None] * (3 - len(bits))
-        if pre and (nums[2] is None or not re.fullmatch(r"[0-9A-Za-z.-]+", pre)):
+        if pre and (None in nums or not re.fullmatch(r"[0-9A-Za-z.-]+", pre)):
             raise ValueError(text)
         # 1.x.3 is meaningless: once a part is a wildcard, the rest are too
         first_wild = next((i for i, n in enumerate(nums) if n is None), 3)

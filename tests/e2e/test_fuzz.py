@@ -27,17 +27,21 @@ How it runs
 Loopback only: how the fuzzer is kept from making the service connect anywhere else
 -------------------------------------------------------------------------------------
 This machine may send traffic to loopback only. The service opens connections to addresses taken from requests
-in exactly these places (read from chalicelib): the ``chart`` URL of install/upgrade (helm downloads it: at once
-for a dry run, otherwise in the worker); the ``server`` of ``PUT /v1/clusters/{c}`` (token form) and every
+in exactly these places (read from chalicelib): the ``chart`` URL of install/upgrade (fetched at once for a dry
+run, otherwise in the worker; ``oci://`` references name a host too); the ``url`` of ``PUT /v1/repositories/{r}``
+(its index is fetched at once, and the archive URLs inside that index by later shows and installs: they come from
+the loopback server the URL was rewritten to); the ``server`` of ``PUT /v1/clusters/{c}`` (token form) and every
 ``server`` inside its ``kubeconfig`` (used later by probes, namespaces, dry runs, ``info=`` reads, unlock and the
 worker); and EKS registrations (AWS calls). Everything else is used locally (a ``name_template`` is rendered by
 ``helm template``, which never contacts a cluster and has DNS lookups off unless ``--enable-dns``, which the
 service never passes).
 
-1. ``prepare()`` rewrites, in every generated body just before it is sent, any ``chart`` and any ``server`` (top
-   level, or at any depth of a ``kubeconfig`` given as an object or as YAML text) that could name a host into a
-   fixed loopback URL: the stack's own example chart (``http://127.0.0.1:<charts>/hello-0.1.0.tgz``) or the
-   stack's own kube-apiserver (``https://127.0.0.1:<kube>``). "Could name a host" is decided conservatively: the
+1. ``prepare()`` rewrites, in every generated body just before it is sent, any ``chart``, any repository ``url``
+   and any ``server`` (top level, or at any depth of a ``kubeconfig`` given as an object or as YAML text) that
+   could name a host into a fixed loopback URL: the stack's own example chart
+   (``http://127.0.0.1:<charts>/hello-0.1.0.tgz``), the chart server itself as a repository
+   (``http://127.0.0.1:<charts>``, which serves an index.yaml) or the stack's own kube-apiserver
+   (``https://127.0.0.1:<kube>``). "Could name a host" is decided conservatively: the
    value, NFKC-normalized, with every whitespace/control character removed and backslashes read as slashes,
    contains ``//``. Without ``//`` there is no authority: ``urlsplit`` finds no hostname, so
    ``validate.chart_url`` refuses it, and ``clusters._server`` requires ``https://``; both answer 422 before any
@@ -149,11 +153,12 @@ class Targets:
     api: str
     chart: str  # the stack's example chart, on 127.0.0.1
     kube_server: str  # the stack's kube-apiserver, https://127.0.0.1:<port>
+    repository: str = ""  # a chart repository (index.yaml) on 127.0.0.1: the stack's example chart server
     operation_id: str = ""
 
     @property
     def loopback_values(self) -> frozenset[str]:
-        return frozenset({self.chart, self.kube_server})
+        return frozenset({self.chart, self.kube_server, self.repository})
 
 
 class UnsafeRequest(AssertionError):
@@ -174,7 +179,7 @@ def assert_loopback_only(targets: Targets, url: str, body: bytes | str | None) -
         return  # refused by the API as "not valid JSON"
     if not isinstance(data, dict):
         return  # refused by the API: the body must be an object
-    values = [data.get("chart"), data.get("server")]
+    values = [data.get("chart"), data.get("server"), data.get("url")]
     values += [m[k] for m, k in _kubeconfig_servers(_parse_kubeconfig(data.get("kubeconfig")))]
     for value in values:
         if _could_name_a_host(value) and value not in targets.loopback_values:
@@ -207,6 +212,8 @@ def _rewrite_body(body: Any, targets: Targets) -> tuple[Any, int]:
         body["chart"], count = targets.chart, count + 1
     if _could_name_a_host(body.get("server")):
         body["server"], count = targets.kube_server, count + 1
+    if _could_name_a_host(body.get("url")):
+        body["url"], count = targets.repository, count + 1
     if "kubeconfig" in body:
         raw = body["kubeconfig"]
         doc = _parse_kubeconfig(raw)
@@ -337,7 +344,9 @@ def targets(fuzz_stack: Stack) -> Targets:
     assert urlsplit(env["AWS_ENDPOINT_URL"]).hostname == "127.0.0.1", env["AWS_ENDPOINT_URL"]
     overrides = [k for k in env if k.startswith("AWS_ENDPOINT_URL_") or k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
     assert not overrides, f"per-service AWS endpoint settings would bypass the loopback moto server: {overrides}"
-    t = Targets(api=fuzz_stack.api, chart=fuzz_stack.example_charts["hello"], kube_server=fuzz_stack.kube.server)
+    assert fuzz_stack.charts is not None
+    t = Targets(api=fuzz_stack.api, chart=fuzz_stack.example_charts["hello"], kube_server=fuzz_stack.kube.server,
+                repository=fuzz_stack.charts.base_url)  # fmt: skip
     assert urlsplit(t.chart).hostname == "127.0.0.1" and urlsplit(t.kube_server).hostname == "127.0.0.1"
     _seed(fuzz_stack, t)
     return t
@@ -424,7 +433,7 @@ def test_api_matches_its_openapi_document(case: schemathesis.Case, targets: Targ
 def test_loopback_guard_refuses_other_hosts() -> None:
     """The backstop itself: no fuzzed value that could name a host gets past it, whatever its spelling."""
     t = Targets(api="http://127.0.0.1:8000", chart="http://127.0.0.1:8079/hello-0.1.0.tgz",
-                kube_server="https://127.0.0.1:6443")  # fmt: skip
+                kube_server="https://127.0.0.1:6443", repository="http://127.0.0.1:8079")  # fmt: skip
     ok = [None, b"", b"not json", b"[1]", b'{"chart": "no-host-here"}', b'{"server": "https:/x"}',
           json.dumps({"chart": t.chart, "server": t.kube_server}).encode(),
           json.dumps({"kubeconfig": "clusters: [{cluster: {server: 'https://127.0.0.1:6443'}}]"}).encode()]  # fmt: skip
@@ -433,7 +442,8 @@ def test_loopback_guard_refuses_other_hosts() -> None:
     bad = [{"chart": "http://example.com/c.tgz"}, {"chart": "HTTP://10.0.0.1/c.tgz"}, {"chart": "http:/\t/evil/c"},
            {"chart": "http:\\\\evil\\c"}, {"chart": "http:／／evil/c"}, {"server": "https://192.168.1.1:6443"},
            {"kubeconfig": {"clusters": [{"name": "c", "cluster": {"server": "https://evil:6443"}}]}},
-           {"kubeconfig": "clusters:\n- cluster: {server: 'https://evil:6443'}\n"}]  # fmt: skip
+           {"kubeconfig": "clusters:\n- cluster: {server: 'https://evil:6443'}\n"}, {"url": "https://evil/charts"},
+           {"url": "oci://10.0.0.1/charts"}]  # fmt: skip
     for payload in bad:
         with pytest.raises(UnsafeRequest):
             assert_loopback_only(t, "http://127.0.0.1:8000/v1/x", json.dumps(payload).encode())

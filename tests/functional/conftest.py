@@ -17,6 +17,7 @@ from chalicelib.config import QUEUE_NAME, Settings
 from chalicelib.store import table_definition
 from tests.fakes import FakeHelm
 
+BUCKET = "charthouse-charts"
 KUBECONFIG = """
 apiVersion: v1
 kind: Config
@@ -42,6 +43,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
         boto3.client("dynamodb").create_table(**table_definition("charthouse"))
         url = boto3.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes={"FifoQueue": "true"})["QueueUrl"]
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield url
 
 
@@ -52,7 +54,7 @@ def helm() -> FakeHelm:
 
 @pytest.fixture
 def client(aws: str, helm: FakeHelm) -> Iterator[Client]:
-    deps.override(deps.build(Settings(queue_url=aws, helm_binary="/nonexistent"), helm=helm))
+    deps.override(deps.build(Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET), helm=helm))
     from app import app
 
     with Client(app) as c:
