@@ -51,7 +51,11 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def _options(parser: argparse.ArgumentParser) -> list[str]:
-    return sorted(o for a in parser._actions for o in a.option_strings if o.startswith("--"))
+    """Long options, and the choices of positional arguments (``completion bash|zsh``)."""
+    words = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    words += [str(c) for a in parser._actions if not a.option_strings and a.choices and not
+              isinstance(a, argparse._SubParsersAction) for c in a.choices]  # fmt: skip
+    return sorted(words)
 
 
 def bash_script(root: argparse.ArgumentParser) -> str:

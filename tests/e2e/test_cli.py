@@ -273,6 +273,33 @@ def test_repositories_and_charts(stack: Stack, charts: ChartServer, work: Path) 
     assert charthouse(stack, "repo", "refresh", "clirepo", cwd=work).returncode == 4
 
 
+def test_private_repository_credentials_stay_secret(stack: Stack, charts: ChartServer, work: Path,
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    if not _routes_exist(stack):
+        pytest.skip("the repository and chart routes (issue 4) are not in this build yet")
+    private = ChartServer(tmp_path_factory.mktemp("private") / "www", stack.cfg.helm_binary, free_port(),
+                          username="ci", password="cli-pa55-word")  # fmt: skip
+    try:
+        private.add(charts.www / "demo-0.1.0.tgz")
+        refused = charthouse(stack, "repo", "add", "cliprivate", private.base_url, cwd=work)
+        assert refused.returncode != 0, "the repository needs credentials"
+        added = charthouse(stack, "repo", "add", "cliprivate", private.base_url, "--username", "ci",
+                           "--password-stdin", stdin="cli-pa55-word\n", cwd=work)  # fmt: skip
+        if "no chart bucket" in added.stderr:
+            pytest.skip(f"the stack does not configure issue 4's chart storage yet: {added.stderr.strip()}")
+        ok(added)
+        listed = ok(charthouse(stack, "repo", "list", "-o", "json", cwd=work))
+        repo = next(r for r in json.loads(listed)["repositories"] if r["name"] == "cliprivate")
+        assert repo["auth"]["basic"] is True
+        found = json.loads(ok(charthouse(stack, "chart", "search", "--repo", "cliprivate", "-o", "json", cwd=work)))
+        assert [(c["name"], c["version"]) for c in found["charts"]] == [("demo", "0.1.0")]
+        for text in (added.stdout, added.stderr, listed, json.dumps(found)):
+            assert "cli-pa55-word" not in text
+        ok(charthouse(stack, "repo", "delete", "cliprivate", cwd=work))
+    finally:
+        private.close()
+
+
 def test_completion_script_loads_in_bash(work: Path) -> None:
     script = ok(charthouse(None, "completion", "bash", cwd=work, endpoint="http://127.0.0.1:1"))
     (work / "c.bash").write_text(script)
@@ -281,3 +308,6 @@ def test_completion_script_loads_in_bash(work: Path) -> None:
     done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["create"]
+    probe = 'source c.bash; COMP_WORDS=(charthouse completion ""); COMP_CWORD=2; _charthouse; echo "${COMPREPLY[@]}"'
+    done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
+    assert {"bash", "zsh"} <= set(done.stdout.split())
