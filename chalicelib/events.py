@@ -8,6 +8,7 @@ from typing import Any
 from chalice.app import Blueprint, Rate
 
 from . import deps
+from .errors import CharthouseError
 
 log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
@@ -19,3 +20,20 @@ def sweep_stale_leases(event: Any) -> dict[str, Any]:
     report = deps.get().recovery.sweep()
     return {"leases_expired": report.leases_expired, "operations_failed": report.operations_failed,
             "unlocks_queued": report.unlocks_queued}  # fmt: skip
+
+
+@bp.schedule(Rate(6, unit=Rate.HOURS))
+def refresh_repositories(event: Any) -> dict[str, Any]:
+    """Fetch every HTTP repository's index again (like ``helm repo update``); one failure does not stop the rest."""
+    repos = deps.get().catalog.repos
+    refreshed, failed = [], []
+    for repo in repos.all():
+        if repo.kind != "http":
+            continue
+        try:
+            repos.refresh(repo.name)
+            refreshed.append(repo.name)
+        except CharthouseError as exc:
+            log.warning("repository %s not refreshed: %s", repo.name, exc.message)
+            failed.append(repo.name)
+    return {"refreshed": refreshed, "failed": failed}

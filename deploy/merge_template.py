@@ -1,5 +1,5 @@
-"""Write the merge template for ``chalice package --merge-template``: the table, the FIFO queue and the helm layer,
-attached to both functions. The table comes from ``store.table_definition`` so deploy, tests and the local stack
+"""Write the merge template for ``chalice package --merge-template``: the table, the FIFO queue, the charts bucket
+(uploads, repository index cache) and the helm layer, attached to every function. The table comes from ``store.table_definition`` so deploy, tests and the local stack
 create the same thing.
 
     python -m deploy.merge_template OUT.json
@@ -15,7 +15,8 @@ from chalicelib.config import DEFAULT_TABLE, DEFAULT_WORKER_TIMEOUT_S, QUEUE_NAM
 from chalicelib.store import table_definition
 
 LAYER_FILE = "helm-layer.zip"  # copied beside the packaged template by `make package`
-FUNCTIONS = ("APIHandler", "ExecuteOperations")
+FUNCTIONS = ("APIHandler", "ExecuteOperations", "SweepStaleLeases", "RefreshRepositories")
+INCOMING_DAYS = 1  # presigned uploads that were never completed are deleted after this long
 
 
 def merge_template() -> dict[str, Any]:
@@ -32,6 +33,15 @@ def merge_template() -> dict[str, Any]:
                   "Properties": {**table, "SSESpecification": {"SSEEnabled": True},
                                  "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}},
         "OperationsQueue": {"Type": "AWS::SQS::Queue", "Properties": queue},
+        # the bucket's generated name contains "-chartbucket-": .chalice/policy.json grants access by that pattern
+        "ChartBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {"Rules": [{"Id": "incoming-uploads", "Status": "Enabled",
+                                                  "Prefix": "incoming/", "ExpirationInDays": INCOMING_DAYS}]}}},
         "HelmLayer": {"Type": "AWS::Serverless::LayerVersion",
                       "Properties": {"ContentUri": f"./{LAYER_FILE}", "CompatibleRuntimes": ["python3.11"],
                                      "Description": "helm, pinned (layers/helm/build.sh)"}},
@@ -46,8 +56,9 @@ def merge_template() -> dict[str, Any]:
                            "ResponseTemplates": {"application/json": template}},
         }  # fmt: skip
     for function in FUNCTIONS:
-        resources[function] = {"DependsOn": ["Table", "OperationsQueue"],
-                               "Properties": {"Layers": [{"Ref": "HelmLayer"}]}}  # fmt: skip
+        resources[function] = {"DependsOn": ["Table", "OperationsQueue", "ChartBucket"],
+                               "Properties": {"Layers": [{"Ref": "HelmLayer"}], "Environment": {
+                                   "Variables": {"CHARTHOUSE_CHART_BUCKET": {"Ref": "ChartBucket"}}}}}  # fmt: skip
     return {"Resources": resources}
 
 

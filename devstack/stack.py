@@ -196,6 +196,19 @@ class Stack:
             "registry": {"url": self.registry.url, "host": self.registry.host, "username": REPO_USER,
                          "password": creds["password"], "ca_file": str(self.registry.ca_file)},
         }, indent=2) + "\n")  # fmt: skip
+        # ready-made bodies for PUT /v1/repositories/{name} (the README's curl walkthrough uses them)
+        bodies = {
+            "put-repository.json": {"url": self.repo.base_url, "username": REPO_USER, "password": creds["password"],
+                                    "description": "the local stack's private chart repository"},
+            "put-registry.json": {"url": self.registry.url, "username": REPO_USER, "password": creds["password"],
+                                  "ca_bundle": self.registry.ca_pem,
+                                  "description": "the local stack's OCI registry (TLS, its own CA)"},
+        }  # fmt: skip
+        for name, body in bodies.items():
+            path = self.cfg.state_dir / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(body, fh, indent=2)
 
     def _wait_for_api(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -17,6 +17,9 @@ import yaml
 from devstack.charts import ChartServer
 from devstack.stack import ROOT, Stack, StackConfig, free_port, request
 from tests.e2e.openapi_check import ResponseChecker
+from tests.e2e.repos import (
+    published,  # noqa: F401 - the fixture: charts in the stack's repo and registry, once per stack
+)
 
 HELMS = {"helm4": ROOT / "layers/helm/build/v4/helm", "helm3": ROOT / "layers/helm/build/v3/helm"}
 TERMINAL = ("succeeded", "failed")

@@ -29,7 +29,6 @@ from tests.e2e.repos import (
     gpg_key,
     helm,
     https_repo,
-    published,  # noqa: F401 - the fixture
     registry_body,
     repo_add_args,
     repository_body,
@@ -91,7 +90,7 @@ def read_object(stack: Stack, *path: str) -> dict:
 # ---------------------------------------------------------------- the private HTTP repository
 
 
-def test_private_repo_refuses_without_credentials(stack: Stack, published: Published) -> None:  # noqa: F811
+def test_private_repo_refuses_without_credentials(stack: Stack, published: Published) -> None:
     repo = published.repo
     assert (repo.username, repo.password, repo.token) == (REPO_USER, repo.password, repo.token)
     assert repo.password and repo.token
@@ -118,7 +117,7 @@ def test_private_repo_refuses_without_credentials(stack: Stack, published: Publi
     assert repository_body(repo, auth="token") == {"url": repo.base_url, "token": repo.token}
 
 
-def test_helm_repo_add_and_install_from_the_private_repo(stack: Stack, published: Published) -> None:  # noqa: F811
+def test_helm_repo_add_and_install_from_the_private_repo(stack: Stack, published: Published) -> None:
     home = stack.cfg.state_dir / "helm-repo"
     ok(helm(stack, home, *repo_add_args(published.repo)))
     found = json.loads(ok(helm(stack, home, "search", "repo", "charthouse/", "-o", "json")))
@@ -149,7 +148,7 @@ def test_https_repo_needs_its_ca(stack: Stack, tmp_path: Path) -> None:
         server.close()
 
 
-def test_client_certificates_for_repo_and_registry(stack: Stack, published: Published,  # noqa: F811
+def test_client_certificates_for_repo_and_registry(stack: Stack, published: Published,
                                                     tmp_path: Path) -> None:  # fmt: skip
     client, stranger = client_tls(tmp_path / "client"), client_tls(tmp_path / "stranger")
     mine = ["--cert-file", str(client.cert), "--key-file", str(client.key)]
@@ -185,7 +184,7 @@ def test_client_certificates_for_repo_and_registry(stack: Stack, published: Publ
 # ---------------------------------------------------------------- the OCI registry
 
 
-def test_oci_install_with_login_and_ca(stack: Stack, published: Published) -> None:  # noqa: F811
+def test_oci_install_with_login_and_ca(stack: Stack, published: Published) -> None:
     registry, chart = published.registry, published.plain
     assert chart.oci == f"{registry.url}/plain" and registry.url.startswith("oci://127.0.0.1:")
     assert registry.ca_pem and "BEGIN CERTIFICATE" in registry.ca_pem
@@ -210,7 +209,7 @@ def test_oci_install_with_login_and_ca(stack: Stack, published: Published) -> No
     ok(helm(stack, home, "uninstall", "srv-oci", "-n", NS))
 
 
-def test_anonymous_registry_over_plain_http(stack: Stack, published: Published, tmp_path: Path) -> None:  # noqa: F811
+def test_anonymous_registry_over_plain_http(stack: Stack, published: Published, tmp_path: Path) -> None:
     (port,) = free_port_numbers(1)
     with OciRegistry(tmp_path / "registry", port, plain_http=True) as registry:
         assert registry.ca_pem is None and registry.tls_args() == ["--plain-http"]
@@ -240,7 +239,7 @@ def test_example_chart_is_in_both_servers(stack: Stack) -> None:
 # ---------------------------------------------------------------- signed charts, dependencies, CRDs and hooks
 
 
-def test_signed_chart_verifies(stack: Stack, published: Published, tmp_path: Path) -> None:  # noqa: F811
+def test_signed_chart_verifies(stack: Stack, published: Published, tmp_path: Path) -> None:
     signed, key = published.signed, published.key
     home = stack.cfg.state_dir / "helm-signed"
     out = ok(helm(stack, home, "verify", str(signed.archive), "--keyring", str(key.pubring)))
@@ -265,7 +264,7 @@ def test_signed_chart_verifies(stack: Stack, published: Published, tmp_path: Pat
                  str(key.pubring), *install_args(stack)), "prov", "404")  # fmt: skip
 
 
-def test_dependency_from_the_private_repo_builds_and_installs(stack: Stack, published: Published,  # noqa: F811
+def test_dependency_from_the_private_repo_builds_and_installs(stack: Stack, published: Published,
                                                               tmp_path: Path) -> None:  # fmt: skip
     chart = dependent_chart(tmp_path / "src", published.repo.base_url, name="child-of-repo")
     home = tmp_path / "helm"
@@ -287,7 +286,7 @@ def test_dependency_from_the_private_repo_builds_and_installs(stack: Stack, publ
     ok(helm(stack, home, "uninstall", "srv-parent", "-n", NS))
 
 
-def test_crds_hooks_and_notes(stack: Stack, published: Published) -> None:  # noqa: F811
+def test_crds_hooks_and_notes(stack: Stack, published: Published) -> None:
     chart, registry = published.crdhook, published.registry
     home = stack.cfg.state_dir / "helm-crd"
     ok(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin",

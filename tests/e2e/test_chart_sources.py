@@ -17,7 +17,7 @@ import pytest
 
 from devstack.stack import Stack
 from tests.e2e.conftest import Api, helm_cli
-from tests.e2e.repos import Published, published  # noqa: F401  (the fixture)
+from tests.e2e.repos import Published
 
 pytestmark = pytest.mark.e2e
 NS = "/v1/clusters/local/namespaces/default/releases"
@@ -90,7 +90,7 @@ def test_private_http_repository(api: Api, stack: Stack) -> None:
     uninstall(api, "from-repo")
 
 
-def test_refresh_sees_new_versions(api: Api, stack: Stack, published: Published) -> None:  # noqa: F811
+def test_refresh_sees_new_versions(api: Api, stack: Stack, published: Published) -> None:
     assert api.call("PUT", "/v1/repositories/private", repo_body(stack))[0] in (200, 201)
     before = api.call("GET", "/v1/repositories/private")[1]["index"]
     # publish after the index was cached: not visible until a refresh
@@ -202,7 +202,7 @@ def test_upload_direct_and_presigned(api: Api, stack: Stack, tmp_path: Path) -> 
 # ---------------------------------------------------------------- chart features
 
 
-def test_dependencies_crds_hooks_and_notes(api: Api, stack: Stack, published: Published) -> None:  # noqa: F811
+def test_dependencies_crds_hooks_and_notes(api: Api, stack: Stack, published: Published) -> None:
     assert api.call("PUT", "/v1/repositories/private", repo_body(stack))[0] in (200, 201)
     assert api.call("PUT", "/v1/repositories/oci", registry_body(stack))[0] in (200, 201)
     assert api.call("POST", "/v1/repositories/private/refresh")[0] == 200
@@ -227,7 +227,7 @@ def test_dependencies_crds_hooks_and_notes(api: Api, stack: Stack, published: Pu
         uninstall(api, name)
 
 
-def test_dependency_update(api: Api, stack: Stack, published: Published, tmp_path: Path) -> None:  # noqa: F811
+def test_dependency_update(api: Api, stack: Stack, published: Published, tmp_path: Path) -> None:
     """A chart whose dependency is not vendored installs only with dependency_update (helm fetches it)."""
     from tests.e2e.repos import dependent_chart
 
@@ -258,7 +258,7 @@ def _free_port() -> int:
     return free_port()
 
 
-def test_signed_chart_is_verified(api: Api, stack: Stack, published: Published) -> None:  # noqa: F811
+def test_signed_chart_is_verified(api: Api, stack: Stack, published: Published) -> None:
     keyring = base64.b64encode(published.key.pubring.read_bytes()).decode()
     assert api.call("PUT", "/v1/repositories/signed", repo_body(stack, keyring=keyring))[0] in (200, 201)
     assert api.call("PUT", "/v1/repositories/private", repo_body(stack))[0] in (200, 201)

@@ -34,6 +34,13 @@ def test_packaged_template_has_every_resource(tmp_path: Path) -> None:
     assert QUEUE_NAME in json.dumps(worker["Events"])
     assert resources["APIHandler"]["Properties"]["Layers"] == [{"Ref": "HelmLayer"}]
     assert worker["Environment"]["Variables"]["CHARTHOUSE_ALLOW_HTTP_CHARTS"] == "false"
+    bucket = resources["ChartBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["Prefix"] == "incoming/"
+    for name in ("APIHandler", "ExecuteOperations", "RefreshRepositories"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["CHARTHOUSE_CHART_BUCKET"] == {"Ref": "ChartBucket"}, name
+        assert variables["CHARTHOUSE_TABLE"] == "charthouse", name  # merged into chalice's own, not replacing it
     gateway = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::GatewayResponse"]
     assert {g["ResponseType"] for g in gateway} == {"DEFAULT_4XX", "DEFAULT_5XX"}
     assert all('"error"' in g["ResponseTemplates"]["application/json"] for g in gateway)
