@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from devstack.stack import Stack
+from devstack.tls import client_tls
 from tests.e2e.conftest import Api, helm_cli
-from tests.e2e.repos import Published
+from tests.e2e.repos import Published, https_repo, repository_body
 
 pytestmark = pytest.mark.e2e
 NS = "/v1/clusters/local/namespaces/default/releases"
@@ -99,6 +100,34 @@ def test_refresh_sees_new_versions(api: Api, stack: Stack, published: Published)
     charts = api.call("GET", "/v1/charts?repository=private&versions=true&limit=1000")[1]["charts"]
     assert {("plain", published.plain.version), ("crdhook", published.crdhook.version)} <= {
         (c["name"], c["version"]) for c in charts}  # fmt: skip
+
+
+def test_https_repository_with_token_and_client_certificate(api: Api, stack: Stack, published: Published,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """HTTPS from a private CA, a bearer token and mutual TLS: everything helm's own repository support can't do
+    all at once (it has no bearer tokens), done by the service's own fetcher."""
+    client = client_tls(tmp_path / "client")
+    server = https_repo(tmp_path / "https", stack.cfg.helm_binary, token="s3cr3t-bearer-token", client_ca=client.ca)
+    try:
+        server.add(published.plain.archive)
+        body = repository_body(server, auth="token", client=client)
+        assert {"ca_bundle", "client_certificate", "client_key", "token"} <= set(body)
+        # without the client certificate the TLS handshake fails; without the CA the server is not trusted
+        for drop in (("client_certificate", "client_key"), ("ca_bundle",)):
+            partial = {k: val for k, val in body.items() if k not in drop}
+            status, err = api.call("PUT", "/v1/repositories/mtls", partial)
+            assert status == 502 and err["error"]["code"] == "RepositoryUnreachable", (drop, err)
+        status, repo = api.call("PUT", "/v1/repositories/mtls", body)
+        assert status in (200, 201) and repo["auth"] == {"basic": False, "token": True, "client_certificate": True,
+                                                         "ca_bundle": True}, repo  # fmt: skip
+        assert "s3cr3t-bearer-token" not in json.dumps(repo) and "PRIVATE KEY" not in json.dumps(repo)
+        op = install(api, "from-mtls", "mtls/plain", version=published.plain.version)
+        assert op["status"] == "succeeded", op
+        assert "from-mtls-plain" in helm_cli(stack, "get", "manifest", "from-mtls", "-n", "default")
+        uninstall(api, "from-mtls")
+        assert api.call("DELETE", "/v1/repositories/mtls")[0] == 204
+    finally:
+        server.close()
 
 
 # ---------------------------------------------------------------- OCI registry
