@@ -202,6 +202,7 @@ class Api:
         self.base = base
         self.cluster = cluster
         self.op_timeout = op_timeout
+        self.dead: Callable[[], list[str]] = list  # the stack's exited components (set by bench/fixture.py)
         self.retries = 0  # 503 answers retried, as a well-behaved client would
         self._lock = threading.Lock()
 
@@ -225,6 +226,8 @@ class Api:
     def wait(self, op_id: str, poll_s: float, deadline: float) -> dict[str, Any]:
         """Poll the operation until it is terminal; raise if it failed or the deadline passes."""
         while time.monotonic() < deadline:
+            if self.dead():
+                raise BenchError(f"stack component(s) exited: {', '.join(self.dead())}; operation {op_id} unfinished")
             status, data = request("GET", f"{self.base}/v1/operations/{op_id}")
             if status == 200 and data["status"] == "succeeded":
                 return dict(data)

@@ -40,6 +40,12 @@ class Bench:
     archive: Path
 
 
+def dead(stack: Stack) -> list[str]:
+    """Components of the stack that exited (the emulated AWS server is not among ``Stack.dead``'s children)."""
+    server = stack.aws._server  # noqa: SLF001 - devstack offers no public probe of it
+    return stack.dead() + (["aws (moto)"] if server is None or server.poll() is not None else [])
+
+
 @contextmanager
 def running(state: Path, helm_binary: Path, major: int, workers: int, manifest_kb: int,
             op_timeout: float = 180.0) -> Iterator[Bench]:  # fmt: skip
@@ -61,6 +67,7 @@ def running(state: Path, helm_binary: Path, major: int, workers: int, manifest_k
                 files[key].write_text(json.dumps(data))
             helm = HelmCli(helm_binary, major, cfg.state_dir / "kubeconfig", state / "helm-homes")
             api = Api(stack.api, cfg.cluster, op_timeout)
+            api.dead = lambda: dead(stack)
             yield Bench(stack, api, helm, url, values, files, state / "www" / url.rsplit("/", 1)[1])
         finally:
             server.close()

@@ -1,11 +1,12 @@
 """The benchmark suite of issue 8, one command: ``.venv/bin/python -m bench [--quick] [--helm 3|4] [--out FILE]``.
 
-Phases, in this order (each one's failure is recorded and the next one still runs):
+Phases, in this order, each on a fresh stack (a failed phase is retried once, its error recorded, and the next
+one still runs; the results file is rewritten after each phase):
 
 3. cold start and size (no stack: ``coldstart.py``), first, while the machine carries none of our own load;
-1. overhead per verb, API against raw helm, interleaved (``overhead.py``), on a fresh stack;
-2. list and history at scale (``scale.py``), on the same stack afterwards (seeding would slow every write
-   the overhead phase makes: the emulator's transactions copy the whole table);
+1. overhead per verb, API against raw helm, interleaved (``overhead.py``);
+2. list and history at scale (``scale.py``; its own stack: seeded records would slow every write of the other
+   phases, since the emulator's transactions copy the whole table);
 4. throughput with N workers (``throughput.py``), a fresh stack per N.
 
 Results: JSON (machine, versions, options, every figure with its samples) to ``--out`` (default
@@ -96,33 +97,39 @@ def parse_args(argv: list[str] | None = None) -> Options:
                    manifest_kb=max(1, a.manifest_kb), keep=a.keep)  # fmt: skip
 
 
-def _phase(results: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
-    """Run one phase; record its result, its duration, or its error (the suite goes on)."""
+def _phase(results: dict[str, Any], name: str, fn: Callable[[], Any], save: Callable[[], None],
+           attempts: int = 2) -> None:
+    """Run one phase (on its own stack); record its result, duration and any error, then save the results file.
+    A failed attempt is retried once on a fresh stack (on the shared machine, a stack's processes have been seen
+    killed from outside); every failed attempt is recorded."""
     started = time.perf_counter()
-    log(f"phase {name}: start")
-    try:
-        results[name] = fn()
-    except Exception as exc:  # noqa: BLE001 - a benchmark reports what broke and measures the rest
-        results.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
-        log(f"phase {name} failed: {exc}\n{traceback.format_exc()}")
+    for attempt in range(1, attempts + 1):
+        log(f"phase {name}: start (attempt {attempt})")
+        try:
+            results[name] = fn()
+            results.get("errors", {}).pop(name, None)
+            break
+        except Exception as exc:  # noqa: BLE001 - a benchmark reports what broke and measures the rest
+            message = f"{type(exc).__name__}: {exc}"
+            results.setdefault("errors", {})[name] = message
+            results.setdefault("failed_attempts", []).append({"phase": name, "attempt": attempt, "error": message})
+            log(f"phase {name} failed: {exc}\n{traceback.format_exc()}")
     results.setdefault("phase_seconds", {})[name] = time.perf_counter() - started
     log(f"phase {name}: {results['phase_seconds'][name]:.0f} s")
+    save()
 
 
-def stack_phases(opts: Options, tmp: Path, results: dict[str, Any]) -> None:
-    """Overhead, then scale, on one stack."""
-    if not {"overhead", "scale"} & set(opts.phases):
-        return
-    with fixture.running(tmp / "main", HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
-        if "overhead" in opts.phases:
-            ctx = overhead.Context(b.api, b.helm, b.chart_url, b.values, b.files, workerlog.LogTail(b.stack.logs))
-            _phase(results, "overhead", lambda: {
-                "verbs": [s.to_json() for s in overhead.measure(ctx, opts.repetitions, opts.workers)],
-                "readback": overhead.readback_variants(ctx, opts.repetitions)})
-        if "scale" in opts.phases:
-            _phase(results, "scale", lambda: scale.measure(
-                b.api, b.helm, b.chart_url, b.files, b.stack.aws.endpoint, "charthouse", list(opts.levels),
-                opts.samples, opts.real, opts.parallel))  # fmt: skip
+def run_overhead(opts: Options, state: Path) -> dict[str, Any]:
+    with fixture.running(state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
+        ctx = overhead.Context(b.api, b.helm, b.chart_url, b.values, b.files, workerlog.LogTail(b.stack.logs))
+        return {"verbs": [s.to_json() for s in overhead.measure(ctx, opts.repetitions, opts.workers)],
+                "readback": overhead.readback_variants(ctx, opts.repetitions)}  # fmt: skip
+
+
+def run_scale(opts: Options, state: Path) -> dict[str, Any]:
+    with fixture.running(state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
+        return scale.measure(b.api, b.helm, b.chart_url, b.files, b.stack.aws.endpoint, "charthouse",
+                             list(opts.levels), opts.samples, opts.real, opts.parallel)  # fmt: skip
 
 
 def render(results: dict[str, Any], md: bool = False) -> str:
@@ -169,23 +176,35 @@ def main(argv: list[str] | None = None) -> int:
                                "notes": ["the emulated AWS disk snapshot is off and the sweep runs hourly "
                                          "(bench/fixture.py)"]}  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="charthouse-bench-"))
+
+    def save() -> None:
+        opts.out.parent.mkdir(parents=True, exist_ok=True)
+        results["total_s"] = time.perf_counter() - started
+        results["load_at_end"] = other_load()
+        opts.out.write_text(json.dumps(_json_safe(results), indent=1) + "\n")
+
+    counter = iter(range(1_000_000))
+    binary_major = (binary, opts.helm)
+    phases: dict[str, Callable[[], Any]] = {
+        "coldstart": lambda: coldstart.measure(opts.import_runs),
+        "overhead": lambda: run_overhead(opts, tmp / f"overhead-{next(counter)}"),
+        "scale": lambda: run_scale(opts, tmp / f"scale-{next(counter)}"),
+        "throughput": lambda: throughput.measure(tmp / f"throughput-{next(counter)}", *binary_major,
+                                                 list(opts.worker_counts), opts.throughput_ops, opts.manifest_kb),
+    }  # fmt: skip
     try:
-        if "coldstart" in opts.phases:
-            _phase(results, "coldstart", lambda: coldstart.measure(opts.import_runs))
-        stack_phases(opts, tmp, results)
-        if "throughput" in opts.phases:
-            _phase(results, "throughput", lambda: throughput.measure(
-                tmp, binary, opts.helm, list(opts.worker_counts), opts.throughput_ops, opts.manifest_kb))  # fmt: skip
+        for name in PHASES:
+            if name in opts.phases:
+                _phase(results, name, phases[name], save)
+    except KeyboardInterrupt:
+        results.setdefault("errors", {})["interrupted"] = "stopped by Ctrl-C; the phases before it are complete"
     finally:
         if opts.keep:
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    results["total_s"] = time.perf_counter() - started
-    results["load_at_end"] = other_load()
+    save()
     print(render(results), flush=True)
-    opts.out.parent.mkdir(parents=True, exist_ok=True)
-    opts.out.write_text(json.dumps(_json_safe(results), indent=1) + "\n")
     opts.out.with_suffix(".md").write_text(render(results, md=True) + "\n")
     log(f"results: {opts.out} (+ .md)")
     return 1 if results.get("errors") else 0
