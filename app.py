@@ -5,6 +5,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib.api import bp as api
+from chalicelib.cfn import bp as cfn
 from chalicelib.charts_api import ARCHIVE_TYPES
 from chalicelib.charts_api import bp as charts
 from chalicelib.events import bp as events
@@ -18,3 +19,4 @@ app.register_blueprint(api)
 app.register_blueprint(charts)
 app.register_blueprint(worker)
 app.register_blueprint(events)
+app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease

@@ -27,6 +27,7 @@ from .models import (
     Limits,
     Operation,
     OperationStatus,
+    ReconcileSpec,
     ReleaseRef,
     RollbackSpec,
     Spec,
@@ -35,6 +36,7 @@ from .models import (
     UpgradeSpec,
 )
 from .openapi import spec as openapi_spec
+from .reconcile import LIVE_INFO
 from .service import INFO_PARTS
 from .store import Idempotency, ListQuery
 
@@ -227,16 +229,24 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     v.no_unknown(query, frozenset({"info", "revision"}))
     ref = ReleaseRef.parse(cluster, namespace, name)
     parts: tuple[str, ...] = ()
+    live: list[str] = []  # issue 5: drift (live objects vs the manifest) and events (reconcile findings)
     if query.get("info"):
         asked = query["info"].split(",")
+        live = [p for p in asked if p in LIVE_INFO]
+        asked = [p for p in asked if p not in LIVE_INFO]
         if "all" in asked:
             asked = list(INFO_PARTS)
         for part in asked:
             if part not in INFO_PARTS:
-                raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS)}")
+                raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS + LIVE_INFO)}")
         parts = tuple(dict.fromkeys(asked))
     revision = v.integer("revision", query.get("revision"), 1, 1_000_000)
-    return deps.get().service.get(ref, parts, revision)
+    out = deps.get().service.get(ref, parts, revision)
+    if "drift" in live:
+        out["drift"] = deps.get().reconciler.drift_of(ref)
+    if "events" in live:
+        out["events"] = deps.get().store.release_events(ref, 100)
+    return out
 
 
 @bp.route(RELEASE + "/history", methods=["GET"])
@@ -316,6 +326,18 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
     spec = UnlockSpec.from_json(body, _limits(), d.settings.recovery_policy)
     op = d.pipeline.replay(_idempotency(body))
     return _accepted(op or d.recovery.unlock(ref, spec))
+
+
+@bp.route("/v1/clusters/{cluster}/reconcile", methods=["POST"], content_types=CONTENT_TYPES)
+@web.handled
+def reconcile(cluster: str) -> Response:
+    """Bring the store in line with the cluster (reconcile.py): 202 with the operation; 409 while one runs."""
+    d = deps.get()
+    v.dns_label("cluster", cluster)
+    body = _body()
+    spec = ReconcileSpec.from_json(body, _limits())
+    op = d.pipeline.replay(_idempotency(body))
+    return _accepted(op or d.reconciler.request(cluster, spec))
 
 
 # ---------------------------------------------------------------- operations

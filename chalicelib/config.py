@@ -24,6 +24,7 @@ WORKER_MARGIN_S = 60  # time the worker keeps after helm's kill deadline, to rec
 DEFAULT_MAX_HISTORY = 10  # helm's own default is unlimited; bounded histories keep Secrets small
 CLUSTER_PROBE_TIMEOUT_S = 5.0
 CREDENTIAL_CACHE_S = 300
+RECONCILE_EVERY_MIN = 15  # the packaged default; each stage sets its own (CHARTHOUSE_RECONCILE_SCHEDULE)
 
 
 def _int(name: str, default: int) -> int:
@@ -53,6 +54,7 @@ class Settings:
     chart_bucket: str = ""  # S3: uploaded charts, and the index cache when index_cache_dir is empty
     index_cache_dir: str = ""  # the local stages cache repository indexes in a directory
     max_chart_bytes: int = DEFAULT_MAX_CHART_BYTES
+    event_bus: str = ""  # EventBridge bus of state-change events (notify.py); empty: events are only logged
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,6 +79,7 @@ class Settings:
             chart_bucket=env.get("CHARTHOUSE_CHART_BUCKET", ""),
             index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"]) if env.get("CHARTHOUSE_INDEX_CACHE_DIR") else "",
             max_chart_bytes=_int("CHARTHOUSE_MAX_CHART_BYTES", DEFAULT_MAX_CHART_BYTES),
+            event_bus=env.get("CHARTHOUSE_EVENT_BUS", ""),
         )
 
 

@@ -18,10 +18,14 @@ from .blobs import Blobs, DirBlobs, S3Blobs
 from .catalog import Catalog
 from .clusters import ClusterRegistry
 from .config import Settings, settings
+from .custom_resource import CustomResource
+from .drift import DriftDetector
 from .helm import HelmCli
 from .models import Limits
+from .notify import Notifier
 from .operations import Pipeline
 from .queue import SqsQueue
+from .reconcile import Reconciler
 from .recovery import Recovery
 from .repositories import RepositoryRegistry
 from .service import ReleaseService
@@ -45,6 +49,9 @@ class Deps:
     pipeline: Pipeline
     recovery: Recovery
     catalog: Catalog
+    notifier: Notifier
+    reconciler: Reconciler
+    custom_resource: CustomResource
 
     @property
     def limits(self) -> Limits:
@@ -83,7 +90,22 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
     queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
     pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
     recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
-    return Deps(cfg, store, registry, service, pipeline, recovery, catalog)
+    notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, pipeline, catalog)
+    return Deps(cfg, store, registry, service, pipeline, recovery, catalog, notifier, reconciler, custom_resource)
+
+
+def wire_events(cfg: Settings, session: Any, store: Store, registry: ClusterRegistry, service: ReleaseService,
+                pipeline: Pipeline, catalog: Catalog) -> tuple[Notifier, Reconciler, CustomResource]:  # fmt: skip
+    """Issue 5: state-change events, reconcile and the CloudFormation custom resource, hooked to the pipeline."""
+    events = session.client("events", config=aws_config(cfg.aws_timeout_s)) if cfg.event_bus else None
+    notifier = Notifier(events, cfg.event_bus)
+    reconciler = Reconciler(store, registry, service, pipeline, notifier, DriftDetector(registry, service.helm),
+                            cfg.default_timeout_s)  # fmt: skip
+    pipeline.reconciler = reconciler
+    custom_resource = CustomResource(store, service, pipeline, catalog, limits_of(cfg), cfg.stage != "prod")
+    pipeline.listeners += [lambda op: notifier.operation_ended(op, store.get_release(op.release)),
+                           custom_resource.operation_ended]  # fmt: skip
+    return notifier, reconciler, custom_resource
 
 
 def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Catalog:

@@ -8,6 +8,7 @@ from typing import Any
 from chalice.app import Blueprint, Rate
 
 from . import deps
+from .config import RECONCILE_EVERY_MIN
 from .errors import CharthouseError
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,13 @@ def sweep_stale_leases(event: Any) -> dict[str, Any]:
     report = deps.get().recovery.sweep()
     return {"leases_expired": report.leases_expired, "operations_failed": report.operations_failed,
             "unlocks_queued": report.unlocks_queued}  # fmt: skip
+
+
+@bp.schedule(Rate(RECONCILE_EVERY_MIN, unit=Rate.MINUTES))
+def reconcile_clusters(event: Any) -> dict[str, Any]:
+    """Queue a reconcile of every registered cluster (``reconcile.py``); each runs as its own operation, so one
+    unreachable cluster fails alone. The deployed rate is set per stage by the template (deploy/merge_template.py)."""
+    return deps.get().reconciler.schedule_all()
 
 
 @bp.schedule(Rate(6, unit=Rate.HOURS))

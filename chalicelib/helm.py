@@ -312,6 +312,14 @@ def get_argv(ref: ReleaseRef, what: str, revision: int | None = None) -> list[st
     return ["get", what, *_ns(ref), *rev, *out, "--", ref.name]
 
 
+# ---------------------------------------------------------------- argv builders of reconcile (issue 5)
+
+
+def list_all_argv() -> list[str]:
+    """Every release in every namespace, whatever its status (``--max 0``: helm's default stops at 256)."""
+    return ["list", "--all-namespaces", "--all", "--max", "0", "--output", "json"]
+
+
 @dataclass(frozen=True)
 class RegistryTls:
     """TLS options of an OCI registry, as files inside the work directory."""
@@ -362,6 +370,7 @@ class Helm(Protocol):
     def get(self, kubeconfig: str, ref: ReleaseRef, what: str, revision: int | None) -> Any: ...
     def render_name(self, template: str) -> str: ...
     def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None: ...
+    def list_releases(self, kubeconfig: str) -> list[dict[str, Any]]: ...
 
 
 class HelmCli:
@@ -431,6 +440,11 @@ class HelmCli:
     def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None:
         """What the helm CLI cannot do: mark a revision left pending by a killed helm as failed."""
         release_secrets.mark_failed(kubeconfig, ref.namespace, ref.name, revision, description)
+
+    def list_releases(self, kubeconfig: str) -> list[dict[str, Any]]:
+        """helm list -A --all: name, namespace, revision, status, chart, app_version, updated of every release."""
+        data = json.loads(self._quick(kubeconfig, list_all_argv()) or "[]")
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
     def render_name(self, template: str) -> str:
         """Render a ``name_template`` with helm's own template engine (sprig functions included)."""

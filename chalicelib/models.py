@@ -64,6 +64,7 @@ class Action(str, Enum):
     ROLLBACK = "rollback"
     UNINSTALL = "uninstall"
     UNLOCK = "unlock"  # recover a release left pending by a lost worker (see RELIABILITY.md)
+    RECONCILE = "reconcile"  # bring the store in line with a whole cluster (reconcile.py); not per release
 
 
 def now() -> float:
@@ -74,6 +75,9 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
+
+
+CLUSTER_WIDE = "*"  # namespace and name of the pseudo-release of cluster-wide operations (never a DNS label)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,15 @@ class ReleaseRef:
     def key(self) -> str:
         return f"{self.cluster}/{self.namespace}/{self.name}"
 
+    @classmethod
+    def whole_cluster(cls, cluster: str) -> ReleaseRef:
+        """The pseudo-release a cluster-wide operation (reconcile) is recorded and leased under."""
+        return cls(cluster, CLUSTER_WIDE, CLUSTER_WIDE)
+
+    @property
+    def cluster_wide(self) -> bool:
+        return self.namespace == CLUSTER_WIDE
+
     def to_json(self) -> dict[str, str]:
         return {"cluster": self.cluster, "namespace": self.namespace, "name": self.name}
 
@@ -108,6 +121,7 @@ COMMON_FIELDS = frozenset(
         "chart", "version", "values", "set", "set_string", "set_json", "dry_run", "disable_hooks", "wait",
         "wait_for_jobs", "timeout", "atomic", "rollback_on_failure", "skip_crds", "create_namespace",
         "dependency_update", "description", "devel", "render_subchart_notes", "labels", "max_history", "verify",
+        "drift_correction",
     }
 )  # fmt: skip
 INSTALL_FIELDS = COMMON_FIELDS | {"name", "generate_name", "name_template", "replace"}
@@ -156,6 +170,7 @@ class ChartSpec:
     labels: dict[str, str] = field(default_factory=dict)
     max_history: int = 10
     verify: bool = False
+    drift_correction: bool = False  # Charthouse's own: reconcile re-applies the release when it drifts (drift.py)
 
     @staticmethod
     def parse_common(body: dict[str, Any], limits: Limits) -> dict[str, Any]:
@@ -183,6 +198,7 @@ class ChartSpec:
             labels=v.labels("labels", body.get("labels")),
             max_history=v.integer("max_history", body.get("max_history"), 0, 1000, limits.default_max_history),
             verify=v.boolean("verify", body.get("verify")),
+            drift_correction=v.boolean("drift_correction", body.get("drift_correction")),
         )
 
 
@@ -330,13 +346,31 @@ class UnlockSpec:
         )
 
 
-Spec = InstallSpec | UpgradeSpec | RollbackSpec | UninstallSpec | UnlockSpec
+RECONCILE_FIELDS = frozenset({"timeout"})
+
+
+@dataclass(frozen=True)
+class ReconcileSpec:
+    """Reconcile a whole cluster: helm's releases -> the store (``reconcile.py``). ``timeout_s`` bounds the lease."""
+
+    timeout_s: int = 300
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any], limits: Limits) -> ReconcileSpec:
+        v.no_unknown(body, RECONCILE_FIELDS)
+        return cls(
+            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+        )
+
+
+Spec = InstallSpec | UpgradeSpec | RollbackSpec | UninstallSpec | UnlockSpec | ReconcileSpec
 SPEC_TYPES: dict[Action, type[Any]] = {
     Action.INSTALL: InstallSpec,
     Action.UPGRADE: UpgradeSpec,
     Action.ROLLBACK: RollbackSpec,
     Action.UNINSTALL: UninstallSpec,
     Action.UNLOCK: UnlockSpec,
+    Action.RECONCILE: ReconcileSpec,
 }
 T = TypeVar("T")
 
@@ -416,6 +450,8 @@ class ReleaseRecord:
     last_operation_id: str
     failures: int
     updated_at: float
+    changed_out_of_band: bool = False  # reconcile found helm's state changed outside Charthouse (reconcile.py)
+    drift_correction: bool = False  # reconcile re-applies the release when its live objects drift (opt-in)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -435,6 +471,8 @@ class ReleaseRecord:
             "last_operation_id": self.last_operation_id,
             "failures": self.failures,
             "updated_at": iso(self.updated_at),
+            "changed_out_of_band": self.changed_out_of_band,
+            "drift_correction": self.drift_correction,
         }
 
 

@@ -12,6 +12,7 @@ from .config import MAX_HELM_TIMEOUT_S
 from .models import (
     CASCADE_MODES,
     INSTALL_FIELDS,
+    RECONCILE_FIELDS,
     RECOVERY_POLICIES,
     ROLLBACK_FIELDS,
     STATUS_FILTERS,
@@ -112,6 +113,13 @@ RELEASE: S = {
         "values": {"type": "object"}, "manifest": STR, "hooks": {"type": "array"},
         "resources": {"type": "array", "items": {"type": "object", "required": ["kind", "name"]}},
         "requested_revision": {"type": "object"},
+        "changed_out_of_band": BOOL, "drift_correction": BOOL,
+        "drift": {"type": "object", "required": ["drifted", "resources"], "properties": {
+            "drifted": BOOL, "revision": INT, "checked_at": STR,
+            "resources": {"type": "array", "items": {"type": "object", "required": ["kind", "name", "state"],
+                "properties": {"state": {"type": "string", "enum": ["in-sync", "changed", "missing", "unknown"]},
+                               "differences": {"type": "array"}}}}}},
+        "events": {"type": "array", "items": {"type": "object", "required": ["kind", "time"]}},
     },
 }  # fmt: skip
 REVISION: S = {"type": "object", "required": ["revision", "status", "chart", "app_version", "updated", "description"],
@@ -237,7 +245,8 @@ def spec() -> S:
         rel: {
             "get": _op("a release from the store; info= reads details through helm", {
                 "200": _json({"$ref": "#/components/schemas/Release"}), **_errors(404, 422, 502, 503)},
-                [*REL_PARAMS, _param("info", desc="all, or comma-separated values,manifest,notes,hooks,resources"),
+                [*REL_PARAMS, _param("info", desc="all, or comma-separated values,manifest,notes,hooks,resources; "
+                                     "also drift (live objects vs the manifest) and events (reconcile findings)"),
                  _param("revision", schema={"type": "integer", "minimum": 1})]),
             "put": _op("upgrade (install: true for an upsert)", {
                 "202": ACCEPTED, "200": _json({"$ref": "#/components/schemas/DryRun"}, "dry run"),
@@ -255,6 +264,9 @@ def spec() -> S:
             "200": _json({"type": "object", "required": ["release", "history"], "properties": {
                 "release": REF, "history": {"type": "array", "items": {"$ref": "#/components/schemas/Revision"}}}}),
             **_errors(404, 422, 503)}, [*REL_PARAMS, _param("max", schema={"type": "integer", "minimum": 1})])},
+        "/v1/clusters/{cluster}/reconcile": {"post": _op(
+            "reconcile: bring the store in line with helm on the cluster (an operation on <cluster>/*/*)", {
+                "202": ACCEPTED, **_errors(400, 404, 409, 422, 503)}, [PATH_CLUSTER], _body(RECONCILE_FIELDS))},
         "/v1/operations": {"get": _op("operations, newest first", {
             "200": _json({"type": "object", "required": ["operations", "next_token"], "properties": {
                 "operations": {"type": "array", "items": {"$ref": "#/components/schemas/Operation"}},

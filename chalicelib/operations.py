@@ -12,8 +12,9 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from .config import WORKER_MARGIN_S
 from .errors import CharthouseError, Conflict, DependencyUnavailable, HelmError, InvalidInput
@@ -23,6 +24,7 @@ from .models import (
     InstallSpec,
     Operation,
     OperationStatus,
+    ReconcileSpec,
     ReleaseRecord,
     ReleaseRef,
     RollbackSpec,
@@ -40,12 +42,39 @@ from .store import Idempotency, IdempotentReplay, Store
 log = logging.getLogger(__name__)
 
 
+class ClusterJob(Protocol):
+    """The worker side of a cluster-wide operation (``reconcile.Reconciler``)."""
+
+    def run(self, kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]: ...
+
+
 class Pipeline:
     def __init__(self, store: Store, queue: SqsQueue, service: ReleaseService, lease_grace_s: int) -> None:
         self.store = store
         self.queue = queue
         self.service = service
         self.lease_grace_s = lease_grace_s
+        # told of every operation that ended, whoever ended it (worker, sweep, a failed accept): state-change
+        # events (notify.py) and CloudFormation answers (custom_resource.py). A listener's failure is logged only.
+        self.listeners: list[Callable[[Operation], None]] = []
+        self.reconciler: ClusterJob | None = None  # set by deps.build (it needs the pipeline itself)
+
+    def ended(self, op_id: str) -> None:
+        """Tell the listeners that an operation ended; they see it as stored (the verdict that won)."""
+        if not self.listeners:
+            return
+        try:
+            op = self.store.get_operation(op_id)
+        except CharthouseError:
+            log.warning("operation %s ended, but could not be read back to announce it", op_id)
+            return
+        if op is None or not op.status.terminal:
+            return
+        for listener in self.listeners:
+            try:
+                listener(op)
+            except Exception:  # noqa: BLE001 - an event or an answer that failed must not undo the operation
+                log.exception("a listener failed on operation %s", op_id)
 
     # ------------------------------------------------------------ API side
 
@@ -61,12 +90,14 @@ class Pipeline:
             raise InvalidInput("Idempotency-Key", "was already used with a different request")
         return self.store.get_operation(op_id)
 
-    def accept(self, action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None = None) -> Operation:
+    def accept(self, action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None = None,
+               attachments: tuple[dict[str, Any], ...] = ()) -> Operation:  # fmt: skip
         op = Operation.new(action, ref, spec_summary(spec))
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
         try:
-            self.store.accept(op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem)
+            self.store.accept(op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem,
+                              attachments=attachments)  # fmt: skip
         except IdempotentReplay as exc:
             prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation
             if prior is None:
@@ -80,6 +111,7 @@ class Pipeline:
             self.queue.send(message, group=group)
         except DependencyUnavailable as exc:
             self.store.finish_operation(_ended(op, OperationStatus.FAILED, error=error_json(exc)), None)
+            self.ended(op.id)
             raise
         log.info("accepted %s %s for %s", op.id, action.value, ref.key)
         return op
@@ -115,22 +147,28 @@ class Pipeline:
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
             # only a helm failure on a reachable cluster can have changed helm's state
-            record = self._snapshot_after_failure(op, spec, kubeconfig) if isinstance(exc, HelmError) else None
+            changed = isinstance(exc, HelmError) and not op.release.cluster_wide
+            record = self._snapshot_after_failure(op, spec, kubeconfig) if changed else None
             return self._finish(op, OperationStatus.FAILED, record, error=error_json(exc))
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
             error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}
-            return self._finish(op, OperationStatus.FAILED, self._snapshot_after_failure(op, spec, kubeconfig),
-                                error=error)  # fmt: skip
+            record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig)
+            return self._finish(op, OperationStatus.FAILED, record, error=error)
 
     def _finish(self, op: Operation, status: OperationStatus, record: ReleaseRecord | None,
                 result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> Operation:  # fmt: skip
         done = _ended(op, status, result=result, error=error)
         self.store.finish_operation(done, record)
+        self.ended(done.id)
         return done
 
     def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:
         ref = op.release
+        if isinstance(spec, ReconcileSpec):
+            if self.reconciler is None:
+                raise RuntimeError("no reconciler is wired")
+            return self.reconciler.run(kubeconfig, op, spec), None
         helm = self.service.helm
         previous = self.store.get_release(ref)
         extra: dict[str, Any] = {}

@@ -60,6 +60,9 @@ class Recovery:
             report.leases_expired += 1
             if self._fail_lost(lease):
                 report.operations_failed.append(lease.operation_id)
+            if lease.ref.cluster_wide:  # a lost reconcile changed no release: the next one starts afresh
+                self.store.release_lease(lease.ref, lease.operation_id)
+                continue
             stuck[lease.ref.key] = lease.ref
         token: str | None = None
         while True:
@@ -84,4 +87,7 @@ class Recovery:
     def _fail_lost(self, lease: Lease) -> bool:
         error = {"code": "WorkerLost", "details": {"lease_expired_at": iso(lease.expires_at)},
                  "message": "the worker stopped before finishing (killed or timed out); its lease expired"}  # fmt: skip
-        return self.store.fail_operation(lease.operation_id, error)
+        failed = self.store.fail_operation(lease.operation_id, error)
+        if failed:
+            self.pipeline.ended(lease.operation_id)  # events, and a CloudFormation answer that must not be lost
+        return failed

@@ -199,7 +199,7 @@ class ReleaseService:
         if not history:
             if previous is None:
                 return None
-            return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="")
+            return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="", changed_out_of_band=False)
         status = self.helm.status(kubeconfig, ref)
         info = status.get("info") or {}
         meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}  # status -o json omits the chart
@@ -217,6 +217,8 @@ class ReleaseService:
             notes=str(info.get("notes") or "")[:MAX_NOTES], values_digest=digest, labels=labels,
             last_action=op.action.value, last_operation_id=op.id,
             failures=previous.failures if previous else 0, updated_at=now(),
+            drift_correction=spec.drift_correction if isinstance(spec, ChartSpec) else bool(
+                previous and previous.drift_correction),
         )  # fmt: skip
         return _record(base, op, failed)
 

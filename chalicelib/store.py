@@ -13,6 +13,8 @@ idempotency key       IDEM#<key> / META           -                     -       
 operation             OP#<id> / META              OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
 repository            REPO#<name> / META          REPOS / <name>        -                    PUT repository
 uploaded chart        CHART#<name> / V#<version>  UPLOADS / <name>#<v>  -                    POST chart
+release event         REL#<c>#<ns>#<n> / EVT#<t>  -                     -                    reconcile (TTL)
+CloudFormation reply  OP#<id> / CFN               -                     -                    accept (TTL)
 ====================  ==========================  ====================  ===================  ====================
 
 (<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric.)
@@ -30,6 +32,10 @@ Access patterns:
 * finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
   Put release record + Update operation (condition: still ``running``) + Delete lease (condition: ours).
 * get an operation: GetItem ``OP#<id>``; list: Query gsi1 ``OPS#<c>`` or gsi2 ``OPS``, newest first.
+* reconcile: list a cluster's records (gsi1, every status), then per changed release a conditional PutItem
+  (``put_release_if_unchanged``) and a PutItem of a release event; events: Query ``REL#...`` ``begins_with EVT#``,
+  newest first. A CloudFormation request is written with its operation (same transaction) and claimed once with a
+  conditional UpdateItem (``take_cfn_reply``) by whoever ends the operation.
 * repositories and uploaded charts (``put_entry``/``get_entry``/``list_entries``/``delete_entry``): GetItem,
   PutItem, DeleteItem on their keys; list: Query gsi1 ``REPOS`` / ``UPLOADS`` (``begins_with(<name>#)`` for
   one chart's versions).
@@ -40,6 +46,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -61,6 +68,8 @@ from .models import (
 )
 
 ACCEPT_ATTEMPTS = 2
+RELEASE_EVENT_TTL_S = 90 * 24 * 3600  # reconcile findings are kept 90 days
+CFN_REPLY_TTL_S = 2 * 3600  # CloudFormation gives up on a custom resource after at most an hour (ServiceTimeout)
 IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
 GSI1 = "gsi1"
 GSI2 = "gsi2"
@@ -350,8 +359,11 @@ class Store:
 
     # ------------------------------------------------------------ operations and leases
 
-    def accept(self, op: Operation, lease_s: int, idem: Idempotency | None = None) -> None:
+    def accept(self, op: Operation, lease_s: int, idem: Idempotency | None = None,
+               attachments: tuple[dict[str, Any], ...] = ()) -> None:  # fmt: skip
         """Record a queued operation, take the release's lease and claim the idempotency key, atomically.
+        ``attachments`` are items stored with the operation in the same transaction (``OP#<id>`` / their ``sk``:
+        e.g. the CloudFormation request to answer when it ends, see ``put_cfn_reply``).
 
         Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, and ``IdempotentReplay``
         when the key was claimed first by another request (the caller then reads it with ``get_idempotency``).
@@ -379,6 +391,9 @@ class Store:
                 "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :epoch",
                 "ExpressionAttributeNames": {"#ttl": "ttl"},
                 "ExpressionAttributeValues": {":epoch": int(ts)}}})  # fmt: skip
+        for extra in attachments:
+            items.append({"Put": {"TableName": self._name, "Item": {**extra, "pk": f"OP#{op.id}"},
+                                  "ConditionExpression": "attribute_not_exists(pk)"}})  # fmt: skip
         for attempt in range(ACCEPT_ATTEMPTS):
             try:
                 # the token makes a retried call (response lost in transit) a no-op, not a conflict with itself
@@ -387,7 +402,7 @@ class Store:
                 return
             except ClientError as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if idem is not None and len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+                if idem is not None and len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
                     raise IdempotentReplay(idem.key) from exc
                 if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
                     raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
@@ -506,6 +521,56 @@ class Store:
         items, next_token = self._query_page(index, key, flt, limit, token, forward=False)
         return [_operation_from_item(i) for i in items], next_token
 
+    # ------------------------------------------------------------ reconcile, release events, CloudFormation (issue 5)
+
+    def put_release_if_unchanged(self, record: ReleaseRecord, expected: ReleaseRecord | None) -> bool:
+        """Write a reconciled record only if the stored one is still ``expected`` (absent when None): an operation
+        that finished meanwhile wrote something newer, and wins. False when it did."""
+        if expected is None:
+            cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            cond = {"ConditionExpression": "#r = :r AND #s = :s AND last_operation_id = :op",
+                    "ExpressionAttributeNames": {"#r": "revision", "#s": "status"},
+                    "ExpressionAttributeValues": {":r": expected.revision, ":s": expected.status.value,
+                                                  ":op": expected.last_operation_id}}  # fmt: skip
+        try:
+            self._call(self._table.put_item, Item=_release_item(record), **cond)
+        except ClientError:
+            return False
+        return True
+
+    def add_release_event(self, ref: ReleaseRef, event: dict[str, Any]) -> None:
+        """Record something that happened to a release (a reconcile finding): ``REL#...`` / ``EVT#<t>#<rand>``."""
+        ts = now()
+        item = {"pk": _release_pk(ref), "sk": f"EVT#{ts:017.3f}#{uuid.uuid4().hex[:8]}",
+                "doc": json.dumps(event, sort_keys=True), "ttl": int(ts) + RELEASE_EVENT_TTL_S}  # fmt: skip
+        self._call(self._table.put_item, Item=item)
+
+    def release_events(self, ref: ReleaseRef, limit: int) -> list[dict[str, Any]]:
+        """A release's recorded events, newest first."""
+        key = Key("pk").eq(_release_pk(ref)) & Key("sk").begins_with("EVT#")
+        items, _ = self._query_page(None, key, None, limit, None, forward=False)
+        return [json.loads(i["doc"]) for i in items]
+
+    @staticmethod
+    def cfn_reply_item(reply: dict[str, Any]) -> dict[str, Any]:
+        """The attachment (see ``accept``) holding a CloudFormation request to answer when the operation ends.
+        It holds the presigned ResponseURL: it is never listed, returned or logged, and expires (``ttl``)."""
+        return {"sk": "CFN", "doc": json.dumps(reply, sort_keys=True), "ttl": int(now()) + CFN_REPLY_TTL_S}
+
+    def take_cfn_reply(self, op_id: str) -> dict[str, Any] | None:
+        """Claim the operation's CloudFormation request, once: the first caller gets it, every later one None."""
+        try:
+            resp = self._call(
+                self._table.update_item, Key={"pk": f"OP#{op_id}", "sk": "CFN"},
+                UpdateExpression="SET answered_at = :t", ConditionExpression="attribute_exists(pk) AND "
+                "attribute_not_exists(answered_at)", ExpressionAttributeValues={":t": _num(now())},
+                ReturnValues="ALL_NEW",
+            )  # fmt: skip
+        except ClientError:
+            return None
+        return dict(json.loads(resp["Attributes"]["doc"]))
+
     # ------------------------------------------------------------ local stack snapshot
 
     def scan_all(self) -> Iterator[dict[str, Any]]:
@@ -591,6 +656,7 @@ def _release_item(r: ReleaseRecord) -> dict[str, Any]:
         "last_deployed": r.last_deployed, "description": r.description, "notes": r.notes,
         "values_digest": r.values_digest, "labels": r.labels, "last_action": r.last_action,
         "last_operation_id": r.last_operation_id, "failures": r.failures, "updated_at": _num(r.updated_at),
+        "changed_out_of_band": r.changed_out_of_band, "drift_correction": r.drift_correction,
     }  # fmt: skip
 
 
@@ -603,7 +669,8 @@ def _release_from_item(item: dict[str, Any]) -> ReleaseRecord:
         last_deployed=i.get("last_deployed", ""), description=i.get("description", ""), notes=i.get("notes", ""),
         values_digest=i.get("values_digest", ""), labels=i.get("labels", {}), last_action=i.get("last_action", ""),
         last_operation_id=i.get("last_operation_id", ""), failures=i.get("failures", 0),
-        updated_at=i.get("updated_at", 0.0),
+        updated_at=i.get("updated_at", 0.0), changed_out_of_band=bool(i.get("changed_out_of_band", False)),
+        drift_correction=bool(i.get("drift_correction", False)),
     )  # fmt: skip
 
 

@@ -118,5 +118,16 @@ class FakeHelm:
         self._check(kubeconfig, "mark_failed")
         self.releases[ref.key][revision - 1]["info"]["status"] = "failed"
 
+    def list_releases(self, kubeconfig: str) -> list[dict[str, Any]]:
+        self._check(kubeconfig, "list")
+        out = []
+        for history in self.releases.values():
+            last = history[-1]
+            meta = last["chart"]["metadata"]
+            out.append({"name": last["name"], "namespace": last["namespace"], "revision": str(last["version"]),
+                        "status": last["info"]["status"], "chart": f"{meta['name']}-{meta['version']}",
+                        "app_version": meta["appVersion"], "updated": last["info"]["last_deployed"]})
+        return out
+
     def render_name(self, template: str) -> str:
         return template.replace("{{ randAlpha 5 | lower }}", "abcde")
