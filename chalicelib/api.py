@@ -13,12 +13,14 @@ from chalice.app import Blueprint, Response
 
 from . import deps, web
 from . import validate as v
+from .auth import AUTHORIZER
 from .clusters import ClusterSpec
 from .errors import (
     Conflict,
     InvalidInput,
     OperationNotFound,
 )
+from .guard import principal
 from .models import (
     STATUS_FILTERS,
     Action,
@@ -101,9 +103,24 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
     if op is None:
         check()
         if isinstance(spec, ChartSpec) and spec.dry_run:
-            return Response(body=d.service.dry_run(ref, spec), status_code=200)
+            return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
         op = d.pipeline.accept(action, ref, spec, idem)
     return _accepted(op)
+
+
+def _reveal(ref: ReleaseRef) -> bool:
+    """``?reveal=true``: show values and Secret data unmasked, which needs the ``reveal`` permission."""
+    if not web.query_bools({"reveal": _query().get("reveal", "false")}, ("reveal",))["reveal"]:
+        return False
+    deps.get().authorizer.require(principal(), "reveal", ref.cluster, ref.namespace)
+    return True
+
+
+def _visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only what the caller may read (items carry ``cluster``/``namespace``, or a ``release`` holding them)."""
+    seen = deps.get().authorizer.reader(principal())
+    return [i for i in items if seen.can_read(str(i.get("cluster") or i.get("release", {}).get("cluster")),
+                                               str(i.get("namespace") or i.get("release", {}).get("namespace")))]
 
 
 def _accepted(op: Operation) -> Response:
@@ -120,7 +137,7 @@ def health() -> dict[str, Any]:
     return {"status": "ok", "stage": deps.get().settings.stage}
 
 
-@bp.route("/v1/openapi.json", methods=["GET"])
+@bp.route("/v1/openapi.json", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def openapi() -> dict[str, Any]:
     return openapi_spec()
@@ -129,13 +146,14 @@ def openapi() -> dict[str, Any]:
 # ---------------------------------------------------------------- clusters
 
 
-@bp.route("/v1/clusters", methods=["GET"])
+@bp.route("/v1/clusters", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_clusters() -> dict[str, Any]:
-    return {"clusters": [c.to_json() for c in deps.get().registry.all()]}
+    seen = deps.get().authorizer.reader(principal())
+    return {"clusters": [c.to_json() for c in deps.get().registry.all() if seen.can_read(c.name)]}
 
 
-@bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES)
+@bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def put_cluster(cluster: str) -> Response:
     spec = ClusterSpec.from_json(cluster, _body())
@@ -144,7 +162,7 @@ def put_cluster(cluster: str) -> Response:
                     headers={"Content-Type": "application/json"})  # fmt: skip
 
 
-@bp.route("/v1/clusters/{cluster}", methods=["GET"])
+@bp.route("/v1/clusters/{cluster}", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def get_cluster(cluster: str) -> dict[str, Any]:
     registry = deps.get().registry
@@ -157,7 +175,7 @@ def get_cluster(cluster: str) -> dict[str, Any]:
     return out
 
 
-@bp.route("/v1/clusters/{cluster}", methods=["DELETE"])
+@bp.route("/v1/clusters/{cluster}", methods=["DELETE"], authorizer=AUTHORIZER)
 @web.handled
 def delete_cluster(cluster: str) -> Response:
     d = deps.get()
@@ -169,10 +187,12 @@ def delete_cluster(cluster: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/clusters/{cluster}/namespaces", methods=["GET"])
+@bp.route("/v1/clusters/{cluster}/namespaces", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_namespaces(cluster: str) -> dict[str, Any]:
-    return {"namespaces": deps.get().registry.namespaces(v.dns_label("cluster", cluster))}
+    seen = deps.get().authorizer.reader(principal())
+    names = deps.get().registry.namespaces(v.dns_label("cluster", cluster))
+    return {"namespaces": [n for n in names if seen.can_read(cluster, n["name"])]}
 
 
 # ---------------------------------------------------------------- releases: reads
@@ -201,32 +221,33 @@ def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token"}))
     items, token = deps.get().service.list(_list_query(query, cluster, namespace))
-    return web.page(items, token, "releases")
+    # filtered after the page is read: a page may hold fewer than ``limit`` items; next_token still continues it
+    return web.page(_visible(items), token, "releases")
 
 
-@bp.route("/v1/releases", methods=["GET"])
+@bp.route("/v1/releases", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_all_releases() -> dict[str, Any]:
     return _list(None, None)
 
 
-@bp.route("/v1/clusters/{cluster}/releases", methods=["GET"])
+@bp.route("/v1/clusters/{cluster}/releases", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_cluster_releases(cluster: str) -> dict[str, Any]:
     return _list(cluster, None)
 
 
-@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["GET"])
+@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
     return _list(cluster, namespace)
 
 
-@bp.route(RELEASE, methods=["GET"])
+@bp.route(RELEASE, methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     query = _query()
-    v.no_unknown(query, frozenset({"info", "revision"}))
+    v.no_unknown(query, frozenset({"info", "revision", "reveal"}))
     ref = ReleaseRef.parse(cluster, namespace, name)
     parts: tuple[str, ...] = ()
     live: list[str] = []  # issue 5: drift (live objects vs the manifest) and events (reconcile findings)
@@ -241,7 +262,7 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
                 raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS + LIVE_INFO)}")
         parts = tuple(dict.fromkeys(asked))
     revision = v.integer("revision", query.get("revision"), 1, 1_000_000)
-    out = deps.get().service.get(ref, parts, revision)
+    out = deps.get().service.get(ref, parts, revision, _reveal(ref))
     if "drift" in live:
         out["drift"] = deps.get().reconciler.drift_of(ref)
     if "events" in live:
@@ -249,7 +270,7 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     return out
 
 
-@bp.route(RELEASE + "/history", methods=["GET"])
+@bp.route(RELEASE + "/history", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     query = _query()
@@ -262,7 +283,7 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- releases: writes
 
 
-@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["POST"], content_types=CONTENT_TYPES)
+@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def install(cluster: str, namespace: str) -> Response:
     d = deps.get()
@@ -280,7 +301,7 @@ def install(cluster: str, namespace: str) -> Response:
     return _submit(Action.INSTALL, ref, spec, body, check)
 
 
-@bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES)
+@bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
@@ -295,7 +316,7 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.UPGRADE, ref, spec, body, check)
 
 
-@bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES)
+@bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def rollback(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
@@ -305,7 +326,7 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.ROLLBACK, ref, spec, body, lambda: d.service.check_rollback(ref, spec.revision))
 
 
-@bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES)
+@bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def uninstall(cluster: str, namespace: str, name: str) -> Response:
     d = deps.get()
@@ -315,7 +336,7 @@ def uninstall(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.UNINSTALL, ref, spec, options, lambda: d.service.check_uninstall(ref))
 
 
-@bp.route(RELEASE + "/unlock", methods=["POST"], content_types=CONTENT_TYPES)
+@bp.route(RELEASE + "/unlock", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def unlock(cluster: str, namespace: str, name: str) -> Response:
     """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
@@ -328,7 +349,7 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
     return _accepted(op or d.recovery.unlock(ref, spec))
 
 
-@bp.route("/v1/clusters/{cluster}/reconcile", methods=["POST"], content_types=CONTENT_TYPES)
+@bp.route("/v1/clusters/{cluster}/reconcile", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
 @web.handled
 def reconcile(cluster: str) -> Response:
     """Bring the store in line with the cluster (reconcile.py): 202 with the operation; 409 while one runs."""
@@ -343,7 +364,7 @@ def reconcile(cluster: str) -> Response:
 # ---------------------------------------------------------------- operations
 
 
-@bp.route("/v1/operations/{operation_id}", methods=["GET"])
+@bp.route("/v1/operations/{operation_id}", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def get_operation(operation_id: str) -> dict[str, Any]:
     if not operation_id.startswith(Operation.PREFIX) or len(operation_id) > 64:
@@ -351,10 +372,11 @@ def get_operation(operation_id: str) -> dict[str, Any]:
     op = deps.get().store.get_operation(operation_id)
     if op is None:
         raise OperationNotFound(f"operation {operation_id} not found")
+    deps.get().authorizer.require(principal(), "read", op.release.cluster, op.release.namespace)
     return op.to_json()
 
 
-@bp.route("/v1/operations", methods=["GET"])
+@bp.route("/v1/operations", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_operations() -> dict[str, Any]:
     query = _query()
@@ -367,4 +389,4 @@ def list_operations() -> dict[str, Any]:
         release=v.release_name("release", query["release"]) if query.get("release") else None,
         status=status, action=action, limit=web.limit(query), token=query.get("next_token"),
     )  # fmt: skip
-    return web.page([o.to_json() for o in ops], token, "operations")
+    return web.page(_visible([o.to_json() for o in ops]), token, "operations")

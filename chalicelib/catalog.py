@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import archives, chartindex
+from . import archives, chartindex, netguard
 from . import validate as v
 from .errors import ChartVersionNotFound, InvalidInput, RepositoryNotFound
 from .helm import LocalChart, RegistryTls, Workdir, pull, pull_argv
@@ -81,6 +81,8 @@ class Catalog:
     def check(self, spec: ChartSpec) -> None:
         """What can be known before queueing: the repository exists; ``verify`` has a keyring to verify with."""
         ref = ChartRef.parse(spec.chart)
+        if ref.kind in ("oci", "url"):
+            netguard.check_url(ref.location, self.repos.allowed, "chart")
         conn = self._connection(ref, "chart")
         if spec.verify:
             if ref.kind == "uploaded":
@@ -149,13 +151,14 @@ class Catalog:
 
     def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
         try:
-            return fetch(url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S)
+            return fetch(url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.allowed, "chart")
         except RemoteNotFound as exc:
             raise ChartVersionNotFound(f"chart {ref.name}: {exc.message}") from exc
 
     def _pull_oci(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool,
                   workdir: Workdir) -> Path:  # fmt: skip
         url = ref.location if ref.kind == "oci" else f"{conn.repo.url}/{ref.name}" if conn else ref.location
+        netguard.check_url(url, self.repos.allowed, "chart")
         tls = RegistryTls()
         if conn is not None:
             tls = _registry_files(conn, url, workdir)

@@ -11,6 +11,7 @@ from chalice.app import Blueprint, Response
 
 from . import deps, web
 from . import validate as v
+from .auth import AUTHORIZER
 from .catalog import SHOW_PARTS
 from .errors import InvalidInput, PayloadTooLarge
 from .repositories import UPLOADED, RepositorySpec, uploaded_repository_json
@@ -32,14 +33,14 @@ def _created(body: dict[str, Any], created: bool) -> Response:
 # ---------------------------------------------------------------- repositories
 
 
-@bp.route("/v1/repositories", methods=["GET"])
+@bp.route("/v1/repositories", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def list_repositories() -> dict[str, Any]:
     repos = [r.to_json() for r in deps.get().catalog.repos.all()]
     return {"repositories": [uploaded_repository_json(), *repos]}
 
 
-@bp.route("/v1/repositories/{repository}", methods=["PUT"], content_types=["application/json"])
+@bp.route("/v1/repositories/{repository}", methods=["PUT"], content_types=["application/json"], authorizer=AUTHORIZER)
 @web.handled
 def put_repository(repository: str) -> Response:
     d = deps.get()
@@ -48,7 +49,7 @@ def put_repository(repository: str) -> Response:
     return _created(repo.to_json(), created)
 
 
-@bp.route("/v1/repositories/{repository}", methods=["GET"])
+@bp.route("/v1/repositories/{repository}", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def get_repository(repository: str) -> dict[str, Any]:
     if repository == UPLOADED:
@@ -56,7 +57,7 @@ def get_repository(repository: str) -> dict[str, Any]:
     return deps.get().catalog.repos.get(repository).to_json()
 
 
-@bp.route("/v1/repositories/{repository}", methods=["DELETE"])
+@bp.route("/v1/repositories/{repository}", methods=["DELETE"], authorizer=AUTHORIZER)
 @web.handled
 def delete_repository(repository: str) -> Response:
     if repository == UPLOADED:
@@ -65,7 +66,7 @@ def delete_repository(repository: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/repositories/{repository}/refresh", methods=["POST"])
+@bp.route("/v1/repositories/{repository}/refresh", methods=["POST"], authorizer=AUTHORIZER)
 @web.handled
 def refresh_repository(repository: str) -> dict[str, Any]:
     if repository == UPLOADED:
@@ -88,7 +89,7 @@ def _offset(token: str | None) -> int:
     return offset
 
 
-@bp.route("/v1/charts", methods=["GET"])
+@bp.route("/v1/charts", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def search_charts() -> dict[str, Any]:
     query = web.query_bools(_query(), ("versions", "devel"))
@@ -106,7 +107,7 @@ def search_charts() -> dict[str, Any]:
     return web.page(found[start : start + size], token, "charts")
 
 
-@bp.route("/v1/charts/{repository}/{chart}", methods=["GET"])
+@bp.route("/v1/charts/{repository}/{chart}", methods=["GET"], authorizer=AUTHORIZER)
 @web.handled
 def show_chart(repository: str, chart: str) -> dict[str, Any]:
     query = web.query_bools(_query(), ("devel",))
@@ -122,7 +123,7 @@ def show_chart(repository: str, chart: str) -> dict[str, Any]:
                                    bool(query.get("devel")), tuple(dict.fromkeys(asked)))  # fmt: skip
 
 
-@bp.route("/v1/charts/{repository}/{chart}", methods=["DELETE"])
+@bp.route("/v1/charts/{repository}/{chart}", methods=["DELETE"], authorizer=AUTHORIZER)
 @web.handled
 def delete_chart(repository: str, chart: str) -> Response:
     if repository != UPLOADED:
@@ -136,7 +137,7 @@ def delete_chart(repository: str, chart: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/charts", methods=["POST"], content_types=[*ARCHIVE_TYPES, "application/json"])
+@bp.route("/v1/charts", methods=["POST"], content_types=[*ARCHIVE_TYPES, "application/json"], authorizer=AUTHORIZER)
 @web.handled
 def upload_chart() -> Response:
     """The archive as the body (up to 10 MB), or {"upload_id": ...} after a presigned upload."""
@@ -161,7 +162,7 @@ def upload_chart() -> Response:
     return _created(chart, created)
 
 
-@bp.route("/v1/charts/uploads", methods=["POST"])
+@bp.route("/v1/charts/uploads", methods=["POST"], authorizer=AUTHORIZER)
 @web.handled
 def start_upload() -> Response:
     """A presigned S3 URL for one chart archive; the answer goes to the caller only and is never logged."""

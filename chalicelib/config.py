@@ -32,6 +32,10 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the service needs to know about where it runs."""
@@ -55,6 +59,10 @@ class Settings:
     index_cache_dir: str = ""  # the local stages cache repository indexes in a directory
     max_chart_bytes: int = DEFAULT_MAX_CHART_BYTES
     event_bus: str = ""  # EventBridge bus of state-change events (notify.py); empty: events are only logged
+    auth_mode: str = "iam"  # iam (API Gateway SigV4) | jwt (Cognito/JWT authorizer) | token (bearer tokens: local)
+    admins: tuple[str, ...] = ("token:admin",)  # principal patterns that may do everything (docs/SECURITY.md)
+    audit_days: int = 365  # audit entries expire after this many days (DynamoDB TTL)
+    allowed_networks: tuple[str, ...] = ()  # CIDRs that repository/chart URLs may reach despite the SSRF guard
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,6 +88,10 @@ class Settings:
             index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"]) if env.get("CHARTHOUSE_INDEX_CACHE_DIR") else "",
             max_chart_bytes=_int("CHARTHOUSE_MAX_CHART_BYTES", DEFAULT_MAX_CHART_BYTES),
             event_bus=env.get("CHARTHOUSE_EVENT_BUS", ""),
+            auth_mode=env.get("CHARTHOUSE_AUTH", "iam"),
+            admins=_list(env.get("CHARTHOUSE_ADMINS", "token:admin")),
+            audit_days=_int("CHARTHOUSE_AUDIT_DAYS", 365),
+            allowed_networks=_list(env.get("CHARTHOUSE_ALLOWED_NETWORKS", "")),
         )
 
 

@@ -13,7 +13,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import archives
+from . import archives, netguard
+from .audit import AuditLog
+from .auth import Tokens
+from .authz import Authorizer
 from .blobs import Blobs, DirBlobs, S3Blobs
 from .catalog import Catalog
 from .clusters import ClusterRegistry
@@ -49,6 +52,9 @@ class Deps:
     pipeline: Pipeline
     recovery: Recovery
     catalog: Catalog
+    tokens: Tokens
+    authorizer: Authorizer
+    audit: AuditLog
     notifier: Notifier
     reconciler: Reconciler
     custom_resource: CustomResource
@@ -91,7 +97,8 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
     pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
     recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, pipeline, catalog)
-    return Deps(cfg, store, registry, service, pipeline, recovery, catalog, notifier, reconciler, custom_resource)
+    return Deps(cfg, store, registry, service, pipeline, recovery, catalog, Tokens(store),
+                Authorizer(store, cfg.admins), AuditLog(store, cfg.audit_days), notifier, reconciler, custom_resource)
 
 
 def wire_events(cfg: Settings, session: Any, store: Store, registry: ClusterRegistry, service: ReleaseService,
@@ -112,7 +119,8 @@ def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Ca
     """Repositories (credentials in Secrets Manager, indexes cached), uploads (S3), and chart resolution."""
     s3 = session.client("s3", config=aws_config(cfg.aws_timeout_s))
     index_cache: Blobs = DirBlobs(cfg.index_cache_dir) if cfg.index_cache_dir else S3Blobs(s3, cfg.chart_bucket, "index/")
-    repos = RepositoryRegistry(store, Vault(secrets, cfg.repo_secret_prefix, "repository credentials"), index_cache)
+    repos = RepositoryRegistry(store, Vault(secrets, cfg.repo_secret_prefix, "repository credentials"), index_cache,
+                               netguard.networks(cfg.allowed_networks))
     limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
     uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)
     return Catalog(repos, uploads, cfg.helm_binary, limits)

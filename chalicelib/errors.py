@@ -5,6 +5,8 @@
     CharthouseError                      every error the service raises on purpose
     ├── InvalidInput (field)             a request field is malformed or out of range
     │   └── PayloadTooLarge              a body or a values document exceeds its limit
+    ├── Unauthenticated                  no credentials, or credentials the service does not know
+    ├── Forbidden (permission)           the caller may not do this here (policies: docs/SECURITY.md)
     ├── NotFound                         the addressed thing does not exist
     │   ├── ClusterNotFound
     │   ├── ReleaseNotFound
@@ -55,6 +57,14 @@ class InvalidInput(CharthouseError):
 
 class PayloadTooLarge(InvalidInput):
     code = "PayloadTooLarge"
+
+
+class Unauthenticated(CharthouseError):
+    code = "Unauthenticated"
+
+
+class Forbidden(CharthouseError):
+    code = "Forbidden"
 
 
 class NotFound(CharthouseError):

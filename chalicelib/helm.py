@@ -98,8 +98,9 @@ class Completed:
     seconds: float
 
 
-def run(binary: str, args: list[str], workdir: Workdir, timeout_s: float) -> Completed:
-    """Run ``binary args`` in ``workdir``; raise a typed error on failure. The only subprocess call."""
+def run(binary: str, args: list[str], workdir: Workdir, timeout_s: float, secrets: tuple[str, ...] = ()) -> Completed:
+    """Run ``binary args`` in ``workdir``; raise a typed error on failure (``secrets`` are scrubbed from its
+    message: helm may echo values). The only subprocess call."""
     argv = [binary, *args]
     started = time.monotonic()
     try:
@@ -126,7 +127,7 @@ def run(binary: str, args: list[str], workdir: Workdir, timeout_s: float) -> Com
     stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     log.info("helm %s rc=%s %.2fs", " ".join(_loggable(args)), proc.returncode, seconds)
     if proc.returncode != 0:
-        raise classify(args[0], proc.returncode, stderr)
+        raise classify(args[0], proc.returncode, stderr, secrets)
     return Completed(stdout, stderr, seconds)
 
 
@@ -164,8 +165,9 @@ _CLASSES: tuple[tuple[re.Pattern[str], _Factory], ...] = (
 )  # fmt: skip
 
 
-def classify(verb: str, returncode: int, stderr: str) -> Exception:
+def classify(verb: str, returncode: int, stderr: str, secrets: tuple[str, ...] = ()) -> Exception:
     """Map helm's stderr to a typed error whose message is safe to show."""
+    stderr = redact.redact(stderr, secrets)
     message = redact.short(stderr.replace("Error: ", "", 1)) or f"helm {verb} failed with exit code {returncode}"
     for pattern, factory in _CLASSES:
         if pattern.search(stderr):
@@ -403,7 +405,8 @@ class HelmCli:
             chart = self.charts.materialize(spec, wd) if self.charts else None
             values_file = wd.write("values.json", vals.to_helm_file(spec.values))
             argv: list[str] = build(values_file.name, chart)
-            done = run(self.binary, argv, wd, spec.timeout_s + KILL_MARGIN_S)
+            secrets = redact.sensitive_strings(spec.values, spec.sensitive_paths)
+            done = run(self.binary, argv, wd, spec.timeout_s + KILL_MARGIN_S, secrets)
         return _json(done.stdout, argv[0])
 
     def install(self, kubeconfig: str, ref: ReleaseRef, spec: InstallSpec) -> dict[str, Any]:

@@ -15,9 +15,10 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from . import redact
+from . import netguard, redact
 from .errors import PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
 CHUNK = 1 << 16
@@ -85,16 +86,34 @@ def safe_url(url: str) -> str:
     return redact.redact(url.split("?", 1)[0].split("#", 1)[0])
 
 
-def fetch(url: str, access: Access, max_bytes: int, timeout_s: float) -> bytes:
-    """GET ``url`` with ``access``; at most ``max_bytes``. Raises the typed errors of ``errors.py``."""
+class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects like urllib does, after the SSRF guard has passed the target."""
+
+    def __init__(self, allowed: tuple[netguard.Network, ...], field: str) -> None:
+        self._allowed = allowed
+        self._field = field
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:  # fmt: skip
+        netguard.check_url(newurl, self._allowed, self._field)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch(url: str, access: Access, max_bytes: int, timeout_s: float,
+          allowed: tuple[netguard.Network, ...] = (), field: str = "url") -> bytes:  # fmt: skip
+    """GET ``url`` with ``access``; at most ``max_bytes``. Link-local and metadata addresses are refused (``field``
+    names the request field the URL came from), redirects included. Raises the typed errors of ``errors.py``."""
+    netguard.check_url(url, allowed, field)
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     auth = access.authorization(url)
     if auth:
         req.add_unredirected_header("Authorization", auth)  # not sent again after a redirect
     shown = safe_url(url)
     try:
-        ctx = access.ssl_context() if url.startswith("https:") else None
-        with urllib.request.urlopen(req, timeout=timeout_s, context=ctx) as resp:
+        handlers: list[Any] = [_GuardedRedirects(allowed, field)]
+        if url.startswith("https:"):
+            handlers.append(urllib.request.HTTPSHandler(context=access.ssl_context()))
+        with urllib.request.build_opener(*handlers).open(req, timeout=timeout_s) as resp:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise PayloadTooLarge("chart", f"{shown} is larger than {max_bytes} bytes")

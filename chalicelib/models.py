@@ -121,7 +121,7 @@ COMMON_FIELDS = frozenset(
         "chart", "version", "values", "set", "set_string", "set_json", "dry_run", "disable_hooks", "wait",
         "wait_for_jobs", "timeout", "atomic", "rollback_on_failure", "skip_crds", "create_namespace",
         "dependency_update", "description", "devel", "render_subchart_notes", "labels", "max_history", "verify",
-        "drift_correction",
+        "drift_correction", "set_sensitive",
     }
 )  # fmt: skip
 INSTALL_FIELDS = COMMON_FIELDS | {"name", "generate_name", "name_template", "replace"}
@@ -170,6 +170,7 @@ class ChartSpec:
     labels: dict[str, str] = field(default_factory=dict)
     max_history: int = 10
     verify: bool = False
+    sensitive_paths: tuple[tuple[str | int, ...], ...] = ()  # set_sensitive: masked wherever values are shown
     drift_correction: bool = False  # Charthouse's own: reconcile re-applies the release when it drifts (drift.py)
 
     @staticmethod
@@ -181,7 +182,9 @@ class ChartSpec:
         return dict(
             chart=v.chart_reference("chart", body.get("chart"), limits.allow_http_charts),
             version=v.chart_version("version", body.get("version")),
-            values=vals.combine(body.get("values"), body.get("set"), body.get("set_string"), body.get("set_json")),
+            values=vals.combine(body.get("values"), body.get("set"), body.get("set_string"), body.get("set_json"),
+                                set_sensitive=body.get("set_sensitive")),
+            sensitive_paths=vals.sensitive_paths(body.get("set_sensitive")),
             dry_run=_dry_run(body.get("dry_run")),
             disable_hooks=v.boolean("disable_hooks", body.get("disable_hooks")),
             # helm: --atomic and --wait-for-jobs imply --wait
@@ -452,6 +455,7 @@ class ReleaseRecord:
     updated_at: float
     changed_out_of_band: bool = False  # reconcile found helm's state changed outside Charthouse (reconcile.py)
     drift_correction: bool = False  # reconcile re-applies the release when its live objects drift (opt-in)
+    sensitive_paths: tuple[tuple[str | int, ...], ...] = ()  # values paths given with set_sensitive (masked)
 
     def to_json(self) -> dict[str, Any]:
         return {

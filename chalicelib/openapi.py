@@ -158,7 +158,8 @@ def _json(schema: S, description: str = "OK") -> S:
 
 
 def _errors(*codes: int) -> dict[str, S]:
-    names = {400: "malformed request", 404: "not found", 409: "conflict or locked", 413: "too large",
+    names = {400: "malformed request", 401: "no or unknown credentials", 403: "not allowed (details.permission)",
+             404: "not found", 409: "conflict or locked", 413: "too large",
              415: "the body must be application/json",
              422: "invalid field", 502: "cluster or helm failed", 503: "a dependency is unavailable"}  # fmt: skip
     return {str(c): _json({"$ref": "#/components/schemas/Error"}, names[c]) for c in codes}
@@ -279,9 +280,18 @@ def spec() -> S:
             "200": _json({"$ref": "#/components/schemas/Operation"}), **_errors(404, 503)},
             [_param("operation_id", "path")])},
     }  # fmt: skip
-    from . import openapi_charts  # it builds on the helpers above
+    from . import (
+        openapi_admin,
+        openapi_charts,  # it builds on the helpers above
+    )
 
     paths.update(openapi_charts.paths())
+    paths.update(openapi_admin.paths())
+    for path, item in paths.items():  # every route but the health check needs credentials (docs/SECURITY.md)
+        for op in item.values():
+            if path != "/v1/health":
+                op["responses"].update(_errors(401, 403))
+                op["security"] = [{"sigv4": []}, {"bearer": []}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "Charthouse", "version": "1.0.0",
@@ -289,5 +299,10 @@ def spec() -> S:
         "paths": paths,
         "components": {"schemas": {"Error": ERROR, "Operation": OPERATION, "Release": RELEASE,
                                    "Revision": REVISION, "Cluster": CLUSTER, "DryRun": DRY_RUN,
-                                   **openapi_charts.schemas()}},
+                                   **openapi_charts.schemas(), **openapi_admin.schemas()},
+                       "securitySchemes": {
+                           "sigv4": {"type": "apiKey", "name": "Authorization", "in": "header",
+                                     "description": "AWS SigV4 (deployed stages: API Gateway's IAM authorizer)"},
+                           "bearer": {"type": "http", "scheme": "bearer",
+                                      "description": "a token from POST /v1/tokens (local stages)"}}},
     }  # fmt: skip

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import chartindex
+from . import chartindex, netguard
 from . import validate as v
 from .blobs import Blobs
 from .config import CREDENTIAL_CACHE_S
@@ -214,7 +214,9 @@ class Connection:
 
 
 class RepositoryRegistry:
-    def __init__(self, store: Store, vault: Vault, index_cache: Blobs) -> None:
+    def __init__(self, store: Store, vault: Vault, index_cache: Blobs,
+                 allowed: tuple[netguard.Network, ...] = ()) -> None:  # fmt: skip
+        self.allowed = allowed  # networks the SSRF guard lets through (netguard.py)
         self._store = store
         self._vault = vault
         self._cache = index_cache
@@ -226,6 +228,7 @@ class RepositoryRegistry:
     def put(self, spec: RepositorySpec) -> tuple[Repository, bool]:
         """Create or replace. An HTTP repository's index is fetched first: a wrong URL or credential fails here."""
         existing = self._get(spec.name)
+        netguard.check_url(spec.url, self.allowed, "url")
         index = self._fetch_index(spec.url, spec.access()) if spec.kind == "http" else None
         secret_id = self._vault.put(spec.name, spec.secret) if spec.secret else None
         if existing and existing.secret_id and not spec.secret:
@@ -317,7 +320,7 @@ class RepositoryRegistry:
 
     def _fetch_index(self, url: str, access: Access) -> dict[str, Any]:
         try:
-            raw = fetch(url + "/index.yaml", access, MAX_INDEX_BYTES, FETCH_TIMEOUT_S)
+            raw = fetch(url + "/index.yaml", access, MAX_INDEX_BYTES, FETCH_TIMEOUT_S, self.allowed, "url")
         except RemoteNotFound:
             raise InvalidInput("url", f"{safe_url(url)} has no index.yaml: is it a chart repository?") from None
         return chartindex.parse(raw, url)

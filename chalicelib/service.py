@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from . import redact
 from . import validate as v
 from . import values as vals
 from .clusters import ClusterRegistry
@@ -100,7 +101,7 @@ class ReleaseService:
 
     # ------------------------------------------------------------ dry run (synchronous)
 
-    def dry_run(self, ref: ReleaseRef, spec: ChartSpec) -> dict[str, Any]:
+    def dry_run(self, ref: ReleaseRef, spec: ChartSpec, reveal: bool = False) -> dict[str, Any]:
         creds = self.registry.credentials(ref.cluster)
         if isinstance(spec, InstallSpec):
             release = self.helm.install(creds.kubeconfig, ref, spec)
@@ -112,7 +113,7 @@ class ReleaseService:
             "dry_run": spec.dry_run,
             "release": {**ref.to_json(), **_chart_fields(release), "revision": release.get("version"),
                         "status": info.get("status")},
-            "manifest": release.get("manifest", ""),
+            "manifest": _shown_manifest(release.get("manifest", ""), reveal),
             "notes": info.get("notes", ""),
             "hooks": [_hook(h) for h in release.get("hooks") or []],
             "resources": resources(release.get("manifest", ""), ref.namespace),
@@ -120,7 +121,10 @@ class ReleaseService:
 
     # ------------------------------------------------------------ reads
 
-    def get(self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None) -> dict[str, Any]:
+    def get(self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None,
+            reveal: bool = False) -> dict[str, Any]:  # fmt: skip
+        """The stored record, plus ``parts`` read through helm. Values and manifests are masked (secret-looking
+        keys, ``set_sensitive`` paths, Secret data) unless ``reveal``."""
         record = self.require_release(ref)
         out = record.to_json()
         if revision:
@@ -141,7 +145,10 @@ class ReleaseService:
                 text = str(self.helm.get(creds.kubeconfig, ref, "hooks", revision))
                 out["hooks"] = [_hook_doc(d) for d in _docs(text)]
             elif part == "values":
-                out["values"] = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
+                shown = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
+                out["values"] = shown if reveal else redact.mask_values(shown, record.sensitive_paths)
+            elif part == "manifest":
+                out["manifest"] = _shown_manifest(str(self.helm.get(creds.kubeconfig, ref, "manifest", revision)), reveal)
             elif part == "notes":
                 out["notes"] = str(self.helm.get(creds.kubeconfig, ref, "notes", revision)).removeprefix("NOTES:\n")
             else:
@@ -217,10 +224,19 @@ class ReleaseService:
             notes=str(info.get("notes") or "")[:MAX_NOTES], values_digest=digest, labels=labels,
             last_action=op.action.value, last_operation_id=op.id,
             failures=previous.failures if previous else 0, updated_at=now(),
+            sensitive_paths=_sensitive(previous, spec),
             drift_correction=spec.drift_correction if isinstance(spec, ChartSpec) else bool(
                 previous and previous.drift_correction),
         )  # fmt: skip
         return _record(base, op, failed)
+
+
+def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | int, ...], ...]:
+    """Paths to mask in the values helm holds: this request's ``set_sensitive`` and every earlier one (reused or
+    rolled-back values may still hold them; masking too much is the safe side)."""
+    earlier = previous.sensitive_paths if previous else ()
+    now_ = spec.sensitive_paths if isinstance(spec, ChartSpec) else ()
+    return tuple(dict.fromkeys(tuple(p) for p in (*earlier, *now_)))  # a queued spec holds them as JSON lists
 
 
 def _record(base: ReleaseRecord, op: Operation, failed: bool, **changes: Any) -> ReleaseRecord:
@@ -228,6 +244,10 @@ def _record(base: ReleaseRecord, op: Operation, failed: bool, **changes: Any) ->
 
     return replace(base, last_action=op.action.value, last_operation_id=op.id, updated_at=now(),
                    failures=base.failures + 1 if failed else 0, **changes)  # fmt: skip
+
+
+def _shown_manifest(manifest: str, reveal: bool) -> str:
+    return manifest if reveal else redact.mask_manifest(manifest)
 
 
 def _chart_fields(release: dict[str, Any]) -> dict[str, str]:

@@ -11,6 +11,9 @@ revision              REL#<c>#<ns>#<n> / REV#<r>  -                     -       
 lease                 REL#<c>#<ns>#<n> / LEASE    LEASES / <exp>#<key>  -                    accept; worker frees
 idempotency key       IDEM#<key> / META           -                     -                    accept (TTL: ``ttl``)
 operation             OP#<id> / META              OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
+audit entry           AUDIT#<id> / META           AUDIT / <t>#<id>      -                    every mutating or denied call (TTL)
+token (local stages)  TOKEN#<sha256> / META       TOKENS / <name>       -                    POST /v1/tokens
+policy                POLICY#<name> / META        POLICIES / <name>     -                    PUT /v1/policies/{name}
 repository            REPO#<name> / META          REPOS / <name>        -                    PUT repository
 uploaded chart        CHART#<name> / V#<version>  UPLOADS / <name>#<v>  -                    POST chart
 release event         REL#<c>#<ns>#<n> / EVT#<t>  -                     -                    reconcile (TTL)
@@ -36,6 +39,8 @@ Access patterns:
   (``put_release_if_unchanged``) and a PutItem of a release event; events: Query ``REL#...`` ``begins_with EVT#``,
   newest first. A CloudFormation request is written with its operation (same transaction) and claimed once with a
   conditional UpdateItem (``take_cfn_reply``) by whoever ends the operation.
+* audit: Query gsi1 ``AUDIT`` with ``gsi1sk >= <since>``, newest first; cluster/release/principal filters are
+  FilterExpressions. Tokens and policies are plain entries (below), tokens found by GetItem on their hash.
 * repositories and uploaded charts (``put_entry``/``get_entry``/``list_entries``/``delete_entry``): GetItem,
   PutItem, DeleteItem on their keys; list: Query gsi1 ``REPOS`` / ``UPLOADS`` (``begins_with(<name>#)`` for
   one chart's versions).
@@ -571,6 +576,23 @@ class Store:
             return None
         return dict(json.loads(resp["Attributes"]["doc"]))
 
+    # ------------------------------------------------------------ audit (issue 6)
+
+    def put_audit(self, entry: dict[str, Any], ttl_epoch: int) -> None:
+        """One audit entry (``audit.AuditLog`` shapes it); expires at ``ttl_epoch`` (DynamoDB TTL)."""
+        item = {"pk": f"AUDIT#{entry['id']}", "sk": "META", "gsi1pk": "AUDIT",
+                "gsi1sk": f"{entry['at']:017.3f}#{entry['id']}", "ttl": ttl_epoch, **_dynamo_safe(entry)}  # fmt: skip
+        self._call(self._table.put_item, Item=item)
+
+    def list_audit(self, since: float, filters: dict[str, str], limit: int,
+                   token: str | None) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+        """Newest first, from ``since``; ``filters`` are exact matches on entry fields."""
+        key = Key("gsi1pk").eq("AUDIT") & Key("gsi1sk").gte(f"{since:017.3f}")
+        flt = _and([Attr(k).eq(val) for k, val in sorted(filters.items())])
+        items, next_token = self._query_page(GSI1, key, flt, limit, token, forward=False)
+        drop = {"pk", "sk", "gsi1pk", "gsi1sk", "ttl"}
+        return [{k: val for k, val in _clean(i).items() if k not in drop} for i in items], next_token
+
     # ------------------------------------------------------------ local stack snapshot
 
     def scan_all(self) -> Iterator[dict[str, Any]]:
@@ -657,6 +679,7 @@ def _release_item(r: ReleaseRecord) -> dict[str, Any]:
         "values_digest": r.values_digest, "labels": r.labels, "last_action": r.last_action,
         "last_operation_id": r.last_operation_id, "failures": r.failures, "updated_at": _num(r.updated_at),
         "changed_out_of_band": r.changed_out_of_band, "drift_correction": r.drift_correction,
+        "sensitive_paths": json.dumps([list(p) for p in r.sensitive_paths]),
     }  # fmt: skip
 
 
@@ -671,6 +694,7 @@ def _release_from_item(item: dict[str, Any]) -> ReleaseRecord:
         last_operation_id=i.get("last_operation_id", ""), failures=i.get("failures", 0),
         updated_at=i.get("updated_at", 0.0), changed_out_of_band=bool(i.get("changed_out_of_band", False)),
         drift_correction=bool(i.get("drift_correction", False)),
+        sensitive_paths=tuple(tuple(p) for p in json.loads(i.get("sensitive_paths") or "[]")),
     )  # fmt: skip
 
 

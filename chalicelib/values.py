@@ -1065,10 +1065,12 @@ def combine(
     set_string: object,
     set_json: object,
     limits: Limits = DEFAULT_LIMITS,
+    set_sensitive: object = None,
 ) -> dict[str, Any]:
-    """Build the one mapping for helm's ``-f`` from the four request fields.
+    """Build the one mapping for helm's ``-f`` from the request fields.
 
-    Order (helm's): ``values`` < ``set_json`` < ``set`` < ``set_string``. ``values`` is parsed
+    Order (helm's): ``values`` < ``set_json`` < ``set`` < ``set_string``; then ``set_sensitive`` (``set`` syntax,
+    applied last; its paths are masked wherever values are shown: :func:`sensitive_paths`). ``values`` is parsed
     with :func:`parse_values`; then each set field's assignments are applied *into* the
     result so far, like helm's ``strvals.ParseInto`` (see :func:`parse_set` for the forms and
     :func:`_assign` for the rules). Errors name the field they come from: ``values``,
@@ -1079,6 +1081,7 @@ def combine(
         ("set_json", set_json, "set_json"),
         ("set", set_, "set"),
         ("set_string", set_string, "set_string"),
+        ("set_sensitive", set_sensitive, "set"),
     )
     result, nodes = _parse_values(values, "values", limits)
     for field, raw, kind in stages:
@@ -1087,6 +1090,12 @@ def combine(
             _apply(result, ops, _Budget(limits, nodes))
             result, nodes = _finish(result, field, limits)
     return result
+
+
+def sensitive_paths(set_sensitive: object, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[str | int, ...], ...]:
+    """The paths ``set_sensitive`` assigns (keys and list indexes), for masking."""
+    paths = [op.path for op in _parse_ops(set_sensitive, "set_sensitive", "set", limits) if isinstance(op, _Assign)]
+    return tuple(dict.fromkeys(paths))
 
 
 # --------------------------------------------------------------------------- output

@@ -15,9 +15,11 @@ from .errors import (
     CharthouseError,
     Conflict,
     DependencyUnavailable,
+    Forbidden,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    Unauthenticated,
     UpstreamError,
 )
 
@@ -27,6 +29,8 @@ MAX_BODY_BYTES = 512 * 1024
 _STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
     (PayloadTooLarge, 413),
     (InvalidInput, 422),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
     (UpstreamError, 502),

@@ -46,7 +46,12 @@ class LocalAws:
         self.secret_prefix = secret_prefix
         self.bucket = bucket
         self.bucket_dir = snapshot.parent / "charts-bucket"  # uploaded charts, kept as files between runs
+        self.event_bus = "charthouse-events"  # state-change events (CHARTHOUSE_EVENT_BUS)
+        self.events_queue = "charthouse-events-local"  # a rule copies every event on the bus here
         self._server: subprocess.Popen[bytes] | None = None
+
+    def resource(self, service: str) -> Any:
+        return boto3.resource(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
@@ -71,8 +76,21 @@ class LocalAws:
         if self.table not in tables:
             ddb.create_table(**table_definition(self.table))
         self.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes=QUEUE_ATTRIBUTES)
+        self._event_bus()
         self.client("s3").create_bucket(Bucket=self.bucket)
         self.load()
+
+    def _event_bus(self) -> None:
+        """The EventBridge bus of state-change events, with a rule that copies every Charthouse event to the queue
+        ``events_queue`` (what a subscriber would do; the tests read it)."""
+        sqs, events = self.client("sqs"), self.client("events")
+        url = sqs.create_queue(QueueName=self.events_queue)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        if self.event_bus not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
+            events.create_event_bus(Name=self.event_bus)
+        events.put_rule(Name="charthouse-all", EventBusName=self.event_bus,
+                        EventPattern=json.dumps({"source": ["charthouse"]}))  # fmt: skip
+        events.put_targets(Rule="charthouse-all", EventBusName=self.event_bus, Targets=[{"Id": "queue", "Arn": arn}])
 
     def stop(self) -> None:
         if self._server is None:

@@ -6,6 +6,7 @@ everything on Ctrl-C or SIGTERM. The end-to-end tests start the same ``Stack`` o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,6 +21,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from chalicelib.auth import Tokens
+from chalicelib.errors import NotFound
+from chalicelib.store import Store
 
 from .aws import LocalAws
 from .charts import ChartServer
@@ -46,6 +51,7 @@ class StackConfig:
     repo_port: int = 8078  # a private chart repository (basic auth or bearer token) serving examples/charts
     registry_port: int = 5000  # an OCI registry (docker-registry, TLS + htpasswd) with examples/charts pushed
     sweep_every_s: float = 60.0  # the stale-lease sweep, as scheduled when deployed
+    reconcile_every_s: float = 300.0  # the scheduled reconcile of every cluster (deployed: per stage, 15 min)
     lease_grace_s: int | None = None  # None: the service's default
     extra_env: tuple[tuple[str, str], ...] = ()  # more environment for the API, workers and scheduler (tests)
 
@@ -76,6 +82,7 @@ class Stack:
         self.example_charts: dict[str, str] = {}
         # The private chart servers (see chart_servers()): examples/charts in both, credentials in credentials_file.
         self.credentials_file = cfg.state_dir / "repo-credentials.json"
+        self.token = ""  # the admin bearer token (also in <state_dir>/token, 0600)
         self.repo: ChartServer | None = None
         self.registry: OciRegistry | None = None
         self.example_repo_charts: dict[str, str] = {}  # name -> archive URL in the private repository
@@ -97,6 +104,8 @@ class Stack:
             "CHARTHOUSE_HELM_SERVER_SIDE": "false",
             "PYTHONUNBUFFERED": "1",
             "CHARTHOUSE_LOCAL_SWEEP_EVERY": str(self.cfg.sweep_every_s),
+            "CHARTHOUSE_LOCAL_RECONCILE_EVERY": str(self.cfg.reconcile_every_s),
+            "CHARTHOUSE_EVENT_BUS": self.aws.event_bus,
             "CHARTHOUSE_CHART_BUCKET": self.aws.bucket,
             "CHARTHOUSE_INDEX_CACHE_DIR": str(self.cfg.state_dir / "index-cache"),
             **({"CHARTHOUSE_LEASE_GRACE": str(self.cfg.lease_grace_s)} if self.cfg.lease_grace_s is not None else {}),
@@ -122,6 +131,8 @@ class Stack:
             self._spawn("api", [chalice, "local", "--stage", self.cfg.stage, "--port", str(self.cfg.api_port),
                                 "--no-autoreload"])  # fmt: skip
             self._wait_for_api()
+            self.token = admin_token(self.aws, self.cfg.state_dir / "token")
+            _TOKENS[self.api] = self.token
             self._register_cluster()
             for n in range(self.cfg.workers):
                 self._spawn(f"worker-{n}", [sys.executable, "-m", "devstack.worker"])
@@ -255,10 +266,35 @@ def local_credentials(path: Path) -> dict[str, str]:
     return {"password": secrets.token_urlsafe(18), "token": secrets.token_urlsafe(24)}
 
 
-def request(method: str, url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:
-    """A small JSON HTTP client (stdlib only)."""
+_TOKENS: dict[str, str] = {}  # API base URL -> the admin token of the stack serving it (this process's stacks)
+
+
+def admin_token(aws: LocalAws, path: Path) -> str:
+    """The stack's admin bearer token: the one in ``path`` (0600) while the table still knows it, else a new one
+    (``CHARTHOUSE_ADMINS`` defaults to ``token:admin``)."""
+    tokens = Tokens(Store(aws.resource("dynamodb"), aws.table))
+    if path.exists():
+        saved = path.read_text().strip()
+        if tokens.lookup(saved) == "admin":
+            return saved
+    with contextlib.suppress(NotFound):
+        tokens.delete("admin")
+    token = tokens.create("admin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token
+
+
+def request(method: str, url: str, body: Any = None, timeout: float = 60,
+            token: str | None = None) -> tuple[int, Any]:  # fmt: skip
+    """A small JSON HTTP client (stdlib only). It sends the admin token of the stack serving ``url`` (started in
+    this process) unless ``token`` is given; ``token=""`` sends no credentials."""
+    if token is None:
+        token = next((t for base, t in _TOKENS.items() if url.startswith(base + "/")), "")
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
@@ -279,12 +315,16 @@ OCI registry: {oci} (TLS, CA {ca}; helm registry login {host} --username {user} 
 Their password and token: {creds} (e.g. {repo_chart}, {oci}/hello)
 Logs: {logs}. Stop with Ctrl-C (state is kept in .local/; `make clean-state` forgets it).
 
+Every call but /v1/health needs the admin token that is in {token_file} (0600; `python -m devstack token
+create NAME` makes more, or POST /v1/tokens):
+  export AUTH="Authorization: Bearer $(cat {token_file})"
+
 Try it:
-  curl -s -X POST {api}/v1/clusters/{cluster}/namespaces/default/releases \\
+  curl -s -X POST {api}/v1/clusters/{cluster}/namespaces/default/releases -H "$AUTH" \\
        -H 'Content-Type: application/json' \\
        -d '{{"name": "hello", "chart": "{chart}", "values": {{"greeting": "hi"}}}}'
-  curl -s {api}/v1/operations/<id from the answer>
-  curl -s {api}/v1/clusters/{cluster}/namespaces/default/releases/hello
+  curl -s -H "$AUTH" {api}/v1/operations/<id from the answer>
+  curl -s -H "$AUTH" {api}/v1/clusters/{cluster}/namespaces/default/releases/hello
   KUBECONFIG={kubeconfig} {helm} list -A
 """
 
@@ -311,7 +351,8 @@ def main() -> int:
     stack.start()
     print(EXAMPLE.format(api=stack.api, cluster=stack.cfg.cluster, kubeconfig=state / "kubeconfig",
                          chart=stack.example_charts.get("hello", ""), logs=stack.logs,
-                         helm=stack.cfg.helm_binary.relative_to(ROOT), **chart_servers(stack)), flush=True)  # fmt: skip
+                         helm=stack.cfg.helm_binary.relative_to(ROOT), token_file=state / "token",
+                         **chart_servers(stack)), flush=True)  # fmt: skip
     try:
         while not stopping.wait(1.0):
             if stack.dead():

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.e2e
 NS = "/v1/clusters/local/namespaces/default/releases"
 
 
-def raw(method: str, url: str, data: bytes, content_type: str) -> tuple[int, Any]:
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": content_type})
+def raw(method: str, url: str, data: bytes, content_type: str, token: str = "") -> tuple[int, Any]:
+    headers = {"Content-Type": content_type, **({"Authorization": f"Bearer {token}"} if token else {})}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             body = resp.read()
@@ -189,17 +190,17 @@ def _evil(member: str) -> bytes:
 def test_upload_direct_and_presigned(api: Api, stack: Stack, tmp_path: Path) -> None:
     charts = f"{stack.api}/v1/charts"
     small = _archive(stack, tmp_path, "upchart", "1.0.0")
-    status, chart = raw("POST", charts, small, "application/gzip")
+    status, chart = raw("POST", charts, small, "application/gzip", stack.token)
     assert status == 201 and chart["ref"] == "uploaded/upchart" and chart["version"] == "1.0.0", chart
-    assert raw("POST", charts, small, "application/gzip")[0] == 200  # the same bytes again: a no-op
+    assert raw("POST", charts, small, "application/gzip", stack.token)[0] == 200  # the same bytes again: a no-op
     other = _archive(stack, tmp_path, "upchart", "1.0.0", greeting="changed")
-    status, err = raw("POST", charts, other, "application/gzip")
+    status, err = raw("POST", charts, other, "application/gzip", stack.token)
     assert status == 409 and err["error"]["code"] == "ChartVersionExists", err
 
     # bad archives: each refused with the field named, nothing stored
     for data, words in ((b"not a tarball", "gzipped tar"), (_evil("evil/../../etc/passwd"), ".."),
                         (_evil("/abs/path"), "absolute")):  # fmt: skip
-        status, err = raw("POST", charts, data, "application/gzip")
+        status, err = raw("POST", charts, data, "application/gzip", stack.token)
         assert status == 422 and err["error"]["details"]["field"] == "chart" and words in err["error"]["message"], err
     assert api.call("GET", "/v1/charts?repository=uploaded&q=evil")[1]["charts"] == []
 
@@ -269,7 +270,7 @@ def test_dependency_update(api: Api, stack: Stack, published: Published, tmp_pat
         buf = io.BytesIO()  # helm package refuses a chart whose dependencies are not vendored: tar it by hand
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
             tar.add(chart, arcname="needsdep")
-        status, up = raw("POST", f"{stack.api}/v1/charts", buf.getvalue(), "application/gzip")
+        status, up = raw("POST", f"{stack.api}/v1/charts", buf.getvalue(), "application/gzip", stack.token)
         assert status == 201, up
         op = install(api, "needsdep", "uploaded/needsdep")
         assert op["status"] == "failed" and "missing in charts" in op["error"]["message"], op

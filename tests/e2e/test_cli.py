@@ -28,6 +28,7 @@ def charthouse(stack: Stack | None, *args: str, cwd: Path, stdin: str | None = N
     argv = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "charthouse_cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTHOUSE_")}
     env["CHARTHOUSE_ENDPOINT"] = endpoint or (stack.api if stack else "")
+    env["CHARTHOUSE_TOKEN"] = stack.token if stack else ""
     env["PYTHONPATH"] = str(ROOT)  # for the python -m fallback; the cwd is a temp dir (no .local/token)
     return subprocess.run([*argv, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
                           timeout=300)  # fmt: skip

@@ -171,7 +171,7 @@ def test_worker_killed_mid_operation_fails_it_after_the_lease_and_recovers(stack
 def test_frozen_aws_gives_503_then_the_retry_with_the_same_key_runs_once(stack: Stack) -> None:
     chart = stack.example_charts["hello"]
     body = json.dumps({"name": "frozen", "chart": chart, "create_namespace": True}).encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": "frozen-1"}
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "frozen-1", "Authorization": f"Bearer {stack.token}"}
 
     def post() -> tuple[int, dict]:
         import urllib.error

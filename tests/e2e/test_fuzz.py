@@ -155,6 +155,7 @@ class Targets:
     kube_server: str  # the stack's kube-apiserver, https://127.0.0.1:<port>
     repository: str = ""  # a chart repository (index.yaml) on 127.0.0.1: the stack's example chart server
     operation_id: str = ""
+    token: str = ""  # the stack's admin bearer token: every request is made as the admin
 
     @property
     def loopback_values(self) -> frozenset[str]:
@@ -193,6 +194,8 @@ class LoopbackOnlySession(requests.Session):
         super().__init__()
         self.targets = targets
         self.trust_env = False  # no proxies from the environment
+        if targets.token:
+            self.headers["Authorization"] = f"Bearer {targets.token}"
         self.sent = 0
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -257,6 +260,8 @@ def prepare(case: schemathesis.Case, targets: Targets) -> int:
             params["name"] = "web"
         if "operation_id" in params and _pick(params["operation_id"], 2) == 0:
             params["operation_id"] = targets.operation_id
+        if params.get("token") == "admin":
+            params["token"] = "not-the-admin"  # the fuzzer acts as the admin: keep its token
     if isinstance(case.body, dict) and _valid_name(case.body.get("name")) and _pick(case.body["name"], 3) == 0:
         case.body = {**case.body, "name": "web"}
     case.body, rewritten = _rewrite_body(case.body, targets)
@@ -346,7 +351,7 @@ def targets(fuzz_stack: Stack) -> Targets:
     assert not overrides, f"per-service AWS endpoint settings would bypass the loopback moto server: {overrides}"
     assert fuzz_stack.charts is not None
     t = Targets(api=fuzz_stack.api, chart=fuzz_stack.example_charts["hello"], kube_server=fuzz_stack.kube.server,
-                repository=fuzz_stack.charts.base_url)  # fmt: skip
+                repository=fuzz_stack.charts.base_url, token=fuzz_stack.token)  # fmt: skip
     assert urlsplit(t.chart).hostname == "127.0.0.1" and urlsplit(t.kube_server).hostname == "127.0.0.1"
     _seed(fuzz_stack, t)
     return t

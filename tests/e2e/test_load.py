@@ -71,9 +71,10 @@ def _code(data: Any) -> str | None:
 class Load:
     """The HTTP client and the shared tallies of one load run (thread-safe)."""
 
-    def __init__(self, base: str, chart: str) -> None:
+    def __init__(self, base: str, chart: str, token: str) -> None:
         self.base = base
         self.chart = chart
+        self.token = token
         self.run = uuid.uuid4().hex[:8]
         self.checker = ResponseChecker()
         self.lock = threading.Lock()
@@ -91,7 +92,8 @@ class Load:
             self.problems.append(text)
 
     def http(self, method: str, path: str, body: Any = None, key: str | None = None) -> Response:
-        headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}",
+                   **({"Idempotency-Key": key} if key else {})}
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
@@ -384,7 +386,7 @@ def summary(load: Load, final: dict[str, dict[str, Any]], seconds: float) -> str
 
 
 def test_concurrent_load_ends_every_operation_once_and_matches_helm(load_stack: Stack) -> None:
-    load = Load(load_stack.api, load_stack.example_charts["hello"])
+    load = Load(load_stack.api, load_stack.example_charts["hello"], load_stack.token)
     names = [SHARED] + [f"rel-{i:02d}" for i in range(DISTINCT)]
     started = time.monotonic()
     setup_shared(load)

@@ -54,7 +54,8 @@ def helm() -> FakeHelm:
 
 @pytest.fixture
 def client(aws: str, helm: FakeHelm) -> Iterator[Client]:
-    deps.override(deps.build(Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET), helm=helm))
+    deps.override(deps.build(Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET,
+                                      auth_mode="token"), helm=helm))  # fmt: skip
     from app import app
 
     with Client(app) as c:
@@ -68,9 +69,16 @@ class Api:
     def __init__(self, client: Client, queue_url: str) -> None:
         self.c = client
         self.queue_url = queue_url
+        self.token = deps.get().tokens.create("admin")  # an admin (CHARTHOUSE_ADMINS defaults to token:admin)
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        kwargs: dict[str, Any] = {"headers": {"Content-Type": "application/json"}}
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        """A JSON call as the admin (or as ``token``; ``token=""`` sends no credentials)."""
+        auth = self.auth if token is None else ({"Authorization": f"Bearer {token}"} if token else {})
+        kwargs: dict[str, Any] = {"headers": {"Content-Type": "application/json", **auth}}
         if body is not None:
             kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
         resp = getattr(self.c.http, method.lower())(path, **kwargs)

@@ -27,7 +27,7 @@ def index_server(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     """Every index fetch answers INDEX; a password other than SECRET is refused like a real server would."""
     calls: list[tuple[str, Any]] = []
 
-    def fake_fetch(url: str, access: Any, max_bytes: int, timeout_s: float) -> bytes:
+    def fake_fetch(url: str, access: Any, max_bytes: int, timeout_s: float, *guard: Any) -> bytes:
         calls.append((url, access))
         if access.password not in (None, SECRET):
             raise RepositoryAuthFailed(f"{url} refused the credentials (HTTP 401)")
@@ -49,7 +49,7 @@ def tgz(name: str = "demo", version: str = "1.0.0") -> bytes:
 
 
 def upload(api: Api, data: bytes, query: str = "") -> tuple[int, Any]:
-    resp = api.c.http.post(f"/v1/charts{query}", headers={"Content-Type": "application/gzip"}, body=data)
+    resp = api.c.http.post(f"/v1/charts{query}", headers={"Content-Type": "application/gzip", **api.auth}, body=data)
     return resp.status_code, resp.json_body
 
 
