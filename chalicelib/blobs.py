@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import DependencyUnavailable
+
+T = TypeVar("T")
 
 
 class Blobs(Protocol):
@@ -38,9 +41,10 @@ class S3Blobs:
             return DependencyUnavailable("no chart bucket is configured (CHARTHOUSE_CHART_BUCKET)")
         return DependencyUnavailable(f"S3 is unavailable ({type(exc).__name__})")
 
-    def get(self, key: str) -> bytes | None:
+    def _read(self, call: Callable[[], T]) -> T | None:
+        """``call``'s answer, or None when the object does not exist."""
         try:
-            return bytes(self._s3.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
+            return call()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
@@ -48,15 +52,11 @@ class S3Blobs:
         except (BotoCoreError, ValueError) as exc:
             raise self._unavailable(exc) from exc
 
+    def get(self, key: str) -> bytes | None:
+        return self._read(lambda: bytes(self._s3.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()))
+
     def size(self, key: str) -> int | None:
-        try:
-            return int(self._s3.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise self._unavailable(exc) from exc
-        except (BotoCoreError, ValueError) as exc:
-            raise self._unavailable(exc) from exc
+        return self._read(lambda: int(self._s3.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]))
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         try:
