@@ -16,6 +16,7 @@ restores changed fields and re-creates deleted objects) and records a new revisi
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import Any
 
@@ -128,16 +129,23 @@ class _Reader:
         self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
 
     def _call(self, path: str) -> Any:
+        """GET ``path`` as JSON; None on 404 (the client's generic request API, authenticated like its own calls)."""
         try:
-            return self.api.call_api(path, "GET", auth_settings=["BearerToken"], response_type="object",
-                                     _return_http_data_only=True, _request_timeout=REQUEST_TIMEOUT_S)  # fmt: skip
+            method, url, headers, body, post = self.api.param_serialize(
+                "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+            resp = self.api.call_api(method, url, headers, body, post, _request_timeout=REQUEST_TIMEOUT_S)
+            status, data = int(resp.status), resp.read()
         except Exception as exc:  # noqa: BLE001 - mapped to typed, credential-free errors below
-            status = getattr(exc, "status", None)
-            if status == 404:
-                return None
-            if status in (401, 403):
-                raise ClusterAuthFailed(f"the cluster refused the credentials (HTTP {status})") from exc
-            raise ClusterUnreachable(f"the cluster could not be read: {type(exc).__name__}") from exc
+            status, data = int(getattr(exc, "status", 0) or 0), None
+            if status in (0, 200):
+                raise ClusterUnreachable(f"the cluster could not be read: {type(exc).__name__}") from exc
+        if status == 404:
+            return None
+        if status in (401, 403):
+            raise ClusterAuthFailed(f"the cluster refused the credentials (HTTP {status})")
+        if status >= 400 or data is None:
+            raise ClusterUnreachable(f"the cluster answered HTTP {status}")
+        return json.loads(data)
 
     def _base(self, api_version: str) -> str:
         return f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"

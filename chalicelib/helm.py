@@ -318,8 +318,10 @@ def get_argv(ref: ReleaseRef, what: str, revision: int | None = None) -> list[st
 
 
 def list_all_argv() -> list[str]:
-    """Every release in every namespace, whatever its status (``--max 0``: helm's default stops at 256)."""
-    return ["list", "--all-namespaces", "--all", "--max", "0", "--output", "json"]
+    """Every release in every namespace, whatever its status (``--max 0``: helm's default stops at 256). Every
+    status flag rather than ``--all``, which helm 4 removed."""
+    statuses = ["--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
+    return ["list", "--all-namespaces", *statuses, "--max", "0", "--output", "json"]
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ class Reconciler:
 
     def _reconcile_one(self, kubeconfig: str, op: Operation, ref: ReleaseRef,
                        record: ReleaseRecord | None) -> dict[str, Any] | None:  # fmt: skip
-        new = self.service.snapshot(kubeconfig, op, ReconcileSpec(), record, failed=False)
+        # read back like after an operation on this release (the reconcile is recorded as its last operation)
+        new = self.service.snapshot(kubeconfig, replace(op, release=ref), ReconcileSpec(), record, failed=False)
         if new is None:
             return None
         history = self.store.history(ref, 1)

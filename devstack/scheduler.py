@@ -1,7 +1,8 @@
 """The local stand-in for EventBridge schedules: call the app's scheduled handlers on a timer.
 
 Run as ``python -m devstack.scheduler`` from the project directory with the stage's environment;
-``CHARTHOUSE_LOCAL_SWEEP_EVERY`` sets the period in seconds (default 60, as deployed).
+``CHARTHOUSE_LOCAL_SWEEP_EVERY`` sets the sweep's period in seconds (default 60, as deployed),
+``CHARTHOUSE_LOCAL_RECONCILE_EVERY`` the reconcile's (default 300; deployed, each stage sets its own rate).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("devstack.scheduler")
+TICK_S = 0.2
 
 
 def scheduled_event(rule: str) -> dict[str, Any]:
@@ -30,15 +33,23 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sys.path.insert(0, os.getcwd())
     import app  # noqa: F401 - registers the blueprints
-    from chalicelib.events import sweep_stale_leases
+    from chalicelib.events import reconcile_clusters, sweep_stale_leases
     from devstack.worker import LocalContext
 
-    every = float(os.environ.get("CHARTHOUSE_LOCAL_SWEEP_EVERY", "60"))
-    while not stop.wait(every):
-        try:
-            sweep_stale_leases(scheduled_event("local/sweep"), LocalContext(60))
-        except Exception:  # noqa: BLE001 - as in Lambda: the next tick tries again
-            log.exception("sweep failed")
+    jobs: list[tuple[str, Callable[..., Any], float]] = [
+        ("sweep", sweep_stale_leases, float(os.environ.get("CHARTHOUSE_LOCAL_SWEEP_EVERY", "60"))),
+        ("reconcile", reconcile_clusters, float(os.environ.get("CHARTHOUSE_LOCAL_RECONCILE_EVERY", "300"))),
+    ]
+    due = {name: time.monotonic() + every for name, _, every in jobs}
+    while not stop.wait(TICK_S):
+        for name, handler, every in jobs:
+            if time.monotonic() < due[name]:
+                continue
+            due[name] = time.monotonic() + every
+            try:
+                handler(scheduled_event(f"local/{name}"), LocalContext(60))
+            except Exception:  # noqa: BLE001 - as in Lambda: the next tick tries again
+                log.exception("%s failed", name)
     return 0
 
 

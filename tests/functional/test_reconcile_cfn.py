@@ -1,0 +1,149 @@
+"""Reconcile, events and the CloudFormation custom resource through the app, with moto and fake helm: the paths
+the end-to-end tests cannot reach quickly (a worker lost under a custom resource, a handler that crashes)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import deps
+from devstack.scheduler import scheduled_event
+from tests.fakes import FakeHelm
+from tests.functional.conftest import Api
+
+CHART = "https://charts.example.com/demo-1.2.3.tgz"
+NS = "/v1/clusters/prod/namespaces/apps/releases"
+URL = "https://cloudformation-custom-resource-response.s3.amazonaws.com/x?X-Amz-Signature=secret-signature"
+
+
+class Sent:
+    """Stands in for the PUT to the presigned URL."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def __call__(self, url: str, body: bytes) -> None:
+        assert url == URL
+        self.bodies.append(json.loads(body))
+
+
+@pytest.fixture
+def sent(api: Api) -> Sent:
+    out = Sent()
+    deps.get().custom_resource.send = out
+    return out
+
+
+def cfn_event(request_type: str, name: str = "web", physical: str | None = None, request_id: str = "r-1",
+              **props: Any) -> dict[str, Any]:  # fmt: skip
+    ev: dict[str, Any] = {"RequestType": request_type, "ResponseURL": URL, "StackId": "arn:aws:cloudformation:s",
+                          "RequestId": request_id, "LogicalResourceId": "Web", "ResourceType": "Custom::HelmRelease",
+                          "ResourceProperties": {"ServiceToken": "arn:x", "Cluster": "prod", "Namespace": "apps",
+                                                 "Name": name, "Chart": CHART, **props}}  # fmt: skip
+    if physical:
+        ev["PhysicalResourceId"] = physical
+    return ev
+
+
+def expire_lease(name: str) -> None:
+    key = {"pk": {"S": f"REL#prod#apps#{name}"}, "sk": {"S": "LEASE"}}
+    boto3.client("dynamodb").update_item(
+        TableName="charthouse", Key=key, UpdateExpression="SET expires_at = :e, gsi1sk = :s",
+        ExpressionAttributeValues={":e": {"N": "1"}, ":s": {"S": f"{1:017.3f}#prod/apps/{name}"}},
+    )  # fmt: skip
+
+
+def test_create_is_answered_once_when_the_operation_ends(api: Api, sent: Sent, helm: FakeHelm,
+                                                         caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    api.register()
+    caplog.set_level(logging.INFO)
+    out = api.invoke("helm_release_resource", cfn_event("Create"))
+    assert "operation_id" in out and sent.bodies == []  # nothing before the operation ends
+    api.invoke("helm_release_resource", cfn_event("Create"))  # Lambda's retry of the same request
+    assert api.drain() == 1  # one operation
+    assert [(b["Status"], b["PhysicalResourceId"], b["RequestId"]) for b in sent.bodies] == [
+        ("SUCCESS", "prod/apps/web", "r-1")]
+    api.drain()
+    deps.get().pipeline.ended(out["operation_id"])  # announced again: still answered once
+    assert len(sent.bodies) == 1
+    assert "secret-signature" not in caplog.text and '"detail-type": "Helm Release State Change"' in caplog.text
+
+
+def test_a_lost_worker_still_answers_failed(api: Api, sent: Sent) -> None:
+    api.register()
+    out = api.invoke("helm_release_resource", cfn_event("Create"))
+    expire_lease("web")  # the worker died (Lambda timeout past 15 minutes, out of memory...)
+    api.invoke("sweep_stale_leases", scheduled_event("test/sweep"))
+    assert len(sent.bodies) == 1
+    answer = sent.bodies[0]
+    assert answer["Status"] == "FAILED" and "WorkerLost" in answer["Reason"], answer
+    assert answer["PhysicalResourceId"] == "prod/apps/web"  # CloudFormation's rollback uninstalls what is left
+    api.drain()  # the message is delivered late: the operation has ended, nothing runs and nothing is sent
+    assert len(sent.bodies) == 1
+    _, op = api.call("GET", f"/v1/operations/{out['operation_id']}")
+    assert op["error"]["code"] == "WorkerLost"
+
+
+def test_a_crashing_handler_answers_failed_once_and_does_not_raise(api: Api, sent: Sent,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    api.register()
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(deps.get().pipeline, "accept", boom)
+    assert api.invoke("helm_release_resource", cfn_event("Create"))["status"] == "FAILED"
+    assert [b["Status"] for b in sent.bodies] == ["FAILED"]
+    assert "InternalError" in sent.bodies[0]["Reason"] and sent.bodies[0]["PhysicalResourceId"].startswith("charthouse:none:")
+
+
+def test_refusals_and_deletes_of_nothing(api: Api, sent: Sent) -> None:
+    api.register()
+    api.invoke("helm_release_resource", cfn_event("Create", request_id="r-bad", Options={"Shell": "x"}))
+    api.invoke("helm_release_resource", cfn_event("Delete", physical="charthouse:none:r-bad", request_id="r-del"))
+    api.invoke("helm_release_resource", cfn_event("Delete", physical="prod/apps/never", request_id="r-never"))
+    api.invoke("helm_release_resource", cfn_event("Delete", physical="unknown/apps/x", request_id="r-nocluster"))
+    assert [(b["RequestId"], b["Status"]) for b in sent.bodies] == [
+        ("r-bad", "FAILED"), ("r-del", "SUCCESS"), ("r-never", "SUCCESS"), ("r-nocluster", "SUCCESS")]
+    assert "Options.shell" in sent.bodies[0]["Reason"]
+
+
+def test_reconcile_records_out_of_band_changes_and_rebuilds_a_lost_store(api: Api, helm: FakeHelm) -> None:
+    from chalicelib.models import InstallSpec, ReleaseRef, RollbackSpec
+
+    api.register()
+    status, op = api.call("POST", NS, {"name": "web", "chart": CHART})
+    assert status == 202 and api.drain() == 1
+    helm.rollback("kc", ReleaseRef("prod", "apps", "web"), RollbackSpec(revision=1))  # by hand: revision 2
+    helm.install("kc", ReleaseRef("prod", "other", "byhand"), InstallSpec(chart=CHART))
+    status, op = api.call("POST", "/v1/clusters/prod/reconcile", {})
+    assert status == 202 and op["release"] == {"cluster": "prod", "namespace": "*", "name": "*"}
+    assert api.call("POST", "/v1/clusters/prod/reconcile", {})[0] == 409  # one at a time per cluster
+    api.drain()
+    _, op = api.call("GET", f"/v1/operations/{op['id']}")
+    assert op["status"] == "succeeded", op
+    assert sorted((c["name"], c["kind"]) for c in op["result"]["changed"]) == [("byhand", "installed"),
+                                                                               ("web", "rolled-back")]
+    _, rel = api.call("GET", f"{NS}/web?info=events")
+    assert rel["revision"] == 2 and rel["changed_out_of_band"] is True and rel["events"][0]["kind"] == "rolled-back"
+
+    # the store is lost; reconcile brings every release back with its history
+    ddb = boto3.client("dynamodb")
+    for item in ddb.scan(TableName="charthouse")["Items"]:
+        if item["pk"]["S"].startswith("REL#"):
+            ddb.delete_item(TableName="charthouse", Key={"pk": item["pk"], "sk": item["sk"]})
+    assert api.call("GET", f"{NS}/web")[0] == 404
+    assert api.call("POST", "/v1/clusters/prod/reconcile", {})[0] == 202
+    api.drain()
+    _, rel = api.call("GET", f"{NS}/web/history")
+    assert [h["revision"] for h in rel["history"]] == [2, 1]
+    assert api.call("GET", "/v1/clusters/prod/namespaces/other/releases/byhand")[0] == 200
+
+    # the schedule queues one per cluster; an unknown cluster is a 404 on demand
+    assert api.call("POST", "/v1/clusters/nope/reconcile", {})[0] == 404
+    report = api.invoke("reconcile_clusters", scheduled_event("test/reconcile"))
+    assert len(report["queued"]) == 1 and not report["failed"]
