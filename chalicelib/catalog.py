@@ -25,7 +25,7 @@ from typing import Any
 
 from . import archives, chartindex, netguard
 from . import validate as v
-from .errors import ChartVersionNotFound, InvalidInput, RepositoryNotFound
+from .errors import ChartNotFound, ChartVersionNotFound, InvalidInput, RepositoryNotFound
 from .helm import LocalChart, RegistryTls, Workdir, pull, pull_argv
 from .httpfetch import Access, RemoteNotFound, fetch
 from .models import ChartSpec
@@ -152,8 +152,8 @@ class Catalog:
     def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
         try:
             return fetch(url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.allowed, "chart")
-        except RemoteNotFound as exc:
-            raise ChartVersionNotFound(f"chart {ref.name}: {exc.message}") from exc
+        except RemoteNotFound as exc:  # the index or the reference names an archive the server does not have
+            raise ChartNotFound(f"chart {ref.name}: {exc.message}") from exc
 
     def _pull_oci(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool,
                   workdir: Workdir) -> Path:  # fmt: skip
