@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 
-.PHONY: run test setup kube lint unit e2e clean-state package
+.PHONY: run test setup kube lint unit e2e clean-state package package-terraform
 
 run: setup
 	$(PY) -m devstack
@@ -28,7 +28,7 @@ kube:
 	scripts/install-registry.sh
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check app.py chalicelib devstack tests bench
+	$(VENV)/bin/ruff check app.py chalicelib devstack tests bench deploy
 	$(VENV)/bin/mypy --strict chalicelib
 
 unit: $(VENV)/.installed
@@ -44,7 +44,16 @@ clean-state:
 STAGE ?= dev
 package: $(VENV)/.installed $(HELM)
 	rm -rf dist/$(STAGE) && mkdir -p dist
-	$(PY) -m deploy.merge_template dist/merge-$(STAGE).json
+	$(PY) -m deploy.merge_template dist/merge-$(STAGE).json $(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template dist/merge-$(STAGE).json dist/$(STAGE)
 	cp layers/helm/build/helm-layer.zip dist/$(STAGE)/
+	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.json deploy/examples/helm-release.yaml
+
+# The same in Terraform's form: dist/<stage>-terraform/ (chalice.tf.json, deployment.zip, helm-layer.zip)
+package-terraform: $(VENV)/.installed $(HELM)
+	rm -rf dist/$(STAGE)-terraform && mkdir -p dist
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format terraform \
+		--stage $(STAGE) dist/$(STAGE)-terraform
+	$(PY) -m deploy.terraform dist/$(STAGE)-terraform $(STAGE)
+	cp layers/helm/build/helm-layer.zip dist/$(STAGE)-terraform/
