@@ -25,7 +25,17 @@ from typing import Any
 
 from . import archives, chartindex, netguard
 from . import validate as v
-from .errors import ChartNotFound, ChartVersionNotFound, InvalidInput, RepositoryNotFound
+from .errors import (
+    ChartNotFound,
+    ChartVersionNotFound,
+    ClusterAuthFailed,
+    ClusterUnreachable,
+    HelmError,
+    InvalidInput,
+    RepositoryAuthFailed,
+    RepositoryNotFound,
+    RepositoryUnreachable,
+)
 from .helm import LocalChart, RegistryTls, Workdir, pull, pull_argv
 from .httpfetch import Access, RemoteNotFound, fetch
 from .models import ChartSpec
@@ -167,10 +177,15 @@ class Catalog:
         keyring = str(workdir.path / "keyring.gpg") if verify else None
         try:
             pull(self._helm, pull_argv(url, version, devel, str(dest), tls, keyring), workdir)
-        except Exception as exc:
-            message = getattr(exc, "message", str(exc))
+        except (HelmError, ClusterAuthFailed, ClusterUnreachable) as exc:
+            # helm's stderr was classified as if a cluster had answered: here it is the registry
+            message = exc.message
+            if re.search(r"(?i)unauthorized|authentication required|credential not found|denied|forbidden|\b40[13]\b", message):
+                raise RepositoryAuthFailed(f"the registry refused the pull of {ref.name}: {message}") from exc
             if re.search(r"(?i)not found|no such|unknown|invalid_?reference|could not locate", message):
                 raise ChartVersionNotFound(f"chart {ref.name}: {message}") from exc
+            if isinstance(exc, ClusterUnreachable):
+                raise RepositoryUnreachable(f"the registry of {ref.name} is unreachable: {message}") from exc
             raise
         found = sorted(dest.glob("*.tgz"))
         if not found:

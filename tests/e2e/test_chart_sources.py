@@ -156,7 +156,7 @@ def test_private_oci_registry(api: Api, stack: Stack) -> None:
     status, _ = api.call("PUT", "/v1/repositories/oci-anon", {"url": reg.url, "ca_bundle": reg.ca_pem})
     assert status in (200, 201)
     op = install(api, "oci-anon", "oci-anon/hello", version="0.1.0")
-    assert op["status"] == "failed", op
+    assert op["status"] == "failed" and op["error"]["code"] == "RepositoryAuthFailed", op
     assert "oci-anon" not in helm_cli(stack, "list", "-n", "default", "-q")
     assert api.call("DELETE", "/v1/repositories/oci-anon")[0] == 204
 
