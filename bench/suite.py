@@ -183,13 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         results["load_at_end"] = other_load()
         opts.out.write_text(json.dumps(_json_safe(results), indent=1) + "\n")
 
-    counter = iter(range(1_000_000))
-    binary_major = (binary, opts.helm)
+    attempt = iter(range(1_000_000))  # a fresh state directory for every attempt of a phase
     phases: dict[str, Callable[[], Any]] = {
         "coldstart": lambda: coldstart.measure(opts.import_runs),
-        "overhead": lambda: run_overhead(opts, tmp / f"overhead-{next(counter)}"),
-        "scale": lambda: run_scale(opts, tmp / f"scale-{next(counter)}"),
-        "throughput": lambda: throughput.measure(tmp / f"throughput-{next(counter)}", *binary_major,
+        "overhead": lambda: run_overhead(opts, tmp / f"overhead-{next(attempt)}"),
+        "scale": lambda: run_scale(opts, tmp / f"scale-{next(attempt)}"),
+        "throughput": lambda: throughput.measure(tmp / f"throughput-{next(attempt)}", binary, opts.helm,
                                                  list(opts.worker_counts), opts.throughput_ops, opts.manifest_kb),
     }  # fmt: skip
     try:
