@@ -14,7 +14,8 @@ timestamps (``created_at``, ``started_at``, ``finished_at``; same machine, same 
 lines (``workerlog.py``):
 
     request->202 | queue wait (202 -> started_at) | helm verb | helm read-back | worker other (store writes,
-    credentials, work dirs) | poll lag (finished_at -> seen by the client)
+    credentials, work dirs) | poll lag (finished_at -> seen by the client: the worker's final transaction, written
+    after it stamps finished_at, and the poll interval)
 """
 
 from __future__ import annotations
