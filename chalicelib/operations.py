@@ -172,10 +172,11 @@ class Pipeline:
         helm = self.service.helm
         previous = self.store.get_release(ref)
         extra: dict[str, Any] = {}
+        released: dict[str, Any] | None = None  # install/upgrade print the release: less to read back
         if isinstance(spec, InstallSpec):
-            helm.install(kubeconfig, ref, spec)
+            released = helm.install(kubeconfig, ref, spec)
         elif isinstance(spec, UpgradeSpec):
-            helm.upgrade(kubeconfig, ref, spec)
+            released = helm.upgrade(kubeconfig, ref, spec)
         elif isinstance(spec, RollbackSpec):
             helm.rollback(kubeconfig, ref, spec)
         elif isinstance(spec, UninstallSpec):
@@ -183,7 +184,7 @@ class Pipeline:
         else:
             assert isinstance(spec, UnlockSpec)
             extra = self.service.recover(kubeconfig, ref, spec)
-        record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False)
+        record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
         result: dict[str, Any] = {"status": record.status.value if record else "uninstalled",
                                   "revision": record.revision if record else None, **extra}  # fmt: skip
         return result, record

@@ -191,9 +191,11 @@ class ReleaseService:
     # ------------------------------------------------------------ recording what helm did
 
     def snapshot(self, kubeconfig: str, op: Operation, spec: Spec, previous: ReleaseRecord | None,
-                 failed: bool) -> ReleaseRecord | None:  # fmt: skip
+                 failed: bool, released: dict[str, Any] | None = None) -> ReleaseRecord | None:  # fmt: skip
         """Read helm's view of the release and turn it into the stored record and revisions.
 
+        ``released`` is what install/upgrade printed (``-o json``: status, revision, chart, notes, values): with
+        it, only the history is read back (``helm status`` alone costs more than the rest; docs/PERFORMANCE.md).
         Returns None when helm knows nothing and nothing was stored before (a failed first install that left
         no release behind).
         """
@@ -207,12 +209,19 @@ class ReleaseService:
             if previous is None:
                 return None
             return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="", changed_out_of_band=False)
-        status = self.helm.status(kubeconfig, ref)
+        if released is not None and int(released.get("version") or 0) == max(h.revision for h in history):
+            status = released
+            chart = (released.get("chart") or {}).get("metadata") or {}
+            meta = {"chart": chart.get("name"), "version": chart.get("version"), "appVersion": chart.get("appVersion")}
+        else:
+            status = self.helm.status(kubeconfig, ref)
+            meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}  # status -o json omits the chart
         info = status.get("info") or {}
-        meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}  # status -o json omits the chart
         reused = isinstance(spec, UpgradeSpec) and (spec.reuse_values or spec.reset_then_reuse_values)
         if isinstance(spec, ChartSpec) and not reused:
             digest = vals.digest(spec.values)  # exactly the user values helm stored: our one values file
+        elif status is released and isinstance(released.get("config"), dict):
+            digest = vals.digest(released["config"])  # the values helm stored for this revision, as it printed them
         else:  # reused, rolled back or recovered values are some earlier revision's: ask helm which
             digest = vals.digest(self.helm.get(kubeconfig, ref, "values", None) or {})
         labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
