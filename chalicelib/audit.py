@@ -20,6 +20,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 FILTERS = ("cluster", "namespace", "release", "principal", "result")
+RESULTS = ("ok", "error", "denied")
 
 
 class AuditLog:
@@ -48,6 +49,7 @@ class AuditLog:
         filters = {k: query[k] for k in FILTERS if query.get(k)}
         for key, value in filters.items():
             v.text(key, value, 512)
+        v.choice("result", filters.get("result"), RESULTS)
         items, token = self._store.list_audit(_since(query.get("since")), filters, limit, query.get("next_token"))
         return [{**i, "at": iso(i["at"])} for i in items], token
 

@@ -79,6 +79,7 @@ IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL att
 GSI1 = "gsi1"
 GSI2 = "gsi2"
 MAX_PAGE = 1000
+MAX_ROUNDS = 8  # queries per page of a filtered list, at most (then a short page and a token)
 
 
 def table_definition(name: str) -> dict[str, Any]:
@@ -232,12 +233,16 @@ class Store:
         self, index: str | None, key: ConditionBase, flt: ConditionBase | None, limit: int, token: str | None,
         forward: bool = True,
     ) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
-        """Fill up to ``limit`` matching items; the token is the last returned item's key."""
+        """Fill up to ``limit`` matching items; the token is the last returned item's key. With a filter, pages
+        grow (a rare match must not cost a round trip per few items) and at most ``MAX_ROUNDS`` queries are made:
+        then the page is returned short, with a token that continues after the last item evaluated."""
         items: list[dict[str, Any]] = []
         start = _decode_token(token)
-        while True:
+        evaluate = max(limit, 1) * 4  # items a filtered query reads per round; grows every round
+        for _ in range(MAX_ROUNDS):
+            wanted = max(limit - len(items), 1)
             kwargs: dict[str, Any] = {"KeyConditionExpression": key, "ScanIndexForward": forward,
-                                      "Limit": min(MAX_PAGE, max(limit - len(items), 1) * 4)}  # fmt: skip
+                                      "Limit": min(MAX_PAGE, evaluate if flt is not None else wanted)}  # fmt: skip
             if index:
                 kwargs["IndexName"] = index
             if flt is not None:
@@ -255,6 +260,8 @@ class Store:
             start = resp.get("LastEvaluatedKey")
             if not start:
                 return items, None
+            evaluate *= 4
+        return items, _encode_token(start) if start else None
 
     # ------------------------------------------------------------ clusters
 
