@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from .models import iso, now
 from .store import Store
 
 TOKEN_PREFIX = "cht_"
+TOKEN_CACHE_S = 60  # a deleted token stops working at once in this container, within a minute in the others
 _TOKEN = re.compile(r"^cht_[A-Za-z0-9_-]{20,100}$")
 MODES = ("iam", "jwt", "token")
 
@@ -67,6 +69,8 @@ class Tokens:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._known: dict[str, tuple[float, str]] = {}  # hash -> (valid until, name): one lookup per token per minute
+
 
     def create(self, name: str) -> str:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
@@ -83,8 +87,15 @@ class Tokens:
         """The name of a valid token, else None."""
         if not _TOKEN.match(token):
             return None
-        entry = self._store.get_entry(f"TOKEN#{token_hash(token)}", "META")
-        return str(entry["name"]) if entry else None
+        digest = token_hash(token)
+        cached = self._known.get(digest)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        entry = self._store.get_entry(f"TOKEN#{digest}", "META")
+        if entry is None:
+            return None
+        self._known[digest] = (time.monotonic() + TOKEN_CACHE_S, str(entry["name"]))
+        return str(entry["name"])
 
     def _by_name(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self._store.list_entries("TOKENS", name) if e["name"] == name]
@@ -98,6 +109,7 @@ class Tokens:
             raise NotFound(f"no token named {name}")
         for entry in found:
             self._store.delete_entry(f"TOKEN#{entry['hash']}", "META")
+            self._known.pop(entry["hash"], None)
 
 
 def authenticate(request: Request, mode: str, tokens: Tokens) -> Principal:

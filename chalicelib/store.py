@@ -238,7 +238,7 @@ class Store:
         then the page is returned short, with a token that continues after the last item evaluated."""
         items: list[dict[str, Any]] = []
         start = _decode_token(token)
-        evaluate = max(limit, 1) * 4  # items a filtered query reads per round; grows every round
+        evaluate = max(limit, 1)  # items a filtered query reads per round; grows fourfold every round
         for _ in range(MAX_ROUNDS):
             wanted = max(limit - len(items), 1)
             kwargs: dict[str, Any] = {"KeyConditionExpression": key, "ScanIndexForward": forward,
