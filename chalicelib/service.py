@@ -213,9 +213,13 @@ class ReleaseService:
             status = released
             chart = (released.get("chart") or {}).get("metadata") or {}
             meta = {"chart": chart.get("name"), "version": chart.get("version"), "appVersion": chart.get("appVersion")}
-        else:
-            status = self.helm.status(kubeconfig, ref)
-            meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}  # status -o json omits the chart
+        else:  # the newest history entry has what `helm status` would say, for far less (no resource lookups)
+            newest, oldest = max(history, key=lambda h: h.revision), min(history, key=lambda h: h.revision)
+            status = {"version": newest.revision, "info": {
+                "status": newest.status.value, "description": newest.description, "last_deployed": newest.updated,
+                "first_deployed": previous.first_deployed if previous and previous.first_deployed else oldest.updated,
+                "notes": self._notes(kubeconfig, ref)}}  # fmt: skip
+            meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}
         info = status.get("info") or {}
         reused = isinstance(spec, UpgradeSpec) and (spec.reuse_values or spec.reset_then_reuse_values)
         if isinstance(spec, ChartSpec) and not reused:
@@ -238,6 +242,12 @@ class ReleaseService:
                 previous and previous.drift_correction),
         )  # fmt: skip
         return _record(base, op, failed)
+
+    def _notes(self, kubeconfig: str, ref: ReleaseRef) -> str:
+        try:
+            return str(self.helm.get(kubeconfig, ref, "notes", None) or "").removeprefix("NOTES:\n")
+        except HelmError:
+            return ""  # a chart without NOTES.txt
 
 
 def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | int, ...], ...]:
