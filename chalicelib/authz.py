@@ -197,14 +197,12 @@ class Authorizer:
 
     def reader(self, principal: Principal) -> Visibility:
         """What ``principal`` may read, for filtering lists (one policy lookup per request)."""
-        return Visibility(self, principal, self.rules_for(principal))
+        return Visibility(self.rules_for(principal))
 
 
 @dataclass(frozen=True)
 class Visibility:
-    authorizer: Authorizer
-    principal: Principal
-    rules: list[Rule] | None
+    rules: list[Rule] | None  # None: an admin
 
     def can_read(self, cluster: str, namespace: str | None = None) -> bool:
         if self.rules is None:
