@@ -48,6 +48,9 @@ def authenticate_authorize_audit(event: Request, get_response: Callable[[Request
             response.headers["WWW-Authenticate"] = "Bearer" if d.settings.auth_mode == "token" else "AWS4-HMAC-SHA256"
         _audit(event, route, params, who, response)
         return response
+    except Exception:  # noqa: BLE001 - never a stack trace to the caller; nothing was done
+        log.exception("authorization failed unexpectedly for %s %s", method, route)
+        return web.internal_error()
     token = _CURRENT.set(caller)
     try:
         response = get_response(event)

@@ -57,10 +57,14 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
             return error_response(exc)
         except Exception:  # noqa: BLE001 - never a stack trace to the caller
             log.exception("unhandled error in %s", view.__name__)
-            body = {"error": {"code": "InternalError", "message": "an internal error occurred", "details": {}}}
-            return Response(body=body, status_code=500, headers={"Content-Type": "application/json"})
+            return internal_error()
 
     return wrapper
+
+
+def internal_error() -> Response:
+    body = {"error": {"code": "InternalError", "message": "an internal error occurred", "details": {}}}
+    return Response(body=body, status_code=500, headers={"Content-Type": "application/json"})
 
 
 def json_body(request: Request) -> dict[str, Any]:
