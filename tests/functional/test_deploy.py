@@ -124,3 +124,15 @@ def test_terraform_completion_is_pure() -> None:
     assert out["resource"]["aws_cloudwatch_event_rule"]["reconcile_clusters-event"]["name"] == (
         "charthouse-dev-reconcile_clusters-event")
     assert out["resource"]["aws_cloudwatch_event_bus"]["charthouse"]["name"] == "charthouse-events-dev"
+
+
+def test_every_route_but_health_needs_sigv4(sam: tuple[Path, dict[str, Any]]) -> None:
+    """API Gateway's IAM authorizer guards the deployed API; the code then trusts only its identity (auth.py)."""
+    body = sam[1]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert body["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    for path, item in body["paths"].items():
+        for method, op in item.items():
+            if method == "options":
+                continue
+            expected = None if path == "/v1/health" else [{"sigv4": []}]
+            assert op.get("security") == expected, (method, path)
