@@ -50,7 +50,6 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", RELEASE): "upgrade",
     ("DELETE", RELEASE): "uninstall",
     ("GET", RELEASE + "/history"): "read",
-    ("GET", RELEASE + "/events"): "read",
     ("POST", RELEASE + "/rollback"): "rollback",
     ("POST", RELEASE + "/unlock"): "unlock",
     ("GET", "/v1/operations"): "read",
