@@ -159,3 +159,23 @@ def test_ssrf_guard(api: Api, url: str) -> None:
     assert status == 422 and err["error"]["details"]["field"] == "chart" and "metadata" in err["error"]["message"]
     status, err = api.call("PUT", "/v1/repositories/meta", {"url": url.rsplit("/", 1)[0]})
     assert status == 422 and err["error"]["details"]["field"] == "url", err
+
+
+SCOPED = sorted(k for k in app_routes() if "{cluster}" in k[1] and ROUTES[k] not in (PUBLIC, SELF))
+
+
+@pytest.mark.parametrize(("method", "path"), SCOPED)
+def test_every_scoped_route_refuses_another_cluster_or_namespace(api: Api, method: str, path: str) -> None:
+    """Every verb, but on another cluster (or, for namespaced routes, another namespace of the same cluster)."""
+    every = [v for v in ("read", "install", "upgrade", "rollback", "uninstall", "unlock", "reconcile", "reveal",
+                         "charts", "admin")]  # fmt: skip
+    elsewhere = deps.get().tokens.create("elsewhere")
+    grant(api, "elsewhere", ["token:elsewhere"], [{"verbs": every, "clusters": ["dev"], "namespaces": ["*"]}])
+    body = {} if method in ("PUT", "POST") else None
+    status, err = api.call(method, concrete(path), body, token=elsewhere)
+    assert status == 403 and err["error"]["details"]["cluster"] == "prod", err
+    if "{namespace}" in path:
+        other_ns = deps.get().tokens.create("other-ns")
+        grant(api, "other-ns", ["token:other-ns"], [{"verbs": every, "clusters": ["prod"], "namespaces": ["team-b-*"]}])
+        status, err = api.call(method, concrete(path), body, token=other_ns)
+        assert status == 403 and err["error"]["details"]["namespace"] == "team-a-web", err
