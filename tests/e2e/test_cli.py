@@ -22,13 +22,13 @@ NS = "cli"
 CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "charthouse"
 
 
-def charthouse(stack: Stack | None, *args: str, cwd: Path, stdin: str | None = None,
-               endpoint: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def charthouse(stack: Stack | None, *args: str, cwd: Path, stdin: str | None = None, endpoint: str | None = None,
+               token: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """Run the CLI as a user would: the console script ``make setup`` installs (else ``python -m``)."""
     argv = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "charthouse_cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTHOUSE_")}
     env["CHARTHOUSE_ENDPOINT"] = endpoint or (stack.api if stack else "")
-    env["CHARTHOUSE_TOKEN"] = stack.token if stack else ""
+    env["CHARTHOUSE_TOKEN"] = token if token is not None else (stack.token if stack else "")  # default: the admin
     env["PYTHONPATH"] = str(ROOT)  # for the python -m fallback; the cwd is a temp dir (no .local/token)
     return subprocess.run([*argv, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
                           timeout=300)  # fmt: skip
@@ -312,3 +312,26 @@ def test_completion_script_loads_in_bash(work: Path) -> None:
     probe = 'source c.bash; COMP_WORDS=(charthouse completion ""); COMP_CWORD=2; _charthouse; echo "${COMPREPLY[@]}"'
     done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
     assert {"bash", "zsh"} <= set(done.stdout.split())
+
+
+def test_tokens_policies_and_the_audit_log(stack: Stack, charts: ChartServer, work: Path) -> None:
+    """An admin makes a token and a policy with the CLI; the new principal is limited by it; the audit log shows
+    its refused install."""
+    token = ok(charthouse(stack, "token", "create", "cli-team", cwd=work)).strip()
+    assert token.startswith("cht_") and token not in ok(charthouse(stack, "token", "list", cwd=work))
+    policy = "principals: [token:cli-team]\nrules:\n- {verbs: [read]}\n- {verbs: [install], namespaces: [cli-team-*]}\n"
+    ok(charthouse(stack, "policy", "put", "cli-team", "-f", "-", cwd=work, stdin=policy))
+    assert "cli-team" in ok(charthouse(stack, "policy", "list", cwd=work))
+
+    me = json.loads(ok(charthouse(stack, "whoami", "-o", "json", cwd=work, token=token)))
+    assert me["id"] == "token:cli-team" and me["admin"] is False
+    denied = charthouse(stack, "release", "create", "nope", charts.url("demo-0.1.0.tgz"), "-n", "kube-system",
+                        "--no-wait", cwd=work, token=token)  # fmt: skip
+    assert denied.returncode != 0 and "install" in denied.stderr and token not in denied.stderr + denied.stdout
+
+    entries = json.loads(ok(charthouse(stack, "audit", "list", "--principal", "token:cli-team", "-o", "json",
+                                       cwd=work)))["entries"]  # fmt: skip
+    assert [(e["method"], e["result"]) for e in entries] == [("POST", "denied")], entries
+    ok(charthouse(stack, "token", "delete", "cli-team", cwd=work))
+    assert charthouse(stack, "whoami", cwd=work, token=token).returncode != 0  # the deleted token is refused
+    ok(charthouse(stack, "policy", "delete", "cli-team", cwd=work))
