@@ -4,14 +4,14 @@ import logging
 
 from chalice import Chalice
 
-from chalicelib.admin_api import bp as admin
-from chalicelib.api import bp as api
-from chalicelib.cfn import bp as cfn
-from chalicelib.charts_api import ARCHIVE_TYPES
-from chalicelib.charts_api import bp as charts
-from chalicelib.events import bp as events
-from chalicelib.guard import bp as guard
-from chalicelib.worker import bp as worker
+from chalicelib.api.admin import bp as admin
+from chalicelib.api.cfn import bp as cfn
+from chalicelib.api.charts import ARCHIVE_TYPES
+from chalicelib.api.charts import bp as charts
+from chalicelib.api.events import bp as events
+from chalicelib.api.guard import bp as guard
+from chalicelib.api.releases import bp as api
+from chalicelib.api.worker import bp as worker
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)

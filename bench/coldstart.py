@@ -39,10 +39,10 @@ HEAVY = ("kubernetes", "yaml", "_yaml", "boto3", "botocore", "chalice", "urllib3
 # (label, module imported, first-call code run after it, the Lambda handler it stands for)
 PATHS: tuple[tuple[str, str, str, str], ...] = (
     ("app (every handler)", "app", "", "app.app / app.execute_operations / app.sweep_stale_leases"),
-    ("API route module", "chalicelib.api", "", "chalicelib/api.py alone"),
-    ("SQS worker module", "chalicelib.worker", "", "chalicelib/worker.py alone"),
-    ("scheduled events module", "chalicelib.events", "", "chalicelib/events.py alone"),
-    ("app + first call: deps.get()", "app", "from chalicelib import deps; deps.get()",
+    ("API route module", "chalicelib.api.releases", "", "chalicelib/api/releases.py alone"),
+    ("SQS worker module", "chalicelib.api.worker", "", "chalicelib/api/worker.py alone"),
+    ("scheduled events module", "chalicelib.api.events", "", "chalicelib/api/events.py alone"),
+    ("app + first call: bootstrap.get()", "app", "from chalicelib import bootstrap; bootstrap.get()",
      "what the first API request or worker message builds"),
     ("app + recovery: kubernetes client", "app",
      "from kubernetes import client, config; client.CoreV1Api", "unlock/recovery path (release_secrets.py)"),

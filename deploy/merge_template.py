@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.adapters.store import table_definition
 from chalicelib.config import DEFAULT_TABLE, DEFAULT_WORKER_TIMEOUT_S, QUEUE_NAME, RECONCILE_EVERY_MIN
-from chalicelib.store import table_definition
 
 LAYER_FILE = "helm-layer.zip"  # copied beside the packaged template by `make package`
 FUNCTIONS = ("APIHandler", "ExecuteOperations", "SweepStaleLeases", "RefreshRepositories", "ReconcileClusters",

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.adapters.store import table_definition
 from chalicelib.config import DEFAULT_TABLE, DEFAULT_WORKER_TIMEOUT_S, QUEUE_NAME
-from chalicelib.store import table_definition
 from deploy.merge_template import DLQ_NAME, EVENT_BUS, INCOMING_DAYS, LAYER_FILE, MAX_RECEIVES, stage_schedule
 
 TF_FILE = "chalice.tf.json"

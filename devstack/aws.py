@@ -23,9 +23,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.adapters.store import Store, table_definition
 from chalicelib.config import QUEUE_NAME
-from chalicelib.models import OperationStatus, now
-from chalicelib.store import Store, table_definition
+from chalicelib.domain.models import OperationStatus, now
 
 log = logging.getLogger(__name__)
 REGION = "us-east-1"

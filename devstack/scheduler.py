@@ -33,7 +33,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sys.path.insert(0, os.getcwd())
     import app  # noqa: F401 - registers the blueprints
-    from chalicelib.events import reconcile_clusters, sweep_stale_leases
+    from chalicelib.api.events import reconcile_clusters, sweep_stale_leases
     from devstack.worker import LocalContext
 
     jobs: list[tuple[str, Callable[..., Any], float]] = [

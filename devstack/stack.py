@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.auth import Tokens
+from chalicelib.adapters.store import Store
+from chalicelib.core.auth import Tokens
 from chalicelib.errors import NotFound
-from chalicelib.store import Store
 
 from .aws import LocalAws
 from .charts import ChartServer

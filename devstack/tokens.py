@@ -7,9 +7,9 @@ import sys
 
 import boto3
 
-from chalicelib.auth import Tokens
+from chalicelib.adapters.store import Store
+from chalicelib.core.auth import Tokens
 from chalicelib.errors import CharthouseError
-from chalicelib.store import Store
 
 from .aws import CREDS
 

@@ -67,7 +67,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     sys.path.insert(0, os.getcwd())
     import app  # noqa: F401 - registers the blueprints, which wires the handler's middleware
-    from chalicelib.worker import execute_operations
+    from chalicelib.api.worker import execute_operations
 
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]

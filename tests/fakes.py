@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
 from chalicelib.errors import ChartNotFound, ClusterUnreachable, ReleaseExists, ReleaseNotFound
-from chalicelib.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
 
 
 def chart_meta(url: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from chalicelib.openapi import spec
+from chalicelib.api.openapi import spec
 
 
 def to_jsonschema(node: Any) -> Any:

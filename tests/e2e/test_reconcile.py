@@ -206,7 +206,7 @@ def test_the_schedule_reconciles_every_cluster_and_an_unreachable_one_fails_alon
     assert status in (200, 201)
     try:
         # the scheduled handler itself, as EventBridge (or the local scheduler) calls it
-        code = ("import json, app; from chalicelib.events import reconcile_clusters; "
+        code = ("import json, app; from chalicelib.api.events import reconcile_clusters; "
                 "from devstack.scheduler import scheduled_event; from devstack.worker import LocalContext; "
                 "print(json.dumps(reconcile_clusters(scheduled_event('test/reconcile'), LocalContext(60))))")  # fmt: skip
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=stack.env(), capture_output=True,

@@ -12,9 +12,9 @@ from chalice.local import LambdaContext
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import deps
+from chalicelib import bootstrap
+from chalicelib.adapters.store import table_definition
 from chalicelib.config import QUEUE_NAME, Settings
-from chalicelib.store import table_definition
 from tests.fakes import FakeHelm
 
 BUCKET = "charthouse-charts"
@@ -54,13 +54,13 @@ def helm() -> FakeHelm:
 
 @pytest.fixture
 def client(aws: str, helm: FakeHelm) -> Iterator[Client]:
-    deps.override(deps.build(Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET,
+    bootstrap.override(bootstrap.build(Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET,
                                       auth_mode="token"), helm=helm))  # fmt: skip
     from app import app
 
     with Client(app) as c:
         yield c
-    deps.override(None)
+    bootstrap.override(None)
 
 
 class Api:
@@ -69,7 +69,7 @@ class Api:
     def __init__(self, client: Client, queue_url: str) -> None:
         self.c = client
         self.queue_url = queue_url
-        self.token = deps.get().tokens.create("admin")  # an admin (CHARTHOUSE_ADMINS defaults to token:admin)
+        self.token = bootstrap.get().tokens.create("admin")  # an admin (CHARTHOUSE_ADMINS defaults to token:admin)
 
     @property
     def auth(self) -> dict[str, str]:

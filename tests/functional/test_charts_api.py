@@ -12,7 +12,7 @@ import boto3
 import pytest
 import yaml
 
-from chalicelib import repositories
+from chalicelib.core import repositories
 from chalicelib.errors import RepositoryAuthFailed
 from tests.functional.conftest import BUCKET, Api
 

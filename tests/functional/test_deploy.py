@@ -72,7 +72,7 @@ def test_cloudformation_template_has_everything_the_app_needs(sam: tuple[Path, d
     assert res["ReconcileClusters"]["Properties"]["Events"]["ReconcileClustersEvent"]["Properties"] == {
         "Schedule": "rate(5 minutes)"}
     assert template["Outputs"]["HelmReleaseServiceToken"]["Value"] == {"Fn::GetAtt": ["HelmReleaseResource", "Arn"]}
-    assert res["HelmReleaseResource"]["Properties"]["Handler"] == "chalicelib.cfn.helm_release_resource"
+    assert res["HelmReleaseResource"]["Properties"]["Handler"] == "chalicelib.api.cfn.helm_release_resource"
 
 
 def test_the_hand_written_policy_is_least_privilege() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from chalicelib.openapi import spec
+from chalicelib.api.openapi import spec
 from tests.functional.conftest import Api
 
 

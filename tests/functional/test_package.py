@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib.adapters.store import table_definition
 from chalicelib.config import QUEUE_NAME
-from chalicelib.store import table_definition
 from deploy.merge_template import merge_template
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import deps
+from chalicelib import bootstrap
 from devstack.scheduler import scheduled_event
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
@@ -34,7 +34,7 @@ class Sent:
 @pytest.fixture
 def sent(api: Api) -> Sent:
     out = Sent()
-    deps.get().custom_resource.send = out
+    bootstrap.get().custom_resource.send = out
     return out
 
 
@@ -68,7 +68,7 @@ def test_create_is_answered_once_when_the_operation_ends(api: Api, sent: Sent, h
     assert [(b["Status"], b["PhysicalResourceId"], b["RequestId"]) for b in sent.bodies] == [
         ("SUCCESS", "prod/apps/web", "r-1")]
     api.drain()
-    deps.get().pipeline.ended(out["operation_id"])  # announced again: still answered once
+    bootstrap.get().pipeline.ended(out["operation_id"])  # announced again: still answered once
     assert len(sent.bodies) == 1
     assert "secret-signature" not in caplog.text and '"detail-type": "Helm Release State Change"' in caplog.text
 
@@ -95,7 +95,7 @@ def test_a_crashing_handler_answers_failed_once_and_does_not_raise(api: Api, sen
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(deps.get().pipeline, "accept", boom)
+    monkeypatch.setattr(bootstrap.get().pipeline, "accept", boom)
     assert api.invoke("helm_release_resource", cfn_event("Create"))["status"] == "FAILED"
     assert [b["Status"] for b in sent.bodies] == ["FAILED"]
     assert "InternalError" in sent.bodies[0]["Reason"] and sent.bodies[0]["PhysicalResourceId"].startswith("charthouse:none:")
@@ -113,7 +113,7 @@ def test_refusals_and_deletes_of_nothing(api: Api, sent: Sent) -> None:
 
 
 def test_reconcile_records_out_of_band_changes_and_rebuilds_a_lost_store(api: Api, helm: FakeHelm) -> None:
-    from chalicelib.models import InstallSpec, ReleaseRef, RollbackSpec
+    from chalicelib.domain.models import InstallSpec, ReleaseRef, RollbackSpec
 
     api.register()
     status, op = api.call("POST", NS, {"name": "web", "chart": CHART})

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import deps
+from chalicelib import bootstrap
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
 
@@ -109,7 +109,7 @@ def test_unlock_waits_for_the_lease_then_recovers(api: Api, helm: FakeHelm) -> N
 def test_sweep_fails_lost_operations_and_queues_recovery(api: Api) -> None:
     api.register()
     _, op = post(api, NS, {"name": "web", "chart": CHART})
-    deps.get().store.start_operation(op["id"])  # a worker took it ...
+    bootstrap.get().store.start_operation(op["id"])  # a worker took it ...
     assert sweep(api)["leases_expired"] == 0  # ... and its lease is live: nothing to do
     expire_lease("web")  # ... and died
     report = sweep(api)
@@ -149,7 +149,7 @@ def _fail(code: str) -> Any:
 def test_dynamodb_down_on_accept_is_503_and_writes_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
     before = table_items()
-    monkeypatch.setattr(deps.get().store._client, "transact_write_items", _fail("ThrottlingException"))
+    monkeypatch.setattr(bootstrap.get().store._client, "transact_write_items", _fail("ThrottlingException"))
     status, err = post(api, NS, {"name": "web", "chart": CHART})
     assert status == 503 and err["error"]["code"] == "DependencyUnavailable"
     assert table_items() == before
@@ -157,7 +157,7 @@ def test_dynamodb_down_on_accept_is_503_and_writes_nothing(api: Api, monkeypatch
 
 def test_queue_down_fails_the_operation_and_frees_the_lease(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
-    queue = deps.get().pipeline.queue
+    queue = bootstrap.get().pipeline.queue
     monkeypatch.setattr(queue._sqs, "send_message", _fail("ServiceUnavailable"))
     status, err = post(api, NS, {"name": "web", "chart": CHART})
     assert status == 503
@@ -171,7 +171,7 @@ def test_queue_down_fails_the_operation_and_frees_the_lease(api: Api, monkeypatc
 def test_secrets_manager_down_in_the_worker_retries_later(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
     _, op = post(api, NS, {"name": "web", "chart": CHART})
-    registry = deps.get().registry
+    registry = bootstrap.get().registry
     monkeypatch.setattr(registry._vault._sm, "get_secret_value", _fail("InternalServiceError"))
     body = boto3.client("sqs").receive_message(QueueUrl=api.queue_url)["Messages"][0]["Body"]
     event = api.c.events.generate_sqs_event(queue_name="q", message_bodies=[body])

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from app import app
-from chalicelib import deps
-from chalicelib.authz import PUBLIC, ROUTES, SELF, VERBS
+from chalicelib import bootstrap
+from chalicelib.core.authz import PUBLIC, ROUTES, SELF, VERBS
 from tests.functional.conftest import Api
 
 NS = "/v1/clusters/prod/namespaces/{ns}/releases"
@@ -51,7 +51,7 @@ def test_every_route_refuses_anonymous_callers(api: Api, method: str, path: str)
 
 @pytest.mark.parametrize(("method", "path"), sorted(k for k in app_routes() if ROUTES[k] not in (PUBLIC, SELF)))
 def test_every_route_refuses_a_caller_without_the_verb(api: Api, method: str, path: str) -> None:
-    nobody = deps.get().tokens.create("nobody")
+    nobody = bootstrap.get().tokens.create("nobody")
     status, body = api.call(method, concrete(path), {} if method in ("PUT", "POST") else None, token=nobody)
     assert status == 403 and body["error"]["details"]["permission"] == ROUTES[(method, path)], body
 
@@ -59,7 +59,7 @@ def test_every_route_refuses_a_caller_without_the_verb(api: Api, method: str, pa
 def test_cluster_and_namespace_scopes(api: Api) -> None:
     api.register("prod")
     api.register("dev")
-    team = deps.get().tokens.create("team-a")
+    team = bootstrap.get().tokens.create("team-a")
     grant(api, "team-a", ["token:team-a"], [
         {"verbs": ["read"], "clusters": ["*"], "namespaces": ["team-a-*"]},
         {"verbs": ["install", "upgrade", "rollback"], "clusters": ["prod"], "namespaces": ["team-a-*"]}])  # fmt: skip
@@ -85,7 +85,7 @@ def test_lists_show_only_what_the_caller_may_read(api: Api) -> None:
     for ns in ("team-a-web", "team-b-web"):
         assert api.call("POST", NS.format(ns=ns), {"name": "web", "chart": "https://c.example/w-1.0.0.tgz"})[0] == 202
     api.drain()
-    team = deps.get().tokens.create("team-a")
+    team = bootstrap.get().tokens.create("team-a")
     grant(api, "team-a", ["token:*-a"], [{"verbs": ["read"], "clusters": ["prod"], "namespaces": ["team-a-*"]}])
     names = [(r["namespace"], r["name"]) for r in api.call("GET", "/v1/releases", None, token=team)[1]["releases"]]
     assert names == [("team-a-web", "web")]
@@ -110,7 +110,7 @@ def test_values_are_masked_unless_revealed(api: Api) -> None:
     assert masked == {"db": {"password": "<redacted>", "host": "db.internal"}, "api": {"auth": "<redacted>"}}
     revealed = api.call("GET", path + "?info=values&reveal=true")[1]["values"]
     assert revealed["db"]["password"] == SECRET and revealed["api"]["auth"] == SENSITIVE
-    reader = deps.get().tokens.create("reader")
+    reader = bootstrap.get().tokens.create("reader")
     grant(api, "reader", ["token:reader"], [{"verbs": ["read"]}])
     status, err = api.call("GET", path + "?info=values&reveal=true", None, token=reader)
     assert status == 403 and err["error"]["details"]["permission"] == "reveal"
@@ -122,7 +122,7 @@ def test_values_are_masked_unless_revealed(api: Api) -> None:
 def test_audit_records_mutations_and_refusals(api: Api) -> None:
     api.register("prod")
     assert api.call("POST", NS.format(ns="apps"), {"name": "web", "chart": "https://c.example/w-1.0.0.tgz"})[0] == 202
-    nobody = deps.get().tokens.create("nobody")
+    nobody = bootstrap.get().tokens.create("nobody")
     assert api.call("DELETE", NS.format(ns="apps") + "/web", None, token=nobody)[0] == 403
     assert api.call("GET", "/v1/releases", None, token="")[0] == 401
     entries = api.call("GET", "/v1/audit?cluster=prod")[1]["entries"]
@@ -168,13 +168,13 @@ SCOPED = sorted(k for k in app_routes() if "{cluster}" in k[1] and ROUTES[k] not
 def test_every_scoped_route_refuses_another_cluster_or_namespace(api: Api, method: str, path: str) -> None:
     """Every verb, but on another cluster (or, for namespaced routes, another namespace of the same cluster)."""
     every = list(VERBS)
-    elsewhere = deps.get().tokens.create("elsewhere")
+    elsewhere = bootstrap.get().tokens.create("elsewhere")
     grant(api, "elsewhere", ["token:elsewhere"], [{"verbs": every, "clusters": ["dev"], "namespaces": ["*"]}])
     body = {} if method in ("PUT", "POST") else None
     status, err = api.call(method, concrete(path), body, token=elsewhere)
     assert status == 403 and err["error"]["details"]["cluster"] == "prod", err
     if "{namespace}" in path:
-        other_ns = deps.get().tokens.create("other-ns")
+        other_ns = bootstrap.get().tokens.create("other-ns")
         grant(api, "other-ns", ["token:other-ns"], [{"verbs": every, "clusters": ["prod"], "namespaces": ["team-b-*"]}])
         status, err = api.call(method, concrete(path), body, token=other_ns)
         assert status == 403 and err["error"]["details"]["namespace"] == "team-a-web", err

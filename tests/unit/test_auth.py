@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from chalice.app import Request
 
-from chalicelib.auth import Principal, authenticate
-from chalicelib.authz import Policy, Rule
+from chalicelib.core.auth import Principal, authenticate
+from chalicelib.core.authz import Policy, Rule
 from chalicelib.errors import InvalidInput, Unauthenticated
 
 ARN = "arn:aws:sts::123456789012:assumed-role/deployer/ci-run"

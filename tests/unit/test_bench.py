@@ -11,7 +11,7 @@ import pytest
 
 from bench import coldstart, overhead, scale, suite, throughput, workerlog
 from bench.report import Series, allowed_overhead, markdown, ms, percentile, ratio, table, verdict
-from chalicelib.store import _release_from_item, _release_item
+from chalicelib.adapters.store import _release_from_item, _release_item
 
 
 def test_percentile_interpolates_between_ranks() -> None:

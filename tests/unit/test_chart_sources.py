@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from chalicelib import archives, chartindex, semver
-from chalicelib import validate as v
-from chalicelib.catalog import Archive, ChartRef
+from chalicelib.adapters.helm import LocalChart, RegistryTls, _json, install_argv, pull_argv
+from chalicelib.adapters.http.fetch import Access
+from chalicelib.core.catalog import Archive, ChartRef
+from chalicelib.core.repositories import RepositorySpec
+from chalicelib.domain import archives, chartindex, semver
+from chalicelib.domain import validate as v
+from chalicelib.domain.models import InstallSpec, Limits, ReleaseRef
 from chalicelib.errors import ChartVersionNotFound, InvalidInput, PayloadTooLarge
-from chalicelib.helm import LocalChart, RegistryTls, _json, install_argv, pull_argv
-from chalicelib.httpfetch import Access
-from chalicelib.models import InstallSpec, Limits, ReleaseRef
-from chalicelib.repositories import RepositorySpec
 
 VERSIONS = ["0.1.0", "0.2.0", "0.2.5", "1.0.0-rc.1", "1.0.0", "1.2.3", "1.10.0", "2.0.0-beta.2", "2.0.0"]
 
@@ -283,7 +283,7 @@ def test_install_from_a_local_chart_drops_remote_flags() -> None:
 
 
 def _flavor() -> Any:
-    from chalicelib.helm import Flavor
+    from chalicelib.adapters.helm import Flavor
 
     return Flavor(4, "false")
 

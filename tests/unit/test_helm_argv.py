@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import errors, helm
-from chalicelib.models import InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+from chalicelib import errors
+from chalicelib.adapters import helm
+from chalicelib.domain.models import InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
 
 REF = ReleaseRef("c1", "apps", "web")
 CHART = "https://charts.example.com/demo-1.0.0.tgz"

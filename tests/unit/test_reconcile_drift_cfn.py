@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.custom_resource import CfnRequest, ReleaseProps
-from chalicelib.drift import MASKED, compare, differences
+from chalicelib.adapters.helm import list_all_argv
+from chalicelib.core.custom_resource import CfnRequest, ReleaseProps
+from chalicelib.core.drift import MASKED, compare, differences
+from chalicelib.core.reconcile import finding_kind
+from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus
 from chalicelib.errors import InvalidInput
-from chalicelib.helm import list_all_argv
-from chalicelib.models import ReleaseRecord, ReleaseRef, ReleaseStatus
-from chalicelib.reconcile import finding_kind
 
 
 def record(revision: int, status: str = "deployed") -> ReleaseRecord:

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from chalicelib import redact
-from chalicelib import validate as v
-from chalicelib.clusters import ClusterRegistry, ClusterSpec, mint_eks_token
+from chalicelib.core.clusters import ClusterRegistry, ClusterSpec, mint_eks_token
+from chalicelib.domain import redact
+from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -131,7 +131,7 @@ def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster(monkeypatch: pyte
 def test_eks_cluster_credentials_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(key, value)
-    from chalicelib.store import Store, table_definition
+    from chalicelib.adapters.store import Store, table_definition
 
     boto3.client("dynamodb").create_table(**table_definition("charthouse"))
     iam = boto3.client("iam")
@@ -169,7 +169,7 @@ def test_redact_literal_secrets() -> None:
 
 
 def test_release_secret_round_trip() -> None:
-    from chalicelib import release_secrets
+    from chalicelib.adapters.kube import release_secrets
 
     release = {"name": "web", "version": 3, "info": {"status": "pending-upgrade"}}
     assert release_secrets.decode(release_secrets.encode(release)) == release

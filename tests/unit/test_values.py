@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chalicelib import values as V
+from chalicelib.domain import values as V
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 SMALL = V.Limits(max_bytes=2000, max_depth=3, max_nodes=50, max_set_entries=3)

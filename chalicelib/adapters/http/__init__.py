@@ -1,0 +1,1 @@
+"""Outbound HTTP(S): fetching and the SSRF guard."""

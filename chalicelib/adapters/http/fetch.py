@@ -1,0 +1,143 @@
+"""Fetching repository indexes and chart archives over HTTP(S), with a repository's credentials.
+
+Basic auth, bearer tokens, client certificates, a CA bundle and ``insecure_skip_tls_verify`` are applied here and
+nowhere else. Credentials go only to the repository's own host (``pass_credentials`` sends them to other hosts
+too, like helm's ``--pass-credentials``) and are never carried across a redirect. Every body is size-bounded;
+errors name the URL without its query string.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from chalicelib.adapters.http import guard as netguard
+from chalicelib.domain import redact
+from chalicelib.errors import PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
+
+CHUNK = 1 << 16
+USER_AGENT = "charthouse"
+
+
+class RemoteNotFound(RepositoryUnreachable):
+    """The server answered 404 (callers turn it into the right not-found error)."""
+
+    code = "RemoteNotFound"
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach one repository. Secrets live here only in memory; ``secrets`` lists them for redaction."""
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    ca_bundle: str | None = None
+    insecure_skip_tls_verify: bool = False
+    pass_credentials: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.password, self.token, self.client_key) if s)
+
+    def authorization(self, url: str) -> str | None:
+        if not (self.pass_credentials or _origin(url) == _origin(self.url)):
+            return None
+        if self.token:
+            return f"Bearer {self.token}"
+        if self.username is not None and self.password is not None:
+            raw = f"{self.username}:{self.password}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        return None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cadata=self.ca_bundle) if self.ca_bundle else ssl.create_default_context()
+        if self.insecure_skip_tls_verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.client_certificate and self.client_key:
+            # the ssl module reads key pairs from files only: a 0700 temp dir, removed at once
+            with tempfile.TemporaryDirectory(prefix="charthouse-tls-") as tmp:
+                cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+                for path, text in ((cert, self.client_certificate), (key, self.client_key)):
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "w") as fh:
+                        fh.write(text)
+                ctx.load_cert_chain(cert, key)
+        return ctx
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may appear in a message: no query string, no user info."""
+    return redact.redact(url.split("?", 1)[0].split("#", 1)[0])
+
+
+class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects like urllib does, after the SSRF guard has passed the target."""
+
+    def __init__(self, allowed: tuple[netguard.Network, ...], field: str) -> None:
+        self._allowed = allowed
+        self._field = field
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:  # fmt: skip
+        netguard.check_url(newurl, self._allowed, self._field)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch(url: str, access: Access, max_bytes: int, timeout_s: float,
+          allowed: tuple[netguard.Network, ...] = (), field: str = "url") -> bytes:  # fmt: skip
+    """GET ``url`` with ``access``; at most ``max_bytes``. Link-local and metadata addresses are refused (``field``
+    names the request field the URL came from), redirects included. Raises the typed errors of ``errors.py``."""
+    netguard.check_url(url, allowed, field)
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    auth = access.authorization(url)
+    if auth:
+        req.add_unredirected_header("Authorization", auth)  # not sent again after a redirect
+    shown = safe_url(url)
+    try:
+        handlers: list[Any] = [_GuardedRedirects(allowed, field)]
+        if url.startswith("https:"):
+            handlers.append(urllib.request.HTTPSHandler(context=access.ssl_context()))
+        with urllib.request.build_opener(*handlers).open(req, timeout=timeout_s) as resp:
+            declared = resp.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise PayloadTooLarge("chart", f"{shown} is larger than {max_bytes} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := resp.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge("chart", f"{shown} is larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise RepositoryAuthFailed(f"{shown} refused the credentials (HTTP {exc.code})") from None
+        if exc.code == 404:
+            raise RemoteNotFound(f"{shown} was not found (HTTP 404)") from None
+        raise RepositoryUnreachable(f"{shown} answered HTTP {exc.code}") from None
+    except ssl.SSLError as exc:
+        raise RepositoryUnreachable(f"TLS to {shown} failed: {exc.reason or type(exc).__name__}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason if isinstance(exc.reason, str) else type(exc.reason).__name__
+        if isinstance(exc.reason, ssl.SSLError):
+            reason = f"TLS: {exc.reason.reason or 'handshake failed'}"
+        raise RepositoryUnreachable(f"{shown} is unreachable: {redact.short(str(reason), 200)}") from None
+    except (TimeoutError, ConnectionError, OSError) as exc:
+        raise RepositoryUnreachable(f"{shown} is unreachable: {type(exc).__name__}") from None

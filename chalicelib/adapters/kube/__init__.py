@@ -1,0 +1,1 @@
+"""Kubernetes API access: release Secrets (and, later, the client)."""

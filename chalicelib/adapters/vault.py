@@ -1,0 +1,71 @@
+"""Secrets Manager access for credentials (clusters, repositories): JSON documents under a name prefix.
+
+The one place that talks to Secrets Manager; errors become ``DependencyUnavailable`` with a message that names
+the thing, never the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class Vault:
+    """JSON secrets named ``<prefix><name>``."""
+
+    def __init__(self, secrets_client: Any, prefix: str, what: str) -> None:
+        self._sm = secrets_client
+        self.prefix = prefix
+        self._what = what  # "cluster credentials", "repository credentials": for messages
+
+    def secret_id(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def put(self, name: str, payload: dict[str, Any]) -> str:
+        """Create or replace; returns the secret id."""
+        secret_id = self.secret_id(name)
+        text = json.dumps(payload)
+        try:
+            try:
+                self._sm.put_secret_value(SecretId=secret_id, SecretString=text)
+            except ClientError as exc:
+                if _code(exc) != "ResourceNotFoundException":
+                    raise
+                self._sm.create_secret(Name=secret_id, SecretString=text, Description=f"Charthouse {self._what}")
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"Secrets Manager is unavailable: the {self._what} were not stored") from exc
+        return secret_id
+
+    def get(self, secret_id: str) -> dict[str, Any] | None:
+        """The document, or None when the secret does not exist."""
+        try:
+            raw = self._sm.get_secret_value(SecretId=secret_id)["SecretString"]
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return None
+            raise DependencyUnavailable(f"Secrets Manager is unavailable: cannot read {self._what}") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable(f"Secrets Manager is unreachable: cannot read {self._what}") from exc
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else None
+
+    def delete(self, secret_id: str) -> None:
+        """Best effort: a secret left behind is unreferenced and harmless."""
+        try:
+            self._sm.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+        except ClientError as exc:
+            if _code(exc) != "ResourceNotFoundException":
+                log.warning("%s %s not deleted (%s); it is unreferenced", self._what, secret_id, type(exc).__name__)
+        except BotoCoreError:
+            log.warning("%s %s not deleted (Secrets Manager unreachable); it is unreferenced", self._what, secret_id)

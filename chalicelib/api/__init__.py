@@ -1,0 +1,1 @@
+"""Chalice blueprints only: parse -> core -> JSON."""

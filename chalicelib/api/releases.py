@@ -1,0 +1,393 @@
+"""HTTP routes of clusters, releases and operations: parse -> service/pipeline -> JSON (plumbing: ``web``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.adapters.store import Idempotency, ListQuery
+from chalicelib.api import web
+from chalicelib.api.guard import principal
+from chalicelib.api.openapi import spec as openapi_spec
+from chalicelib.core.auth import AUTHORIZER
+from chalicelib.core.clusters import ClusterSpec
+from chalicelib.core.reconcile import LIVE_INFO
+from chalicelib.core.service import INFO_PARTS
+from chalicelib.domain import validate as v
+from chalicelib.domain.models import (
+    STATUS_FILTERS,
+    Action,
+    ChartSpec,
+    InstallSpec,
+    Limits,
+    Operation,
+    OperationStatus,
+    ReconcileSpec,
+    ReleaseRef,
+    RollbackSpec,
+    Spec,
+    UninstallSpec,
+    UnlockSpec,
+    UpgradeSpec,
+)
+from chalicelib.errors import (
+    Conflict,
+    InvalidInput,
+    OperationNotFound,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint(__name__)
+
+MAX_BODY_BYTES = 512 * 1024
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+CONTENT_TYPES = ["application/json"]
+RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+@bp.middleware("http")
+def chalice_errors_in_our_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers some requests itself (405 method not allowed, 415 media type, 400 bad body) with
+    ``{"Code", "Message"}``: give those the service's error shape too, so every error reads the same."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        response.body = {"error": {"code": str(body["Code"]).removesuffix("Error") or "Error",
+                                   "message": str(body["Message"]), "details": {}}}  # fmt: skip
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _body() -> dict[str, Any]:
+    return web.json_body(bp.current_request)
+
+
+def _query() -> dict[str, str]:
+    return web.query(bp.current_request)
+
+
+def _limits() -> Limits:
+    return bootstrap.get().limits
+
+
+def _idempotency(body: dict[str, Any]) -> Idempotency | None:
+    """The Idempotency-Key header and a digest of the request it names (method, path, query, body)."""
+    headers: Any = bp.current_request.headers  # a case-insensitive mapping
+    key = headers.get("idempotency-key") if headers else None
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput("Idempotency-Key", "must be 1-128 characters of letters, digits and -_.:")
+    req = bp.current_request
+    # req.path is the route template: the URI parameters make it the concrete resource
+    canonical = json.dumps({"method": req.method, "path": req.path, "params": req.uri_params or {},
+                            "query": _query(), "body": body}, sort_keys=True, separators=(",", ":"))  # fmt: skip
+    return Idempotency(key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], check: Callable[[], None]) -> Response:
+    """Replays answer with their operation; then ``check`` the stored state; a dry run answers at once (200);
+    anything else becomes an operation (202 + Location)."""
+    d = bootstrap.get()
+    idem = None if isinstance(spec, ChartSpec) and spec.dry_run else _idempotency(body)
+    op = d.pipeline.replay(idem)
+    if op is None:
+        check()
+        if isinstance(spec, ChartSpec) and spec.dry_run:
+            return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
+        op = d.pipeline.accept(action, ref, spec, idem)
+    return _accepted(op)
+
+
+def _reveal(ref: ReleaseRef) -> bool:
+    """``?reveal=true``: show values and Secret data unmasked, which needs the ``reveal`` permission."""
+    if not web.query_bools({"reveal": _query().get("reveal", "false")}, ("reveal",))["reveal"]:
+        return False
+    bootstrap.get().authorizer.require(principal(), "reveal", ref.cluster, ref.namespace)
+    return True
+
+
+def _visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only what the caller may read (items carry ``cluster``/``namespace``, or a ``release`` holding them)."""
+    seen = bootstrap.get().authorizer.reader(principal())
+    return [i for i in items if seen.can_read(str(i.get("cluster") or i.get("release", {}).get("cluster")),
+                                               str(i.get("namespace") or i.get("release", {}).get("namespace")))]
+
+
+def _accepted(op: Operation) -> Response:
+    return Response(body=op.to_json(), status_code=202,
+                    headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"})  # fmt: skip
+
+
+# ---------------------------------------------------------------- meta
+
+
+@bp.route("/v1/health", methods=["GET"])
+@web.handled
+def health() -> dict[str, Any]:
+    return {"status": "ok", "stage": bootstrap.get().settings.stage}
+
+
+@bp.route("/v1/openapi.json", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def openapi() -> dict[str, Any]:
+    return openapi_spec()
+
+
+# ---------------------------------------------------------------- clusters
+
+
+@bp.route("/v1/clusters", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def list_clusters() -> dict[str, Any]:
+    seen = bootstrap.get().authorizer.reader(principal())
+    return {"clusters": [c.to_json() for c in bootstrap.get().registry.all() if seen.can_read(c.name)]}
+
+
+@bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def put_cluster(cluster: str) -> Response:
+    spec = ClusterSpec.from_json(cluster, _body())
+    info, created = bootstrap.get().registry.put(spec)
+    return Response(body=info.to_json(), status_code=201 if created else 200,
+                    headers={"Content-Type": "application/json"})  # fmt: skip
+
+
+@bp.route("/v1/clusters/{cluster}", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def get_cluster(cluster: str) -> dict[str, Any]:
+    registry = bootstrap.get().registry
+    info = registry.get(v.dns_label("cluster", cluster))
+    probe = registry.probe(cluster)
+    out = info.to_json()
+    out.update(reachable=probe.reachable, server_version=probe.server_version)
+    if probe.error:
+        out["unreachable_reason"] = probe.error
+    return out
+
+
+@bp.route("/v1/clusters/{cluster}", methods=["DELETE"], authorizer=AUTHORIZER)
+@web.handled
+def delete_cluster(cluster: str) -> Response:
+    d = bootstrap.get()
+    d.registry.get(v.dns_label("cluster", cluster))
+    force = web.query_bools(_query(), ("force",)).get("force", False)
+    if not force and d.store.count_releases(cluster):
+        raise Conflict(f"cluster {cluster} still has releases; uninstall them or pass ?force=true")
+    d.registry.delete(cluster)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/v1/clusters/{cluster}/namespaces", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def list_namespaces(cluster: str) -> dict[str, Any]:
+    seen = bootstrap.get().authorizer.reader(principal())
+    names = bootstrap.get().registry.namespaces(v.dns_label("cluster", cluster))
+    return {"namespaces": [n for n in names if seen.can_read(cluster, n["name"])]}
+
+
+# ---------------------------------------------------------------- releases: reads
+
+
+def _list_query(query: dict[str, str], cluster: str | None, namespace: str | None) -> ListQuery:
+    statuses: tuple[str, ...] = ()
+    if query.get("status"):
+        statuses = tuple(query["status"].split(","))
+        for s in statuses:
+            if s not in STATUS_FILTERS:
+                raise InvalidInput("status", f"must be one of {', '.join(STATUS_FILTERS)} (comma-separated)")
+    return ListQuery(
+        cluster=v.dns_label("cluster", cluster) if cluster else None,
+        namespace=v.dns_label("namespace", namespace or query.get("namespace")) if (namespace or query.get("namespace")) else None,
+        name=v.release_name("name", query["name"]) if query.get("name") else None,
+        search=v.text("search", query.get("search"), 53),
+        chart=v.text("chart", query.get("chart"), 128),
+        statuses=statuses,
+        limit=web.limit(query),
+        next_token=query.get("next_token"),
+    )  # fmt: skip
+
+
+def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token"}))
+    items, token = bootstrap.get().service.list(_list_query(query, cluster, namespace))
+    # filtered after the page is read: a page may hold fewer than ``limit`` items; next_token still continues it
+    return web.page(_visible(items), token, "releases")
+
+
+@bp.route("/v1/releases", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def list_all_releases() -> dict[str, Any]:
+    return _list(None, None)
+
+
+@bp.route("/v1/clusters/{cluster}/releases", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def list_cluster_releases(cluster: str) -> dict[str, Any]:
+    return _list(cluster, None)
+
+
+@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
+    return _list(cluster, namespace)
+
+
+@bp.route(RELEASE, methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"info", "revision", "reveal"}))
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    parts: tuple[str, ...] = ()
+    live: list[str] = []  # issue 5: drift (live objects vs the manifest) and events (reconcile findings)
+    if query.get("info"):
+        asked = query["info"].split(",")
+        live = [p for p in asked if p in LIVE_INFO]
+        asked = [p for p in asked if p not in LIVE_INFO]
+        if "all" in asked:
+            asked = list(INFO_PARTS)
+        for part in asked:
+            if part not in INFO_PARTS:
+                raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS + LIVE_INFO)}")
+        parts = tuple(dict.fromkeys(asked))
+    revision = v.integer("revision", query.get("revision"), 1, 1_000_000)
+    out = bootstrap.get().service.get(ref, parts, revision, _reveal(ref))
+    if "drift" in live:
+        out["drift"] = bootstrap.get().reconciler.drift_of(ref)
+    if "events" in live:
+        out["events"] = bootstrap.get().store.release_events(ref, 100)
+    return out
+
+
+@bp.route(RELEASE + "/history", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"max"}))
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    max_entries = v.integer("max", query.get("max"), 1, 1000, 256) or 256
+    return {"release": ref.to_json(), "history": bootstrap.get().service.history(ref, max_entries)}
+
+
+# ---------------------------------------------------------------- releases: writes
+
+
+@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def install(cluster: str, namespace: str) -> Response:
+    d = bootstrap.get()
+    v.dns_label("cluster", cluster)
+    v.dns_label("namespace", namespace)
+    body = _body()
+    spec, name_req = InstallSpec.from_json(body, _limits())
+    name = d.service.resolve_name(cluster, spec.chart, name_req)
+    ref = ReleaseRef.parse(cluster, namespace, name)
+
+    def check() -> None:
+        d.service.check_install(ref, spec)
+        d.catalog.check(spec)
+
+    return _submit(Action.INSTALL, ref, spec, body, check)
+
+
+@bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def upgrade(cluster: str, namespace: str, name: str) -> Response:
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    body = _body()
+    spec = UpgradeSpec.from_json(body, _limits())
+
+    def check() -> None:
+        d.service.check_upgrade(ref, spec)
+        d.catalog.check(spec)
+
+    return _submit(Action.UPGRADE, ref, spec, body, check)
+
+
+@bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def rollback(cluster: str, namespace: str, name: str) -> Response:
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    body = _body()
+    spec = RollbackSpec.from_json(body, _limits())
+    return _submit(Action.ROLLBACK, ref, spec, body, lambda: d.service.check_rollback(ref, spec.revision))
+
+
+@bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def uninstall(cluster: str, namespace: str, name: str) -> Response:
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    options = {**web.query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
+    spec = UninstallSpec.from_json(options, _limits())
+    return _submit(Action.UNINSTALL, ref, spec, options, lambda: d.service.check_uninstall(ref))
+
+
+@bp.route(RELEASE + "/unlock", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def unlock(cluster: str, namespace: str, name: str) -> Response:
+    """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    d.registry.get(cluster)
+    body = _body()
+    spec = UnlockSpec.from_json(body, _limits(), d.settings.recovery_policy)
+    op = d.pipeline.replay(_idempotency(body))
+    return _accepted(op or d.recovery.unlock(ref, spec))
+
+
+@bp.route("/v1/clusters/{cluster}/reconcile", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@web.handled
+def reconcile(cluster: str) -> Response:
+    """Bring the store in line with the cluster (reconcile.py): 202 with the operation; 409 while one runs."""
+    d = bootstrap.get()
+    v.dns_label("cluster", cluster)
+    body = _body()
+    spec = ReconcileSpec.from_json(body, _limits())
+    op = d.pipeline.replay(_idempotency(body))
+    return _accepted(op or d.reconciler.request(cluster, spec))
+
+
+# ---------------------------------------------------------------- operations
+
+
+@bp.route("/v1/operations/{operation_id}", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def get_operation(operation_id: str) -> dict[str, Any]:
+    if not operation_id.startswith(Operation.PREFIX) or len(operation_id) > 64:
+        raise OperationNotFound(f"operation {operation_id[:64]} not found")
+    op = bootstrap.get().store.get_operation(operation_id)
+    if op is None:
+        raise OperationNotFound(f"operation {operation_id} not found")
+    bootstrap.get().authorizer.require(principal(), "read", op.release.cluster, op.release.namespace)
+    return op.to_json()
+
+
+@bp.route("/v1/operations", methods=["GET"], authorizer=AUTHORIZER)
+@web.handled
+def list_operations() -> dict[str, Any]:
+    query = _query()
+    v.no_unknown(query, frozenset({"cluster", "namespace", "release", "status", "action", "limit", "next_token"}))
+    status = v.choice("status", query.get("status"), tuple(s.value for s in OperationStatus))
+    action = v.choice("action", query.get("action"), tuple(a.value for a in Action))
+    ops, token = bootstrap.get().store.list_operations(
+        cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
+        namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
+        release=v.release_name("release", query["release"]) if query.get("release") else None,
+        status=status, action=action, limit=web.limit(query), token=query.get("next_token"),
+    )  # fmt: skip
+    return web.page(_visible([o.to_json() for o in ops]), token, "operations")

@@ -1,0 +1,106 @@
+"""HTTP plumbing shared by the route blueprints: the one mapping from domain errors to HTTP, request parsing."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Request, Response
+
+from chalicelib.domain import validate as v
+from chalicelib.errors import (
+    CharthouseError,
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    UpstreamError,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 512 * 1024
+_STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (InvalidInput, 422),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (UpstreamError, 502),
+    (DependencyUnavailable, 503),
+)
+
+
+def error_response(exc: CharthouseError) -> Response:
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    if isinstance(exc, InvalidInput) and exc.field == "body" and not isinstance(exc, PayloadTooLarge):
+        status = 400
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def handled(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Every route: domain errors -> their status; anything else -> a 500 without a stack trace."""
+
+    @functools.wraps(view)
+    def wrapper(**kwargs: Any) -> Any:
+        try:
+            return view(**kwargs)
+        except CharthouseError as exc:
+            return error_response(exc)
+        except Exception:  # noqa: BLE001 - never a stack trace to the caller
+            log.exception("unhandled error in %s", view.__name__)
+            return internal_error()
+
+    return wrapper
+
+
+def internal_error() -> Response:
+    body = {"error": {"code": "InternalError", "message": "an internal error occurred", "details": {}}}
+    return Response(body=body, status_code=500, headers={"Content-Type": "application/json"})
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge("body", f"must be at most {MAX_BODY_BYTES // 1024} KiB")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("body", "is not valid JSON") from exc
+    except RecursionError as exc:
+        raise InvalidInput("body", "is nested too deeply") from exc
+    return v.object_body(data)
+
+
+def query(request: Request) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def query_bools(query: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in query.items():
+        if key in names:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise InvalidInput(key, "must be true or false")
+            out[key] = value.lower() in ("true", "1")
+        else:
+            out[key] = value
+    return out
+
+
+def page(items: list[dict[str, Any]], token: str | None, key: str) -> dict[str, Any]:
+    return {key: items, "next_token": token}
+
+
+def limit(query: dict[str, str]) -> int:
+    return v.integer("limit", query.get("limit"), 1, 1000, 100) or 100

@@ -1,0 +1,145 @@
+"""Per-container singletons, built lazily on first use, with one override seam for tests.
+
+Nothing here runs at import: boto3 clients are created on the first request, so a cold start pays only for what
+the invoked handler uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.adapters.blobs import Blobs, DirBlobs, S3Blobs
+from chalicelib.adapters.bus import Notifier
+from chalicelib.adapters.helm import HelmCli
+from chalicelib.adapters.http import guard as netguard
+from chalicelib.adapters.queue import SqsQueue
+from chalicelib.adapters.store import Store
+from chalicelib.adapters.vault import Vault
+from chalicelib.config import Settings, settings
+from chalicelib.core.audit import AuditLog
+from chalicelib.core.auth import Tokens
+from chalicelib.core.authz import Authorizer
+from chalicelib.core.catalog import Catalog
+from chalicelib.core.clusters import ClusterRegistry
+from chalicelib.core.custom_resource import CustomResource
+from chalicelib.core.drift import DriftDetector
+from chalicelib.core.operations import Pipeline
+from chalicelib.core.reconcile import Reconciler
+from chalicelib.core.recovery import Recovery
+from chalicelib.core.repositories import RepositoryRegistry
+from chalicelib.core.service import ReleaseService
+from chalicelib.core.uploads import UploadedCharts
+from chalicelib.domain import archives
+from chalicelib.domain.models import Limits
+
+
+# Throttling and transient errors are retried by botocore itself (standard mode: backoff with jitter); every call
+# the service makes is either a read, a conditional write, or an idempotent put, so a retry is always safe.
+def aws_config(read_timeout_s: int) -> Config:
+    return Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=read_timeout_s)
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    store: Store
+    registry: ClusterRegistry
+    service: ReleaseService
+    pipeline: Pipeline
+    recovery: Recovery
+    catalog: Catalog
+    tokens: Tokens
+    authorizer: Authorizer
+    audit: AuditLog
+    notifier: Notifier
+    reconciler: Reconciler
+    custom_resource: CustomResource
+
+    @property
+    def limits(self) -> Limits:
+        return limits_of(self.settings)
+
+
+def limits_of(s: Settings) -> Limits:
+    """The request bounds the worker can honour."""
+    return Limits(s.max_timeout_s, s.default_timeout_s, s.default_max_history, s.allow_http_charts)
+
+
+def _session_factory(region: str, role_arn: str | None) -> Any:
+    """A boto3 session in ``region``, as ``role_arn`` when given (EKS clusters in other accounts)."""
+    if not role_arn:
+        return boto3.session.Session(region_name=region)
+    creds = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName="charthouse", DurationSeconds=900
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+def build(cfg: Settings, helm: Any | None = None) -> Deps:
+    """Wire the real implementations (boto3 honours AWS_ENDPOINT_URL* for the local stage)."""
+    session = boto3.session.Session(region_name=cfg.region)
+    aws = aws_config(cfg.aws_timeout_s)
+    store = Store(session.resource("dynamodb", config=aws), cfg.table_name)
+    secrets = session.client("secretsmanager", config=aws)
+    registry = ClusterRegistry(secrets, store, cfg.secret_prefix, _session_factory)
+    catalog = build_catalog(cfg, session, store, secrets)
+    service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side, catalog))
+    queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
+    pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
+    recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
+    notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, pipeline, catalog)
+    return Deps(cfg, store, registry, service, pipeline, recovery, catalog, Tokens(store),
+                Authorizer(store, cfg.admins), AuditLog(store, cfg.audit_days), notifier, reconciler, custom_resource)
+
+
+def wire_events(cfg: Settings, session: Any, store: Store, registry: ClusterRegistry, service: ReleaseService,
+                pipeline: Pipeline, catalog: Catalog) -> tuple[Notifier, Reconciler, CustomResource]:  # fmt: skip
+    """Issue 5: state-change events, reconcile and the CloudFormation custom resource, hooked to the pipeline."""
+    events = session.client("events", config=aws_config(cfg.aws_timeout_s)) if cfg.event_bus else None
+    notifier = Notifier(events, cfg.event_bus)
+    reconciler = Reconciler(store, registry, service, pipeline, notifier, DriftDetector(registry, service.helm),
+                            cfg.default_timeout_s)  # fmt: skip
+    pipeline.reconciler = reconciler
+    custom_resource = CustomResource(store, service, pipeline, catalog, limits_of(cfg), cfg.stage != "prod")
+    pipeline.listeners += [lambda op: notifier.operation_ended(op, store.get_release(op.release)),
+                           custom_resource.operation_ended]  # fmt: skip
+    return notifier, reconciler, custom_resource
+
+
+def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Catalog:
+    """Repositories (credentials in Secrets Manager, indexes cached), uploads (S3), and chart resolution."""
+    s3 = session.client("s3", config=aws_config(cfg.aws_timeout_s))
+    index_cache: Blobs = DirBlobs(cfg.index_cache_dir) if cfg.index_cache_dir else S3Blobs(s3, cfg.chart_bucket, "index/")
+    repos = RepositoryRegistry(store, Vault(secrets, cfg.repo_secret_prefix, "repository credentials"), index_cache,
+                               netguard.networks(cfg.allowed_networks))
+    limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
+    uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)
+    return Catalog(repos, uploads, cfg.helm_binary, limits)
+
+
+_override: Deps | None = None
+
+
+@lru_cache(maxsize=1)
+def _default() -> Deps:
+    return build(settings())
+
+
+def get() -> Deps:
+    return _override or _default()
+
+
+def override(deps: Deps | None) -> None:
+    """Tests: use these dependencies instead of the real ones (None restores)."""
+    global _override
+    _override = deps

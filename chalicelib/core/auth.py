@@ -1,0 +1,146 @@
+"""Who is calling: one principal per request.
+
+* ``iam`` (deployed default): API Gateway's IAM authorizer has checked the SigV4 signature; the caller is
+  ``requestContext.identity.userArn`` (``arn:aws:sts::<account>:assumed-role/<role>/<session>`` or an IAM user).
+* ``jwt``: a Cognito user pool (or JWT) authorizer has checked the token; the caller is ``jwt:<sub>`` and its
+  groups (``cognito:groups``) are ``group:<name>``.
+* ``token`` (the local stages): ``Authorization: Bearer <token>``; tokens are random, shown once when created, and
+  stored only as their SHA-256 (``TOKEN#<sha256>`` in the table). The caller is ``token:<name>``.
+
+The mode is a setting (``CHARTHOUSE_AUTH``), so a deployed stage never accepts bearer tokens and the local stage
+never trusts a forged identity. ``AUTHORIZER`` is what every route but ``/v1/health`` declares: API Gateway
+enforces it when deployed (``chalice local`` lets requests through, and the bearer check here applies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.app import CognitoUserPoolAuthorizer, IAMAuthorizer, Request
+
+from chalicelib.adapters.store import Store
+from chalicelib.domain.models import iso, now
+from chalicelib.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+
+TOKEN_PREFIX = "cht_"
+TOKEN_CACHE_S = 60  # a deleted token stops working at once in this container, within a minute in the others
+_TOKEN = re.compile(r"^cht_[A-Za-z0-9_-]{20,100}$")
+MODES = ("iam", "jwt", "token")
+
+
+def _route_authorizer() -> Any:
+    """Chosen when the app is imported (``chalice package`` imports it with the stage's environment)."""
+    pools = [p for p in os.environ.get("CHARTHOUSE_COGNITO_POOL_ARNS", "").split(",") if p]
+    if os.environ.get("CHARTHOUSE_AUTH") == "jwt" and pools:
+        return CognitoUserPoolAuthorizer("charthouse-users", provider_arns=pools)
+    return IAMAuthorizer()
+
+
+AUTHORIZER = _route_authorizer()
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str  # token:<name> | an IAM ARN | jwt:<sub>
+    kind: str  # token | iam | jwt
+    groups: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What policies match against: the id and ``group:<g>`` for each group."""
+        return (self.id, *(f"group:{g}" for g in self.groups))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "groups": list(self.groups)}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Tokens:
+    """Bearer tokens of the local stages: created by an admin (or ``python -m devstack token``), stored hashed."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._known: dict[str, tuple[float, str]] = {}  # hash -> (valid until, name): one lookup per token per minute
+
+
+    def create(self, name: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
+            raise InvalidInput("name", "a token name is a DNS label: lower-case letters, digits and '-'")
+        if self._by_name(name):
+            raise Conflict(f"a token named {name} exists; delete it first")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        digest = token_hash(token)
+        self._store.put_entry(f"TOKEN#{digest}", "META", "TOKENS", name,
+                              {"name": name, "hash": digest, "created_at": now()})  # fmt: skip
+        return token
+
+    def lookup(self, token: str) -> str | None:
+        """The name of a valid token, else None."""
+        if not _TOKEN.match(token):
+            return None
+        digest = token_hash(token)
+        cached = self._known.get(digest)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        entry = self._store.get_entry(f"TOKEN#{digest}", "META")
+        if entry is None:
+            return None
+        self._known[digest] = (time.monotonic() + TOKEN_CACHE_S, str(entry["name"]))
+        return str(entry["name"])
+
+    def _by_name(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self._store.list_entries("TOKENS", name) if e["name"] == name]
+
+    def all(self) -> list[dict[str, Any]]:
+        return [{"name": e["name"], "created_at": iso(e["created_at"])} for e in self._store.list_entries("TOKENS")]
+
+    def delete(self, name: str) -> None:
+        found = self._by_name(name)
+        if not found:
+            raise NotFound(f"no token named {name}")
+        for entry in found:
+            self._store.delete_entry(f"TOKEN#{entry['hash']}", "META")
+            self._known.pop(entry["hash"], None)
+
+
+def authenticate(request: Request, mode: str, tokens: Tokens) -> Principal:
+    """The caller of ``request`` under ``mode``; ``Unauthenticated`` when there is none."""
+    context: dict[str, Any] = request.context or {}
+    if mode == "iam":
+        arn = (context.get("identity") or {}).get("userArn")
+        if isinstance(arn, str) and arn.startswith("arn:"):
+            return Principal(arn, "iam")
+    elif mode == "jwt":
+        claims = (context.get("authorizer") or {}).get("claims") or {}
+        sub = claims.get("sub")
+        if isinstance(sub, str) and sub:
+            groups = claims.get("cognito:groups") or []
+            if isinstance(groups, str):
+                groups = [g for g in re.split(r"[\s,]+", groups.strip("[]")) if g]
+            return Principal(f"jwt:{sub}", "jwt", tuple(str(g) for g in groups))
+    elif mode == "token":
+        headers: Any = request.headers  # a case-insensitive mapping
+        header = (headers.get("authorization") if headers else None) or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            name = tokens.lookup(token.strip())
+            if name:
+                return Principal(f"token:{name}", "token")
+            raise Unauthenticated("the bearer token is not valid (it may have been deleted)")
+    raise Unauthenticated(_HOW[mode] if mode in _HOW else "authentication is not configured")
+
+
+_HOW = {
+    "iam": "sign the request with AWS SigV4 (API Gateway's IAM authorizer)",
+    "jwt": "send a JWT from the configured user pool in the Authorization header",
+    "token": "send 'Authorization: Bearer <token>' (make run writes an admin token to .local/token)",
+}

@@ -1,0 +1,209 @@
+"""Authorization in one place: which verb each route needs, and whether a principal has it there.
+
+Policies (``PUT /v1/policies/{name}``, stored in the table) map principal patterns to rules::
+
+    {"principals": ["token:team-a", "arn:aws:sts::123456789012:assumed-role/team-a-*", "group:team-a"],
+     "rules": [{"verbs": ["read"], "clusters": ["*"], "namespaces": ["*"]},
+               {"verbs": ["install", "upgrade", "rollback"], "clusters": ["prod"], "namespaces": ["team-a-*"]}]}
+
+Patterns are shell-style (``*``, ``?``, ``[...]``), matched case-sensitively. A rule grants its verbs on the
+clusters and namespaces its patterns match; ``admin`` grants every verb. Something addressed without a cluster
+(or a namespace) needs a rule whose pattern for it is ``*`` — except ``read``, where any rule will do (list
+results are then filtered to what the caller may read). Principals matching ``CHARTHOUSE_ADMINS`` may do
+everything (that is how the first admin gets in). Every route is in ``ROUTES``; a route missing there is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from chalicelib.adapters.store import Store
+from chalicelib.core.auth import Principal
+from chalicelib.domain import validate as v
+from chalicelib.errors import Forbidden, InvalidInput, NotFound
+
+VERBS = ("read", "install", "upgrade", "rollback", "uninstall", "unlock", "reconcile", "reveal", "charts", "admin")
+PUBLIC = "public"  # no credentials needed
+SELF = "self"  # any authenticated caller
+_PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!:/._@+=,-]{1,512}$")
+RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
+
+# (method, route path) -> the verb it needs; the scope comes from its {cluster} and {namespace} parameters.
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/v1/health"): PUBLIC,
+    ("GET", "/v1/openapi.json"): SELF,
+    ("GET", "/v1/whoami"): SELF,
+    ("GET", "/v1/clusters"): "read",
+    ("PUT", "/v1/clusters/{cluster}"): "admin",
+    ("GET", "/v1/clusters/{cluster}"): "read",
+    ("DELETE", "/v1/clusters/{cluster}"): "admin",
+    ("GET", "/v1/clusters/{cluster}/namespaces"): "read",
+    ("POST", "/v1/clusters/{cluster}/reconcile"): "reconcile",
+    ("GET", "/v1/releases"): "read",
+    ("GET", "/v1/clusters/{cluster}/releases"): "read",
+    ("GET", "/v1/clusters/{cluster}/namespaces/{namespace}/releases"): "read",
+    ("POST", "/v1/clusters/{cluster}/namespaces/{namespace}/releases"): "install",
+    ("GET", RELEASE): "read",
+    ("PUT", RELEASE): "upgrade",
+    ("DELETE", RELEASE): "uninstall",
+    ("GET", RELEASE + "/history"): "read",
+    ("POST", RELEASE + "/rollback"): "rollback",
+    ("POST", RELEASE + "/unlock"): "unlock",
+    ("GET", "/v1/operations"): "read",
+    ("GET", "/v1/operations/{operation_id}"): "read",
+    ("GET", "/v1/repositories"): "read",
+    ("PUT", "/v1/repositories/{repository}"): "charts",
+    ("GET", "/v1/repositories/{repository}"): "read",
+    ("DELETE", "/v1/repositories/{repository}"): "charts",
+    ("POST", "/v1/repositories/{repository}/refresh"): "charts",
+    ("GET", "/v1/charts"): "read",
+    ("POST", "/v1/charts"): "charts",
+    ("POST", "/v1/charts/uploads"): "charts",
+    ("GET", "/v1/charts/{repository}/{chart}"): "read",
+    ("DELETE", "/v1/charts/{repository}/{chart}"): "charts",
+    ("GET", "/v1/policies"): "admin",
+    ("PUT", "/v1/policies/{policy}"): "admin",
+    ("GET", "/v1/policies/{policy}"): "admin",
+    ("DELETE", "/v1/policies/{policy}"): "admin",
+    ("GET", "/v1/tokens"): "admin",
+    ("POST", "/v1/tokens"): "admin",
+    ("DELETE", "/v1/tokens/{token}"): "admin",
+    ("GET", "/v1/audit"): "admin",
+}
+
+
+def _patterns(field: str, raw: object, default: list[str] | None = None) -> tuple[str, ...]:
+    if raw is None and default is not None:
+        raw = default
+    if not isinstance(raw, list) or not raw or len(raw) > 100:
+        raise InvalidInput(field, "must be a non-empty list of patterns (at most 100)")
+    for item in raw:
+        if not isinstance(item, str) or not _PATTERN.match(item):
+            raise InvalidInput(field, f"{str(item)[:60]!r} is not a pattern (letters, digits, * ? [ ] : / . _ @ -)")
+    return tuple(raw)
+
+
+@dataclass(frozen=True)
+class Rule:
+    verbs: tuple[str, ...]
+    clusters: tuple[str, ...]
+    namespaces: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, raw: object, at: str) -> Rule:
+        if not isinstance(raw, dict):
+            raise InvalidInput(at, "must be an object with verbs, clusters and namespaces")
+        v.no_unknown(raw, frozenset({"verbs", "clusters", "namespaces"}), f"{at}.")
+        verbs = raw.get("verbs")
+        if not isinstance(verbs, list) or not verbs or any(x not in VERBS for x in verbs):
+            raise InvalidInput(f"{at}.verbs", f"must be a non-empty list of {', '.join(VERBS)}")
+        return cls(tuple(verbs), _patterns(f"{at}.clusters", raw.get("clusters"), ["*"]),
+                   _patterns(f"{at}.namespaces", raw.get("namespaces"), ["*"]))  # fmt: skip
+
+    def grants(self, verb: str, cluster: str | None, namespace: str | None) -> bool:
+        if verb not in self.verbs and "admin" not in self.verbs:
+            return False
+        return _scope(self.clusters, cluster, verb) and _scope(self.namespaces, namespace, verb)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verbs": list(self.verbs), "clusters": list(self.clusters), "namespaces": list(self.namespaces)}
+
+
+def _scope(patterns: tuple[str, ...], value: str | None, verb: str) -> bool:
+    if value is None:
+        return verb == "read" or "*" in patterns
+    return any(fnmatchcase(value, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    principals: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+    @classmethod
+    def from_json(cls, name: str, body: dict[str, Any]) -> Policy:
+        v.dns_label("policy", name)
+        v.no_unknown(body, frozenset({"principals", "rules", "description"}))
+        rules = body.get("rules")
+        if not isinstance(rules, list) or not rules or len(rules) > 100:
+            raise InvalidInput("rules", "must be a non-empty list of rules (at most 100)")
+        return cls(name, v.text("description", body.get("description"), 256) or "",
+                   _patterns("principals", body.get("principals")),
+                   tuple(Rule.from_json(r, f"rules[{i}]") for i, r in enumerate(rules)))  # fmt: skip
+
+    def applies_to(self, principal: Principal) -> bool:
+        return any(fnmatchcase(n, p) for n in principal.names for p in self.principals)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "principals": list(self.principals),
+                "rules": [r.to_json() for r in self.rules]}  # fmt: skip
+
+
+class Authorizer:
+    """Decides with the stored policies and the configured admins."""
+
+    def __init__(self, store: Store, admins: tuple[str, ...]) -> None:
+        self._store = store
+        self._admins = admins
+
+    # ------------------------------------------------------------ policies
+
+    def put(self, policy: Policy) -> bool:
+        created = self._store.get_entry(f"POLICY#{policy.name}", "META") is None
+        self._store.put_entry(f"POLICY#{policy.name}", "META", "POLICIES", policy.name, policy.to_json())
+        return created
+
+    def get(self, name: str) -> Policy:
+        entry = self._store.get_entry(f"POLICY#{v.dns_label('policy', name)}", "META")
+        if entry is None:
+            raise NotFound(f"policy {name} not found")
+        return Policy.from_json(name, {k: entry[k] for k in ("principals", "rules", "description")})
+
+    def all(self) -> list[Policy]:
+        return [Policy.from_json(e["name"], {k: e[k] for k in ("principals", "rules", "description")})
+                for e in self._store.list_entries("POLICIES")]  # fmt: skip
+
+    def delete(self, name: str) -> None:
+        self.get(name)
+        self._store.delete_entry(f"POLICY#{name}", "META")
+
+    # ------------------------------------------------------------ decisions
+
+    def rules_for(self, principal: Principal) -> list[Rule] | None:
+        """The rules that apply to ``principal``; None means an admin (everything)."""
+        if any(fnmatchcase(n, p) for n in principal.names for p in self._admins):
+            return None
+        return [rule for policy in self.all() if policy.applies_to(principal) for rule in policy.rules]
+
+    def allowed(self, principal: Principal, verb: str, cluster: str | None = None, namespace: str | None = None,
+                rules: list[Rule] | None = None) -> bool:  # fmt: skip
+        if verb == SELF:
+            return True
+        rules = self.rules_for(principal) if rules is None else rules
+        return rules is None or any(r.grants(verb, cluster, namespace) for r in rules)
+
+    def require(self, principal: Principal, verb: str, cluster: str | None = None,
+                namespace: str | None = None) -> None:  # fmt: skip
+        if not self.allowed(principal, verb, cluster, namespace):
+            where = " ".join(f"{k} {val}" for k, val in (("cluster", cluster), ("namespace", namespace)) if val)
+            raise Forbidden(f"{principal.id} may not {verb}" + (f" on {where}" if where else ""),
+                            permission=verb, cluster=cluster, namespace=namespace)  # fmt: skip
+
+    def reader(self, principal: Principal) -> Visibility:
+        """What ``principal`` may read, for filtering lists (one policy lookup per request)."""
+        return Visibility(self.rules_for(principal))
+
+
+@dataclass(frozen=True)
+class Visibility:
+    rules: list[Rule] | None  # None: an admin
+
+    def can_read(self, cluster: str, namespace: str | None = None) -> bool:
+        if self.rules is None:
+            return True
+        return any(r.grants("read", cluster, namespace) for r in self.rules)

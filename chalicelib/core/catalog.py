@@ -1,0 +1,256 @@
+"""Where charts come from, in one place: resolve a chart reference to an archive, search, show.
+
+A reference (the ``chart`` field of install and upgrade) is one of:
+
+* ``<repository>/<chart>``: a registered HTTP repository (resolved against its cached index, fetched with its
+  credentials) or OCI registry (``<registry url>/<chart>``, pulled by helm with its credentials);
+* ``uploaded/<chart>``: an uploaded chart;
+* ``oci://host/path/chart``: pulled by helm, with the credentials of a registered registry whose URL is a prefix;
+* ``https://.../chart-1.0.0.tgz``: a chart archive URL, with the credentials of a registered repository whose URL
+  is a prefix.
+
+``version`` is an exact version or a constraint, resolved the way helm does. Charthouse fetches archives itself
+(credentials never reach helm's argv); helm installs from the local archive, verifying it against its provenance
+file when ``verify`` is asked for and the repository has a keyring.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.adapters.helm import LocalChart, RegistryTls, Workdir, pull, pull_argv
+from chalicelib.adapters.http import guard as netguard
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
+from chalicelib.core.repositories import UPLOADED, Connection, RepositoryRegistry
+from chalicelib.core.uploads import UploadedCharts
+from chalicelib.domain import archives, chartindex
+from chalicelib.domain import validate as v
+from chalicelib.domain.models import ChartSpec
+from chalicelib.errors import (
+    ChartNotFound,
+    ChartVersionNotFound,
+    ClusterAuthFailed,
+    ClusterUnreachable,
+    HelmError,
+    InvalidInput,
+    RepositoryAuthFailed,
+    RepositoryNotFound,
+    RepositoryUnreachable,
+)
+
+SHOW_PARTS = ("chart", "values", "readme", "crds")
+FETCH_TIMEOUT_S = 60.0
+MAX_PROV_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    kind: str  # repo | uploaded | oci | url
+    location: str  # repository name, or the oci:// / https:// URL
+    name: str  # the chart's name
+
+    @classmethod
+    def parse(cls, text: str, field: str = "chart") -> ChartRef:
+        """``text`` as ``validate.chart_reference`` accepts it (checked again here: show builds its own)."""
+        kind = v.chart_reference_kind(field, text)
+        if kind == "oci":
+            return cls("oci", text, text.rsplit("/", 1)[-1])
+        if kind == "url":
+            base = text.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz")
+            return cls("url", text, re.sub(r"-v?\d+(\.\d+)*([-+].*)?$", "", base))
+        repository, name = text.split("/", 1)
+        return cls("uploaded" if repository == UPLOADED else "repo", repository, name)
+
+
+@dataclass(frozen=True)
+class Archive:
+    data: bytes
+    version: str
+    prov: bytes | None = None
+    url: str = ""  # where it came from: a provenance file names the archive by its file name
+
+    def filename(self, chart: archives.ChartArchive) -> str:
+        name = self.url.split("?", 1)[0].rsplit("/", 1)[-1]
+        return name if re.fullmatch(r"[A-Za-z0-9._+-]{1,200}\.tgz", name) else f"{chart.name}-{chart.version}.tgz"
+
+
+class Catalog:
+    def __init__(self, repos: RepositoryRegistry, uploads: UploadedCharts, helm_binary: str,
+                 limits: archives.Limits) -> None:  # fmt: skip
+        self.repos = repos
+        self.uploads = uploads
+        self._helm = helm_binary
+        self.limits = limits
+
+    # ------------------------------------------------------------ checks at the API
+
+    def check(self, spec: ChartSpec) -> None:
+        """What can be known before queueing: the repository exists; ``verify`` has a keyring to verify with."""
+        ref = ChartRef.parse(spec.chart)
+        if ref.kind in ("oci", "url"):
+            netguard.check_url(ref.location, self.repos.allowed, "chart")
+        conn = self._connection(ref, "chart")
+        if spec.verify:
+            if ref.kind == "uploaded":
+                raise InvalidInput("verify", "uploaded charts carry no provenance file to verify")
+            if conn is None or conn.keyring is None:
+                raise InvalidInput("verify", "the chart's repository has no keyring: add one to its repository")
+
+    def _connection(self, ref: ChartRef, field: str) -> Connection | None:
+        if ref.kind == "repo":
+            try:
+                return self.repos.connect(ref.location)
+            except RepositoryNotFound as exc:
+                raise InvalidInput(field, f"repository {ref.location} is not registered (PUT /v1/repositories/"
+                                          f"{ref.location})") from exc  # fmt: skip
+        if ref.kind in ("oci", "url"):
+            return self.repos.for_url(ref.location)
+        return None
+
+    # ------------------------------------------------------------ fetching for helm
+
+    def materialize(self, spec: ChartSpec, workdir: Workdir) -> LocalChart:
+        """Fetch the chart into ``workdir``: an archive, or an unpacked directory for ``dependency_update``
+        (helm updates dependencies of directories only)."""
+        ref = ChartRef.parse(spec.chart)
+        conn = self._connection(ref, "chart")
+        keyring = None
+        if spec.verify:
+            if conn is None or conn.keyring is None:
+                raise InvalidInput("verify", "the chart's repository has no keyring")
+            keyring = str(_write_bytes(workdir, "keyring.gpg", conn.keyring))
+        path = self._fetch_into(ref, conn, spec.version, spec.devel, bool(keyring), workdir)
+        if spec.dependency_update:
+            path = archives.unpack(path.read_bytes(), workdir.path / "chart-src", self.limits)
+        return LocalChart(str(path), keyring)
+
+    def _fetch_into(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool,
+                    workdir: Workdir) -> Path:  # fmt: skip
+        if _is_oci(ref, conn):
+            return self._pull_oci(ref, conn, version, devel, verify, workdir)
+        archive = self.archive(ref, conn, version, devel, verify)
+        path = _write_bytes(workdir, archive.filename(archives.inspect(archive.data, self.limits)), archive.data)
+        if archive.prov is not None:
+            _write_bytes(workdir, path.name + ".prov", archive.prov)
+        return path
+
+    def archive(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool,
+                with_prov: bool = False) -> Archive:  # fmt: skip
+        """The archive bytes of an HTTP, URL or uploaded chart (not OCI: helm pulls those)."""
+        if ref.kind == "uploaded":
+            upload = self.uploads.resolve(ref.name, version, devel)
+            return Archive(self.uploads.archive(upload), upload["version"])
+        if ref.kind == "url":
+            access = conn.access if conn else Access(ref.location)
+            data = self._get(ref.location, access, ref)
+            prov = self._get(ref.location + ".prov", access, ref, MAX_PROV_BYTES) if with_prov else None
+            return Archive(data, version or "", prov, ref.location)
+        assert conn is not None
+        entry = chartindex.resolve(self.repos.index(conn.repo.name), conn.repo.name, ref.name, version, devel)
+        if not entry.urls:
+            raise ChartVersionNotFound(f"chart {ref.name} {entry.version} has no download URL in the index")
+        data = self._get(entry.urls[0], conn.access, ref)
+        if entry.digest and entry.digest != archives.inspect(data, self.limits).digest:
+            raise InvalidInput("chart", f"{ref.name} {entry.version} does not match the digest in the index")
+        prov = self._get(entry.urls[0] + ".prov", conn.access, ref, MAX_PROV_BYTES) if with_prov else None
+        return Archive(data, entry.version, prov, entry.urls[0])
+
+    def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
+        try:
+            return fetch(url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.allowed, "chart")
+        except RemoteNotFound as exc:  # the index or the reference names an archive the server does not have
+            raise ChartNotFound(f"chart {ref.name}: {exc.message}") from exc
+
+    def _pull_oci(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool,
+                  workdir: Workdir) -> Path:  # fmt: skip
+        url = ref.location if ref.kind == "oci" else f"{conn.repo.url}/{ref.name}" if conn else ref.location
+        netguard.check_url(url, self.repos.allowed, "chart")
+        tls = RegistryTls()
+        if conn is not None:
+            tls = _registry_files(conn, url, workdir)
+        dest = workdir.path / "pulled"
+        dest.mkdir(mode=0o700)
+        keyring = str(workdir.path / "keyring.gpg") if verify else None
+        try:
+            pull(self._helm, pull_argv(url, version, devel, str(dest), tls, keyring), workdir)
+        except (HelmError, ClusterAuthFailed, ClusterUnreachable) as exc:
+            # helm's stderr was classified as if a cluster had answered: here it is the registry
+            message = exc.message
+            if re.search(r"(?i)unauthorized|authentication required|credential not found|denied|forbidden|\b40[13]\b", message):
+                raise RepositoryAuthFailed(f"the registry refused the pull of {ref.name}: {message}") from exc
+            if re.search(r"(?i)not found|no such|unknown|invalid_?reference|could not locate", message):
+                raise ChartVersionNotFound(f"chart {ref.name}: {message}") from exc
+            if isinstance(exc, ClusterUnreachable):
+                raise RepositoryUnreachable(f"the registry of {ref.name} is unreachable: {message}") from exc
+            raise
+        found = sorted(dest.glob("*.tgz"))
+        if not found:
+            raise ChartVersionNotFound(f"helm pulled no chart archive for {ref.name}")
+        return found[0]
+
+    # ------------------------------------------------------------ search and show
+
+    def search(self, query: str | None, repository: str | None, all_versions: bool, devel: bool,
+               constraint: str | None) -> list[dict[str, Any]]:  # fmt: skip
+        if repository:
+            names = [repository]
+            if repository != UPLOADED and self.repos.get(repository).kind != "http":
+                raise InvalidInput("repository", f"{repository} is an OCI registry: registries have no index to "
+                                                  "search; show or install its charts by name")  # fmt: skip
+        else:
+            names = [r.name for r in self.repos.all() if r.kind == "http"] + [UPLOADED]
+        out: list[dict[str, Any]] = []
+        for name in names:
+            index = self.uploads.summaries() if name == UPLOADED else self.repos.index(name)
+            out += chartindex.search(index, name, query, all_versions, devel, constraint)
+        return out
+
+    def show(self, repository: str, chart: str, version: str | None, devel: bool,
+             parts: tuple[str, ...]) -> dict[str, Any]:  # fmt: skip
+        ref = ChartRef.parse(f"{repository}/{chart}", "chart")
+        conn = None if ref.kind == "uploaded" else self.repos.connect(repository)
+        if _is_oci(ref, conn):
+            with Workdir("") as wd:
+                data = self._pull_oci(ref, conn, version, devel, False, wd).read_bytes()
+        else:
+            data = self.archive(ref, conn, version, devel).data
+        archive = archives.inspect(data, self.limits)
+        return {"repository": repository, "name": archive.name, "version": archive.version,
+                "digest": archive.digest, **archive.show(parts)}  # fmt: skip
+
+
+def _is_oci(ref: ChartRef, conn: Connection | None) -> bool:
+    return ref.kind == "oci" or (ref.kind == "repo" and conn is not None and conn.repo.kind == "oci")
+
+
+def _write_bytes(workdir: Workdir, name: str, data: bytes) -> Path:
+    path = workdir.path / name
+    with open(path, "xb") as fh:
+        fh.write(data)
+    path.chmod(0o600)
+    return path
+
+
+def _registry_files(conn: Connection, url: str, workdir: Workdir) -> RegistryTls:
+    """helm's registry config (credentials) and TLS files for one registry, 0600 inside the work directory."""
+    secret = conn.secret
+    host = url.removeprefix("oci://").split("/", 1)[0]
+    auth: dict[str, str] = {}
+    if secret.get("username") is not None and secret.get("password") is not None:
+        auth["auth"] = base64.b64encode(f"{secret['username']}:{secret['password']}".encode()).decode()
+    elif secret.get("token"):
+        auth["registrytoken"] = secret["token"]
+    if auth:
+        (workdir.path / "config" / "registry").mkdir(mode=0o700, exist_ok=True)
+        workdir.write("config/registry/config.json", json.dumps({"auths": {host: auth}}))
+    files: dict[str, str | None] = {}
+    for key, name in (("ca_bundle", "ca.pem"), ("client_certificate", "cert.pem"), ("client_key", "key.pem")):
+        files[key] = str(workdir.write(name, secret[key])) if secret.get(key) else None
+    return RegistryTls(ca_file=files["ca_bundle"], cert_file=files["client_certificate"],
+                       key_file=files["client_key"], insecure_skip_tls_verify=conn.repo.insecure_skip_tls_verify,
+                       plain_http=conn.repo.plain_http)  # fmt: skip

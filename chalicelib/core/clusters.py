@@ -1,0 +1,359 @@
+"""The cluster registry: credentials in Secrets Manager, a credential-free summary in the store.
+
+Three ways to reach a cluster (``auth``):
+
+* ``kubeconfig``: a kubeconfig document; one context is flattened and kept. Only embedded data is accepted:
+  file paths, ``exec`` and ``auth-provider`` plugins would run or read things on the service's host.
+* ``token``: ``server`` + ``ca_data`` (PEM, plain or base64) + bearer ``token``.
+* ``eks``: ``name`` + ``region`` (+ optional ``role_arn``); the endpoint and CA come from EKS and a 15-minute
+  token is minted per use from a presigned STS GetCallerIdentity URL (no aws CLI).
+
+``credentials()`` returns a ready kubeconfig text, cached per warm container for a few minutes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.adapters.store import ClusterInfo, Store
+from chalicelib.adapters.vault import Vault
+from chalicelib.config import CLUSTER_PROBE_TIMEOUT_S, CREDENTIAL_CACHE_S
+from chalicelib.domain import validate as v
+from chalicelib.domain.models import now
+from chalicelib.errors import (
+    ClusterAuthFailed,
+    ClusterNotFound,
+    ClusterUnreachable,
+    InvalidInput,
+)
+
+log = logging.getLogger(__name__)
+
+AUTH_KINDS = ("kubeconfig", "token", "eks")
+MAX_KUBECONFIG = 256 * 1024
+EKS_TOKEN_TTL_S = 60  # presign expiry; EKS accepts the token for 15 minutes from signing
+_USER_KEYS = {"token", "client-certificate-data", "client-key-data", "username", "password"}
+_CLUSTER_KEYS = {"server", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name"}
+_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_EKS_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A validated PUT /v1/clusters/{cluster} body. ``secret`` is what goes to Secrets Manager."""
+
+    name: str
+    auth: str
+    server: str
+    description: str
+    secret: dict[str, Any]
+    eks: dict[str, str] | None
+
+    @classmethod
+    def from_json(cls, name: str, body: dict[str, Any]) -> ClusterSpec:
+        v.dns_label("cluster", name)
+        description = v.text("description", body.get("description"), 256) or ""
+        has = [k for k in ("kubeconfig", "token", "eks") if body.get(k) is not None]
+        if len(has) != 1:
+            raise InvalidInput("body", "give exactly one of kubeconfig, server + ca_data + token, or eks")
+        kind = has[0]
+        if kind == "kubeconfig":
+            v.no_unknown(body, frozenset({"kubeconfig", "context", "description"}))
+            kubeconfig = _flatten_kubeconfig(body["kubeconfig"], body.get("context"))
+            server = kubeconfig["clusters"][0]["cluster"]["server"]
+            return cls(name, kind, server, description, {"auth": kind, "kubeconfig": kubeconfig}, None)
+        if kind == "token":
+            v.no_unknown(body, frozenset({"server", "ca_data", "token", "insecure_skip_tls_verify", "description"}))
+            server = _server(body.get("server"))
+            token = body["token"]
+            if not isinstance(token, str) or not token or len(token) > 16384 or any(c.isspace() for c in token):
+                raise InvalidInput("token", "must be a non-empty bearer token without spaces")
+            insecure = v.boolean("insecure_skip_tls_verify", body.get("insecure_skip_tls_verify"))
+            ca = None if body.get("ca_data") is None else _pem("ca_data", body["ca_data"])
+            if ca is None and not insecure:
+                raise InvalidInput("ca_data", "is required (PEM of the cluster CA) unless insecure_skip_tls_verify")
+            secret = {"auth": kind, "server": server, "ca_data": ca, "token": token, "insecure": insecure}
+            return cls(name, kind, server, description, secret, None)
+        v.no_unknown(body, frozenset({"eks", "description"}))
+        eks = _eks(body["eks"])
+        return cls(name, kind, "", description, {"auth": kind, **eks}, eks)
+
+
+def _server(raw: object, field: str = "server") -> str:
+    if not isinstance(raw, str) or not re.match(r"^https://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?(/[\w./-]*)?$", raw):
+        raise InvalidInput(field, "must be the https:// URL of the Kubernetes API server")
+    return raw
+
+
+def _pem(field: str, raw: object) -> str:
+    """Accept a PEM certificate, or base64 of one (as kubeconfig's *-data fields hold)."""
+    if not isinstance(raw, str) or len(raw) > 65536:
+        raise InvalidInput(field, "must be a PEM certificate or its base64")
+    text = raw
+    if "-----BEGIN" not in raw:
+        try:
+            text = base64.b64decode(raw, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidInput(field, "must be a PEM certificate or its base64") from exc
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InvalidInput(field, "must be a PEM certificate or its base64")
+    return text
+
+
+def _eks(raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise InvalidInput("eks", "must be an object with name, region and optional role_arn")
+    v.no_unknown(raw, frozenset({"name", "region", "role_arn"}), "eks.")
+    name, region, role = raw.get("name"), raw.get("region"), raw.get("role_arn")
+    if not isinstance(name, str) or not _EKS_NAME.match(name):
+        raise InvalidInput("eks.name", "must be an EKS cluster name")
+    if not isinstance(region, str) or not _REGION.match(region):
+        raise InvalidInput("eks.region", "must be an AWS region such as eu-west-1")
+    out = {"name": name, "region": region}
+    if role is not None:
+        if not isinstance(role, str) or not _ARN.match(role):
+            raise InvalidInput("eks.role_arn", "must be an IAM role ARN")
+        out["role_arn"] = role
+    return out
+
+
+def _flatten_kubeconfig(raw: object, context: object) -> dict[str, Any]:
+    """One context of a kubeconfig, as a self-contained document with embedded data only."""
+    if isinstance(raw, str):
+        if len(raw) > MAX_KUBECONFIG:
+            raise InvalidInput("kubeconfig", f"must be at most {MAX_KUBECONFIG} bytes")
+        try:
+            doc = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise InvalidInput("kubeconfig", "is not valid YAML") from exc
+    else:
+        doc = raw
+    if not isinstance(doc, dict):
+        raise InvalidInput("kubeconfig", "must be a kubeconfig document (a mapping)")
+    ctx_name = context if context is not None else doc.get("current-context")
+    if not isinstance(ctx_name, str) or not ctx_name:
+        raise InvalidInput("context", "is required: the kubeconfig has no current-context")
+
+    def pick(section: str, name: object) -> dict[str, Any]:
+        for entry in doc.get(section) or []:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                body = entry.get(section[:-1])
+                if isinstance(body, dict):
+                    return body
+        raise InvalidInput("kubeconfig", f"{section}: no entry named {name!r}")
+
+    ctx = pick("contexts", ctx_name)
+    cluster, user = pick("clusters", ctx.get("cluster")), pick("users", ctx.get("user"))
+    if set(cluster) - _CLUSTER_KEYS:
+        raise InvalidInput("kubeconfig", f"cluster field {sorted(set(cluster) - _CLUSTER_KEYS)[0]!r} is not "
+                                         "allowed: embed the CA as certificate-authority-data")  # fmt: skip
+    if set(user) - _USER_KEYS:
+        raise InvalidInput("kubeconfig", f"user field {sorted(set(user) - _USER_KEYS)[0]!r} is not allowed: "
+                                         "use token or client-certificate-data/client-key-data "
+                                         "(exec and auth-provider plugins and file paths are refused)")  # fmt: skip
+    _server(cluster.get("server"), "kubeconfig")
+    if not user:
+        raise InvalidInput("kubeconfig", "the user has no credentials")
+    out_ctx: dict[str, Any] = {"cluster": "cluster", "user": "user"}
+    if isinstance(ctx.get("namespace"), str):
+        out_ctx["namespace"] = ctx["namespace"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "cluster", "cluster": cluster}],
+        "users": [{"name": "user", "user": user}],
+        "contexts": [{"name": "default", "context": out_ctx}],
+        "current-context": "default",
+    }
+
+
+def kubeconfig_from_token(server: str, ca_b64: str | None, token: str, insecure: bool = False) -> dict[str, Any]:
+    """A one-context kubeconfig; ``ca_b64`` is the CA bundle in base64, as kubeconfig and EKS hold it."""
+    cluster: dict[str, Any] = {"server": server}
+    if ca_b64:
+        cluster["certificate-authority-data"] = ca_b64
+    if insecure:
+        cluster["insecure-skip-tls-verify"] = True
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "cluster", "cluster": cluster}],
+        "users": [{"name": "user", "user": {"token": token}}],
+        "contexts": [{"name": "default", "context": {"cluster": "cluster", "user": "user"}}],
+        "current-context": "default",
+    }
+
+
+def mint_eks_token(sts_client: Any, cluster_name: str) -> str:
+    """An EKS bearer token: a presigned STS GetCallerIdentity URL bound to the cluster by a signed header."""
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-k8s-aws-id"] = cluster_name
+
+    sts_client.meta.events.register("before-sign.sts.GetCallerIdentity", add_header)
+    try:
+        url = sts_client.generate_presigned_url(
+            "get_caller_identity", Params={}, ExpiresIn=EKS_TOKEN_TTL_S, HttpMethod="GET"
+        )
+    finally:
+        sts_client.meta.events.unregister("before-sign.sts.GetCallerIdentity", add_header)
+    return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    kubeconfig: str  # YAML text, ready for helm
+    secrets: tuple[str, ...]  # literal secrets inside it, for redaction
+
+
+@dataclass(frozen=True)
+class Probe:
+    reachable: bool
+    server_version: str | None
+    error: str | None
+
+
+class ClusterRegistry:
+    """Registers clusters and hands out credentials. ``session_factory(region)`` builds boto3 sessions (EKS)."""
+
+    def __init__(self, secrets_client: Any, store: Store, secret_prefix: str,
+                 session_factory: Callable[[str, str | None], Any]) -> None:  # fmt: skip
+        self._vault = Vault(secrets_client, secret_prefix, "cluster credentials")
+        self._store = store
+        self._sessions = session_factory
+        self._cache: dict[str, tuple[float, Credentials]] = {}
+
+    # ------------------------------------------------------------ registry
+
+    def put(self, spec: ClusterSpec) -> tuple[ClusterInfo, bool]:
+        """Create or replace. Credentials go to Secrets Manager first, then the summary to the store."""
+        existing = self._store.get_cluster(spec.name)
+        secret_id = self._vault.put(spec.name, spec.secret)
+        ts = now()
+        info = ClusterInfo(
+            name=spec.name, auth=spec.auth, server=spec.server, secret_id=secret_id, description=spec.description,
+            created_at=existing.created_at if existing else ts, updated_at=ts, eks=spec.eks,
+        )  # fmt: skip
+        self._store.put_cluster(info)
+        self._cache.pop(spec.name, None)
+        return info, existing is None
+
+    def all(self) -> list[ClusterInfo]:
+        return self._store.list_clusters()
+
+    def get(self, name: str) -> ClusterInfo:
+        info = self._store.get_cluster(name)
+        if info is None:
+            raise ClusterNotFound(f"cluster {name} is not registered")
+        return info
+
+    def delete(self, name: str) -> None:
+        info = self.get(name)
+        self._store.delete_cluster(name)
+        self._cache.pop(name, None)
+        self._vault.delete(info.secret_id)
+
+    # ------------------------------------------------------------ credentials
+
+    def credentials(self, name: str) -> Credentials:
+        cached = self._cache.get(name)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        info = self.get(name)
+        secret = self._vault.get(info.secret_id)
+        if secret is None:
+            raise ClusterNotFound(f"cluster {name} has no stored credentials; register it again")
+        creds = self._materialise(secret)
+        self._cache[name] = (time.monotonic() + CREDENTIAL_CACHE_S, creds)
+        return creds
+
+    def _materialise(self, secret: dict[str, Any]) -> Credentials:
+        if secret["auth"] == "kubeconfig":
+            doc = secret["kubeconfig"]
+            user = doc["users"][0]["user"]
+            secrets = tuple(str(user[k]) for k in ("token", "password", "client-key-data") if k in user)
+        elif secret["auth"] == "token":
+            ca = secret.get("ca_data")
+            ca_b64 = base64.b64encode(ca.encode()).decode() if ca else None
+            doc = kubeconfig_from_token(secret["server"], ca_b64, secret["token"], bool(secret.get("insecure")))
+            secrets = (secret["token"],)
+        else:
+            doc, token = self._eks_kubeconfig(secret)
+            secrets = (token,)
+        return Credentials(yaml.safe_dump(doc, sort_keys=False), secrets)
+
+    def _eks_kubeconfig(self, secret: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        session = self._sessions(secret["region"], secret.get("role_arn"))
+        try:
+            cluster = session.client("eks").describe_cluster(name=secret["name"])["cluster"]
+            token = mint_eks_token(session.client("sts"), secret["name"])
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                raise ClusterUnreachable(f"EKS cluster {secret['name']} not found in {secret['region']}") from exc
+            raise ClusterAuthFailed(f"EKS describe-cluster failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise ClusterUnreachable("EKS API unreachable") from exc
+        # Tokens live 15 minutes: the kubeconfig is cached for less than that (see CREDENTIAL_CACHE_S).
+        return kubeconfig_from_token(cluster["endpoint"], cluster["certificateAuthority"]["data"], token), token
+
+    # ------------------------------------------------------------ live checks (kubernetes client, lazily)
+
+    def probe(self, name: str) -> Probe:
+        try:
+            api = self.api_client(name)
+            from kubernetes import client as k8s  # lazily: ~0.8 s to import
+
+            with api:
+                info = k8s.VersionApi(api).get_code(_request_timeout=CLUSTER_PROBE_TIMEOUT_S)
+            return Probe(True, str(info.git_version), None)
+        except (ClusterUnreachable, ClusterAuthFailed) as exc:
+            return Probe(False, None, exc.message)
+        except Exception as exc:  # noqa: BLE001 - any client failure means "not reachable", with a safe reason
+            return Probe(False, None, _safe_reason(exc))
+
+    def namespaces(self, name: str) -> list[dict[str, Any]]:
+        api = self.api_client(name)
+        from kubernetes import client as k8s
+
+        try:
+            with api:
+                items = k8s.CoreV1Api(api).list_namespace(_request_timeout=CLUSTER_PROBE_TIMEOUT_S).items
+        except Exception as exc:  # noqa: BLE001 - mapped to a typed, safe error
+            status = getattr(exc, "status", None)
+            if status in (401, 403):
+                raise ClusterAuthFailed(f"the cluster refused the credentials (HTTP {status})") from exc
+            raise ClusterUnreachable(f"cluster {name} is unreachable: {_safe_reason(exc)}") from exc
+        return [{"name": ns.metadata.name if ns.metadata else "", "status": getattr(ns.status, "phase", None)}
+                for ns in items]  # fmt: skip
+
+    def api_client(self, name: str) -> Any:
+        """A kubernetes ApiClient for the cluster (use it as a context manager)."""
+        creds = self.credentials(name)
+        from kubernetes import config as kconfig
+
+        return kconfig.new_client_from_config_dict(yaml.safe_load(creds.kubeconfig))  # type: ignore[no-untyped-call]
+
+
+def _safe_reason(exc: BaseException) -> str:
+    """A short, credential-free reason for a client failure."""
+    status = getattr(exc, "status", None)
+    if status:
+        return f"HTTP {status} {getattr(exc, 'reason', '')}".strip()
+    text = type(exc).__name__
+    for marker in ("Connection refused", "timed out", "Name or service not known", "CERTIFICATE_VERIFY_FAILED",
+                   "No route to host"):  # fmt: skip
+        if marker in str(exc):
+            return f"{text}: {marker}"
+    return text

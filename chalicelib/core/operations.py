@@ -1,0 +1,205 @@
+"""The operation pipeline: ``accept`` (API side) and ``execute`` (worker side).
+
+accept:  an Idempotency-Key seen before answers with its operation (same request) or 422 (another request);
+         otherwise operation record (queued) + the release's lease + the key, in one conditional transaction;
+         then one SQS message. If the message cannot be sent, the operation ends ``failed`` and the lease is freed.
+execute: credentials first (Secrets Manager down: the message is retried, the operation stays queued), then
+         queued -> running (conditional: a redelivered message finds it running or done and does nothing), helm,
+         then ``service.snapshot`` reads helm's state back and one transaction records the outcome and frees the
+         lease. Every error, expected or not, ends the operation ``failed`` with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from chalicelib.adapters.helm import KILL_MARGIN_S
+from chalicelib.adapters.queue import Message, SqsQueue
+from chalicelib.adapters.store import Idempotency, IdempotentReplay, Store
+from chalicelib.config import WORKER_MARGIN_S
+from chalicelib.core.service import ReleaseService, error_json
+from chalicelib.domain.models import (
+    Action,
+    InstallSpec,
+    Operation,
+    OperationStatus,
+    ReconcileSpec,
+    ReleaseRecord,
+    ReleaseRef,
+    RollbackSpec,
+    Spec,
+    UninstallSpec,
+    UnlockSpec,
+    UpgradeSpec,
+    now,
+    spec_summary,
+)
+from chalicelib.errors import CharthouseError, Conflict, DependencyUnavailable, HelmError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+class ClusterJob(Protocol):
+    """The worker side of a cluster-wide operation (``reconcile.Reconciler``)."""
+
+    def run(self, kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]: ...
+
+
+class Pipeline:
+    def __init__(self, store: Store, queue: SqsQueue, service: ReleaseService, lease_grace_s: int) -> None:
+        self.store = store
+        self.queue = queue
+        self.service = service
+        self.lease_grace_s = lease_grace_s
+        # told of every operation that ended, whoever ended it (worker, sweep, a failed accept): state-change
+        # events (notify.py) and CloudFormation answers (custom_resource.py). A listener's failure is logged only.
+        self.listeners: list[Callable[[Operation], None]] = []
+        self.reconciler: ClusterJob | None = None  # set by deps.build (it needs the pipeline itself)
+
+    def ended(self, op_id: str) -> None:
+        """Tell the listeners that an operation ended; they see it as stored (the verdict that won)."""
+        if not self.listeners:
+            return
+        try:
+            op = self.store.get_operation(op_id)
+        except CharthouseError:
+            log.warning("operation %s ended, but could not be read back to announce it", op_id)
+            return
+        if op is None or not op.status.terminal:
+            return
+        for listener in self.listeners:
+            try:
+                listener(op)
+            except Exception:  # noqa: BLE001 - an event or an answer that failed must not undo the operation
+                log.exception("a listener failed on operation %s", op_id)
+
+    # ------------------------------------------------------------ API side
+
+    def replay(self, idem: Idempotency | None) -> Operation | None:
+        """The operation an earlier request with this key created; 422 if that request was a different one."""
+        if idem is None:
+            return None
+        prior = self.store.get_idempotency(idem.key)
+        if prior is None:
+            return None
+        request_hash, op_id = prior
+        if request_hash != idem.request_hash:
+            raise InvalidInput("Idempotency-Key", "was already used with a different request")
+        return self.store.get_operation(op_id)
+
+    def accept(self, action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None = None,
+               attachments: tuple[dict[str, Any], ...] = ()) -> Operation:  # fmt: skip
+        op = Operation.new(action, ref, spec_summary(spec))
+        message = Message(op.id, action, spec)
+        message.to_body()  # size check before anything is written
+        try:
+            self.store.accept(op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem,
+                              attachments=attachments)  # fmt: skip
+        except IdempotentReplay as exc:
+            prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation
+            if prior is None:
+                raise Conflict("a request with this Idempotency-Key is being accepted right now; retry") from exc
+            return prior
+        # One message group per release keeps its operations in order. Recovery gets a group of its own: the
+        # release's group may be blocked behind the message of the very worker that was lost (invisible until its
+        # visibility timeout), and the lease already keeps recovery apart from every other operation.
+        group = f"{ref.key}/recovery" if action is Action.UNLOCK else ref.key
+        try:
+            self.queue.send(message, group=group)
+        except DependencyUnavailable as exc:
+            self.store.finish_operation(_ended(op, OperationStatus.FAILED, error=error_json(exc)), None)
+            self.ended(op.id)
+            raise
+        log.info("accepted %s %s for %s", op.id, action.value, ref.key)
+        return op
+
+    # ------------------------------------------------------------ worker side
+
+    def execute(self, message: Message, remaining_s: float | None = None) -> Operation | None:
+        """Run one queued operation. Returns the finished operation, or None if it was not queued.
+
+        Raises ``DependencyUnavailable`` (before anything ran) so that the queue redelivers the message.
+        """
+        op = self.store.get_operation(message.operation_id)
+        if op is None or op.status is not OperationStatus.QUEUED:
+            log.info("operation %s is not queued (any more); nothing to do", message.operation_id)
+            return None
+        spec = message.spec
+        if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
+            error = {"code": "WorkerTimeBudget", "details": {},
+                     "message": f"the worker has {int(remaining_s)} s left, fewer than helm's timeout needs"}  # fmt: skip
+            return self._finish(op, OperationStatus.FAILED, None, error=error)
+        try:
+            kubeconfig = self.service.registry.credentials(op.release.cluster).kubeconfig
+        except DependencyUnavailable:
+            raise  # nothing ran: let the queue retry
+        except CharthouseError as exc:
+            return self._finish(op, OperationStatus.FAILED, None, error=error_json(exc))
+        if not self.store.start_operation(op.id):
+            return None  # a concurrent delivery took it
+        op = replace(op, status=OperationStatus.RUNNING, started_at=now())
+        try:
+            result, record = self._run(op, spec, kubeconfig)
+            return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)
+        except CharthouseError as exc:
+            log.info("operation %s failed: %s", op.id, exc.code)
+            # only a helm failure on a reachable cluster can have changed helm's state
+            changed = isinstance(exc, HelmError) and not op.release.cluster_wide
+            record = self._snapshot_after_failure(op, spec, kubeconfig) if changed else None
+            return self._finish(op, OperationStatus.FAILED, record, error=error_json(exc))
+        except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
+            log.exception("operation %s failed unexpectedly", op.id)
+            error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}
+            record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig)
+            return self._finish(op, OperationStatus.FAILED, record, error=error)
+
+    def _finish(self, op: Operation, status: OperationStatus, record: ReleaseRecord | None,
+                result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> Operation:  # fmt: skip
+        done = _ended(op, status, result=result, error=error)
+        self.store.finish_operation(done, record)
+        self.ended(done.id)
+        return done
+
+    def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:
+        ref = op.release
+        if isinstance(spec, ReconcileSpec):
+            if self.reconciler is None:
+                raise RuntimeError("no reconciler is wired")
+            return self.reconciler.run(kubeconfig, op, spec), None
+        helm = self.service.helm
+        previous = self.store.get_release(ref)
+        extra: dict[str, Any] = {}
+        released: dict[str, Any] | None = None  # install/upgrade print the release: less to read back
+        if isinstance(spec, InstallSpec):
+            released = helm.install(kubeconfig, ref, spec)
+        elif isinstance(spec, UpgradeSpec):
+            released = helm.upgrade(kubeconfig, ref, spec)
+        elif isinstance(spec, RollbackSpec):
+            helm.rollback(kubeconfig, ref, spec)
+        elif isinstance(spec, UninstallSpec):
+            helm.uninstall(kubeconfig, ref, spec)
+        else:
+            assert isinstance(spec, UnlockSpec)
+            extra = self.service.recover(kubeconfig, ref, spec)
+        record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
+        result: dict[str, Any] = {"status": record.status.value if record else "uninstalled",
+                                  "revision": record.revision if record else None, **extra}  # fmt: skip
+        return result, record
+
+    def _snapshot_after_failure(self, op: Operation, spec: Spec, kubeconfig: str) -> ReleaseRecord | None:
+        """Best effort: record helm's state after a failure (a failed revision is history too)."""
+        try:
+            previous = self.store.get_release(op.release)
+            return self.service.snapshot(kubeconfig, op, spec, previous, failed=True)
+        except Exception:  # noqa: BLE001 - the original error is what the caller needs to see
+            log.info("operation %s: could not read helm's state after the failure", op.id)
+            return None
+
+
+def _ended(op: Operation, status: OperationStatus, result: dict[str, Any] | None = None,
+           error: dict[str, Any] | None = None) -> Operation:  # fmt: skip
+    ts = now()
+    return replace(op, status=status, updated_at=ts, finished_at=ts, result=result, error=error)

@@ -1,0 +1,319 @@
+"""Decisions and records: what a request may do given the stored state, and what helm's state means for the store.
+
+No chalice and no subprocess here: helm, the store and the queue are injected.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import yaml
+
+from chalicelib.adapters.helm import Helm
+from chalicelib.adapters.store import ListQuery, Store
+from chalicelib.core.clusters import ClusterRegistry
+from chalicelib.domain import redact
+from chalicelib.domain import validate as v
+from chalicelib.domain import values as vals
+from chalicelib.domain.models import (
+    ChartSpec,
+    InstallSpec,
+    NameRequest,
+    Operation,
+    ReleaseRecord,
+    ReleaseRef,
+    ReleaseStatus,
+    Revision,
+    RollbackSpec,
+    Spec,
+    UnlockSpec,
+    UpgradeSpec,
+    now,
+)
+from chalicelib.errors import CharthouseError, HelmError, InvalidInput, ReleaseExists, ReleaseNotFound
+
+INFO_PARTS = ("values", "manifest", "notes", "hooks", "resources")
+MAX_NOTES = 16 * 1024
+CLUSTER_SCOPED = frozenset(
+    {"Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+     "CustomResourceDefinition", "PriorityClass", "ValidatingWebhookConfiguration",
+     "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass", "CSIDriver", "CSINode",
+     "VolumeAttachment", "PodSecurityPolicy", "CertificateSigningRequest"}
+)  # fmt: skip
+
+
+class ReleaseService:
+    def __init__(self, store: Store, registry: ClusterRegistry, helm: Helm) -> None:
+        self.store = store
+        self.registry = registry
+        self.helm = helm
+
+    # ------------------------------------------------------------ decisions before accepting
+
+    def resolve_name(self, cluster: str, chart: str, req: NameRequest) -> str:
+        """The release name an install will use: given, generated like helm does, or rendered from a template."""
+        if req.name:
+            return req.name
+        if req.name_template:
+            try:
+                name = self.helm.render_name(req.name_template)
+            except (HelmError, InvalidInput) as exc:
+                raise InvalidInput("name_template", f"could not be rendered: {exc.message}") from exc
+            return v.release_name("name_template", name)
+        base = re.sub(r"-v?\d+(\.\d+)*([-+].*)?$", "", chart.rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz"))
+        base = re.sub(r"[^a-z0-9-]", "-", base.lower()).strip("-")[:42] or "release"
+        return f"{base}-{int(time.time())}"
+
+    def check_install(self, ref: ReleaseRef, spec: InstallSpec) -> None:
+        self.registry.get(ref.cluster)
+        record = self.store.get_release(ref)
+        if record and record.status is not ReleaseStatus.UNINSTALLED and not spec.dry_run:
+            if not (spec.replace and record.status is ReleaseStatus.FAILED):
+                raise ReleaseExists(f"release {ref.key} already exists ({record.status.value}); upgrade it instead",
+                                    status=record.status.value)  # fmt: skip
+
+    def check_upgrade(self, ref: ReleaseRef, spec: UpgradeSpec) -> None:
+        self.registry.get(ref.cluster)
+        record = self.store.get_release(ref)
+        if (record is None or record.status is ReleaseStatus.UNINSTALLED) and not spec.install:
+            raise ReleaseNotFound(f"release {ref.key} not found; set install: true to install it")
+
+    def require_release(self, ref: ReleaseRef) -> ReleaseRecord:
+        self.registry.get(ref.cluster)
+        record = self.store.get_release(ref)
+        if record is None:
+            raise ReleaseNotFound(f"release {ref.key} not found")
+        return record
+
+    def check_rollback(self, ref: ReleaseRef, revision: int) -> None:
+        record = self.require_release(ref)
+        if record.status is ReleaseStatus.UNINSTALLED and not self.store.history(ref, 1):
+            raise ReleaseNotFound(f"release {ref.key} was uninstalled without history")
+        if revision and not any(r.revision == revision for r in self.store.history(ref, 1000)):
+            raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
+
+    def check_uninstall(self, ref: ReleaseRef) -> None:
+        record = self.require_release(ref)
+        if record.status is ReleaseStatus.UNINSTALLED:
+            raise ReleaseNotFound(f"release {ref.key} is already uninstalled")
+
+    # ------------------------------------------------------------ dry run (synchronous)
+
+    def dry_run(self, ref: ReleaseRef, spec: ChartSpec, reveal: bool = False) -> dict[str, Any]:
+        creds = self.registry.credentials(ref.cluster)
+        if isinstance(spec, InstallSpec):
+            release = self.helm.install(creds.kubeconfig, ref, spec)
+        else:
+            assert isinstance(spec, UpgradeSpec)
+            release = self.helm.upgrade(creds.kubeconfig, ref, spec)
+        info = release.get("info") or {}
+        return {
+            "dry_run": spec.dry_run,
+            "release": {**ref.to_json(), **_chart_fields(release), "revision": release.get("version"),
+                        "status": info.get("status")},
+            "manifest": _shown_manifest(release.get("manifest", ""), reveal),
+            "notes": info.get("notes", ""),
+            "hooks": [_hook(h) for h in release.get("hooks") or []],
+            "resources": resources(release.get("manifest", ""), ref.namespace),
+        }  # fmt: skip
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None,
+            reveal: bool = False) -> dict[str, Any]:  # fmt: skip
+        """The stored record, plus ``parts`` read through helm. Values and manifests are masked (secret-looking
+        keys, ``set_sensitive`` paths, Secret data) unless ``reveal``."""
+        record = self.require_release(ref)
+        out = record.to_json()
+        if revision:
+            match = [r for r in self.store.history(ref, 1000) if r.revision == revision]
+            if not match:
+                raise ReleaseNotFound(f"release {ref.key} has no revision {revision}")
+            out["requested_revision"] = match[0].to_json()
+        if not parts:
+            return out
+        if record.status is ReleaseStatus.UNINSTALLED and not self.store.history(ref, 1):
+            raise ReleaseNotFound(f"release {ref.key} was uninstalled; its details are gone")
+        creds = self.registry.credentials(ref.cluster)
+        for part in parts:
+            if part == "resources":
+                manifest = self.helm.get(creds.kubeconfig, ref, "manifest", revision)
+                out["resources"] = resources(str(manifest), ref.namespace)
+            elif part == "hooks":
+                text = str(self.helm.get(creds.kubeconfig, ref, "hooks", revision))
+                out["hooks"] = [_hook_doc(d) for d in _docs(text)]
+            elif part == "values":
+                shown = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
+                out["values"] = shown if reveal else redact.mask_values(shown, record.sensitive_paths)
+            elif part == "manifest":
+                out["manifest"] = _shown_manifest(str(self.helm.get(creds.kubeconfig, ref, "manifest", revision)), reveal)
+            elif part == "notes":
+                out["notes"] = str(self.helm.get(creds.kubeconfig, ref, "notes", revision)).removeprefix("NOTES:\n")
+            else:
+                out[part] = self.helm.get(creds.kubeconfig, ref, part, revision)
+        return out
+
+    def history(self, ref: ReleaseRef, max_entries: int) -> list[dict[str, Any]]:
+        self.require_release(ref)
+        return [r.to_json() for r in self.store.history(ref, max_entries)]
+
+    def list(self, q: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
+        if q.cluster:
+            self.registry.get(q.cluster)
+        records, token = self.store.list_releases(q)
+        return [r.to_json() for r in records], token
+
+    # ------------------------------------------------------------ recovery (worker side of an unlock operation)
+
+    def recover(self, kubeconfig: str, ref: ReleaseRef, spec: UnlockSpec) -> dict[str, Any]:
+        """Bring a release left ``pending-*`` (or ``uninstalling``) by a lost helm process back to a state helm
+        accepts operations on. The pending revision is marked ``failed`` (it did not complete); then, with policy
+        ``rollback``, the release is rolled back to the newest good revision when there is one."""
+        try:
+            status = self.helm.status(kubeconfig, ref)
+        except ReleaseNotFound:
+            return {"recovery": "none", "detail": "helm has no such release"}
+        current = ReleaseStatus.parse((status.get("info") or {}).get("status"))
+        if not current.pending:
+            return {"recovery": "none", "detail": f"the release is {current.value}; nothing to recover"}
+        revision = int(status.get("version") or 0)
+        good = [h.revision for h in map(Revision.from_json, self.helm.history(kubeconfig, ref))
+                if h.status in (ReleaseStatus.DEPLOYED, ReleaseStatus.SUPERSEDED) and h.revision < revision]  # fmt: skip
+        self.helm.mark_failed(kubeconfig, ref, revision, "marked failed by Charthouse: its operation was lost")
+        outcome = {"recovery": "marked-failed", "from_status": current.value, "failed_revision": revision}
+        if spec.policy == "rollback" and good and current is not ReleaseStatus.UNINSTALLING:
+            self.helm.rollback(kubeconfig, ref, RollbackSpec(revision=max(good), timeout_s=spec.timeout_s))
+            outcome.update(recovery="rolled-back", to_revision=max(good))
+        return outcome
+
+    # ------------------------------------------------------------ recording what helm did
+
+    def snapshot(self, kubeconfig: str, op: Operation, spec: Spec, previous: ReleaseRecord | None,
+                 failed: bool, released: dict[str, Any] | None = None) -> ReleaseRecord | None:  # fmt: skip
+        """Read helm's view of the release and turn it into the stored record and revisions.
+
+        ``released`` is what install/upgrade printed (``-o json``: status, revision, chart, notes, values): with
+        it, only the history is read back (``helm status`` alone costs more than the rest; docs/PERFORMANCE.md).
+        Returns None when helm knows nothing and nothing was stored before (a failed first install that left
+        no release behind).
+        """
+        ref = op.release
+        try:
+            history = [Revision.from_json(h) for h in self.helm.history(kubeconfig, ref)]
+        except ReleaseNotFound:
+            history = []
+        self.store.sync_revisions(ref, history)
+        if not history:
+            if previous is None:
+                return None
+            return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="", changed_out_of_band=False)
+        if released is not None and int(released.get("version") or 0) == max(h.revision for h in history):
+            status = released
+            chart = (released.get("chart") or {}).get("metadata") or {}
+            meta = {"chart": chart.get("name"), "version": chart.get("version"), "appVersion": chart.get("appVersion")}
+        else:  # the newest history entry has what `helm status` would say, for far less (no resource lookups)
+            newest, oldest = max(history, key=lambda h: h.revision), min(history, key=lambda h: h.revision)
+            status = {"version": newest.revision, "info": {
+                "status": newest.status.value, "description": newest.description, "last_deployed": newest.updated,
+                "first_deployed": previous.first_deployed if previous and previous.first_deployed else oldest.updated,
+                "notes": self._notes(kubeconfig, ref)}}  # fmt: skip
+            meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}
+        info = status.get("info") or {}
+        reused = isinstance(spec, UpgradeSpec) and (spec.reuse_values or spec.reset_then_reuse_values)
+        if isinstance(spec, ChartSpec) and not reused:
+            digest = vals.digest(spec.values)  # exactly the user values helm stored: our one values file
+        elif status is released and isinstance(released.get("config"), dict):
+            digest = vals.digest(released["config"])  # the values helm stored for this revision, as it printed them
+        else:  # reused, rolled back or recovered values are some earlier revision's: ask helm which
+            digest = vals.digest(self.helm.get(kubeconfig, ref, "values", None) or {})
+        labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
+        base = ReleaseRecord(
+            ref=ref, status=ReleaseStatus.parse(info.get("status")), revision=int(status.get("version") or 0),
+            chart_name=str(meta.get("chart") or ""), chart_version=str(meta.get("version") or ""),
+            app_version=str(meta.get("appVersion") or ""), first_deployed=str(info.get("first_deployed") or ""),
+            last_deployed=str(info.get("last_deployed") or ""), description=str(info.get("description") or ""),
+            notes=str(info.get("notes") or "")[:MAX_NOTES], values_digest=digest, labels=labels,
+            last_action=op.action.value, last_operation_id=op.id,
+            failures=previous.failures if previous else 0, updated_at=now(),
+            sensitive_paths=_sensitive(previous, spec),
+            drift_correction=spec.drift_correction if isinstance(spec, ChartSpec) else bool(
+                previous and previous.drift_correction),
+        )  # fmt: skip
+        return _record(base, op, failed)
+
+    def _notes(self, kubeconfig: str, ref: ReleaseRef) -> str:
+        try:
+            return str(self.helm.get(kubeconfig, ref, "notes", None) or "").removeprefix("NOTES:\n")
+        except HelmError:
+            return ""  # a chart without NOTES.txt
+
+
+def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | int, ...], ...]:
+    """Paths to mask in the values helm holds: this request's ``set_sensitive`` and every earlier one (reused or
+    rolled-back values may still hold them; masking too much is the safe side)."""
+    earlier = previous.sensitive_paths if previous else ()
+    now_ = spec.sensitive_paths if isinstance(spec, ChartSpec) else ()
+    return tuple(dict.fromkeys(tuple(p) for p in (*earlier, *now_)))  # a queued spec holds them as JSON lists
+
+
+def _record(base: ReleaseRecord, op: Operation, failed: bool, **changes: Any) -> ReleaseRecord:
+    from dataclasses import replace
+
+    return replace(base, last_action=op.action.value, last_operation_id=op.id, updated_at=now(),
+                   failures=base.failures + 1 if failed else 0, **changes)  # fmt: skip
+
+
+def _shown_manifest(manifest: str, reveal: bool) -> str:
+    return manifest if reveal else redact.mask_manifest(manifest)
+
+
+def _chart_fields(release: dict[str, Any]) -> dict[str, str]:
+    meta = (release.get("chart") or {}).get("metadata") or {}
+    return {
+        "chart_name": str(meta.get("name") or ""),
+        "chart_version": str(meta.get("version") or ""),
+        "app_version": str(meta.get("appVersion") or ""),
+    }
+
+
+def _docs(text: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    try:
+        for doc in yaml.safe_load_all(text):
+            if isinstance(doc, dict):
+                out.append(doc)
+    except yaml.YAMLError:
+        pass  # a manifest helm accepted but we cannot parse: list what we could
+    return out
+
+
+def resources(manifest: str, namespace: str) -> list[dict[str, str]]:
+    """The objects a manifest creates: apiVersion, kind, name, namespace (none for cluster-scoped kinds)."""
+    out = []
+    for doc in _docs(manifest):
+        meta = doc.get("metadata") or {}
+        kind = str(doc.get("kind") or "")
+        if not kind or not isinstance(meta, dict):
+            continue
+        item = {"api_version": str(doc.get("apiVersion") or ""), "kind": kind, "name": str(meta.get("name") or "")}
+        if kind not in CLUSTER_SCOPED:
+            item["namespace"] = str(meta.get("namespace") or namespace)
+        out.append(item)
+    return out
+
+
+def _hook(h: dict[str, Any]) -> dict[str, Any]:
+    return {"name": h.get("name"), "kind": h.get("kind"), "events": h.get("events") or [], "path": h.get("path")}
+
+
+def _hook_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    meta = doc.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    events = str(annotations.get("helm.sh/hook") or "")
+    return {"name": meta.get("name"), "kind": doc.get("kind"), "events": [e.strip() for e in events.split(",") if e]}
+
+
+def error_json(exc: CharthouseError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
