@@ -122,11 +122,23 @@ def parse_args(argv: list[str] | None = None) -> Options:
     a = p.parse_args(argv)
     small = max(1, min(a.small_fill, a.fill))
     raw = max(0, min(a.raw_fill, a.fill - small))
-    return Options(helm=a.helm, iterations=max(1, a.iterations), reads=max(1, a.reads), small_fill=small,
-                   fill=max(small, a.fill), raw_fill=raw, revisions=max(1, a.revisions),
-                   multi_every=max(1, a.multi_every), manifest_kb=max(1, a.manifest_kb), parallel=max(1, a.parallel),
-                   workers=max(1, a.workers), post_concurrency=max(1, a.post_concurrency),
-                   op_timeout=a.op_timeout, json_path=a.json, keep=a.keep)  # fmt: skip
+    return Options(
+        helm=a.helm,
+        iterations=max(1, a.iterations),
+        reads=max(1, a.reads),
+        small_fill=small,
+        fill=max(small, a.fill),
+        raw_fill=raw,
+        revisions=max(1, a.revisions),
+        multi_every=max(1, a.multi_every),
+        manifest_kb=max(1, a.manifest_kb),
+        parallel=max(1, a.parallel),
+        workers=max(1, a.workers),
+        post_concurrency=max(1, a.post_concurrency),
+        op_timeout=a.op_timeout,
+        json_path=a.json,
+        keep=a.keep,
+    )
 
 
 # ---------------------------------------------------------------- the raw helm CLI
@@ -145,12 +157,25 @@ class HelmCli:
     def run(self, args: list[str], timeout: float = 330.0) -> tuple[float, str]:
         """Run helm with a fresh HOME/HELM_*_HOME; returns (seconds of the helm process alone, stdout)."""
         with tempfile.TemporaryDirectory(dir=self.scratch) as home:
-            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "KUBECONFIG": str(self.kubeconfig),
-                   "HELM_CACHE_HOME": f"{home}/cache", "HELM_CONFIG_HOME": f"{home}/config",
-                   "HELM_DATA_HOME": f"{home}/data", "TMPDIR": home}  # fmt: skip
+            env = {
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "HOME": home,
+                "KUBECONFIG": str(self.kubeconfig),
+                "HELM_CACHE_HOME": f"{home}/cache",
+                "HELM_CONFIG_HOME": f"{home}/config",
+                "HELM_DATA_HOME": f"{home}/data",
+                "TMPDIR": home,
+            }
             started = time.perf_counter()
-            done = subprocess.run([str(self.binary), *args], env=env, cwd=home, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+            done = subprocess.run(
+                [str(self.binary), *args],
+                env=env,
+                cwd=home,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
             seconds = time.perf_counter() - started
         if done.returncode != 0:
             raise BenchError(f"helm {' '.join(args[:1])} failed: {done.stderr.strip()[:500]}")
@@ -163,11 +188,37 @@ class HelmCli:
         """The argv the service builds (chalicelib/helm.py) for ``verb`` with its defaults."""
         ns = ["--namespace", NAMESPACE]
         if verb == "install":
-            return ["install", *ns, "--values", str(values_file), *self._apply(), "--timeout", HELM_TIMEOUT,
-                    "--output", "json", "--", name, chart]  # fmt: skip
+            return [
+                "install",
+                *ns,
+                "--values",
+                str(values_file),
+                *self._apply(),
+                "--timeout",
+                HELM_TIMEOUT,
+                "--output",
+                "json",
+                "--",
+                name,
+                chart,
+            ]
         if verb == "upgrade":
-            return ["upgrade", *ns, "--values", str(values_file), *self._apply(), "--timeout", HELM_TIMEOUT,
-                    "--history-max", "10", "--output", "json", "--", name, chart]  # fmt: skip
+            return [
+                "upgrade",
+                *ns,
+                "--values",
+                str(values_file),
+                *self._apply(),
+                "--timeout",
+                HELM_TIMEOUT,
+                "--history-max",
+                "10",
+                "--output",
+                "json",
+                "--",
+                name,
+                chart,
+            ]
         if verb == "rollback":
             return ["rollback", *ns, "--timeout", HELM_TIMEOUT, "--history-max", "10", *self._apply(), "--", name]
         if verb == "uninstall":
@@ -286,12 +337,13 @@ def api_lifecycle(s: Setup, name: str) -> dict[str, Timed]:
     """install (v1), upgrade (v2), rollback (to 1), uninstall through the API."""
     path = s.api.release_path(name)
     return {
-        "install": s.api.timed_op("POST", s.api.release_path(), {"name": name, "chart": s.chart_url,
-                                                                  "values": s.values["v1"]}),
+        "install": s.api.timed_op(
+            "POST", s.api.release_path(), {"name": name, "chart": s.chart_url, "values": s.values["v1"]}
+        ),
         "upgrade": s.api.timed_op("PUT", path, {"chart": s.chart_url, "values": s.values["v2"]}),
         "rollback": s.api.timed_op("POST", f"{path}/rollback", {}),
         "uninstall": s.api.timed_op("DELETE", path, None),
-    }  # fmt: skip
+    }
 
 
 def helm_lifecycle(s: Setup, name: str) -> dict[str, float]:
@@ -311,8 +363,10 @@ def measure_lifecycle(s: Setup, iterations: int) -> list[Row]:
     helm_lifecycle(s, "warm-cli")
     rows = {verb: Row(verb) for verb in VERBS}
     for i in range(iterations):
-        sides: list[Callable[[], None]] = [partial(_record_api, s, f"life-api-{i}", rows),
-                                           partial(_record_helm, s, f"life-cli-{i}", rows)]  # fmt: skip
+        sides: list[Callable[[], None]] = [
+            partial(_record_api, s, f"life-api-{i}", rows),
+            partial(_record_helm, s, f"life-cli-{i}", rows),
+        ]
         for side in sides if i % 2 == 0 else reversed(sides):
             side()
         log(f"lifecycle {i + 1}/{iterations} done")
@@ -394,9 +448,16 @@ class Rate:
         return f"{self.per_second:.2f} ops/s ({self.seconds:.1f} s, {self.failed} failed{retried}{accept})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "count": self.count, "seconds": self.seconds, "per_second": self.per_second,
-                "failed": self.failed, "retries_503": self.retries, "accept": self.accept.summary(),
-                "errors": self.errors[:5]}  # fmt: skip
+        return {
+            "what": self.what,
+            "count": self.count,
+            "seconds": self.seconds,
+            "per_second": self.per_second,
+            "failed": self.failed,
+            "retries_503": self.retries,
+            "accept": self.accept.summary(),
+            "errors": self.errors[:5],
+        }
 
 
 def fill_names(start: int, stop: int) -> list[str]:
@@ -419,8 +480,15 @@ def api_batch(s: Setup, what: str, calls: list[tuple[str, str, Any]], concurrenc
         if op_id:
             _, err = _try(partial(s.api.wait, op_id, FILL_POLL_S, deadline))
             errors += [err] if err else []
-    rate = Rate(what, len(calls), time.perf_counter() - started, len(errors), errors, s.api.retries - retries,
-                Series([seconds for op_id, _, seconds in submitted if op_id]))  # fmt: skip
+    rate = Rate(
+        what,
+        len(calls),
+        time.perf_counter() - started,
+        len(errors),
+        errors,
+        s.api.retries - retries,
+        Series([seconds for op_id, _, seconds in submitted if op_id]),
+    )
     log(f"{what}: {rate.count}: {rate.describe()}")
     return rate
 
@@ -447,8 +515,9 @@ def api_fill(s: Setup, start: int, stop: int, opts: Options) -> list[Rate]:
         return []
     span = f"fill {start}->{stop}"
     timeout = 120 + opts.op_timeout + 10 * len(names)
-    installs = [("POST", s.api.release_path(), {"name": n, "chart": s.chart_url, "values": s.values["v1"]})
-                for n in names]  # fmt: skip
+    installs = [
+        ("POST", s.api.release_path(), {"name": n, "chart": s.chart_url, "values": s.values["v1"]}) for n in names
+    ]
     rates = [api_batch(s, f"API install x{len(names)} ({span})", installs, opts.post_concurrency, timeout)]
     upgraded = multi(names, opts.multi_every)
     for rev in range(2, opts.revisions + 1):
@@ -456,8 +525,9 @@ def api_fill(s: Setup, start: int, stop: int, opts: Options) -> list[Rate]:
             break
         body = {"chart": s.chart_url, "values": bench_chart.values(f"revision {rev}", greeting=f"rev{rev}")}
         calls = [("PUT", s.api.release_path(n), body) for n in upgraded]
-        rates.append(api_batch(s, f"API upgrade to rev {rev} x{len(calls)} ({span})", calls,
-                               opts.post_concurrency, timeout))  # fmt: skip
+        rates.append(
+            api_batch(s, f"API upgrade to rev {rev} x{len(calls)} ({span})", calls, opts.post_concurrency, timeout)
+        )
     return rates
 
 
@@ -481,8 +551,10 @@ def helm_fill(s: Setup, start: int, stop: int, parallel: int) -> list[Rate]:
     span = f"fill {start}->{stop}"
     installs = [s.helm.argv("install", n, s.chart_url, s.files["v1"]) for n in names]
     uninstalls = [s.helm.argv("uninstall", n) for n in names]
-    return [helm_batch(s, f"helm install x{len(names)} ({span}, -P {parallel})", installs, parallel),
-            helm_batch(s, f"helm uninstall x{len(names)} (-P {parallel})", uninstalls, parallel)]  # fmt: skip
+    return [
+        helm_batch(s, f"helm install x{len(names)} ({span}, -P {parallel})", installs, parallel),
+        helm_batch(s, f"helm uninstall x{len(names)} (-P {parallel})", uninstalls, parallel),
+    ]
 
 
 # ---------------------------------------------------------------- 4. sizes
@@ -492,9 +564,13 @@ def helm_secrets(kubeconfig: Path) -> tuple[int, int]:
     """(count, total payload bytes) of helm's release Secrets in the cluster, read with kubectl."""
     if not KUBECTL.exists():
         return 0, 0
-    done = subprocess.run([str(KUBECTL), "get", "secrets", "--all-namespaces", "-l", "owner=helm", "-o", "json"],
-                          env={**os.environ, "KUBECONFIG": str(kubeconfig)}, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(KUBECTL), "get", "secrets", "--all-namespaces", "-l", "owner=helm", "-o", "json"],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         return 0, 0
     items = json.loads(done.stdout)["items"]
@@ -510,8 +586,12 @@ def sizes(s: Setup, opts: Options, archive: Path, sample: str) -> list[tuple[str
     rows.append(("rendered manifest (one release)", _bytes(len(manifest.encode()))))
     count, total = helm_secrets(s.helm.kubeconfig)
     if count:
-        rows.append((f"helm release Secrets in the cluster ({count})", f"{_bytes(total)} payload, "
-                     f"{_bytes(total // count)} each on average"))  # fmt: skip
+        rows.append(
+            (
+                f"helm release Secrets in the cluster ({count})",
+                f"{_bytes(total)} payload, {_bytes(total // count)} each on average",
+            )
+        )
     return rows
 
 
@@ -559,21 +639,32 @@ def run(stack: Stack, tmp: Path, opts: Options, results: dict[str, Any]) -> None
 
 def render(results: dict[str, Any], opts: Options) -> str:
     """Every table, as printed."""
-    out = [f"Charthouse benchmark: helm {results.get('helm_version', opts.helm)}, {opts.workers} workers, "
-           f"chart ~{opts.manifest_kb} KiB rendered, stack started in {results.get('stack_start_s', 0):.1f} s, "
-           f"run took {results.get('total_s', 0):.0f} s; 1-min load average {results['loadavg_start']:.1f} at start, "
-           f"{results.get('loadavg_end', 0):.1f} at end on {results['cpus']} CPUs"]  # fmt: skip
+    out = [
+        f"Charthouse benchmark: helm {results.get('helm_version', opts.helm)}, {opts.workers} workers, "
+        f"chart ~{opts.manifest_kb} KiB rendered, stack started in {results.get('stack_start_s', 0):.1f} s, "
+        f"run took {results.get('total_s', 0):.0f} s; 1-min load average {results['loadavg_start']:.1f} at start, "
+        f"{results.get('loadavg_end', 0):.1f} at end on {results['cpus']} CPUs"
+    ]
     if "lifecycle" in results:
-        out.append(latency_table("1. Release lifecycle: POST -> operation succeeded (polled every 50 ms) vs raw "
-                                 "helm CLI", results["lifecycle"]))  # fmt: skip
+        out.append(
+            latency_table(
+                "1. Release lifecycle: POST -> operation succeeded (polled every 50 ms) vs raw helm CLI",
+                results["lifecycle"],
+            )
+        )
     if "reads" in results:
-        out.append(latency_table("2. Reads: API (DynamoDB) vs helm status / history / list -A --max 0",
-                                 results["reads"]))  # fmt: skip
+        out.append(
+            latency_table("2. Reads: API (DynamoDB) vs helm status / history / list -A --max 0", results["reads"])
+        )
     if "fill" in results:
-        out.append(kv_table(f"3. Fill throughput ({opts.post_concurrency} concurrent POSTs, {opts.workers} workers;"
-                            f" raw helm {opts.parallel} processes; 1 in {opts.multi_every} releases gets "
-                            f"{opts.revisions} revisions)",
-                            [(r.what, r.describe()) for r in results["fill"]]))  # fmt: skip
+        out.append(
+            kv_table(
+                f"3. Fill throughput ({opts.post_concurrency} concurrent POSTs, {opts.workers} workers;"
+                f" raw helm {opts.parallel} processes; 1 in {opts.multi_every} releases gets "
+                f"{opts.revisions} revisions)",
+                [(r.what, r.describe()) for r in results["fill"]],
+            )
+        )
     if "sizes" in results:
         out.append(kv_table("4. Sizes", results["sizes"]))
     if "error" in results:

@@ -131,8 +131,17 @@ def write_chart(root: Path, kb: int, seed: int = 42) -> Path:
     rng = random.Random(seed)
     chart = root / NAME
     (chart / "templates").mkdir(parents=True, exist_ok=True)
-    (chart / "Chart.yaml").write_text(yaml.safe_dump({"apiVersion": "v2", "name": NAME, "version": VERSION,
-                                                       "appVersion": VERSION, "description": "benchmark chart"}))  # fmt: skip
+    (chart / "Chart.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v2",
+                "name": NAME,
+                "version": VERSION,
+                "appVersion": VERSION,
+                "description": "benchmark chart",
+            }
+        )
+    )
     (chart / "values.yaml").write_text(yaml.safe_dump(DEFAULT_VALUES))
     deployment = DEPLOYMENT_HEAD + _env_lines(rng, 40)
     fixed = len(SERVICEACCOUNT) + len(SERVICE) + len(deployment) + len(CONFIGMAP_HEAD)
@@ -141,8 +150,13 @@ def write_chart(root: Path, kb: int, seed: int = 42) -> Path:
     while size < kb * 1024:
         lines.append(_config_line(rng, len(lines)))
         size += len(lines[-1])
-    files = {"serviceaccount.yaml": SERVICEACCOUNT, "service.yaml": SERVICE, "deployment.yaml": deployment,
-             "configmap.yaml": CONFIGMAP_HEAD + "".join(lines), "NOTES.txt": NOTES}  # fmt: skip
+    files = {
+        "serviceaccount.yaml": SERVICEACCOUNT,
+        "service.yaml": SERVICE,
+        "deployment.yaml": deployment,
+        "configmap.yaml": CONFIGMAP_HEAD + "".join(lines),
+        "NOTES.txt": NOTES,
+    }
     for name, text in files.items():
         (chart / "templates" / name).write_text(text)
     return chart

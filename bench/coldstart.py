@@ -42,11 +42,19 @@ PATHS: tuple[tuple[str, str, str, str], ...] = (
     ("API route module", "chalicelib.api.releases", "", "chalicelib/api/releases.py alone"),
     ("SQS worker module", "chalicelib.api.worker", "", "chalicelib/api/worker.py alone"),
     ("scheduled events module", "chalicelib.api.events", "", "chalicelib/api/events.py alone"),
-    ("app + first call: bootstrap.get()", "app", "from chalicelib import bootstrap; bootstrap.get()",
-     "what the first API request or worker message builds"),
-    ("app + recovery: kubernetes client", "app",
-     "from kubernetes import client, config; client.CoreV1Api", "unlock/recovery path (release_secrets.py)"),
-)  # fmt: skip
+    (
+        "app + first call: bootstrap.get()",
+        "app",
+        "from chalicelib import bootstrap; bootstrap.get()",
+        "what the first API request or worker message builds",
+    ),
+    (
+        "app + recovery: kubernetes client",
+        "app",
+        "from kubernetes import client, config; client.CoreV1Api",
+        "unlock/recovery path (release_secrets.py)",
+    ),
+)
 
 CHILD = r"""
 import json, sys, time
@@ -65,8 +73,15 @@ print(json.dumps({{"import_s": t1 - t0, "first_call_s": t2 - t1, "loaded": loade
 
 def _env(pycache: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "CHARTHOUSE_"))}
-    env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                "CHARTHOUSE_QUEUE_URL": "http://127.0.0.1:9/queue", "PYTHONPATH": str(ROOT)})  # fmt: skip
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "CHARTHOUSE_QUEUE_URL": "http://127.0.0.1:9/queue",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if pycache is not None:
         env.update({"PYTHONPYCACHEPREFIX": str(pycache), "PYTHONDONTWRITEBYTECODE": "1"})
     return env
@@ -115,11 +130,22 @@ def measure_imports(runs: int) -> list[dict[str, Any]]:
             cold_imp.add(cold["import_s"])
             cold_first.add(cold["first_call_s"])
         _, stderr = one_run(module, first_call, None, importtime=True)
-        out.append({"path": label, "module": module, "first_call": first_call, "handler": handler,
-                    "import_cached": cached_imp.summary(), "first_call_cached": cached_first.summary(),
-                    "import_no_pyc": cold_imp.summary(), "first_call_no_pyc": cold_first.summary(),
-                    "heavy_loaded": info.get("loaded", []), "yaml_libyaml": info.get("yaml_libyaml"),
-                    "modules_loaded": info.get("modules"), "slowest_imports": slowest_imports(stderr, skip=("app", "chalicelib"))})  # fmt: skip
+        out.append(
+            {
+                "path": label,
+                "module": module,
+                "first_call": first_call,
+                "handler": handler,
+                "import_cached": cached_imp.summary(),
+                "first_call_cached": cached_first.summary(),
+                "import_no_pyc": cold_imp.summary(),
+                "first_call_no_pyc": cold_first.summary(),
+                "heavy_loaded": info.get("loaded", []),
+                "yaml_libyaml": info.get("yaml_libyaml"),
+                "modules_loaded": info.get("modules"),
+                "slowest_imports": slowest_imports(stderr, skip=("app", "chalicelib")),
+            }
+        )
     return out
 
 
@@ -135,17 +161,30 @@ def zip_sizes(path: Path, depth: int = 1) -> dict[str, Any]:
         per["/".join(info.filename.split("/")[:depth])] += info.file_size
     unzipped = sum(i.file_size for i in infos)
     top = sorted(per.items(), key=lambda kv: -kv[1])[:10]
-    return {"zip_bytes": path.stat().st_size, "unzipped_bytes": unzipped, "files": len(infos),
-            "largest_unzipped": [{"entry": k, "bytes": v} for k, v in top]}  # fmt: skip
+    return {
+        "zip_bytes": path.stat().st_size,
+        "unzipped_bytes": unzipped,
+        "files": len(infos),
+        "largest_unzipped": [{"entry": k, "bytes": v} for k, v in top],
+    }
 
 
 def package(tmp: Path) -> dict[str, Any]:
     """``chalice package --stage dev`` with the merge template, into ``tmp`` (not dist/)."""
     merge = tmp / "merge.json"
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    steps = [[sys.executable, "-m", "deploy.merge_template", str(merge)],
-             [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", "--merge-template",
-              str(merge), str(tmp / "out")]]  # fmt: skip
+    steps = [
+        [sys.executable, "-m", "deploy.merge_template", str(merge)],
+        [
+            str(Path(sys.executable).parent / "chalice"),
+            "package",
+            "--stage",
+            "dev",
+            "--merge-template",
+            str(merge),
+            str(tmp / "out"),
+        ],
+    ]
     for argv in steps:
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
@@ -183,16 +222,34 @@ def _mb(n: int) -> str:
 def render(result: dict[str, Any], md: bool = False) -> str:
     from bench.report import block, ms
 
-    header = ["path", "import p50 (.pyc)", "p95", "import p50 (no .pyc)", "first call p50", "no .pyc", "modules",
-              "heavy modules loaded", "slowest imports (cumulative ms)"]  # fmt: skip
+    header = [
+        "path",
+        "import p50 (.pyc)",
+        "p95",
+        "import p50 (no .pyc)",
+        "first call p50",
+        "no .pyc",
+        "modules",
+        "heavy modules loaded",
+        "slowest imports (cumulative ms)",
+    ]
     rows = []
     for r in result["imports"]:
         slow = ", ".join(f"{name} {s * 1000:.0f}" for name, s in r["slowest_imports"][:4])
         first = r["first_call"] != ""
-        rows.append([r["path"], ms(r["import_cached"]["p50_s"]), ms(r["import_cached"]["p95_s"]),
-                     ms(r["import_no_pyc"]["p50_s"]), ms(r["first_call_cached"]["p50_s"]) if first else "-",
-                     ms(r["first_call_no_pyc"]["p50_s"]) if first else "-", str(r["modules_loaded"]),
-                     " ".join(r["heavy_loaded"]) + (" (libyaml)" if r["yaml_libyaml"] else ""), slow])  # fmt: skip
+        rows.append(
+            [
+                r["path"],
+                ms(r["import_cached"]["p50_s"]),
+                ms(r["import_cached"]["p95_s"]),
+                ms(r["import_no_pyc"]["p50_s"]),
+                ms(r["first_call_cached"]["p50_s"]) if first else "-",
+                ms(r["first_call_no_pyc"]["p50_s"]) if first else "-",
+                str(r["modules_loaded"]),
+                " ".join(r["heavy_loaded"]) + (" (libyaml)" if r["yaml_libyaml"] else ""),
+                slow,
+            ]
+        )
     sz = result["sizes"]
     dep = sz.get("deployment", {})
     size_rows = []
@@ -200,16 +257,30 @@ def render(result: dict[str, Any], md: bool = False) -> str:
         size_rows.append(["deployment.zip (chalice package --stage dev)", "-", "-", dep["error"]])
     else:
         biggest = ", ".join(f"{e['entry']} {_mb(e['bytes'])}" for e in dep["largest_unzipped"][:5])
-        size_rows.append(["deployment.zip (chalice package --stage dev)", _mb(dep["zip_bytes"]),
-                          _mb(dep["unzipped_bytes"]), biggest])  # fmt: skip
+        size_rows.append(
+            ["deployment.zip (chalice package --stage dev)", _mb(dep["zip_bytes"]), _mb(dep["unzipped_bytes"]), biggest]
+        )
     for name in ("helm-layer.zip", "helm3-layer.zip"):
         if name in sz:
-            size_rows.append([f"layers/helm/build/{name}", _mb(sz[name]["zip_bytes"]), _mb(sz[name]["unzipped_bytes"]),
-                              "helm binary"])  # fmt: skip
-    size_rows.append(["function + helm 4 layer, unzipped, vs Lambda's 250 MB", "",
-                      _mb(sz["function_plus_helm4_layer_unzipped_bytes"]),
-                      f"headroom {_mb(sz['headroom_bytes'])}"])  # fmt: skip
-    return "\n\n".join([
-        block(f"3. Cold start: import time in a fresh interpreter (ms, n={result['runs']} each)", header, rows, md),
-        block("3b. Sizes", ["artifact", "zip", "unzipped", "largest parts (unzipped)"], size_rows, md),
-    ])  # fmt: skip
+            size_rows.append(
+                [
+                    f"layers/helm/build/{name}",
+                    _mb(sz[name]["zip_bytes"]),
+                    _mb(sz[name]["unzipped_bytes"]),
+                    "helm binary",
+                ]
+            )
+    size_rows.append(
+        [
+            "function + helm 4 layer, unzipped, vs Lambda's 250 MB",
+            "",
+            _mb(sz["function_plus_helm4_layer_unzipped_bytes"]),
+            f"headroom {_mb(sz['headroom_bytes'])}",
+        ]
+    )
+    return "\n\n".join(
+        [
+            block(f"3. Cold start: import time in a fresh interpreter (ms, n={result['runs']} each)", header, rows, md),
+            block("3b. Sizes", ["artifact", "zip", "unzipped", "largest parts (unzipped)"], size_rows, md),
+        ]
+    )

@@ -47,8 +47,9 @@ def dead(stack: Stack) -> list[str]:
 
 
 @contextmanager
-def running(state: Path, helm_binary: Path, major: int, workers: int, manifest_kb: int,
-            op_timeout: float = 180.0) -> Iterator[Bench]:  # fmt: skip
+def running(
+    state: Path, helm_binary: Path, major: int, workers: int, manifest_kb: int, op_timeout: float = 180.0
+) -> Iterator[Bench]:
     """Start an isolated stack with ``workers`` workers, serve the benchmark chart, yield; stop everything."""
     devstack_stack.SNAPSHOT_EVERY_S = NO_SNAPSHOT_S
     cfg = StackConfig.isolated(state / "stack", helm_binary, workers=workers, sweep_every_s=SWEEP_EVERY_S)

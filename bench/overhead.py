@@ -54,9 +54,15 @@ class VerbStats:
 
     def to_json(self) -> dict[str, Any]:
         a, h = self.api.summary(), self.helm.summary()
-        return {"verb": self.verb, "api": a, "helm": h, **verdict(a["p50_s"], h["p50_s"]),
-                "api_samples_s": self.api.samples, "helm_samples_s": self.helm.samples,
-                "api_parts": {k: v.summary() for k, v in self.parts.items()}}  # fmt: skip
+        return {
+            "verb": self.verb,
+            "api": a,
+            "helm": h,
+            **verdict(a["p50_s"], h["p50_s"]),
+            "api_samples_s": self.api.samples,
+            "helm_samples_s": self.helm.samples,
+            "api_parts": {k: v.summary() for k, v in self.parts.items()},
+        }
 
 
 @dataclass
@@ -82,9 +88,13 @@ def api_op(ctx: Context, method: str, path: str, body: Any) -> tuple[float, dict
     parts = {"request_to_202_s": t202_wall - t0_wall}
     if started and finished:
         helm = workerlog.split(calls)
-        parts.update(queue_wait_s=max(0.0, started - t202_wall), poll_lag_s=max(0.0, seen_wall - finished),
-                     worker_run_s=finished - started, **helm,
-                     worker_other_s=(finished - started) - helm["helm_verb_s"] - helm["helm_readback_s"])  # fmt: skip
+        parts.update(
+            queue_wait_s=max(0.0, started - t202_wall),
+            poll_lag_s=max(0.0, seen_wall - finished),
+            worker_run_s=finished - started,
+            **helm,
+            worker_other_s=(finished - started) - helm["helm_verb_s"] - helm["helm_readback_s"],
+        )
     parts["helm_calls"] = float(len(calls))
     return total, parts
 
@@ -93,8 +103,9 @@ def api_steps(ctx: Context, name: str) -> dict[str, Any]:
     """The API side of each step, as callables (so the two sides can be interleaved)."""
     path = ctx.api.release_path(name)
     return {
-        "install": lambda: api_op(ctx, "POST", ctx.api.release_path(), {"name": name, "chart": ctx.chart_url,
-                                                                         "values": ctx.values["v1"]}),
+        "install": lambda: api_op(
+            ctx, "POST", ctx.api.release_path(), {"name": name, "chart": ctx.chart_url, "values": ctx.values["v1"]}
+        ),
         "upgrade": lambda: api_op(ctx, "PUT", path, {"chart": ctx.chart_url, "values": ctx.values["v2"]}),
         "rollback": lambda: api_op(ctx, "POST", f"{path}/rollback", {}),
         "get": lambda: (ctx.api.timed_get(path)[0], {}),
@@ -120,8 +131,9 @@ def warm_up(ctx: Context, workers: int) -> None:
     """Install and uninstall ``2 x workers`` releases concurrently, unmeasured, so that every worker has paid its
     one-off costs (``helm version``, credentials, boto3 clients) before the first measured operation."""
     names = [f"warm-{i}" for i in range(2 * workers)]
-    calls = [("POST", ctx.api.release_path(), {"name": n, "chart": ctx.chart_url, "values": ctx.values["v1"]})
-             for n in names]  # fmt: skip
+    calls = [
+        ("POST", ctx.api.release_path(), {"name": n, "chart": ctx.chart_url, "values": ctx.values["v1"]}) for n in names
+    ]
     for batch in (calls, [("DELETE", ctx.api.release_path(n), None) for n in names]):
         with ThreadPoolExecutor(len(batch)) as pool:
             ids = list(pool.map(lambda c: ctx.api.submit(*c), batch))
@@ -164,21 +176,27 @@ def readback_variants(ctx: Context, samples: int, name: str = "ovh-readback") ->
     h.run(h.argv("install", name, ctx.chart_url, ctx.files["v1"]))
     h.run(h.argv("upgrade", name, ctx.chart_url, ctx.files["v2"]))
     h.run(h.argv("upgrade", name, ctx.chart_url, ctx.files["v1"]))
-    cmd = {"history": ["history", *ns, "--max", "1000000", "--output", "json", "--", name],
-           "status": ["status", *ns, "--output", "json", "--", name],
-           "get metadata": ["get", "metadata", *ns, "--output", "json", "--", name],
-           "get values": ["get", "values", *ns, "--output", "json", "--", name]}  # fmt: skip
+    cmd = {
+        "history": ["history", *ns, "--max", "1000000", "--output", "json", "--", name],
+        "status": ["status", *ns, "--output", "json", "--", name],
+        "get metadata": ["get", "metadata", *ns, "--output", "json", "--", name],
+        "get values": ["get", "values", *ns, "--output", "json", "--", name],
+    }
     variants: dict[str, tuple[list[str], bool]] = {
-        "history + status + get metadata, one after another (the worker after install/upgrade)":
-            (["history", "status", "get metadata"], False),
-        "history + get metadata (no status: install/upgrade already print the release as JSON)":
-            (["history", "get metadata"], False),
+        "history + status + get metadata, one after another (the worker after install/upgrade)": (
+            ["history", "status", "get metadata"],
+            False,
+        ),
+        "history + get metadata (no status: install/upgrade already print the release as JSON)": (
+            ["history", "get metadata"],
+            False,
+        ),
         "history + status + get metadata, three processes at once": (["history", "status", "get metadata"], True),
         "history alone": (["history"], False),
         "status alone": (["status"], False),
         "get metadata alone": (["get metadata"], False),
         "get values alone (after rollback)": (["get values"], False),
-    }  # fmt: skip
+    }
     series = {label: Series() for label in variants}
     for _ in range(samples):
         for label, (names, concurrent) in variants.items():
@@ -198,20 +216,40 @@ def readback_variants(ctx: Context, samples: int, name: str = "ovh-readback") ->
 
 
 def overhead_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    header = ["verb", "API p50", "API p95", "helm p50", "helm p95", "n", "ratio p50", "overhead", "allowed",
-              "target"]  # fmt: skip
+    header = ["verb", "API p50", "API p95", "helm p50", "helm p95", "n", "ratio p50", "overhead", "allowed", "target"]
     rows = []
     for s in stats:
         a, h = s["api"], s["helm"]
-        rows.append([s["verb"], ms(a["p50_s"]), ms(a["p95_s"]), ms(h["p50_s"]), ms(h["p95_s"]), str(a["n"]),
-                     ratio(s["ratio"]), ms(s["overhead_s"]),
-                     ms(allowed_overhead(h["p50_s"])) if h["n"] else "-", s["verdict"]])  # fmt: skip
+        rows.append(
+            [
+                s["verb"],
+                ms(a["p50_s"]),
+                ms(a["p95_s"]),
+                ms(h["p50_s"]),
+                ms(h["p95_s"]),
+                str(a["n"]),
+                ratio(s["ratio"]),
+                ms(s["overhead_s"]),
+                ms(allowed_overhead(h["p50_s"])) if h["n"] else "-",
+                s["verdict"],
+            ]
+        )
     return header, rows
 
 
 def breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    header = ["verb", "total", "request->202", "queue wait", "helm verb", "helm read-back", "worker other",
-              "poll lag", "helm calls", "read-back detail (p50 ms each)"]  # fmt: skip
+    header = [
+        "verb",
+        "total",
+        "request->202",
+        "queue wait",
+        "helm verb",
+        "helm read-back",
+        "worker other",
+        "poll lag",
+        "helm calls",
+        "read-back detail (p50 ms each)",
+    ]
     rows = []
     for s in stats:
         parts = s["api_parts"]
@@ -221,11 +259,25 @@ def breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[st
         def p50(key: str, parts: dict[str, Any] = parts) -> float:
             return float(parts[key]["p50_s"]) if key in parts else float("nan")
 
-        detail = ", ".join(f"{k.removeprefix('helm ')} {ms(v['p50_s'])}" for k, v in parts.items()
-                           if k.startswith("helm ") and k.removeprefix("helm ") != s["verb"])  # fmt: skip
-        rows.append([s["verb"], ms(s["api"]["p50_s"]), ms(p50("request_to_202_s")), ms(p50("queue_wait_s")),
-                     ms(p50("helm_verb_s")), ms(p50("helm_readback_s")), ms(p50("worker_other_s")),
-                     ms(p50("poll_lag_s")), f"{p50('helm_calls'):.0f}", detail])  # fmt: skip
+        detail = ", ".join(
+            f"{k.removeprefix('helm ')} {ms(v['p50_s'])}"
+            for k, v in parts.items()
+            if k.startswith("helm ") and k.removeprefix("helm ") != s["verb"]
+        )
+        rows.append(
+            [
+                s["verb"],
+                ms(s["api"]["p50_s"]),
+                ms(p50("request_to_202_s")),
+                ms(p50("queue_wait_s")),
+                ms(p50("helm_verb_s")),
+                ms(p50("helm_readback_s")),
+                ms(p50("worker_other_s")),
+                ms(p50("poll_lag_s")),
+                f"{p50('helm_calls'):.0f}",
+                detail,
+            ]
+        )
     return header, rows
 
 
@@ -234,11 +286,27 @@ def render(result: dict[str, Any], md: bool = False) -> str:
     h1, r1 = overhead_rows(stats)
     h2, r2 = breakdown_rows(stats)
     variants = [[v["variant"], ms(v["p50_s"]), ms(v["p95_s"]), str(v["n"])] for v in result.get("readback", [])]
-    return "\n\n".join([
-        block("1. Overhead per verb (ms): API call -> operation succeeded vs raw helm; target: overhead <= "
-              "max(10%, 50 ms) at p50", h1, r1, md),
-        block("1b. Where the API's time goes (p50 ms of each part; parts are separate medians and need not add up)",
-              h2, r2, md),
-        block("1c. The worker's read-back after a verb, and cheaper alternatives (raw helm, release with 3 revisions, "
-              "ms)", ["read-back", "p50", "p95", "n"], variants, md),
-    ])  # fmt: skip
+    return "\n\n".join(
+        [
+            block(
+                "1. Overhead per verb (ms): API call -> operation succeeded vs raw helm; target: overhead <= "
+                "max(10%, 50 ms) at p50",
+                h1,
+                r1,
+                md,
+            ),
+            block(
+                "1b. Where the API's time goes (p50 ms of each part; parts are separate medians and need not add up)",
+                h2,
+                r2,
+                md,
+            ),
+            block(
+                "1c. The worker's read-back after a verb, and cheaper alternatives (raw helm, release with 3 revisions, "
+                "ms)",
+                ["read-back", "p50", "p95", "n"],
+                variants,
+                md,
+            ),
+        ]
+    )

@@ -31,10 +31,16 @@ class Series:
     def summary(self) -> dict[str, Any]:
         """Median (= p50), p90, p95, mean, min and max in seconds, and n."""
         s = self.samples
-        return {"n": len(s), "median_s": statistics.median(s) if s else math.nan, "p50_s": percentile(s, 0.5),
-                "p90_s": percentile(s, 0.9), "p95_s": percentile(s, 0.95),
-                "mean_s": statistics.fmean(s) if s else math.nan, "min_s": min(s, default=math.nan),
-                "max_s": max(s, default=math.nan)}  # fmt: skip
+        return {
+            "n": len(s),
+            "median_s": statistics.median(s) if s else math.nan,
+            "p50_s": percentile(s, 0.5),
+            "p90_s": percentile(s, 0.9),
+            "p95_s": percentile(s, 0.95),
+            "mean_s": statistics.fmean(s) if s else math.nan,
+            "min_s": min(s, default=math.nan),
+            "max_s": max(s, default=math.nan),
+        }
 
 
 @dataclass
@@ -51,8 +57,13 @@ class Row:
         return self.parts.setdefault(name, Series())
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "api": self.api.summary(), "helm": self.helm.summary(), "note": self.note,
-                "api_parts": {k: v.summary() for k, v in self.parts.items()}}  # fmt: skip
+        return {
+            "what": self.what,
+            "api": self.api.summary(),
+            "helm": self.helm.summary(),
+            "note": self.note,
+            "api_parts": {k: v.summary() for k, v in self.parts.items()},
+        }
 
 
 def median_ms(series: Series) -> str:
@@ -75,9 +86,21 @@ HEADER = ("", "API med ms", "API p90 ms", "n", "helm med ms", "helm p90 ms", "n"
 
 def latency_table(title: str, rows: list[Row]) -> str:
     """A fixed-width table of rows (milliseconds), the ratio of medians, and notes."""
-    lines = [[r.what, _ms(a["median_s"]), _ms(a["p90_s"]), str(a["n"]), _ms(h["median_s"]), _ms(h["p90_s"]),
-              str(h["n"]), _ratio(a["median_s"], h["median_s"]), r.note]
-             for r in rows for a, h in [(r.api.summary(), r.helm.summary())]]  # fmt: skip
+    lines = [
+        [
+            r.what,
+            _ms(a["median_s"]),
+            _ms(a["p90_s"]),
+            str(a["n"]),
+            _ms(h["median_s"]),
+            _ms(h["p90_s"]),
+            str(h["n"]),
+            _ratio(a["median_s"], h["median_s"]),
+            r.note,
+        ]
+        for r in rows
+        for a, h in [(r.api.summary(), r.helm.summary())]
+    ]
     return _render(title, [list(HEADER), *lines])
 
 
@@ -90,8 +113,12 @@ def _render(title: str, cells: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     out = [title, "=" * len(title)]
     for n, row in enumerate(cells):
-        out.append("  ".join(c.ljust(w) if i in (0, len(row) - 1) else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())  # fmt: skip
+        out.append(
+            "  ".join(
+                c.ljust(w) if i in (0, len(row) - 1) else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -116,8 +143,12 @@ def verdict(api_p50_s: float, helm_p50_s: float) -> dict[str, Any]:
     overhead = api_p50_s - helm_p50_s
     allowed = allowed_overhead(helm_p50_s)
     ratio = api_p50_s / helm_p50_s if helm_p50_s > 0 else math.nan
-    return {"overhead_s": overhead, "allowed_s": allowed, "ratio": ratio,
-            "verdict": "PASS" if overhead <= allowed else "MISS"}  # fmt: skip
+    return {
+        "overhead_s": overhead,
+        "allowed_s": allowed,
+        "ratio": ratio,
+        "verdict": "PASS" if overhead <= allowed else "MISS",
+    }
 
 
 def ms(seconds: float | None, digits: int = 0) -> str:
@@ -143,7 +174,10 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> str:
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:
     """The same rows as a GitHub-flavoured Markdown table (for docs/PERFORMANCE.md)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 

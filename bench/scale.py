@@ -54,20 +54,37 @@ def seeded_record(cluster: str, index: int, ts: float) -> ReleaseRecord:
     """A plausible deployed release record (the fields a worker writes after an install)."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ts))
     return ReleaseRecord(
-        ref=seeded_ref(cluster, index), status=ReleaseStatus.DEPLOYED, revision=1 + index % 5,
-        chart_name=bench_chart.NAME, chart_version=bench_chart.VERSION, app_version=bench_chart.VERSION,
-        first_deployed=stamp, last_deployed=stamp, description="Install complete",
-        notes=f"rel-{index:06d} (benchapp 1.0.0) says hello.", values_digest=f"sha256:{index:064x}",
-        labels={"team": f"team-{index % 7}"}, last_action="install", last_operation_id=f"o{index:031x}",
-        failures=0, updated_at=ts,
-    )  # fmt: skip
+        ref=seeded_ref(cluster, index),
+        status=ReleaseStatus.DEPLOYED,
+        revision=1 + index % 5,
+        chart_name=bench_chart.NAME,
+        chart_version=bench_chart.VERSION,
+        app_version=bench_chart.VERSION,
+        first_deployed=stamp,
+        last_deployed=stamp,
+        description="Install complete",
+        notes=f"rel-{index:06d} (benchapp 1.0.0) says hello.",
+        values_digest=f"sha256:{index:064x}",
+        labels={"team": f"team-{index % 7}"},
+        last_action="install",
+        last_operation_id=f"o{index:031x}",
+        failures=0,
+        updated_at=ts,
+    )
 
 
 def seeded_revisions(count: int) -> list[Revision]:
-    return [Revision(r, ReleaseStatus.DEPLOYED if r == count else ReleaseStatus.SUPERSEDED,
-                     f"{bench_chart.NAME}-{bench_chart.VERSION}", bench_chart.VERSION,
-                     "2026-11-21T10:00:00+00:00", "Upgrade complete" if r > 1 else "Install complete")
-            for r in range(1, count + 1)]  # fmt: skip
+    return [
+        Revision(
+            r,
+            ReleaseStatus.DEPLOYED if r == count else ReleaseStatus.SUPERSEDED,
+            f"{bench_chart.NAME}-{bench_chart.VERSION}",
+            bench_chart.VERSION,
+            "2026-11-21T10:00:00+00:00",
+            "Upgrade complete" if r > 1 else "Install complete",
+        )
+        for r in range(1, count + 1)
+    ]
 
 
 @dataclass
@@ -88,7 +105,9 @@ class Seeder:
             for i in range(self.count, target):
                 batch.put_item(Item=_release_item(seeded_record(self.cluster, i, ts)))
         if self.count == 0 and target > 0:
-            Store(self.resource, self.table_name).sync_revisions(seeded_ref(self.cluster, 0), seeded_revisions(REVISIONS))
+            Store(self.resource, self.table_name).sync_revisions(
+                seeded_ref(self.cluster, 0), seeded_revisions(REVISIONS)
+            )
         step = time.perf_counter() - started
         self.count, self.seconds = max(self.count, target), self.seconds + step
         return step
@@ -99,7 +118,7 @@ class Seeder:
 
 def attribute_size(value: dict[str, Any]) -> int:
     """Approximate DynamoDB size of one typed attribute value (S/N/B/BOOL/NULL/M/L/SS/NS), in bytes."""
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "S" or kind == "B":
         return len(data.encode() if isinstance(data, str) else data)
     if kind == "N":
@@ -171,9 +190,16 @@ class Probe:
     capacity: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "api": self.api.summary(), "store": self.store.summary(), "store_wire": self.wire.summary(),
-                "items": self.items,
-                "query_calls": self.query_calls, "scanned_count": self.scanned, "consumed_rcu": self.capacity}  # fmt: skip
+        return {
+            "what": self.what,
+            "api": self.api.summary(),
+            "store": self.store.summary(),
+            "store_wire": self.wire.summary(),
+            "items": self.items,
+            "query_calls": self.query_calls,
+            "scanned_count": self.scanned,
+            "consumed_rcu": self.capacity,
+        }
 
 
 def store_reads(store: Store, cluster: str) -> dict[str, Any]:
@@ -182,10 +208,11 @@ def store_reads(store: Store, cluster: str) -> dict[str, Any]:
     return {
         "list all, limit=100": lambda: len(store.list_releases(ListQuery(limit=100))[0]),
         "list cluster, limit=100": lambda: len(store.list_releases(ListQuery(cluster=cluster, limit=100))[0]),
-        "list cluster+namespace, limit=100": lambda: len(store.list_releases(
-            ListQuery(cluster=cluster, namespace=ns, limit=100))[0]),
+        "list cluster+namespace, limit=100": lambda: len(
+            store.list_releases(ListQuery(cluster=cluster, namespace=ns, limit=100))[0]
+        ),
         f"history ({REVISIONS} revisions)": lambda: len(store.history(seeded_ref(cluster, 0), 256)),
-    }  # fmt: skip
+    }
 
 
 def api_reads(api: Api, cluster: str) -> dict[str, str]:
@@ -195,14 +222,15 @@ def api_reads(api: Api, cluster: str) -> dict[str, str]:
         "list cluster, limit=100": f"/v1/clusters/{cluster}/releases?limit=100",
         "list cluster+namespace, limit=100": f"/v1/clusters/{cluster}/namespaces/seed-{1:04d}/releases?limit=100",
         f"history ({REVISIONS} revisions)": f"/v1/clusters/{cluster}/namespaces/{ref.namespace}/releases/"
-                                            f"{ref.name}/history",
-    }  # fmt: skip
+        f"{ref.name}/history",
+    }
 
 
 def measure_level(api: Api, store: Store, meter: QueryMeter, samples: int) -> list[Probe]:
     probes = []
-    for (what, call), path in zip(store_reads(store, api.cluster).items(), api_reads(api, api.cluster).values(),
-                                  strict=True):  # fmt: skip
+    for (what, call), path in zip(
+        store_reads(store, api.cluster).items(), api_reads(api, api.cluster).values(), strict=True
+    ):
         probe = Probe(what)
         for _ in range(samples):
             seconds, body = api.timed_get(path)
@@ -223,7 +251,9 @@ def measure_level(api: Api, store: Store, meter: QueryMeter, samples: int) -> li
 # ---------------------------------------------------------------- helm on real releases
 
 
-def install_real(helm: HelmCli, chart_url: str, values_files: dict[str, Any], count: int, parallel: int) -> dict[str, Any]:
+def install_real(
+    helm: HelmCli, chart_url: str, values_files: dict[str, Any], count: int, parallel: int
+) -> dict[str, Any]:
     """``count`` raw helm installs (every 10th upgraded twice more), plus one release with REVISIONS revisions."""
     names = [f"real-{i:04d}" for i in range(count)]
     started = time.perf_counter()
@@ -243,10 +273,11 @@ def install_real(helm: HelmCli, chart_url: str, values_files: dict[str, Any], co
 def helm_reads(helm: HelmCli, samples: int) -> list[dict[str, Any]]:
     """helm list -A (everything, and a 100-release "page") and helm history on the real cluster."""
     ns = ["--namespace", NAMESPACE]
-    calls = {"helm list -A --max 0": ["list", "--all-namespaces", "--output", "json", "--max", "0"],
-             "helm list -A --max 100": ["list", "--all-namespaces", "--output", "json", "--max", "100"],
-             f"helm history ({REVISIONS} revisions)": ["history", *ns, "--output", "json", "--",
-                                                       REAL_HISTORY_TARGET]}  # fmt: skip
+    calls = {
+        "helm list -A --max 0": ["list", "--all-namespaces", "--output", "json", "--max", "0"],
+        "helm list -A --max 100": ["list", "--all-namespaces", "--output", "json", "--max", "100"],
+        f"helm history ({REVISIONS} revisions)": ["history", *ns, "--output", "json", "--", REAL_HISTORY_TARGET],
+    }
     out = []
     for what, argv in calls.items():
         series, items = Series(), 0
@@ -261,13 +292,28 @@ def helm_reads(helm: HelmCli, samples: int) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the phase
 
 
-def measure(api: Api, helm: HelmCli, chart_url: str, values_files: dict[str, Any], endpoint: str, table_name: str,
-            levels: list[int], samples: int, real: int, parallel: int) -> dict[str, Any]:  # fmt: skip
+def measure(
+    api: Api,
+    helm: HelmCli,
+    chart_url: str,
+    values_files: dict[str, Any],
+    endpoint: str,
+    table_name: str,
+    levels: list[int],
+    samples: int,
+    real: int,
+    parallel: int,
+) -> dict[str, Any]:
     """Real releases first (helm's side does not depend on the seeded records), then each seeded level."""
     out: dict[str, Any] = {"levels": [], "real": install_real(helm, chart_url, values_files, real, parallel)}
     out["helm_reads"] = helm_reads(helm, samples)
-    resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                              aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    resource = boto3.resource(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     meter = QueryMeter().attach(resource.meta.client)
     store = Store(resource, table_name)
     seeder = Seeder(resource, table_name, api.cluster)
@@ -276,28 +322,72 @@ def measure(api: Api, helm: HelmCli, chart_url: str, values_files: dict[str, Any
         added = level - (out["levels"][-1]["records"] if out["levels"] else 0)
         log(f"scale: seeded {level:,} records ({added:,} in {step:.1f} s, {added / step:,.0f}/s); measuring")
         probes = measure_level(api, store, meter, samples if level < BIG else max(3, samples // 2))
-        out["levels"].append({"records": level, "seed_step_s": step, "seed_items_per_s": added / step if step else 0,
-                              "probes": [p.to_json() for p in probes]})  # fmt: skip
+        out["levels"].append(
+            {
+                "records": level,
+                "seed_step_s": step,
+                "seed_items_per_s": added / step if step else 0,
+                "probes": [p.to_json() for p in probes],
+            }
+        )
     out["seed_total_s"] = seeder.seconds
     return out
 
 
 def render(result: dict[str, Any], md: bool = False) -> str:
-    header = ["read", "records", "API p50", "API p95", "store p50", "store p95", "of which emulator p50", "items",
-              "Query calls", "ScannedCount", "est. RCU"]  # fmt: skip
+    header = [
+        "read",
+        "records",
+        "API p50",
+        "API p95",
+        "store p50",
+        "store p95",
+        "of which emulator p50",
+        "items",
+        "Query calls",
+        "ScannedCount",
+        "est. RCU",
+    ]
     rows = []
     for level in result["levels"]:
         for p in level["probes"]:
-            rows.append([p["what"], f"{level['records']:,}", ms(p["api"]["p50_s"]), ms(p["api"]["p95_s"]),
-                         ms(p["store"]["p50_s"], 1), ms(p["store"]["p95_s"], 1),
-                         ms(p.get("store_wire", {}).get("p50_s"), 1), str(p["items"]),
-                         str(p["query_calls"]), str(p["scanned_count"]), f"{p['consumed_rcu']:g}"])  # fmt: skip
-    helm_rows = [[h["what"], f"{result['real']['releases']:,} real", ms(h["helm"]["p50_s"]), ms(h["helm"]["p95_s"]),
-                  str(h["items"])] for h in result["helm_reads"]]  # fmt: skip
-    seed = [[f"{lv['records']:,}", f"{lv['seed_step_s']:.1f}", f"{lv['seed_items_per_s']:,.0f}"]
-            for lv in result["levels"]]  # fmt: skip
-    return "\n\n".join([
-        block("2. List and history at scale (ms): the API and the Store against the emulated DynamoDB", header, rows, md),
-        block("2b. helm on the real cluster (ms)", ["read", "releases", "p50", "p95", "items"], helm_rows, md),
-        block("2c. Seeding (BatchWriteItem, 25 items a request)", ["records", "step s", "items/s"], seed, md),
-    ])  # fmt: skip
+            rows.append(
+                [
+                    p["what"],
+                    f"{level['records']:,}",
+                    ms(p["api"]["p50_s"]),
+                    ms(p["api"]["p95_s"]),
+                    ms(p["store"]["p50_s"], 1),
+                    ms(p["store"]["p95_s"], 1),
+                    ms(p.get("store_wire", {}).get("p50_s"), 1),
+                    str(p["items"]),
+                    str(p["query_calls"]),
+                    str(p["scanned_count"]),
+                    f"{p['consumed_rcu']:g}",
+                ]
+            )
+    helm_rows = [
+        [
+            h["what"],
+            f"{result['real']['releases']:,} real",
+            ms(h["helm"]["p50_s"]),
+            ms(h["helm"]["p95_s"]),
+            str(h["items"]),
+        ]
+        for h in result["helm_reads"]
+    ]
+    seed = [
+        [f"{lv['records']:,}", f"{lv['seed_step_s']:.1f}", f"{lv['seed_items_per_s']:,.0f}"] for lv in result["levels"]
+    ]
+    return "\n\n".join(
+        [
+            block(
+                "2. List and history at scale (ms): the API and the Store against the emulated DynamoDB",
+                header,
+                rows,
+                md,
+            ),
+            block("2b. helm on the real cluster (ms)", ["read", "releases", "p50", "p95", "items"], helm_rows, md),
+            block("2c. Seeding (BatchWriteItem, 25 items a request)", ["records", "step s", "items/s"], seed, md),
+        ]
+    )

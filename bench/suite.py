@@ -89,16 +89,28 @@ def parse_args(argv: list[str] | None = None) -> Options:
         p.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
     date = time.strftime("%Y-%m-%d", time.gmtime())
     out = a.out or ROOT / "bench" / "results" / f"{date}-helm{a.helm}{'-quick' if q else ''}.json"
-    return Options(quick=q, helm=a.helm, out=out, phases=phases, repetitions=max(1, pick(a.repetitions, 10, 2)),
-                   samples=max(1, pick(a.samples, 10, 3)), levels=pick(a.levels, (1000, 10000, 100000), (200, 1000)),
-                   real=max(0, pick(a.real, 100, 10)), parallel=max(1, a.parallel), workers=max(1, a.workers),
-                   worker_counts=pick(a.worker_counts, (1, 2, 4), (1, 2)),
-                   throughput_ops=max(1, pick(a.throughput_ops, 24, 4)), import_runs=max(1, pick(a.import_runs, 7, 2)),
-                   manifest_kb=max(1, a.manifest_kb), keep=a.keep)  # fmt: skip
+    return Options(
+        quick=q,
+        helm=a.helm,
+        out=out,
+        phases=phases,
+        repetitions=max(1, pick(a.repetitions, 10, 2)),
+        samples=max(1, pick(a.samples, 10, 3)),
+        levels=pick(a.levels, (1000, 10000, 100000), (200, 1000)),
+        real=max(0, pick(a.real, 100, 10)),
+        parallel=max(1, a.parallel),
+        workers=max(1, a.workers),
+        worker_counts=pick(a.worker_counts, (1, 2, 4), (1, 2)),
+        throughput_ops=max(1, pick(a.throughput_ops, 24, 4)),
+        import_runs=max(1, pick(a.import_runs, 7, 2)),
+        manifest_kb=max(1, a.manifest_kb),
+        keep=a.keep,
+    )
 
 
-def _phase(results: dict[str, Any], name: str, fn: Callable[[], Any], save: Callable[[], None],
-           attempts: int = 2) -> None:
+def _phase(
+    results: dict[str, Any], name: str, fn: Callable[[], Any], save: Callable[[], None], attempts: int = 2
+) -> None:
     """Run one phase (on its own stack); record its result, duration and any error, then save the results file.
     A failed attempt is retried once on a fresh stack (on the shared machine, a stack's processes have been seen
     killed from outside); every failed attempt is recorded."""
@@ -122,26 +134,44 @@ def _phase(results: dict[str, Any], name: str, fn: Callable[[], Any], save: Call
 def run_overhead(opts: Options, state: Path) -> dict[str, Any]:
     with fixture.running(state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
         ctx = overhead.Context(b.api, b.helm, b.chart_url, b.values, b.files, workerlog.LogTail(b.stack.logs))
-        return {"verbs": [s.to_json() for s in overhead.measure(ctx, opts.repetitions, opts.workers)],
-                "readback": overhead.readback_variants(ctx, opts.repetitions)}  # fmt: skip
+        return {
+            "verbs": [s.to_json() for s in overhead.measure(ctx, opts.repetitions, opts.workers)],
+            "readback": overhead.readback_variants(ctx, opts.repetitions),
+        }
 
 
 def run_scale(opts: Options, state: Path) -> dict[str, Any]:
     with fixture.running(state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
-        return scale.measure(b.api, b.helm, b.chart_url, b.files, b.stack.aws.endpoint, "charthouse",
-                             list(opts.levels), opts.samples, opts.real, opts.parallel)  # fmt: skip
+        return scale.measure(
+            b.api,
+            b.helm,
+            b.chart_url,
+            b.files,
+            b.stack.aws.endpoint,
+            "charthouse",
+            list(opts.levels),
+            opts.samples,
+            opts.real,
+            opts.parallel,
+        )
 
 
 def render(results: dict[str, Any], md: bool = False) -> str:
     m = results["machine"]
-    head = (f"Charthouse benchmark {m['date_utc']}: helm {m['helm']}, kube-apiserver {m['kube_apiserver']}, "
-            f"Python {m['python']}, {m['nproc']} CPUs ({m['cpu']}), {m['memory_mib']:,} MiB, commit "
-            f"{m['git_commit'][:10]}{' (dirty tree)' if m['git_worktree_dirty'] else ''}; load average "
-            f"{m['load_at_start']['loadavg_1_5_15'][0]:.1f} at start, {results['load_at_end']['loadavg_1_5_15'][0]:.1f}"
-            f" at end; {results['total_s'] / 60:.1f} min")  # fmt: skip
+    head = (
+        f"Charthouse benchmark {m['date_utc']}: helm {m['helm']}, kube-apiserver {m['kube_apiserver']}, "
+        f"Python {m['python']}, {m['nproc']} CPUs ({m['cpu']}), {m['memory_mib']:,} MiB, commit "
+        f"{m['git_commit'][:10]}{' (dirty tree)' if m['git_worktree_dirty'] else ''}; load average "
+        f"{m['load_at_start']['loadavg_1_5_15'][0]:.1f} at start, {results['load_at_end']['loadavg_1_5_15'][0]:.1f}"
+        f" at end; {results['total_s'] / 60:.1f} min"
+    )
     out = [head]
-    renderers: dict[str, Callable[[Any, bool], str]] = {"coldstart": coldstart.render, "overhead": overhead.render,
-                                                        "scale": scale.render, "throughput": throughput.render}  # fmt: skip
+    renderers: dict[str, Callable[[Any, bool], str]] = {
+        "coldstart": coldstart.render,
+        "overhead": overhead.render,
+        "scale": scale.render,
+        "throughput": throughput.render,
+    }
     for name in ("overhead", "scale", "coldstart", "throughput"):
         if name in results:
             try:
@@ -172,9 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{binary} is missing: run layers/helm/build.sh (make setup does)", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    results: dict[str, Any] = {"machine": describe(binary), "options": asdict(opts),
-                               "notes": ["the emulated AWS disk snapshot is off and the sweep runs hourly "
-                                         "(bench/fixture.py)"]}  # fmt: skip
+    results: dict[str, Any] = {
+        "machine": describe(binary),
+        "options": asdict(opts),
+        "notes": ["the emulated AWS disk snapshot is off and the sweep runs hourly (bench/fixture.py)"],
+    }
     tmp = Path(tempfile.mkdtemp(prefix="charthouse-bench-"))
 
     def save() -> None:
@@ -188,9 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         "coldstart": lambda: coldstart.measure(opts.import_runs),
         "overhead": lambda: run_overhead(opts, tmp / f"overhead-{next(attempt)}"),
         "scale": lambda: run_scale(opts, tmp / f"scale-{next(attempt)}"),
-        "throughput": lambda: throughput.measure(tmp / f"throughput-{next(attempt)}", binary, opts.helm,
-                                                 list(opts.worker_counts), opts.throughput_ops, opts.manifest_kb),
-    }  # fmt: skip
+        "throughput": lambda: throughput.measure(
+            tmp / f"throughput-{next(attempt)}",
+            binary,
+            opts.helm,
+            list(opts.worker_counts),
+            opts.throughput_ops,
+            opts.manifest_kb,
+        ),
+    }
     try:
         for name in PHASES:
             if name in opts.phases:

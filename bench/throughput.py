@@ -45,8 +45,16 @@ def api_batch(b: fixture.Bench, calls: list[tuple[str, str, Any]]) -> dict[str, 
             failed, errors = failed + 1, errors + [str(exc)[:200]]
     span = (max(finished) if finished else time.time()) - first
     ok = len(calls) - failed
-    return {"ops": len(calls), "succeeded": ok, "failed": failed, "seconds": span, "submit_s": accepted - first,
-            "ops_per_min": ok / span * 60 if span > 0 else 0.0, "retries_503": b.api.retries, "errors": errors[:3]}  # fmt: skip
+    return {
+        "ops": len(calls),
+        "succeeded": ok,
+        "failed": failed,
+        "seconds": span,
+        "submit_s": accepted - first,
+        "ops_per_min": ok / span * 60 if span > 0 else 0.0,
+        "retries_503": b.api.retries,
+        "errors": errors[:3],
+    }
 
 
 def _submit(b: fixture.Bench, call: tuple[str, str, Any]) -> tuple[str | None, str]:
@@ -70,31 +78,42 @@ def helm_batch(b: fixture.Bench, argvs: list[list[str]], parallel: int) -> dict[
         list(pool.map(one, argvs))
     span = time.perf_counter() - started
     ok = len(argvs) - len(errors)
-    return {"ops": len(argvs), "succeeded": ok, "failed": len(errors), "seconds": span,
-            "ops_per_min": ok / span * 60 if span > 0 else 0.0, "errors": errors[:3]}  # fmt: skip
+    return {
+        "ops": len(argvs),
+        "succeeded": ok,
+        "failed": len(errors),
+        "seconds": span,
+        "ops_per_min": ok / span * 60 if span > 0 else 0.0,
+        "errors": errors[:3],
+    }
 
 
 def one_n(state: Path, helm_binary: Path, major: int, workers: int, count: int, manifest_kb: int) -> dict[str, Any]:
     with fixture.running(state, helm_binary, major, workers, manifest_kb) as b:
         names = [f"tp-{i:04d}" for i in range(count)]
-        install = [("POST", b.api.release_path(), {"name": n, "chart": b.chart_url, "values": b.values["v1"]})
-                   for n in names]  # fmt: skip
+        install = [
+            ("POST", b.api.release_path(), {"name": n, "chart": b.chart_url, "values": b.values["v1"]}) for n in names
+        ]
         out: dict[str, Any] = {"workers": workers, "count": count}
         out["api_install"] = api_batch(b, install)
         out["api_uninstall"] = api_batch(b, [("DELETE", b.api.release_path(n), None) for n in names])
         raw = [f"tpraw-{i:04d}" for i in range(count)]
-        out["helm_install"] = helm_batch(b, [b.helm.argv("install", n, b.chart_url, b.files["v1"]) for n in raw],
-                                         workers)  # fmt: skip
+        out["helm_install"] = helm_batch(
+            b, [b.helm.argv("install", n, b.chart_url, b.files["v1"]) for n in raw], workers
+        )
         out["helm_uninstall"] = helm_batch(b, [b.helm.argv("uninstall", n) for n in raw], workers)
     for key in ("api_install", "api_uninstall", "helm_install", "helm_uninstall"):
         r = out[key]
-        log(f"throughput N={workers} {key}: {r['succeeded']}/{r['ops']} in {r['seconds']:.1f} s = "
-            f"{r['ops_per_min']:.0f}/min")
+        log(
+            f"throughput N={workers} {key}: {r['succeeded']}/{r['ops']} in {r['seconds']:.1f} s = "
+            f"{r['ops_per_min']:.0f}/min"
+        )
     return out
 
 
-def measure(tmp: Path, helm_binary: Path, major: int, worker_counts: list[int], count: int,
-            manifest_kb: int) -> list[dict[str, Any]]:  # fmt: skip
+def measure(
+    tmp: Path, helm_binary: Path, major: int, worker_counts: list[int], count: int, manifest_kb: int
+) -> list[dict[str, Any]]:
     return [one_n(tmp / f"throughput-{n}", helm_binary, major, n, count, manifest_kb) for n in worker_counts]
 
 
@@ -105,18 +124,46 @@ def _combined(r: dict[str, Any], side: str) -> float:
 
 
 def render(results: list[dict[str, Any]], md: bool = False) -> str:
-    header = ["N", "ops", "API install/min", "API uninstall/min", "API all/min", "x vs N=1", "helm -P N install/min",
-              "helm -P N uninstall/min", "helm all/min", "API/helm", "failed", "503 retried", "submit all ms"]  # fmt: skip
+    header = [
+        "N",
+        "ops",
+        "API install/min",
+        "API uninstall/min",
+        "API all/min",
+        "x vs N=1",
+        "helm -P N install/min",
+        "helm -P N uninstall/min",
+        "helm all/min",
+        "API/helm",
+        "failed",
+        "503 retried",
+        "submit all ms",
+    ]
     rows = []
     base = _combined(results[0], "api") if results else 0.0
     for r in results:
         api_all, helm_all = _combined(r, "api"), _combined(r, "helm")
-        rows.append([str(r["workers"]), str(2 * r["count"]), f"{r['api_install']['ops_per_min']:.0f}",
-                     f"{r['api_uninstall']['ops_per_min']:.0f}", f"{api_all:.0f}",
-                     f"{api_all / base:.2f}x" if base else "-", f"{r['helm_install']['ops_per_min']:.0f}",
-                     f"{r['helm_uninstall']['ops_per_min']:.0f}", f"{helm_all:.0f}",
-                     f"{api_all / helm_all:.2f}" if helm_all else "-",
-                     str(r["api_install"]["failed"] + r["api_uninstall"]["failed"]),
-                     str(r["api_uninstall"]["retries_503"]), ms(r["api_install"]["submit_s"])])  # fmt: skip
-    return block("4. Throughput: concurrent operations on distinct releases, N workers (fresh stack per N) vs raw "
-                 "helm N at a time", header, rows, md)  # fmt: skip
+        rows.append(
+            [
+                str(r["workers"]),
+                str(2 * r["count"]),
+                f"{r['api_install']['ops_per_min']:.0f}",
+                f"{r['api_uninstall']['ops_per_min']:.0f}",
+                f"{api_all:.0f}",
+                f"{api_all / base:.2f}x" if base else "-",
+                f"{r['helm_install']['ops_per_min']:.0f}",
+                f"{r['helm_uninstall']['ops_per_min']:.0f}",
+                f"{helm_all:.0f}",
+                f"{api_all / helm_all:.2f}" if helm_all else "-",
+                str(r["api_install"]["failed"] + r["api_uninstall"]["failed"]),
+                str(r["api_uninstall"]["retries_503"]),
+                ms(r["api_install"]["submit_s"]),
+            ]
+        )
+    return block(
+        "4. Throughput: concurrent operations on distinct releases, N workers (fresh stack per N) vs raw "
+        "helm N at a time",
+        header,
+        rows,
+        md,
+    )

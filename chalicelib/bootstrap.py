@@ -98,30 +98,59 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
     pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
     recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, pipeline, catalog)
-    return Deps(cfg, store, registry, service, pipeline, recovery, catalog, Tokens(store),
-                Authorizer(store, cfg.admins), AuditLog(store, cfg.audit_days), notifier, reconciler, custom_resource)
+    return Deps(
+        cfg,
+        store,
+        registry,
+        service,
+        pipeline,
+        recovery,
+        catalog,
+        Tokens(store),
+        Authorizer(store, cfg.admins),
+        AuditLog(store, cfg.audit_days),
+        notifier,
+        reconciler,
+        custom_resource,
+    )
 
 
-def wire_events(cfg: Settings, session: Any, store: Store, registry: ClusterRegistry, service: ReleaseService,
-                pipeline: Pipeline, catalog: Catalog) -> tuple[Notifier, Reconciler, CustomResource]:  # fmt: skip
+def wire_events(
+    cfg: Settings,
+    session: Any,
+    store: Store,
+    registry: ClusterRegistry,
+    service: ReleaseService,
+    pipeline: Pipeline,
+    catalog: Catalog,
+) -> tuple[Notifier, Reconciler, CustomResource]:
     """Issue 5: state-change events, reconcile and the CloudFormation custom resource, hooked to the pipeline."""
     events = session.client("events", config=aws_config(cfg.aws_timeout_s)) if cfg.event_bus else None
     notifier = Notifier(events, cfg.event_bus)
-    reconciler = Reconciler(store, registry, service, pipeline, notifier, DriftDetector(registry, service.helm),
-                            cfg.default_timeout_s)  # fmt: skip
+    reconciler = Reconciler(
+        store, registry, service, pipeline, notifier, DriftDetector(registry, service.helm), cfg.default_timeout_s
+    )
     pipeline.reconciler = reconciler
     custom_resource = CustomResource(store, service, pipeline, catalog, limits_of(cfg), cfg.stage != "prod")
-    pipeline.listeners += [lambda op: notifier.operation_ended(op, store.get_release(op.release)),
-                           custom_resource.operation_ended]  # fmt: skip
+    pipeline.listeners += [
+        lambda op: notifier.operation_ended(op, store.get_release(op.release)),
+        custom_resource.operation_ended,
+    ]
     return notifier, reconciler, custom_resource
 
 
 def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Catalog:
     """Repositories (credentials in Secrets Manager, indexes cached), uploads (S3), and chart resolution."""
     s3 = session.client("s3", config=aws_config(cfg.aws_timeout_s))
-    index_cache: Blobs = DirBlobs(cfg.index_cache_dir) if cfg.index_cache_dir else S3Blobs(s3, cfg.chart_bucket, "index/")
-    repos = RepositoryRegistry(store, Vault(secrets, cfg.repo_secret_prefix, "repository credentials"), index_cache,
-                               netguard.networks(cfg.allowed_networks))
+    index_cache: Blobs = (
+        DirBlobs(cfg.index_cache_dir) if cfg.index_cache_dir else S3Blobs(s3, cfg.chart_bucket, "index/")
+    )
+    repos = RepositoryRegistry(
+        store,
+        Vault(secrets, cfg.repo_secret_prefix, "repository credentials"),
+        index_cache,
+        netguard.networks(cfg.allowed_networks),
+    )
     limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
     uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)
     return Catalog(repos, uploads, cfg.helm_binary, limits)

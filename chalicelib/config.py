@@ -85,7 +85,9 @@ class Settings:
             aws_timeout_s=_int("CHARTHOUSE_AWS_TIMEOUT", 20),
             repo_secret_prefix=env.get("CHARTHOUSE_REPO_SECRET_PREFIX", DEFAULT_REPO_SECRET_PREFIX),
             chart_bucket=env.get("CHARTHOUSE_CHART_BUCKET", ""),
-            index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"]) if env.get("CHARTHOUSE_INDEX_CACHE_DIR") else "",
+            index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"])
+            if env.get("CHARTHOUSE_INDEX_CACHE_DIR")
+            else "",
             max_chart_bytes=_int("CHARTHOUSE_MAX_CHART_BYTES", DEFAULT_MAX_CHART_BYTES),
             event_bus=env.get("CHARTHOUSE_EVENT_BUS", ""),
             auth_mode=env.get("CHARTHOUSE_AUTH", "iam"),

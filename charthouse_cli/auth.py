@@ -103,8 +103,7 @@ def _region(endpoint: str, given: str | None, env: Mapping[str, str]) -> str:
     return str(region)
 
 
-def resolve(endpoint: str, options: AuthOptions, env: Mapping[str, str] | None = None,
-            cwd: Path | None = None) -> Auth:  # fmt: skip
+def resolve(endpoint: str, options: AuthOptions, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Auth:
     env = os.environ if env is None else env
     token = options.token or env.get("CHARTHOUSE_TOKEN") or None
     if options.sigv4:

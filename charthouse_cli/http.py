@@ -68,17 +68,31 @@ def _api_error(status: int, data: Any) -> ApiError:
 
 
 class ApiClient:
-    def __init__(self, endpoint: str, auth: Auth | None = None, timeout: float = 60.0, retries: int = 2,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        endpoint: str,
+        auth: Auth | None = None,
+        timeout: float = 60.0,
+        retries: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.auth: Auth = auth or NoAuth()
         self.timeout = timeout
         self.retries = retries
         self._sleep = sleep
 
-    def call(self, method: str, url_path: str, *, query: Mapping[str, object] | None = None, body: Any = None,
-             raw: bytes | None = None, content_type: str = "application/json",
-             idempotency_key: str | None = None) -> Reply:  # fmt: skip
+    def call(
+        self,
+        method: str,
+        url_path: str,
+        *,
+        query: Mapping[str, object] | None = None,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        idempotency_key: str | None = None,
+    ) -> Reply:
         """One API call; an error answer raises :class:`ApiError`, no connection :class:`ConnectError`."""
         url = self.endpoint + url_path + _query_string(query)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)

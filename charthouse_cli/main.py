@@ -17,7 +17,8 @@ from .http import ApiClient
 from .output import FORMATS
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
-EXAMPLES = f"""examples:
+EXAMPLES = (
+    f"""examples:
   charthouse cluster list
   charthouse release create web https://charts.example.com/web-1.0.0.tgz -n shop --create-namespace -f values.yaml
   charthouse release upgrade web https://charts.example.com/web-1.1.0.tgz -n shop --set replicas=3
@@ -32,7 +33,9 @@ environment:
   CHARTHOUSE_NAMESPACE  default namespace (default: default)
   AWS_PROFILE, AWS_REGION...   the AWS credential chain, for --sigv4
 
-""" + EXIT_CODES_HELP
+"""
+    + EXIT_CODES_HELP
+)
 
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:
@@ -41,22 +44,39 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     d = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
     g = p.add_argument_group("connection and output")
-    g.add_argument("--endpoint", default=d(None), metavar="URL",
-                   help=f"API endpoint (env CHARTHOUSE_ENDPOINT; default {DEFAULT_ENDPOINT})")
+    g.add_argument(
+        "--endpoint",
+        default=d(None),
+        metavar="URL",
+        help=f"API endpoint (env CHARTHOUSE_ENDPOINT; default {DEFAULT_ENDPOINT})",
+    )
     g.add_argument("--token", default=d(None), help="bearer token (prefer env CHARTHOUSE_TOKEN: argv is visible)")
-    g.add_argument("--sigv4", action="store_true", default=d(False),
-                   help="sign requests with AWS SigV4 (automatic for execute-api hosts)")
+    g.add_argument(
+        "--sigv4",
+        action="store_true",
+        default=d(False),
+        help="sign requests with AWS SigV4 (automatic for execute-api hosts)",
+    )
     g.add_argument("--region", default=d(None), help="AWS region for --sigv4 (default: from the host, env, profile)")
     g.add_argument("-o", "--output", choices=FORMATS, default=d("table"), help="output format (default: table)")
-    g.add_argument("--request-timeout", type=positive_float, default=d(60.0), metavar="SECONDS",
-                   help="timeout of one HTTP request (default: 60)")
+    g.add_argument(
+        "--request-timeout",
+        type=positive_float,
+        default=d(60.0),
+        metavar="SECONDS",
+        help="timeout of one HTTP request (default: 60)",
+    )
     return p
 
 
 def build_parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
-        prog="charthouse", description="Command-line client of the Charthouse Helm release service.",
-        epilog=EXAMPLES, formatter_class=Formatter, parents=[_global_options(suppress=False)])  # fmt: skip
+        prog="charthouse",
+        description="Command-line client of the Charthouse Helm release service.",
+        epilog=EXAMPLES,
+        formatter_class=Formatter,
+        parents=[_global_options(suppress=False)],
+    )
     root.add_argument("--version", action="version", version=f"charthouse {__version__}")
     root.set_defaults(handler=None, group_parser=root, root_parser=root)
     sub = root.add_subparsers(title="commands", metavar="COMMAND")
@@ -75,8 +95,12 @@ def make_context(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], std
     return Context(client=client, output=args.output, stdout=stdout, stderr=stderr, stdin=stdin)
 
 
-def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
-         stdin: IO[str] | None = None) -> int:  # fmt: skip
+def main(
+    argv: Sequence[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    stdin: IO[str] | None = None,
+) -> int:
     """Run one command; returns the exit code (see ``charthouse --help``)."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
     parser = build_parser()

@@ -62,7 +62,8 @@ class HelmYamlLoader(yaml.SafeLoader):
         for key in mapping:
             if not isinstance(key, str):
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"mapping key {key!r} is not a string: quote it (helm would rename it)", node.start_mark)
+                    None, None, f"mapping key {key!r} is not a string: quote it (helm would rename it)", node.start_mark
+                )
         return mapping
 
 
@@ -71,10 +72,14 @@ HelmYamlLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 HelmYamlLoader.add_implicit_resolver(BOOL, re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
-HelmYamlLoader.add_implicit_resolver(INT, re.compile(r"^[-+]?0(?:[oO][0-7_]+|[xX][0-9a-fA-F_]+|[bB][01_]+)$"),
-                                     list("-+0"))  # fmt: skip
-HelmYamlLoader.add_implicit_resolver(FLOAT, re.compile(r"^[-+]?(?:(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+|\.[0-9][0-9_]*)$"),
-                                     list("-+0123456789."))  # fmt: skip
+HelmYamlLoader.add_implicit_resolver(
+    INT, re.compile(r"^[-+]?0(?:[oO][0-7_]+|[xX][0-9a-fA-F_]+|[bB][01_]+)$"), list("-+0")
+)
+HelmYamlLoader.add_implicit_resolver(
+    FLOAT,
+    re.compile(r"^[-+]?(?:(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+|\.[0-9][0-9_]*)$"),
+    list("-+0123456789."),
+)
 HelmYamlLoader.add_constructor(BOOL, HelmYamlLoader.construct_yaml_bool)
 HelmYamlLoader.add_constructor(INT, HelmYamlLoader.construct_yaml_int)
 HelmYamlLoader.add_constructor(FLOAT, HelmYamlLoader.construct_yaml_float)
@@ -127,8 +132,13 @@ def read_files(files: Iterable[str], stdin: IO[str] | None = None) -> dict[str, 
     return merged
 
 
-def request_fields(files: list[str] | None, set_: list[str] | None, set_string: list[str] | None,
-                   set_json: list[str] | None, stdin: IO[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def request_fields(
+    files: list[str] | None,
+    set_: list[str] | None,
+    set_string: list[str] | None,
+    set_json: list[str] | None,
+    stdin: IO[str] | None = None,
+) -> dict[str, Any]:
     """The ``values``/``set``/``set_string``/``set_json`` fields of a request body (only those given)."""
     out: dict[str, Any] = {}
     if files:

@@ -56,8 +56,14 @@ class Progress:
             self.stream.flush()
 
 
-def _pause(seconds: float, start: float, op: dict[str, Any], progress: Progress | None,
-           clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+def _pause(
+    seconds: float,
+    start: float,
+    op: dict[str, Any],
+    progress: Progress | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
     """Sleep until the next poll; on a terminal in short ticks, so the spinner and the seconds keep moving."""
     if progress is None or not progress.tty:
         sleep(seconds)
@@ -68,8 +74,14 @@ def _pause(seconds: float, start: float, op: dict[str, Any], progress: Progress 
         progress.update(op, clock() - start)
 
 
-def wait(client: ApiClient, op: dict[str, Any], timeout: float, progress: Progress | None = None,
-         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:  # fmt: skip
+def wait(
+    client: ApiClient,
+    op: dict[str, Any],
+    timeout: float,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Poll ``GET /v1/operations/{id}`` until the operation ends; returns it (succeeded or failed).
 
     Polls every 0.25 s at first, backing off to 2 s. Past ``timeout`` seconds raises :class:`OperationFailed`
@@ -84,8 +96,11 @@ def wait(client: ApiClient, op: dict[str, Any], timeout: float, progress: Progre
             if op.get("status") in TERMINAL:
                 return op
             if clock() - start >= timeout:
-                raise OperationFailed(f"{describe(op)}: still {state(op)} after {timeout:.0f} s; "
-                                      f"follow it with: charthouse operation wait {op.get('id')}", op)  # fmt: skip
+                raise OperationFailed(
+                    f"{describe(op)}: still {state(op)} after {timeout:.0f} s; "
+                    f"follow it with: charthouse operation wait {op.get('id')}",
+                    op,
+                )
             _pause(interval, start, op, progress, clock, sleep)
             interval = min(interval * 1.5, 2.0)
             op = client.get(path("v1", "operations", str(op["id"])))

@@ -21,8 +21,14 @@ from chalicelib.adapters.store import table_definition
 from chalicelib.config import DEFAULT_TABLE, DEFAULT_WORKER_TIMEOUT_S, QUEUE_NAME, RECONCILE_EVERY_MIN
 
 LAYER_FILE = "helm-layer.zip"  # copied beside the packaged template by `make package`
-FUNCTIONS = ("APIHandler", "ExecuteOperations", "SweepStaleLeases", "RefreshRepositories", "ReconcileClusters",
-             "HelmReleaseResource")  # fmt: skip
+FUNCTIONS = (
+    "APIHandler",
+    "ExecuteOperations",
+    "SweepStaleLeases",
+    "RefreshRepositories",
+    "ReconcileClusters",
+    "HelmReleaseResource",
+)
 INCOMING_DAYS = 1  # presigned uploads that were never completed are deleted after this long
 DLQ_NAME = QUEUE_NAME.removesuffix(".fifo") + "-dlq.fifo"
 MAX_RECEIVES = 5  # a message the worker could not take this often (DynamoDB or Secrets Manager down) is parked
@@ -47,61 +53,113 @@ def merge_template(stage: str | None = None) -> dict[str, Any]:
         # longer than the worker may run, so a message is not redelivered while its operation is still running
         "VisibilityTimeout": DEFAULT_WORKER_TIMEOUT_S + 60,
         "SqsManagedSseEnabled": True,
-        "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
-                          "maxReceiveCount": MAX_RECEIVES},
+        "RedrivePolicy": {
+            "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+            "maxReceiveCount": MAX_RECEIVES,
+        },
     }
     resources: dict[str, Any] = {
-        "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-                  "Properties": {**table, "SSESpecification": {"SSEEnabled": True},
-                                 # idempotency keys, release events and CloudFormation replies expire (``ttl``)
-                                 "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
-                                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}},
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                **table,
+                "SSESpecification": {"SSEEnabled": True},
+                # idempotency keys, release events and CloudFormation replies expire (``ttl``)
+                "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        },
         "OperationsQueue": {"Type": "AWS::SQS::Queue", "Properties": queue},
-        "DeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": DLQ_NAME, "FifoQueue": True, "SqsManagedSseEnabled": True,
-            "MessageRetentionPeriod": 14 * 24 * 3600}},
-        "EventBus": {"Type": "AWS::Events::EventBus",
-                     "Properties": {"Name": {"Fn::Sub": EVENT_BUS + "-${AWS::StackName}"}}},
+        "DeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": DLQ_NAME,
+                "FifoQueue": True,
+                "SqsManagedSseEnabled": True,
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+            },
+        },
+        "EventBus": {
+            "Type": "AWS::Events::EventBus",
+            "Properties": {"Name": {"Fn::Sub": EVENT_BUS + "-${AWS::StackName}"}},
+        },
         # the bucket's generated name contains "-chartbucket-": .chalice/policy.json grants access by that pattern
-        "ChartBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-                        "Properties": {
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "LifecycleConfiguration": {"Rules": [{"Id": "incoming-uploads", "Status": "Enabled",
-                                                  "Prefix": "incoming/", "ExpirationInDays": INCOMING_DAYS}]}}},
-        "HelmLayer": {"Type": "AWS::Serverless::LayerVersion",
-                      "Properties": {"ContentUri": f"./{LAYER_FILE}", "CompatibleRuntimes": ["python3.11"],
-                                     "Description": "helm, pinned (layers/helm/build.sh)"}},
-    }  # fmt: skip
+        "ChartBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "incoming-uploads",
+                            "Status": "Enabled",
+                            "Prefix": "incoming/",
+                            "ExpirationInDays": INCOMING_DAYS,
+                        }
+                    ]
+                },
+            },
+        },
+        "HelmLayer": {
+            "Type": "AWS::Serverless::LayerVersion",
+            "Properties": {
+                "ContentUri": f"./{LAYER_FILE}",
+                "CompatibleRuntimes": ["python3.11"],
+                "Description": "helm, pinned (layers/helm/build.sh)",
+            },
+        },
+    }
     # API Gateway answers some requests itself (unknown path, missing auth, throttling): same error shape as ours
     for kind, code in (("DEFAULT_4XX", "ClientError"), ("DEFAULT_5XX", "GatewayError")):
-        template = ('{"error": {"code": "' + code + '", "message": $context.error.messageString, '
-                    '"details": {"request_id": "$context.requestId"}}}')  # fmt: skip
+        template = (
+            '{"error": {"code": "' + code + '", "message": $context.error.messageString, '
+            '"details": {"request_id": "$context.requestId"}}}'
+        )
         resources[f"GatewayResponse{kind.title().replace('_', '')}"] = {
             "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": kind,
-                           "ResponseTemplates": {"application/json": template}},
-        }  # fmt: skip
+            "Properties": {
+                "RestApiId": {"Ref": "RestAPI"},
+                "ResponseType": kind,
+                "ResponseTemplates": {"application/json": template},
+            },
+        }
     variables = {"CHARTHOUSE_CHART_BUCKET": {"Ref": "ChartBucket"}, "CHARTHOUSE_EVENT_BUS": {"Ref": "EventBus"}}
     for function in FUNCTIONS:
-        resources[function] = {"DependsOn": ["Table", "OperationsQueue"],  # the bucket and bus: by Ref
-                               "Properties": {"Layers": [{"Ref": "HelmLayer"}],
-                                              "Environment": {"Variables": variables}}}  # fmt: skip
+        resources[function] = {
+            "DependsOn": ["Table", "OperationsQueue"],  # the bucket and bus: by Ref
+            "Properties": {"Layers": [{"Ref": "HelmLayer"}], "Environment": {"Variables": variables}},
+        }
     resources["ReconcileClusters"]["Properties"]["Events"] = {
-        "ReconcileClustersEvent": {"Type": "Schedule", "Properties": {"Schedule": stage_schedule(stage)}}}
+        "ReconcileClustersEvent": {"Type": "Schedule", "Properties": {"Schedule": stage_schedule(stage)}}
+    }
     outputs = {
         "HelmReleaseServiceToken": {
             "Description": "ServiceToken of Custom::HelmRelease resources (the custom resource function's ARN)",
             "Value": {"Fn::GetAtt": ["HelmReleaseResource", "Arn"]},
-            "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-HelmReleaseServiceToken"}}},
-        "EventBusName": {"Description": "the bus of state-change events (source: charthouse)",
-                         "Value": {"Ref": "EventBus"}},
-        "DeadLetterQueueUrl": {"Description": "operation messages the worker could not take", "Value": {
-            "Ref": "DeadLetterQueue"}},
-    }  # fmt: skip
+            "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-HelmReleaseServiceToken"}},
+        },
+        "EventBusName": {
+            "Description": "the bus of state-change events (source: charthouse)",
+            "Value": {"Ref": "EventBus"},
+        },
+        "DeadLetterQueueUrl": {
+            "Description": "operation messages the worker could not take",
+            "Value": {"Ref": "DeadLetterQueue"},
+        },
+    }
     return {"Resources": resources, "Outputs": outputs}
 
 

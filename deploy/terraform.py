@@ -26,17 +26,25 @@ def _table() -> dict[str, Any]:
     d = table_definition(DEFAULT_TABLE)
     keys = {k["KeyType"]: k["AttributeName"] for k in d["KeySchema"]}
     return {
-        "name": d["TableName"], "billing_mode": d["BillingMode"], "hash_key": keys["HASH"], "range_key": keys["RANGE"],
+        "name": d["TableName"],
+        "billing_mode": d["BillingMode"],
+        "hash_key": keys["HASH"],
+        "range_key": keys["RANGE"],
         "attribute": [{"name": a["AttributeName"], "type": a["AttributeType"]} for a in d["AttributeDefinitions"]],
         "global_secondary_index": [
-            {"name": g["IndexName"], "hash_key": g["KeySchema"][0]["AttributeName"],
-             "range_key": g["KeySchema"][1]["AttributeName"], "projection_type": g["Projection"]["ProjectionType"]}
-            for g in d["GlobalSecondaryIndexes"]],
+            {
+                "name": g["IndexName"],
+                "hash_key": g["KeySchema"][0]["AttributeName"],
+                "range_key": g["KeySchema"][1]["AttributeName"],
+                "projection_type": g["Projection"]["ProjectionType"],
+            }
+            for g in d["GlobalSecondaryIndexes"]
+        ],
         "ttl": {"attribute_name": "ttl", "enabled": True},
         "point_in_time_recovery": {"enabled": True},
         "server_side_encryption": {"enabled": True},
         "lifecycle": {"prevent_destroy": True},
-    }  # fmt: skip
+    }
 
 
 def extra_resources(stage: str) -> dict[str, dict[str, Any]]:
@@ -44,33 +52,66 @@ def extra_resources(stage: str) -> dict[str, dict[str, Any]]:
     return {
         "aws_dynamodb_table": {"charthouse": _table()},
         "aws_sqs_queue": {
-            "operations": {"name": QUEUE_NAME, "fifo_queue": True, "sqs_managed_sse_enabled": True,
-                           "visibility_timeout_seconds": DEFAULT_WORKER_TIMEOUT_S + 60,
-                           "redrive_policy": "${jsonencode({deadLetterTargetArn = aws_sqs_queue.dead_letters.arn, "
-                                             f"maxReceiveCount = {MAX_RECEIVES}}})}}"},
-            "dead_letters": {"name": DLQ_NAME, "fifo_queue": True, "sqs_managed_sse_enabled": True,
-                             "message_retention_seconds": 14 * 24 * 3600},
+            "operations": {
+                "name": QUEUE_NAME,
+                "fifo_queue": True,
+                "sqs_managed_sse_enabled": True,
+                "visibility_timeout_seconds": DEFAULT_WORKER_TIMEOUT_S + 60,
+                "redrive_policy": "${jsonencode({deadLetterTargetArn = aws_sqs_queue.dead_letters.arn, "
+                f"maxReceiveCount = {MAX_RECEIVES}}})}}",
+            },
+            "dead_letters": {
+                "name": DLQ_NAME,
+                "fifo_queue": True,
+                "sqs_managed_sse_enabled": True,
+                "message_retention_seconds": 14 * 24 * 3600,
+            },
         },
-        "aws_s3_bucket": {"charts": {"bucket_prefix": f"charthouse-{stage}-chartbucket-", "lifecycle": {
-            "prevent_destroy": True}}},
-        "aws_s3_bucket_public_access_block": {"charts": {
-            "bucket": "${aws_s3_bucket.charts.id}", "block_public_acls": True, "block_public_policy": True,
-            "ignore_public_acls": True, "restrict_public_buckets": True}},
-        "aws_s3_bucket_server_side_encryption_configuration": {"charts": {
-            "bucket": "${aws_s3_bucket.charts.id}",
-            "rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]}},
-        "aws_s3_bucket_ownership_controls": {"charts": {
-            "bucket": "${aws_s3_bucket.charts.id}", "rule": {"object_ownership": "BucketOwnerEnforced"}}},
-        "aws_s3_bucket_lifecycle_configuration": {"charts": {
-            "bucket": "${aws_s3_bucket.charts.id}",
-            "rule": [{"id": "incoming-uploads", "status": "Enabled", "filter": {"prefix": "incoming/"},
-                      "expiration": {"days": INCOMING_DAYS}}]}},
+        "aws_s3_bucket": {
+            "charts": {"bucket_prefix": f"charthouse-{stage}-chartbucket-", "lifecycle": {"prevent_destroy": True}}
+        },
+        "aws_s3_bucket_public_access_block": {
+            "charts": {
+                "bucket": "${aws_s3_bucket.charts.id}",
+                "block_public_acls": True,
+                "block_public_policy": True,
+                "ignore_public_acls": True,
+                "restrict_public_buckets": True,
+            }
+        },
+        "aws_s3_bucket_server_side_encryption_configuration": {
+            "charts": {
+                "bucket": "${aws_s3_bucket.charts.id}",
+                "rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            }
+        },
+        "aws_s3_bucket_ownership_controls": {
+            "charts": {"bucket": "${aws_s3_bucket.charts.id}", "rule": {"object_ownership": "BucketOwnerEnforced"}}
+        },
+        "aws_s3_bucket_lifecycle_configuration": {
+            "charts": {
+                "bucket": "${aws_s3_bucket.charts.id}",
+                "rule": [
+                    {
+                        "id": "incoming-uploads",
+                        "status": "Enabled",
+                        "filter": {"prefix": "incoming/"},
+                        "expiration": {"days": INCOMING_DAYS},
+                    }
+                ],
+            }
+        },
         "aws_cloudwatch_event_bus": {"charthouse": {"name": f"{EVENT_BUS}-{stage}"}},
-        "aws_lambda_layer_version": {"helm": {
-            "layer_name": f"charthouse-{stage}-helm", "filename": "${path.module}/" + LAYER_FILE,
-            "source_code_hash": "${filebase64sha256(\"${path.module}/" + LAYER_FILE + "\")}",
-            "compatible_runtimes": ["python3.11"], "description": "helm, pinned (layers/helm/build.sh)"}},
-    }  # fmt: skip
+        "aws_lambda_layer_version": {
+            "helm": {
+                "layer_name": f"charthouse-{stage}-helm",
+                "filename": "${path.module}/" + LAYER_FILE,
+                "source_code_hash": '${filebase64sha256("${path.module}/' + LAYER_FILE + '")}',
+                "compatible_runtimes": ["python3.11"],
+                "description": "helm, pinned (layers/helm/build.sh)",
+            }
+        },
+    }
 
 
 def complete(tf: dict[str, Any], stage: str) -> dict[str, Any]:
@@ -79,9 +120,12 @@ def complete(tf: dict[str, Any], stage: str) -> dict[str, Any]:
         resources.setdefault(kind, {}).update(items)
     for fn in resources["aws_lambda_function"].values():
         fn["layers"] = ["${aws_lambda_layer_version.helm.arn}"]
-        fn.setdefault("environment", {}).setdefault("variables", {}).update({
-            "CHARTHOUSE_CHART_BUCKET": "${aws_s3_bucket.charts.id}",
-            "CHARTHOUSE_EVENT_BUS": "${aws_cloudwatch_event_bus.charthouse.name}"})  # fmt: skip
+        fn.setdefault("environment", {}).setdefault("variables", {}).update(
+            {
+                "CHARTHOUSE_CHART_BUCKET": "${aws_s3_bucket.charts.id}",
+                "CHARTHOUSE_EVENT_BUS": "${aws_cloudwatch_event_bus.charthouse.name}",
+            }
+        )
         fn["depends_on"] = ["aws_dynamodb_table.charthouse", "aws_sqs_queue.operations"]
     for mapping in resources.get("aws_lambda_event_source_mapping", {}).values():
         mapping["event_source_arn"] = "${aws_sqs_queue.operations.arn}"  # an edge: the queue exists first
@@ -91,11 +135,13 @@ def complete(tf: dict[str, Any], stage: str) -> dict[str, Any]:
         rule["name"] = f"charthouse-{stage}-{name}"  # rule names are per account and region: one set per stage
     # the S3 configuration resources and SQS-managed encryption need the AWS provider 4.x
     tf.setdefault("terraform", {}).setdefault("required_providers", {})["aws"] = {"version": ">= 4.40.0, < 5"}
-    tf.setdefault("output", {}).update({
-        "HelmReleaseServiceToken": {"value": "${aws_lambda_function.helm_release_resource.arn}"},
-        "EventBusName": {"value": "${aws_cloudwatch_event_bus.charthouse.name}"},
-        "DeadLetterQueueUrl": {"value": "${aws_sqs_queue.dead_letters.url}"},
-    })  # fmt: skip
+    tf.setdefault("output", {}).update(
+        {
+            "HelmReleaseServiceToken": {"value": "${aws_lambda_function.helm_release_resource.arn}"},
+            "EventBusName": {"value": "${aws_cloudwatch_event_bus.charthouse.name}"},
+            "DeadLetterQueueUrl": {"value": "${aws_sqs_queue.dead_letters.url}"},
+        }
+    )
     return tf
 
 

@@ -36,8 +36,15 @@ QUEUE_ATTRIBUTES = {"FifoQueue": "true", "VisibilityTimeout": "960", "ContentBas
 class LocalAws:
     """A moto server on 127.0.0.1:``port`` with Charthouse's table, queue and a snapshot file."""
 
-    def __init__(self, port: int, snapshot: Path, log: Path, table: str = "charthouse",
-                 secret_prefix: str = "charthouse/", bucket: str = "charthouse-charts") -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        snapshot: Path,
+        log: Path,
+        table: str = "charthouse",
+        secret_prefix: str = "charthouse/",
+        bucket: str = "charthouse-charts",
+    ) -> None:
         self.port = port
         self.log = log
         self.endpoint = f"http://127.0.0.1:{port}"
@@ -60,9 +67,12 @@ class LocalAws:
         with open(self.log, "ab") as out:
             self._server = subprocess.Popen(
                 [sys.executable, "-m", "devstack.moto_server", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
                 cwd=Path(__file__).resolve().parent.parent,
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -88,8 +98,9 @@ class LocalAws:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         if self.event_bus not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
             events.create_event_bus(Name=self.event_bus)
-        events.put_rule(Name="charthouse-all", EventBusName=self.event_bus,
-                        EventPattern=json.dumps({"source": ["charthouse"]}))  # fmt: skip
+        events.put_rule(
+            Name="charthouse-all", EventBusName=self.event_bus, EventPattern=json.dumps({"source": ["charthouse"]})
+        )
         events.put_targets(Rule="charthouse-all", EventBusName=self.event_bus, Targets=[{"Id": "queue", "Arn": arn}])
 
     def stop(self) -> None:
@@ -172,8 +183,12 @@ class LocalAws:
                 op = store.get_operation(str(item["id"]))
                 if op is None:
                     continue
-                error = {"code": "Interrupted", "message": "the local stack stopped before this operation finished",
-                         "details": {}}  # fmt: skip
+                error = {
+                    "code": "Interrupted",
+                    "message": "the local stack stopped before this operation finished",
+                    "details": {},
+                }
                 ts = now()
-                store.finish_operation(replace(op, status=OperationStatus.FAILED, updated_at=ts, finished_at=ts,
-                                               error=error), None)  # fmt: skip
+                store.finish_operation(
+                    replace(op, status=OperationStatus.FAILED, updated_at=ts, finished_at=ts, error=error), None
+                )

@@ -89,8 +89,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 class _RepoHttpServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, handler: Callable[..., _Handler], accepted: tuple[str, ...],
-                 context: ssl.SSLContext | None) -> None:  # fmt: skip
+    def __init__(
+        self, port: int, handler: Callable[..., _Handler], accepted: tuple[str, ...], context: ssl.SSLContext | None
+    ) -> None:
         self.accepted = accepted
         self.context = context
         super().__init__(("127.0.0.1", port), handler)
@@ -109,9 +110,18 @@ class _RepoHttpServer(http.server.ThreadingHTTPServer):
 
 
 class ChartServer:
-    def __init__(self, www: Path, helm: Path, port: int, *, username: str | None = None,
-                 password: str | None = None, token: str | None = None, tls: TlsFiles | None = None,
-                 client_ca: Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        www: Path,
+        helm: Path,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        tls: TlsFiles | None = None,
+        client_ca: Path | None = None,
+    ) -> None:
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
         if client_ca is not None and tls is None:
@@ -185,9 +195,12 @@ class ChartServer:
 
     def _helm(self, *args: str) -> str:
         done = subprocess.run(
-            [str(self.helm), *args], capture_output=True, text=True, timeout=HELM_TIMEOUT_S,
+            [str(self.helm), *args],
+            capture_output=True,
+            text=True,
+            timeout=HELM_TIMEOUT_S,
             env={"HOME": str(self.www.parent), "PATH": "/usr/bin:/bin"},
-        )  # fmt: skip
+        )
         if done.returncode != 0:
             raise RuntimeError(f"helm {args[0]} failed ({done.returncode}): {done.stderr.strip()}")
         return done.stdout

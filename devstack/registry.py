@@ -60,10 +60,19 @@ class PushedChart:
 
 
 class OciRegistry:
-    def __init__(self, state_dir: Path, port: int, username: str | None = None, password: str | None = None, *,
-                 tls: TlsFiles | None = None, plain_http: bool = False, client_tls: TlsFiles | None = None,
-                 log_file: Path | None = None,
-                 binary: Path = REGISTRY_BINARY) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        tls: TlsFiles | None = None,
+        plain_http: bool = False,
+        client_tls: TlsFiles | None = None,
+        log_file: Path | None = None,
+        binary: Path = REGISTRY_BINARY,
+    ) -> None:
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
         self.state_dir = state_dir
@@ -113,7 +122,11 @@ class OciRegistry:
         """What a helm command talking to this registry needs for its transport (CA, client certificate)."""
         if self.tls is None:
             return ["--plain-http"]
-        client = ["--cert-file", str(self.client_tls.cert), "--key-file", str(self.client_tls.key)] if self.client_tls else []
+        client = (
+            ["--cert-file", str(self.client_tls.cert), "--key-file", str(self.client_tls.key)]
+            if self.client_tls
+            else []
+        )
         return ["--ca-file", str(self.tls.ca), *client]
 
     # ------------------------------------------------------------ lifecycle
@@ -125,9 +138,13 @@ class OciRegistry:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         with open(self.log_file, "ab") as out:
-            self._proc = subprocess.Popen([str(self.binary), "serve", str(config)], stdout=out,
-                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          env={"PATH": "/usr/bin:/bin", "HOME": str(self.state_dir)})  # fmt: skip
+            self._proc = subprocess.Popen(
+                [str(self.binary), "serve", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(self.state_dir)},
+            )
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -152,8 +169,9 @@ class OciRegistry:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def _write_config(self) -> Path:
@@ -163,13 +181,19 @@ class OciRegistry:
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         }
         if self.tls is not None:
-            http["tls"] = {"certificate": str(self.tls.cert), "key": str(self.tls.key),
-                           **({"clientcas": [str(self.client_tls.ca)]} if self.client_tls else {})}  # fmt: skip
+            http["tls"] = {
+                "certificate": str(self.tls.cert),
+                "key": str(self.tls.key),
+                **({"clientcas": [str(self.client_tls.ca)]} if self.client_tls else {}),
+            }
         config: dict[str, object] = {
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}, "fields": {"service": "registry"}},
-            "storage": {"filesystem": {"rootdirectory": str(self.state_dir / "data")}, "delete": {"enabled": True},
-                        "maintenance": {"uploadpurging": {"enabled": False}}},  # fmt: skip
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.state_dir / "data")},
+                "delete": {"enabled": True},
+                "maintenance": {"uploadpurging": {"enabled": False}},
+            },
             "http": http,
         }
         if self.username is not None and self.password is not None:
@@ -184,8 +208,14 @@ class OciRegistry:
         if tool is None:
             raise RegistryMissing("htpasswd is missing: run scripts/install-registry.sh (apache2-utils)")
         # -n: print, -i: password from stdin (never on a command line), -B: bcrypt (the only hash distribution reads)
-        done = subprocess.run([tool, "-niB", str(self.username)], input=f"{self.password}\n", capture_output=True,
-                              text=True, check=True, timeout=30)  # fmt: skip
+        done = subprocess.run(
+            [tool, "-niB", str(self.username)],
+            input=f"{self.password}\n",
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
         path = self.state_dir / "htpasswd"
         path.write_text(done.stdout.strip() + "\n")
         path.chmod(0o600)
@@ -216,8 +246,12 @@ class OciRegistry:
         """``helm registry login`` into this helm home (``HOME`` and ``HELM_CONFIG_HOME``); no-op when anonymous."""
         if self.username is None or self.password is None:
             return
-        _helm(helm, home, ["registry", "login", self.host, "--username", self.username, "--password-stdin",
-                           *self.tls_args()], stdin=self.password)  # fmt: skip
+        _helm(
+            helm,
+            home,
+            ["registry", "login", self.host, "--username", self.username, "--password-stdin", *self.tls_args()],
+            stdin=self.password,
+        )
 
     def push(self, helm: Path, chart_tgz: Path) -> PushedChart:
         """Log in and ``helm push`` the archive to ``<url>``, with a throwaway helm home."""
@@ -230,19 +264,26 @@ class OciRegistry:
         if pushed is None:
             raise RuntimeError(f"helm push printed no 'Pushed:' line: {out!r}")
         name = pushed.group(1).rsplit("/", 1)[-1]
-        return PushedChart(ref=f"oci://{pushed.group(1)}", name=name, version=pushed.group(2),
-                           digest=digest.group(1) if digest else "")  # fmt: skip
+        return PushedChart(
+            ref=f"oci://{pushed.group(1)}", name=name, version=pushed.group(2), digest=digest.group(1) if digest else ""
+        )
 
 
 def helm_env(home: Path) -> dict[str, str]:
     """A private helm home: config (registry logins, repositories), cache and data all inside ``home``."""
-    return {"HOME": str(home), "PATH": "/usr/bin:/bin", "HELM_CONFIG_HOME": str(home / "config"),
-            "HELM_CACHE_HOME": str(home / "cache"), "HELM_DATA_HOME": str(home / "data")}  # fmt: skip
+    return {
+        "HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
 
 
 def _helm(helm: Path, home: Path, args: list[str], stdin: str | None = None) -> str:
-    done = subprocess.run([str(helm), *args], input=stdin, capture_output=True, text=True, timeout=HELM_TIMEOUT_S,
-                          env=helm_env(home))  # fmt: skip
+    done = subprocess.run(
+        [str(helm), *args], input=stdin, capture_output=True, text=True, timeout=HELM_TIMEOUT_S, env=helm_env(home)
+    )
     if done.returncode != 0:
         raise RuntimeError(f"helm {' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()}")
     # helm 3 prints "Pushed:"/"Digest:" on stderr, helm 4 on stdout: callers parse both.

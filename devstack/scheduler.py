@@ -21,9 +21,17 @@ TICK_S = 0.2
 
 
 def scheduled_event(rule: str) -> dict[str, Any]:
-    return {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "000000000000", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), "resources": [rule], "detail": {}}  # fmt: skip
+    return {
+        "version": "0",
+        "id": "local",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "resources": [rule],
+        "detail": {},
+    }
 
 
 def main() -> int:

@@ -59,9 +59,18 @@ class StackConfig:
     def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
         """A stack on free loopback ports with the ``test`` stage, beside any other (tests, benchmarks)."""
         api, aws, charts, etcd, peer, kube, repo, registry = free_port_numbers(8)
-        return cls(state_dir=state_dir, stage="test", api_port=api, aws_port=aws, kube_ports=KubePorts(etcd, peer, kube),
-                   helm_binary=helm_binary, charts_port=charts, repo_port=repo, registry_port=registry,
-                   **overrides)  # fmt: skip
+        return cls(
+            state_dir=state_dir,
+            stage="test",
+            api_port=api,
+            aws_port=aws,
+            kube_ports=KubePorts(etcd, peer, kube),
+            helm_binary=helm_binary,
+            charts_port=charts,
+            repo_port=repo,
+            registry_port=registry,
+            **overrides,
+        )
 
 
 def free_port() -> int:
@@ -128,8 +137,10 @@ class Stack:
             self.aws.start()
             log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
             chalice = str(Path(sys.executable).parent / "chalice")
-            self._spawn("api", [chalice, "local", "--stage", self.cfg.stage, "--port", str(self.cfg.api_port),
-                                "--no-autoreload"])  # fmt: skip
+            self._spawn(
+                "api",
+                [chalice, "local", "--stage", self.cfg.stage, "--port", str(self.cfg.api_port), "--no-autoreload"],
+            )
             self._wait_for_api()
             self.token = admin_token(self.aws, self.cfg.state_dir / "token")
             _TOKENS[self.api] = self.token
@@ -182,39 +193,78 @@ class Stack:
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own copy of the descriptor
-            self._procs.append(subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL))  # fmt: skip
+            self._procs.append(
+                subprocess.Popen(
+                    argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+            )
         self._names.append(name)
 
     def _start_chart_servers(self) -> None:
         """The private chart repository and the OCI registry, each holding examples/charts."""
         creds = local_credentials(self.credentials_file)
-        self.repo = ChartServer(self.cfg.state_dir / "repo", self.cfg.helm_binary, self.cfg.repo_port,
-                                username=REPO_USER, password=creds["password"], token=creds["token"])  # fmt: skip
+        self.repo = ChartServer(
+            self.cfg.state_dir / "repo",
+            self.cfg.helm_binary,
+            self.cfg.repo_port,
+            username=REPO_USER,
+            password=creds["password"],
+            token=creds["token"],
+        )
         log.info("starting the OCI registry (docker-registry) on 127.0.0.1:%d", self.cfg.registry_port)
-        self.registry = OciRegistry(self.cfg.state_dir / "registry", self.cfg.registry_port, REPO_USER,
-                                    creds["password"], log_file=self.logs / "registry.log")  # fmt: skip
+        self.registry = OciRegistry(
+            self.cfg.state_dir / "registry",
+            self.cfg.registry_port,
+            REPO_USER,
+            creds["password"],
+            log_file=self.logs / "registry.log",
+        )
         self.registry.start()
         for chart in sorted((ROOT / "examples" / "charts").iterdir()):
             url = self.repo.package(chart)
             self.example_repo_charts[chart.name] = url
-            self.example_oci[chart.name] = self.registry.push(self.cfg.helm_binary, self.repo.www / url.rsplit("/", 1)[-1])
+            self.example_oci[chart.name] = self.registry.push(
+                self.cfg.helm_binary, self.repo.www / url.rsplit("/", 1)[-1]
+            )
         self.credentials_file.touch(mode=0o600)
         self.credentials_file.chmod(0o600)
-        self.credentials_file.write_text(json.dumps({
-            "repository": {"url": self.repo.base_url, "username": REPO_USER, "password": creds["password"],
-                           "token": creds["token"]},
-            "registry": {"url": self.registry.url, "host": self.registry.host, "username": REPO_USER,
-                         "password": creds["password"], "ca_file": str(self.registry.ca_file)},
-        }, indent=2) + "\n")  # fmt: skip
+        self.credentials_file.write_text(
+            json.dumps(
+                {
+                    "repository": {
+                        "url": self.repo.base_url,
+                        "username": REPO_USER,
+                        "password": creds["password"],
+                        "token": creds["token"],
+                    },
+                    "registry": {
+                        "url": self.registry.url,
+                        "host": self.registry.host,
+                        "username": REPO_USER,
+                        "password": creds["password"],
+                        "ca_file": str(self.registry.ca_file),
+                    },
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         # ready-made bodies for PUT /v1/repositories/{name} (the README's curl walkthrough uses them)
         bodies = {
-            "put-repository.json": {"url": self.repo.base_url, "username": REPO_USER, "password": creds["password"],
-                                    "description": "the local stack's private chart repository"},
-            "put-registry.json": {"url": self.registry.url, "username": REPO_USER, "password": creds["password"],
-                                  "ca_bundle": self.registry.ca_pem,
-                                  "description": "the local stack's OCI registry (TLS, its own CA)"},
-        }  # fmt: skip
+            "put-repository.json": {
+                "url": self.repo.base_url,
+                "username": REPO_USER,
+                "password": creds["password"],
+                "description": "the local stack's private chart repository",
+            },
+            "put-registry.json": {
+                "url": self.registry.url,
+                "username": REPO_USER,
+                "password": creds["password"],
+                "ca_bundle": self.registry.ca_pem,
+                "description": "the local stack's OCI registry (TLS, its own CA)",
+            },
+        }
         for name, body in bodies.items():
             path = self.cfg.state_dir / name
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -235,8 +285,12 @@ class Stack:
         raise RuntimeError(f"the API did not answer within {timeout:.0f} s; see {self.logs / 'api.log'}")
 
     def _register_cluster(self) -> None:
-        body = {"server": self.kube.server, "ca_data": self.kube.ca_pem(), "token": self.kube.token(),
-                "description": "the local stack's Kubernetes API server"}  # fmt: skip
+        body = {
+            "server": self.kube.server,
+            "ca_data": self.kube.ca_pem(),
+            "token": self.kube.token(),
+            "description": "the local stack's Kubernetes API server",
+        }
         status, data = request("PUT", f"{self.api}/v1/clusters/{self.cfg.cluster}", body)
         if status not in (200, 201):
             raise RuntimeError(f"registering the local cluster failed: {status} {data}")
@@ -286,8 +340,7 @@ def admin_token(aws: LocalAws, path: Path) -> str:
     return token
 
 
-def request(method: str, url: str, body: Any = None, timeout: float = 60,
-            token: str | None = None) -> tuple[int, Any]:  # fmt: skip
+def request(method: str, url: str, body: Any = None, timeout: float = 60, token: str | None = None) -> tuple[int, Any]:
     """A small JSON HTTP client (stdlib only). It sends the admin token of the stack serving ``url`` (started in
     this process) unless ``token`` is given; ``token=""`` sends no credentials."""
     if token is None:
@@ -332,9 +385,15 @@ Try it:
 def chart_servers(stack: Stack) -> dict[str, str]:
     """The EXAMPLE banner's lines about the private chart repository and the OCI registry."""
     assert stack.repo is not None and stack.registry is not None
-    return {"repo": stack.repo.base_url, "user": REPO_USER, "oci": stack.registry.url, "host": stack.registry.host,
-            "ca": str(stack.registry.ca_file), "creds": str(stack.credentials_file),
-            "repo_chart": stack.example_repo_charts.get("hello", "")}  # fmt: skip
+    return {
+        "repo": stack.repo.base_url,
+        "user": REPO_USER,
+        "oci": stack.registry.url,
+        "host": stack.registry.host,
+        "ca": str(stack.registry.ca_file),
+        "creds": str(stack.credentials_file),
+        "repo_chart": stack.example_repo_charts.get("hello", ""),
+    }
 
 
 def main() -> int:
@@ -349,10 +408,19 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     stack.start()
-    print(EXAMPLE.format(api=stack.api, cluster=stack.cfg.cluster, kubeconfig=state / "kubeconfig",
-                         chart=stack.example_charts.get("hello", ""), logs=stack.logs,
-                         helm=stack.cfg.helm_binary.relative_to(ROOT), token_file=state / "token",
-                         **chart_servers(stack)), flush=True)  # fmt: skip
+    print(
+        EXAMPLE.format(
+            api=stack.api,
+            cluster=stack.cfg.cluster,
+            kubeconfig=state / "kubeconfig",
+            chart=stack.example_charts.get("hello", ""),
+            logs=stack.logs,
+            helm=stack.cfg.helm_binary.relative_to(ROOT),
+            token_file=state / "token",
+            **chart_servers(stack),
+        ),
+        flush=True,
+    )
     try:
         while not stopping.wait(1.0):
             if stack.dead():

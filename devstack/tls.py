@@ -53,14 +53,18 @@ class TlsFiles:
 
 def local_tls(directory: Path, common_name: str = "charthouse local") -> TlsFiles:
     """The CA and loopback server certificate in ``directory``: reused when valid, else (re)generated."""
-    return _issue(TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"),
-                  common_name, server=True)  # fmt: skip
+    return _issue(
+        TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"), common_name, server=True
+    )
 
 
 def client_tls(directory: Path, common_name: str = "charthouse client") -> TlsFiles:
     """A client certificate and key, and the CA that signed it (``ca``: what servers must trust), in ``directory``."""
-    return _issue(TlsFiles(directory / "client-ca.pem", directory / "client.pem", directory / "client-key.pem"),
-                  common_name, server=False)  # fmt: skip
+    return _issue(
+        TlsFiles(directory / "client-ca.pem", directory / "client.pem", directory / "client-key.pem"),
+        common_name,
+        server=False,
+    )
 
 
 def _issue(files: TlsFiles, common_name: str, server: bool) -> TlsFiles:
@@ -71,8 +75,11 @@ def _issue(files: TlsFiles, common_name: str, server: bool) -> TlsFiles:
     ca_cert = _ca_certificate(ca_key, f"{common_name} CA")
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _leaf_certificate(key, ca_cert, ca_key, common_name, server)
-    _write(files.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()), 0o600)  # fmt: skip
+    _write(
+        files.key,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        0o600,
+    )
     _write(files.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     _write(files.ca, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
     # The CA's key is not kept: nothing else is ever signed with it.
@@ -120,17 +127,28 @@ def _ca_certificate(key: ec.EllipticCurvePrivateKey, name: str) -> x509.Certific
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False),
-                       critical=True)  # fmt: skip
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     return _validity(builder).sign(key, hashes.SHA256())
 
 
-def _leaf_certificate(key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
-                      name: str, server: bool) -> x509.Certificate:  # fmt: skip
+def _leaf_certificate(
+    key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, name: str, server: bool
+) -> x509.Certificate:
     names: list[x509.GeneralName] = [x509.DNSName(n) for n in LOOPBACK_NAMES]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in LOOPBACK_IPS]
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH

@@ -36,13 +36,21 @@ class FakeHelm:
             if rev["info"]["status"] == "deployed":
                 rev["info"]["status"] = "superseded"
         release = {
-            "name": ref.name, "namespace": ref.namespace, "version": len(history) + 1,
-            "info": {"status": "deployed", "first_deployed": "2026-01-01T00:00:00Z",
-                     "last_deployed": "2026-01-01T00:00:00Z", "description": description, "notes": "hello notes"},
-            "chart": {"metadata": chart_meta(spec.chart)}, "config": values,
+            "name": ref.name,
+            "namespace": ref.namespace,
+            "version": len(history) + 1,
+            "info": {
+                "status": "deployed",
+                "first_deployed": "2026-01-01T00:00:00Z",
+                "last_deployed": "2026-01-01T00:00:00Z",
+                "description": description,
+                "notes": "hello notes",
+            },
+            "chart": {"metadata": chart_meta(spec.chart)},
+            "config": values,
             "manifest": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {ref.name}-cm\n",
             "hooks": [],
-        }  # fmt: skip
+        }
         if not spec.dry_run:
             history.append(release)
         return release
@@ -72,8 +80,11 @@ class FakeHelm:
         for rev in history:
             if rev["info"]["status"] == "deployed":
                 rev["info"]["status"] = "superseded"
-        copy = {**target, "version": len(history) + 1,
-                "info": {**target["info"], "status": "deployed", "description": f"Rollback to {target['version']}"}}
+        copy = {
+            **target,
+            "version": len(history) + 1,
+            "info": {**target["info"], "status": "deployed", "description": f"Rollback to {target['version']}"},
+        }
         history.append(copy)
 
     def uninstall(self, kubeconfig: str, ref: ReleaseRef, spec: UninstallSpec) -> None:
@@ -96,12 +107,16 @@ class FakeHelm:
         if ref.key not in self.releases:
             raise ReleaseNotFound("release: not found")
         return [
-            {"revision": r["version"], "status": r["info"]["status"],
-             "chart": f"{r['chart']['metadata']['name']}-{r['chart']['metadata']['version']}",
-             "app_version": r["chart"]["metadata"]["appVersion"], "updated": r["info"]["last_deployed"],
-             "description": r["info"]["description"]}
+            {
+                "revision": r["version"],
+                "status": r["info"]["status"],
+                "chart": f"{r['chart']['metadata']['name']}-{r['chart']['metadata']['version']}",
+                "app_version": r["chart"]["metadata"]["appVersion"],
+                "updated": r["info"]["last_deployed"],
+                "description": r["info"]["description"],
+            }
             for r in self.releases[ref.key]
-        ]  # fmt: skip
+        ]
 
     def get(self, kubeconfig: str, ref: ReleaseRef, what: str, revision: int | None) -> Any:
         self._check(kubeconfig, f"get {what}")
@@ -110,9 +125,19 @@ class FakeHelm:
             raise ReleaseNotFound("release: not found")
         rel = history[revision - 1] if revision else history[-1]
         meta = rel["chart"]["metadata"]
-        return {"values": rel["config"], "manifest": rel["manifest"], "notes": rel["info"]["notes"], "hooks": "",
-                "metadata": {"chart": meta["name"], "version": meta["version"], "appVersion": meta["appVersion"],
-                             "revision": rel["version"], "status": rel["info"]["status"]}}[what]  # fmt: skip
+        return {
+            "values": rel["config"],
+            "manifest": rel["manifest"],
+            "notes": rel["info"]["notes"],
+            "hooks": "",
+            "metadata": {
+                "chart": meta["name"],
+                "version": meta["version"],
+                "appVersion": meta["appVersion"],
+                "revision": rel["version"],
+                "status": rel["info"]["status"],
+            },
+        }[what]
 
     def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None:
         self._check(kubeconfig, "mark_failed")
@@ -124,9 +149,17 @@ class FakeHelm:
         for history in self.releases.values():
             last = history[-1]
             meta = last["chart"]["metadata"]
-            out.append({"name": last["name"], "namespace": last["namespace"], "revision": str(last["version"]),
-                        "status": last["info"]["status"], "chart": f"{meta['name']}-{meta['version']}",
-                        "app_version": meta["appVersion"], "updated": last["info"]["last_deployed"]})
+            out.append(
+                {
+                    "name": last["name"],
+                    "namespace": last["namespace"],
+                    "revision": str(last["version"]),
+                    "status": last["info"]["status"],
+                    "chart": f"{meta['name']}-{meta['version']}",
+                    "app_version": meta["appVersion"],
+                    "updated": last["info"]["last_deployed"],
+                }
+            )
         return out
 
     def render_name(self, template: str) -> str:

@@ -73,10 +73,14 @@ class S3Blobs:
     def presign_put(self, key: str, expires_s: int, content_type: str) -> str:
         """A URL that lets its holder PUT one object here until it expires. Never log it."""
         try:
-            return str(self._s3.generate_presigned_url(
-                "put_object", Params={"Bucket": self.bucket, "Key": self._key(key), "ContentType": content_type},
-                ExpiresIn=expires_s, HttpMethod="PUT",
-            ))  # fmt: skip
+            return str(
+                self._s3.generate_presigned_url(
+                    "put_object",
+                    Params={"Bucket": self.bucket, "Key": self._key(key), "ContentType": content_type},
+                    ExpiresIn=expires_s,
+                    HttpMethod="PUT",
+                )
+            )
         except (ClientError, BotoCoreError, ValueError) as exc:
             raise self._unavailable(exc) from exc
 

@@ -34,8 +34,9 @@ class Notifier:
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         detail = {"version": SCHEMA_VERSION, "time": iso(now()), **detail}
-        log.info("event %s", json.dumps({"source": SOURCE, "detail-type": detail_type, "detail": detail},
-                                        sort_keys=True))  # fmt: skip
+        log.info(
+            "event %s", json.dumps({"source": SOURCE, "detail-type": detail_type, "detail": detail}, sort_keys=True)
+        )
         if self._client is None or not self._bus:
             return
         entry = {"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self._bus}
@@ -52,31 +53,56 @@ class Notifier:
 
     def operation_ended(self, op: Operation, record: ReleaseRecord | None) -> None:
         """An operation ended (succeeded or failed), whoever ended it."""
-        operation = {"id": op.id, "action": op.action.value, "status": op.status.value,
-                     "result": op.result, "error": _error(op.error)}  # fmt: skip
+        operation = {
+            "id": op.id,
+            "action": op.action.value,
+            "status": op.status.value,
+            "result": op.result,
+            "error": _error(op.error),
+        }
         if op.release.cluster_wide:
             self.publish(RECONCILED, {"trigger": "operation", "cluster": op.release.cluster, "operation": operation})
             return
-        self.publish(STATE_CHANGE, {"trigger": "operation", **op.release.to_json(), "operation": operation,
-                                    "release": release_state(record)})  # fmt: skip
+        self.publish(
+            STATE_CHANGE,
+            {"trigger": "operation", **op.release.to_json(), "operation": operation, "release": release_state(record)},
+        )
 
     def reconcile_finding(self, record: ReleaseRecord, finding: dict[str, Any]) -> None:
-        self.publish(STATE_CHANGE, {"trigger": "reconcile", **record.ref.to_json(), "finding": finding,
-                                    "release": release_state(record)})  # fmt: skip
+        self.publish(
+            STATE_CHANGE,
+            {"trigger": "reconcile", **record.ref.to_json(), "finding": finding, "release": release_state(record)},
+        )
 
     def drift_found(self, record: ReleaseRecord, drift: dict[str, Any], correction: str | None) -> None:
-        objects = [{k: r.get(k) for k in ("api_version", "kind", "name", "namespace", "state")}
-                   for r in drift.get("resources", []) if r.get("state") != "in-sync"]  # fmt: skip
-        self.publish(DRIFT, {"trigger": "reconcile", **record.ref.to_json(), "revision": record.revision,
-                             "objects": objects, "correction_operation_id": correction})  # fmt: skip
+        objects = [
+            {k: r.get(k) for k in ("api_version", "kind", "name", "namespace", "state")}
+            for r in drift.get("resources", [])
+            if r.get("state") != "in-sync"
+        ]
+        self.publish(
+            DRIFT,
+            {
+                "trigger": "reconcile",
+                **record.ref.to_json(),
+                "revision": record.revision,
+                "objects": objects,
+                "correction_operation_id": correction,
+            },
+        )
 
 
 def release_state(record: ReleaseRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
-    return {"status": record.status.value, "revision": record.revision, "chart": record.chart_name,
-            "chart_version": record.chart_version, "app_version": record.app_version,
-            "changed_out_of_band": record.changed_out_of_band}  # fmt: skip
+    return {
+        "status": record.status.value,
+        "revision": record.revision,
+        "chart": record.chart_name,
+        "chart_version": record.chart_version,
+        "app_version": record.app_version,
+        "changed_out_of_band": record.changed_out_of_band,
+    }
 
 
 def _error(error: dict[str, Any] | None) -> dict[str, Any] | None:

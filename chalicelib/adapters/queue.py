@@ -24,8 +24,10 @@ class Message:
     spec: Spec
 
     def to_body(self) -> str:
-        body = json.dumps({"operation_id": self.operation_id, "action": self.action.value,
-                           "spec": spec_to_message(self.spec)}, separators=(",", ":"))  # fmt: skip
+        body = json.dumps(
+            {"operation_id": self.operation_id, "action": self.action.value, "spec": spec_to_message(self.spec)},
+            separators=(",", ":"),
+        )
         if len(body.encode()) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge("values", f"the request is larger than {MAX_MESSAGE_BYTES // 1024} KiB once encoded")
         return body
@@ -57,8 +59,10 @@ class SqsQueue:
         body = message.to_body()
         try:
             self._sqs.send_message(
-                QueueUrl=self.url, MessageBody=body, MessageGroupId=group,
+                QueueUrl=self.url,
+                MessageBody=body,
+                MessageGroupId=group,
                 MessageDeduplicationId=message.operation_id,
-            )  # fmt: skip
+            )
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailable("the operation queue is unavailable") from exc

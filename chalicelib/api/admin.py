@@ -96,7 +96,8 @@ def delete_policy(policy: str) -> Response:
 @web.handled
 def audit() -> dict[str, Any]:
     query = _query()
-    v.no_unknown(query, frozenset({"cluster", "namespace", "release", "principal", "result", "since", "limit",
-                                   "next_token"}))  # fmt: skip
+    v.no_unknown(
+        query, frozenset({"cluster", "namespace", "release", "principal", "result", "since", "limit", "next_token"})
+    )
     items, token = bootstrap.get().audit.query(query, web.limit(query))
     return web.page(items, token, "entries")

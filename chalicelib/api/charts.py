@@ -99,9 +99,12 @@ def search_charts() -> dict[str, Any]:
     if repository:
         v.dns_label("repository", repository)
     found = bootstrap.get().catalog.search(
-        v.text("q", query.get("q"), 128), repository, bool(query.get("versions")), bool(query.get("devel")),
+        v.text("q", query.get("q"), 128),
+        repository,
+        bool(query.get("versions")),
+        bool(query.get("devel")),
         v.chart_version("version", query.get("version")),
-    )  # fmt: skip
+    )
     start, size = _offset(query.get("next_token")), web.limit(query)
     more = start + size < len(found)
     token = base64.urlsafe_b64encode(json.dumps({"o": start + size}).encode()).decode() if more else None
@@ -120,8 +123,13 @@ def show_chart(repository: str, chart: str) -> dict[str, Any]:
         if part not in SHOW_PARTS:
             raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(SHOW_PARTS)}")
     v.dns_label("repository", repository)
-    return bootstrap.get().catalog.show(repository, chart, v.chart_version("version", query.get("version")),
-                                   bool(query.get("devel")), tuple(dict.fromkeys(asked)))  # fmt: skip
+    return bootstrap.get().catalog.show(
+        repository,
+        chart,
+        v.chart_version("version", query.get("version")),
+        bool(query.get("devel")),
+        tuple(dict.fromkeys(asked)),
+    )
 
 
 @bp.route("/v1/charts/{repository}/{chart}", methods=["DELETE"], authorizer=AUTHORIZER)
@@ -167,4 +175,6 @@ def upload_chart() -> Response:
 @web.handled
 def start_upload() -> Response:
     """A presigned S3 URL for one chart archive; the answer goes to the caller only and is never logged."""
-    return Response(body=bootstrap.get().catalog.uploads.presign(), status_code=201, headers={"Content-Type": "application/json"})
+    return Response(
+        body=bootstrap.get().catalog.uploads.presign(), status_code=201, headers={"Content-Type": "application/json"}
+    )

@@ -19,8 +19,11 @@ bp = Blueprint(__name__)
 def sweep_stale_leases(event: Any) -> dict[str, Any]:
     """Fail operations whose worker was lost and queue recovery of releases left pending (``recovery.py``)."""
     report = bootstrap.get().recovery.sweep()
-    return {"leases_expired": report.leases_expired, "operations_failed": report.operations_failed,
-            "unlocks_queued": report.unlocks_queued}  # fmt: skip
+    return {
+        "leases_expired": report.leases_expired,
+        "operations_failed": report.operations_failed,
+        "unlocks_queued": report.unlocks_queued,
+    }
 
 
 @bp.schedule(Rate(RECONCILE_EVERY_MIN, unit=Rate.MINUTES))

@@ -71,11 +71,17 @@ def _audit(event: Request, route: str, params: dict[str, str], who: str, respons
     context: dict[str, Any] = event.context or {}
     headers: Any = event.headers
     bootstrap.get().audit.record(
-        principal=who, method=event.method.upper(), route=route, path=_concrete(route, params), params=params,
-        status=response.status_code, operation_id=op_id, source_ip=(context.get("identity") or {}).get("sourceIp"),
+        principal=who,
+        method=event.method.upper(),
+        route=route,
+        path=_concrete(route, params),
+        params=params,
+        status=response.status_code,
+        operation_id=op_id,
+        source_ip=(context.get("identity") or {}).get("sourceIp"),
         user_agent=headers.get("user-agent") if headers else None,
         error_code=error.get("code") if isinstance(error, dict) else None,
-    )  # fmt: skip
+    )
 
 
 def _concrete(route: str, params: dict[str, str]) -> str:

@@ -27,9 +27,13 @@ ACTIONS = [a.value for a in Action]
 BOOL: S = {"type": "boolean"}
 STR: S = {"type": "string"}
 INT: S = {"type": "integer"}
-TIMEOUT: S = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_HELM_TIMEOUT_S},
-                        {"type": "string", "minLength": 1, "pattern": r"^(\d+|(\d+h)?(\d+m)?(\d+s)?)$"}],
-              "description": f"seconds, or a duration such as '5m30s'; at most {MAX_HELM_TIMEOUT_S} s"}  # fmt: skip
+TIMEOUT: S = {
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_HELM_TIMEOUT_S},
+        {"type": "string", "minLength": 1, "pattern": r"^(\d+|(\d+h)?(\d+m)?(\d+s)?)$"},
+    ],
+    "description": f"seconds, or a duration such as '5m30s'; at most {MAX_HELM_TIMEOUT_S} s",
+}
 SET_FORM: S = {
     "oneOf": [{"type": "object"}, {"type": "array", "items": STR}, STR],
     "description": "{'a.b': value}, ['a.b=value', ...] or 'a.b=value,c=d' (helm --set syntax)",
@@ -40,8 +44,12 @@ FIELD_SCHEMAS: dict[str, S] = {
     "name": {"type": "string", "maxLength": 53, "pattern": NAME_PATTERN},
     "generate_name": BOOL,
     "name_template": {"type": "string", "maxLength": 256},
-    "chart": {"type": "string", "minLength": 1, "description": "<repository>/<chart>, uploaded/<chart>, "
-              "oci://host/path/chart, or the http(s) URL of a chart archive (.tgz)"},
+    "chart": {
+        "type": "string",
+        "minLength": 1,
+        "description": "<repository>/<chart>, uploaded/<chart>, "
+        "oci://host/path/chart, or the http(s) URL of a chart archive (.tgz)",
+    },
     "verify": {"type": "boolean", "description": "verify the chart's provenance with its repository's keyring"},
     "version": {"type": "string", "description": "chart version or constraint"},
     "values": {"oneOf": [{"type": "object"}, STR], "description": "an object, or a YAML document"},
@@ -79,8 +87,11 @@ ERROR: S = {
     },
 }
 NULLABLE_STR: S = {"type": "string", "nullable": True}
-REF: S = {"type": "object", "required": ["cluster", "namespace", "name"],
-          "properties": {"cluster": STR, "namespace": STR, "name": STR}}  # fmt: skip
+REF: S = {
+    "type": "object",
+    "required": ["cluster", "namespace", "name"],
+    "properties": {"cluster": STR, "namespace": STR, "name": STR},
+}
 OPERATION: S = {
     "type": "object",
     "required": ["id", "action", "status", "release", "created_at", "updated_at"],
@@ -102,36 +113,95 @@ RELEASE: S = {
     "type": "object",
     "required": ["cluster", "namespace", "name", "status", "revision", "chart", "chart_version", "app_version"],
     "properties": {
-        "cluster": STR, "namespace": STR, "name": STR,
-        "status": {"type": "string", "enum": ["unknown", "deployed", "uninstalled", "superseded", "failed",
-                                              "uninstalling", "pending-install", "pending-upgrade",
-                                              "pending-rollback"]},
-        "revision": INT, "chart": STR, "chart_version": STR, "app_version": STR, "first_deployed": STR,
-        "last_deployed": STR, "description": STR, "notes": STR, "values_digest": STR,
-        "labels": {"type": "object"}, "last_action": STR, "last_operation_id": STR, "failures": INT,
+        "cluster": STR,
+        "namespace": STR,
+        "name": STR,
+        "status": {
+            "type": "string",
+            "enum": [
+                "unknown",
+                "deployed",
+                "uninstalled",
+                "superseded",
+                "failed",
+                "uninstalling",
+                "pending-install",
+                "pending-upgrade",
+                "pending-rollback",
+            ],
+        },
+        "revision": INT,
+        "chart": STR,
+        "chart_version": STR,
+        "app_version": STR,
+        "first_deployed": STR,
+        "last_deployed": STR,
+        "description": STR,
+        "notes": STR,
+        "values_digest": STR,
+        "labels": {"type": "object"},
+        "last_action": STR,
+        "last_operation_id": STR,
+        "failures": INT,
         "updated_at": NULLABLE_STR,
-        "values": {"type": "object"}, "manifest": STR, "hooks": {"type": "array"},
+        "values": {"type": "object"},
+        "manifest": STR,
+        "hooks": {"type": "array"},
         "resources": {"type": "array", "items": {"type": "object", "required": ["kind", "name"]}},
         "requested_revision": {"type": "object"},
-        "changed_out_of_band": BOOL, "drift_correction": BOOL,
-        "drift": {"type": "object", "required": ["drifted", "resources"], "properties": {
-            "drifted": BOOL, "revision": INT, "checked_at": STR,
-            "resources": {"type": "array", "items": {"type": "object", "required": ["kind", "name", "state"],
-                "properties": {"state": {"type": "string", "enum": ["in-sync", "changed", "missing", "unknown"]},
-                               "differences": {"type": "array"}}}}}},
+        "changed_out_of_band": BOOL,
+        "drift_correction": BOOL,
+        "drift": {
+            "type": "object",
+            "required": ["drifted", "resources"],
+            "properties": {
+                "drifted": BOOL,
+                "revision": INT,
+                "checked_at": STR,
+                "resources": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kind", "name", "state"],
+                        "properties": {
+                            "state": {"type": "string", "enum": ["in-sync", "changed", "missing", "unknown"]},
+                            "differences": {"type": "array"},
+                        },
+                    },
+                },
+            },
+        },
         "events": {"type": "array", "items": {"type": "object", "required": ["kind", "time"]}},
     },
-}  # fmt: skip
-REVISION: S = {"type": "object", "required": ["revision", "status", "chart", "app_version", "updated", "description"],
-               "properties": {"revision": INT, "status": STR, "chart": STR, "app_version": STR, "updated": STR,
-                              "description": STR}}  # fmt: skip
+}
+REVISION: S = {
+    "type": "object",
+    "required": ["revision", "status", "chart", "app_version", "updated", "description"],
+    "properties": {
+        "revision": INT,
+        "status": STR,
+        "chart": STR,
+        "app_version": STR,
+        "updated": STR,
+        "description": STR,
+    },
+}
 CLUSTER: S = {
     "type": "object",
     "required": ["name", "auth", "server", "created_at", "updated_at"],
-    "properties": {"name": STR, "auth": {"type": "string", "enum": ["kubeconfig", "token", "eks"]}, "server": STR,
-                   "description": STR, "created_at": STR, "updated_at": STR, "eks": {"type": "object"},
-                   "reachable": BOOL, "server_version": NULLABLE_STR, "unreachable_reason": STR},
-}  # fmt: skip
+    "properties": {
+        "name": STR,
+        "auth": {"type": "string", "enum": ["kubeconfig", "token", "eks"]},
+        "server": STR,
+        "description": STR,
+        "created_at": STR,
+        "updated_at": STR,
+        "eks": {"type": "object"},
+        "reachable": BOOL,
+        "server_version": NULLABLE_STR,
+        "unreachable_reason": STR,
+    },
+}
 CLUSTER_PUT: S = {
     "type": "object",
     "description": "exactly one of: kubeconfig (+context), server + ca_data + token, eks",
@@ -142,15 +212,28 @@ CLUSTER_PUT: S = {
         "ca_data": STR,
         "token": STR,
         "insecure_skip_tls_verify": BOOL,
-        "eks": {"type": "object", "required": ["name", "region"], "additionalProperties": False,
-                "properties": {"name": STR, "region": STR, "role_arn": STR}},
+        "eks": {
+            "type": "object",
+            "required": ["name", "region"],
+            "additionalProperties": False,
+            "properties": {"name": STR, "region": STR, "role_arn": STR},
+        },
         "description": STR,
     },
     "additionalProperties": False,
-}  # fmt: skip
-DRY_RUN: S = {"type": "object", "required": ["dry_run", "release", "manifest"],
-              "properties": {"dry_run": STR, "release": {"type": "object"}, "manifest": STR, "notes": STR,
-                             "hooks": {"type": "array"}, "resources": {"type": "array"}}}  # fmt: skip
+}
+DRY_RUN: S = {
+    "type": "object",
+    "required": ["dry_run", "release", "manifest"],
+    "properties": {
+        "dry_run": STR,
+        "release": {"type": "object"},
+        "manifest": STR,
+        "notes": STR,
+        "hooks": {"type": "array"},
+        "resources": {"type": "array"},
+    },
+}
 
 
 def _json(schema: S, description: str = "OK") -> S:
@@ -158,21 +241,32 @@ def _json(schema: S, description: str = "OK") -> S:
 
 
 def _errors(*codes: int) -> dict[str, S]:
-    names = {400: "malformed request", 401: "no or unknown credentials", 403: "not allowed (details.permission)",
-             404: "not found", 409: "conflict or locked", 413: "too large",
-             415: "the body must be application/json",
-             422: "invalid field", 502: "cluster or helm failed", 503: "a dependency is unavailable"}  # fmt: skip
+    names = {
+        400: "malformed request",
+        401: "no or unknown credentials",
+        403: "not allowed (details.permission)",
+        404: "not found",
+        409: "conflict or locked",
+        413: "too large",
+        415: "the body must be application/json",
+        422: "invalid field",
+        502: "cluster or helm failed",
+        503: "a dependency is unavailable",
+    }
     return {str(c): _json({"$ref": "#/components/schemas/Error"}, names[c]) for c in codes}
 
 
 def _param(name: str, where: str = "query", schema: S = STR, required: bool = False, desc: str = "") -> S:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
-            "description": desc}  # fmt: skip
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema, "description": desc}
 
 
-IDEMPOTENCY_KEY: S = {"name": "Idempotency-Key", "in": "header", "required": False,
-                      "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
-                      "description": "the same key and request return the same operation; another request: 422"}  # fmt: skip
+IDEMPOTENCY_KEY: S = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
+    "description": "the same key and request return the same operation; another request: 422",
+}
 
 
 def _op(summary: str, responses: dict[str, S], params: list[S] | None = None, body: S | None = None) -> S:
@@ -189,8 +283,10 @@ def _op(summary: str, responses: dict[str, S], params: list[S] | None = None, bo
 PATH_CLUSTER = _param("cluster", "path", {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63})
 PATH_NS = _param("namespace", "path", {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63})
 PATH_NAME = _param("name", "path", {"type": "string", "pattern": NAME_PATTERN, "maxLength": 53})
-PAGING = [_param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
-          _param("next_token", desc="opaque token from the previous page")]  # fmt: skip
+PAGING = [
+    _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+    _param("next_token", desc="opaque token from the previous page"),
+]
 LIST_FILTERS = [
     _param("status", desc=f"comma-separated: {', '.join(STATUS_FILTERS)}; default all but uninstalled"),
     _param("name", desc="exact release name"),
@@ -198,9 +294,16 @@ LIST_FILTERS = [
     _param("chart", desc="chart name"),
     *PAGING,
 ]
-RELEASE_LIST = _json({"type": "object", "required": ["releases", "next_token"],
-                      "properties": {"releases": {"type": "array", "items": {"$ref": "#/components/schemas/Release"}},
-                                     "next_token": NULLABLE_STR}})  # fmt: skip
+RELEASE_LIST = _json(
+    {
+        "type": "object",
+        "required": ["releases", "next_token"],
+        "properties": {
+            "releases": {"type": "array", "items": {"$ref": "#/components/schemas/Release"}},
+            "next_token": NULLABLE_STR,
+        },
+    }
+)
 ACCEPTED: S = {
     "description": "accepted: poll the operation at Location",
     "headers": {"Location": {"schema": STR}},
@@ -215,71 +318,206 @@ def spec() -> S:
     paths: S = {
         "/v1/health": {"get": _op("health check", {"200": _json({"type": "object"})})},
         "/v1/openapi.json": {"get": _op("this document", {"200": _json({"type": "object"})})},
-        "/v1/clusters": {"get": _op("list clusters", {"200": _json({"type": "object", "required": ["clusters"],
-            "properties": {"clusters": {"type": "array", "items": {"$ref": "#/components/schemas/Cluster"}}}})})},
-        "/v1/clusters/{cluster}": {
-            "put": _op("register or replace a cluster", {"200": _json({"$ref": "#/components/schemas/Cluster"}),
-                       "201": _json({"$ref": "#/components/schemas/Cluster"}, "created"),
-                       **_errors(400, 413, 422, 503)}, [PATH_CLUSTER], CLUSTER_PUT),
-            "get": _op("a cluster, its reachability and server version",
-                       {"200": _json({"$ref": "#/components/schemas/Cluster"}), **_errors(404, 422, 503)},
-                       [PATH_CLUSTER]),
-            "delete": _op("forget a cluster and delete its credentials", {"204": {"description": "deleted"},
-                          **_errors(404, 409, 422, 503)}, [PATH_CLUSTER, _param("force", schema=BOOL)]),
+        "/v1/clusters": {
+            "get": _op(
+                "list clusters",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["clusters"],
+                            "properties": {
+                                "clusters": {"type": "array", "items": {"$ref": "#/components/schemas/Cluster"}}
+                            },
+                        }
+                    )
+                },
+            )
         },
-        "/v1/clusters/{cluster}/namespaces": {"get": _op("namespaces of a cluster (live)", {
-            "200": _json({"type": "object", "required": ["namespaces"], "properties": {"namespaces": {
-                "type": "array", "items": {"type": "object", "required": ["name"]}}}}),
-            **_errors(404, 422, 502, 503)}, [PATH_CLUSTER])},
-        "/v1/releases": {"get": _op("releases on every cluster", {"200": RELEASE_LIST, **_errors(400, 422, 503)},
-                                    [_param("namespace"), *LIST_FILTERS])},
-        "/v1/clusters/{cluster}/releases": {"get": _op("releases on a cluster", {
-            "200": RELEASE_LIST, **_errors(400, 404, 422, 503)}, [PATH_CLUSTER, _param("namespace"), *LIST_FILTERS])},
+        "/v1/clusters/{cluster}": {
+            "put": _op(
+                "register or replace a cluster",
+                {
+                    "200": _json({"$ref": "#/components/schemas/Cluster"}),
+                    "201": _json({"$ref": "#/components/schemas/Cluster"}, "created"),
+                    **_errors(400, 413, 422, 503),
+                },
+                [PATH_CLUSTER],
+                CLUSTER_PUT,
+            ),
+            "get": _op(
+                "a cluster, its reachability and server version",
+                {"200": _json({"$ref": "#/components/schemas/Cluster"}), **_errors(404, 422, 503)},
+                [PATH_CLUSTER],
+            ),
+            "delete": _op(
+                "forget a cluster and delete its credentials",
+                {"204": {"description": "deleted"}, **_errors(404, 409, 422, 503)},
+                [PATH_CLUSTER, _param("force", schema=BOOL)],
+            ),
+        },
+        "/v1/clusters/{cluster}/namespaces": {
+            "get": _op(
+                "namespaces of a cluster (live)",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["namespaces"],
+                            "properties": {
+                                "namespaces": {"type": "array", "items": {"type": "object", "required": ["name"]}}
+                            },
+                        }
+                    ),
+                    **_errors(404, 422, 502, 503),
+                },
+                [PATH_CLUSTER],
+            )
+        },
+        "/v1/releases": {
+            "get": _op(
+                "releases on every cluster",
+                {"200": RELEASE_LIST, **_errors(400, 422, 503)},
+                [_param("namespace"), *LIST_FILTERS],
+            )
+        },
+        "/v1/clusters/{cluster}/releases": {
+            "get": _op(
+                "releases on a cluster",
+                {"200": RELEASE_LIST, **_errors(400, 404, 422, 503)},
+                [PATH_CLUSTER, _param("namespace"), *LIST_FILTERS],
+            )
+        },
         "/v1/clusters/{cluster}/namespaces/{namespace}/releases": {
-            "get": _op("releases in a namespace", {"200": RELEASE_LIST, **_errors(400, 404, 422, 503)},
-                       [PATH_CLUSTER, PATH_NS, *LIST_FILTERS]),
-            "post": _op("install a chart (dry_run answers 200 at once)", {
-                "202": ACCEPTED, "200": _json({"$ref": "#/components/schemas/DryRun"}, "dry run"),
-                **_errors(400, 404, 409, 413, 422, 502, 503)}, [PATH_CLUSTER, PATH_NS],
-                _body(INSTALL_FIELDS, ("chart",))),
+            "get": _op(
+                "releases in a namespace",
+                {"200": RELEASE_LIST, **_errors(400, 404, 422, 503)},
+                [PATH_CLUSTER, PATH_NS, *LIST_FILTERS],
+            ),
+            "post": _op(
+                "install a chart (dry_run answers 200 at once)",
+                {
+                    "202": ACCEPTED,
+                    "200": _json({"$ref": "#/components/schemas/DryRun"}, "dry run"),
+                    **_errors(400, 404, 409, 413, 422, 502, 503),
+                },
+                [PATH_CLUSTER, PATH_NS],
+                _body(INSTALL_FIELDS, ("chart",)),
+            ),
         },
         rel: {
-            "get": _op("a release from the store; info= reads details through helm", {
-                "200": _json({"$ref": "#/components/schemas/Release"}), **_errors(404, 422, 502, 503)},
-                [*REL_PARAMS, _param("info", desc="all, or comma-separated values,manifest,notes,hooks,resources; "
-                                     "also drift (live objects vs the manifest) and events (reconcile findings)"),
-                 _param("revision", schema={"type": "integer", "minimum": 1})]),
-            "put": _op("upgrade (install: true for an upsert)", {
-                "202": ACCEPTED, "200": _json({"$ref": "#/components/schemas/DryRun"}, "dry run"),
-                **_errors(400, 404, 409, 413, 422, 502, 503)}, REL_PARAMS, _body(UPGRADE_FIELDS, ("chart",))),
-            "delete": _op("uninstall", {"202": ACCEPTED, **_errors(400, 404, 409, 422, 503)},
-                          [*REL_PARAMS, *[_param(b, schema=BOOL) for b in ("keep_history", "disable_hooks", "wait")],
-                           _param("timeout"), _param("cascade", schema=FIELD_SCHEMAS["cascade"])],
-                          _body(UNINSTALL_FIELDS)),
+            "get": _op(
+                "a release from the store; info= reads details through helm",
+                {"200": _json({"$ref": "#/components/schemas/Release"}), **_errors(404, 422, 502, 503)},
+                [
+                    *REL_PARAMS,
+                    _param(
+                        "info",
+                        desc="all, or comma-separated values,manifest,notes,hooks,resources; "
+                        "also drift (live objects vs the manifest) and events (reconcile findings)",
+                    ),
+                    _param("revision", schema={"type": "integer", "minimum": 1}),
+                ],
+            ),
+            "put": _op(
+                "upgrade (install: true for an upsert)",
+                {
+                    "202": ACCEPTED,
+                    "200": _json({"$ref": "#/components/schemas/DryRun"}, "dry run"),
+                    **_errors(400, 404, 409, 413, 422, 502, 503),
+                },
+                REL_PARAMS,
+                _body(UPGRADE_FIELDS, ("chart",)),
+            ),
+            "delete": _op(
+                "uninstall",
+                {"202": ACCEPTED, **_errors(400, 404, 409, 422, 503)},
+                [
+                    *REL_PARAMS,
+                    *[_param(b, schema=BOOL) for b in ("keep_history", "disable_hooks", "wait")],
+                    _param("timeout"),
+                    _param("cascade", schema=FIELD_SCHEMAS["cascade"]),
+                ],
+                _body(UNINSTALL_FIELDS),
+            ),
         },
-        rel + "/rollback": {"post": _op("roll back to a revision (default: the previous one)", {
-            "202": ACCEPTED, **_errors(400, 404, 409, 422, 503)}, REL_PARAMS, _body(ROLLBACK_FIELDS))},
-        rel + "/unlock": {"post": _op("recover a release whose operation was lost (after its lease expired)", {
-            "202": ACCEPTED, **_errors(400, 404, 409, 422, 503)}, REL_PARAMS, _body(UNLOCK_FIELDS))},
-        rel + "/history": {"get": _op("revision history, newest first, from the store", {
-            "200": _json({"type": "object", "required": ["release", "history"], "properties": {
-                "release": REF, "history": {"type": "array", "items": {"$ref": "#/components/schemas/Revision"}}}}),
-            **_errors(404, 422, 503)}, [*REL_PARAMS, _param("max", schema={"type": "integer", "minimum": 1})])},
-        "/v1/clusters/{cluster}/reconcile": {"post": _op(
-            "reconcile: bring the store in line with helm on the cluster (an operation on <cluster>/*/*)", {
-                "202": ACCEPTED, **_errors(400, 404, 409, 422, 503)}, [PATH_CLUSTER], _body(RECONCILE_FIELDS))},
-        "/v1/operations": {"get": _op("operations, newest first", {
-            "200": _json({"type": "object", "required": ["operations", "next_token"], "properties": {
-                "operations": {"type": "array", "items": {"$ref": "#/components/schemas/Operation"}},
-                "next_token": NULLABLE_STR}}), **_errors(400, 422, 503)},
-            [_param("cluster"), _param("namespace"), _param("release"),
-             _param("status", schema={"type": "string", "enum": ["queued", "running", "succeeded", "failed"]}),
-             _param("action", schema={"type": "string", "enum": ACTIONS}),
-             *PAGING])},
-        "/v1/operations/{operation_id}": {"get": _op("one operation", {
-            "200": _json({"$ref": "#/components/schemas/Operation"}), **_errors(404, 503)},
-            [_param("operation_id", "path")])},
-    }  # fmt: skip
+        rel + "/rollback": {
+            "post": _op(
+                "roll back to a revision (default: the previous one)",
+                {"202": ACCEPTED, **_errors(400, 404, 409, 422, 503)},
+                REL_PARAMS,
+                _body(ROLLBACK_FIELDS),
+            )
+        },
+        rel + "/unlock": {
+            "post": _op(
+                "recover a release whose operation was lost (after its lease expired)",
+                {"202": ACCEPTED, **_errors(400, 404, 409, 422, 503)},
+                REL_PARAMS,
+                _body(UNLOCK_FIELDS),
+            )
+        },
+        rel + "/history": {
+            "get": _op(
+                "revision history, newest first, from the store",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["release", "history"],
+                            "properties": {
+                                "release": REF,
+                                "history": {"type": "array", "items": {"$ref": "#/components/schemas/Revision"}},
+                            },
+                        }
+                    ),
+                    **_errors(404, 422, 503),
+                },
+                [*REL_PARAMS, _param("max", schema={"type": "integer", "minimum": 1})],
+            )
+        },
+        "/v1/clusters/{cluster}/reconcile": {
+            "post": _op(
+                "reconcile: bring the store in line with helm on the cluster (an operation on <cluster>/*/*)",
+                {"202": ACCEPTED, **_errors(400, 404, 409, 422, 503)},
+                [PATH_CLUSTER],
+                _body(RECONCILE_FIELDS),
+            )
+        },
+        "/v1/operations": {
+            "get": _op(
+                "operations, newest first",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["operations", "next_token"],
+                            "properties": {
+                                "operations": {"type": "array", "items": {"$ref": "#/components/schemas/Operation"}},
+                                "next_token": NULLABLE_STR,
+                            },
+                        }
+                    ),
+                    **_errors(400, 422, 503),
+                },
+                [
+                    _param("cluster"),
+                    _param("namespace"),
+                    _param("release"),
+                    _param("status", schema={"type": "string", "enum": ["queued", "running", "succeeded", "failed"]}),
+                    _param("action", schema={"type": "string", "enum": ACTIONS}),
+                    *PAGING,
+                ],
+            )
+        },
+        "/v1/operations/{operation_id}": {
+            "get": _op(
+                "one operation",
+                {"200": _json({"$ref": "#/components/schemas/Operation"}), **_errors(404, 503)},
+                [_param("operation_id", "path")],
+            )
+        },
+    }
     from chalicelib.api import openapi_admin, openapi_charts  # they build on the helpers above
 
     paths.update(openapi_charts.paths())
@@ -291,15 +529,35 @@ def spec() -> S:
                 op["security"] = [{"sigv4": []}, {"bearer": []}]
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Charthouse", "version": "1.0.0",
-                 "description": "Install, upgrade, roll back, list and uninstall Helm releases on many clusters."},
+        "info": {
+            "title": "Charthouse",
+            "version": "1.0.0",
+            "description": "Install, upgrade, roll back, list and uninstall Helm releases on many clusters.",
+        },
         "paths": paths,
-        "components": {"schemas": {"Error": ERROR, "Operation": OPERATION, "Release": RELEASE,
-                                   "Revision": REVISION, "Cluster": CLUSTER, "DryRun": DRY_RUN,
-                                   **openapi_charts.schemas(), **openapi_admin.schemas()},
-                       "securitySchemes": {
-                           "sigv4": {"type": "apiKey", "name": "Authorization", "in": "header",
-                                     "description": "AWS SigV4 (deployed stages: API Gateway's IAM authorizer)"},
-                           "bearer": {"type": "http", "scheme": "bearer",
-                                      "description": "a token from POST /v1/tokens (local stages)"}}},
-    }  # fmt: skip
+        "components": {
+            "schemas": {
+                "Error": ERROR,
+                "Operation": OPERATION,
+                "Release": RELEASE,
+                "Revision": REVISION,
+                "Cluster": CLUSTER,
+                "DryRun": DRY_RUN,
+                **openapi_charts.schemas(),
+                **openapi_admin.schemas(),
+            },
+            "securitySchemes": {
+                "sigv4": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "description": "AWS SigV4 (deployed stages: API Gateway's IAM authorizer)",
+                },
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a token from POST /v1/tokens (local stages)",
+                },
+            },
+        },
+    }

@@ -62,8 +62,13 @@ def chalice_errors_in_our_shape(event: Any, get_response: Callable[[Any], Respon
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
-        response.body = {"error": {"code": str(body["Code"]).removesuffix("Error") or "Error",
-                                   "message": str(body["Message"]), "details": {}}}  # fmt: skip
+        response.body = {
+            "error": {
+                "code": str(body["Code"]).removesuffix("Error") or "Error",
+                "message": str(body["Message"]),
+                "details": {},
+            }
+        }
         response.headers["Content-Type"] = "application/json"
     return response
 
@@ -90,8 +95,11 @@ def _idempotency(body: dict[str, Any]) -> Idempotency | None:
         raise InvalidInput("Idempotency-Key", "must be 1-128 characters of letters, digits and -_.:")
     req = bp.current_request
     # req.path is the route template: the URI parameters make it the concrete resource
-    canonical = json.dumps({"method": req.method, "path": req.path, "params": req.uri_params or {},
-                            "query": _query(), "body": body}, sort_keys=True, separators=(",", ":"))  # fmt: skip
+    canonical = json.dumps(
+        {"method": req.method, "path": req.path, "params": req.uri_params or {}, "query": _query(), "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return Idempotency(key, hashlib.sha256(canonical.encode()).hexdigest())
 
 
@@ -120,13 +128,22 @@ def _reveal(ref: ReleaseRef) -> bool:
 def _visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only what the caller may read (items carry ``cluster``/``namespace``, or a ``release`` holding them)."""
     seen = bootstrap.get().authorizer.reader(principal())
-    return [i for i in items if seen.can_read(str(i.get("cluster") or i.get("release", {}).get("cluster")),
-                                               str(i.get("namespace") or i.get("release", {}).get("namespace")))]
+    return [
+        i
+        for i in items
+        if seen.can_read(
+            str(i.get("cluster") or i.get("release", {}).get("cluster")),
+            str(i.get("namespace") or i.get("release", {}).get("namespace")),
+        )
+    ]
 
 
 def _accepted(op: Operation) -> Response:
-    return Response(body=op.to_json(), status_code=202,
-                    headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"})  # fmt: skip
+    return Response(
+        body=op.to_json(),
+        status_code=202,
+        headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"},
+    )
 
 
 # ---------------------------------------------------------------- meta
@@ -159,8 +176,9 @@ def list_clusters() -> dict[str, Any]:
 def put_cluster(cluster: str) -> Response:
     spec = ClusterSpec.from_json(cluster, _body())
     info, created = bootstrap.get().registry.put(spec)
-    return Response(body=info.to_json(), status_code=201 if created else 200,
-                    headers={"Content-Type": "application/json"})  # fmt: skip
+    return Response(
+        body=info.to_json(), status_code=201 if created else 200, headers={"Content-Type": "application/json"}
+    )
 
 
 @bp.route("/v1/clusters/{cluster}", methods=["GET"], authorizer=AUTHORIZER)
@@ -208,14 +226,16 @@ def _list_query(query: dict[str, str], cluster: str | None, namespace: str | Non
                 raise InvalidInput("status", f"must be one of {', '.join(STATUS_FILTERS)} (comma-separated)")
     return ListQuery(
         cluster=v.dns_label("cluster", cluster) if cluster else None,
-        namespace=v.dns_label("namespace", namespace or query.get("namespace")) if (namespace or query.get("namespace")) else None,
+        namespace=v.dns_label("namespace", namespace or query.get("namespace"))
+        if (namespace or query.get("namespace"))
+        else None,
         name=v.release_name("name", query["name"]) if query.get("name") else None,
         search=v.text("search", query.get("search"), 53),
         chart=v.text("chart", query.get("chart"), 128),
         statuses=statuses,
         limit=web.limit(query),
         next_token=query.get("next_token"),
-    )  # fmt: skip
+    )
 
 
 def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
@@ -260,7 +280,9 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
             asked = list(INFO_PARTS)
         for part in asked:
             if part not in INFO_PARTS:
-                raise InvalidInput("info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS + LIVE_INFO)}")
+                raise InvalidInput(
+                    "info", f"must be all or a comma-separated list of {', '.join(INFO_PARTS + LIVE_INFO)}"
+                )
         parts = tuple(dict.fromkeys(asked))
     revision = v.integer("revision", query.get("revision"), 1, 1_000_000)
     out = bootstrap.get().service.get(ref, parts, revision, _reveal(ref))
@@ -284,7 +306,12 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- releases: writes
 
 
-@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
+@bp.route(
+    "/v1/clusters/{cluster}/namespaces/{namespace}/releases",
+    methods=["POST"],
+    content_types=CONTENT_TYPES,
+    authorizer=AUTHORIZER,
+)
 @web.handled
 def install(cluster: str, namespace: str) -> Response:
     d = bootstrap.get()
@@ -388,6 +415,9 @@ def list_operations() -> dict[str, Any]:
         cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
         namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
         release=v.release_name("release", query["release"]) if query.get("release") else None,
-        status=status, action=action, limit=web.limit(query), token=query.get("next_token"),
-    )  # fmt: skip
+        status=status,
+        action=action,
+        limit=web.limit(query),
+        token=query.get("next_token"),
+    )
     return web.page(_visible([o.to_json() for o in ops]), token, "operations")

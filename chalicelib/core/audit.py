@@ -28,17 +28,38 @@ class AuditLog:
         self._store = store
         self._keep_s = keep_days * 86400
 
-    def record(self, *, principal: str, method: str, route: str, path: str, params: dict[str, str], status: int,
-               operation_id: str | None, source_ip: str | None, user_agent: str | None,
-               error_code: str | None) -> None:  # fmt: skip
+    def record(
+        self,
+        *,
+        principal: str,
+        method: str,
+        route: str,
+        path: str,
+        params: dict[str, str],
+        status: int,
+        operation_id: str | None,
+        source_ip: str | None,
+        user_agent: str | None,
+        error_code: str | None,
+    ) -> None:
         """Best effort: an audit write that fails is logged, and never turns a done call into an error."""
         entry = {
-            "id": f"au-{uuid.uuid4().hex}", "at": now(), "principal": principal, "method": method, "route": route,
-            "path": path, "cluster": params.get("cluster"), "namespace": params.get("namespace"),
-            "release": params.get("name"), "status": status, "result": _result(status),
-            "operation_id": operation_id, "error_code": error_code,
-            "source_ip": source_ip, "user_agent": (user_agent or "")[:200] or None,
-        }  # fmt: skip
+            "id": f"au-{uuid.uuid4().hex}",
+            "at": now(),
+            "principal": principal,
+            "method": method,
+            "route": route,
+            "path": path,
+            "cluster": params.get("cluster"),
+            "namespace": params.get("namespace"),
+            "release": params.get("name"),
+            "status": status,
+            "result": _result(status),
+            "operation_id": operation_id,
+            "error_code": error_code,
+            "source_ip": source_ip,
+            "user_agent": (user_agent or "")[:200] or None,
+        }
         entry = {k: val for k, val in entry.items() if val is not None}
         try:
             self._store.put_audit(entry, int(time.time()) + self._keep_s)

@@ -71,7 +71,6 @@ class Tokens:
         self._store = store
         self._known: dict[str, tuple[float, str]] = {}  # hash -> (valid until, name): one lookup per token per minute
 
-
     def create(self, name: str) -> str:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
             raise InvalidInput("name", "a token name is a DNS label: lower-case letters, digits and '-'")
@@ -79,8 +78,9 @@ class Tokens:
             raise Conflict(f"a token named {name} exists; delete it first")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = token_hash(token)
-        self._store.put_entry(f"TOKEN#{digest}", "META", "TOKENS", name,
-                              {"name": name, "hash": digest, "created_at": now()})  # fmt: skip
+        self._store.put_entry(
+            f"TOKEN#{digest}", "META", "TOKENS", name, {"name": name, "hash": digest, "created_at": now()}
+        )
         return token
 
     def lookup(self, token: str) -> str | None:

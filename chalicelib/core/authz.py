@@ -100,8 +100,11 @@ class Rule:
         verbs = raw.get("verbs")
         if not isinstance(verbs, list) or not verbs or any(x not in VERBS for x in verbs):
             raise InvalidInput(f"{at}.verbs", f"must be a non-empty list of {', '.join(VERBS)}")
-        return cls(tuple(verbs), _patterns(f"{at}.clusters", raw.get("clusters"), ["*"]),
-                   _patterns(f"{at}.namespaces", raw.get("namespaces"), ["*"]))  # fmt: skip
+        return cls(
+            tuple(verbs),
+            _patterns(f"{at}.clusters", raw.get("clusters"), ["*"]),
+            _patterns(f"{at}.namespaces", raw.get("namespaces"), ["*"]),
+        )
 
     def grants(self, verb: str, cluster: str | None, namespace: str | None) -> bool:
         if verb not in self.verbs and "admin" not in self.verbs:
@@ -132,16 +135,23 @@ class Policy:
         rules = body.get("rules")
         if not isinstance(rules, list) or not rules or len(rules) > 100:
             raise InvalidInput("rules", "must be a non-empty list of rules (at most 100)")
-        return cls(name, v.text("description", body.get("description"), 256) or "",
-                   _patterns("principals", body.get("principals")),
-                   tuple(Rule.from_json(r, f"rules[{i}]") for i, r in enumerate(rules)))  # fmt: skip
+        return cls(
+            name,
+            v.text("description", body.get("description"), 256) or "",
+            _patterns("principals", body.get("principals")),
+            tuple(Rule.from_json(r, f"rules[{i}]") for i, r in enumerate(rules)),
+        )
 
     def applies_to(self, principal: Principal) -> bool:
         return any(fnmatchcase(n, p) for n in principal.names for p in self.principals)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "principals": list(self.principals),
-                "rules": [r.to_json() for r in self.rules]}  # fmt: skip
+        return {
+            "name": self.name,
+            "description": self.description,
+            "principals": list(self.principals),
+            "rules": [r.to_json() for r in self.rules],
+        }
 
 
 class Authorizer:
@@ -165,8 +175,10 @@ class Authorizer:
         return Policy.from_json(name, {k: entry[k] for k in ("principals", "rules", "description")})
 
     def all(self) -> list[Policy]:
-        return [Policy.from_json(e["name"], {k: e[k] for k in ("principals", "rules", "description")})
-                for e in self._store.list_entries("POLICIES")]  # fmt: skip
+        return [
+            Policy.from_json(e["name"], {k: e[k] for k in ("principals", "rules", "description")})
+            for e in self._store.list_entries("POLICIES")
+        ]
 
     def delete(self, name: str) -> None:
         self.get(name)
@@ -180,19 +192,30 @@ class Authorizer:
             return None
         return [rule for policy in self.all() if policy.applies_to(principal) for rule in policy.rules]
 
-    def allowed(self, principal: Principal, verb: str, cluster: str | None = None, namespace: str | None = None,
-                rules: list[Rule] | None = None) -> bool:  # fmt: skip
+    def allowed(
+        self,
+        principal: Principal,
+        verb: str,
+        cluster: str | None = None,
+        namespace: str | None = None,
+        rules: list[Rule] | None = None,
+    ) -> bool:
         if verb == SELF:
             return True
         rules = self.rules_for(principal) if rules is None else rules
         return rules is None or any(r.grants(verb, cluster, namespace) for r in rules)
 
-    def require(self, principal: Principal, verb: str, cluster: str | None = None,
-                namespace: str | None = None) -> None:  # fmt: skip
+    def require(
+        self, principal: Principal, verb: str, cluster: str | None = None, namespace: str | None = None
+    ) -> None:
         if not self.allowed(principal, verb, cluster, namespace):
             where = " ".join(f"{k} {val}" for k, val in (("cluster", cluster), ("namespace", namespace)) if val)
-            raise Forbidden(f"{principal.id} may not {verb}" + (f" on {where}" if where else ""),
-                            permission=verb, cluster=cluster, namespace=namespace)  # fmt: skip
+            raise Forbidden(
+                f"{principal.id} may not {verb}" + (f" on {where}" if where else ""),
+                permission=verb,
+                cluster=cluster,
+                namespace=namespace,
+            )
 
     def reader(self, principal: Principal) -> Visibility:
         """What ``principal`` may read, for filtering lists (one policy lookup per request)."""

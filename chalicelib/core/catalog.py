@@ -80,8 +80,9 @@ class Archive:
 
 
 class Catalog:
-    def __init__(self, repos: RepositoryRegistry, uploads: UploadedCharts, helm_binary: str,
-                 limits: archives.Limits) -> None:  # fmt: skip
+    def __init__(
+        self, repos: RepositoryRegistry, uploads: UploadedCharts, helm_binary: str, limits: archives.Limits
+    ) -> None:
         self.repos = repos
         self.uploads = uploads
         self._helm = helm_binary
@@ -106,8 +107,9 @@ class Catalog:
             try:
                 return self.repos.connect(ref.location)
             except RepositoryNotFound as exc:
-                raise InvalidInput(field, f"repository {ref.location} is not registered (PUT /v1/repositories/"
-                                          f"{ref.location})") from exc  # fmt: skip
+                raise InvalidInput(
+                    field, f"repository {ref.location} is not registered (PUT /v1/repositories/{ref.location})"
+                ) from exc
         if ref.kind in ("oci", "url"):
             return self.repos.for_url(ref.location)
         return None
@@ -129,8 +131,9 @@ class Catalog:
             path = archives.unpack(path.read_bytes(), workdir.path / "chart-src", self.limits)
         return LocalChart(str(path), keyring)
 
-    def _fetch_into(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool,
-                    workdir: Workdir) -> Path:  # fmt: skip
+    def _fetch_into(
+        self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool, workdir: Workdir
+    ) -> Path:
         if _is_oci(ref, conn):
             return self._pull_oci(ref, conn, version, devel, verify, workdir)
         archive = self.archive(ref, conn, version, devel, verify)
@@ -139,8 +142,9 @@ class Catalog:
             _write_bytes(workdir, path.name + ".prov", archive.prov)
         return path
 
-    def archive(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool,
-                with_prov: bool = False) -> Archive:  # fmt: skip
+    def archive(
+        self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, with_prov: bool = False
+    ) -> Archive:
         """The archive bytes of an HTTP, URL or uploaded chart (not OCI: helm pulls those)."""
         if ref.kind == "uploaded":
             upload = self.uploads.resolve(ref.name, version, devel)
@@ -166,8 +170,9 @@ class Catalog:
         except RemoteNotFound as exc:  # the index or the reference names an archive the server does not have
             raise ChartNotFound(f"chart {ref.name}: {exc.message}") from exc
 
-    def _pull_oci(self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool,
-                  workdir: Workdir) -> Path:  # fmt: skip
+    def _pull_oci(
+        self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool, workdir: Workdir
+    ) -> Path:
         url = ref.location if ref.kind == "oci" else f"{conn.repo.url}/{ref.name}" if conn else ref.location
         netguard.check_url(url, self.repos.allowed, "chart")
         tls = RegistryTls()
@@ -181,7 +186,9 @@ class Catalog:
         except (HelmError, ClusterAuthFailed, ClusterUnreachable) as exc:
             # helm's stderr was classified as if a cluster had answered: here it is the registry
             message = exc.message
-            if re.search(r"(?i)unauthorized|authentication required|credential not found|denied|forbidden|\b40[13]\b", message):
+            if re.search(
+                r"(?i)unauthorized|authentication required|credential not found|denied|forbidden|\b40[13]\b", message
+            ):
                 raise RepositoryAuthFailed(f"the registry refused the pull of {ref.name}: {message}") from exc
             if re.search(r"(?i)not found|no such|unknown|invalid_?reference|could not locate", message):
                 raise ChartVersionNotFound(f"chart {ref.name}: {message}") from exc
@@ -195,13 +202,17 @@ class Catalog:
 
     # ------------------------------------------------------------ search and show
 
-    def search(self, query: str | None, repository: str | None, all_versions: bool, devel: bool,
-               constraint: str | None) -> list[dict[str, Any]]:  # fmt: skip
+    def search(
+        self, query: str | None, repository: str | None, all_versions: bool, devel: bool, constraint: str | None
+    ) -> list[dict[str, Any]]:
         if repository:
             names = [repository]
             if repository != UPLOADED and self.repos.get(repository).kind != "http":
-                raise InvalidInput("repository", f"{repository} is an OCI registry: registries have no index to "
-                                                  "search; show or install its charts by name")  # fmt: skip
+                raise InvalidInput(
+                    "repository",
+                    f"{repository} is an OCI registry: registries have no index to "
+                    "search; show or install its charts by name",
+                )
         else:
             names = [r.name for r in self.repos.all() if r.kind == "http"] + [UPLOADED]
         out: list[dict[str, Any]] = []
@@ -210,8 +221,9 @@ class Catalog:
             out += chartindex.search(index, name, query, all_versions, devel, constraint)
         return out
 
-    def show(self, repository: str, chart: str, version: str | None, devel: bool,
-             parts: tuple[str, ...]) -> dict[str, Any]:  # fmt: skip
+    def show(
+        self, repository: str, chart: str, version: str | None, devel: bool, parts: tuple[str, ...]
+    ) -> dict[str, Any]:
         ref = ChartRef.parse(f"{repository}/{chart}", "chart")
         conn = None if ref.kind == "uploaded" else self.repos.connect(repository)
         if _is_oci(ref, conn):
@@ -220,8 +232,13 @@ class Catalog:
         else:
             data = self.archive(ref, conn, version, devel).data
         archive = archives.inspect(data, self.limits)
-        return {"repository": repository, "name": archive.name, "version": archive.version,
-                "digest": archive.digest, **archive.show(parts)}  # fmt: skip
+        return {
+            "repository": repository,
+            "name": archive.name,
+            "version": archive.version,
+            "digest": archive.digest,
+            **archive.show(parts),
+        }
 
 
 def _is_oci(ref: ChartRef, conn: Connection | None) -> bool:
@@ -251,6 +268,10 @@ def _registry_files(conn: Connection, url: str, workdir: Workdir) -> RegistryTls
     files: dict[str, str | None] = {}
     for key, name in (("ca_bundle", "ca.pem"), ("client_certificate", "cert.pem"), ("client_key", "key.pem")):
         files[key] = str(workdir.write(name, secret[key])) if secret.get(key) else None
-    return RegistryTls(ca_file=files["ca_bundle"], cert_file=files["client_certificate"],
-                       key_file=files["client_key"], insecure_skip_tls_verify=conn.repo.insecure_skip_tls_verify,
-                       plain_http=conn.repo.plain_http)  # fmt: skip
+    return RegistryTls(
+        ca_file=files["ca_bundle"],
+        cert_file=files["client_certificate"],
+        key_file=files["client_key"],
+        insecure_skip_tls_verify=conn.repo.insecure_skip_tls_verify,
+        plain_http=conn.repo.plain_http,
+    )

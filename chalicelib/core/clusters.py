@@ -156,12 +156,18 @@ def _flatten_kubeconfig(raw: object, context: object) -> dict[str, Any]:
     ctx = pick("contexts", ctx_name)
     cluster, user = pick("clusters", ctx.get("cluster")), pick("users", ctx.get("user"))
     if set(cluster) - _CLUSTER_KEYS:
-        raise InvalidInput("kubeconfig", f"cluster field {sorted(set(cluster) - _CLUSTER_KEYS)[0]!r} is not "
-                                         "allowed: embed the CA as certificate-authority-data")  # fmt: skip
+        raise InvalidInput(
+            "kubeconfig",
+            f"cluster field {sorted(set(cluster) - _CLUSTER_KEYS)[0]!r} is not "
+            "allowed: embed the CA as certificate-authority-data",
+        )
     if set(user) - _USER_KEYS:
-        raise InvalidInput("kubeconfig", f"user field {sorted(set(user) - _USER_KEYS)[0]!r} is not allowed: "
-                                         "use token or client-certificate-data/client-key-data "
-                                         "(exec and auth-provider plugins and file paths are refused)")  # fmt: skip
+        raise InvalidInput(
+            "kubeconfig",
+            f"user field {sorted(set(user) - _USER_KEYS)[0]!r} is not allowed: "
+            "use token or client-certificate-data/client-key-data "
+            "(exec and auth-provider plugins and file paths are refused)",
+        )
     _server(cluster.get("server"), "kubeconfig")
     if not user:
         raise InvalidInput("kubeconfig", "the user has no credentials")
@@ -227,8 +233,9 @@ class Probe:
 class ClusterRegistry:
     """Registers clusters and hands out credentials. ``session_factory(region)`` builds boto3 sessions (EKS)."""
 
-    def __init__(self, secrets_client: Any, store: Store, secret_prefix: str,
-                 session_factory: Callable[[str, str | None], Any]) -> None:  # fmt: skip
+    def __init__(
+        self, secrets_client: Any, store: Store, secret_prefix: str, session_factory: Callable[[str, str | None], Any]
+    ) -> None:
         self._vault = Vault(secrets_client, secret_prefix, "cluster credentials")
         self._store = store
         self._sessions = session_factory
@@ -242,9 +249,15 @@ class ClusterRegistry:
         secret_id = self._vault.put(spec.name, spec.secret)
         ts = now()
         info = ClusterInfo(
-            name=spec.name, auth=spec.auth, server=spec.server, secret_id=secret_id, description=spec.description,
-            created_at=existing.created_at if existing else ts, updated_at=ts, eks=spec.eks,
-        )  # fmt: skip
+            name=spec.name,
+            auth=spec.auth,
+            server=spec.server,
+            secret_id=secret_id,
+            description=spec.description,
+            created_at=existing.created_at if existing else ts,
+            updated_at=ts,
+            eks=spec.eks,
+        )
         self._store.put_cluster(info)
         self._cache.pop(spec.name, None)
         return info, existing is None
@@ -335,8 +348,10 @@ class ClusterRegistry:
             if status in (401, 403):
                 raise ClusterAuthFailed(f"the cluster refused the credentials (HTTP {status})") from exc
             raise ClusterUnreachable(f"cluster {name} is unreachable: {_safe_reason(exc)}") from exc
-        return [{"name": ns.metadata.name if ns.metadata else "", "status": getattr(ns.status, "phase", None)}
-                for ns in items]  # fmt: skip
+        return [
+            {"name": ns.metadata.name if ns.metadata else "", "status": getattr(ns.status, "phase", None)}
+            for ns in items
+        ]
 
     def api_client(self, name: str) -> Any:
         """A kubernetes ApiClient for the cluster (use it as a context manager)."""
@@ -352,8 +367,13 @@ def _safe_reason(exc: BaseException) -> str:
     if status:
         return f"HTTP {status} {getattr(exc, 'reason', '')}".strip()
     text = type(exc).__name__
-    for marker in ("Connection refused", "timed out", "Name or service not known", "CERTIFICATE_VERIFY_FAILED",
-                   "No route to host"):  # fmt: skip
+    for marker in (
+        "Connection refused",
+        "timed out",
+        "Name or service not known",
+        "CERTIFICATE_VERIFY_FAILED",
+        "No route to host",
+    ):
         if marker in str(exc):
             return f"{text}: {marker}"
     return text

@@ -103,8 +103,13 @@ class ReleaseProps:
         v.no_unknown(options, OPTIONS, "Options.")
         if not isinstance(props.get("chart"), str) or not props["chart"]:
             raise InvalidInput("Chart", "is required")
-        return cls(ReleaseRef.parse(props.get("cluster"), props.get("namespace", "default"), props.get("name")),
-                   props["chart"], props.get("version"), props.get("values"), options)  # fmt: skip
+        return cls(
+            ReleaseRef.parse(props.get("cluster"), props.get("namespace", "default"), props.get("name")),
+            props["chart"],
+            props.get("version"),
+            props.get("values"),
+            options,
+        )
 
     def body(self, fields: frozenset[str], **extra: Any) -> dict[str, Any]:
         out = {"chart": self.chart, **{k: val for k, val in self.options.items() if k in fields}, **extra}
@@ -131,29 +136,53 @@ class CfnRequest:
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> CfnRequest:
         return cls(
-            request_type=str(event.get("RequestType") or ""), response_url=str(event.get("ResponseURL") or ""),
-            stack_id=str(event.get("StackId") or ""), request_id=str(event.get("RequestId") or ""),
+            request_type=str(event.get("RequestType") or ""),
+            response_url=str(event.get("ResponseURL") or ""),
+            stack_id=str(event.get("StackId") or ""),
+            request_id=str(event.get("RequestId") or ""),
             logical_resource_id=str(event.get("LogicalResourceId") or ""),
-            physical_resource_id=event.get("PhysicalResourceId"), properties=event.get("ResourceProperties"),
+            physical_resource_id=event.get("PhysicalResourceId"),
+            properties=event.get("ResourceProperties"),
             old_properties=event.get("OldResourceProperties"),
-        )  # fmt: skip
+        )
 
     def reply(self, status: str, physical_id: str, reason: str = "", data: dict[str, Any] | None = None) -> bytes:
-        body = {"Status": status, "Reason": reason[:MAX_REASON] or status, "PhysicalResourceId": physical_id,
-                "StackId": self.stack_id, "RequestId": self.request_id,
-                "LogicalResourceId": self.logical_resource_id, "NoEcho": False, "Data": data or {}}  # fmt: skip
+        body = {
+            "Status": status,
+            "Reason": reason[:MAX_REASON] or status,
+            "PhysicalResourceId": physical_id,
+            "StackId": self.stack_id,
+            "RequestId": self.request_id,
+            "LogicalResourceId": self.logical_resource_id,
+            "NoEcho": False,
+            "Data": data or {},
+        }
         return json.dumps(body).encode()
 
     def attachment(self, physical_id: str, fallback_id: str) -> dict[str, Any]:
         """What is kept with the operation to answer later (everything ``reply`` needs)."""
-        return {"response_url": self.response_url, "stack_id": self.stack_id, "request_id": self.request_id,
-                "logical_resource_id": self.logical_resource_id, "request_type": self.request_type,
-                "physical_resource_id": physical_id, "fallback_id": fallback_id}  # fmt: skip
+        return {
+            "response_url": self.response_url,
+            "stack_id": self.stack_id,
+            "request_id": self.request_id,
+            "logical_resource_id": self.logical_resource_id,
+            "request_type": self.request_type,
+            "physical_resource_id": physical_id,
+            "fallback_id": fallback_id,
+        }
 
     @classmethod
     def from_attachment(cls, doc: dict[str, Any]) -> CfnRequest:
-        return cls(doc["request_type"], doc["response_url"], doc["stack_id"], doc["request_id"],
-                   doc["logical_resource_id"], doc["physical_resource_id"], None, None)  # fmt: skip
+        return cls(
+            doc["request_type"],
+            doc["response_url"],
+            doc["stack_id"],
+            doc["request_id"],
+            doc["logical_resource_id"],
+            doc["physical_resource_id"],
+            None,
+            None,
+        )
 
 
 def send_http(url: str, body: bytes) -> None:
@@ -164,8 +193,16 @@ def send_http(url: str, body: bytes) -> None:
 
 
 class CustomResource:
-    def __init__(self, store: Store, service: ReleaseService, pipeline: Pipeline, catalog: Catalog, limits: Limits,
-                 allow_http: bool, send: Callable[[str, bytes], None] = send_http) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        service: ReleaseService,
+        pipeline: Pipeline,
+        catalog: Catalog,
+        limits: Limits,
+        allow_http: bool,
+        send: Callable[[str, bytes], None] = send_http,
+    ) -> None:
         self.store = store
         self.service = service
         self.pipeline = pipeline
@@ -180,9 +217,13 @@ class CustomResource:
         """Accept the request as an operation, or answer it at once. Never raises (a raise would make Lambda
         invoke it again, and answer twice)."""
         req = CfnRequest.from_event(event if isinstance(event, dict) else {})
-        if not re.match(r"^https?://", req.response_url) or (req.response_url.startswith("http:") and not self.allow_http):
-            log.error("a CloudFormation request without a usable ResponseURL (request %s): nothing to answer",
-                      req.request_id[:64])  # fmt: skip
+        if not re.match(r"^https?://", req.response_url) or (
+            req.response_url.startswith("http:") and not self.allow_http
+        ):
+            log.error(
+                "a CloudFormation request without a usable ResponseURL (request %s): nothing to answer",
+                req.request_id[:64],
+            )
             return {"answered": False}
         fallback = req.physical_resource_id or f"{NO_RELEASE}{req.request_id}"
         try:
@@ -203,8 +244,10 @@ class CustomResource:
         return req.physical_resource_id or f"{NO_RELEASE}{req.request_id}"
 
     def _accept(self, req: CfnRequest) -> Operation | None:
-        idem = Idempotency(f"cfn:{req.request_id}"[:128] if req.request_id else "cfn:none",
-                           hashlib.sha256(f"{req.request_type}:{req.stack_id}:{req.request_id}".encode()).hexdigest())
+        idem = Idempotency(
+            f"cfn:{req.request_id}"[:128] if req.request_id else "cfn:none",
+            hashlib.sha256(f"{req.request_type}:{req.stack_id}:{req.request_id}".encode()).hexdigest(),
+        )
         prior = self.pipeline.replay(idem)  # Lambda invoked us again for the same request: it is underway
         if prior is not None:
             return prior
@@ -258,9 +301,12 @@ class CustomResource:
             return
         req = CfnRequest.from_attachment(doc)
         error = op.error or {}
-        data = {"OperationId": op.id, **{k.title(): val for k, val in op.release.to_json().items()},
-                "Revision": str((op.result or {}).get("revision") or ""),
-                "Status": str((op.result or {}).get("status") or "")}  # fmt: skip
+        data = {
+            "OperationId": op.id,
+            **{k.title(): val for k, val in op.release.to_json().items()},
+            "Revision": str((op.result or {}).get("revision") or ""),
+            "Status": str((op.result or {}).get("status") or ""),
+        }
         if op.status is OperationStatus.SUCCEEDED:
             self._answer(req, SUCCESS, doc["physical_resource_id"], f"operation {op.id} succeeded", data)
         elif op.action is Action.UNINSTALL and error.get("code") == "ReleaseNotFound":
@@ -272,20 +318,31 @@ class CustomResource:
             reason = f"operation {op.id} failed: {error.get('code', 'Error')}: {error.get('message', '')}"
             self._answer(req, FAILED, physical, reason, data)
 
-    def _answer(self, req: CfnRequest, status: str, physical_id: str, reason: str,
-                data: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    def _answer(
+        self, req: CfnRequest, status: str, physical_id: str, reason: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         body = req.reply(status, physical_id, reason, data)
         for attempt in range(SEND_ATTEMPTS):
             try:
                 self.send(req.response_url, body)
-                log.info("answered CloudFormation request %s (%s %s): %s", req.request_id[:64], req.request_type,
-                         req.logical_resource_id[:255], status)  # fmt: skip
+                log.info(
+                    "answered CloudFormation request %s (%s %s): %s",
+                    req.request_id[:64],
+                    req.request_type,
+                    req.logical_resource_id[:255],
+                    status,
+                )
                 return {"answered": True, "status": status}
             except (urllib.error.URLError, OSError) as exc:
                 # never the URL itself: it is presigned
                 code = getattr(exc, "code", None)
-                log.warning("answer to CloudFormation request %s failed (attempt %d): %s %s", req.request_id[:64],
-                            attempt + 1, type(exc).__name__, code or "")  # fmt: skip
+                log.warning(
+                    "answer to CloudFormation request %s failed (attempt %d): %s %s",
+                    req.request_id[:64],
+                    attempt + 1,
+                    type(exc).__name__,
+                    code or "",
+                )
                 time.sleep(2**attempt)
         return {"answered": False, "status": status}
 

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 MAX_DIFFERENCES = 20  # per object
 REQUEST_TIMEOUT_S = 10
-IGNORED_METADATA = frozenset({"name", "namespace", "creationTimestamp", "generation", "resourceVersion", "uid",
-                              "managedFields", "selfLink"})  # fmt: skip
+IGNORED_METADATA = frozenset(
+    {"name", "namespace", "creationTimestamp", "generation", "resourceVersion", "uid", "managedFields", "selfLink"}
+)
 MASKED = "(hidden)"
 
 
@@ -54,11 +55,15 @@ def differences(expected: Any, live: Any, path: str = "") -> list[dict[str, Any]
     if isinstance(expected, list):
         if not isinstance(live, list) or len(live) != len(expected):
             return [{"path": path, "expected": expected, "live": live}]
-        return [d for i, (e, lv) in enumerate(zip(expected, live, strict=True)) for d in differences(e, lv, f"{path}[{i}]")]
+        return [
+            d for i, (e, lv) in enumerate(zip(expected, live, strict=True)) for d in differences(e, lv, f"{path}[{i}]")
+        ]
     if expected == live or (not isinstance(live, (dict, list)) and str(expected) == str(live)):
         return []
     if isinstance(expected, bool) or isinstance(live, bool):
-        return [] if str(expected).lower() == str(live).lower() else [{"path": path, "expected": expected, "live": live}]
+        return (
+            [] if str(expected).lower() == str(live).lower() else [{"path": path, "expected": expected, "live": live}]
+        )
     return [{"path": path, "expected": expected, "live": live}]
 
 
@@ -96,8 +101,12 @@ class DriftDetector:
             reader = _Reader(api)
             for doc in objects:
                 resources.append(self._one(reader, doc, ref.namespace))
-        return {"drifted": any(r["state"] in ("changed", "missing") for r in resources), "revision": revision,
-                "checked_at": iso(now()), "resources": resources}  # fmt: skip
+        return {
+            "drifted": any(r["state"] in ("changed", "missing") for r in resources),
+            "revision": revision,
+            "checked_at": iso(now()),
+            "resources": resources,
+        }
 
     @staticmethod
     def _one(reader: _Reader, doc: dict[str, Any], namespace: str) -> dict[str, Any]:
@@ -132,7 +141,8 @@ class _Reader:
         """GET ``path`` as JSON; None on 404 (the client's generic request API, authenticated like its own calls)."""
         try:
             method, url, headers, body, post = self.api.param_serialize(
-                "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+                "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+            )
             resp = self.api.call_api(method, url, headers, body, post, _request_timeout=REQUEST_TIMEOUT_S)
             status, data = int(resp.status), resp.read()
         except Exception as exc:  # noqa: BLE001 - mapped to typed, credential-free errors below
@@ -155,8 +165,9 @@ class _Reader:
             listing = self._call(self._base(api_version)) or {}
             self._resources[api_version] = {
                 r["kind"]: (r["name"], bool(r.get("namespaced")))
-                for r in listing.get("resources", []) if "/" not in r.get("name", "")
-            }  # fmt: skip
+                for r in listing.get("resources", [])
+                if "/" not in r.get("name", "")
+            }
         found = self._resources[api_version].get(kind)
         if found is None:
             raise _Unknown(f"{api_version} {kind} is not served by the cluster")

@@ -90,14 +90,21 @@ class Pipeline:
             raise InvalidInput("Idempotency-Key", "was already used with a different request")
         return self.store.get_operation(op_id)
 
-    def accept(self, action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None = None,
-               attachments: tuple[dict[str, Any], ...] = ()) -> Operation:  # fmt: skip
+    def accept(
+        self,
+        action: Action,
+        ref: ReleaseRef,
+        spec: Spec,
+        idem: Idempotency | None = None,
+        attachments: tuple[dict[str, Any], ...] = (),
+    ) -> Operation:
         op = Operation.new(action, ref, spec_summary(spec))
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
         try:
-            self.store.accept(op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem,
-                              attachments=attachments)  # fmt: skip
+            self.store.accept(
+                op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem, attachments=attachments
+            )
         except IdempotentReplay as exc:
             prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation
             if prior is None:
@@ -129,8 +136,11 @@ class Pipeline:
             return None
         spec = message.spec
         if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
-            error = {"code": "WorkerTimeBudget", "details": {},
-                     "message": f"the worker has {int(remaining_s)} s left, fewer than helm's timeout needs"}  # fmt: skip
+            error = {
+                "code": "WorkerTimeBudget",
+                "details": {},
+                "message": f"the worker has {int(remaining_s)} s left, fewer than helm's timeout needs",
+            }
             return self._finish(op, OperationStatus.FAILED, None, error=error)
         try:
             kubeconfig = self.service.registry.credentials(op.release.cluster).kubeconfig
@@ -156,8 +166,14 @@ class Pipeline:
             record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig)
             return self._finish(op, OperationStatus.FAILED, record, error=error)
 
-    def _finish(self, op: Operation, status: OperationStatus, record: ReleaseRecord | None,
-                result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> Operation:  # fmt: skip
+    def _finish(
+        self,
+        op: Operation,
+        status: OperationStatus,
+        record: ReleaseRecord | None,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> Operation:
         done = _ended(op, status, result=result, error=error)
         self.store.finish_operation(done, record)
         self.ended(done.id)
@@ -185,8 +201,11 @@ class Pipeline:
             assert isinstance(spec, UnlockSpec)
             extra = self.service.recover(kubeconfig, ref, spec)
         record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
-        result: dict[str, Any] = {"status": record.status.value if record else "uninstalled",
-                                  "revision": record.revision if record else None, **extra}  # fmt: skip
+        result: dict[str, Any] = {
+            "status": record.status.value if record else "uninstalled",
+            "revision": record.revision if record else None,
+            **extra,
+        }
         return result, record
 
     def _snapshot_after_failure(self, op: Operation, spec: Spec, kubeconfig: str) -> ReleaseRecord | None:
@@ -199,7 +218,8 @@ class Pipeline:
             return None
 
 
-def _ended(op: Operation, status: OperationStatus, result: dict[str, Any] | None = None,
-           error: dict[str, Any] | None = None) -> Operation:  # fmt: skip
+def _ended(
+    op: Operation, status: OperationStatus, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None
+) -> Operation:
     ts = now()
     return replace(op, status=status, updated_at=ts, finished_at=ts, result=result, error=error)

@@ -64,8 +64,16 @@ def finding_kind(live: dict[str, Any] | None, record: ReleaseRecord | None, newe
 
 
 class Reconciler:
-    def __init__(self, store: Store, registry: ClusterRegistry, service: ReleaseService, pipeline: Pipeline,
-                 notifier: Notifier, drift: DriftDetector, default_timeout_s: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        registry: ClusterRegistry,
+        service: ReleaseService,
+        pipeline: Pipeline,
+        notifier: Notifier,
+        drift: DriftDetector,
+        default_timeout_s: int,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.service = service
@@ -130,37 +138,58 @@ class Reconciler:
             else:
                 changed.append(finding)
         corrections = self._correct_drift(stored.values(), deadline)
-        return {"cluster": cluster, "releases": len(live), "changed": changed, "skipped": skipped,
-                "drift_corrections": corrections, "complete": time.monotonic() <= deadline}  # fmt: skip
+        return {
+            "cluster": cluster,
+            "releases": len(live),
+            "changed": changed,
+            "skipped": skipped,
+            "drift_corrections": corrections,
+            "complete": time.monotonic() <= deadline,
+        }
 
     def _records(self, cluster: str) -> list[ReleaseRecord]:
         out: list[ReleaseRecord] = []
         token: str | None = None
         while True:
-            page, token = self.store.list_releases(ListQuery(cluster=cluster, statuses=STATUS_FILTERS, limit=1000,
-                                                             next_token=token))  # fmt: skip
+            page, token = self.store.list_releases(
+                ListQuery(cluster=cluster, statuses=STATUS_FILTERS, limit=1000, next_token=token)
+            )
             out += page
             if not token:
                 return out
 
-    def _reconcile_one(self, kubeconfig: str, op: Operation, ref: ReleaseRef,
-                       record: ReleaseRecord | None) -> dict[str, Any] | None:  # fmt: skip
+    def _reconcile_one(
+        self, kubeconfig: str, op: Operation, ref: ReleaseRef, record: ReleaseRecord | None
+    ) -> dict[str, Any] | None:
         # read back like after an operation on this release (the reconcile is recorded as its last operation)
         new = self.service.snapshot(kubeconfig, replace(op, release=ref), ReconcileSpec(), record, failed=False)
         if new is None:
             return None
         history = self.store.history(ref, 1)
-        kind = finding_kind({"revision": new.revision, "status": new.status.value} if history else None, record,
-                            history[0].description if history else "")  # fmt: skip
+        kind = finding_kind(
+            {"revision": new.revision, "status": new.status.value} if history else None,
+            record,
+            history[0].description if history else "",
+        )
         if kind is None:
             return None
-        new = replace(new, changed_out_of_band=True, failures=record.failures if record else 0,
-                      drift_correction=record.drift_correction if record else False)  # fmt: skip
+        new = replace(
+            new,
+            changed_out_of_band=True,
+            failures=record.failures if record else 0,
+            drift_correction=record.drift_correction if record else False,
+        )
         if not self.store.put_release_if_unchanged(new, record):
             return None  # an operation recorded something newer meanwhile: it is the truth
-        finding = {"kind": kind, "trigger": "reconcile", "operation_id": op.id, "time": iso(now()),
-                   "from": _state(record), "to": _state(new) if history else None,
-                   "description": history[0].description if history else "gone from helm"}  # fmt: skip
+        finding = {
+            "kind": kind,
+            "trigger": "reconcile",
+            "operation_id": op.id,
+            "time": iso(now()),
+            "from": _state(record),
+            "to": _state(new) if history else None,
+            "description": history[0].description if history else "gone from helm",
+        }
         self.store.add_release_event(ref, finding)
         self.notifier.reconcile_finding(new, finding)
         log.info("reconcile: %s %s out of band", ref.key, kind)
@@ -181,16 +210,30 @@ class Reconciler:
             if not report["drifted"]:
                 continue
             try:
-                fix = self.pipeline.accept(Action.ROLLBACK, record.ref, RollbackSpec(
-                    revision=record.revision, timeout_s=self.default_timeout_s,
-                    description="drift correction: re-apply the current revision"))  # fmt: skip
+                fix = self.pipeline.accept(
+                    Action.ROLLBACK,
+                    record.ref,
+                    RollbackSpec(
+                        revision=record.revision,
+                        timeout_s=self.default_timeout_s,
+                        description="drift correction: re-apply the current revision",
+                    ),
+                )
                 fix_id: str | None = fix.id
             except ReleaseLocked:
                 fix_id = None
-            event = {"kind": "drift", "trigger": "reconcile", "time": iso(now()), "revision": record.revision,
-                     "objects": [{k: r.get(k) for k in ("kind", "name", "namespace", "state")}
-                                 for r in report["resources"] if r["state"] != "in-sync"],
-                     "correction_operation_id": fix_id}  # fmt: skip
+            event = {
+                "kind": "drift",
+                "trigger": "reconcile",
+                "time": iso(now()),
+                "revision": record.revision,
+                "objects": [
+                    {k: r.get(k) for k in ("kind", "name", "namespace", "state")}
+                    for r in report["resources"]
+                    if r["state"] != "in-sync"
+                ],
+                "correction_operation_id": fix_id,
+            }
             self.store.add_release_event(record.ref, event)
             self.notifier.drift_found(record, report, fix_id)
             out.append({**record.ref.to_json(), "operation_id": fix_id})

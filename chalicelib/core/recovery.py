@@ -47,7 +47,9 @@ class Recovery:
         if lease and not lease.expired:
             raise ReleaseLocked(
                 f"release {ref.key} is locked by operation {lease.operation_id} until {iso(lease.expires_at)}; "
-                "it can be unlocked after that", operation_id=lease.operation_id)  # fmt: skip
+                "it can be unlocked after that",
+                operation_id=lease.operation_id,
+            )
         if lease:
             self._fail_lost(lease)
         return self.pipeline.accept(Action.UNLOCK, ref, spec)
@@ -66,8 +68,9 @@ class Recovery:
             stuck[lease.ref.key] = lease.ref
         token: str | None = None
         while True:
-            records, token = self.store.list_releases(ListQuery(statuses=("pending", "uninstalling"), limit=100,
-                                                                next_token=token))  # fmt: skip
+            records, token = self.store.list_releases(
+                ListQuery(statuses=("pending", "uninstalling"), limit=100, next_token=token)
+            )
             for record in records:
                 if self.store.lease_holder(record.ref) is None:
                     stuck[record.ref.key] = record.ref
@@ -80,13 +83,20 @@ class Recovery:
                 continue  # someone took it meanwhile: their operation will leave it consistent
             report.unlocks_queued.append(op.id)
         if report.leases_expired or report.unlocks_queued:
-            log.info("sweep: %d expired leases, %d operations failed, %d unlocks queued", report.leases_expired,
-                     len(report.operations_failed), len(report.unlocks_queued))  # fmt: skip
+            log.info(
+                "sweep: %d expired leases, %d operations failed, %d unlocks queued",
+                report.leases_expired,
+                len(report.operations_failed),
+                len(report.unlocks_queued),
+            )
         return report
 
     def _fail_lost(self, lease: Lease) -> bool:
-        error = {"code": "WorkerLost", "details": {"lease_expired_at": iso(lease.expires_at)},
-                 "message": "the worker stopped before finishing (killed or timed out); its lease expired"}  # fmt: skip
+        error = {
+            "code": "WorkerLost",
+            "details": {"lease_expired_at": iso(lease.expires_at)},
+            "message": "the worker stopped before finishing (killed or timed out); its lease expired",
+        }
         failed = self.store.fail_operation(lease.operation_id, error)
         if failed:
             self.pipeline.ended(lease.operation_id)  # events, and a CloudFormation answer that must not be lost

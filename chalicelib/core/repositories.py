@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 UPLOADED = "uploaded"  # the built-in repository of uploaded charts
 RESERVED = frozenset({UPLOADED})
 SECRET_FIELDS = ("username", "password", "token", "client_certificate", "client_key", "ca_bundle", "keyring")
-REPO_FIELDS = frozenset({"url", "description", "insecure_skip_tls_verify", "pass_credentials", "plain_http",
-                         *SECRET_FIELDS})  # fmt: skip
+REPO_FIELDS = frozenset(
+    {"url", "description", "insecure_skip_tls_verify", "pass_credentials", "plain_http", *SECRET_FIELDS}
+)
 MAX_INDEX_BYTES = 64 << 20
 MAX_KEYRING_BYTES = 1 << 20
 FETCH_TIMEOUT_S = 20.0
@@ -79,11 +80,15 @@ class RepositorySpec:
         if plain_http and not allow_http:
             raise InvalidInput("plain_http", "plain HTTP is not allowed on this stage")
         spec = cls(
-            name=name, url=url, kind=kind, description=v.text("description", body.get("description"), 256) or "",
+            name=name,
+            url=url,
+            kind=kind,
+            description=v.text("description", body.get("description"), 256) or "",
             insecure_skip_tls_verify=v.boolean("insecure_skip_tls_verify", body.get("insecure_skip_tls_verify")),
-            pass_credentials=v.boolean("pass_credentials", body.get("pass_credentials")), plain_http=plain_http,
+            pass_credentials=v.boolean("pass_credentials", body.get("pass_credentials")),
+            plain_http=plain_http,
             secret=secret,
-        )  # fmt: skip
+        )
         try:
             spec.access().ssl_context()
         except (ssl.SSLError, ValueError) as exc:
@@ -138,10 +143,16 @@ def _check_credentials(secret: dict[str, str]) -> None:
 
 def _access(url: str, secret: dict[str, str], insecure: bool, pass_credentials: bool) -> Access:
     return Access(
-        url=url, username=secret.get("username"), password=secret.get("password"), token=secret.get("token"),
-        client_certificate=secret.get("client_certificate"), client_key=secret.get("client_key"),
-        ca_bundle=secret.get("ca_bundle"), insecure_skip_tls_verify=insecure, pass_credentials=pass_credentials,
-    )  # fmt: skip
+        url=url,
+        username=secret.get("username"),
+        password=secret.get("password"),
+        token=secret.get("token"),
+        client_certificate=secret.get("client_certificate"),
+        client_key=secret.get("client_key"),
+        ca_bundle=secret.get("ca_bundle"),
+        insecure_skip_tls_verify=insecure,
+        pass_credentials=pass_credentials,
+    )
 
 
 @dataclass(frozen=True)
@@ -163,11 +174,19 @@ class Repository:
 
     def to_item(self) -> dict[str, Any]:
         return {
-            "name": self.name, "url": self.url, "kind": self.kind, "description": self.description,
-            "insecure_skip_tls_verify": self.insecure_skip_tls_verify, "pass_credentials": self.pass_credentials,
-            "plain_http": self.plain_http, "credentials": list(self.credentials), "secret_id": self.secret_id,
-            "created_at": self.created_at, "updated_at": self.updated_at, "index": self.index,
-        }  # fmt: skip
+            "name": self.name,
+            "url": self.url,
+            "kind": self.kind,
+            "description": self.description,
+            "insecure_skip_tls_verify": self.insecure_skip_tls_verify,
+            "pass_credentials": self.pass_credentials,
+            "plain_http": self.plain_http,
+            "credentials": list(self.credentials),
+            "secret_id": self.secret_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "index": self.index,
+        }
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Repository:
@@ -179,21 +198,42 @@ class Repository:
         if self.index:
             index = {**self.index, "refreshed_at": iso(self.index.get("refreshed_at"))}
         return {
-            "name": self.name, "url": self.url, "type": self.kind, "description": self.description,
-            "auth": {"basic": "username" in creds, "token": "token" in creds,
-                     "client_certificate": "client_certificate" in creds, "ca_bundle": "ca_bundle" in creds},
-            "keyring": "keyring" in creds, "insecure_skip_tls_verify": self.insecure_skip_tls_verify,
-            "pass_credentials": self.pass_credentials, "plain_http": self.plain_http, "index": index,
-            "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
-        }  # fmt: skip
+            "name": self.name,
+            "url": self.url,
+            "type": self.kind,
+            "description": self.description,
+            "auth": {
+                "basic": "username" in creds,
+                "token": "token" in creds,
+                "client_certificate": "client_certificate" in creds,
+                "ca_bundle": "ca_bundle" in creds,
+            },
+            "keyring": "keyring" in creds,
+            "insecure_skip_tls_verify": self.insecure_skip_tls_verify,
+            "pass_credentials": self.pass_credentials,
+            "plain_http": self.plain_http,
+            "index": index,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
 
 
 def uploaded_repository_json() -> dict[str, Any]:
     """The built-in repository of uploaded charts, as GET /v1/repositories lists it."""
-    return {"name": UPLOADED, "url": None, "type": UPLOADED, "description": "charts uploaded with POST /v1/charts",
-            "auth": {"basic": False, "token": False, "client_certificate": False, "ca_bundle": False},
-            "keyring": False, "insecure_skip_tls_verify": False, "pass_credentials": False, "plain_http": False,
-            "index": None, "created_at": None, "updated_at": None}  # fmt: skip
+    return {
+        "name": UPLOADED,
+        "url": None,
+        "type": UPLOADED,
+        "description": "charts uploaded with POST /v1/charts",
+        "auth": {"basic": False, "token": False, "client_certificate": False, "ca_bundle": False},
+        "keyring": False,
+        "insecure_skip_tls_verify": False,
+        "pass_credentials": False,
+        "plain_http": False,
+        "index": None,
+        "created_at": None,
+        "updated_at": None,
+    }
 
 
 @dataclass(frozen=True)
@@ -215,8 +255,9 @@ class Connection:
 
 
 class RepositoryRegistry:
-    def __init__(self, store: Store, vault: Vault, index_cache: Blobs,
-                 allowed: tuple[netguard.Network, ...] = ()) -> None:  # fmt: skip
+    def __init__(
+        self, store: Store, vault: Vault, index_cache: Blobs, allowed: tuple[netguard.Network, ...] = ()
+    ) -> None:
         self.allowed = allowed  # networks the SSRF guard lets through (netguard.py)
         self._store = store
         self._vault = vault
@@ -236,11 +277,18 @@ class RepositoryRegistry:
             self._vault.delete(existing.secret_id)
         ts = now()
         repo = Repository(
-            name=spec.name, url=spec.url, kind=spec.kind, description=spec.description,
-            insecure_skip_tls_verify=spec.insecure_skip_tls_verify, pass_credentials=spec.pass_credentials,
-            plain_http=spec.plain_http, credentials=tuple(sorted(spec.secret)), secret_id=secret_id,
-            created_at=existing.created_at if existing else ts, updated_at=ts,
-        )  # fmt: skip
+            name=spec.name,
+            url=spec.url,
+            kind=spec.kind,
+            description=spec.description,
+            insecure_skip_tls_verify=spec.insecure_skip_tls_verify,
+            pass_credentials=spec.pass_credentials,
+            plain_http=spec.plain_http,
+            credentials=tuple(sorted(spec.secret)),
+            secret_id=secret_id,
+            created_at=existing.created_at if existing else ts,
+            updated_at=ts,
+        )
         if index is not None:
             repo = self._store_index(repo, index)
         self._store.put_entry(f"REPO#{repo.name}", "META", "REPOS", repo.name, repo.to_item())

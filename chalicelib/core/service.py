@@ -37,11 +37,27 @@ from chalicelib.errors import CharthouseError, HelmError, InvalidInput, ReleaseE
 INFO_PARTS = ("values", "manifest", "notes", "hooks", "resources")
 MAX_NOTES = 16 * 1024
 CLUSTER_SCOPED = frozenset(
-    {"Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-     "CustomResourceDefinition", "PriorityClass", "ValidatingWebhookConfiguration",
-     "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass", "CSIDriver", "CSINode",
-     "VolumeAttachment", "PodSecurityPolicy", "CertificateSigningRequest"}
-)  # fmt: skip
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "StorageClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "APIService",
+        "IngressClass",
+        "RuntimeClass",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "PodSecurityPolicy",
+        "CertificateSigningRequest",
+    }
+)
 
 
 class ReleaseService:
@@ -71,8 +87,10 @@ class ReleaseService:
         record = self.store.get_release(ref)
         if record and record.status is not ReleaseStatus.UNINSTALLED and not spec.dry_run:
             if not (spec.replace and record.status is ReleaseStatus.FAILED):
-                raise ReleaseExists(f"release {ref.key} already exists ({record.status.value}); upgrade it instead",
-                                    status=record.status.value)  # fmt: skip
+                raise ReleaseExists(
+                    f"release {ref.key} already exists ({record.status.value}); upgrade it instead",
+                    status=record.status.value,
+                )
 
     def check_upgrade(self, ref: ReleaseRef, spec: UpgradeSpec) -> None:
         self.registry.get(ref.cluster)
@@ -111,18 +129,23 @@ class ReleaseService:
         info = release.get("info") or {}
         return {
             "dry_run": spec.dry_run,
-            "release": {**ref.to_json(), **_chart_fields(release), "revision": release.get("version"),
-                        "status": info.get("status")},
+            "release": {
+                **ref.to_json(),
+                **_chart_fields(release),
+                "revision": release.get("version"),
+                "status": info.get("status"),
+            },
             "manifest": _shown_manifest(release.get("manifest", ""), reveal),
             "notes": info.get("notes", ""),
             "hooks": [_hook(h) for h in release.get("hooks") or []],
             "resources": resources(release.get("manifest", ""), ref.namespace),
-        }  # fmt: skip
+        }
 
     # ------------------------------------------------------------ reads
 
-    def get(self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None,
-            reveal: bool = False) -> dict[str, Any]:  # fmt: skip
+    def get(
+        self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None, reveal: bool = False
+    ) -> dict[str, Any]:
         """The stored record, plus ``parts`` read through helm. Values and manifests are masked (secret-looking
         keys, ``set_sensitive`` paths, Secret data) unless ``reveal``."""
         record = self.require_release(ref)
@@ -148,7 +171,9 @@ class ReleaseService:
                 shown = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
                 out["values"] = shown if reveal else redact.mask_values(shown, record.sensitive_paths)
             elif part == "manifest":
-                out["manifest"] = _shown_manifest(str(self.helm.get(creds.kubeconfig, ref, "manifest", revision)), reveal)
+                out["manifest"] = _shown_manifest(
+                    str(self.helm.get(creds.kubeconfig, ref, "manifest", revision)), reveal
+                )
             elif part == "notes":
                 out["notes"] = str(self.helm.get(creds.kubeconfig, ref, "notes", revision)).removeprefix("NOTES:\n")
             else:
@@ -179,8 +204,11 @@ class ReleaseService:
         if not current.pending:
             return {"recovery": "none", "detail": f"the release is {current.value}; nothing to recover"}
         revision = int(status.get("version") or 0)
-        good = [h.revision for h in map(Revision.from_json, self.helm.history(kubeconfig, ref))
-                if h.status in (ReleaseStatus.DEPLOYED, ReleaseStatus.SUPERSEDED) and h.revision < revision]  # fmt: skip
+        good = [
+            h.revision
+            for h in map(Revision.from_json, self.helm.history(kubeconfig, ref))
+            if h.status in (ReleaseStatus.DEPLOYED, ReleaseStatus.SUPERSEDED) and h.revision < revision
+        ]
         self.helm.mark_failed(kubeconfig, ref, revision, "marked failed by Charthouse: its operation was lost")
         outcome = {"recovery": "marked-failed", "from_status": current.value, "failed_revision": revision}
         if spec.policy == "rollback" and good and current is not ReleaseStatus.UNINSTALLING:
@@ -190,8 +218,15 @@ class ReleaseService:
 
     # ------------------------------------------------------------ recording what helm did
 
-    def snapshot(self, kubeconfig: str, op: Operation, spec: Spec, previous: ReleaseRecord | None,
-                 failed: bool, released: dict[str, Any] | None = None) -> ReleaseRecord | None:  # fmt: skip
+    def snapshot(
+        self,
+        kubeconfig: str,
+        op: Operation,
+        spec: Spec,
+        previous: ReleaseRecord | None,
+        failed: bool,
+        released: dict[str, Any] | None = None,
+    ) -> ReleaseRecord | None:
         """Read helm's view of the release and turn it into the stored record and revisions.
 
         ``released`` is what install/upgrade printed (``-o json``: status, revision, chart, notes, values): with
@@ -215,10 +250,18 @@ class ReleaseService:
             meta = {"chart": chart.get("name"), "version": chart.get("version"), "appVersion": chart.get("appVersion")}
         else:  # the newest history entry has what `helm status` would say, for far less (no resource lookups)
             newest, oldest = max(history, key=lambda h: h.revision), min(history, key=lambda h: h.revision)
-            status = {"version": newest.revision, "info": {
-                "status": newest.status.value, "description": newest.description, "last_deployed": newest.updated,
-                "first_deployed": previous.first_deployed if previous and previous.first_deployed else oldest.updated,
-                "notes": self._notes(kubeconfig, ref)}}  # fmt: skip
+            status = {
+                "version": newest.revision,
+                "info": {
+                    "status": newest.status.value,
+                    "description": newest.description,
+                    "last_deployed": newest.updated,
+                    "first_deployed": previous.first_deployed
+                    if previous and previous.first_deployed
+                    else oldest.updated,
+                    "notes": self._notes(kubeconfig, ref),
+                },
+            }
             meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}
         info = status.get("info") or {}
         reused = isinstance(spec, UpgradeSpec) and (spec.reuse_values or spec.reset_then_reuse_values)
@@ -230,17 +273,27 @@ class ReleaseService:
             digest = vals.digest(self.helm.get(kubeconfig, ref, "values", None) or {})
         labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
         base = ReleaseRecord(
-            ref=ref, status=ReleaseStatus.parse(info.get("status")), revision=int(status.get("version") or 0),
-            chart_name=str(meta.get("chart") or ""), chart_version=str(meta.get("version") or ""),
-            app_version=str(meta.get("appVersion") or ""), first_deployed=str(info.get("first_deployed") or ""),
-            last_deployed=str(info.get("last_deployed") or ""), description=str(info.get("description") or ""),
-            notes=str(info.get("notes") or "")[:MAX_NOTES], values_digest=digest, labels=labels,
-            last_action=op.action.value, last_operation_id=op.id,
-            failures=previous.failures if previous else 0, updated_at=now(),
+            ref=ref,
+            status=ReleaseStatus.parse(info.get("status")),
+            revision=int(status.get("version") or 0),
+            chart_name=str(meta.get("chart") or ""),
+            chart_version=str(meta.get("version") or ""),
+            app_version=str(meta.get("appVersion") or ""),
+            first_deployed=str(info.get("first_deployed") or ""),
+            last_deployed=str(info.get("last_deployed") or ""),
+            description=str(info.get("description") or ""),
+            notes=str(info.get("notes") or "")[:MAX_NOTES],
+            values_digest=digest,
+            labels=labels,
+            last_action=op.action.value,
+            last_operation_id=op.id,
+            failures=previous.failures if previous else 0,
+            updated_at=now(),
             sensitive_paths=_sensitive(previous, spec),
-            drift_correction=spec.drift_correction if isinstance(spec, ChartSpec) else bool(
-                previous and previous.drift_correction),
-        )  # fmt: skip
+            drift_correction=spec.drift_correction
+            if isinstance(spec, ChartSpec)
+            else bool(previous and previous.drift_correction),
+        )
         return _record(base, op, failed)
 
     def _notes(self, kubeconfig: str, ref: ReleaseRef) -> str:
@@ -261,8 +314,14 @@ def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | 
 def _record(base: ReleaseRecord, op: Operation, failed: bool, **changes: Any) -> ReleaseRecord:
     from dataclasses import replace
 
-    return replace(base, last_action=op.action.value, last_operation_id=op.id, updated_at=now(),
-                   failures=base.failures + 1 if failed else 0, **changes)  # fmt: skip
+    return replace(
+        base,
+        last_action=op.action.value,
+        last_operation_id=op.id,
+        updated_at=now(),
+        failures=base.failures + 1 if failed else 0,
+        **changes,
+    )
 
 
 def _shown_manifest(manifest: str, reveal: bool) -> str:

@@ -44,25 +44,41 @@ class UploadedCharts:
         if existing and not overwrite:
             raise ChartVersionExists(
                 f"chart {chart.name} {chart.version} was already uploaded with other content; "
-                "bump the version or pass overwrite=true", digest=existing["digest"])  # fmt: skip
+                "bump the version or pass overwrite=true",
+                digest=existing["digest"],
+            )
         key = f"charts/{chart.name}/{chart.name}-{chart.version}.tgz"
         self._blobs.put(key, data, CONTENT_TYPE)
         entry = {
-            "name": chart.name, "version": chart.version, "app_version": _str(chart.metadata.get("appVersion")),
-            "description": _str(chart.metadata.get("description")), "digest": chart.digest, "size": chart.size,
-            "files": chart.file_count, "keywords": chart.metadata.get("keywords") or [], "key": key,
-            "deprecated": bool(chart.metadata.get("deprecated")), "uploaded_at": now(),
-        }  # fmt: skip
-        self._store.put_entry(f"CHART#{chart.name}", _version_key(chart.version), "UPLOADS",
-                              f"{chart.name}#{chart.version}", entry)  # fmt: skip
+            "name": chart.name,
+            "version": chart.version,
+            "app_version": _str(chart.metadata.get("appVersion")),
+            "description": _str(chart.metadata.get("description")),
+            "digest": chart.digest,
+            "size": chart.size,
+            "files": chart.file_count,
+            "keywords": chart.metadata.get("keywords") or [],
+            "key": key,
+            "deprecated": bool(chart.metadata.get("deprecated")),
+            "uploaded_at": now(),
+        }
+        self._store.put_entry(
+            f"CHART#{chart.name}", _version_key(chart.version), "UPLOADS", f"{chart.name}#{chart.version}", entry
+        )
         return self._json(entry), existing is None
 
     def presign(self) -> dict[str, Any]:
         """A one-object upload slot: PUT the archive to ``url``, then POST /v1/charts {"upload_id": ...}."""
         upload_id = f"up-{uuid.uuid4().hex}"
         url = self._blobs.presign_put(f"incoming/{upload_id}.tgz", UPLOAD_TTL_S, CONTENT_TYPE)
-        return {"upload_id": upload_id, "url": url, "method": "PUT", "headers": {"Content-Type": CONTENT_TYPE},
-                "expires_at": iso(now() + UPLOAD_TTL_S), "max_bytes": self.limits.max_bytes}  # fmt: skip
+        return {
+            "upload_id": upload_id,
+            "url": url,
+            "method": "PUT",
+            "headers": {"Content-Type": CONTENT_TYPE},
+            "expires_at": iso(now() + UPLOAD_TTL_S),
+            "max_bytes": self.limits.max_bytes,
+        }
 
     def complete(self, upload_id: object, overwrite: bool = False) -> tuple[dict[str, Any], bool]:
         if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
@@ -112,9 +128,17 @@ class UploadedCharts:
         by_name: dict[str, list[dict[str, Any]]] = {}
         for e in self.entries():
             by_name.setdefault(e["name"], []).append(
-                {"version": e["version"], "app_version": e.get("app_version"), "description": e.get("description"),
-                 "digest": e["digest"], "created": iso(e.get("uploaded_at")), "keywords": e.get("keywords") or [],
-                 "deprecated": e.get("deprecated", False), "urls": []})  # fmt: skip
+                {
+                    "version": e["version"],
+                    "app_version": e.get("app_version"),
+                    "description": e.get("description"),
+                    "digest": e["digest"],
+                    "created": iso(e.get("uploaded_at")),
+                    "keywords": e.get("keywords") or [],
+                    "deprecated": e.get("deprecated", False),
+                    "urls": [],
+                }
+            )
         for versions in by_name.values():
             versions.sort(key=lambda i: semver.Version.parse(i["version"]) or semver.Version(0, 0, 0), reverse=True)
         return {"entries": by_name}
@@ -122,11 +146,17 @@ class UploadedCharts:
     @staticmethod
     def _json(entry: dict[str, Any]) -> dict[str, Any]:
         return {
-            "repository": "uploaded", "name": entry["name"], "version": entry["version"],
-            "ref": f"uploaded/{entry['name']}", "app_version": entry.get("app_version"),
-            "description": entry.get("description"), "digest": entry["digest"], "size": entry["size"],
-            "files": entry.get("files"), "uploaded_at": iso(entry.get("uploaded_at")),
-        }  # fmt: skip
+            "repository": "uploaded",
+            "name": entry["name"],
+            "version": entry["version"],
+            "ref": f"uploaded/{entry['name']}",
+            "app_version": entry.get("app_version"),
+            "description": entry.get("description"),
+            "digest": entry["digest"],
+            "size": entry["size"],
+            "files": entry.get("files"),
+            "uploaded_at": iso(entry.get("uploaded_at")),
+        }
 
 
 def _str(value: object) -> str | None:

@@ -95,7 +95,9 @@ def inspect(data: bytes, limits: Limits, field_name: str = "chart") -> ChartArch
                 if count > limits.max_files:
                     raise PayloadTooLarge(field_name, f"the chart has more than {limits.max_files} files")
                 if unpacked > limits.max_unpacked_bytes:
-                    raise PayloadTooLarge(field_name, f"the chart unpacks to more than {limits.max_unpacked_bytes} bytes")
+                    raise PayloadTooLarge(
+                        field_name, f"the chart unpacks to more than {limits.max_unpacked_bytes} bytes"
+                    )
                 tops.add(path.parts[0])
                 rel = "/".join(path.parts[1:])
                 if member.isfile() and member.size <= MAX_SHOWN_FILE and _shown(rel):
@@ -108,9 +110,15 @@ def inspect(data: bytes, limits: Limits, field_name: str = "chart") -> ChartArch
         raise _bad(field_name, "a chart archive holds exactly one top-level directory")
     metadata = _chart_yaml(texts.get("Chart.yaml"), field_name)
     return ChartArchive(
-        name=metadata["name"], version=str(metadata["version"]), metadata=metadata,
-        digest=hashlib.sha256(data).hexdigest(), size=len(data), file_count=count, top=tops.pop(), texts=texts,
-    )  # fmt: skip
+        name=metadata["name"],
+        version=str(metadata["version"]),
+        metadata=metadata,
+        digest=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        file_count=count,
+        top=tops.pop(),
+        texts=texts,
+    )
 
 
 def _shown(rel: str) -> bool:

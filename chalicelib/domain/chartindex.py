@@ -22,8 +22,20 @@ try:  # libyaml: a large index parses in a fraction of the pure-Python time
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-ENTRY_FIELDS = ("version", "app_version", "description", "urls", "digest", "created", "deprecated", "keywords",
-                "home", "icon", "type", "kube_version")  # fmt: skip
+ENTRY_FIELDS = (
+    "version",
+    "app_version",
+    "description",
+    "urls",
+    "digest",
+    "created",
+    "deprecated",
+    "keywords",
+    "home",
+    "icon",
+    "type",
+    "kube_version",
+)
 _RENAMES = {"appVersion": "app_version", "kubeVersion": "kube_version"}
 
 
@@ -46,11 +58,16 @@ class Entry:
 
     def summary(self, repository: str) -> dict[str, Any]:
         return {
-            "repository": repository, "name": self.name, "ref": f"{repository}/{self.name}",
-            "version": self.version, "app_version": self.data.get("app_version"),
-            "description": self.data.get("description"), "deprecated": bool(self.data.get("deprecated")),
-            "created": self.data.get("created"), "keywords": self.data.get("keywords") or [],
-        }  # fmt: skip
+            "repository": repository,
+            "name": self.name,
+            "ref": f"{repository}/{self.name}",
+            "version": self.version,
+            "app_version": self.data.get("app_version"),
+            "description": self.data.get("description"),
+            "deprecated": bool(self.data.get("deprecated")),
+            "created": self.data.get("created"),
+            "keywords": self.data.get("keywords") or [],
+        }
 
 
 def parse(raw: bytes, base_url: str) -> dict[str, Any]:
@@ -86,8 +103,7 @@ def parse(raw: bytes, base_url: str) -> dict[str, Any]:
         kept.sort(key=lambda pair: pair[0], reverse=True)
         if kept:
             entries[name] = [e for _, e in kept]
-    return {"entries": entries, "generated": str(doc.get("generated") or ""),
-            "digest": hashlib.sha256(raw).hexdigest()}  # fmt: skip
+    return {"entries": entries, "generated": str(doc.get("generated") or ""), "digest": hashlib.sha256(raw).hexdigest()}
 
 
 def stats(index: dict[str, Any]) -> dict[str, int]:
@@ -112,8 +128,14 @@ def resolve(index: dict[str, Any], repository: str, name: str, constraint: str |
     return Entry(name, chosen, item)
 
 
-def search(index: dict[str, Any], repository: str, query: str | None, all_versions: bool, devel: bool,
-           constraint: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def search(
+    index: dict[str, Any],
+    repository: str,
+    query: str | None,
+    all_versions: bool,
+    devel: bool,
+    constraint: str | None = None,
+) -> list[dict[str, Any]]:
     """Charts whose name, description or keywords contain ``query`` (case-insensitive), like helm search repo."""
     needle = (query or "").lower()
     parsed = semver.Constraint.parse(constraint) if constraint else None

@@ -118,16 +118,41 @@ class ReleaseRef:
 DRY_RUN_MODES = ("client", "server")
 COMMON_FIELDS = frozenset(
     {
-        "chart", "version", "values", "set", "set_string", "set_json", "dry_run", "disable_hooks", "wait",
-        "wait_for_jobs", "timeout", "atomic", "rollback_on_failure", "skip_crds", "create_namespace",
-        "dependency_update", "description", "devel", "render_subchart_notes", "labels", "max_history", "verify",
-        "drift_correction", "set_sensitive",
+        "chart",
+        "version",
+        "values",
+        "set",
+        "set_string",
+        "set_json",
+        "dry_run",
+        "disable_hooks",
+        "wait",
+        "wait_for_jobs",
+        "timeout",
+        "atomic",
+        "rollback_on_failure",
+        "skip_crds",
+        "create_namespace",
+        "dependency_update",
+        "description",
+        "devel",
+        "render_subchart_notes",
+        "labels",
+        "max_history",
+        "verify",
+        "drift_correction",
+        "set_sensitive",
     }
-)  # fmt: skip
+)
 INSTALL_FIELDS = COMMON_FIELDS | {"name", "generate_name", "name_template", "replace"}
 UPGRADE_FIELDS = COMMON_FIELDS | {
-    "reuse_values", "reset_values", "reset_then_reuse_values", "force", "cleanup_on_fail", "install",
-}  # fmt: skip
+    "reuse_values",
+    "reset_values",
+    "reset_then_reuse_values",
+    "force",
+    "cleanup_on_fail",
+    "install",
+}
 
 
 @dataclass(frozen=True)
@@ -182,15 +207,22 @@ class ChartSpec:
         return dict(
             chart=v.chart_reference("chart", body.get("chart"), limits.allow_http_charts),
             version=v.chart_version("version", body.get("version")),
-            values=vals.combine(body.get("values"), body.get("set"), body.get("set_string"), body.get("set_json"),
-                                set_sensitive=body.get("set_sensitive")),
+            values=vals.combine(
+                body.get("values"),
+                body.get("set"),
+                body.get("set_string"),
+                body.get("set_json"),
+                set_sensitive=body.get("set_sensitive"),
+            ),
             sensitive_paths=vals.sensitive_paths(body.get("set_sensitive")),
             dry_run=_dry_run(body.get("dry_run")),
             disable_hooks=v.boolean("disable_hooks", body.get("disable_hooks")),
             # helm: --atomic and --wait-for-jobs imply --wait
             wait=v.boolean("wait", body.get("wait")) or atomic or wait_for_jobs,
             wait_for_jobs=wait_for_jobs,
-            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+            timeout_s=v.duration_seconds(
+                "timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s
+            ),
             atomic=atomic,
             skip_crds=v.boolean("skip_crds", body.get("skip_crds")),
             create_namespace=v.boolean("create_namespace", body.get("create_namespace")),
@@ -250,7 +282,9 @@ class UpgradeSpec(ChartSpec):
         reset = v.boolean("reset_values", body.get("reset_values"))
         reset_reuse = v.boolean("reset_then_reuse_values", body.get("reset_then_reuse_values"))
         if reuse + reset + reset_reuse > 1:
-            raise InvalidInput("reuse_values", "reuse_values, reset_values and reset_then_reuse_values exclude each other")
+            raise InvalidInput(
+                "reuse_values", "reuse_values, reset_values and reset_then_reuse_values exclude each other"
+            )
         return cls(
             **cls.parse_common(body, limits),
             reuse_values=reuse,
@@ -263,9 +297,18 @@ class UpgradeSpec(ChartSpec):
 
 
 ROLLBACK_FIELDS = frozenset(
-    {"revision", "wait", "wait_for_jobs", "timeout", "force", "cleanup_on_fail", "disable_hooks", "description",
-     "max_history"}
-)  # fmt: skip
+    {
+        "revision",
+        "wait",
+        "wait_for_jobs",
+        "timeout",
+        "force",
+        "cleanup_on_fail",
+        "disable_hooks",
+        "description",
+        "max_history",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -290,13 +333,14 @@ class RollbackSpec:
             revision=v.integer("revision", body.get("revision"), 0, 1_000_000, 0) or 0,
             wait=v.boolean("wait", body.get("wait")) or wait_for_jobs,
             wait_for_jobs=wait_for_jobs,
-            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+            timeout_s=v.duration_seconds(
+                "timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s
+            ),
             force=v.boolean("force", body.get("force")),
             cleanup_on_fail=v.boolean("cleanup_on_fail", body.get("cleanup_on_fail")),
             disable_hooks=v.boolean("disable_hooks", body.get("disable_hooks")),
             description=v.text("description", body.get("description")),
-            max_history=v.integer("max_history", body.get("max_history"), 0, 1000, limits.default_max_history)
-            or 0,
+            max_history=v.integer("max_history", body.get("max_history"), 0, 1000, limits.default_max_history) or 0,
         )
 
 
@@ -322,7 +366,9 @@ class UninstallSpec:
             keep_history=v.boolean("keep_history", body.get("keep_history")),
             disable_hooks=v.boolean("disable_hooks", body.get("disable_hooks")),
             wait=v.boolean("wait", body.get("wait")),
-            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+            timeout_s=v.duration_seconds(
+                "timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s
+            ),
             cascade=v.choice("cascade", body.get("cascade"), CASCADE_MODES, "background") or "background",
             description=v.text("description", body.get("description")),
         )
@@ -345,7 +391,9 @@ class UnlockSpec:
         v.no_unknown(body, UNLOCK_FIELDS)
         return cls(
             policy=v.choice("policy", body.get("policy"), RECOVERY_POLICIES, default_policy) or default_policy,
-            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+            timeout_s=v.duration_seconds(
+                "timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s
+            ),
         )
 
 
@@ -362,7 +410,9 @@ class ReconcileSpec:
     def from_json(cls, body: dict[str, Any], limits: Limits) -> ReconcileSpec:
         v.no_unknown(body, RECONCILE_FIELDS)
         return cls(
-            timeout_s=v.duration_seconds("timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s),
+            timeout_s=v.duration_seconds(
+                "timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s
+            ),
         )
 
 

@@ -14,11 +14,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # bearer tokens, EKS tokens, basic auth
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1<redacted>"),
     (re.compile(r"k8s-aws-v1\.[A-Za-z0-9_-]+"), "k8s-aws-v1.<redacted>"),
-    (re.compile(r"(?i)\b(token|password|secret|client-key-data|client-certificate-data)(\s*[:=]\s*)\S+"),
-     r"\1\2<redacted>"),
+    (
+        re.compile(r"(?i)\b(token|password|secret|client-key-data|client-certificate-data)(\s*[:=]\s*)\S+"),
+        r"\1\2<redacted>",
+    ),
     # user:password@ in URLs
     (re.compile(r"(https?://)[^/\s:@]+:[^/\s@]+@"), r"\1<redacted>@"),
-)  # fmt: skip
+)
 
 MAX_MESSAGE = 2000
 
@@ -42,10 +44,25 @@ def short(text: str, limit: int = MAX_MESSAGE) -> str:
 # ---------------------------------------------------------------- values and manifests
 
 MASK = "<redacted>"
-SECRET_WORDS = frozenset({
-    "password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "tokens", "key", "keys", "apikey",
-    "privatekey", "credential", "credentials", "creds",
-})  # fmt: skip
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "apikey",
+        "privatekey",
+        "credential",
+        "credentials",
+        "creds",
+    }
+)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _DOC_SPLIT = re.compile(r"^(---[^\n]*\n)", re.MULTILINE)
 _SECRET_KIND = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)
@@ -120,8 +137,10 @@ def _mask_secret_doc(doc: str) -> str:
         data = yaml.safe_load(doc)
     except yaml.YAMLError:
         # not parseable: keep only the lines that cannot carry secret data
-        return "".join(line for line in doc.splitlines(keepends=True) if line.lstrip().startswith("#")) + \
-            f"# (a Secret that could not be parsed: {MASK})\n"
+        return (
+            "".join(line for line in doc.splitlines(keepends=True) if line.lstrip().startswith("#"))
+            + f"# (a Secret that could not be parsed: {MASK})\n"
+        )
     if not isinstance(data, dict):
         return doc
     for section in ("data", "stringData"):

@@ -116,8 +116,11 @@ def _range(lo: Version | None, hi: Version | None, hi_inclusive: bool = False) -
 def _comparator(op: str, p: _Partial) -> _Check:
     floor, ceiling = p.floor(), p.ceiling()
     if op in ("", "="):
-        return _range(floor, None) if p.parts[0] is None else (
-            _range(floor, floor, True) if p.exact else _range(floor, ceiling))  # fmt: skip
+        return (
+            _range(floor, None)
+            if p.parts[0] is None
+            else (_range(floor, floor, True) if p.exact else _range(floor, ceiling))
+        )
     if op == "!=":
         inside = _comparator("=", p)
         return lambda v: not inside(v)
@@ -186,7 +189,9 @@ class Constraint:
                     i += 1
                 alternatives.append(tuple(checks))
         except ValueError:
-            raise InvalidInput(field, f"{text!r} is not a version or version constraint such as '1.2.3' or '^1.2'") from None
+            raise InvalidInput(
+                field, f"{text!r} is not a version or version constraint such as '1.2.3' or '^1.2'"
+            ) from None
         return cls(text, tuple(alternatives), names_pre)
 
     def allows(self, version: Version, devel: bool = False) -> bool:

@@ -19,12 +19,26 @@ INFO_PARTS = ("chart", "values", "readme", "crds", "all")
 
 def search(ctx: Context, args: argparse.Namespace) -> int:
     def human(data: dict[str, Any]) -> str:
-        rows = [(c.get("ref") or f"{c.get('repository')}/{c.get('name')}", c.get("version"), c.get("app_version"),
-                 c.get("description")) for c in data.get("charts", [])]  # fmt: skip
+        rows = [
+            (
+                c.get("ref") or f"{c.get('repository')}/{c.get('name')}",
+                c.get("version"),
+                c.get("app_version"),
+                c.get("description"),
+            )
+            for c in data.get("charts", [])
+        ]
         return output.table(("NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"), rows)
 
-    query = {"q": args.query, "repository": args.repo, "versions": args.versions or None, "devel": args.devel or None,
-             "version": args.version, "limit": args.limit, "next_token": args.next_token}  # fmt: skip
+    query = {
+        "q": args.query,
+        "repository": args.repo,
+        "versions": args.versions or None,
+        "devel": args.devel or None,
+        "version": args.version,
+        "limit": args.limit,
+        "next_token": args.next_token,
+    }
     data = ctx.client.get(path("v1", "charts"), query)
     ctx.emit(data, human)
     if ctx.output == "table" and data.get("next_token"):
@@ -33,8 +47,14 @@ def search(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _show_human(data: dict[str, Any]) -> str:
-    text = output.fields([("REPOSITORY", data.get("repository")), ("NAME", data.get("name")),
-                          ("VERSION", data.get("version")), ("DIGEST", data.get("digest"))])  # fmt: skip
+    text = output.fields(
+        [
+            ("REPOSITORY", data.get("repository")),
+            ("NAME", data.get("name")),
+            ("VERSION", data.get("version")),
+            ("DIGEST", data.get("digest")),
+        ]
+    )
     if data.get("chart"):
         text += "\nCHART:\n" + yaml.safe_dump(data["chart"], sort_keys=False)
     if data.get("values") is not None:
@@ -84,16 +104,29 @@ def upload(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    charts = group(sub, "chart", "find, inspect and upload charts", """
+    charts = group(
+        sub,
+        "chart",
+        "find, inspect and upload charts",
+        """
   charthouse chart search nginx
   charthouse chart upload ./web-1.0.0.tgz
-""", aliases=("charts",))
+""",
+        aliases=("charts",),
+    )
 
-    p = command(charts, "search", search, "search the charts of the repositories (and uploads)", """
+    p = command(
+        charts,
+        "search",
+        search,
+        "search the charts of the repositories (and uploads)",
+        """
   charthouse chart search                       # everything, latest versions
   charthouse chart search nginx --repo bitnami --versions
   charthouse chart search web --devel -o json
-""", parents)
+""",
+        parents,
+    )
     p.add_argument("query", metavar="QUERY", nargs="?", help="words in the name or description")
     p.add_argument("--repo", help="only this repository")
     p.add_argument("--versions", action="store_true", help="every version, not only the latest")
@@ -102,22 +135,40 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--limit", type=positive_int)
     p.add_argument("--next-token")
 
-    p = command(charts, "show", show, "a chart's metadata, default values, readme or CRDs", """
+    p = command(
+        charts,
+        "show",
+        show,
+        "a chart's metadata, default values, readme or CRDs",
+        """
   charthouse chart show bitnami/nginx
   charthouse chart show bitnami/nginx --version 18.1.0 --info values > defaults.yaml
   charthouse chart show uploaded/web --info all -o json
-""", parents, aliases=("get",))
+""",
+        parents,
+        aliases=("get",),
+    )
     p.add_argument("ref", metavar="REPOSITORY/CHART")
     p.add_argument("--version", help="version or constraint (default: the latest)")
     p.add_argument("--devel", action="store_true", help="let the latest be a development version")
     p.add_argument("--info", choices=INFO_PARTS, help="what to show (default: the service's, chart)")
 
-    p = command(charts, "upload", upload, "upload a packaged chart (.tgz); install it as uploaded/NAME", """
+    p = command(
+        charts,
+        "upload",
+        upload,
+        "upload a packaged chart (.tgz); install it as uploaded/NAME",
+        """
   helm package ./web && charthouse chart upload web-1.0.0.tgz
   charthouse release create web uploaded/web --version 1.0.0
 Files over 9 MiB (or any file, with --presigned) go through a presigned upload URL (never printed).
-""", parents)
+""",
+        parents,
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--overwrite", action="store_true", help="replace an uploaded chart of the same name and version")
-    p.add_argument("--presigned", action="store_true",
-                   help="always upload through a presigned URL (e.g. behind a proxy with a small body limit)")
+    p.add_argument(
+        "--presigned",
+        action="store_true",
+        help="always upload through a presigned URL (e.g. behind a proxy with a small body limit)",
+    )

@@ -13,18 +13,28 @@ from .common import Context, command, group, read_secret, set_if
 
 
 def _human(c: dict[str, Any]) -> str:
-    return output.fields([
-        ("NAME", c.get("name")), ("AUTH", c.get("auth")), ("SERVER", c.get("server")),
-        ("DESCRIPTION", c.get("description")), ("EKS", c.get("eks")), ("REACHABLE", c.get("reachable")),
-        ("SERVER VERSION", c.get("server_version")), ("UNREACHABLE BECAUSE", c.get("unreachable_reason")),
-        ("CREATED", output.short_time(c.get("created_at"))), ("UPDATED", output.short_time(c.get("updated_at"))),
-    ])  # fmt: skip
+    return output.fields(
+        [
+            ("NAME", c.get("name")),
+            ("AUTH", c.get("auth")),
+            ("SERVER", c.get("server")),
+            ("DESCRIPTION", c.get("description")),
+            ("EKS", c.get("eks")),
+            ("REACHABLE", c.get("reachable")),
+            ("SERVER VERSION", c.get("server_version")),
+            ("UNREACHABLE BECAUSE", c.get("unreachable_reason")),
+            ("CREATED", output.short_time(c.get("created_at"))),
+            ("UPDATED", output.short_time(c.get("updated_at"))),
+        ]
+    )
 
 
 def add(ctx: Context, args: argparse.Namespace) -> int:
     modes = [m for m in (args.kubeconfig, args.server, args.eks) if m]
     if len(modes) != 1:
-        raise UsageError("cluster add: give exactly one of --kubeconfig, --server (with --ca-file and --token-file), --eks")
+        raise UsageError(
+            "cluster add: give exactly one of --kubeconfig, --server (with --ca-file and --token-file), --eks"
+        )
     body: dict[str, Any] = {}
     if args.kubeconfig:
         body["kubeconfig"] = read_secret(args.kubeconfig, "the kubeconfig", ctx.stdin)
@@ -49,8 +59,16 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
 
 def list_(ctx: Context, args: argparse.Namespace) -> int:
     def human(data: dict[str, Any]) -> str:
-        rows = [(c.get("name"), c.get("auth"), c.get("server"), c.get("description"),
-                 output.short_time(c.get("created_at"))) for c in data.get("clusters", [])]  # fmt: skip
+        rows = [
+            (
+                c.get("name"),
+                c.get("auth"),
+                c.get("server"),
+                c.get("description"),
+                output.short_time(c.get("created_at")),
+            )
+            for c in data.get("clusters", [])
+        ]
         return output.table(("NAME", "AUTH", "SERVER", "DESCRIPTION", "CREATED"), rows)
 
     ctx.emit(ctx.client.get(path("v1", "clusters")), human)
@@ -77,12 +95,23 @@ def namespaces(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    cl = group(sub, "cluster", "register, inspect and forget Kubernetes clusters", """
+    cl = group(
+        sub,
+        "cluster",
+        "register, inspect and forget Kubernetes clusters",
+        """
   charthouse cluster add prod --kubeconfig ~/.kube/prod.yaml --context prod-admin
   charthouse cluster list
-""", aliases=("clusters",))
+""",
+        aliases=("clusters",),
+    )
 
-    p = command(cl, "add", add, "register or replace a cluster (credentials go to the service's secret store)", """
+    p = command(
+        cl,
+        "add",
+        add,
+        "register or replace a cluster (credentials go to the service's secret store)",
+        """
   charthouse cluster add prod --kubeconfig ~/.kube/prod.yaml --context prod-admin
   kubectl config view --raw --minify | charthouse cluster add dev --kubeconfig -
   charthouse cluster add edge --server https://10.0.0.1:6443 --ca-file ca.pem --token-file token.txt
@@ -90,7 +119,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 The kubeconfig must embed its data (no file paths, no exec plugins); only the chosen context is kept.
 Secrets are read from files or stdin (-), never from the command line, and never printed.
-""", parents)
+""",
+        parents,
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (- for stdin)")
     p.add_argument("--context", help="kubeconfig context (default: current-context)")
@@ -103,24 +134,56 @@ Secrets are read from files or stdin (-), never from the command line, and never
     p.add_argument("--insecure-skip-tls-verify", action="store_true", help="do not verify the server's certificate")
     p.add_argument("--description")
 
-    command(cl, "list", list_, "list registered clusters", """
+    command(
+        cl,
+        "list",
+        list_,
+        "list registered clusters",
+        """
   charthouse cluster list
   charthouse cluster list -o json
-""", parents, aliases=("ls",))
+""",
+        parents,
+        aliases=("ls",),
+    )
 
-    p = command(cl, "show", show, "one cluster, checked live: reachable, server version", """
+    p = command(
+        cl,
+        "show",
+        show,
+        "one cluster, checked live: reachable, server version",
+        """
   charthouse cluster show local
-""", parents, aliases=("get",))
+""",
+        parents,
+        aliases=("get",),
+    )
     p.add_argument("name", metavar="NAME")
 
-    p = command(cl, "delete", delete, "forget a cluster and delete its credentials", """
+    p = command(
+        cl,
+        "delete",
+        delete,
+        "forget a cluster and delete its credentials",
+        """
   charthouse cluster delete old            # exit 3 while it still has releases
   charthouse cluster delete old --force
-""", parents, aliases=("rm",))
+""",
+        parents,
+        aliases=("rm",),
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--force", action="store_true", help="even if it still has releases")
 
-    p = command(cl, "namespaces", namespaces, "namespaces of a cluster, read live", """
+    p = command(
+        cl,
+        "namespaces",
+        namespaces,
+        "namespaces of a cluster, read live",
+        """
   charthouse cluster namespaces local
-""", parents, aliases=("ns",))
+""",
+        parents,
+        aliases=("ns",),
+    )
     p.add_argument("name", metavar="NAME")

@@ -44,40 +44,71 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=32)
 
 
-def command(sub: Any, name: str, handler: Handler, help_text: str, examples: str,
-            parents: list[argparse.ArgumentParser], aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:  # fmt: skip
+def command(
+    sub: Any,
+    name: str,
+    handler: Handler,
+    help_text: str,
+    examples: str,
+    parents: list[argparse.ArgumentParser],
+    aliases: tuple[str, ...] = (),
+) -> argparse.ArgumentParser:
     """A leaf command with its handler, help, examples (epilog) and the common options."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        name, help=help_text, description=help_text, epilog="examples:\n" + examples.strip("\n"),
-        formatter_class=Formatter, parents=parents, aliases=list(aliases))
+        name,
+        help=help_text,
+        description=help_text,
+        epilog="examples:\n" + examples.strip("\n"),
+        formatter_class=Formatter,
+        parents=parents,
+        aliases=list(aliases),
+    )
     parser.set_defaults(handler=handler)
     return parser
 
 
-def group(sub: Any, name: str, help_text: str, examples: str,
-          aliases: tuple[str, ...] = ()) -> Any:  # fmt: skip
+def group(sub: Any, name: str, help_text: str, examples: str, aliases: tuple[str, ...] = ()) -> Any:
     parser: argparse.ArgumentParser = sub.add_parser(
-        name, help=help_text, description=help_text, epilog="examples:\n" + examples.strip("\n"),
-        formatter_class=Formatter, aliases=list(aliases))
+        name,
+        help=help_text,
+        description=help_text,
+        epilog="examples:\n" + examples.strip("\n"),
+        formatter_class=Formatter,
+        aliases=list(aliases),
+    )
     parser.set_defaults(handler=None, group_parser=parser)
     return parser.add_subparsers(title="commands", metavar="COMMAND")
 
 
 def add_target(parser: argparse.ArgumentParser, namespace_default: bool = True) -> None:
-    parser.add_argument("-c", "--cluster", default=os.environ.get("CHARTHOUSE_CLUSTER") or "local",
-                        help="cluster name (env CHARTHOUSE_CLUSTER; default: %(default)s)")
+    parser.add_argument(
+        "-c",
+        "--cluster",
+        default=os.environ.get("CHARTHOUSE_CLUSTER") or "local",
+        help="cluster name (env CHARTHOUSE_CLUSTER; default: %(default)s)",
+    )
     if namespace_default:
-        parser.add_argument("-n", "--namespace", default=os.environ.get("CHARTHOUSE_NAMESPACE") or "default",
-                            help="namespace (env CHARTHOUSE_NAMESPACE; default: %(default)s)")
+        parser.add_argument(
+            "-n",
+            "--namespace",
+            default=os.environ.get("CHARTHOUSE_NAMESPACE") or "default",
+            help="namespace (env CHARTHOUSE_NAMESPACE; default: %(default)s)",
+        )
     else:
         parser.add_argument("-n", "--namespace", help="only this namespace")
 
 
 def add_wait(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-wait", action="store_true",
-                        help="print the accepted operation and return at once (do not wait for it)")
-    parser.add_argument("--wait-timeout", type=positive_float, default=DEFAULT_WAIT_TIMEOUT_S, metavar="SECONDS",
-                        help="give up waiting after this long (default: %(default).0f); the operation goes on")
+    parser.add_argument(
+        "--no-wait", action="store_true", help="print the accepted operation and return at once (do not wait for it)"
+    )
+    parser.add_argument(
+        "--wait-timeout",
+        type=positive_float,
+        default=DEFAULT_WAIT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="give up waiting after this long (default: %(default).0f); the operation goes on",
+    )
 
 
 def positive_float(text: str) -> float:
@@ -134,13 +165,18 @@ def operation_human(op: dict[str, Any]) -> str:
     rel = op.get("release") or {}
     result = op.get("result") or {}
     error = op.get("error") or {}
-    text = output.fields([
-        ("OPERATION", op.get("id")), ("ACTION", op.get("action")), ("STATUS", waiting.state(op)),
-        ("RELEASE", "/".join(str(rel.get(k, "")) for k in ("cluster", "namespace", "name"))),
-        ("REVISION", result.get("revision")), ("CREATED", output.short_time(op.get("created_at"))),
-        ("FINISHED", output.short_time(op.get("finished_at"))),
-        ("ERROR", f"{error.get('code')}: {error.get('message')}" if error else None),
-    ])  # fmt: skip
+    text = output.fields(
+        [
+            ("OPERATION", op.get("id")),
+            ("ACTION", op.get("action")),
+            ("STATUS", waiting.state(op)),
+            ("RELEASE", "/".join(str(rel.get(k, "")) for k in ("cluster", "namespace", "name"))),
+            ("REVISION", result.get("revision")),
+            ("CREATED", output.short_time(op.get("created_at"))),
+            ("FINISHED", output.short_time(op.get("finished_at"))),
+            ("ERROR", f"{error.get('code')}: {error.get('message')}" if error else None),
+        ]
+    )
     return text
 
 
@@ -151,8 +187,14 @@ def dry_run_human(data: dict[str, Any]) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def submit(ctx: Context, args: argparse.Namespace, method: str, url_path: str, body: dict[str, Any] | None,
-           query: dict[str, object] | None = None) -> int:  # fmt: skip
+def submit(
+    ctx: Context,
+    args: argparse.Namespace,
+    method: str,
+    url_path: str,
+    body: dict[str, Any] | None,
+    query: dict[str, object] | None = None,
+) -> int:
     """Send a mutation with a fresh Idempotency-Key, then wait for its operation unless ``--no-wait``.
 
     A dry run (200) prints what helm rendered. Exit 0 when the operation succeeded (or was accepted with
@@ -170,8 +212,10 @@ def submit(ctx: Context, args: argparse.Namespace, method: str, url_path: str, b
     ctx.emit(op, operation_human)
     if op.get("status") == "failed":
         error = op.get("error") or {}
-        raise OperationFailed(f"{waiting.describe(op)} failed: {error.get('code', 'Error')}: "
-                              f"{error.get('message', 'no reason given')}", op)  # fmt: skip
+        raise OperationFailed(
+            f"{waiting.describe(op)} failed: {error.get('code', 'Error')}: {error.get('message', 'no reason given')}",
+            op,
+        )
     return 0
 
 

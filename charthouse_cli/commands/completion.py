@@ -53,8 +53,12 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 def _options(parser: argparse.ArgumentParser) -> list[str]:
     """Long options, and the choices of positional arguments (``completion bash|zsh``)."""
     words = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
-    words += [str(c) for a in parser._actions if not a.option_strings and a.choices and not
-              isinstance(a, argparse._SubParsersAction) for c in a.choices]  # fmt: skip
+    words += [
+        str(c)
+        for a in parser._actions
+        if not a.option_strings and a.choices and not isinstance(a, argparse._SubParsersAction)
+        for c in a.choices
+    ]
     return sorted(words)
 
 
@@ -67,8 +71,11 @@ def bash_script(root: argparse.ArgumentParser) -> str:
         groups.append(f'        {name}) opts="{words}" ;;')
         for child, leaf in children.items():
             leaves.append(f'        "{name} {child}") opts="{" ".join(_options(leaf))}" ;;')
-    return BASH % {"top": " ".join(sorted(top)) + " --help --version", "groups": "\n".join(groups),
-                   "leaves": "\n".join(leaves)}  # fmt: skip
+    return BASH % {
+        "top": " ".join(sorted(top)) + " --help --version",
+        "groups": "\n".join(groups),
+        "leaves": "\n".join(leaves),
+    }
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
@@ -78,8 +85,15 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = command(sub, "completion", run, "print a shell completion script", """
+    p = command(
+        sub,
+        "completion",
+        run,
+        "print a shell completion script",
+        """
   eval "$(charthouse completion bash)"                     # this shell; add it to ~/.bashrc to keep it
   charthouse completion zsh > "${fpath[1]}/_charthouse"    # zsh
-""", [])
+""",
+        [],
+    )
     p.add_argument("shell", choices=["bash", "zsh"])

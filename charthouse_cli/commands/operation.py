@@ -21,17 +21,30 @@ def _list_human(data: dict[str, Any]) -> str:
     for op in data.get("operations", []):
         rel = op.get("release") or {}
         error = op.get("error") or {}
-        rows.append((op.get("id"), op.get("action"), op.get("status"),
-                     "/".join(str(rel.get(k, "")) for k in ("cluster", "namespace", "name")),
-                     output.short_time(op.get("created_at")), output.short_time(op.get("finished_at")),
-                     error.get("code")))  # fmt: skip
+        rows.append(
+            (
+                op.get("id"),
+                op.get("action"),
+                op.get("status"),
+                "/".join(str(rel.get(k, "")) for k in ("cluster", "namespace", "name")),
+                output.short_time(op.get("created_at")),
+                output.short_time(op.get("finished_at")),
+                error.get("code"),
+            )
+        )
     return output.table(("ID", "ACTION", "STATUS", "RELEASE", "CREATED", "FINISHED", "ERROR"), rows)
 
 
 def list_(ctx: Context, args: argparse.Namespace) -> int:
-    query: dict[str, object] = {"cluster": args.cluster, "namespace": args.namespace, "release": args.release,
-                                "status": args.status, "action": args.action, "limit": args.limit,
-                                "next_token": args.next_token}  # fmt: skip
+    query: dict[str, object] = {
+        "cluster": args.cluster,
+        "namespace": args.namespace,
+        "release": args.release,
+        "status": args.status,
+        "action": args.action,
+        "limit": args.limit,
+        "next_token": args.next_token,
+    }
     data = ctx.client.get(path("v1", "operations"), query)
     ctx.emit(data, _list_human)
     if ctx.output == "table" and data.get("next_token"):
@@ -50,20 +63,42 @@ def wait(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    ops = group(sub, "operation", "follow the operations that mutating calls start", """
+    ops = group(
+        sub,
+        "operation",
+        "follow the operations that mutating calls start",
+        """
   charthouse operation list --release web
   charthouse operation wait op-0123...
-""", aliases=("operations", "op"))
+""",
+        aliases=("operations", "op"),
+    )
 
-    p = command(ops, "show", show, "one operation: status, result or error", """
+    p = command(
+        ops,
+        "show",
+        show,
+        "one operation: status, result or error",
+        """
   charthouse operation show op-0123abcd -o json
-""", parents, aliases=("get",))
+""",
+        parents,
+        aliases=("get",),
+    )
     p.add_argument("id", metavar="ID")
 
-    p = command(ops, "list", list_, "operations, newest first", """
+    p = command(
+        ops,
+        "list",
+        list_,
+        "operations, newest first",
+        """
   charthouse operation list
   charthouse operation list --cluster local --release web --status failed
-""", parents, aliases=("ls",))
+""",
+        parents,
+        aliases=("ls",),
+    )
     p.add_argument("--cluster")
     p.add_argument("-n", "--namespace")
     p.add_argument("--release")
@@ -72,10 +107,22 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--limit", type=positive_int)
     p.add_argument("--next-token")
 
-    p = command(ops, "wait", wait, "wait until an operation ends; exit 1 if it failed", """
+    p = command(
+        ops,
+        "wait",
+        wait,
+        "wait until an operation ends; exit 1 if it failed",
+        """
   charthouse operation wait op-0123abcd
   charthouse operation wait op-0123abcd --wait-timeout 60 -o json
-""", parents)
+""",
+        parents,
+    )
     p.add_argument("id", metavar="ID")
-    p.add_argument("--wait-timeout", type=positive_float, default=DEFAULT_WAIT_TIMEOUT_S, metavar="SECONDS",
-                   help="give up after this long (default: %(default).0f)")
+    p.add_argument(
+        "--wait-timeout",
+        type=positive_float,
+        default=DEFAULT_WAIT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="give up after this long (default: %(default).0f)",
+    )

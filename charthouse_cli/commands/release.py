@@ -29,8 +29,14 @@ STATUS_FILTERS = ("deployed", "failed", "pending", "superseded", "uninstalled", 
 
 
 def _values_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-f", "--values", action="append", metavar="FILE", dest="values_files",
-                   help="values YAML file (repeatable, merged in order, later wins; - for stdin)")
+    p.add_argument(
+        "-f",
+        "--values",
+        action="append",
+        metavar="FILE",
+        dest="values_files",
+        help="values YAML file (repeatable, merged in order, later wins; - for stdin)",
+    )
     p.add_argument("--set", action="append", metavar="K=V", dest="set_values", help="helm --set (repeatable)")
     p.add_argument("--set-string", action="append", metavar="K=V", help="helm --set-string (repeatable)")
     p.add_argument("--set-json", action="append", metavar="K=JSON", help="helm --set-json (repeatable)")
@@ -52,8 +58,13 @@ def _chart_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devel", action="store_true", help="allow development versions (pre-releases)")
     p.add_argument("--render-subchart-notes", action="store_true", help="render the subcharts' notes too")
     p.add_argument("--max-history", type=int, metavar="N", help="revisions helm keeps")
-    p.add_argument("--dry-run", nargs="?", const=True, choices=["client", "server"],
-                   help="render only (client, or server); answers at once and records nothing")
+    p.add_argument(
+        "--dry-run",
+        nargs="?",
+        const=True,
+        choices=["client", "server"],
+        help="render only (client, or server); answers at once and records nothing",
+    )
     add_wait(p)
 
 
@@ -61,13 +72,23 @@ def _chart_body(ctx: Context, args: argparse.Namespace, chart: str) -> dict[str,
     body: dict[str, Any] = {"chart": chart}
     body.update(values.request_fields(args.values_files, args.set_values, args.set_string, args.set_json, ctx.stdin))
     return set_if(
-        body, version=args.version, description=args.description,
-        labels=dict(args.label) if args.label else None, create_namespace=args.create_namespace,
-        wait=args.wait_ready, wait_for_jobs=args.wait_for_jobs, timeout=args.timeout, atomic=args.atomic,
-        disable_hooks=args.disable_hooks, skip_crds=args.skip_crds, dependency_update=args.dependency_update,
-        devel=args.devel, render_subchart_notes=args.render_subchart_notes, max_history=args.max_history,
+        body,
+        version=args.version,
+        description=args.description,
+        labels=dict(args.label) if args.label else None,
+        create_namespace=args.create_namespace,
+        wait=args.wait_ready,
+        wait_for_jobs=args.wait_for_jobs,
+        timeout=args.timeout,
+        atomic=args.atomic,
+        disable_hooks=args.disable_hooks,
+        skip_crds=args.skip_crds,
+        dependency_update=args.dependency_update,
+        devel=args.devel,
+        render_subchart_notes=args.render_subchart_notes,
+        max_history=args.max_history,
         dry_run=args.dry_run,
-    )  # fmt: skip
+    )
 
 
 # ---------------------------------------------------------------- handlers
@@ -86,23 +107,44 @@ def create(ctx: Context, args: argparse.Namespace) -> int:
 
 def upgrade(ctx: Context, args: argparse.Namespace) -> int:
     body = _chart_body(ctx, args, args.chart)
-    set_if(body, install=args.install, reuse_values=args.reuse_values, reset_values=args.reset_values,
-           reset_then_reuse_values=args.reset_then_reuse_values, force=args.force,
-           cleanup_on_fail=args.cleanup_on_fail)  # fmt: skip
+    set_if(
+        body,
+        install=args.install,
+        reuse_values=args.reuse_values,
+        reset_values=args.reset_values,
+        reset_then_reuse_values=args.reset_then_reuse_values,
+        force=args.force,
+        cleanup_on_fail=args.cleanup_on_fail,
+    )
     return submit(ctx, args, "PUT", release_path(args), body)
 
 
 def rollback(ctx: Context, args: argparse.Namespace) -> int:
-    body = set_if({}, revision=args.revision, wait=args.wait_ready, wait_for_jobs=args.wait_for_jobs,
-                  timeout=args.timeout, force=args.force, cleanup_on_fail=args.cleanup_on_fail,
-                  disable_hooks=args.disable_hooks, description=args.description,
-                  max_history=args.max_history)  # fmt: skip
+    body = set_if(
+        {},
+        revision=args.revision,
+        wait=args.wait_ready,
+        wait_for_jobs=args.wait_for_jobs,
+        timeout=args.timeout,
+        force=args.force,
+        cleanup_on_fail=args.cleanup_on_fail,
+        disable_hooks=args.disable_hooks,
+        description=args.description,
+        max_history=args.max_history,
+    )
     return submit(ctx, args, "POST", release_path(args, "rollback"), body)
 
 
 def delete(ctx: Context, args: argparse.Namespace) -> int:
-    body = set_if({}, keep_history=args.keep_history, disable_hooks=args.disable_hooks, wait=args.wait_ready,
-                  timeout=args.timeout, cascade=args.cascade, description=args.description)  # fmt: skip
+    body = set_if(
+        {},
+        keep_history=args.keep_history,
+        disable_hooks=args.disable_hooks,
+        wait=args.wait_ready,
+        timeout=args.timeout,
+        cascade=args.cascade,
+        description=args.description,
+    )
     return submit(ctx, args, "DELETE", release_path(args), body)
 
 
@@ -112,17 +154,31 @@ def unlock(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _list_human(data: dict[str, Any]) -> str:
-    rows = [(r.get("name"), r.get("namespace"), r.get("cluster"), r.get("revision"), r.get("status"),
-             f"{r.get('chart')}-{r.get('chart_version')}", r.get("app_version"),
-             output.short_time(r.get("last_deployed") or r.get("updated_at")))
-            for r in data.get("releases", [])]  # fmt: skip
+    rows = [
+        (
+            r.get("name"),
+            r.get("namespace"),
+            r.get("cluster"),
+            r.get("revision"),
+            r.get("status"),
+            f"{r.get('chart')}-{r.get('chart_version')}",
+            r.get("app_version"),
+            output.short_time(r.get("last_deployed") or r.get("updated_at")),
+        )
+        for r in data.get("releases", [])
+    ]
     return output.table(("NAME", "NAMESPACE", "CLUSTER", "REVISION", "STATUS", "CHART", "APP VERSION", "UPDATED"), rows)
 
 
 def list_(ctx: Context, args: argparse.Namespace) -> int:
-    query: dict[str, object] = {"status": ",".join(args.status) if args.status else None, "name": args.filter_name,
-                                "search": args.search, "chart": args.chart, "limit": args.limit,
-                                "next_token": args.next_token}  # fmt: skip
+    query: dict[str, object] = {
+        "status": ",".join(args.status) if args.status else None,
+        "name": args.filter_name,
+        "search": args.search,
+        "chart": args.chart,
+        "limit": args.limit,
+        "next_token": args.next_token,
+    }
     if args.all_clusters:
         url = path("v1", "releases")
         query["namespace"] = args.namespace
@@ -138,18 +194,29 @@ def list_(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _show_human(rel: dict[str, Any]) -> str:
-    text = output.fields([
-        ("NAME", rel.get("name")), ("CLUSTER", rel.get("cluster")), ("NAMESPACE", rel.get("namespace")),
-        ("STATUS", rel.get("status")), ("REVISION", rel.get("revision")),
-        ("CHART", f"{rel.get('chart')}-{rel.get('chart_version')}"), ("APP VERSION", rel.get("app_version")),
-        ("FIRST DEPLOYED", output.short_time(rel.get("first_deployed"))),
-        ("LAST DEPLOYED", output.short_time(rel.get("last_deployed"))), ("DESCRIPTION", rel.get("description")),
-        ("LABELS", rel.get("labels")), ("LAST ACTION", rel.get("last_action")),
-        ("LAST OPERATION", rel.get("last_operation_id")), ("FAILURES", rel.get("failures") or None),
-        ("VALUES DIGEST", rel.get("values_digest")),
-    ])  # fmt: skip
+    text = output.fields(
+        [
+            ("NAME", rel.get("name")),
+            ("CLUSTER", rel.get("cluster")),
+            ("NAMESPACE", rel.get("namespace")),
+            ("STATUS", rel.get("status")),
+            ("REVISION", rel.get("revision")),
+            ("CHART", f"{rel.get('chart')}-{rel.get('chart_version')}"),
+            ("APP VERSION", rel.get("app_version")),
+            ("FIRST DEPLOYED", output.short_time(rel.get("first_deployed"))),
+            ("LAST DEPLOYED", output.short_time(rel.get("last_deployed"))),
+            ("DESCRIPTION", rel.get("description")),
+            ("LABELS", rel.get("labels")),
+            ("LAST ACTION", rel.get("last_action")),
+            ("LAST OPERATION", rel.get("last_operation_id")),
+            ("FAILURES", rel.get("failures") or None),
+            ("VALUES DIGEST", rel.get("values_digest")),
+        ]
+    )
     if "values" in rel:
-        text += "\nUSER-SUPPLIED VALUES:\n" + (yaml.safe_dump(rel["values"], sort_keys=True) if rel["values"] else "{}\n")
+        text += "\nUSER-SUPPLIED VALUES:\n" + (
+            yaml.safe_dump(rel["values"], sort_keys=True) if rel["values"] else "{}\n"
+        )
     if rel.get("resources"):
         rows = [(r.get("kind"), r.get("name"), r.get("namespace"), r.get("api_version")) for r in rel["resources"]]
         text += "\nRESOURCES:\n" + output.table(("KIND", "NAME", "NAMESPACE", "API VERSION"), rows)
@@ -169,8 +236,17 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _history_human(data: dict[str, Any]) -> str:
-    rows = [(h.get("revision"), output.short_time(h.get("updated")), h.get("status"), h.get("chart"),
-             h.get("app_version"), h.get("description")) for h in data.get("history", [])]  # fmt: skip
+    rows = [
+        (
+            h.get("revision"),
+            output.short_time(h.get("updated")),
+            h.get("status"),
+            h.get("chart"),
+            h.get("app_version"),
+            h.get("description"),
+        )
+        for h in data.get("history", [])
+    ]
     return output.table(("REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION", "DESCRIPTION"), rows)
 
 
@@ -198,54 +274,93 @@ def _flatten(lists: list[list[str]] | None) -> list[str] | None:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    rel = group(sub, "release", "install, upgrade, inspect, roll back and delete Helm releases", """
+    rel = group(
+        sub,
+        "release",
+        "install, upgrade, inspect, roll back and delete Helm releases",
+        """
   charthouse release create web https://charts.example.com/web-1.0.0.tgz -n shop -f values.yaml
   charthouse release list -A --status deployed
   charthouse release upgrade web repo/web --version 1.1.0 --set image.tag=v2
-""", aliases=("releases", "rel"))
+""",
+        aliases=("releases", "rel"),
+    )
 
-    p = command(rel, "create", create, "install a chart as a new release (waits for the operation)", """
+    p = command(
+        rel,
+        "create",
+        create,
+        "install a chart as a new release (waits for the operation)",
+        """
   charthouse release create web https://charts.example.com/web-1.0.0.tgz
   charthouse release create web bitnami/nginx --version 18.x -n shop --create-namespace -f base.yaml -f prod.yaml
   charthouse release create web oci://registry.example.com/charts/web --set replicas=3 --set-string tag=007
   charthouse release create --generate-name uploaded/web --no-wait -o json
   charthouse release create web ./chart-url --dry-run            # prints the rendered manifest
-""", parents, aliases=("install",))
+""",
+        parents,
+        aliases=("install",),
+    )
     add_target(p)
-    p.add_argument("positional", nargs="+", metavar="NAME CHART",
-                   help="release name and chart: repo/chart, oci://host/path/chart, an http(s) .tgz URL, uploaded/chart")
+    p.add_argument(
+        "positional",
+        nargs="+",
+        metavar="NAME CHART",
+        help="release name and chart: repo/chart, oci://host/path/chart, an http(s) .tgz URL, uploaded/chart",
+    )
     p.add_argument("--generate-name", action="store_true", help="let the service name the release (give only CHART)")
     p.add_argument("--name-template", help="a helm template for the name, e.g. '{{ randAlpha 5 | lower }}-web'")
     p.add_argument("--replace", action="store_true", help="reuse the name of a failed or uninstalled release")
     _chart_options(p)
 
-    p = command(rel, "upgrade", upgrade, "upgrade a release to a chart version and/or new values (waits)", """
+    p = command(
+        rel,
+        "upgrade",
+        upgrade,
+        "upgrade a release to a chart version and/or new values (waits)",
+        """
   charthouse release upgrade web https://charts.example.com/web-1.1.0.tgz -f prod.yaml --set replicas=5
   charthouse release upgrade web repo/web --reuse-values --set image.tag=v2
   charthouse release upgrade web repo/web --install -n shop --create-namespace   # install if missing
-""", parents)
+""",
+        parents,
+    )
     add_target(p)
     p.add_argument("name", metavar="NAME")
     p.add_argument("chart", metavar="CHART")
     p.add_argument("-i", "--install", action="store_true", help="install when the release does not exist")
-    for flag, text in (("--reuse-values", "start from the release's values"),
-                       ("--reset-values", "start from the chart's values"),
-                       ("--reset-then-reuse-values", "chart's values, then the release's"),
-                       ("--force", "replace resources (helm --force)"),
-                       ("--cleanup-on-fail", "delete new resources when the upgrade fails")):  # fmt: skip
+    for flag, text in (
+        ("--reuse-values", "start from the release's values"),
+        ("--reset-values", "start from the chart's values"),
+        ("--reset-then-reuse-values", "chart's values, then the release's"),
+        ("--force", "replace resources (helm --force)"),
+        ("--cleanup-on-fail", "delete new resources when the upgrade fails"),
+    ):
         p.add_argument(flag, action="store_true", help=text)
     _chart_options(p)
 
-    p = command(rel, "list", list_, "list releases (from the service's store, newest state)", """
+    p = command(
+        rel,
+        "list",
+        list_,
+        "list releases (from the service's store, newest state)",
+        """
   charthouse release list                     # cluster "local" (or -c / CHARTHOUSE_CLUSTER), every namespace
   charthouse release list -n shop --status deployed,failed
   charthouse release list -A --chart web -o json     # every cluster, for scripts
   charthouse release list --limit 50 --next-token TOKEN
-""", parents, aliases=("ls",))
+""",
+        parents,
+        aliases=("ls",),
+    )
     add_target(p, namespace_default=False)
     p.add_argument("-A", "--all-clusters", action="store_true", help="every cluster")
-    p.add_argument("--status", type=_csv(STATUS_FILTERS), action="append",
-                   help=f"comma-separated: {', '.join(STATUS_FILTERS)} (default: all but uninstalled)")
+    p.add_argument(
+        "--status",
+        type=_csv(STATUS_FILTERS),
+        action="append",
+        help=f"comma-separated: {', '.join(STATUS_FILTERS)} (default: all but uninstalled)",
+    )
     p.add_argument("--name", dest="filter_name", help="exact release name")
     p.add_argument("--search", help="substring of the release name")
     p.add_argument("--chart", help="chart name")
@@ -253,30 +368,56 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--next-token", help="continue from the previous page")
     p.set_defaults(post=lambda a: setattr(a, "status", _flatten(a.status)))
 
-    p = command(rel, "show", show, "show a release: status, revision, chart, notes, and more with --info", """
+    p = command(
+        rel,
+        "show",
+        show,
+        "show a release: status, revision, chart, notes, and more with --info",
+        """
   charthouse release show web -n shop
   charthouse release show web --info values,resources
   charthouse release show web --info all --revision 2 -o yaml
-""", parents, aliases=("get", "status"))
+""",
+        parents,
+        aliases=("get", "status"),
+    )
     add_target(p)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--info", type=_csv(INFO_PARTS), action="append",
-                   help=f"also read through helm: {', '.join(INFO_PARTS)} (comma-separated)")
+    p.add_argument(
+        "--info",
+        type=_csv(INFO_PARTS),
+        action="append",
+        help=f"also read through helm: {', '.join(INFO_PARTS)} (comma-separated)",
+    )
     p.add_argument("--revision", type=positive_int, help="details of this revision")
     p.set_defaults(post=lambda a: setattr(a, "info", _flatten(a.info)))
 
-    p = command(rel, "history", history, "revision history, newest first", """
+    p = command(
+        rel,
+        "history",
+        history,
+        "revision history, newest first",
+        """
   charthouse release history web
   charthouse release history web --max 3 -o json
-""", parents)
+""",
+        parents,
+    )
     add_target(p)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--max", type=positive_int, help="at most this many revisions")
 
-    p = command(rel, "rollback", rollback, "roll back to a revision (default: the previous one; waits)", """
+    p = command(
+        rel,
+        "rollback",
+        rollback,
+        "roll back to a revision (default: the previous one; waits)",
+        """
   charthouse release rollback web            # to the previous revision
   charthouse release rollback web 3 --wait-ready --timeout 5m
-""", parents)
+""",
+        parents,
+    )
     add_target(p)
     p.add_argument("name", metavar="NAME")
     p.add_argument("revision", metavar="REVISION", type=positive_int, nargs="?", help="default: the previous one")
@@ -290,10 +431,18 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-history", type=int, metavar="N", help="revisions helm keeps")
     add_wait(p)
 
-    p = command(rel, "delete", delete, "uninstall a release (waits)", """
+    p = command(
+        rel,
+        "delete",
+        delete,
+        "uninstall a release (waits)",
+        """
   charthouse release delete web -n shop
   charthouse release delete web --keep-history --no-wait
-""", parents, aliases=("uninstall",))
+""",
+        parents,
+        aliases=("uninstall",),
+    )
     add_target(p)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--keep-history", action="store_true", help="keep helm's history (the release can be rolled back)")
@@ -304,10 +453,17 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--description", help="a description")
     add_wait(p)
 
-    p = command(rel, "unlock", unlock, "recover a release whose operation was lost (after its lease expired)", """
+    p = command(
+        rel,
+        "unlock",
+        unlock,
+        "recover a release whose operation was lost (after its lease expired)",
+        """
   charthouse release unlock web              # answers exit 3 (conflict) while the lease is still live
   charthouse release unlock web --policy mark-failed
-""", parents)
+""",
+        parents,
+    )
     add_target(p)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--policy", choices=["rollback", "mark-failed"], help="what recovery does (service default)")

@@ -23,12 +23,18 @@ def _auth(r: dict[str, Any]) -> str:
 
 def _human(r: dict[str, Any]) -> str:
     index = r.get("index") or {}
-    return output.fields([
-        ("NAME", r.get("name")), ("TYPE", r.get("type")), ("URL", r.get("url")),
-        ("DESCRIPTION", r.get("description")), ("AUTH", _auth(r)),
-        ("CHARTS", index.get("charts")), ("VERSIONS", index.get("versions")),
-        ("REFRESHED", output.short_time(index.get("refreshed_at"))),
-    ])  # fmt: skip
+    return output.fields(
+        [
+            ("NAME", r.get("name")),
+            ("TYPE", r.get("type")),
+            ("URL", r.get("url")),
+            ("DESCRIPTION", r.get("description")),
+            ("AUTH", _auth(r)),
+            ("CHARTS", index.get("charts")),
+            ("VERSIONS", index.get("versions")),
+            ("REFRESHED", output.short_time(index.get("refreshed_at"))),
+        ]
+    )
 
 
 def add(ctx: Context, args: argparse.Namespace) -> int:
@@ -37,12 +43,18 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
     if bool(args.cert_file) != bool(args.key_file):
         raise UsageError("--cert-file and --key-file go together")
     body: dict[str, Any] = {"url": args.url}
-    set_if(body, description=args.description, username=args.username,
-           insecure_skip_tls_verify=args.insecure_skip_tls_verify, pass_credentials=args.pass_credentials,
-           plain_http=args.plain_http)  # fmt: skip
+    set_if(
+        body,
+        description=args.description,
+        username=args.username,
+        insecure_skip_tls_verify=args.insecure_skip_tls_verify,
+        pass_credentials=args.pass_credentials,
+        plain_http=args.plain_http,
+    )
     if args.password_stdin or args.password_file:
-        body["password"] = read_secret("-" if args.password_stdin else args.password_file, "the password",
-                                       ctx.stdin).rstrip("\r\n")  # fmt: skip
+        body["password"] = read_secret(
+            "-" if args.password_stdin else args.password_file, "the password", ctx.stdin
+        ).rstrip("\r\n")
     if args.bearer_token_file:
         body["token"] = read_secret(args.bearer_token_file, "the token", ctx.stdin).strip()
     if args.cert_file:
@@ -63,9 +75,17 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
 
 def list_(ctx: Context, args: argparse.Namespace) -> int:
     def human(data: dict[str, Any]) -> str:
-        rows = [(r.get("name"), r.get("type"), r.get("url"), _auth(r), (r.get("index") or {}).get("charts"),
-                 output.short_time((r.get("index") or {}).get("refreshed_at")))
-                for r in data.get("repositories", [])]  # fmt: skip
+        rows = [
+            (
+                r.get("name"),
+                r.get("type"),
+                r.get("url"),
+                _auth(r),
+                (r.get("index") or {}).get("charts"),
+                output.short_time((r.get("index") or {}).get("refreshed_at")),
+            )
+            for r in data.get("repositories", [])
+        ]
         return output.table(("NAME", "TYPE", "URL", "AUTH", "CHARTS", "REFRESHED"), rows)
 
     ctx.emit(ctx.client.get(path("v1", "repositories")), human)
@@ -84,18 +104,31 @@ def delete(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    repos = group(sub, "repo", "chart repositories: HTTP (index.yaml) or OCI registries", """
+    repos = group(
+        sub,
+        "repo",
+        "chart repositories: HTTP (index.yaml) or OCI registries",
+        """
   charthouse repo add bitnami https://charts.bitnami.com/bitnami
   charthouse repo list
-""", aliases=("repos", "repository"))
+""",
+        aliases=("repos", "repository"),
+    )
 
-    p = command(repos, "add", add, "add or replace a chart repository", """
+    p = command(
+        repos,
+        "add",
+        add,
+        "add or replace a chart repository",
+        """
   charthouse repo add bitnami https://charts.bitnami.com/bitnami
   charthouse repo add ghcr oci://ghcr.io/acme/charts --username bot --password-file ~/.ghcr-token
   echo "$PASSWORD" | charthouse repo add private https://charts.acme.internal --username ci --password-stdin \\
       --ca-file acme-ca.pem
   charthouse repo add mtls https://charts.acme.internal --cert-file client.pem --key-file client.key
-""", parents)
+""",
+        parents,
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("url", metavar="URL", help="https://... (an index.yaml repository) or oci://host/path")
     p.add_argument("--description")
@@ -111,17 +144,41 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--plain-http", action="store_true", help="OCI over plain HTTP")
     p.add_argument("--keyring", metavar="FILE", help="public keyring to verify signed charts")
 
-    command(repos, "list", list_, "list repositories", """
+    command(
+        repos,
+        "list",
+        list_,
+        "list repositories",
+        """
   charthouse repo list
   charthouse repo list -o yaml
-""", parents, aliases=("ls",))
+""",
+        parents,
+        aliases=("ls",),
+    )
 
-    p = command(repos, "refresh", refresh, "re-read a repository's index", """
+    p = command(
+        repos,
+        "refresh",
+        refresh,
+        "re-read a repository's index",
+        """
   charthouse repo refresh bitnami
-""", parents, aliases=("update",))
+""",
+        parents,
+        aliases=("update",),
+    )
     p.add_argument("name", metavar="NAME")
 
-    p = command(repos, "delete", delete, "remove a repository and its credentials", """
+    p = command(
+        repos,
+        "delete",
+        delete,
+        "remove a repository and its credentials",
+        """
   charthouse repo delete bitnami
-""", parents, aliases=("rm", "remove"))
+""",
+        parents,
+        aliases=("rm", "remove"),
+    )
     p.add_argument("name", metavar="NAME")

@@ -57,8 +57,9 @@ SCHEMA = """{"$schema": "http://json-schema.org/draft-07/schema#", "type": "obje
 def write_chart(root: Path, name: str, version: str, greeting: str = "hello") -> Path:
     chart = root / f"src-{name}-{version}"
     (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text(yaml.safe_dump({"apiVersion": "v2", "name": name, "version": version,
-                                                       "appVersion": f"{version}-app"}))  # fmt: skip
+    (chart / "Chart.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v2", "name": name, "version": version, "appVersion": f"{version}-app"})
+    )
     (chart / "values.yaml").write_text(yaml.safe_dump({"greeting": greeting, "replicas": 1}))
     (chart / "values.schema.json").write_text(SCHEMA)
     for file, text in DEMO_TEMPLATES.items():

@@ -92,8 +92,17 @@ def _write(chart: Path, files: dict[str, str]) -> Path:
 
 
 def _chart_yaml(name: str, version: str, **more: object) -> str:
-    return yaml.safe_dump({"apiVersion": "v2", "name": name, "version": version, "appVersion": f"{version}-app",
-                           "description": f"charthouse test chart {name}", **more}, sort_keys=False)  # fmt: skip
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v2",
+            "name": name,
+            "version": version,
+            "appVersion": f"{version}-app",
+            "description": f"charthouse test chart {name}",
+            **more,
+        },
+        sort_keys=False,
+    )
 
 
 CONFIGMAP = """apiVersion: v1
@@ -107,23 +116,35 @@ data:
 
 
 def plain_chart(root: Path, name: str = "plain", version: str = "0.1.0") -> Path:
-    return _write(root / f"{name}-{version}", {
-        "Chart.yaml": _chart_yaml(name, version),
-        "values.yaml": "greeting: hello\n",
-        "templates/configmap.yaml": CONFIGMAP,
-        "templates/NOTES.txt": "{{ .Release.Name }} ({{ .Chart.Name }}) says {{ .Values.greeting }}\n",
-    })  # fmt: skip
+    return _write(
+        root / f"{name}-{version}",
+        {
+            "Chart.yaml": _chart_yaml(name, version),
+            "values.yaml": "greeting: hello\n",
+            "templates/configmap.yaml": CONFIGMAP,
+            "templates/NOTES.txt": "{{ .Release.Name }} ({{ .Chart.Name }}) says {{ .Values.greeting }}\n",
+        },
+    )
 
 
-def dependent_chart(root: Path, repository: str, dependency: str = "plain", dependency_version: str = "0.1.0",
-                    name: str = "parent", version: str = "0.1.0") -> Path:  # fmt: skip
+def dependent_chart(
+    root: Path,
+    repository: str,
+    dependency: str = "plain",
+    dependency_version: str = "0.1.0",
+    name: str = "parent",
+    version: str = "0.1.0",
+) -> Path:
     deps = [{"name": dependency, "version": dependency_version, "repository": repository}]
-    return _write(root / f"{name}-{version}", {
-        "Chart.yaml": _chart_yaml(name, version, dependencies=deps),
-        "values.yaml": f"greeting: from-{name}\n{dependency}:\n  greeting: from-{name}-to-{dependency}\n",
-        "templates/configmap.yaml": CONFIGMAP,
-        "templates/NOTES.txt": "{{ .Release.Name }} with its dependency\n",
-    })  # fmt: skip
+    return _write(
+        root / f"{name}-{version}",
+        {
+            "Chart.yaml": _chart_yaml(name, version, dependencies=deps),
+            "values.yaml": f"greeting: from-{name}\n{dependency}:\n  greeting: from-{name}-to-{dependency}\n",
+            "templates/configmap.yaml": CONFIGMAP,
+            "templates/NOTES.txt": "{{ .Release.Name }} with its dependency\n",
+        },
+    )
 
 
 CRD = f"""apiVersion: apiextensions.k8s.io/v1
@@ -172,14 +193,17 @@ data:
 
 
 def crd_hook_chart(root: Path, name: str = "crdhook", version: str = "0.1.0") -> Path:
-    return _write(root / f"{name}-{version}", {
-        "Chart.yaml": _chart_yaml(name, version),
-        "values.yaml": 'schedule: "*/5 * * * *"\n',
-        "crds/crontab.yaml": CRD,
-        "templates/crontab.yaml": CRONTAB,
-        "templates/hook.yaml": HOOK,
-        "templates/NOTES.txt": "CronTab {{ .Release.Name }}-tab installed by a hook-checked release\n",
-    })  # fmt: skip
+    return _write(
+        root / f"{name}-{version}",
+        {
+            "Chart.yaml": _chart_yaml(name, version),
+            "values.yaml": 'schedule: "*/5 * * * *"\n',
+            "crds/crontab.yaml": CRD,
+            "templates/crontab.yaml": CRONTAB,
+            "templates/hook.yaml": HOOK,
+            "templates/NOTES.txt": "CronTab {{ .Release.Name }}-tab installed by a hook-checked release\n",
+        },
+    )
 
 
 # ---------------------------------------------------------------- signing
@@ -205,11 +229,20 @@ def gpg_key(directory: Path, name: str = KEY_NAME, email: str = KEY_EMAIL) -> Gp
     # A short GNUPGHOME: gpg-agent's socket path must fit in a sun_path (108 bytes).
     gnupghome = Path(tempfile.mkdtemp(prefix="gpg-", dir="/tmp"))
     env = {"GNUPGHOME": str(gnupghome), "PATH": "/usr/bin:/bin", "HOME": str(gnupghome)}
-    params = (f"Key-Type: RSA\nKey-Length: 2048\nKey-Usage: sign\nName-Real: {name}\nName-Email: {email}\n"
-              "Expire-Date: 0\n%no-protection\n%commit\n")  # fmt: skip
+    params = (
+        f"Key-Type: RSA\nKey-Length: 2048\nKey-Usage: sign\nName-Real: {name}\nName-Email: {email}\n"
+        "Expire-Date: 0\n%no-protection\n%commit\n"
+    )
     try:
-        subprocess.run([gpg, "--batch", "--gen-key"], input=params, env=env, capture_output=True, text=True,
-                       check=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            [gpg, "--batch", "--gen-key"],
+            input=params,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         for flag, out in (("--export-secret-keys", directory / "secring.gpg"), ("--export", directory / "pubring.gpg")):
             done = subprocess.run([gpg, "--batch", flag], env=env, capture_output=True, check=True, timeout=30)
             out.write_bytes(done.stdout)
@@ -227,8 +260,9 @@ def helm(stack: Stack, home: Path, *args: str, stdin: str | None = None) -> subp
     """The stack's helm on its cluster with a private helm home; the caller checks ``returncode``."""
     home.mkdir(parents=True, exist_ok=True)
     env = {**helm_env(home), "KUBECONFIG": str(stack.cfg.state_dir / "kubeconfig")}
-    return subprocess.run([str(stack.cfg.helm_binary), *args], input=stdin, env=env, capture_output=True, text=True,
-                          timeout=180)  # fmt: skip
+    return subprocess.run(
+        [str(stack.cfg.helm_binary), *args], input=stdin, env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 def _helm_ok(binary: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -248,23 +282,37 @@ def repo_add_args(repo: ChartServer, name: str = REPO_NAME) -> list[str]:
     return argv
 
 
-def dependency_build(binary: Path, chart_dir: Path, repo: ChartServer,
-                     home: Path) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def dependency_build(binary: Path, chart_dir: Path, repo: ChartServer, home: Path) -> subprocess.CompletedProcess[str]:
     """Add ``repo`` (with its credentials) in the helm home ``home``, then ``helm dependency build chart_dir``."""
     _helm_ok(binary, home, *repo_add_args(repo))
     return _helm_ok(binary, home, "dependency", "build", str(chart_dir))
 
 
-def https_repo(root: Path, binary: Path, username: str | None = None, password: str | None = None,
-               token: str | None = None, client_ca: Path | None = None) -> ChartServer:  # fmt: skip
+def https_repo(
+    root: Path,
+    binary: Path,
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    client_ca: Path | None = None,
+) -> ChartServer:
     """A chart repository over HTTPS (CA in ``.tls.ca``) on a free port; close() it when done."""
     (port,) = free_port_numbers(1)
-    return ChartServer(root / "www", binary, port, username=username, password=password, token=token,
-                       tls=local_tls(root / "tls", "charthouse test repo"), client_ca=client_ca)  # fmt: skip
+    return ChartServer(
+        root / "www",
+        binary,
+        port,
+        username=username,
+        password=password,
+        token=token,
+        tls=local_tls(root / "tls", "charthouse test repo"),
+        client_ca=client_ca,
+    )
 
 
-def repository_body(server: ChartServer, auth: str = "basic", keyring: GpgKey | None = None,
-                    client: TlsFiles | None = None) -> dict[str, Any]:  # fmt: skip
+def repository_body(
+    server: ChartServer, auth: str = "basic", keyring: GpgKey | None = None, client: TlsFiles | None = None
+) -> dict[str, Any]:
     """``PUT /v1/repositories/{name}`` for an HTTP(S) chart repository served by ``server``."""
     body: dict[str, Any] = {"url": server.base_url}
     if auth == "basic":
@@ -286,8 +334,9 @@ def registry_body(registry: OciRegistry, keyring: GpgKey | None = None) -> dict[
     return _tls_fields(body, registry.tls, registry.client_tls, keyring)
 
 
-def _tls_fields(body: dict[str, Any], tls: TlsFiles | None, client: TlsFiles | None,
-                keyring: GpgKey | None) -> dict[str, Any]:  # fmt: skip
+def _tls_fields(
+    body: dict[str, Any], tls: TlsFiles | None, client: TlsFiles | None, keyring: GpgKey | None
+) -> dict[str, Any]:
     if tls is not None:
         body["ca_bundle"] = tls.ca_pem
     if client is not None:
@@ -326,14 +375,16 @@ class Published:
     signed: PublishedChart
 
 
-def _publish_one(repo: ChartServer, registry: OciRegistry, binary: Path, chart: Path,
-                 sign: SignWith | None = None) -> PublishedChart:  # fmt: skip
+def _publish_one(
+    repo: ChartServer, registry: OciRegistry, binary: Path, chart: Path, sign: SignWith | None = None
+) -> PublishedChart:
     url = repo.package(chart, sign=sign)
     archive = repo.www / url.rsplit("/", 1)[-1]
     pushed = registry.push(binary, archive)
     meta = yaml.safe_load((chart / "Chart.yaml").read_text())
-    return PublishedChart(name=meta["name"], version=meta["version"], source=chart, archive=archive, repo_url=url,
-                          oci=pushed.ref)  # fmt: skip
+    return PublishedChart(
+        name=meta["name"], version=meta["version"], source=chart, archive=archive, repo_url=url, oci=pushed.ref
+    )
 
 
 def publish(stack: Stack, root: Path, key: GpgKey | None = None) -> Published:
@@ -348,8 +399,7 @@ def publish(stack: Stack, root: Path, key: GpgKey | None = None) -> Published:
     parent = _publish_one(repo, registry, binary, parent_dir)
     crdhook = _publish_one(repo, registry, binary, crd_hook_chart(root / "src"))
     signed = _publish_one(repo, registry, binary, plain_chart(root / "src", name="signed"), sign=key.sign_with)
-    return Published(repo=repo, registry=registry, key=key, plain=plain, parent=parent, crdhook=crdhook,
-                     signed=signed)  # fmt: skip
+    return Published(repo=repo, registry=registry, key=key, plain=plain, parent=parent, crdhook=crdhook, signed=signed)
 
 
 @pytest.fixture(scope="session")

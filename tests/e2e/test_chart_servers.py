@@ -79,10 +79,17 @@ def kube_objects(stack: Stack, release: str) -> list[tuple[str, str]]:
 
 def read_object(stack: Stack, *path: str) -> dict:
     """GET an object from the API server itself (not helm's view), with the stack's kubeconfig and kubectl."""
-    done = subprocess.run([str(stack.cfg.helm_binary.parent.parent / "kubectl"), "get", *path, "-o", "json"],
-                          env={"KUBECONFIG": str(stack.cfg.state_dir / "kubeconfig"), "PATH": "/usr/bin:/bin",
-                               "HOME": str(stack.cfg.state_dir)},
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [str(stack.cfg.helm_binary.parent.parent / "kubectl"), "get", *path, "-o", "json"],
+        env={
+            "KUBECONFIG": str(stack.cfg.state_dir / "kubeconfig"),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(stack.cfg.state_dir),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -111,8 +118,9 @@ def test_private_repo_refuses_without_credentials(stack: Stack, published: Publi
 
     home = stack.cfg.state_dir / "helm-norepo"
     refused(helm(stack, home, "repo", "add", "nocreds", repo.base_url), "401")
-    refused(helm(stack, home, "repo", "add", "badcreds", repo.base_url, "--username", REPO_USER, "--password", "x"),
-            "401")  # fmt: skip
+    refused(
+        helm(stack, home, "repo", "add", "badcreds", repo.base_url, "--username", REPO_USER, "--password", "x"), "401"
+    )
     assert repository_body(repo) == {"url": repo.base_url, "username": REPO_USER, "password": repo.password}
     assert repository_body(repo, auth="token") == {"url": repo.base_url, "token": repo.token}
 
@@ -124,8 +132,20 @@ def test_helm_repo_add_and_install_from_the_private_repo(stack: Stack, published
     assert {"charthouse/plain", "charthouse/parent", "charthouse/crdhook", "charthouse/hello"} <= {
         c["name"] for c in found
     }
-    ok(helm(stack, home, "install", "srv-repo", published.plain.repo_ref, "--version", "0.1.0",
-            "--set", "greeting=from-repo", *install_args(stack)))  # fmt: skip
+    ok(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-repo",
+            published.plain.repo_ref,
+            "--version",
+            "0.1.0",
+            "--set",
+            "greeting=from-repo",
+            *install_args(stack),
+        )
+    )
     cm = read_object(stack, "configmap", "srv-repo-plain", "-n", NS)
     assert cm["data"] == {"greeting": "from-repo", "chart": "plain-0.1.0"}
     ok(helm(stack, home, "uninstall", "srv-repo", "-n", NS))
@@ -140,16 +160,18 @@ def test_https_repo_needs_its_ca(stack: Stack, tmp_path: Path) -> None:
         assert http_get(server.index_url, "Bearer t0k", trusted)[0] == 200
         assert http_get(server.index_url, None, trusted)[0] == 401
         home = tmp_path / "helm"
-        refused(helm(stack, home, "repo", "add", "tls", server.base_url, "--username", "u", "--password", "p"),
-                "x509", "certificate")  # fmt: skip
+        refused(
+            helm(stack, home, "repo", "add", "tls", server.base_url, "--username", "u", "--password", "p"),
+            "x509",
+            "certificate",
+        )
         ok(helm(stack, home, *repo_add_args(server, "tls")))
         ok(helm(stack, home, "show", "chart", "tls/hello"))
     finally:
         server.close()
 
 
-def test_client_certificates_for_repo_and_registry(stack: Stack, published: Published,
-                                                    tmp_path: Path) -> None:  # fmt: skip
+def test_client_certificates_for_repo_and_registry(stack: Stack, published: Published, tmp_path: Path) -> None:
     client, stranger = client_tls(tmp_path / "client"), client_tls(tmp_path / "stranger")
     mine = ["--cert-file", str(client.cert), "--key-file", str(client.key)]
     theirs = ["--cert-file", str(stranger.cert), "--key-file", str(stranger.key)]
@@ -163,8 +185,21 @@ def test_client_certificates_for_repo_and_registry(stack: Stack, published: Publ
         refused(helm(stack, home, "repo", "add", "m", server.base_url, *ca), *NO_CLIENT_CERT)
         refused(helm(stack, home, "repo", "add", "m", server.base_url, *ca, *theirs), *NO_CLIENT_CERT)
         ok(helm(stack, home, "repo", "add", "m", server.base_url, *ca, *mine))
-        ok(helm(stack, home, "pull", "m/signed", "--verify", "--keyring", str(published.key.pubring),
-                "-d", str(tmp_path), *ca, *mine))  # fmt: skip
+        ok(
+            helm(
+                stack,
+                home,
+                "pull",
+                "m/signed",
+                "--verify",
+                "--keyring",
+                str(published.key.pubring),
+                "-d",
+                str(tmp_path),
+                *ca,
+                *mine,
+            )
+        )
         body = repository_body(server, auth="none", client=client, keyring=published.key)
         assert set(body) == {"url", "ca_bundle", "client_certificate", "client_key", "keyring"}
     finally:
@@ -174,11 +209,30 @@ def test_client_certificates_for_repo_and_registry(stack: Stack, published: Publ
     with OciRegistry(tmp_path / "registry", port, "u", "p", client_tls=client) as registry:
         pushed = registry.push(stack.cfg.helm_binary, published.plain.archive)
         creds = ["--username", "u", "--password", "p"]
-        refused(helm(stack, home, "show", "chart", pushed.ref, "--version", pushed.version, *creds,
-                     "--ca-file", str(registry.ca_file)), *NO_CLIENT_CERT)  # fmt: skip
+        refused(
+            helm(
+                stack,
+                home,
+                "show",
+                "chart",
+                pushed.ref,
+                "--version",
+                pushed.version,
+                *creds,
+                "--ca-file",
+                str(registry.ca_file),
+            ),
+            *NO_CLIENT_CERT,
+        )
         ok(helm(stack, home, "show", "chart", pushed.ref, "--version", pushed.version, *creds, *registry.tls_args()))
-        assert set(registry_body(registry)) == {"url", "username", "password", "ca_bundle", "client_certificate",
-                                                "client_key"}  # fmt: skip
+        assert set(registry_body(registry)) == {
+            "url",
+            "username",
+            "password",
+            "ca_bundle",
+            "client_certificate",
+            "client_key",
+        }
 
 
 # ---------------------------------------------------------------- the OCI registry
@@ -188,23 +242,85 @@ def test_oci_install_with_login_and_ca(stack: Stack, published: Published) -> No
     registry, chart = published.registry, published.plain
     assert chart.oci == f"{registry.url}/plain" and registry.url.startswith("oci://127.0.0.1:")
     assert registry.ca_pem and "BEGIN CERTIFICATE" in registry.ca_pem
-    assert registry_body(registry) == {"url": registry.url, "username": REPO_USER, "password": registry.password,
-                                       "ca_bundle": registry.ca_pem}  # fmt: skip
+    assert registry_body(registry) == {
+        "url": registry.url,
+        "username": REPO_USER,
+        "password": registry.password,
+        "ca_bundle": registry.ca_pem,
+    }
     home = stack.cfg.state_dir / "helm-oci"
     ca = ["--ca-file", str(registry.ca_file)]
     # no login: the registry asks for credentials; no CA: the certificate is not trusted
-    refused(helm(stack, home, "show", "chart", chart.oci, "--version", chart.version, *ca),
-            "basic credential not found", "401", "unauthorized")  # fmt: skip
-    refused(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin", *ca,
-                 stdin="wrong\n"), "401", "unauthorized")  # fmt: skip
-    refused(helm(stack, home, "show", "chart", chart.oci, "--version", chart.version, "--username", REPO_USER,
-                 "--password", str(registry.password)), "x509", "certificate")  # fmt: skip
+    refused(
+        helm(stack, home, "show", "chart", chart.oci, "--version", chart.version, *ca),
+        "basic credential not found",
+        "401",
+        "unauthorized",
+    )
+    refused(
+        helm(
+            stack,
+            home,
+            "registry",
+            "login",
+            registry.host,
+            "--username",
+            REPO_USER,
+            "--password-stdin",
+            *ca,
+            stdin="wrong\n",
+        ),
+        "401",
+        "unauthorized",
+    )
+    refused(
+        helm(
+            stack,
+            home,
+            "show",
+            "chart",
+            chart.oci,
+            "--version",
+            chart.version,
+            "--username",
+            REPO_USER,
+            "--password",
+            str(registry.password),
+        ),
+        "x509",
+        "certificate",
+    )
 
     assert registry.password is not None
-    ok(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin", *ca,
-            stdin=registry.password))  # fmt: skip
-    ok(helm(stack, home, "install", "srv-oci", chart.oci, "--version", chart.version, *ca,
-            "--set", "greeting=from-oci", *install_args(stack)))  # fmt: skip
+    ok(
+        helm(
+            stack,
+            home,
+            "registry",
+            "login",
+            registry.host,
+            "--username",
+            REPO_USER,
+            "--password-stdin",
+            *ca,
+            stdin=registry.password,
+        )
+    )
+    ok(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-oci",
+            chart.oci,
+            "--version",
+            chart.version,
+            *ca,
+            "--set",
+            "greeting=from-oci",
+            *install_args(stack),
+        )
+    )
     assert read_object(stack, "configmap", "srv-oci-plain", "-n", NS)["data"]["greeting"] == "from-oci"
     ok(helm(stack, home, "uninstall", "srv-oci", "-n", NS))
 
@@ -226,13 +342,29 @@ def test_example_chart_is_in_both_servers(stack: Stack) -> None:
     assert set(stack.example_repo_charts) == set(stack.example_oci) == set(stack.example_charts)
     creds = json.loads(stack.credentials_file.read_text())
     assert os.stat(stack.credentials_file).st_mode & 0o777 == 0o600
-    assert creds["repository"] == {"url": stack.repo.base_url, "username": REPO_USER,
-                                   "password": stack.repo.password, "token": stack.repo.token}  # fmt: skip
+    assert creds["repository"] == {
+        "url": stack.repo.base_url,
+        "username": REPO_USER,
+        "password": stack.repo.password,
+        "token": stack.repo.token,
+    }
     assert creds["registry"]["url"] == stack.registry.url and creds["registry"]["password"] == stack.registry.password
     home = stack.cfg.state_dir / "helm-example"
     hello = stack.example_oci["hello"]
-    show = helm(stack, home, "show", "chart", hello.ref, "--version", hello.version, "--username", REPO_USER,
-                "--password", str(stack.registry.password), *stack.registry.tls_args())  # fmt: skip
+    show = helm(
+        stack,
+        home,
+        "show",
+        "chart",
+        hello.ref,
+        "--version",
+        hello.version,
+        "--username",
+        REPO_USER,
+        "--password",
+        str(stack.registry.password),
+        *stack.registry.tls_args(),
+    )
     assert yaml.safe_load(ok(show))["name"] == "hello"
 
 
@@ -245,43 +377,135 @@ def test_signed_chart_verifies(stack: Stack, published: Published, tmp_path: Pat
     out = ok(helm(stack, home, "verify", str(signed.archive), "--keyring", str(key.pubring)))
     assert key.name in out and "Chart Hash Verified" in out
     ok(helm(stack, home, *repo_add_args(published.repo)))
-    ok(helm(stack, home, "install", "srv-signed", signed.repo_ref, "--version", signed.version, "--verify",
-            "--keyring", str(key.pubring), *install_args(stack)))  # fmt: skip
+    ok(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-signed",
+            signed.repo_ref,
+            "--version",
+            signed.version,
+            "--verify",
+            "--keyring",
+            str(key.pubring),
+            *install_args(stack),
+        )
+    )
     assert read_object(stack, "configmap", "srv-signed-signed", "-n", NS)["data"]["chart"] == "signed-0.1.0"
     ok(helm(stack, home, "uninstall", "srv-signed", "-n", NS))
     # helm push sent the .prov beside the archive as the OCI artifact's provenance layer
     registry = published.registry
-    ok(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin",
-            *registry.tls_args(), stdin=str(registry.password)))  # fmt: skip
-    ok(helm(stack, home, "install", "srv-signed-oci", signed.oci, "--version", signed.version, "--verify",
-            "--keyring", str(key.pubring), *registry.tls_args(), *install_args(stack)))  # fmt: skip
+    ok(
+        helm(
+            stack,
+            home,
+            "registry",
+            "login",
+            registry.host,
+            "--username",
+            REPO_USER,
+            "--password-stdin",
+            *registry.tls_args(),
+            stdin=str(registry.password),
+        )
+    )
+    ok(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-signed-oci",
+            signed.oci,
+            "--version",
+            signed.version,
+            "--verify",
+            "--keyring",
+            str(key.pubring),
+            *registry.tls_args(),
+            *install_args(stack),
+        )
+    )
     ok(helm(stack, home, "uninstall", "srv-signed-oci", "-n", NS))
 
     stranger = gpg_key(tmp_path / "stranger", name="Someone Else", email="else@charthouse.test")
-    refused(helm(stack, home, "install", "srv-unsigned", signed.repo_ref, "--verify", "--keyring",
-                 str(stranger.pubring), *install_args(stack)), "unknown entity")  # fmt: skip
-    refused(helm(stack, home, "install", "srv-noprov", published.plain.repo_ref, "--verify", "--keyring",
-                 str(key.pubring), *install_args(stack)), "prov", "404")  # fmt: skip
+    refused(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-unsigned",
+            signed.repo_ref,
+            "--verify",
+            "--keyring",
+            str(stranger.pubring),
+            *install_args(stack),
+        ),
+        "unknown entity",
+    )
+    refused(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-noprov",
+            published.plain.repo_ref,
+            "--verify",
+            "--keyring",
+            str(key.pubring),
+            *install_args(stack),
+        ),
+        "prov",
+        "404",
+    )
 
 
-def test_dependency_from_the_private_repo_builds_and_installs(stack: Stack, published: Published,
-                                                              tmp_path: Path) -> None:  # fmt: skip
+def test_dependency_from_the_private_repo_builds_and_installs(
+    stack: Stack, published: Published, tmp_path: Path
+) -> None:
     chart = dependent_chart(tmp_path / "src", published.repo.base_url, name="child-of-repo")
     home = tmp_path / "helm"
-    refused(helm(stack, home, "dependency", "build", str(chart)), "401", "no cached repository", "no repository definition")
+    refused(
+        helm(stack, home, "dependency", "build", str(chart)), "401", "no cached repository", "no repository definition"
+    )
     dependency_build(stack.cfg.helm_binary, chart, published.repo, home)
     assert [p.name for p in (chart / "charts").iterdir()] == ["plain-0.1.0.tgz"]
     ok(helm(stack, home, "install", "srv-dep", str(chart), *install_args(stack)))
     assert ("ConfigMap", "srv-dep-child-of-repo") in kube_objects(stack, "srv-dep")
-    assert read_object(stack, "configmap", "srv-dep-plain", "-n", NS)["data"]["greeting"] == "from-child-of-repo-to-plain"
+    assert (
+        read_object(stack, "configmap", "srv-dep-plain", "-n", NS)["data"]["greeting"] == "from-child-of-repo-to-plain"
+    )
     ok(helm(stack, home, "uninstall", "srv-dep", "-n", NS))
 
     # the published parent carries its dependency: it installs from OCI with nothing else to fetch
     parent, registry = published.parent, published.registry
-    ok(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin",
-            *registry.tls_args(), stdin=str(registry.password)))  # fmt: skip
-    ok(helm(stack, home, "install", "srv-parent", parent.oci, "--version", parent.version, *registry.tls_args(),
-            *install_args(stack)))  # fmt: skip
+    ok(
+        helm(
+            stack,
+            home,
+            "registry",
+            "login",
+            registry.host,
+            "--username",
+            REPO_USER,
+            "--password-stdin",
+            *registry.tls_args(),
+            stdin=str(registry.password),
+        )
+    )
+    ok(
+        helm(
+            stack,
+            home,
+            "install",
+            "srv-parent",
+            parent.oci,
+            "--version",
+            parent.version,
+            *registry.tls_args(),
+            *install_args(stack),
+        )
+    )
     assert kube_objects(stack, "srv-parent") == [("ConfigMap", "srv-parent-parent"), ("ConfigMap", "srv-parent-plain")]
     ok(helm(stack, home, "uninstall", "srv-parent", "-n", NS))
 
@@ -289,8 +513,20 @@ def test_dependency_from_the_private_repo_builds_and_installs(stack: Stack, publ
 def test_crds_hooks_and_notes(stack: Stack, published: Published) -> None:
     chart, registry = published.crdhook, published.registry
     home = stack.cfg.state_dir / "helm-crd"
-    ok(helm(stack, home, "registry", "login", registry.host, "--username", REPO_USER, "--password-stdin",
-            *registry.tls_args(), stdin=str(registry.password)))  # fmt: skip
+    ok(
+        helm(
+            stack,
+            home,
+            "registry",
+            "login",
+            registry.host,
+            "--username",
+            REPO_USER,
+            "--password-stdin",
+            *registry.tls_args(),
+            stdin=str(registry.password),
+        )
+    )
     args = [chart.oci, "--version", chart.version, *registry.tls_args(), *install_args(stack)]
     out = ok(helm(stack, home, "install", "srv-crd", *args))
     assert "CronTab srv-crd-tab installed by a hook-checked release" in out  # NOTES.txt

@@ -100,11 +100,13 @@ def test_refresh_sees_new_versions(api: Api, stack: Stack, published: Published)
     assert refreshed["index"]["versions"] >= before["versions"]
     charts = api.call("GET", "/v1/charts?repository=private&versions=true&limit=1000")[1]["charts"]
     assert {("plain", published.plain.version), ("crdhook", published.crdhook.version)} <= {
-        (c["name"], c["version"]) for c in charts}  # fmt: skip
+        (c["name"], c["version"]) for c in charts
+    }
 
 
-def test_https_repository_with_token_and_client_certificate(api: Api, stack: Stack, published: Published,
-                                                           tmp_path: Path) -> None:  # fmt: skip
+def test_https_repository_with_token_and_client_certificate(
+    api: Api, stack: Stack, published: Published, tmp_path: Path
+) -> None:
     """HTTPS from a private CA, a bearer token and mutual TLS: everything helm's own repository support can't do
     all at once (it has no bearer tokens), done by the service's own fetcher."""
     client = client_tls(tmp_path / "client")
@@ -119,8 +121,12 @@ def test_https_repository_with_token_and_client_certificate(api: Api, stack: Sta
             status, err = api.call("PUT", "/v1/repositories/mtls", partial)
             assert status == 502 and err["error"]["code"] == "RepositoryUnreachable", (drop, err)
         status, repo = api.call("PUT", "/v1/repositories/mtls", body)
-        assert status in (200, 201) and repo["auth"] == {"basic": False, "token": True, "client_certificate": True,
-                                                         "ca_bundle": True}, repo  # fmt: skip
+        assert status in (200, 201) and repo["auth"] == {
+            "basic": False,
+            "token": True,
+            "client_certificate": True,
+            "ca_bundle": True,
+        }, repo
         assert "s3cr3t-bearer-token" not in json.dumps(repo) and "PRIVATE KEY" not in json.dumps(repo)
         op = install(api, "from-mtls", "mtls/plain", version=published.plain.version)
         assert op["status"] == "succeeded", op
@@ -171,7 +177,8 @@ def _archive(stack: Stack, tmp: Path, name: str, version: str, greeting: str = "
     (chart / "values.yaml").write_text(f"greeting: {greeting}\n")
     (chart / "templates" / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-up\n"
-        "data:\n  greeting: {{ .Values.greeting | quote }}\n")  # fmt: skip
+        "data:\n  greeting: {{ .Values.greeting | quote }}\n"
+    )
     out = tmp / f"pkg-{name}-{version}-{greeting}"
     helm_cli(stack, "package", str(chart), "-d", str(out))
     return next(out.glob("*.tgz")).read_bytes()
@@ -198,8 +205,11 @@ def test_upload_direct_and_presigned(api: Api, stack: Stack, tmp_path: Path) -> 
     assert status == 409 and err["error"]["code"] == "ChartVersionExists", err
 
     # bad archives: each refused with the field named, nothing stored
-    for data, words in ((b"not a tarball", "gzipped tar"), (_evil("evil/../../etc/passwd"), ".."),
-                        (_evil("/abs/path"), "absolute")):  # fmt: skip
+    for data, words in (
+        (b"not a tarball", "gzipped tar"),
+        (_evil("evil/../../etc/passwd"), ".."),
+        (_evil("/abs/path"), "absolute"),
+    ):
         status, err = raw("POST", charts, data, "application/gzip", stack.token)
         assert status == 422 and err["error"]["details"]["field"] == "chart" and words in err["error"]["message"], err
     assert api.call("GET", "/v1/charts?repository=uploaded&q=evil")[1]["charts"] == []
@@ -219,7 +229,7 @@ def test_upload_direct_and_presigned(api: Api, stack: Stack, tmp_path: Path) -> 
     op = install(api, "from-upload", "uploaded/upchart", version="~1.0")
     assert op["status"] == "succeeded", op
     data = helm_cli(stack, "get", "manifest", "from-upload", "-n", "default")
-    assert "greeting: \"uploaded\"" in data and "upchart-1.0.0" in helm_cli(stack, "list", "-n", "default")
+    assert 'greeting: "uploaded"' in data and "upchart-1.0.0" in helm_cli(stack, "list", "-n", "default")
     op = api.run("PUT", f"{NS}/from-upload", {"chart": "uploaded/upchart"})  # newest: 1.1.0
     assert op["status"] == "succeeded", op
     assert api.call("GET", f"{NS}/from-upload")[1]["chart_version"] == "1.1.0"

@@ -22,16 +22,21 @@ NS = "cli"
 CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "charthouse"
 
 
-def charthouse(stack: Stack | None, *args: str, cwd: Path, stdin: str | None = None, endpoint: str | None = None,
-               token: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def charthouse(
+    stack: Stack | None,
+    *args: str,
+    cwd: Path,
+    stdin: str | None = None,
+    endpoint: str | None = None,
+    token: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would: the console script ``make setup`` installs (else ``python -m``)."""
     argv = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "charthouse_cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTHOUSE_")}
     env["CHARTHOUSE_ENDPOINT"] = endpoint or (stack.api if stack else "")
     env["CHARTHOUSE_TOKEN"] = token if token is not None else (stack.token if stack else "")  # default: the admin
     env["PYTHONPATH"] = str(ROOT)  # for the python -m fallback; the cwd is a temp dir (no .local/token)
-    return subprocess.run([*argv, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run([*argv, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=300)
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -73,8 +78,21 @@ def test_release_lifecycle_through_the_cli(stack: Stack, charts: ChartServer, wo
     assert "REACHABLE:" in shown and "true" in shown
 
     # create waits for the operation: when it returns, helm has the release and the cluster the objects
-    done = charthouse(stack, "release", "create", "web", chart1, "-n", NS, "--create-namespace", "-f", "base.yaml",
-                      "--set", "replicas=3", cwd=work)  # fmt: skip
+    done = charthouse(
+        stack,
+        "release",
+        "create",
+        "web",
+        chart1,
+        "-n",
+        NS,
+        "--create-namespace",
+        "-f",
+        "base.yaml",
+        "--set",
+        "replicas=3",
+        cwd=work,
+    )
     out = ok(done)
     assert "succeeded" in out and "REVISION:" in out
     assert "install" in done.stderr  # progress (plain lines: not a terminal)
@@ -84,13 +102,32 @@ def test_release_lifecycle_through_the_cli(stack: Stack, charts: ChartServer, wo
     # show: a table for people, JSON for scripts
     table = ok(charthouse(stack, "release", "show", "web", "-n", NS, cwd=work))
     assert "STATUS:" in table and "deployed" in table and "demo-0.1.0" in table
-    rel = json.loads(ok(charthouse(stack, "release", "show", "web", "-n", NS, "-o", "json", "--info", "values",
-                                   cwd=work)))  # fmt: skip
+    rel = json.loads(
+        ok(charthouse(stack, "release", "show", "web", "-n", NS, "-o", "json", "--info", "values", cwd=work))
+    )
     assert (rel["status"], rel["revision"], rel["values"]) == ("deployed", 1, {"greeting": "hello", "replicas": 3})
 
     # upgrade: two -f files merged in order (b's greeting wins), then --set over them
-    ok(charthouse(stack, "release", "upgrade", "web", chart2, "-n", NS, "-f", "a.yaml", "-f", "b.yaml",
-                  "--set", "replicas=5", "--description", "second", cwd=work))  # fmt: skip
+    ok(
+        charthouse(
+            stack,
+            "release",
+            "upgrade",
+            "web",
+            chart2,
+            "-n",
+            NS,
+            "-f",
+            "a.yaml",
+            "-f",
+            "b.yaml",
+            "--set",
+            "replicas=5",
+            "--description",
+            "second",
+            cwd=work,
+        )
+    )
     assert configmap(stack, "web-config") == {"greeting": "salut", "replicas": "5"}
     values = json.loads(helm_cli(stack, "get", "values", "web", "-n", NS, "-o", "json"))
     assert values == {"greeting": "salut", "replicas": 5}
@@ -111,9 +148,11 @@ def test_release_lifecycle_through_the_cli(stack: Stack, charts: ChartServer, wo
     # list for scripts
     listed = json.loads(ok(charthouse(stack, "release", "list", "-n", NS, "-o", "json", cwd=work)))
     assert [(r["name"], r["revision"], r["status"], r["chart_version"]) for r in listed["releases"]] == [
-        ("web", 3, "deployed", "0.1.0")]
-    everywhere = yaml.safe_load(ok(charthouse(stack, "release", "list", "-A", "--search", "we", "-o", "yaml",
-                                              cwd=work)))  # fmt: skip
+        ("web", 3, "deployed", "0.1.0")
+    ]
+    everywhere = yaml.safe_load(
+        ok(charthouse(stack, "release", "list", "-A", "--search", "we", "-o", "yaml", cwd=work))
+    )
     assert ("local", NS, "web") in [(r["cluster"], r["namespace"], r["name"]) for r in everywhere["releases"]]
 
     # a second install of the same name is a conflict: exit 3, and nothing changed
@@ -123,8 +162,7 @@ def test_release_lifecycle_through_the_cli(stack: Stack, charts: ChartServer, wo
     assert json.loads(helm_cli(stack, "status", "web", "-n", NS, "-o", "json"))["version"] == 3
 
     # operations: newest first; wait on a finished one answers at once
-    ops = json.loads(ok(charthouse(stack, "operation", "list", "--release", "web", "-n", NS, "-o", "json",
-                                   cwd=work)))  # fmt: skip
+    ops = json.loads(ok(charthouse(stack, "operation", "list", "--release", "web", "-n", NS, "-o", "json", cwd=work)))
     assert [o["action"] for o in ops["operations"]][:3] == ["rollback", "upgrade", "install"]
     waited = json.loads(ok(charthouse(stack, "operation", "wait", ops["operations"][0]["id"], "-o", "json", cwd=work)))
     assert waited["status"] == "succeeded"
@@ -138,8 +176,24 @@ def test_release_lifecycle_through_the_cli(stack: Stack, charts: ChartServer, wo
 
 
 def test_no_wait_then_operation_wait(stack: Stack, charts: ChartServer, work: Path) -> None:
-    accepted = json.loads(ok(charthouse(stack, "release", "create", "later", charts.url("demo-0.1.0.tgz"), "-n", NS,
-                                        "--create-namespace", "--no-wait", "-o", "json", cwd=work)))  # fmt: skip
+    accepted = json.loads(
+        ok(
+            charthouse(
+                stack,
+                "release",
+                "create",
+                "later",
+                charts.url("demo-0.1.0.tgz"),
+                "-n",
+                NS,
+                "--create-namespace",
+                "--no-wait",
+                "-o",
+                "json",
+                cwd=work,
+            )
+        )
+    )
     assert accepted["status"] in ("queued", "running") and accepted["id"]
     done = json.loads(ok(charthouse(stack, "operation", "wait", accepted["id"], "-o", "json", cwd=work)))
     assert done["status"] == "succeeded"
@@ -147,11 +201,13 @@ def test_no_wait_then_operation_wait(stack: Stack, charts: ChartServer, work: Pa
     ok(charthouse(stack, "release", "delete", "later", "-n", NS, cwd=work))
 
 
-def test_exit_codes_for_failure_not_found_usage_and_no_connection(stack: Stack, charts: ChartServer,
-                                                                  work: Path) -> None:  # fmt: skip
+def test_exit_codes_for_failure_not_found_usage_and_no_connection(
+    stack: Stack, charts: ChartServer, work: Path
+) -> None:
     # the operation fails (no such chart): exit 1 with helm's reason, nothing in the cluster
-    done = charthouse(stack, "release", "create", "ghost", charts.url("nothing-9.9.9.tgz"), "-n", NS,
-                      "--create-namespace", cwd=work)  # fmt: skip
+    done = charthouse(
+        stack, "release", "create", "ghost", charts.url("nothing-9.9.9.tgz"), "-n", NS, "--create-namespace", cwd=work
+    )
     assert done.returncode == 1, done.stderr
     assert re.search(r"Chart\w*NotFound", done.stderr), done.stderr  # ChartNotFound / ChartVersionNotFound
     assert "ghost" not in helm_cli(stack, "list", "-A", "-q").split()
@@ -188,18 +244,40 @@ spec:
 }
 
 
-def test_a_locked_release_is_a_conflict_and_a_failed_operation_exits_1(stack: Stack, charts: ChartServer,
-                                                                       work: Path) -> None:  # fmt: skip
+def test_a_locked_release_is_a_conflict_and_a_failed_operation_exits_1(
+    stack: Stack, charts: ChartServer, work: Path
+) -> None:
     src = work / "slow"
     for rel, text in SLOW_CHART.items():
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_text(text)
     slow = charts.package(src)
-    ok(charthouse(stack, "release", "create", "locked", charts.url("demo-0.1.0.tgz"), "-n", NS,
-                  "--create-namespace", cwd=work))  # fmt: skip
+    ok(
+        charthouse(
+            stack, "release", "create", "locked", charts.url("demo-0.1.0.tgz"), "-n", NS, "--create-namespace", cwd=work
+        )
+    )
     # helm --wait on a Deployment that can never become ready here (no controllers): holds the release ~10 s
-    held = json.loads(ok(charthouse(stack, "release", "upgrade", "locked", slow, "-n", NS, "--wait-ready",
-                                    "--timeout", "10s", "--no-wait", "-o", "json", cwd=work)))  # fmt: skip
+    held = json.loads(
+        ok(
+            charthouse(
+                stack,
+                "release",
+                "upgrade",
+                "locked",
+                slow,
+                "-n",
+                NS,
+                "--wait-ready",
+                "--timeout",
+                "10s",
+                "--no-wait",
+                "-o",
+                "json",
+                cwd=work,
+            )
+        )
+    )
     done = charthouse(stack, "release", "upgrade", "locked", charts.url("demo-0.2.0.tgz"), "-n", NS, cwd=work)
     assert done.returncode == 3, done.stderr
     assert "ReleaseLocked (409)" in done.stderr and held["id"] in done.stderr
@@ -215,8 +293,21 @@ def test_a_locked_release_is_a_conflict_and_a_failed_operation_exits_1(stack: St
 def test_cluster_add_show_delete_keeps_the_token_secret(stack: Stack, work: Path) -> None:
     (work / "token").write_text("cli-secret-token-42\n")
     (work / "ca.pem").write_text(stack.kube.ca_pem())
-    done = charthouse(stack, "cluster", "add", "cli-gone", "--server", f"https://127.0.0.1:{free_port()}",
-                      "--ca-file", "ca.pem", "--token-file", "token", "--description", "added by the CLI", cwd=work)  # fmt: skip
+    done = charthouse(
+        stack,
+        "cluster",
+        "add",
+        "cli-gone",
+        "--server",
+        f"https://127.0.0.1:{free_port()}",
+        "--ca-file",
+        "ca.pem",
+        "--token-file",
+        "token",
+        "--description",
+        "added by the CLI",
+        cwd=work,
+    )
     ok(done)
     assert "cli-secret-token-42" not in done.stdout + done.stderr
     shown = json.loads(ok(charthouse(stack, "cluster", "show", "cli-gone", "-o", "json", cwd=work)))
@@ -233,8 +324,10 @@ def _routes_exist(stack: Stack) -> bool:
 
 def test_repositories_and_charts(stack: Stack, charts: ChartServer, work: Path) -> None:
     if not _routes_exist(stack):
-        pytest.skip("the repository and chart routes (issue 4) are not in this build yet: GET /v1/repositories "
-                    "does not answer 200")  # fmt: skip
+        pytest.skip(
+            "the repository and chart routes (issue 4) are not in this build yet: GET /v1/repositories "
+            "does not answer 200"
+        )
     added = charthouse(stack, "repo", "add", "clirepo", charts.base_url, cwd=work)
     if added.returncode == 1 and "DependencyUnavailable" in added.stderr and "no chart bucket" in added.stderr:
         pytest.skip(f"the stack does not configure issue 4's chart storage yet: {added.stderr.strip()}")
@@ -242,50 +335,97 @@ def test_repositories_and_charts(stack: Stack, charts: ChartServer, work: Path) 
     repos = json.loads(ok(charthouse(stack, "repo", "list", "-o", "json", cwd=work)))
     assert "clirepo" in [r["name"] for r in repos["repositories"]]
     ok(charthouse(stack, "repo", "refresh", "clirepo", cwd=work))
-    found = json.loads(ok(charthouse(stack, "chart", "search", "demo", "--repo", "clirepo", "--versions", "-o", "json",
-                                     cwd=work)))  # fmt: skip
+    found = json.loads(
+        ok(charthouse(stack, "chart", "search", "demo", "--repo", "clirepo", "--versions", "-o", "json", cwd=work))
+    )
     assert {("demo", "0.1.0"), ("demo", "0.2.0")} <= {(c["name"], c["version"]) for c in found["charts"]}
-    defaults = ok(charthouse(stack, "chart", "show", "clirepo/demo", "--version", "0.1.0", "--info", "values", cwd=work))
+    defaults = ok(
+        charthouse(stack, "chart", "show", "clirepo/demo", "--version", "0.1.0", "--info", "values", cwd=work)
+    )
     assert yaml.safe_load(defaults) == {"greeting": "hello", "replicas": 1}
 
-    ok(charthouse(stack, "release", "create", "fromrepo", "clirepo/demo", "--version", "0.2.0", "-n", NS,
-                  "--create-namespace", cwd=work))  # fmt: skip
+    ok(
+        charthouse(
+            stack,
+            "release",
+            "create",
+            "fromrepo",
+            "clirepo/demo",
+            "--version",
+            "0.2.0",
+            "-n",
+            NS,
+            "--create-namespace",
+            cwd=work,
+        )
+    )
     assert json.loads(helm_cli(stack, "status", "fromrepo", "-n", NS, "-o", "json"))["info"]["status"] == "deployed"
     ok(charthouse(stack, "release", "delete", "fromrepo", "-n", NS, cwd=work))
 
     archive = charts.www / "demo-0.1.0.tgz"
     up = json.loads(ok(charthouse(stack, "chart", "upload", str(archive), "-o", "json", cwd=work)))
     assert (up["repository"], up["name"], up["version"]) == ("uploaded", "demo", "0.1.0")
-    ok(charthouse(stack, "release", "create", "fromupload", "uploaded/demo", "--version", "0.1.0", "-n", NS,
-                  "--create-namespace", cwd=work))  # fmt: skip
+    ok(
+        charthouse(
+            stack,
+            "release",
+            "create",
+            "fromupload",
+            "uploaded/demo",
+            "--version",
+            "0.1.0",
+            "-n",
+            NS,
+            "--create-namespace",
+            cwd=work,
+        )
+    )
     assert configmap(stack, "fromupload-config") == {"greeting": "hello", "replicas": "1"}
     ok(charthouse(stack, "release", "delete", "fromupload", "-n", NS, cwd=work))
     # the large-file path: a presigned upload URL (never printed), then the upload is completed
-    done = charthouse(stack, "chart", "upload", str(charts.www / "demo-0.2.0.tgz"), "--presigned", "-o", "json",
-                      cwd=work)  # fmt: skip
+    done = charthouse(
+        stack, "chart", "upload", str(charts.www / "demo-0.2.0.tgz"), "--presigned", "-o", "json", cwd=work
+    )
     up = json.loads(ok(done))
     assert (up["repository"], up["name"], up["version"]) == ("uploaded", "demo", "0.2.0")
     assert "X-Amz-" not in done.stdout + done.stderr and "Signature" not in done.stdout + done.stderr
-    shown = json.loads(ok(charthouse(stack, "chart", "show", "uploaded/demo", "--version", "0.2.0", "-o", "json",
-                                     cwd=work)))  # fmt: skip
+    shown = json.loads(
+        ok(charthouse(stack, "chart", "show", "uploaded/demo", "--version", "0.2.0", "-o", "json", cwd=work))
+    )
     assert shown["chart"]["appVersion"] == "0.2.0-app"
 
     ok(charthouse(stack, "repo", "delete", "clirepo", cwd=work))
     assert charthouse(stack, "repo", "refresh", "clirepo", cwd=work).returncode == 4
 
 
-def test_private_repository_credentials_stay_secret(stack: Stack, charts: ChartServer, work: Path,
-                                                    tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+def test_private_repository_credentials_stay_secret(
+    stack: Stack, charts: ChartServer, work: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     if not _routes_exist(stack):
         pytest.skip("the repository and chart routes (issue 4) are not in this build yet")
-    private = ChartServer(tmp_path_factory.mktemp("private") / "www", stack.cfg.helm_binary, free_port(),
-                          username="ci", password="cli-pa55-word")  # fmt: skip
+    private = ChartServer(
+        tmp_path_factory.mktemp("private") / "www",
+        stack.cfg.helm_binary,
+        free_port(),
+        username="ci",
+        password="cli-pa55-word",
+    )
     try:
         private.add(charts.www / "demo-0.1.0.tgz")
         refused = charthouse(stack, "repo", "add", "cliprivate", private.base_url, cwd=work)
         assert refused.returncode != 0, "the repository needs credentials"
-        added = charthouse(stack, "repo", "add", "cliprivate", private.base_url, "--username", "ci",
-                           "--password-stdin", stdin="cli-pa55-word\n", cwd=work)  # fmt: skip
+        added = charthouse(
+            stack,
+            "repo",
+            "add",
+            "cliprivate",
+            private.base_url,
+            "--username",
+            "ci",
+            "--password-stdin",
+            stdin="cli-pa55-word\n",
+            cwd=work,
+        )
         if "no chart bucket" in added.stderr:
             pytest.skip(f"the stack does not configure issue 4's chart storage yet: {added.stderr.strip()}")
         ok(added)
@@ -304,8 +444,7 @@ def test_private_repository_credentials_stay_secret(stack: Stack, charts: ChartS
 def test_completion_script_loads_in_bash(work: Path) -> None:
     script = ok(charthouse(None, "completion", "bash", cwd=work, endpoint="http://127.0.0.1:1"))
     (work / "c.bash").write_text(script)
-    probe = ('source c.bash; COMP_WORDS=(charthouse release cr); COMP_CWORD=2; _charthouse; '
-             'echo "${COMPREPLY[@]}"')  # fmt: skip
+    probe = 'source c.bash; COMP_WORDS=(charthouse release cr); COMP_CWORD=2; _charthouse; echo "${COMPREPLY[@]}"'
     done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["create"]
@@ -325,12 +464,23 @@ def test_tokens_policies_and_the_audit_log(stack: Stack, charts: ChartServer, wo
 
     me = json.loads(ok(charthouse(stack, "whoami", "-o", "json", cwd=work, token=token)))
     assert me["id"] == "token:cli-team" and me["admin"] is False
-    denied = charthouse(stack, "release", "create", "nope", charts.url("demo-0.1.0.tgz"), "-n", "kube-system",
-                        "--no-wait", cwd=work, token=token)  # fmt: skip
+    denied = charthouse(
+        stack,
+        "release",
+        "create",
+        "nope",
+        charts.url("demo-0.1.0.tgz"),
+        "-n",
+        "kube-system",
+        "--no-wait",
+        cwd=work,
+        token=token,
+    )
     assert denied.returncode != 0 and "install" in denied.stderr and token not in denied.stderr + denied.stdout
 
-    entries = json.loads(ok(charthouse(stack, "audit", "list", "--principal", "token:cli-team", "-o", "json",
-                                       cwd=work)))["entries"]  # fmt: skip
+    entries = json.loads(
+        ok(charthouse(stack, "audit", "list", "--principal", "token:cli-team", "-o", "json", cwd=work))
+    )["entries"]
     assert [(e["method"], e["result"]) for e in entries] == [("POST", "denied")], entries
     ok(charthouse(stack, "token", "delete", "cli-team", cwd=work))
     assert charthouse(stack, "whoami", cwd=work, token=token).returncode != 0  # the deleted token is refused

@@ -84,24 +84,39 @@ def responses() -> Iterator[ResponseUrls]:
 
 def invoke(stack: Stack, event: dict[str, Any]) -> dict[str, Any]:
     """Invoke the deployed function's handler with the stack's environment (devstack/invoke.py)."""
-    done = subprocess.run([sys.executable, "-m", "devstack.invoke", "helm_release_resource"], cwd=ROOT,
-                          env=stack.env(), input=json.dumps(event), capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack.invoke", "helm_release_resource"],
+        cwd=ROOT,
+        env=stack.env(),
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     (stack.logs / "invoke.log").open("a").write(done.stderr)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def event(responses: ResponseUrls, request_type: str, props: dict[str, Any], physical: str | None = None,
-          old: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def event(
+    responses: ResponseUrls,
+    request_type: str,
+    props: dict[str, Any],
+    physical: str | None = None,
+    old: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A request as CloudFormation sends it (every scalar property a string)."""
     request_id = str(uuid.uuid4())
     out: dict[str, Any] = {
-        "RequestType": request_type, "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:charthouse-dev-helm_release_resource",
-        "ResponseURL": responses.url(request_id), "StackId": STACK_ID, "RequestId": request_id,
-        "LogicalResourceId": "HelloRelease", "ResourceType": "Custom::HelmRelease",
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:charthouse-dev-helm_release_resource",
+        "ResponseURL": responses.url(request_id),
+        "StackId": STACK_ID,
+        "RequestId": request_id,
+        "LogicalResourceId": "HelloRelease",
+        "ResourceType": "Custom::HelmRelease",
         "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", **props},
-    }  # fmt: skip
+    }
     if physical is not None:
         out["PhysicalResourceId"] = physical
     if old is not None:
@@ -110,8 +125,14 @@ def event(responses: ResponseUrls, request_type: str, props: dict[str, Any], phy
 
 
 def props(chart: str, name: str = "web", **extra: Any) -> dict[str, Any]:
-    return {"Cluster": "local", "Namespace": NS, "Name": name, "Chart": chart,
-            "Options": {"CreateNamespace": "true", "Timeout": "120"}, **extra}  # fmt: skip
+    return {
+        "Cluster": "local",
+        "Namespace": NS,
+        "Name": name,
+        "Chart": chart,
+        "Options": {"CreateNamespace": "true", "Timeout": "120"},
+        **extra,
+    }
 
 
 def answered(responses: ResponseUrls, ev: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +148,9 @@ def helm_status(stack: Stack, name: str) -> dict[str, Any] | None:
     return next((r for r in listed if r["name"] == name), None)
 
 
-def test_create_update_replace_delete_through_cloudformation_requests(stack: Stack, charts: ChartServer,
-                                                                       responses: ResponseUrls) -> None:  # fmt: skip
+def test_create_update_replace_delete_through_cloudformation_requests(
+    stack: Stack, charts: ChartServer, responses: ResponseUrls
+) -> None:
     chart1, chart2 = charts.url("demo-0.1.0.tgz"), charts.url("demo-0.2.0.tgz")
 
     # Create -> install (values as a YAML document keep their types)
@@ -148,8 +170,13 @@ def test_create_update_replace_delete_through_cloudformation_requests(stack: Sta
     assert len(responses.answers(create["RequestId"])) == 1
 
     # Update of chart and values -> upgrade, same PhysicalResourceId
-    update = event(responses, "Update", props(chart2, Values={"greeting": "updated"}), f"local/{NS}/web",
-                   props(chart1, Values="greeting: from-cfn\nreplicas: 2\n"))  # fmt: skip
+    update = event(
+        responses,
+        "Update",
+        props(chart2, Values={"greeting": "updated"}),
+        f"local/{NS}/web",
+        props(chart1, Values="greeting: from-cfn\nreplicas: 2\n"),
+    )
     invoke(stack, update)
     answer = answered(responses, update)
     assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", f"local/{NS}/web"), answer

@@ -35,8 +35,14 @@ spec:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    cfg = StackConfig.isolated(tmp_path_factory.mktemp("faults"), HELMS["helm4"], workers=2, sweep_every_s=1,
-                               lease_grace_s=1, extra_env=(("CHARTHOUSE_AWS_TIMEOUT", "2"),))
+    cfg = StackConfig.isolated(
+        tmp_path_factory.mktemp("faults"),
+        HELMS["helm4"],
+        workers=2,
+        sweep_every_s=1,
+        lease_grace_s=1,
+        extra_env=(("CHARTHOUSE_AWS_TIMEOUT", "2"),),
+    )
     with Stack(cfg) as running:
         yield running
 
@@ -73,8 +79,11 @@ def operation(stack: Stack, op_id: str) -> dict:
 
 
 def finished(stack: Stack, op_id: str, timeout: float = 120) -> dict:
-    return wait_for(lambda: (op := operation(stack, op_id))["status"] in ("succeeded", "failed") and op,
-                    timeout, f"operation {op_id}")  # fmt: skip
+    return wait_for(
+        lambda: (op := operation(stack, op_id))["status"] in ("succeeded", "failed") and op,
+        timeout,
+        f"operation {op_id}",
+    )
 
 
 def helm_pid(stack: Stack, verb: str, name: str) -> int | None:
@@ -105,8 +114,12 @@ def helm_status(stack: Stack, name: str) -> str:
 
 
 def test_helm_killed_mid_install_is_marked_failed_and_the_name_reusable(stack: Stack, slow_chart: str) -> None:
-    status, op = call(stack, "POST", NS, {"name": "crash-install", "chart": slow_chart, "wait": True,
-                                          "timeout": 120, "create_namespace": True})  # fmt: skip
+    status, op = call(
+        stack,
+        "POST",
+        NS,
+        {"name": "crash-install", "chart": slow_chart, "wait": True, "timeout": 120, "create_namespace": True},
+    )
     assert status == 202, op
     pid = wait_for(lambda: helm_pid(stack, "install", "crash-install"), 30, "helm install to start")
     wait_for(lambda: helm_status(stack, "crash-install") == "pending-install", 30, "pending-install")
@@ -114,8 +127,11 @@ def test_helm_killed_mid_install_is_marked_failed_and_the_name_reusable(stack: S
     done = finished(stack, op["id"])
     assert done["status"] == "failed" and done["error"]["code"] == "HelmError", done
     # the sweep finds the record pending without a lease and recovers it: no earlier revision, so marked failed
-    rel = wait_for(lambda: (r := call(stack, "GET", f"{NS}/crash-install")[1]).get("status") == "failed" and r,
-                   60, "recovery to mark the release failed")  # fmt: skip
+    rel = wait_for(
+        lambda: (r := call(stack, "GET", f"{NS}/crash-install")[1]).get("status") == "failed" and r,
+        60,
+        "recovery to mark the release failed",
+    )
     assert rel["last_action"] == "unlock"
     assert helm_status(stack, "crash-install") == "failed"  # helm itself agrees, so it accepts new operations
     unlock = operation(stack, rel["last_operation_id"])
@@ -129,15 +145,17 @@ def test_helm_killed_mid_install_is_marked_failed_and_the_name_reusable(stack: S
 def test_helm_killed_mid_upgrade_is_rolled_back(stack: Stack, slow_chart: str) -> None:
     status, op = call(stack, "POST", NS, {"name": "crash-upgrade", "chart": slow_chart, "create_namespace": True})
     assert status == 202 and finished(stack, op["id"])["status"] == "succeeded"
-    status, op = call(stack, "PUT", f"{NS}/crash-upgrade", {"chart": slow_chart, "wait": True, "timeout": 120,
-                                                            "set": {"tag": "v2"}})  # fmt: skip
+    status, op = call(
+        stack, "PUT", f"{NS}/crash-upgrade", {"chart": slow_chart, "wait": True, "timeout": 120, "set": {"tag": "v2"}}
+    )
     assert status == 202, op
     pid = wait_for(lambda: helm_pid(stack, "upgrade", "crash-upgrade"), 30, "helm upgrade to start")
     wait_for(lambda: helm_status(stack, "crash-upgrade") == "pending-upgrade", 30, "pending-upgrade")
     os.kill(pid, signal.SIGKILL)
     assert finished(stack, op["id"])["status"] == "failed"
-    rel = wait_for(lambda: (r := call(stack, "GET", f"{NS}/crash-upgrade")[1]).get("last_action") == "unlock" and r,
-                   60, "recovery")  # fmt: skip
+    rel = wait_for(
+        lambda: (r := call(stack, "GET", f"{NS}/crash-upgrade")[1]).get("last_action") == "unlock" and r, 60, "recovery"
+    )
     assert (rel["status"], rel["revision"]) == ("deployed", 3)
     unlock = operation(stack, rel["last_operation_id"])
     assert unlock["result"]["recovery"] == "rolled-back" and unlock["result"]["to_revision"] == 1
@@ -145,12 +163,19 @@ def test_helm_killed_mid_upgrade_is_rolled_back(stack: Stack, slow_chart: str) -
     assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "failed"), (3, "deployed")]
     _, stored = call(stack, "GET", f"{NS}/crash-upgrade/history")
     assert sorted((h["revision"], h["status"]) for h in stored["history"]) == [
-        (1, "superseded"), (2, "failed"), (3, "deployed")]
+        (1, "superseded"),
+        (2, "failed"),
+        (3, "deployed"),
+    ]
 
 
 def test_worker_killed_mid_operation_fails_it_after_the_lease_and_recovers(stack: Stack, slow_chart: str) -> None:
-    status, op = call(stack, "POST", NS, {"name": "lost-worker", "chart": slow_chart, "wait": True, "timeout": 5,
-                                          "create_namespace": True})  # fmt: skip
+    status, op = call(
+        stack,
+        "POST",
+        NS,
+        {"name": "lost-worker", "chart": slow_chart, "wait": True, "timeout": 5, "create_namespace": True},
+    )
     assert status == 202, op
     pid = wait_for(lambda: helm_pid(stack, "install", "lost-worker"), 30, "helm install to start")
     wait_for(lambda: helm_status(stack, "lost-worker") == "pending-install", 30, "pending-install")
@@ -163,15 +188,20 @@ def test_worker_killed_mid_operation_fails_it_after_the_lease_and_recovers(stack
     # lease = timeout 5 s + kill margin 30 s + grace 1 s; then the sweep (every second) ends it and recovers
     done = finished(stack, op["id"], timeout=90)
     assert done["status"] == "failed" and done["error"]["code"] == "WorkerLost", done
-    rel = wait_for(lambda: (r := call(stack, "GET", f"{NS}/lost-worker")[1]).get("last_action") == "unlock" and r,
-                   60, "recovery")  # fmt: skip
+    rel = wait_for(
+        lambda: (r := call(stack, "GET", f"{NS}/lost-worker")[1]).get("last_action") == "unlock" and r, 60, "recovery"
+    )
     assert rel["status"] == "failed" and helm_status(stack, "lost-worker") == "failed"
 
 
 def test_frozen_aws_gives_503_then_the_retry_with_the_same_key_runs_once(stack: Stack) -> None:
     chart = stack.example_charts["hello"]
     body = json.dumps({"name": "frozen", "chart": chart, "create_namespace": True}).encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": "frozen-1", "Authorization": f"Bearer {stack.token}"}
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": "frozen-1",
+        "Authorization": f"Bearer {stack.token}",
+    }
 
     def post() -> tuple[int, dict]:
         import urllib.error

@@ -280,8 +280,12 @@ def error_body_on_errors(ctx: Any, response: schemathesis.Response, case: schema
     except ValueError:
         raise AssertionError(f"{response.status_code} body is not JSON: {response.content[:300]!r}") from None
     error = data.get("error") if isinstance(data, dict) else None
-    ok = (isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)
-          and isinstance(error.get("details"), dict))  # fmt: skip
+    ok = (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), str)
+        and isinstance(error.get("message"), str)
+        and isinstance(error.get("details"), dict)
+    )
     assert ok, f"{response.status_code} body is not the error JSON: {response.content[:300]!r}"
 
 
@@ -290,8 +294,9 @@ def error_body_on_errors(ctx: Any, response: schemathesis.Response, case: schema
 
 @dataclass
 class Ledger:
-    statuses: dict[str, collections.Counter[int]] = field(default_factory=lambda: collections.defaultdict(
-        collections.Counter))  # fmt: skip
+    statuses: dict[str, collections.Counter[int]] = field(
+        default_factory=lambda: collections.defaultdict(collections.Counter)
+    )
     fuzz_clusters: set[str] = field(default_factory=set)  # registered by the fuzzer, with fuzzed credentials
     dropped_502: int = 0
     rewritten: int = 0  # chart/server values pointed back at loopback before sending
@@ -302,9 +307,11 @@ class Ledger:
             self.fuzz_clusters.add(str(case.path_parameters["cluster"]))  # type: ignore[index]
 
     def summary(self, sent: int) -> list[str]:
-        lines = [f"fuzz: {sent} requests sent, {sum(sum(c.values()) for c in self.statuses.values())} checked, "
-                 f"{self.rewritten} chart/server values pointed at loopback, "
-                 f"{self.dropped_502} documented 502s from fuzz-registered clusters accepted"]  # fmt: skip
+        lines = [
+            f"fuzz: {sent} requests sent, {sum(sum(c.values()) for c in self.statuses.values())} checked, "
+            f"{self.rewritten} chart/server values pointed at loopback, "
+            f"{self.dropped_502} documented 502s from fuzz-registered clusters accepted"
+        ]
         for label, counter in self.statuses.items():
             lines.append(f"  {label}: " + ", ".join(f"{s}x{n}" for s, n in sorted(counter.items())))
         return lines
@@ -319,8 +326,10 @@ def _seed(stack: Stack, targets: Targets) -> None:
     status, data = request("PUT", f"{stack.api}/v1/clusters/spare", body)
     assert status in (200, 201), data
     rel = f"{stack.api}/v1/clusters/local/namespaces/default/releases"
-    for method, url, payload in (("POST", rel, {"name": "web", "chart": targets.chart}),
-                                 ("PUT", f"{rel}/web", {"chart": targets.chart, "set": ["greeting=again"]})):  # fmt: skip
+    for method, url, payload in (
+        ("POST", rel, {"name": "web", "chart": targets.chart}),
+        ("PUT", f"{rel}/web", {"chart": targets.chart, "set": ["greeting=again"]}),
+    ):
         status, op = request(method, url, payload)
         assert status == 202, op
         deadline = time.monotonic() + 120
@@ -350,8 +359,13 @@ def targets(fuzz_stack: Stack) -> Targets:
     overrides = [k for k in env if k.startswith("AWS_ENDPOINT_URL_") or k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
     assert not overrides, f"per-service AWS endpoint settings would bypass the loopback moto server: {overrides}"
     assert fuzz_stack.charts is not None
-    t = Targets(api=fuzz_stack.api, chart=fuzz_stack.example_charts["hello"], kube_server=fuzz_stack.kube.server,
-                repository=fuzz_stack.charts.base_url, token=fuzz_stack.token)  # fmt: skip
+    t = Targets(
+        api=fuzz_stack.api,
+        chart=fuzz_stack.example_charts["hello"],
+        kube_server=fuzz_stack.kube.server,
+        repository=fuzz_stack.charts.base_url,
+        token=fuzz_stack.token,
+    )
     assert urlsplit(t.chart).hostname == "127.0.0.1" and urlsplit(t.kube_server).hostname == "127.0.0.1"
     _seed(fuzz_stack, t)
     return t
@@ -378,24 +392,37 @@ def session(targets: Targets, ledger: Ledger, request: pytest.FixtureRequest) ->
 
 @pytest.fixture(scope="module")
 def api_schema(targets: Targets, ledger: Ledger) -> schemathesis.BaseSchema:
-    config = schemathesis.Config.from_dict({
-        "base-url": targets.api,
-        "suppress-health-check": ["all"],
-        "output": {"sanitization": {"enabled": False}},  # fuzzed values, no secrets: show failures as sent
-        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "no-shrink": True,
-                       "database": "none"},
-        "phases": {
-            "examples": {"enabled": True},  # none in the document today; any added later are sent too
-            # Undeclared methods: the ones Chalice routes (its 405 MethodNotAllowedError comes from the app's own
-            # runtime, so it must carry the error JSON too). Not TRACE/OPTIONS/HEAD: chalice local's http.server
-            # answers those itself (TRACE: a 501 HTML page), which is neither chalicelib nor what is deployed.
-            "coverage": {"enabled": True, "extra-data-sources": {"responses": False},
-                         "unexpected-methods": ["get", "put", "post", "delete", "patch"]},
-            "fuzzing": {"enabled": True, "extra-data-sources": {"responses": False},
-                        "error-feedback": {"enabled": False}},
-            "stateful": {"enabled": False},
-        },
-    })  # fmt: skip
+    config = schemathesis.Config.from_dict(
+        {
+            "base-url": targets.api,
+            "suppress-health-check": ["all"],
+            "output": {"sanitization": {"enabled": False}},  # fuzzed values, no secrets: show failures as sent
+            "generation": {
+                "mode": "all",
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "no-shrink": True,
+                "database": "none",
+            },
+            "phases": {
+                "examples": {"enabled": True},  # none in the document today; any added later are sent too
+                # Undeclared methods: the ones Chalice routes (its 405 MethodNotAllowedError comes from the app's own
+                # runtime, so it must carry the error JSON too). Not TRACE/OPTIONS/HEAD: chalice local's http.server
+                # answers those itself (TRACE: a 501 HTML page), which is neither chalicelib nor what is deployed.
+                "coverage": {
+                    "enabled": True,
+                    "extra-data-sources": {"responses": False},
+                    "unexpected-methods": ["get", "put", "post", "delete", "patch"],
+                },
+                "fuzzing": {
+                    "enabled": True,
+                    "extra-data-sources": {"responses": False},
+                    "error-feedback": {"enabled": False},
+                },
+                "stateful": {"enabled": False},
+            },
+        }
+    )
     # the document the running API serves (from_dict rather than from_url: from_url leaves out the operation that
     # serves the document itself, and GET /v1/openapi.json is part of the contract too)
     with LoopbackOnlySession(targets) as s:
@@ -425,30 +452,52 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-def test_api_matches_its_openapi_document(case: schemathesis.Case, targets: Targets, session: LoopbackOnlySession,
-                                         ledger: Ledger) -> None:  # fmt: skip
+def test_api_matches_its_openapi_document(
+    case: schemathesis.Case, targets: Targets, session: LoopbackOnlySession, ledger: Ledger
+) -> None:
     ledger.rewritten += prepare(case, targets)
     response = case.call(base_url=targets.api, session=session, timeout=REQUEST_TIMEOUT_S)
     ledger.record(case, response.status_code)
-    case.validate_response(response, checks=CHECKS, additional_checks=[error_body_on_errors],
-                           transport_kwargs={"base_url": targets.api, "session": session,
-                                             "timeout": REQUEST_TIMEOUT_S})  # fmt: skip
+    case.validate_response(
+        response,
+        checks=CHECKS,
+        additional_checks=[error_body_on_errors],
+        transport_kwargs={"base_url": targets.api, "session": session, "timeout": REQUEST_TIMEOUT_S},
+    )
 
 
 def test_loopback_guard_refuses_other_hosts() -> None:
     """The backstop itself: no fuzzed value that could name a host gets past it, whatever its spelling."""
-    t = Targets(api="http://127.0.0.1:8000", chart="http://127.0.0.1:8079/hello-0.1.0.tgz",
-                kube_server="https://127.0.0.1:6443", repository="http://127.0.0.1:8079")  # fmt: skip
-    ok = [None, b"", b"not json", b"[1]", b'{"chart": "no-host-here"}', b'{"server": "https:/x"}',
-          json.dumps({"chart": t.chart, "server": t.kube_server}).encode(),
-          json.dumps({"kubeconfig": "clusters: [{cluster: {server: 'https://127.0.0.1:6443'}}]"}).encode()]  # fmt: skip
+    t = Targets(
+        api="http://127.0.0.1:8000",
+        chart="http://127.0.0.1:8079/hello-0.1.0.tgz",
+        kube_server="https://127.0.0.1:6443",
+        repository="http://127.0.0.1:8079",
+    )
+    ok = [
+        None,
+        b"",
+        b"not json",
+        b"[1]",
+        b'{"chart": "no-host-here"}',
+        b'{"server": "https:/x"}',
+        json.dumps({"chart": t.chart, "server": t.kube_server}).encode(),
+        json.dumps({"kubeconfig": "clusters: [{cluster: {server: 'https://127.0.0.1:6443'}}]"}).encode(),
+    ]
     for body in ok:
         assert_loopback_only(t, "http://127.0.0.1:8000/v1/x", body)
-    bad = [{"chart": "http://example.com/c.tgz"}, {"chart": "HTTP://10.0.0.1/c.tgz"}, {"chart": "http:/\t/evil/c"},
-           {"chart": "http:\\\\evil\\c"}, {"chart": "http:／／evil/c"}, {"server": "https://192.168.1.1:6443"},
-           {"kubeconfig": {"clusters": [{"name": "c", "cluster": {"server": "https://evil:6443"}}]}},
-           {"kubeconfig": "clusters:\n- cluster: {server: 'https://evil:6443'}\n"}, {"url": "https://evil/charts"},
-           {"url": "oci://10.0.0.1/charts"}]  # fmt: skip
+    bad = [
+        {"chart": "http://example.com/c.tgz"},
+        {"chart": "HTTP://10.0.0.1/c.tgz"},
+        {"chart": "http:/\t/evil/c"},
+        {"chart": "http:\\\\evil\\c"},
+        {"chart": "http:／／evil/c"},
+        {"server": "https://192.168.1.1:6443"},
+        {"kubeconfig": {"clusters": [{"name": "c", "cluster": {"server": "https://evil:6443"}}]}},
+        {"kubeconfig": "clusters:\n- cluster: {server: 'https://evil:6443'}\n"},
+        {"url": "https://evil/charts"},
+        {"url": "oci://10.0.0.1/charts"},
+    ]
     for payload in bad:
         with pytest.raises(UnsafeRequest):
             assert_loopback_only(t, "http://127.0.0.1:8000/v1/x", json.dumps(payload).encode())

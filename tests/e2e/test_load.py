@@ -92,8 +92,11 @@ class Load:
             self.problems.append(text)
 
     def http(self, method: str, path: str, body: Any = None, key: str | None = None) -> Response:
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}",
-                   **({"Idempotency-Key": key} if key else {})}
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self.token}",
+            **({"Idempotency-Key": key} if key else {}),
+        }
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
@@ -194,8 +197,10 @@ def distinct_release(load: Load, index: int) -> None:
     name = f"rel-{index:02d}"
     install = {"name": name, "chart": load.chart, "create_namespace": True, "values": {"greeting": f"hello {index}"}}
     steps: list[tuple[str, str, dict[str, Any]]] = [("POST", RELEASES, install)]
-    steps += [("PUT", f"{RELEASES}/{name}", {"chart": load.chart, "values": {"greeting": f"v{n} of {index}"}})
-              for n in range(1, UPGRADES + 1)]  # fmt: skip
+    steps += [
+        ("PUT", f"{RELEASES}/{name}", {"chart": load.chart, "values": {"greeting": f"v{n} of {index}"}})
+        for n in range(1, UPGRADES + 1)
+    ]
     for step, (method, path, body) in enumerate(steps):
         key = f"{load.run}-{name}-{step}" if index % 2 == 0 else None
         load.run_step(name, method, path, body, key, twin=index % 4 == 0)
@@ -268,8 +273,14 @@ def setup_shared(load: Load) -> None:
     load.run_step(SHARED, "POST", RELEASES, body, None, twin=False)
     with load.lock:
         load.installed.add(SHARED)
-    load.run_step(SHARED, "PUT", f"{RELEASES}/{SHARED}", {"chart": load.chart, "values": {"greeting": "shared 1"}},
-                  f"{load.run}-{SHARED}-setup", twin=False)  # fmt: skip
+    load.run_step(
+        SHARED,
+        "PUT",
+        f"{RELEASES}/{SHARED}",
+        {"chart": load.chart, "values": {"greeting": "shared 1"}},
+        f"{load.run}-{SHARED}-setup",
+        twin=False,
+    )
 
 
 def run_workload(load: Load, names: list[str]) -> None:
@@ -297,8 +308,17 @@ def drain(load: Load, timeout: float) -> dict[str, dict[str, Any]]:
     while pending:
         for op_id in sorted(pending):
             status, op = load.http("GET", f"/v1/operations/{op_id}")
-            last[op_id] = op if status == 200 else {"id": op_id, "status": f"answered {status}", "action": None,
-                                                    "release": {"name": load.accepted[op_id]}, "answer": op}  # fmt: skip
+            last[op_id] = (
+                op
+                if status == 200
+                else {
+                    "id": op_id,
+                    "status": f"answered {status}",
+                    "action": None,
+                    "release": {"name": load.accepted[op_id]},
+                    "answer": op,
+                }
+            )
         pending = {i for i in pending if last[i]["status"] not in TERMINAL and "answer" not in last[i]}
         if pending and time.monotonic() > deadline:
             break
@@ -331,11 +351,23 @@ def helm_state(stack: Stack, names: list[str]) -> tuple[dict[str, dict[str, Any]
     return listed, histories
 
 
-def check_store_matches_helm(load: Load, listed: dict[str, dict[str, Any]],
-                             histories: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+def check_store_matches_helm(
+    load: Load, listed: dict[str, dict[str, Any]], histories: dict[str, list[dict[str, Any]]]
+) -> None:
     assert sorted(listed) == sorted(histories), f"helm lists {sorted(listed)}"
-    stored = {r["name"]: r for r in load.pages("/v1/releases", "releases", {"namespace": NS, "status": ",".join(
-        ("deployed", "failed", "pending", "superseded", "uninstalled", "uninstalling", "unknown"))})}  # fmt: skip
+    stored = {
+        r["name"]: r
+        for r in load.pages(
+            "/v1/releases",
+            "releases",
+            {
+                "namespace": NS,
+                "status": ",".join(
+                    ("deployed", "failed", "pending", "superseded", "uninstalled", "uninstalling", "unknown")
+                ),
+            },
+        )
+    }
     assert sorted(stored) == sorted(listed)
     for name, helm in listed.items():
         status, record = load.http("GET", f"{RELEASES}/{name}")
@@ -379,10 +411,12 @@ def summary(load: Load, final: dict[str, dict[str, Any]], seconds: float) -> str
     lost = len(load.accepted) - done - failed
     shared = sum(rel == SHARED for rel in load.accepted.values()) - 2  # less the setup's install and upgrade
     rollbacks = sum(o["action"] == "rollback" for o in final.values())
-    return (f"load: attempted={load.attempted} accepted={len(load.accepted)} replayed={load.replayed} "
-            f"shared_accepted={shared}/{SHARED_THREADS * SHARED_CALLS} (rollbacks {rollbacks}) "
-            f"conflicts_409={len(load.conflicts)} completed={done} failed={failed} lost={lost} reads={load.reads} "
-            f"duration_s={seconds:.1f} ops_per_s={(done + failed) / seconds:.2f}")  # fmt: skip
+    return (
+        f"load: attempted={load.attempted} accepted={len(load.accepted)} replayed={load.replayed} "
+        f"shared_accepted={shared}/{SHARED_THREADS * SHARED_CALLS} (rollbacks {rollbacks}) "
+        f"conflicts_409={len(load.conflicts)} completed={done} failed={failed} lost={lost} reads={load.reads} "
+        f"duration_s={seconds:.1f} ops_per_s={(done + failed) / seconds:.2f}"
+    )
 
 
 def test_concurrent_load_ends_every_operation_once_and_matches_helm(load_stack: Stack) -> None:
@@ -394,8 +428,11 @@ def test_concurrent_load_ends_every_operation_once_and_matches_helm(load_stack: 
     final = drain(load, DRAIN_TIMEOUT_S)
     print("\n" + summary(load, final, time.monotonic() - started), flush=True)
 
-    stuck = {i: (o["status"], o["release"]["name"], o.get("started_at"))
-             for i, o in final.items() if o["status"] not in TERMINAL}  # fmt: skip
+    stuck = {
+        i: (o["status"], o["release"]["name"], o.get("started_at"))
+        for i, o in final.items()
+        if o["status"] not in TERMINAL
+    }
     findings = load.problems + conflict_findings(load)
     findings += [f"operations still not ended {DRAIN_TIMEOUT_S:.0f} s after the load: {stuck}"] if stuck else []
     assert not findings, f"{len(findings)} findings (logs: {load_stack.logs}):\n" + "\n".join(findings[:20])

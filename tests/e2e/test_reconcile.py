@@ -108,7 +108,9 @@ def history(api: Api, name: str) -> list[tuple[int, str]]:
 
 
 def helm_history(stack: Stack, name: str) -> list[tuple[int, str]]:
-    return sorted((h["revision"], h["status"]) for h in json.loads(helm_cli(stack, "history", name, "-n", NS, "-o", "json")))
+    return sorted(
+        (h["revision"], h["status"]) for h in json.loads(helm_cli(stack, "history", name, "-n", NS, "-o", "json"))
+    )
 
 
 def test_out_of_band_changes_are_found_recorded_and_published(api: Api, stack: Stack, charts: ChartServer) -> None:
@@ -131,7 +133,11 @@ def test_out_of_band_changes_are_found_recorded_and_published(api: Api, stack: S
     status, rel = api.call("GET", f"{REL}/byhand?info=events,values")
     assert status == 200, rel
     assert (rel["status"], rel["revision"], rel["chart_version"], rel["changed_out_of_band"]) == (
-        "deployed", 2, "0.2.0", True)
+        "deployed",
+        2,
+        "0.2.0",
+        True,
+    )
     assert rel["values"] == {"greeting": "manual"}
     assert rel["events"][0]["kind"] == "installed" and rel["events"][0]["to"] == {"status": "deployed", "revision": 2}
     assert history(api, "byhand") == helm_history(stack, "byhand") == [(1, "superseded"), (2, "deployed")]
@@ -153,13 +159,22 @@ def test_out_of_band_changes_are_found_recorded_and_published(api: Api, stack: S
     # every finding and every finished operation went to the bus
     events = published_events(stack)
     assert all(e["source"] == "charthouse" for e in events)
-    changes = [e["detail"] for e in events if e["detail-type"] == "Helm Release State Change"
-               and e["detail"]["namespace"] == NS]  # fmt: skip
+    changes = [
+        e["detail"]
+        for e in events
+        if e["detail-type"] == "Helm Release State Change" and e["detail"]["namespace"] == NS
+    ]
     assert {(d["name"], d["finding"]["kind"]) for d in changes if d["trigger"] == "reconcile"} >= {
-        ("byhand", "installed"), ("managed", "rolled-back"), ("doomed", "deleted")}
+        ("byhand", "installed"),
+        ("managed", "rolled-back"),
+        ("doomed", "deleted"),
+    }
     ops = [d for d in changes if d["trigger"] == "operation"]
     assert {(d["name"], d["operation"]["action"], d["operation"]["status"]) for d in ops} >= {
-        ("managed", "install", "succeeded"), ("managed", "upgrade", "succeeded"), ("doomed", "install", "succeeded")}
+        ("managed", "install", "succeeded"),
+        ("managed", "upgrade", "succeeded"),
+        ("doomed", "install", "succeeded"),
+    }
     last = [d for d in ops if d["name"] == "managed"][-1]
     assert last["release"]["revision"] == 4 and last["release"]["status"] == "deployed"
     assert any(e["detail-type"] == "Helm Cluster Reconciled" and e["detail"]["cluster"] == "local" for e in events)
@@ -190,8 +205,16 @@ def test_a_lost_store_is_rebuilt_by_reconcile(api: Api, stack: Stack, charts: Ch
     for name in ("keep-a", "keep-b"):
         status, rel = api.call("GET", f"{REL}/{name}")
         assert status == 200, rel
-        for field in ("status", "revision", "chart", "chart_version", "app_version", "first_deployed", "last_deployed",
-                      "values_digest"):
+        for field in (
+            "status",
+            "revision",
+            "chart",
+            "chart_version",
+            "app_version",
+            "first_deployed",
+            "last_deployed",
+            "values_digest",
+        ):
             assert rel[field] == before[name][field], (name, field)
         assert rel["changed_out_of_band"] is True
         assert history(api, name) == helm_history(stack, name)
@@ -201,16 +224,22 @@ def test_a_lost_store_is_rebuilt_by_reconcile(api: Api, stack: Stack, charts: Ch
 
 def test_the_schedule_reconciles_every_cluster_and_an_unreachable_one_fails_alone(api: Api, stack: Stack) -> None:
     dead = f"https://127.0.0.1:{free_port()}"
-    status, _ = api.call("PUT", "/v1/clusters/gone-recon", {"server": dead, "ca_data": stack.kube.ca_pem(),
-                                                            "token": "not-a-real-token-456"})  # fmt: skip
+    status, _ = api.call(
+        "PUT",
+        "/v1/clusters/gone-recon",
+        {"server": dead, "ca_data": stack.kube.ca_pem(), "token": "not-a-real-token-456"},
+    )
     assert status in (200, 201)
     try:
         # the scheduled handler itself, as EventBridge (or the local scheduler) calls it
-        code = ("import json, app; from chalicelib.api.events import reconcile_clusters; "
-                "from devstack.scheduler import scheduled_event; from devstack.worker import LocalContext; "
-                "print(json.dumps(reconcile_clusters(scheduled_event('test/reconcile'), LocalContext(60))))")  # fmt: skip
-        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=stack.env(), capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
+        code = (
+            "import json, app; from chalicelib.api.events import reconcile_clusters; "
+            "from devstack.scheduler import scheduled_event; from devstack.worker import LocalContext; "
+            "print(json.dumps(reconcile_clusters(scheduled_event('test/reconcile'), LocalContext(60))))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=stack.env(), capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert not report["failed"], report
@@ -232,8 +261,14 @@ def test_drift_is_reported_and_corrected_when_the_release_opted_in(api: Api, sta
     from kubernetes import client
 
     chart = charts.url("demo-0.1.0.tgz")
-    assert api.run("POST", REL, {"name": "drifty", "chart": chart, "create_namespace": True,
-                                 "values": {"greeting": "as-deployed"}})["status"] == "succeeded"  # fmt: skip
+    assert (
+        api.run(
+            "POST",
+            REL,
+            {"name": "drifty", "chart": chart, "create_namespace": True, "values": {"greeting": "as-deployed"}},
+        )["status"]
+        == "succeeded"
+    )
     status, rel = api.call("GET", f"{REL}/drifty?info=drift")
     assert status == 200, rel
     assert rel["drift"]["drifted"] is False, rel["drift"]
@@ -250,13 +285,16 @@ def test_drift_is_reported_and_corrected_when_the_release_opted_in(api: Api, sta
     assert states["Service"]["state"] == "missing"
     assert states["ConfigMap"]["state"] == "changed"
     assert states["ConfigMap"]["differences"] == [
-        {"path": "data.greeting", "expected": "as-deployed", "live": "edited"}]
+        {"path": "data.greeting", "expected": "as-deployed", "live": "edited"}
+    ]
 
     # without opting in, reconcile reports nothing to correct; after opting in, it re-applies the revision
     done = reconcile(api)
     assert not [c for c in done["result"]["drift_corrections"] if c["name"] == "drifty"]
-    assert api.run("PUT", f"{REL}/drifty", {"chart": chart, "reuse_values": True,
-                                            "drift_correction": True})["status"] == "succeeded"  # fmt: skip
+    assert (
+        api.run("PUT", f"{REL}/drifty", {"chart": chart, "reuse_values": True, "drift_correction": True})["status"]
+        == "succeeded"
+    )
     _, rel = api.call("GET", f"{REL}/drifty")
     assert rel["drift_correction"] is True and rel["revision"] == 2
     with kube(stack) as k:
@@ -273,5 +311,7 @@ def test_drift_is_reported_and_corrected_when_the_release_opted_in(api: Api, sta
     assert rel["drift"]["drifted"] is False, rel["drift"]
     assert rel["revision"] == 3 and rel["drift_correction"] is True
     assert rel["events"][0]["kind"] == "drift"
-    assert {(o["kind"], o["state"]) for o in rel["events"][0]["objects"]} == {("ConfigMap", "changed"),
-                                                                              ("Service", "missing")}
+    assert {(o["kind"], o["state"]) for o in rel["events"][0]["objects"]} == {
+        ("ConfigMap", "changed"),
+        ("Service", "missing"),
+    }

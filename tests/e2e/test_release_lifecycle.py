@@ -47,8 +47,17 @@ def test_cluster_is_registered_reachable_and_secret_free(api: Api, stack: Stack)
 def test_core_path(api: Api, stack: Stack, charts: ChartServer) -> None:
     chart1, chart2 = charts.url("demo-0.1.0.tgz"), charts.url("demo-0.2.0.tgz")
     # install (creating the namespace)
-    op = api.run("POST", NS, {"name": "web", "chart": chart1, "create_namespace": True,
-                              "values": {"greeting": "hello"}, "description": "first"})  # fmt: skip
+    op = api.run(
+        "POST",
+        NS,
+        {
+            "name": "web",
+            "chart": chart1,
+            "create_namespace": True,
+            "values": {"greeting": "hello"},
+            "description": "first",
+        },
+    )
     assert op["status"] == "succeeded", op
     assert op["result"]["revision"] == 1
     assert configmap(stack, "web-config") == {"greeting": "hello", "replicas": "1"}
@@ -56,13 +65,19 @@ def test_core_path(api: Api, stack: Stack, charts: ChartServer) -> None:
     status, rel = api.call("GET", f"{NS}/web")
     assert status == 200
     assert (rel["status"], rel["revision"], rel["chart"], rel["chart_version"], rel["app_version"]) == (
-        "deployed", 1, "demo", "0.1.0", "0.1.0-app")
+        "deployed",
+        1,
+        "demo",
+        "0.1.0",
+        "0.1.0-app",
+    )
     assert rel["notes"].strip() == "web says hello"
     assert rel["first_deployed"] and rel["last_deployed"]
 
     # upgrade: a values change is visible in the cluster object; set overrides values (helm precedence)
-    op = api.run("PUT", f"{NS}/web", {"chart": chart2, "values": "greeting: bonjour\nreplicas: 2\n",
-                                      "set": ["replicas=3"]})  # fmt: skip
+    op = api.run(
+        "PUT", f"{NS}/web", {"chart": chart2, "values": "greeting: bonjour\nreplicas: 2\n", "set": ["replicas=3"]}
+    )
     assert op["status"] == "succeeded", op
     assert configmap(stack, "web-config") == {"greeting": "bonjour", "replicas": "3"}
 
@@ -88,7 +103,8 @@ def test_core_path(api: Api, stack: Stack, charts: ChartServer) -> None:
     helm_history = json.loads(helm_cli(stack, "history", "web", "-n", "e2e", "-o", "json"))
     _, hist = api.call("GET", f"{NS}/web/history")
     assert sorted((h["revision"], h["status"]) for h in helm_history) == sorted(
-        (h["revision"], h["status"]) for h in hist["history"])
+        (h["revision"], h["status"]) for h in hist["history"]
+    )
 
     # list: per cluster, across clusters, with filters
     _, page = api.call("GET", "/v1/clusters/local/releases?namespace=e2e")
@@ -112,8 +128,11 @@ def test_core_path(api: Api, stack: Stack, charts: ChartServer) -> None:
 
 
 def test_dry_run_returns_the_manifest_and_changes_nothing(api: Api, stack: Stack, charts: ChartServer) -> None:
-    status, out = api.call("POST", NS, {"name": "dry", "chart": charts.url("demo-0.1.0.tgz"), "dry_run": True,
-                                        "set_string": {"greeting": "007"}})  # fmt: skip
+    status, out = api.call(
+        "POST",
+        NS,
+        {"name": "dry", "chart": charts.url("demo-0.1.0.tgz"), "dry_run": True, "set_string": {"greeting": "007"}},
+    )
     assert status == 200, out
     assert 'greeting: "007"' in out["manifest"]
     assert out["notes"].strip() == "dry says 007"
@@ -133,8 +152,16 @@ def test_bad_values_fail_with_helms_reason_and_are_recorded(api: Api, stack: Sta
     status, err = api.call("POST", NS, {"name": "bad", "chart": charts.url("demo-0.1.0.tgz"), "values": "- 1\n- 2"})
     assert status == 422 and err["error"]["details"]["field"] == "values"
     # accepted, then refused by the chart's values schema
-    op = api.run("POST", NS, {"name": "bad", "chart": charts.url("demo-0.1.0.tgz"), "create_namespace": True,
-                              "values": {"replicas": "many"}})  # fmt: skip
+    op = api.run(
+        "POST",
+        NS,
+        {
+            "name": "bad",
+            "chart": charts.url("demo-0.1.0.tgz"),
+            "create_namespace": True,
+            "values": {"replicas": "many"},
+        },
+    )
     assert op["status"] == "failed"
     assert "replicas" in op["error"]["message"]
     assert stack.kube.token() not in json.dumps(op)
@@ -150,13 +177,16 @@ def test_duplicate_install_is_refused(api: Api, charts: ChartServer) -> None:
 
 def test_unreachable_cluster(api: Api, stack: Stack, charts: ChartServer) -> None:
     dead = f"https://127.0.0.1:{free_port()}"
-    status, _ = api.call("PUT", "/v1/clusters/gone", {"server": dead, "ca_data": stack.kube.ca_pem(),
-                                                      "token": "not-a-real-token-123"})  # fmt: skip
+    status, _ = api.call(
+        "PUT", "/v1/clusters/gone", {"server": dead, "ca_data": stack.kube.ca_pem(), "token": "not-a-real-token-123"}
+    )
     assert status in (200, 201)
     status, cluster = api.call("GET", "/v1/clusters/gone")
     assert status == 200 and cluster["reachable"] is False and cluster["server_version"] is None
     assert api.call("GET", "/v1/clusters/gone/namespaces")[0] == 502
-    op = api.run("POST", "/v1/clusters/gone/namespaces/x/releases", {"name": "a", "chart": charts.url("demo-0.1.0.tgz")})
+    op = api.run(
+        "POST", "/v1/clusters/gone/namespaces/x/releases", {"name": "a", "chart": charts.url("demo-0.1.0.tgz")}
+    )
     assert op["status"] == "failed" and op["error"]["code"] == "ClusterUnreachable", op["error"]
     assert "not-a-real-token-123" not in json.dumps(op)
     assert api.call("DELETE", "/v1/clusters/gone")[0] == 204
@@ -164,11 +194,15 @@ def test_unreachable_cluster(api: Api, stack: Stack, charts: ChartServer) -> Non
 
 def test_upgrade_install_upsert_and_keep_history(api: Api, charts: ChartServer) -> None:
     path = f"{NS}/upsert"
-    op = api.run("PUT", path, {"chart": charts.url("demo-0.1.0.tgz"), "install": True, "create_namespace": True,
-                               "labels": {"team": "e2e"}})  # fmt: skip
+    op = api.run(
+        "PUT",
+        path,
+        {"chart": charts.url("demo-0.1.0.tgz"), "install": True, "create_namespace": True, "labels": {"team": "e2e"}},
+    )
     assert op["status"] == "succeeded", op
-    op = api.run("PUT", path, {"chart": charts.url("demo-0.1.0.tgz"), "reuse_values": True,
-                               "set": {"greeting": "again"}})  # fmt: skip
+    op = api.run(
+        "PUT", path, {"chart": charts.url("demo-0.1.0.tgz"), "reuse_values": True, "set": {"greeting": "again"}}
+    )
     assert op["status"] == "succeeded", op
     op = api.run("DELETE", path + "?keep_history=true")
     assert op["status"] == "succeeded", op

@@ -33,9 +33,11 @@ data:
 
 def secret_chart() -> bytes:
     buf = io.BytesIO()
-    files = {"vault/Chart.yaml": "apiVersion: v2\nname: vault\nversion: 1.0.0\n",
-             "vault/values.yaml": "db:\n  password: change-me\n  host: db\napi:\n  key: none\n",
-             "vault/templates/secret.yaml": SECRET_TEMPLATE}  # fmt: skip
+    files = {
+        "vault/Chart.yaml": "apiVersion: v2\nname: vault\nversion: 1.0.0\n",
+        "vault/values.yaml": "db:\n  password: change-me\n  host: db\napi:\n  key: none\n",
+        "vault/templates/secret.yaml": SECRET_TEMPLATE,
+    }
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for name, text in files.items():
             data = text.encode()
@@ -46,8 +48,12 @@ def secret_chart() -> bytes:
 
 
 def upload(stack: Stack, data: bytes) -> tuple[int, Any]:
-    req = urllib.request.Request(f"{stack.api}/v1/charts", data=data, method="POST",
-                                 headers={"Content-Type": "application/gzip", "Authorization": f"Bearer {stack.token}"})  # fmt: skip
+    req = urllib.request.Request(
+        f"{stack.api}/v1/charts",
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/gzip", "Authorization": f"Bearer {stack.token}"},
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         return resp.status, json.loads(resp.read())
 
@@ -71,8 +77,13 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
     assert request("GET", f"{stack.api}/v1/releases", token="")[0] == 401
     assert request("GET", f"{stack.api}/v1/health", token="")[0] == 200
 
-    body = {"name": "vault", "chart": "uploaded/vault", "create_namespace": True,
-            "values": {"db": {"password": DB_PASSWORD}}, "set_sensitive": [f"api.key={API_KEY}"]}  # fmt: skip
+    body = {
+        "name": "vault",
+        "chart": "uploaded/vault",
+        "create_namespace": True,
+        "values": {"db": {"password": DB_PASSWORD}},
+        "set_sensitive": [f"api.key={API_KEY}"],
+    }
     status, dry = rec.call("POST", NS, {**body, "dry_run": True})
     assert status == 200 and "<redacted>" in dry["manifest"], dry
     op = rec.wait(rec.call("POST", NS, body)[1])
@@ -84,18 +95,25 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
     status, got = rec.call("GET", f"{NS}/vault?info=all")
     assert status == 200 and got["values"] == {"db": {"password": "<redacted>"}, "api": {"key": "<redacted>"}}
     assert "password: <redacted>" in got["manifest"] and "apikey: <redacted>" in got["manifest"]
-    upgraded = rec.wait(rec.call("PUT", f"{NS}/vault", {"chart": "uploaded/vault", "reuse_values": True,
-                                                       "set": ["db.host=db2"]})[1])  # fmt: skip
+    upgraded = rec.wait(
+        rec.call("PUT", f"{NS}/vault", {"chart": "uploaded/vault", "reuse_values": True, "set": ["db.host=db2"]})[1]
+    )
     assert upgraded["status"] == "succeeded", upgraded
-    for path in (f"{NS}/vault/history", "/v1/releases", "/v1/operations?release=vault",
-                 f"/v1/operations/{op['id']}", f"{NS}/vault?info=values,manifest,notes,hooks,resources"):
+    for path in (
+        f"{NS}/vault/history",
+        "/v1/releases",
+        "/v1/operations?release=vault",
+        f"/v1/operations/{op['id']}",
+        f"{NS}/vault?info=values,manifest,notes,hooks,resources",
+    ):
         rec.call("GET", path)
     # revealing takes its own permission: the admin has it, a reader does not
     revealed = api.call("GET", f"{NS}/vault?info=values&reveal=true")[1]["values"]  # not recorded: asked for
     assert revealed["db"]["password"] == DB_PASSWORD and revealed["api"]["key"] == API_KEY
     reader = rec.call("POST", "/v1/tokens", {"name": "auditor-e2e"})[1]["token"]
-    status, _ = rec.call("PUT", "/v1/policies/auditors", {"principals": ["token:auditor-e2e"],
-                                                         "rules": [{"verbs": ["read"]}]})  # fmt: skip
+    status, _ = rec.call(
+        "PUT", "/v1/policies/auditors", {"principals": ["token:auditor-e2e"], "rules": [{"verbs": ["read"]}]}
+    )
     assert status in (200, 201)
     status, err = request("GET", f"{stack.api}{NS}/vault?info=values&reveal=true", token=reader)
     assert status == 403 and err["error"]["details"]["permission"] == "reveal"
@@ -106,9 +124,14 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
     # the audit trail of the release: dry run, install, upgrade, the refused reveal and uninstall, the uninstall
     trail = rec.call("GET", "/v1/audit?cluster=local&release=vault&since=0&limit=100")[1]["entries"]
     got_trail = [(e["method"], e["principal"], e["status"]) for e in reversed(trail)]
-    assert got_trail == [("POST", "token:admin", 200), ("POST", "token:admin", 202), ("PUT", "token:admin", 202),
-                         ("GET", "token:auditor-e2e", 403), ("DELETE", "token:auditor-e2e", 403),
-                         ("DELETE", "token:admin", 202)], got_trail  # fmt: skip
+    assert got_trail == [
+        ("POST", "token:admin", 200),
+        ("POST", "token:admin", 202),
+        ("PUT", "token:admin", 202),
+        ("GET", "token:auditor-e2e", 403),
+        ("DELETE", "token:auditor-e2e", 403),
+        ("DELETE", "token:admin", 202),
+    ], got_trail
     assert all(e["operation_id"].startswith("op-") for e in trail if e["status"] == 202)
     assert rec.call("DELETE", "/v1/tokens/auditor-e2e")[0] == 204
 
@@ -116,7 +139,15 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
     produced = [*rec.seen]
     for log in sorted(stack.logs.glob("*.log")):
         produced.append(log.read_text(errors="replace"))
-    leaks = {s: [i for i, text in enumerate(produced) if s in text]
-             for s in (DB_PASSWORD, API_KEY, base64.b64encode(API_KEY.encode()).decode(), stack.token,
-                       stack.kube.token(), stack.repo.password if stack.repo else "unused-repo-password")}  # fmt: skip
+    leaks = {
+        s: [i for i, text in enumerate(produced) if s in text]
+        for s in (
+            DB_PASSWORD,
+            API_KEY,
+            base64.b64encode(API_KEY.encode()).decode(),
+            stack.token,
+            stack.kube.token(),
+            stack.repo.password if stack.repo else "unused-repo-password",
+        )
+    }
     assert {s: where for s, where in leaks.items() if where} == {}, "secrets found in responses or logs"

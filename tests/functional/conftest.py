@@ -36,8 +36,11 @@ current-context: ctx
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -54,8 +57,11 @@ def helm() -> FakeHelm:
 
 @pytest.fixture
 def client(aws: str, helm: FakeHelm) -> Iterator[Client]:
-    bootstrap.override(bootstrap.build(Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET,
-                                      auth_mode="token"), helm=helm))  # fmt: skip
+    bootstrap.override(
+        bootstrap.build(
+            Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET, auth_mode="token"), helm=helm
+        )
+    )
     from app import app
 
     with Client(app) as c:

@@ -51,9 +51,12 @@ def test_cluster_validation_names_the_field(api: Api, body: dict, field: str) ->
 
 
 def test_kubeconfig_with_exec_plugin_is_refused(api: Api) -> None:
-    kc = {"clusters": [{"name": "c", "cluster": {"server": "https://x:443"}}],
-          "users": [{"name": "u", "user": {"exec": {"command": "/bin/sh"}}}],
-          "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}], "current-context": "x"}  # fmt: skip
+    kc = {
+        "clusters": [{"name": "c", "cluster": {"server": "https://x:443"}}],
+        "users": [{"name": "u", "user": {"exec": {"command": "/bin/sh"}}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
     status, err = api.call("PUT", "/v1/clusters/prod", {"kubeconfig": kc})
     assert status == 422
     assert "exec" in err["error"]["message"]

@@ -17,9 +17,15 @@ from chalicelib.errors import RepositoryAuthFailed
 from tests.functional.conftest import BUCKET, Api
 
 SECRET = "hunter2-very-secret"
-INDEX = yaml.safe_dump({"apiVersion": "v1", "entries": {
-    "web": [{"name": "web", "version": "1.0.0", "description": "web server", "urls": ["web-1.0.0.tgz"]}],
-    "db": [{"name": "db", "version": "2.1.0", "urls": ["db-2.1.0.tgz"]}]}}).encode()  # fmt: skip
+INDEX = yaml.safe_dump(
+    {
+        "apiVersion": "v1",
+        "entries": {
+            "web": [{"name": "web", "version": "1.0.0", "description": "web server", "urls": ["web-1.0.0.tgz"]}],
+            "db": [{"name": "db", "version": "2.1.0", "urls": ["db-2.1.0.tgz"]}],
+        },
+    }
+).encode()
 
 
 @pytest.fixture
@@ -40,8 +46,10 @@ def index_server(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
 def tgz(name: str = "demo", version: str = "1.0.0") -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for path, data in ((f"{name}/Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: {version}\n".encode()),
-                           (f"{name}/values.yaml", b"greeting: hi\n")):  # fmt: skip
+        for path, data in (
+            (f"{name}/Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: {version}\n".encode()),
+            (f"{name}/values.yaml", b"greeting: hi\n"),
+        ):
             info = tarfile.TarInfo(path)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -86,10 +94,15 @@ def test_wrong_credentials_store_nothing(api: Api, index_server: list[tuple[str,
     assert api.call("GET", "/v1/repositories/bad")[0] == 404
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"url": "ftp://x"}, "url"), ({"url": "https://x", "username": "u"}, "password"),
-    ({"url": "https://x", "token": 5}, "token"), ({"url": "https://x", "nope": 1}, "nope"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "ftp://x"}, "url"),
+        ({"url": "https://x", "username": "u"}, "password"),
+        ({"url": "https://x", "token": 5}, "token"),
+        ({"url": "https://x", "nope": 1}, "nope"),
+    ],
+)
 def test_repository_field_errors(api: Api, body: dict[str, Any], field: str) -> None:
     status, err = api.call("PUT", "/v1/repositories/r1", body)
     assert status == 422 and err["error"]["details"]["field"] == field, err

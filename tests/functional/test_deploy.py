@@ -25,8 +25,14 @@ EXAMPLE = ROOT / "deploy" / "examples" / "helm-release.yaml"
 
 
 def package(out: Path, *args: str) -> None:
-    done = subprocess.run([str(BIN / "chalice"), "package", *args, str(out)], cwd=ROOT, env=ENV, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "chalice"), "package", *args, str(out)],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -70,7 +76,8 @@ def test_cloudformation_template_has_everything_the_app_needs(sam: tuple[Path, d
         assert props["Environment"]["Variables"]["CHARTHOUSE_TABLE"] == "charthouse", name
     # the stage's reconcile rate (.chalice/config.json), the custom resource's token as an output
     assert res["ReconcileClusters"]["Properties"]["Events"]["ReconcileClustersEvent"]["Properties"] == {
-        "Schedule": "rate(5 minutes)"}
+        "Schedule": "rate(5 minutes)"
+    }
     assert template["Outputs"]["HelmReleaseServiceToken"]["Value"] == {"Fn::GetAtt": ["HelmReleaseResource", "Arn"]}
     assert res["HelmReleaseResource"]["Properties"]["Handler"] == "chalicelib.api.cfn.helm_release_resource"
 
@@ -94,8 +101,13 @@ def test_example_stack_validates_with_cfn_lint() -> None:
 def test_terraform_form_is_complete_and_consistent(tmp_path: Path) -> None:
     package(tmp_path / "tf", "--pkg-format", "terraform", "--stage", "prod")
     path = tmp_path / "tf" / "chalice.tf.json"
-    done = subprocess.run([sys.executable, "-m", "deploy.terraform", str(tmp_path / "tf"), "prod"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.terraform", str(tmp_path / "tf"), "prod"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     tf = json.loads(path.read_text())
     res = tf["resource"]
@@ -118,11 +130,21 @@ def test_terraform_form_is_complete_and_consistent(tmp_path: Path) -> None:
 
 
 def test_terraform_completion_is_pure() -> None:
-    skeleton = {"resource": {"aws_lambda_function": {"f": {}}, "aws_cloudwatch_event_rule": {
-        "reconcile_clusters-event": {"name": "reconcile_clusters-event", "schedule_expression": "rate(15 minutes)"}}}}
+    skeleton = {
+        "resource": {
+            "aws_lambda_function": {"f": {}},
+            "aws_cloudwatch_event_rule": {
+                "reconcile_clusters-event": {
+                    "name": "reconcile_clusters-event",
+                    "schedule_expression": "rate(15 minutes)",
+                }
+            },
+        }
+    }
     out = complete(skeleton, "dev")
     assert out["resource"]["aws_cloudwatch_event_rule"]["reconcile_clusters-event"]["name"] == (
-        "charthouse-dev-reconcile_clusters-event")
+        "charthouse-dev-reconcile_clusters-event"
+    )
     assert out["resource"]["aws_cloudwatch_event_bus"]["charthouse"]["name"] == "charthouse-events-dev"
 
 

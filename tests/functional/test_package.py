@@ -20,8 +20,14 @@ def test_packaged_template_has_every_resource(tmp_path: Path) -> None:
     merge.write_text(json.dumps(merge_template()))
     chalice = Path(sys.executable).parent / "chalice"
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run([str(chalice), "package", "--stage", "prod", "--merge-template", str(merge),
-                           str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [str(chalice), "package", "--stage", "prod", "--merge-template", str(merge), str(tmp_path / "out")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     resources = json.loads((tmp_path / "out" / "sam.json").read_text())["Resources"]
     table = resources["Table"]["Properties"]

@@ -38,12 +38,25 @@ def sent(api: Api) -> Sent:
     return out
 
 
-def cfn_event(request_type: str, name: str = "web", physical: str | None = None, request_id: str = "r-1",
-              **props: Any) -> dict[str, Any]:  # fmt: skip
-    ev: dict[str, Any] = {"RequestType": request_type, "ResponseURL": URL, "StackId": "arn:aws:cloudformation:s",
-                          "RequestId": request_id, "LogicalResourceId": "Web", "ResourceType": "Custom::HelmRelease",
-                          "ResourceProperties": {"ServiceToken": "arn:x", "Cluster": "prod", "Namespace": "apps",
-                                                 "Name": name, "Chart": CHART, **props}}  # fmt: skip
+def cfn_event(
+    request_type: str, name: str = "web", physical: str | None = None, request_id: str = "r-1", **props: Any
+) -> dict[str, Any]:
+    ev: dict[str, Any] = {
+        "RequestType": request_type,
+        "ResponseURL": URL,
+        "StackId": "arn:aws:cloudformation:s",
+        "RequestId": request_id,
+        "LogicalResourceId": "Web",
+        "ResourceType": "Custom::HelmRelease",
+        "ResourceProperties": {
+            "ServiceToken": "arn:x",
+            "Cluster": "prod",
+            "Namespace": "apps",
+            "Name": name,
+            "Chart": CHART,
+            **props,
+        },
+    }
     if physical:
         ev["PhysicalResourceId"] = physical
     return ev
@@ -52,13 +65,16 @@ def cfn_event(request_type: str, name: str = "web", physical: str | None = None,
 def expire_lease(name: str) -> None:
     key = {"pk": {"S": f"REL#prod#apps#{name}"}, "sk": {"S": "LEASE"}}
     boto3.client("dynamodb").update_item(
-        TableName="charthouse", Key=key, UpdateExpression="SET expires_at = :e, gsi1sk = :s",
+        TableName="charthouse",
+        Key=key,
+        UpdateExpression="SET expires_at = :e, gsi1sk = :s",
         ExpressionAttributeValues={":e": {"N": "1"}, ":s": {"S": f"{1:017.3f}#prod/apps/{name}"}},
-    )  # fmt: skip
+    )
 
 
-def test_create_is_answered_once_when_the_operation_ends(api: Api, sent: Sent, helm: FakeHelm,
-                                                         caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_create_is_answered_once_when_the_operation_ends(
+    api: Api, sent: Sent, helm: FakeHelm, caplog: pytest.LogCaptureFixture
+) -> None:
     api.register()
     caplog.set_level(logging.INFO)
     out = api.invoke("helm_release_resource", cfn_event("Create"))
@@ -66,7 +82,8 @@ def test_create_is_answered_once_when_the_operation_ends(api: Api, sent: Sent, h
     api.invoke("helm_release_resource", cfn_event("Create"))  # Lambda's retry of the same request
     assert api.drain() == 1  # one operation
     assert [(b["Status"], b["PhysicalResourceId"], b["RequestId"]) for b in sent.bodies] == [
-        ("SUCCESS", "prod/apps/web", "r-1")]
+        ("SUCCESS", "prod/apps/web", "r-1")
+    ]
     api.drain()
     bootstrap.get().pipeline.ended(out["operation_id"])  # announced again: still answered once
     assert len(sent.bodies) == 1
@@ -88,8 +105,9 @@ def test_a_lost_worker_still_answers_failed(api: Api, sent: Sent) -> None:
     assert op["error"]["code"] == "WorkerLost"
 
 
-def test_a_crashing_handler_answers_failed_once_and_does_not_raise(api: Api, sent: Sent,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_a_crashing_handler_answers_failed_once_and_does_not_raise(
+    api: Api, sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api.register()
 
     def boom(*args: Any, **kwargs: Any) -> Any:
@@ -98,7 +116,9 @@ def test_a_crashing_handler_answers_failed_once_and_does_not_raise(api: Api, sen
     monkeypatch.setattr(bootstrap.get().pipeline, "accept", boom)
     assert api.invoke("helm_release_resource", cfn_event("Create"))["status"] == "FAILED"
     assert [b["Status"] for b in sent.bodies] == ["FAILED"]
-    assert "InternalError" in sent.bodies[0]["Reason"] and sent.bodies[0]["PhysicalResourceId"].startswith("charthouse:none:")
+    assert "InternalError" in sent.bodies[0]["Reason"] and sent.bodies[0]["PhysicalResourceId"].startswith(
+        "charthouse:none:"
+    )
 
 
 def test_refusals_and_deletes_of_nothing(api: Api, sent: Sent) -> None:
@@ -108,7 +128,11 @@ def test_refusals_and_deletes_of_nothing(api: Api, sent: Sent) -> None:
     api.invoke("helm_release_resource", cfn_event("Delete", physical="prod/apps/never", request_id="r-never"))
     api.invoke("helm_release_resource", cfn_event("Delete", physical="unknown/apps/x", request_id="r-nocluster"))
     assert [(b["RequestId"], b["Status"]) for b in sent.bodies] == [
-        ("r-bad", "FAILED"), ("r-del", "SUCCESS"), ("r-never", "SUCCESS"), ("r-nocluster", "SUCCESS")]
+        ("r-bad", "FAILED"),
+        ("r-del", "SUCCESS"),
+        ("r-never", "SUCCESS"),
+        ("r-nocluster", "SUCCESS"),
+    ]
     assert "Options.shell" in sent.bodies[0]["Reason"]
 
 
@@ -126,8 +150,10 @@ def test_reconcile_records_out_of_band_changes_and_rebuilds_a_lost_store(api: Ap
     api.drain()
     _, op = api.call("GET", f"/v1/operations/{op['id']}")
     assert op["status"] == "succeeded", op
-    assert sorted((c["name"], c["kind"]) for c in op["result"]["changed"]) == [("byhand", "installed"),
-                                                                               ("web", "rolled-back")]
+    assert sorted((c["name"], c["kind"]) for c in op["result"]["changed"]) == [
+        ("byhand", "installed"),
+        ("web", "rolled-back"),
+    ]
     _, rel = api.call("GET", f"{NS}/web?info=events")
     assert rel["revision"] == 2 and rel["changed_out_of_band"] is True and rel["events"][0]["kind"] == "rolled-back"
 

@@ -26,9 +26,11 @@ def table_items() -> list[dict[str, Any]]:
 def expire_lease(name: str) -> None:
     key = {"pk": {"S": f"REL#prod#apps#{name}"}, "sk": {"S": "LEASE"}}
     boto3.client("dynamodb").update_item(
-        TableName="charthouse", Key=key, UpdateExpression="SET expires_at = :e, gsi1sk = :s",
+        TableName="charthouse",
+        Key=key,
+        UpdateExpression="SET expires_at = :e, gsi1sk = :s",
         ExpressionAttributeValues={":e": {"N": "1"}, ":s": {"S": f"{1:017.3f}#prod/apps/{name}"}},
-    )  # fmt: skip
+    )
 
 
 def post(api: Api, path: str, body: Any, key: str | None = None) -> tuple[int, Any]:
@@ -40,8 +42,7 @@ def post(api: Api, path: str, body: Any, key: str | None = None) -> tuple[int, A
 
 
 def sweep(api: Api) -> dict[str, Any]:
-    event = api.c.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                           resources=[])  # fmt: skip
+    event = api.c.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
     result: dict[str, Any] = api.invoke("sweep_stale_leases", event)
     return result
 
@@ -89,7 +90,9 @@ def test_unlock_waits_for_the_lease_then_recovers(api: Api, helm: FakeHelm) -> N
     assert status == 202
     # the worker "dies" after helm marked the release pending-upgrade
     first = helm.releases["prod/apps/web"][0]
-    helm.releases["prod/apps/web"].append({**first, "version": 2, "info": {**first["info"], "status": "pending-upgrade"}})
+    helm.releases["prod/apps/web"].append(
+        {**first, "version": 2, "info": {**first["info"], "status": "pending-upgrade"}}
+    )
     status, err = post(api, f"{NS}/web/unlock", {})
     assert status == 409 and err["error"]["details"]["operation_id"] == op["id"]
     expire_lease("web")
@@ -129,9 +132,12 @@ def test_sweep_recovers_pending_records_without_a_lease(api: Api, helm: FakeHelm
     # helm was killed mid-upgrade but the worker lived and recorded pending-upgrade
     helm.releases["prod/apps/web"][-1]["info"]["status"] = "pending-upgrade"
     boto3.client("dynamodb").update_item(
-        TableName="charthouse", Key={"pk": {"S": "REL#prod#apps#web"}, "sk": {"S": "META"}},
-        UpdateExpression="SET #s = :p", ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":p": {"S": "pending-upgrade"}})  # fmt: skip
+        TableName="charthouse",
+        Key={"pk": {"S": "REL#prod#apps#web"}, "sk": {"S": "META"}},
+        UpdateExpression="SET #s = :p",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":p": {"S": "pending-upgrade"}},
+    )
     report = sweep(api)
     assert len(report["unlocks_queued"]) == 1
     api.drain()
@@ -201,9 +207,12 @@ def test_an_expired_idempotency_key_can_be_used_again(api: Api) -> None:
     _, first = post(api, NS, {"name": "web", "chart": CHART}, key="old-key")
     api.drain()
     boto3.client("dynamodb").update_item(
-        TableName="charthouse", Key={"pk": {"S": "IDEM#old-key"}, "sk": {"S": "META"}},
-        UpdateExpression="SET #t = :past", ExpressionAttributeNames={"#t": "ttl"},
-        ExpressionAttributeValues={":past": {"N": "1"}})  # fmt: skip
+        TableName="charthouse",
+        Key={"pk": {"S": "IDEM#old-key"}, "sk": {"S": "META"}},
+        UpdateExpression="SET #t = :past",
+        ExpressionAttributeNames={"#t": "ttl"},
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
     status, second = post(api, NS, {"name": "web2", "chart": CHART}, key="old-key")
     assert status == 202 and second["id"] != first["id"]
 

@@ -14,8 +14,16 @@ from chalicelib.core.authz import PUBLIC, ROUTES, SELF, VERBS
 from tests.functional.conftest import Api
 
 NS = "/v1/clusters/prod/namespaces/{ns}/releases"
-PARAMS = {"cluster": "prod", "namespace": "team-a-web", "name": "web", "operation_id": "op-0", "repository": "r",
-          "chart": "c", "policy": "p", "token": "t"}  # fmt: skip
+PARAMS = {
+    "cluster": "prod",
+    "namespace": "team-a-web",
+    "name": "web",
+    "operation_id": "op-0",
+    "repository": "r",
+    "chart": "c",
+    "policy": "p",
+    "token": "t",
+}
 SECRET = "s3cr3t-db-password-value"
 SENSITIVE = "sensitive-api-key-value"
 
@@ -60,19 +68,31 @@ def test_cluster_and_namespace_scopes(api: Api) -> None:
     api.register("prod")
     api.register("dev")
     team = bootstrap.get().tokens.create("team-a")
-    grant(api, "team-a", ["token:team-a"], [
-        {"verbs": ["read"], "clusters": ["*"], "namespaces": ["team-a-*"]},
-        {"verbs": ["install", "upgrade", "rollback"], "clusters": ["prod"], "namespaces": ["team-a-*"]}])  # fmt: skip
+    grant(
+        api,
+        "team-a",
+        ["token:team-a"],
+        [
+            {"verbs": ["read"], "clusters": ["*"], "namespaces": ["team-a-*"]},
+            {"verbs": ["install", "upgrade", "rollback"], "clusters": ["prod"], "namespaces": ["team-a-*"]},
+        ],
+    )
     ok = {"name": "web", "chart": "https://charts.example/web-1.0.0.tgz"}
     assert api.call("POST", NS.format(ns="team-a-web"), ok, token=team)[0] == 202
-    for path in ("/v1/clusters/prod/namespaces/kube-system/releases", "/v1/clusters/dev/namespaces/team-a-web/releases"):
+    for path in (
+        "/v1/clusters/prod/namespaces/kube-system/releases",
+        "/v1/clusters/dev/namespaces/team-a-web/releases",
+    ):
         status, body = api.call("POST", path, ok, token=team)
         assert status == 403 and body["error"]["details"]["permission"] == "install", body
         assert "team-a" in body["error"]["message"]
     # install, but not uninstall
     status, body = api.call("DELETE", NS.format(ns="team-a-web") + "/web", None, token=team)
-    assert status == 403 and body["error"]["details"] == {"permission": "uninstall", "cluster": "prod",
-                                                          "namespace": "team-a-web"}  # fmt: skip
+    assert status == 403 and body["error"]["details"] == {
+        "permission": "uninstall",
+        "cluster": "prod",
+        "namespace": "team-a-web",
+    }
     # admin-only things
     assert api.call("PUT", "/v1/clusters/other", {"kubeconfig": "x"}, token=team)[0] == 403
     assert api.call("GET", "/v1/audit", None, token=team)[0] == 403
@@ -100,8 +120,12 @@ def test_lists_show_only_what_the_caller_may_read(api: Api) -> None:
 
 def test_values_are_masked_unless_revealed(api: Api) -> None:
     api.register("prod")
-    body = {"name": "db", "chart": "https://c.example/db-1.0.0.tgz", "values": {"db": {"password": SECRET,
-            "host": "db.internal"}}, "set_sensitive": [f"api.auth={SENSITIVE}"]}  # fmt: skip
+    body = {
+        "name": "db",
+        "chart": "https://c.example/db-1.0.0.tgz",
+        "values": {"db": {"password": SECRET, "host": "db.internal"}},
+        "set_sensitive": [f"api.auth={SENSITIVE}"],
+    }
     status, op = api.call("POST", NS.format(ns="team-a-web"), body)
     assert status == 202 and SECRET not in json.dumps(op) and SENSITIVE not in json.dumps(op)
     api.drain()
@@ -151,8 +175,15 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(api: Api) -> None:
     assert api.call("GET", "/v1/whoami", None, token=created["token"])[0] == 401
 
 
-@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/x.tgz", "http://[fe80::1]/c.tgz",
-                                 "http://[::ffff:169.254.169.254]/c.tgz", "oci://169.254.170.2/charts/x"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/x.tgz",
+        "http://[fe80::1]/c.tgz",
+        "http://[::ffff:169.254.169.254]/c.tgz",
+        "oci://169.254.170.2/charts/x",
+    ],
+)
 def test_ssrf_guard(api: Api, url: str) -> None:
     api.register("prod")
     status, err = api.call("POST", NS.format(ns="apps"), {"name": "web", "chart": url})

@@ -21,9 +21,15 @@ class Tokens:
 
 
 def request(headers: dict[str, str] | None = None, context: dict[str, Any] | None = None) -> Request:
-    event = {"multiValueQueryStringParameters": None, "headers": headers or {}, "pathParameters": None,
-             "requestContext": {"httpMethod": "GET", "resourcePath": "/v1/releases", **(context or {})},
-             "stageVariables": None, "isBase64Encoded": False, "body": None}  # fmt: skip
+    event = {
+        "multiValueQueryStringParameters": None,
+        "headers": headers or {},
+        "pathParameters": None,
+        "requestContext": {"httpMethod": "GET", "resourcePath": "/v1/releases", **(context or {})},
+        "stageVariables": None,
+        "isBase64Encoded": False,
+        "body": None,
+    }
     return Request(event)
 
 
@@ -45,22 +51,29 @@ def test_bearer_token() -> None:
         authenticate(request({"authorization": "Bearer cht_" + "b" * 43}), "token", Tokens())
 
 
-@pytest.mark.parametrize(("mode", "req"), [
-    ("iam", request({"authorization": "Bearer cht_" + "a" * 43})),  # a token is no IAM identity
-    ("token", request(context={"identity": {"userArn": ARN}})),  # an identity in the context is not trusted locally
-    ("jwt", request(context={"identity": {"userArn": ARN}})),
-    ("iam", request(context={"identity": {"userArn": None}})),
-    ("token", request({"authorization": "Basic dTpw"})),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mode", "req"),
+    [
+        ("iam", request({"authorization": "Bearer cht_" + "a" * 43})),  # a token is no IAM identity
+        ("token", request(context={"identity": {"userArn": ARN}})),  # an identity in the context is not trusted locally
+        ("jwt", request(context={"identity": {"userArn": ARN}})),
+        ("iam", request(context={"identity": {"userArn": None}})),
+        ("token", request({"authorization": "Basic dTpw"})),
+    ],
+)
 def test_a_mode_takes_only_its_own_credentials(mode: str, req: Request) -> None:
     with pytest.raises(Unauthenticated):
         authenticate(req, mode, Tokens())
 
 
 def test_rules_and_patterns() -> None:
-    policy = Policy.from_json("team-a", {"principals": ["arn:aws:sts::123456789012:assumed-role/deployer/*"],
-                                         "rules": [{"verbs": ["install"], "clusters": ["prod"],
-                                                    "namespaces": ["team-a-*"]}]})  # fmt: skip
+    policy = Policy.from_json(
+        "team-a",
+        {
+            "principals": ["arn:aws:sts::123456789012:assumed-role/deployer/*"],
+            "rules": [{"verbs": ["install"], "clusters": ["prod"], "namespaces": ["team-a-*"]}],
+        },
+    )
     assert policy.applies_to(Principal(ARN, "iam"))
     assert not policy.applies_to(Principal("arn:aws:sts::123456789012:assumed-role/other/x", "iam"))
     rule = policy.rules[0]

@@ -81,8 +81,16 @@ def test_log_tail_returns_only_new_lines(tmp_path: Path) -> None:
 
 def test_overhead_tables_render_from_json() -> None:
     stats = overhead.VerbStats("install", Series([0.5, 0.6]), Series([0.3, 0.31]))
-    for name, value in {"request_to_202_s": 0.05, "queue_wait_s": 0.1, "helm_verb_s": 0.3, "helm_readback_s": 0.15,
-                        "worker_other_s": 0.02, "poll_lag_s": 0.01, "helm_calls": 4.0, "helm history": 0.05}.items():
+    for name, value in {
+        "request_to_202_s": 0.05,
+        "queue_wait_s": 0.1,
+        "helm_verb_s": 0.3,
+        "helm_readback_s": 0.15,
+        "worker_other_s": 0.02,
+        "poll_lag_s": 0.01,
+        "helm_calls": 4.0,
+        "helm history": 0.05,
+    }.items():
         stats.add_part(name, value)
     data = [stats.to_json(), overhead.VerbStats("get", Series([0.02]), Series([0.05])).to_json()]
     readback = [{"variant": "history alone", **Series([0.05, 0.06]).summary()}]
@@ -92,10 +100,12 @@ def test_overhead_tables_render_from_json() -> None:
 
 
 def test_importtime_parsing_keeps_the_largest_cumulative_per_package() -> None:
-    stderr = ("import time: self [us] | cumulative | imported package\n"
-              "import time:       100 |        200 | botocore.utils\n"
-              "import time:       300 |     150000 | boto3\n"
-              "import time:        50 |       9000 | botocore\n")  # fmt: skip
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       100 |        200 | botocore.utils\n"
+        "import time:       300 |     150000 | boto3\n"
+        "import time:        50 |       9000 | botocore\n"
+    )
     assert coldstart.slowest_imports(stderr) == [("boto3", 0.15), ("botocore", 0.009)]
 
 
@@ -123,12 +133,31 @@ def test_quick_options_are_small() -> None:
     opts = suite.parse_args(["--quick"])
     assert opts.repetitions <= 3 and max(opts.levels) <= 1000 and opts.real <= 10 and opts.throughput_ops <= 4
     full = suite.parse_args(["--helm", "3", "--only", "coldstart"])
-    assert full.levels == (1000, 10000, 100000) and full.phases == ("coldstart",) and full.out.name.endswith("helm3.json")
+    assert (
+        full.levels == (1000, 10000, 100000) and full.phases == ("coldstart",) and full.out.name.endswith("helm3.json")
+    )
 
 
 def test_throughput_table_renders() -> None:
-    batch = {"ops": 4, "succeeded": 4, "failed": 0, "seconds": 2.0, "ops_per_min": 120.0, "retries_503": 0,
-             "submit_s": 0.1}  # fmt: skip
-    text = throughput.render([{"workers": 1, "count": 4, "api_install": batch, "api_uninstall": batch,
-                               "helm_install": batch, "helm_uninstall": batch}])  # fmt: skip
+    batch = {
+        "ops": 4,
+        "succeeded": 4,
+        "failed": 0,
+        "seconds": 2.0,
+        "ops_per_min": 120.0,
+        "retries_503": 0,
+        "submit_s": 0.1,
+    }
+    text = throughput.render(
+        [
+            {
+                "workers": 1,
+                "count": 4,
+                "api_install": batch,
+                "api_uninstall": batch,
+                "helm_install": batch,
+                "helm_uninstall": batch,
+            }
+        ]
+    )
     assert "1.00x" in text and "120" in text

@@ -26,36 +26,49 @@ VERSIONS = ["0.1.0", "0.2.0", "0.2.5", "1.0.0-rc.1", "1.0.0", "1.2.3", "1.10.0",
 # ---------------------------------------------------------------- semver
 
 
-@pytest.mark.parametrize(("constraint", "devel", "expected"), [
-    (None, False, "2.0.0"),
-    (None, True, "2.0.0"),
-    ("1.2.3", False, "1.2.3"),
-    ("^1.2", False, "1.10.0"),
-    ("~1.2", False, "1.2.3"),
-    ("^0.2", False, "0.2.5"),
-    ("0.2.x", False, "0.2.5"),
-    (">=1.0.0 <2.0.0", False, "1.10.0"),
-    (">=1.0.0, <1.5", False, "1.2.3"),
-    ("<1.0.0", False, "0.2.5"),
-    ("1.0 - 1.5", False, "1.2.3"),
-    ("~0.1 || ^1.2", False, "1.10.0"),
-    ("!=2.0.0", False, "1.10.0"),
-    (">1.10.0 <2.0.0", False, None),
-    ("^2.0.0-0", False, "2.0.0"),
-    ("<2.0.0", True, "2.0.0-beta.2"),
-    ("1.0.0-rc.1", False, "1.0.0-rc.1"),
-    ("*", False, "2.0.0"),
-    (">=3", False, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("constraint", "devel", "expected"),
+    [
+        (None, False, "2.0.0"),
+        (None, True, "2.0.0"),
+        ("1.2.3", False, "1.2.3"),
+        ("^1.2", False, "1.10.0"),
+        ("~1.2", False, "1.2.3"),
+        ("^0.2", False, "0.2.5"),
+        ("0.2.x", False, "0.2.5"),
+        (">=1.0.0 <2.0.0", False, "1.10.0"),
+        (">=1.0.0, <1.5", False, "1.2.3"),
+        ("<1.0.0", False, "0.2.5"),
+        ("1.0 - 1.5", False, "1.2.3"),
+        ("~0.1 || ^1.2", False, "1.10.0"),
+        ("!=2.0.0", False, "1.10.0"),
+        (">1.10.0 <2.0.0", False, None),
+        ("^2.0.0-0", False, "2.0.0"),
+        ("<2.0.0", True, "2.0.0-beta.2"),
+        ("1.0.0-rc.1", False, "1.0.0-rc.1"),
+        ("*", False, "2.0.0"),
+        (">=3", False, None),
+    ],
+)
 def test_newest_matching(constraint: str | None, devel: bool, expected: str | None) -> None:
     assert semver.newest(VERSIONS, constraint, devel) == expected
 
 
 def test_version_order() -> None:
-    ordered = sorted(["1.0.0", "1.0.0-rc.1", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.11", "1.0.0-beta.2",
-                      "0.9.9", "v1.0.1"], key=lambda s: semver.Version.parse(s) or semver.Version(0, 0, 0))  # fmt: skip
-    assert ordered == ["0.9.9", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",
-                       "1.0.0", "v1.0.1"]  # fmt: skip
+    ordered = sorted(
+        ["1.0.0", "1.0.0-rc.1", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.11", "1.0.0-beta.2", "0.9.9", "v1.0.1"],
+        key=lambda s: semver.Version.parse(s) or semver.Version(0, 0, 0),
+    )
+    assert ordered == [
+        "0.9.9",
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "v1.0.1",
+    ]
 
 
 @pytest.mark.parametrize("bad", ["abc", "1.2.3.4", ">>1", "1.x.3-rc", "^", "1 - ", "=> 1 ||"])
@@ -68,20 +81,29 @@ def test_bad_constraints_name_the_field(bad: str) -> None:
 # ---------------------------------------------------------------- index
 
 
-INDEX = yaml.safe_dump({
-    "apiVersion": "v1",
-    "entries": {
-        "web": [
-            {"name": "web", "version": "1.0.0", "appVersion": "1.0", "description": "a web server",
-             "urls": ["charts/web-1.0.0.tgz"], "digest": "abc", "keywords": ["http", "nginx"]},
-            {"name": "web", "version": "1.1.0-rc.1", "urls": ["https://cdn.example/web-1.1.0-rc.1.tgz"]},
-            {"name": "web", "version": "0.9.0", "urls": ["web-0.9.0.tgz"]},
-            {"name": "web", "version": "not-semver", "urls": ["x.tgz"]},
-        ],
-        "db": [{"name": "db", "version": "2.0.0", "description": "a database", "urls": ["db-2.0.0.tgz"]}],
-    },
-    "generated": "2026-01-01T00:00:00Z",
-}).encode()  # fmt: skip
+INDEX = yaml.safe_dump(
+    {
+        "apiVersion": "v1",
+        "entries": {
+            "web": [
+                {
+                    "name": "web",
+                    "version": "1.0.0",
+                    "appVersion": "1.0",
+                    "description": "a web server",
+                    "urls": ["charts/web-1.0.0.tgz"],
+                    "digest": "abc",
+                    "keywords": ["http", "nginx"],
+                },
+                {"name": "web", "version": "1.1.0-rc.1", "urls": ["https://cdn.example/web-1.1.0-rc.1.tgz"]},
+                {"name": "web", "version": "0.9.0", "urls": ["web-0.9.0.tgz"]},
+                {"name": "web", "version": "not-semver", "urls": ["x.tgz"]},
+            ],
+            "db": [{"name": "db", "version": "2.0.0", "description": "a database", "urls": ["db-2.0.0.tgz"]}],
+        },
+        "generated": "2026-01-01T00:00:00Z",
+    }
+).encode()
 
 
 def test_index_parse_resolves_urls_and_sorts() -> None:
@@ -129,17 +151,26 @@ def tgz(members: list[tuple[str, bytes | None, str]]) -> bytes:
                 info.size = len(data or b"")
                 tar.addfile(info, io.BytesIO(data or b""))
                 continue
-            info.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE,
-                         "fifo": tarfile.FIFOTYPE}[kind]  # fmt: skip
+            info.type = {
+                "dir": tarfile.DIRTYPE,
+                "symlink": tarfile.SYMTYPE,
+                "hardlink": tarfile.LNKTYPE,
+                "fifo": tarfile.FIFOTYPE,
+            }[kind]
             info.linkname = "/etc/passwd" if "link" in kind else ""
             tar.addfile(info)
     return buf.getvalue()
 
 
 CHART_YAML = b"apiVersion: v2\nname: demo\nversion: 1.2.3\nappVersion: '1.0'\ndescription: d\n"
-GOOD = [("demo", None, "dir"), ("demo/Chart.yaml", CHART_YAML, "file"), ("demo/values.yaml", b"a: 1\n", "file"),
-        ("demo/README.md", b"# demo\n", "file"), ("demo/crds/crd.yaml", b"kind: CustomResourceDefinition\n", "file"),
-        ("demo/templates/cm.yaml", b"kind: ConfigMap\n", "file")]  # fmt: skip
+GOOD = [
+    ("demo", None, "dir"),
+    ("demo/Chart.yaml", CHART_YAML, "file"),
+    ("demo/values.yaml", b"a: 1\n", "file"),
+    ("demo/README.md", b"# demo\n", "file"),
+    ("demo/crds/crd.yaml", b"kind: CustomResourceDefinition\n", "file"),
+    ("demo/templates/cm.yaml", b"kind: ConfigMap\n", "file"),
+]
 
 
 def test_archive_inspect_and_show() -> None:
@@ -151,19 +182,22 @@ def test_archive_inspect_and_show() -> None:
     assert "templates/cm.yaml" not in chart.texts
 
 
-@pytest.mark.parametrize(("members", "words"), [
-    ([*GOOD, ("demo/../../etc/x", b"x", "file")], "'..'"),
-    ([*GOOD, ("/etc/x", b"x", "file")], "absolute"),
-    ([*GOOD, ("demo/link", None, "symlink")], "link"),
-    ([*GOOD, ("demo/hard", None, "hardlink")], "link"),
-    ([*GOOD, ("demo/pipe", None, "fifo")], "special"),
-    ([*GOOD, ("other/x", b"x", "file")], "one top-level"),
-    ([("demo/values.yaml", b"a: 1", "file")], "no Chart.yaml"),
-    ([("demo/Chart.yaml", b"apiVersion: v2\nname: demo\n", "file")], "version"),
-    ([("demo/Chart.yaml", b"apiVersion: v3\nname: demo\nversion: 1.0.0\n", "file")], "apiVersion"),
-    ([("demo/Chart.yaml", b"apiVersion: v2\nname: ../x\nversion: 1.0.0\n", "file")], "name"),
-    ([("demo/Chart.yaml", b": :\n", "file")], "YAML"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("members", "words"),
+    [
+        ([*GOOD, ("demo/../../etc/x", b"x", "file")], "'..'"),
+        ([*GOOD, ("/etc/x", b"x", "file")], "absolute"),
+        ([*GOOD, ("demo/link", None, "symlink")], "link"),
+        ([*GOOD, ("demo/hard", None, "hardlink")], "link"),
+        ([*GOOD, ("demo/pipe", None, "fifo")], "special"),
+        ([*GOOD, ("other/x", b"x", "file")], "one top-level"),
+        ([("demo/values.yaml", b"a: 1", "file")], "no Chart.yaml"),
+        ([("demo/Chart.yaml", b"apiVersion: v2\nname: demo\n", "file")], "version"),
+        ([("demo/Chart.yaml", b"apiVersion: v3\nname: demo\nversion: 1.0.0\n", "file")], "apiVersion"),
+        ([("demo/Chart.yaml", b"apiVersion: v2\nname: ../x\nversion: 1.0.0\n", "file")], "name"),
+        ([("demo/Chart.yaml", b": :\n", "file")], "YAML"),
+    ],
+)
 def test_archive_refused(members: list[tuple[str, bytes | None, str]], words: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         archives.inspect(tgz(members), archives.Limits())
@@ -198,23 +232,26 @@ def test_archive_file_name_for_provenance() -> None:
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "url"),
-    ({"url": "ftp://x"}, "url"),
-    ({"url": "https://u:p@x"}, "url"),
-    ({"url": "https://x?token=1"}, "url"),
-    ({"url": "oci://x y"}, "url"),
-    ({"url": "https://x", "username": "u"}, "password"),
-    ({"url": "https://x", "password": "p"}, "username"),
-    ({"url": "https://x", "username": "u", "password": "p", "token": "t"}, "token"),
-    ({"url": "https://x", "client_certificate": CERT}, "client_key"),
-    ({"url": "https://x", "ca_bundle": "not pem"}, "ca_bundle"),
-    ({"url": "https://x", "ca_bundle": CERT}, "ca_bundle"),  # PEM-shaped but not a certificate
-    ({"url": "https://x", "keyring": "%%%"}, "keyring"),
-    ({"url": "https://x", "plain_http": True}, "plain_http"),
-    ({"url": "https://x", "colour": "red"}, "colour"),
-    ({"url": "https://x", "insecure_skip_tls_verify": "yes"}, "insecure_skip_tls_verify"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "url"),
+        ({"url": "ftp://x"}, "url"),
+        ({"url": "https://u:p@x"}, "url"),
+        ({"url": "https://x?token=1"}, "url"),
+        ({"url": "oci://x y"}, "url"),
+        ({"url": "https://x", "username": "u"}, "password"),
+        ({"url": "https://x", "password": "p"}, "username"),
+        ({"url": "https://x", "username": "u", "password": "p", "token": "t"}, "token"),
+        ({"url": "https://x", "client_certificate": CERT}, "client_key"),
+        ({"url": "https://x", "ca_bundle": "not pem"}, "ca_bundle"),
+        ({"url": "https://x", "ca_bundle": CERT}, "ca_bundle"),  # PEM-shaped but not a certificate
+        ({"url": "https://x", "keyring": "%%%"}, "keyring"),
+        ({"url": "https://x", "plain_http": True}, "plain_http"),
+        ({"url": "https://x", "colour": "red"}, "colour"),
+        ({"url": "https://x", "insecure_skip_tls_verify": "yes"}, "insecure_skip_tls_verify"),
+    ],
+)
 def test_repository_spec_refused(body: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         RepositorySpec.from_json("repo", body, allow_http=True)
@@ -222,10 +259,16 @@ def test_repository_spec_refused(body: dict[str, Any], field: str) -> None:
 
 
 def test_repository_spec() -> None:
-    spec = RepositorySpec.from_json("r", {"url": "oci://reg.example:5000/charts/", "username": "u",
-                                          "password": "p", "plain_http": True}, allow_http=True)  # fmt: skip
-    assert (spec.url, spec.kind, spec.secret) == ("oci://reg.example:5000/charts", "oci", {"username": "u",
-                                                                                           "password": "p"})
+    spec = RepositorySpec.from_json(
+        "r",
+        {"url": "oci://reg.example:5000/charts/", "username": "u", "password": "p", "plain_http": True},
+        allow_http=True,
+    )
+    assert (spec.url, spec.kind, spec.secret) == (
+        "oci://reg.example:5000/charts",
+        "oci",
+        {"username": "u", "password": "p"},
+    )
     ring = base64.b64encode(b"\x99\x01keyring").decode()
     http = RepositorySpec.from_json("r", {"url": "https://charts.example", "token": "t0k", "keyring": ring}, True)
     assert http.kind == "http" and set(http.secret) == {"token", "keyring"}
@@ -237,19 +280,35 @@ def test_repository_spec() -> None:
     assert exc.value.field == "url"
 
 
-@pytest.mark.parametrize(("text", "kind", "location", "name"), [
-    ("stable/nginx", "repo", "stable", "nginx"),
-    ("uploaded/demo", "uploaded", "uploaded", "demo"),
-    ("oci://reg.example:5000/charts/demo", "oci", "oci://reg.example:5000/charts/demo", "demo"),
-    ("https://x/charts/demo-1.2.3.tgz", "url", "https://x/charts/demo-1.2.3.tgz", "demo"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "kind", "location", "name"),
+    [
+        ("stable/nginx", "repo", "stable", "nginx"),
+        ("uploaded/demo", "uploaded", "uploaded", "demo"),
+        ("oci://reg.example:5000/charts/demo", "oci", "oci://reg.example:5000/charts/demo", "demo"),
+        ("https://x/charts/demo-1.2.3.tgz", "url", "https://x/charts/demo-1.2.3.tgz", "demo"),
+    ],
+)
 def test_chart_references(text: str, kind: str, location: str, name: str) -> None:
     assert v.chart_reference("chart", text, True) == text
     assert ChartRef.parse(text) == ChartRef(kind, location, name)
 
 
-@pytest.mark.parametrize("text", ["", "nginx", "a/b/c", "Stable/nginx", "oci://x", "oci://x/a:1.0", "file:///etc",
-                                  "ftp://x/y.tgz", "stable/", "/nginx"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "nginx",
+        "a/b/c",
+        "Stable/nginx",
+        "oci://x",
+        "oci://x/a:1.0",
+        "file:///etc",
+        "ftp://x/y.tgz",
+        "stable/",
+        "/nginx",
+    ],
+)
 def test_chart_references_refused(text: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         v.chart_reference("chart", text, True)
@@ -272,8 +331,9 @@ LIMITS = Limits(780, 300, 10, True)
 
 
 def test_install_from_a_local_chart_drops_remote_flags() -> None:
-    spec, _ = InstallSpec.from_json({"name": "a", "chart": "stable/web", "version": "^1", "devel": True,
-                                     "verify": True}, LIMITS)  # fmt: skip
+    spec, _ = InstallSpec.from_json(
+        {"name": "a", "chart": "stable/web", "version": "^1", "devel": True, "verify": True}, LIMITS
+    )
     ref = ReleaseRef("c", "ns", "a")
     argv = install_argv(ref, spec, _flavor(), "values.json", LocalChart("/w/web-1.0.0.tgz", "/w/keyring.gpg"))
     assert argv[-1] == "/w/web-1.0.0.tgz" and "--version" not in argv and "--devel" not in argv

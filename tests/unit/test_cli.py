@@ -20,8 +20,14 @@ from charthouse_cli.commands import chart as chart_cmd
 from charthouse_cli.errors import ApiError, UsageError
 from charthouse_cli.main import build_parser, main
 
-OP = {"id": "op-1", "action": "install", "status": "queued", "created_at": "2026-11-21T10:00:00+00:00",
-      "updated_at": "2026-11-21T10:00:00+00:00", "release": {"cluster": "local", "namespace": "default", "name": "web"}}  # fmt: skip
+OP = {
+    "id": "op-1",
+    "action": "install",
+    "status": "queued",
+    "created_at": "2026-11-21T10:00:00+00:00",
+    "updated_at": "2026-11-21T10:00:00+00:00",
+    "release": {"cluster": "local", "namespace": "default", "name": "web"},
+}
 
 
 # ---------------------------------------------------------------- a fake API on loopback
@@ -44,10 +50,18 @@ class FakeApi:
                 body: Any = raw
                 if self.headers.get("Content-Type") == "application/json" and raw:
                     body = json.loads(raw)
-                fake.requests.append({"method": self.command, "path": route, "query": query,
-                                      "headers": dict(self.headers.items()), "body": body})  # fmt: skip
-                answers = fake.routes.get((self.command, route)) or [(404, {"error": {
-                    "code": "NotFound", "message": f"no route {route}", "details": {}}}, {})]  # fmt: skip
+                fake.requests.append(
+                    {
+                        "method": self.command,
+                        "path": route,
+                        "query": query,
+                        "headers": dict(self.headers.items()),
+                        "body": body,
+                    }
+                )
+                answers = fake.routes.get((self.command, route)) or [
+                    (404, {"error": {"code": "NotFound", "message": f"no route {route}", "details": {}}}, {})
+                ]
                 status, data, headers = answers.pop(0) if len(answers) > 1 else answers[0]
                 payload = b"" if data is None else json.dumps(data).encode()
                 self.send_response(status)
@@ -109,10 +123,35 @@ def test_global_options_go_before_or_after_the_command() -> None:
 
 
 def test_release_create_options_are_parsed_in_order() -> None:
-    args = build_parser().parse_args(["release", "create", "web", "repo/web", "-n", "shop", "-c", "prod",
-                                      "-f", "a.yaml", "--values", "b.yaml", "--set", "x=1", "--set", "y=2",
-                                      "--set-string", "z=007", "--set-json", 'j={"a":1}', "--label", "team=x",
-                                      "--timeout", "5m", "--dry-run"])  # fmt: skip
+    args = build_parser().parse_args(
+        [
+            "release",
+            "create",
+            "web",
+            "repo/web",
+            "-n",
+            "shop",
+            "-c",
+            "prod",
+            "-f",
+            "a.yaml",
+            "--values",
+            "b.yaml",
+            "--set",
+            "x=1",
+            "--set",
+            "y=2",
+            "--set-string",
+            "z=007",
+            "--set-json",
+            'j={"a":1}',
+            "--label",
+            "team=x",
+            "--timeout",
+            "5m",
+            "--dry-run",
+        ]
+    )
     assert args.positional == ["web", "repo/web"]
     assert (args.cluster, args.namespace) == ("prod", "shop")
     assert args.values_files == ["a.yaml", "b.yaml"]
@@ -128,18 +167,21 @@ def test_aliases_and_defaults_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert (args.cluster, args.namespace, args.name, args.keep_history) == ("prod", "shop", "web", True)
 
 
-@pytest.mark.parametrize("argv", [
-    ["release", "create", "only-one"],                   # NAME CHART needed
-    ["release", "create", "a", "b", "c"],
-    ["release", "show"],                                  # NAME missing
-    ["release", "list", "--status", "bogus"],
-    ["release", "rollback", "web", "zero"],
-    ["release", "frobnicate"],
-    ["-o", "xml", "cluster", "list"],
-    ["release"],                                          # a group without a command
-    ["cluster", "add", "x"],                              # no credentials
-    ["cluster", "add", "x", "--kubeconfig", "k", "--server", "https://s"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["release", "create", "only-one"],  # NAME CHART needed
+        ["release", "create", "a", "b", "c"],
+        ["release", "show"],  # NAME missing
+        ["release", "list", "--status", "bogus"],
+        ["release", "rollback", "web", "zero"],
+        ["release", "frobnicate"],
+        ["-o", "xml", "cluster", "list"],
+        ["release"],  # a group without a command
+        ["cluster", "add", "x"],  # no credentials
+        ["cluster", "add", "x", "--kubeconfig", "k", "--server", "https://s"],
+    ],
+)
 def test_usage_errors_exit_2(fake: FakeApi, argv: list[str]) -> None:
     code, out, err = run(fake, *argv)
     assert code == 2, (out, err)
@@ -147,8 +189,9 @@ def test_usage_errors_exit_2(fake: FakeApi, argv: list[str]) -> None:
 
 
 def test_help_on_every_command_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    commands = [["release", c] for c in ("create", "list", "show", "upgrade", "history", "rollback", "delete",
-                                         "unlock")]  # fmt: skip
+    commands = [
+        ["release", c] for c in ("create", "list", "show", "upgrade", "history", "rollback", "delete", "unlock")
+    ]
     commands += [["cluster", c] for c in ("add", "list", "show", "delete")]
     commands += [["repo", c] for c in ("add", "list", "refresh", "delete")]
     commands += [["chart", c] for c in ("search", "show", "upload")]
@@ -168,33 +211,38 @@ def test_values_files_deep_merge_in_order(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("image: {repo: web, tag: v1}\nports: [80, 443]\nkeep: 1\ngone: x\n")
     (tmp_path / "b.yaml").write_text("image: {tag: v2}\nports: [8080]\ngone: null\nnew: {a: 1}\n")
     merged = values.read_files([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")])
-    assert merged == {"image": {"repo": "web", "tag": "v2"}, "ports": [8080], "keep": 1, "gone": None,
-                      "new": {"a": 1}}  # fmt: skip
+    assert merged == {"image": {"repo": "web", "tag": "v2"}, "ports": [8080], "keep": 1, "gone": None, "new": {"a": 1}}
     # a map replaces a scalar and the other way round; the inputs are not mutated
     base = {"a": 1, "b": {"c": 1}}
     assert values.merge(base, {"a": {"x": 1}, "b": 2}) == {"a": {"x": 1}, "b": 2}
     assert base == {"a": 1, "b": {"c": 1}}
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("d: 2024-01-01", {"d": "2024-01-01"}),       # timestamps stay strings (helm)
-    ("a: y\nb: N\nc: yes\nd: off", {"a": True, "b": False, "c": True, "d": False}),
-    ("t: 22:22", {"t": "22:22"}),                  # no base 60
-    ("f: 1e3\ng: -.5\nh: 1.0e3", {"f": 1000.0, "g": -0.5, "h": 1000.0}),
-    ("o: 0o17\nx: 0X1F\nb: 0B11\nl: 017\nu: 1_000", {"o": 15, "x": 31, "b": 3, "l": 15, "u": 1000}),
-    ("s: '1.10'\nv: 1.10\nq: =", {"s": "1.10", "v": 1.1, "q": "="}),
-    ("", {}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("d: 2024-01-01", {"d": "2024-01-01"}),  # timestamps stay strings (helm)
+        ("a: y\nb: N\nc: yes\nd: off", {"a": True, "b": False, "c": True, "d": False}),
+        ("t: 22:22", {"t": "22:22"}),  # no base 60
+        ("f: 1e3\ng: -.5\nh: 1.0e3", {"f": 1000.0, "g": -0.5, "h": 1000.0}),
+        ("o: 0o17\nx: 0X1F\nb: 0B11\nl: 017\nu: 1_000", {"o": 15, "x": 31, "b": 3, "l": 15, "u": 1000}),
+        ("s: '1.10'\nv: 1.10\nq: =", {"s": "1.10", "v": 1.1, "q": "="}),
+        ("", {}),
+    ],
+)
 def test_values_files_read_like_helm(text: str, expected: dict[str, Any]) -> None:
     assert values.parse(text, "v.yaml") == expected
 
 
-@pytest.mark.parametrize("text,message", [
-    ("on: 1", "not a string"),
-    ("- 1\n- 2", "must be a mapping"),
-    ("a: [1", "not valid YAML (line"),
-    ("a: 1\n---\nb: 2", "more than one"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("on: 1", "not a string"),
+        ("- 1\n- 2", "must be a mapping"),
+        ("a: [1", "not valid YAML (line"),
+        ("a: 1\n---\nb: 2", "more than one"),
+    ],
+)
 def test_bad_values_files_are_usage_errors(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(")):
         values.parse(text, "v.yaml")
@@ -203,8 +251,9 @@ def test_bad_values_files_are_usage_errors(text: str, message: str) -> None:
 def test_request_fields_keep_set_order_and_only_what_was_given(tmp_path: Path) -> None:
     (tmp_path / "v.yaml").write_text("a: 1\n")
     assert values.request_fields(None, None, None, None) == {}
-    fields = values.request_fields([str(tmp_path / "v.yaml"), "-"], ["b=2", "a=3"], None, ['j={"x":1}'],
-                                   stdin=io.StringIO("c: 4\n"))  # fmt: skip
+    fields = values.request_fields(
+        [str(tmp_path / "v.yaml"), "-"], ["b=2", "a=3"], None, ['j={"x":1}'], stdin=io.StringIO("c: 4\n")
+    )
     assert fields == {"values": {"a": 1, "c": 4}, "set": ["b=2", "a=3"], "set_json": ['j={"x":1}']}
     with pytest.raises(UsageError, match="cannot read values file"):
         values.read_files([str(tmp_path / "missing.yaml")])
@@ -227,7 +276,8 @@ def test_table_aligns_columns_without_trailing_spaces() -> None:
 
 def test_fields_and_times() -> None:
     assert output.fields([("NAME", "web"), ("EMPTY", ""), ("NONE", None), ("REVISION", 3)]) == (
-        "NAME:      web\nREVISION:  3\n")
+        "NAME:      web\nREVISION:  3\n"
+    )
     assert output.short_time("2026-11-21T10:40:03.123+00:00") == "2026-11-21 10:40:03"
     assert output.short_time(None) == ""
 
@@ -238,14 +288,40 @@ def test_fields_and_times() -> None:
 def test_create_sends_one_merged_values_object_and_waits(fake: FakeApi, tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("image: {repo: web, tag: v1}\n")
     (tmp_path / "b.yaml").write_text("image: {tag: v2}\n")
-    fake.on("POST", "/v1/clusters/local/namespaces/shop/releases", (202, op("queued"), {"Location": "/v1/operations/op-1"}))
+    fake.on(
+        "POST", "/v1/clusters/local/namespaces/shop/releases", (202, op("queued"), {"Location": "/v1/operations/op-1"})
+    )
     fake.on("GET", "/v1/operations/op-1", (200, op("running")), (200, op("succeeded", result={"revision": 1})))
-    code, out, err = run(fake, "release", "create", "web", "repo/web", "-n", "shop", "-f", "a.yaml", "-f", "b.yaml",
-                         "--set", "x=1", "--set", "y=2", "--set-string", "z=007", "--create-namespace")  # fmt: skip
+    code, out, err = run(
+        fake,
+        "release",
+        "create",
+        "web",
+        "repo/web",
+        "-n",
+        "shop",
+        "-f",
+        "a.yaml",
+        "-f",
+        "b.yaml",
+        "--set",
+        "x=1",
+        "--set",
+        "y=2",
+        "--set-string",
+        "z=007",
+        "--create-namespace",
+    )
     assert code == 0, err
     sent = fake.requests[0]
-    assert sent["body"] == {"name": "web", "chart": "repo/web", "values": {"image": {"repo": "web", "tag": "v2"}},
-                            "set": ["x=1", "y=2"], "set_string": ["z=007"], "create_namespace": True}  # fmt: skip
+    assert sent["body"] == {
+        "name": "web",
+        "chart": "repo/web",
+        "values": {"image": {"repo": "web", "tag": "v2"}},
+        "set": ["x=1", "y=2"],
+        "set_string": ["z=007"],
+        "create_namespace": True,
+    }
     assert len(sent["headers"]["Idempotency-Key"]) == 36
     assert [r["path"] for r in fake.requests[1:]] == ["/v1/operations/op-1"] * 2
     assert "succeeded" in out and "op-1" in out and "REVISION:" in out
@@ -272,10 +348,18 @@ def test_failed_operation_exits_1_with_the_reason(fake: FakeApi) -> None:
     assert fake.requests[0]["body"] == {"revision": 9}
 
 
-@pytest.mark.parametrize("status,code,exit_code", [
-    (404, "ReleaseNotFound", 4), (409, "ReleaseLocked", 3), (422, "InvalidInput", 2), (400, "InvalidInput", 2),
-    (502, "ClusterUnreachable", 1), (500, "InternalError", 1), (403, "Forbidden", 1),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "status,code,exit_code",
+    [
+        (404, "ReleaseNotFound", 4),
+        (409, "ReleaseLocked", 3),
+        (422, "InvalidInput", 2),
+        (400, "InvalidInput", 2),
+        (502, "ClusterUnreachable", 1),
+        (500, "InternalError", 1),
+        (403, "Forbidden", 1),
+    ],
+)
 def test_api_errors_map_to_exit_codes(fake: FakeApi, status: int, code: str, exit_code: int) -> None:
     body = {"error": {"code": code, "message": "it went wrong", "details": {"operation_id": "op-9"}}}
     fake.on("DELETE", "/v1/clusters/local/namespaces/default/releases/web", (status, body))
@@ -309,13 +393,32 @@ def test_503_is_retried_with_the_same_idempotency_key(fake: FakeApi) -> None:
 
 
 def test_list_show_history_tables_and_queries(fake: FakeApi) -> None:
-    rel = {"cluster": "local", "namespace": "shop", "name": "web", "status": "deployed", "revision": 2, "chart": "demo",
-           "chart_version": "0.2.0", "app_version": "1.0", "last_deployed": "2026-11-21T10:00:00+00:00"}  # fmt: skip
+    rel = {
+        "cluster": "local",
+        "namespace": "shop",
+        "name": "web",
+        "status": "deployed",
+        "revision": 2,
+        "chart": "demo",
+        "chart_version": "0.2.0",
+        "app_version": "1.0",
+        "last_deployed": "2026-11-21T10:00:00+00:00",
+    }
     fake.on("GET", "/v1/releases", (200, {"releases": [rel], "next_token": "tok"}))
     code, out, err = run(fake, "release", "list", "-A", "--status", "deployed,failed", "--limit", "5")
     assert code == 0
     header, row = out.splitlines()
-    assert header.split() == ["NAME", "NAMESPACE", "CLUSTER", "REVISION", "STATUS", "CHART", "APP", "VERSION", "UPDATED"]
+    assert header.split() == [
+        "NAME",
+        "NAMESPACE",
+        "CLUSTER",
+        "REVISION",
+        "STATUS",
+        "CHART",
+        "APP",
+        "VERSION",
+        "UPDATED",
+    ]
     assert row.split() == ["web", "shop", "local", "2", "deployed", "demo-0.2.0", "1.0", "2026-11-21", "10:00:00"]
     assert header.index("STATUS") == row.index("deployed")
     assert "--next-token tok" in err
@@ -326,8 +429,19 @@ def test_list_show_history_tables_and_queries(fake: FakeApi) -> None:
     assert code == 0 and "STATUS:" in out and "USER-SUPPLIED VALUES:\na: 1" in out
     assert fake.requests[-1]["query"] == "info=values%2Cresources"
 
-    hist = {"release": {}, "history": [{"revision": 2, "status": "deployed", "chart": "demo-0.2.0", "app_version": "1",
-                                        "updated": "2026-11-21T10:00:00Z", "description": "Upgrade complete"}]}  # fmt: skip
+    hist = {
+        "release": {},
+        "history": [
+            {
+                "revision": 2,
+                "status": "deployed",
+                "chart": "demo-0.2.0",
+                "app_version": "1",
+                "updated": "2026-11-21T10:00:00Z",
+                "description": "Upgrade complete",
+            }
+        ],
+    }
     fake.on("GET", "/v1/clusters/local/namespaces/default/releases/web/history", (200, hist))
     code, out, _ = run(fake, "release", "history", "web", "--max", "3")
     assert code == 0 and out.splitlines()[1].split()[:3] == ["2", "2026-11-21", "10:00:00"]
@@ -341,8 +455,11 @@ def test_names_cannot_escape_their_path_segment(fake: FakeApi) -> None:
 
 def test_cluster_add_reads_the_kubeconfig_from_stdin_and_never_prints_it(fake: FakeApi) -> None:
     secret = "apiVersion: v1\nusers: [{name: u, user: {token: s3cr3t-token}}]\n"
-    fake.on("PUT", "/v1/clusters/prod", (201, {"name": "prod", "auth": "kubeconfig", "server": "https://k:6443",
-                                               "created_at": "x", "updated_at": "x"}))  # fmt: skip
+    fake.on(
+        "PUT",
+        "/v1/clusters/prod",
+        (201, {"name": "prod", "auth": "kubeconfig", "server": "https://k:6443", "created_at": "x", "updated_at": "x"}),
+    )
     code, out, err = run(fake, "cluster", "add", "prod", "--kubeconfig", "-", "--context", "admin", stdin=secret)
     assert code == 0, err
     assert fake.requests[0]["body"] == {"kubeconfig": secret, "context": "admin"}
@@ -383,7 +500,9 @@ def test_operation_wait_and_list(fake: FakeApi) -> None:
     fake.on("GET", "/v1/operations/op-1", (200, op("running")), (200, op("succeeded")))
     code, out, err = run(fake, "operation", "wait", "op-1", "-o", "json")
     assert code == 0 and json.loads(out)["status"] == "succeeded"
-    fake.on("GET", "/v1/operations", (200, {"operations": [op("failed", error={"code": "WorkerLost"})], "next_token": None}))
+    fake.on(
+        "GET", "/v1/operations", (200, {"operations": [op("failed", error={"code": "WorkerLost"})], "next_token": None})
+    )
     code, out, _ = run(fake, "operation", "list", "--release", "web", "--status", "failed")
     assert code == 0 and out.splitlines()[1].split()[:4] == ["op-1", "install", "failed", "local/default/web"]
     assert "WorkerLost" in out
@@ -412,7 +531,10 @@ def test_progress_spins_on_a_terminal_and_prints_changes_elsewhere() -> None:
     for status in ("queued", "queued", "running", "succeeded"):
         p.update(op(status), 1.0)
     assert [line.split(": ")[1].split(" (")[0] for line in plain.getvalue().splitlines()] == [
-        "queued", "running", "succeeded"]
+        "queued",
+        "running",
+        "succeeded",
+    ]
 
 
 def test_the_spinner_keeps_moving_between_polls() -> None:
@@ -431,8 +553,14 @@ def test_the_spinner_keeps_moving_between_polls() -> None:
 
     tty = io.StringIO()
     client = Client()
-    done = waiting.wait(client, op("queued"), 60, waiting.Progress(tty, tty=True), clock=lambda: now[0],  # type: ignore[arg-type]
-                        sleep=sleep)  # fmt: skip
+    done = waiting.wait(
+        client,
+        op("queued"),
+        60,
+        waiting.Progress(tty, tty=True),
+        clock=lambda: now[0],  # type: ignore[arg-type]
+        sleep=sleep,
+    )
     assert done["status"] == "succeeded" and client.polls == 2
     frames = tty.getvalue().split("\r")
     assert len(frames) > 5  # redrawn every tick (0.1 s), not only at each poll
@@ -440,18 +568,34 @@ def test_the_spinner_keeps_moving_between_polls() -> None:
 
 
 def test_dry_run_prints_the_manifest(fake: FakeApi) -> None:
-    fake.on("POST", "/v1/clusters/local/namespaces/default/releases",
-            (200, {"dry_run": "client", "release": {}, "manifest": "kind: ConfigMap\n", "notes": "hi\n"}))
+    fake.on(
+        "POST",
+        "/v1/clusters/local/namespaces/default/releases",
+        (200, {"dry_run": "client", "release": {}, "manifest": "kind: ConfigMap\n", "notes": "hi\n"}),
+    )
     code, out, _ = run(fake, "release", "create", "web", "repo/web", "--dry-run")
     assert code == 0 and out == "kind: ConfigMap\n\nNOTES:\nhi\n"
     assert fake.requests[0]["body"]["dry_run"] is True
 
 
 def test_repo_add_reads_the_password_from_stdin(fake: FakeApi) -> None:
-    fake.on("PUT", "/v1/repositories/private", (201, {"name": "private", "url": "https://c.example", "type": "http",
-                                                      "auth": {"basic": True, "token": False}, "index": None}))  # fmt: skip
-    code, out, err = run(fake, "repo", "add", "private", "https://c.example", "--username", "ci", "--password-stdin",
-                         stdin="pa55word\n")  # fmt: skip
+    fake.on(
+        "PUT",
+        "/v1/repositories/private",
+        (
+            201,
+            {
+                "name": "private",
+                "url": "https://c.example",
+                "type": "http",
+                "auth": {"basic": True, "token": False},
+                "index": None,
+            },
+        ),
+    )
+    code, out, err = run(
+        fake, "repo", "add", "private", "https://c.example", "--username", "ci", "--password-stdin", stdin="pa55word\n"
+    )
     assert code == 0, err
     assert fake.requests[0]["body"] == {"url": "https://c.example", "username": "ci", "password": "pa55word"}
     assert "pa55word" not in out + err and "AUTH:" in out and "basic" in out
@@ -470,13 +614,28 @@ def test_chart_upload_direct_and_presigned(fake: FakeApi, tmp_path: Path, monkey
 
     monkeypatch.setattr(chart_cmd, "DIRECT_UPLOAD_MAX_BYTES", 10)
     presigned = f"{fake.url}/blob/secret-signature"
-    fake.on("POST", "/v1/charts/uploads", (200, {"upload_id": "up-1", "url": presigned, "method": "PUT",
-                                                 "headers": {"Content-Type": "application/gzip"}, "max_bytes": 1000}))  # fmt: skip
+    fake.on(
+        "POST",
+        "/v1/charts/uploads",
+        (
+            200,
+            {
+                "upload_id": "up-1",
+                "url": presigned,
+                "method": "PUT",
+                "headers": {"Content-Type": "application/gzip"},
+                "max_bytes": 1000,
+            },
+        ),
+    )
     fake.on("PUT", "/blob/secret-signature", (200, None))
     code, out, err = run(fake, "chart", "upload", str(tgz))
     assert code == 0, err
     assert [(r["method"], r["path"]) for r in fake.requests[-3:]] == [
-        ("POST", "/v1/charts/uploads"), ("PUT", "/blob/secret-signature"), ("POST", "/v1/charts")]
+        ("POST", "/v1/charts/uploads"),
+        ("PUT", "/blob/secret-signature"),
+        ("POST", "/v1/charts"),
+    ]
     assert "Authorization" not in fake.requests[-2]["headers"]
     assert fake.requests[-1]["body"] == {"upload_id": "up-1"}
     assert "secret-signature" not in out + err

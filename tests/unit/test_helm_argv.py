@@ -30,14 +30,26 @@ def _pairs(argv: list[str]) -> list[str]:
         (H3, InstallSpec(**BASE, version="^1.2"), ["--version", "^1.2"], []),
         (H3, InstallSpec(**BASE, dry_run="server"), ["--dry-run=server"], []),
         (H4, InstallSpec(**BASE, dry_run="client"), ["--dry-run=client"], ["--server-side=false"]),
-        (H3, InstallSpec(**BASE, create_namespace=True, replace=True, skip_crds=True, disable_hooks=True),
-         ["--create-namespace", "--replace", "--skip-crds", "--no-hooks"], []),
-        (H3, InstallSpec(**BASE, dependency_update=True, devel=True, render_subchart_notes=True, wait_for_jobs=True),
-         ["--dependency-update", "--devel", "--render-subchart-notes", "--wait-for-jobs"], []),
-        (H3, InstallSpec(**BASE, description="first", labels={"team": "a", "env": "b"}),
-         ["--description", "first", "--labels", "env=b,team=a"], []),
+        (
+            H3,
+            InstallSpec(**BASE, create_namespace=True, replace=True, skip_crds=True, disable_hooks=True),
+            ["--create-namespace", "--replace", "--skip-crds", "--no-hooks"],
+            [],
+        ),
+        (
+            H3,
+            InstallSpec(**BASE, dependency_update=True, devel=True, render_subchart_notes=True, wait_for_jobs=True),
+            ["--dependency-update", "--devel", "--render-subchart-notes", "--wait-for-jobs"],
+            [],
+        ),
+        (
+            H3,
+            InstallSpec(**BASE, description="first", labels={"team": "a", "env": "b"}),
+            ["--description", "first", "--labels", "env=b,team=a"],
+            [],
+        ),
     ],
-)  # fmt: skip
+)
 def test_install_argv(flavor: helm.Flavor, spec: InstallSpec, present: list[str], absent: list[str]) -> None:
     argv = helm.install_argv(REF, spec, flavor, "v.json")
     assert argv[:3] == ["install", "--namespace", "apps"]
@@ -82,8 +94,18 @@ def test_rollback_and_uninstall_argv() -> None:
 def test_read_argv() -> None:
     assert helm.status_argv(REF) == ["status", "--namespace", "apps", "--output", "json", "--", "web"]
     assert helm.history_argv(REF, 5)[-5:] == ["5", "--output", "json", "--", "web"]
-    assert helm.get_argv(REF, "values", 3) == ["get", "values", "--namespace", "apps", "--revision", "3",
-                                                 "--output", "json", "--", "web"]  # fmt: skip
+    assert helm.get_argv(REF, "values", 3) == [
+        "get",
+        "values",
+        "--namespace",
+        "apps",
+        "--revision",
+        "3",
+        "--output",
+        "json",
+        "--",
+        "web",
+    ]
     assert helm.get_argv(REF, "manifest") == ["get", "manifest", "--namespace", "apps", "--", "web"]
     with pytest.raises(errors.InvalidInput):
         helm.get_argv(REF, "secrets")
@@ -100,8 +122,10 @@ def test_values_never_reach_argv() -> None:
         ("Error: INSTALLATION FAILED: cannot re-use a name that is still in use", errors.ReleaseExists),
         ('Error: UPGRADE FAILED: "web" has no deployed releases', errors.ReleaseNotFound),
         ("Error: release: not found", errors.ReleaseNotFound),
-        ("Error: Kubernetes cluster unreachable: Get \"https://127.0.0.1:1/version\": dial tcp: connection refused",
-         errors.ClusterUnreachable),
+        (
+            'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:1/version": dial tcp: connection refused',
+            errors.ClusterUnreachable,
+        ),
         ("Error: INSTALLATION FAILED: Unauthorized", errors.ClusterAuthFailed),
         ("Error: INSTALLATION FAILED: failed to fetch https://x/y.tgz : 404 Not Found", errors.ChartNotFound),
         ("Error: context deadline exceeded", errors.HelmTimeout),
@@ -109,7 +133,7 @@ def test_values_never_reach_argv() -> None:
         ("Error: values don't meet the specifications of the schema(s)", errors.InvalidInput),
         ("Error: INSTALLATION FAILED: plugin crashed", errors.HelmError),
     ],
-)  # fmt: skip
+)
 def test_classify(stderr: str, cls: type) -> None:
     err = helm.classify("install", 1, stderr)
     assert type(err) is cls
@@ -117,8 +141,9 @@ def test_classify(stderr: str, cls: type) -> None:
 
 
 def test_classify_redacts_urls_and_tokens() -> None:
-    err = helm.classify("install", 1, "Error: failed to fetch https://b.s3.amazonaws.com/c.tgz?X-Amz-Signature=abc "
-                                      "with Bearer abc.def")  # fmt: skip
+    err = helm.classify(
+        "install", 1, "Error: failed to fetch https://b.s3.amazonaws.com/c.tgz?X-Amz-Signature=abc with Bearer abc.def"
+    )
     assert "X-Amz-Signature" not in str(err) and "abc.def" not in str(err)
 
 

@@ -16,8 +16,24 @@ from chalicelib.errors import InvalidInput
 
 
 def record(revision: int, status: str = "deployed") -> ReleaseRecord:
-    return ReleaseRecord(ReleaseRef("c", "ns", "r"), ReleaseStatus(status), revision, "demo", "0.1.0", "1", "", "",
-                         "", "", "", {}, "install", "op-1", 0, 0.0)  # fmt: skip
+    return ReleaseRecord(
+        ReleaseRef("c", "ns", "r"),
+        ReleaseStatus(status),
+        revision,
+        "demo",
+        "0.1.0",
+        "1",
+        "",
+        "",
+        "",
+        "",
+        "",
+        {},
+        "install",
+        "op-1",
+        0,
+        0.0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -35,15 +51,22 @@ def record(revision: int, status: str = "deployed") -> ReleaseRecord:
         ({"revision": "1", "status": "deployed"}, record(4), "Install complete", "installed"),
     ],
 )
-def test_finding_kind(live: dict[str, Any] | None, stored: ReleaseRecord | None, description: str,
-                      kind: str | None) -> None:  # fmt: skip
+def test_finding_kind(
+    live: dict[str, Any] | None, stored: ReleaseRecord | None, description: str, kind: str | None
+) -> None:
     assert finding_kind(live, stored, description) == kind
 
 
 def test_differences_compare_only_what_the_manifest_sets() -> None:
     expected = {"spec": {"ports": [{"port": 80, "protocol": "TCP"}], "selector": {"app": "x"}}}
-    live = {"spec": {"ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}], "selector": {"app": "x"},
-                     "clusterIP": "10.0.0.1"}, "status": {}}  # fmt: skip
+    live = {
+        "spec": {
+            "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}],
+            "selector": {"app": "x"},
+            "clusterIP": "10.0.0.1",
+        },
+        "status": {},
+    }
     assert differences(expected, live) == []
     assert differences({"data": {"a": "1"}}, {"data": {"a": 1}}) == []  # text-equal scalars
     assert differences({"x": True}, {"x": "true"}) == []
@@ -55,10 +78,18 @@ def test_differences_compare_only_what_the_manifest_sets() -> None:
 
 
 def test_compare_objects_metadata_and_secrets() -> None:
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"app": "a"}},
-          "data": {"k": "v"}}  # fmt: skip
-    live = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "uid": "1", "resourceVersion": "9",
-            "labels": {"app": "b", "extra": "x"}}, "data": {"k": "v"}}  # fmt: skip
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "a", "labels": {"app": "a"}},
+        "data": {"k": "v"},
+    }
+    live = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "a", "uid": "1", "resourceVersion": "9", "labels": {"app": "b", "extra": "x"}},
+        "data": {"k": "v"},
+    }
     assert compare(cm, live) == [{"path": "metadata.labels.app", "expected": "a", "live": "b"}]
     secret = {"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
     assert compare(secret, {"kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "aHVudGVyMg=="}}) == []
@@ -76,15 +107,30 @@ def test_list_argv_lists_every_status_in_every_namespace() -> None:
 
 
 def test_custom_resource_properties_as_cloudformation_sends_them() -> None:
-    props = ReleaseProps.parse({"ServiceToken": "arn:x", "Cluster": "prod", "Namespace": "web", "Name": "hello",
-                                "Chart": "repo/hello", "Version": "1.2.3", "Values": {"a": "1"},
-                                "Options": {"CreateNamespace": "true", "Timeout": "300", "Wait": "false",
-                                            "max_history": "5"}})  # fmt: skip
+    props = ReleaseProps.parse(
+        {
+            "ServiceToken": "arn:x",
+            "Cluster": "prod",
+            "Namespace": "web",
+            "Name": "hello",
+            "Chart": "repo/hello",
+            "Version": "1.2.3",
+            "Values": {"a": "1"},
+            "Options": {"CreateNamespace": "true", "Timeout": "300", "Wait": "false", "max_history": "5"},
+        }
+    )
     assert props.ref == ReleaseRef("prod", "web", "hello")
     assert props.options == {"create_namespace": True, "timeout": 300, "wait": False, "max_history": 5}
     body = props.body(frozenset({"create_namespace", "timeout", "wait"}), name="hello")
-    assert body == {"chart": "repo/hello", "create_namespace": True, "timeout": 300, "wait": False,
-                    "name": "hello", "version": "1.2.3", "values": {"a": "1"}}  # fmt: skip
+    assert body == {
+        "chart": "repo/hello",
+        "create_namespace": True,
+        "timeout": 300,
+        "wait": False,
+        "name": "hello",
+        "version": "1.2.3",
+        "values": {"a": "1"},
+    }
     lower = ReleaseProps.parse({"cluster": "prod", "name": "hello", "chart": "repo/hello"})
     assert lower.ref.namespace == "default"
     with pytest.raises(InvalidInput):
@@ -96,8 +142,16 @@ def test_custom_resource_properties_as_cloudformation_sends_them() -> None:
 
 
 def test_custom_resource_reply_shape() -> None:
-    req = CfnRequest.from_event({"RequestType": "Create", "ResponseURL": "https://s3/x?sig", "StackId": "arn:s",
-                                 "RequestId": "r1", "LogicalResourceId": "L", "ResourceProperties": {}})  # fmt: skip
+    req = CfnRequest.from_event(
+        {
+            "RequestType": "Create",
+            "ResponseURL": "https://s3/x?sig",
+            "StackId": "arn:s",
+            "RequestId": "r1",
+            "LogicalResourceId": "L",
+            "ResourceProperties": {},
+        }
+    )
     body = json.loads(req.reply("FAILED", "c/n/r", "x" * 5000, {"OperationId": "op-1"}))
     assert body["Status"] == "FAILED" and body["PhysicalResourceId"] == "c/n/r" and len(body["Reason"]) == 1000
     assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == ("arn:s", "r1", "L")

@@ -31,8 +31,9 @@ def test_release_names_refused(name: Any) -> None:
     assert exc.value.field == "name"
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [(None, 300), (30, 30), ("45", 45), ("5m", 300), ("1m30s", 90),
-                                              ("1h", 3600)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [(None, 300), (30, 30), ("45", 45), ("5m", 300), ("1m30s", 90), ("1h", 3600)]
+)
 def test_durations(raw: Any, seconds: int) -> None:
     assert v.duration_seconds("timeout", raw, 3600, 300) == seconds
 
@@ -43,8 +44,19 @@ def test_durations_refused(raw: Any) -> None:
         v.duration_seconds("timeout", raw, 3600, 300)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "../chart", "oci://r/x", "https://",
-                                 "https://u:p@h/x.tgz", "https://h/x y.tgz", "-f"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "../chart",
+        "oci://r/x",
+        "https://",
+        "https://u:p@h/x.tgz",
+        "https://h/x y.tgz",
+        "-f",
+    ],
+)
 def test_chart_urls_refused(url: str) -> None:
     with pytest.raises(InvalidInput):
         v.chart_url("chart", url, allow_http=True)
@@ -69,18 +81,22 @@ def test_versions_refused(version: Any) -> None:
 
 def _kubeconfig(user: dict[str, Any], cluster: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "clusters": [{"name": "c", "cluster": cluster or {"server": "https://k:6443",
-                                                          "certificate-authority-data": "Y2E="}}],
+        "clusters": [
+            {"name": "c", "cluster": cluster or {"server": "https://k:6443", "certificate-authority-data": "Y2E="}}
+        ],
         "users": [{"name": "u", "user": user}],
-        "contexts": [{"name": "one", "context": {"cluster": "c", "user": "u", "namespace": "ns"}},
-                     {"name": "two", "context": {"cluster": "c", "user": "u"}}],
+        "contexts": [
+            {"name": "one", "context": {"cluster": "c", "user": "u", "namespace": "ns"}},
+            {"name": "two", "context": {"cluster": "c", "user": "u"}},
+        ],
         "current-context": "one",
-    }  # fmt: skip
+    }
 
 
 def test_kubeconfig_is_reduced_to_one_context() -> None:
-    spec = ClusterSpec.from_json("prod", {"kubeconfig": yaml.safe_dump(_kubeconfig({"token": "t0k3n"})),
-                                          "context": "two"})  # fmt: skip
+    spec = ClusterSpec.from_json(
+        "prod", {"kubeconfig": yaml.safe_dump(_kubeconfig({"token": "t0k3n"})), "context": "two"}
+    )
     doc = spec.secret["kubeconfig"]
     assert len(doc["contexts"]) == 1 and doc["users"][0]["user"] == {"token": "t0k3n"}
     assert spec.server == "https://k:6443" and spec.auth == "kubeconfig"
@@ -88,9 +104,13 @@ def test_kubeconfig_is_reduced_to_one_context() -> None:
 
 @pytest.mark.parametrize(
     "user",
-    [{"exec": {"command": "aws"}}, {"auth-provider": {"name": "gcp"}}, {"tokenFile": "/var/run/token"},
-     {"client-certificate": "/home/me/cert.pem", "client-key": "/home/me/key.pem"}],
-)  # fmt: skip
+    [
+        {"exec": {"command": "aws"}},
+        {"auth-provider": {"name": "gcp"}},
+        {"tokenFile": "/var/run/token"},
+        {"client-certificate": "/home/me/cert.pem", "client-key": "/home/me/key.pem"},
+    ],
+)
 def test_kubeconfig_plugins_and_paths_refused(user: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):
         ClusterSpec.from_json("prod", {"kubeconfig": _kubeconfig(user)})
@@ -98,8 +118,9 @@ def test_kubeconfig_plugins_and_paths_refused(user: dict[str, Any]) -> None:
 
 def test_kubeconfig_ca_path_refused() -> None:
     with pytest.raises(InvalidInput):
-        ClusterSpec.from_json("prod", {"kubeconfig": _kubeconfig({"token": "t"}, {"server": "https://k",
-                                                                                  "certificate-authority": "/ca"})})
+        ClusterSpec.from_json(
+            "prod", {"kubeconfig": _kubeconfig({"token": "t"}, {"server": "https://k", "certificate-authority": "/ca"})}
+        )
 
 
 def test_token_cluster_accepts_pem_or_base64() -> None:
@@ -129,7 +150,11 @@ def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster(monkeypatch: pyte
 
 @mock_aws
 def test_eks_cluster_credentials_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "a",
+        "AWS_SECRET_ACCESS_KEY": "b",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
         monkeypatch.setenv(key, value)
     from chalicelib.adapters.store import Store, table_definition
 
@@ -138,8 +163,12 @@ def test_eks_cluster_credentials_end_to_end(monkeypatch: pytest.MonkeyPatch) -> 
     role = iam.create_role(RoleName="eks", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     boto3.client("eks").create_cluster(name="prod-eks", roleArn=role, resourcesVpcConfig={})
     store = Store(boto3.resource("dynamodb"), "charthouse")
-    registry = ClusterRegistry(boto3.client("secretsmanager"), store, "charthouse/clusters/",
-                               lambda region, arn: boto3.session.Session(region_name=region))  # fmt: skip
+    registry = ClusterRegistry(
+        boto3.client("secretsmanager"),
+        store,
+        "charthouse/clusters/",
+        lambda region, arn: boto3.session.Session(region_name=region),
+    )
     spec = ClusterSpec.from_json("prod", {"eks": {"name": "prod-eks", "region": "eu-west-1"}})
     info, created = registry.put(spec)
     assert created and info.auth == "eks" and info.eks == {"name": "prod-eks", "region": "eu-west-1"}

@@ -55,13 +55,16 @@ def _raises(exc: type[InvalidInput], call: Any, *args: Any, **kwargs: Any) -> In
         ({"a": {"b": [1, 2.5, "x", True, None]}}, {"a": {"b": [1, 2.5, "x", True, None]}}),
         ({"on": "y", "dotted.key": 1}, {"on": "y", "dotted.key": 1}),
         ({}, {}),
-        ("image:\n  tag: '1.10'\n  pullPolicy: IfNotPresent\n", {"image": {"tag": "1.10", "pullPolicy": "IfNotPresent"}}),
+        (
+            "image:\n  tag: '1.10'\n  pullPolicy: IfNotPresent\n",
+            {"image": {"tag": "1.10", "pullPolicy": "IfNotPresent"}},
+        ),
         ("a: &x {b: 1}\nc: *x\nd:\n  <<: *x\n  e: 2\n", {"a": {"b": 1}, "c": {"b": 1}, "d": {"b": 1, "e": 2}}),
         ("a: 1\na: 2\n", {"a": 2}),
         ("s: |\n  line1\n  line2\n", {"s": "line1\nline2\n"}),
         ("u: caf\u00e9 \U0001f600\n", {"u": "caf\u00e9 \U0001f600"}),
     ],
-)  # fmt: skip
+)
 def test_parse_values_accepts(raw: object, expected: dict[str, Any]) -> None:
     result = V.parse_values(raw)
     assert result == expected
@@ -77,20 +80,47 @@ def test_parse_values_accepts(raw: object, expected: dict[str, Any]) -> None:
         ("d: 2001-12-14 21:59:43.10 -5", "2001-12-14 21:59:43.10 -5"),
         ("d: !!timestamp 2001-01-01", "2001-01-01"),
         # YAML 1.1 booleans, as helm (go-yaml v2) reads them
-        ("d: on", True), ("d: off", False), ("d: yes", True), ("d: No", False), ("d: TRUE", True),
-        ("d: y", True), ("d: Y", True), ("d: n", False), ("d: N", False),
-        ("d: oN", "oN"), ("d: tRUE", "tRUE"), ('d: "on"', "on"), ("d: 'y'", "y"),
+        ("d: on", True),
+        ("d: off", False),
+        ("d: yes", True),
+        ("d: No", False),
+        ("d: TRUE", True),
+        ("d: y", True),
+        ("d: Y", True),
+        ("d: n", False),
+        ("d: N", False),
+        ("d: oN", "oN"),
+        ("d: tRUE", "tRUE"),
+        ('d: "on"', "on"),
+        ("d: 'y'", "y"),
         # numbers
-        ("d: 1.10", 1.1), ('d: "1.10"', "1.10"), ("d: 007", 7), ('d: "007"', "007"), ("d: 017", 15),
-        ("d: 0o17", 15), ("d: 0x1F", 31), ("d: 0X1f", 31), ("d: 0b101", 5), ("d: 0B1", 1), ("d: 1_000", 1000),
-        ("d: 1e3", 1000.0), ("d: 1.0e3", 1000.0), ("d: -.5", -0.5), ("d: .5", 0.5),
+        ("d: 1.10", 1.1),
+        ('d: "1.10"', "1.10"),
+        ("d: 007", 7),
+        ('d: "007"', "007"),
+        ("d: 017", 15),
+        ("d: 0o17", 15),
+        ("d: 0x1F", 31),
+        ("d: 0X1f", 31),
+        ("d: 0b101", 5),
+        ("d: 0B1", 1),
+        ("d: 1_000", 1000),
+        ("d: 1e3", 1000.0),
+        ("d: 1.0e3", 1000.0),
+        ("d: -.5", -0.5),
+        ("d: .5", 0.5),
         ("d: 12345678901234567890", 12345678901234567890),
         # base 60 is not a number in helm
-        ("d: 22:22", "22:22"), ("d: 1:2:3.5", "1:2:3.5"),
+        ("d: 22:22", "22:22"),
+        ("d: 1:2:3.5", "1:2:3.5"),
         # odd scalars
-        ("d: =", "="), ("d: <<", "<<"), ("d: ~", None), ("d: !!str 1", "1"), ("d: !!binary aGk=", "hi"),
+        ("d: =", "="),
+        ("d: <<", "<<"),
+        ("d: ~", None),
+        ("d: !!str 1", "1"),
+        ("d: !!binary aGk=", "hi"),
     ],
-)  # fmt: skip
+)
 def test_yaml_scalars_match_helm(doc: str, expected: object) -> None:
     result = V.parse_values(doc)
     assert result == {"d": expected}
@@ -186,7 +216,7 @@ def test_non_string_keys_in_a_json_object_are_rejected() -> None:
         ("? [a]\n: 1\n", "unhashable"),
     ],
     ids=_short,
-)  # fmt: skip
+)
 def test_invalid_values(raw: object, fragment: str) -> None:
     err = _raises(InvalidInput, V.parse_values, raw)
     assert fragment in str(err)
@@ -261,7 +291,7 @@ def test_json_object_input_is_copied_not_shared() -> None:
         ({"a": {"b": {"c": {}}}}, False),
     ],
     ids=_short,
-)  # fmt: skip
+)
 def test_depth_limit(raw: object, ok: bool) -> None:
     limits = V.Limits(max_depth=3)
     if ok:
@@ -319,17 +349,42 @@ def test_limits_must_be_positive() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("true", True), ("True", True), ("TRUE", True), ("false", False), ("FaLsE", False),
-        ("null", None), ("NULL", None), ("0", 0), ("1", 1), ("-7", -7), ("+5", 5), ("-0", 0),
+        ("true", True),
+        ("True", True),
+        ("TRUE", True),
+        ("false", False),
+        ("FaLsE", False),
+        ("null", None),
+        ("NULL", None),
+        ("0", 0),
+        ("1", 1),
+        ("-7", -7),
+        ("+5", 5),
+        ("-0", 0),
         ("-007", -7),  # helm only checks the first character for a leading zero
-        ("9223372036854775807", 9223372036854775807), ("-9223372036854775808", -9223372036854775808),
-        ("9223372036854775808", "9223372036854775808"), ("99999999999999999999999", "99999999999999999999999"),
-        ("007", "007"), ("00", "00"), ("0x1F", "0x1F"), ("1.5", "1.5"), ("1e3", "1e3"), ("1_000", "1_000"),
-        ("yes", "yes"), ("on", "on"), ("y", "y"), ("~", "~"), ("", ""), (" 5", " 5"), ("5 ", "5 "),
+        ("9223372036854775807", 9223372036854775807),
+        ("-9223372036854775808", -9223372036854775808),
+        ("9223372036854775808", "9223372036854775808"),
+        ("99999999999999999999999", "99999999999999999999999"),
+        ("007", "007"),
+        ("00", "00"),
+        ("0x1F", "0x1F"),
+        ("1.5", "1.5"),
+        ("1e3", "1e3"),
+        ("1_000", "1_000"),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("y", "y"),
+        ("~", "~"),
+        ("", ""),
+        (" 5", " 5"),
+        ("5 ", "5 "),
         ("\u0663", "\u0663"),  # a non-ASCII digit is not a number
-        ("2024-01-01", "2024-01-01"), ("+", "+"), ("-", "-"),
+        ("2024-01-01", "2024-01-01"),
+        ("+", "+"),
+        ("-", "-"),
     ],
-)  # fmt: skip
+)
 def test_set_types_scalars_like_helm(text: str, expected: object) -> None:
     for raw in (f"k={text.replace(',', chr(92) + ',')}", [f"k={text}"]):
         result = V.parse_set(raw, "set", "set")
@@ -476,13 +531,19 @@ def test_set_type_conflicts_fail_like_helm(raw: str, fragment: str) -> None:
         ({"a": "x,y", "b": "{p,q}", "c": "\\."}, "set", {"a": "x,y", "b": "{p,q}", "c": "\\."}),  # values are literal
         ({"a": [1, "true"], "b": {"c": None}}, "set", {"a": [1, "true"], "b": {"c": None}}),
         ({"a\\.b": True}, "set", {"a.b": True}),
-        ({"a": 3, "b": True, "c": None, "d": 1.5, "e": "007", "f": 10**20}, "set_string",
-         {"a": "3", "b": "true", "c": "null", "d": "1.5", "e": "007", "f": "100000000000000000000"}),
-        ({"a": "[1,2]", "b": [1, 2], "c": {"d": 1}, "e": None}, "set_json",
-         {"a": "[1,2]", "b": [1, 2], "c": {"d": 1}, "e": None}),
+        (
+            {"a": 3, "b": True, "c": None, "d": 1.5, "e": "007", "f": 10**20},
+            "set_string",
+            {"a": "3", "b": "true", "c": "null", "d": "1.5", "e": "007", "f": "100000000000000000000"},
+        ),
+        (
+            {"a": "[1,2]", "b": [1, 2], "c": {"d": 1}, "e": None},
+            "set_json",
+            {"a": "[1,2]", "b": [1, 2], "c": {"d": 1}, "e": None},
+        ),
         ({}, "set", {}),
     ],
-)  # fmt: skip
+)
 def test_set_object_form(raw: dict[str, Any], kind: V.SetKind, expected: dict[str, Any]) -> None:
     assert V.parse_set(raw, kind, kind) == expected
 
@@ -502,7 +563,7 @@ def test_set_object_form(raw: dict[str, Any], kind: V.SetKind, expected: dict[st
         ({"a": {1: 2}}, "set_json", "set_json.a", "keys must be strings"),
         ({1: 2}, "set", "set", "keys must be strings"),
     ],
-)  # fmt: skip
+)
 def test_set_object_form_errors(raw: dict[Any, Any], kind: V.SetKind, field: str, fragment: str) -> None:
     err = _raises(InvalidInput, V.parse_set, raw, kind, kind)
     assert err.field == field

@@ -152,18 +152,31 @@ def _input(field: str) -> _Factory:
 _CLASSES: tuple[tuple[re.Pattern[str], _Factory], ...] = (
     (re.compile(r"cannot re-use a name that is still in use"), lambda m, rc, e: ReleaseExists(m)),
     (re.compile(r"release: not found|has no deployed releases|release not found"), lambda m, rc, e: ReleaseNotFound(m)),
-    (re.compile(r"(?i)unauthorized|provide credentials|forbidden: User \"system:anonymous\""),
-     lambda m, rc, e: ClusterAuthFailed(m)),
-    (re.compile(r"(?i)cluster unreachable|connection refused|no such host|i/o timeout|x509:|tls:|"
-                r"dial tcp|network is unreachable|no route to host"), lambda m, rc, e: ClusterUnreachable(m)),
-    (re.compile(r"(?i)failed to fetch|404 not found|chart not found|failed to download|not a valid chart|"
-                r"no chart version found|unable to locate chart|looks like .* is not a valid chart repository"),
-     _helm(ChartNotFound)),
+    (
+        re.compile(r"(?i)unauthorized|provide credentials|forbidden: User \"system:anonymous\""),
+        lambda m, rc, e: ClusterAuthFailed(m),
+    ),
+    (
+        re.compile(
+            r"(?i)cluster unreachable|connection refused|no such host|i/o timeout|x509:|tls:|"
+            r"dial tcp|network is unreachable|no route to host"
+        ),
+        lambda m, rc, e: ClusterUnreachable(m),
+    ),
+    (
+        re.compile(
+            r"(?i)failed to fetch|404 not found|chart not found|failed to download|not a valid chart|"
+            r"no chart version found|unable to locate chart|looks like .* is not a valid chart repository"
+        ),
+        _helm(ChartNotFound),
+    ),
     (re.compile(r"(?i)timed out waiting|context deadline exceeded"), _helm(HelmTimeout)),
     (re.compile(r"values don't meet the specifications of the schema|execution error at"), _input("values")),
-    (re.compile(r"unable to build kubernetes objects from release manifest|parse error at|YAML parse error"),
-     _input("chart")),
-)  # fmt: skip
+    (
+        re.compile(r"unable to build kubernetes objects from release manifest|parse error at|YAML parse error"),
+        _input("chart"),
+    ),
+)
 
 
 def classify(verb: str, returncode: int, stderr: str, secrets: tuple[str, ...] = ()) -> Exception:
@@ -252,8 +265,9 @@ def _chart_flags(verb: str, spec: ChartSpec, flavor: Flavor, values_file: str, c
     return argv
 
 
-def install_argv(ref: ReleaseRef, spec: InstallSpec, flavor: Flavor, values_file: str,
-                 chart: LocalChart | None = None) -> list[str]:  # fmt: skip
+def install_argv(
+    ref: ReleaseRef, spec: InstallSpec, flavor: Flavor, values_file: str, chart: LocalChart | None = None
+) -> list[str]:
     argv = ["install", *_ns(ref), *_chart_flags("install", spec, flavor, values_file, chart)]
     argv += _flag(spec.create_namespace, "--create-namespace")
     argv += _flag(spec.replace, "--replace")
@@ -261,8 +275,9 @@ def install_argv(ref: ReleaseRef, spec: InstallSpec, flavor: Flavor, values_file
     return [*argv, "--output", "json", "--", ref.name, chart.path if chart else spec.chart]
 
 
-def upgrade_argv(ref: ReleaseRef, spec: UpgradeSpec, flavor: Flavor, values_file: str,
-                 chart: LocalChart | None = None) -> list[str]:  # fmt: skip
+def upgrade_argv(
+    ref: ReleaseRef, spec: UpgradeSpec, flavor: Flavor, values_file: str, chart: LocalChart | None = None
+) -> list[str]:
     argv = ["upgrade", *_ns(ref), *_chart_flags("upgrade", spec, flavor, values_file, chart)]
     argv += _flag(spec.install, "--install")
     argv += _flag(spec.install and spec.create_namespace, "--create-namespace")
@@ -336,8 +351,9 @@ class RegistryTls:
     plain_http: bool = False
 
 
-def pull_argv(url: str, version: str | None, devel: bool, dest: str, tls: RegistryTls,
-              keyring: str | None = None) -> list[str]:  # fmt: skip
+def pull_argv(
+    url: str, version: str | None, devel: bool, dest: str, tls: RegistryTls, keyring: str | None = None
+) -> list[str]:
     """helm pull of an oci:// chart into ``dest``; registry credentials are in the work dir's registry config."""
     argv = ["pull", "--destination", dest]
     argv += ["--version", version] if version else []

@@ -94,14 +94,21 @@ class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
         self._allowed = allowed
         self._field = field
 
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> urllib.request.Request | None:  # fmt: skip
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
         netguard.check_url(newurl, self._allowed, self._field)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch(url: str, access: Access, max_bytes: int, timeout_s: float,
-          allowed: tuple[netguard.Network, ...] = (), field: str = "url") -> bytes:  # fmt: skip
+def fetch(
+    url: str,
+    access: Access,
+    max_bytes: int,
+    timeout_s: float,
+    allowed: tuple[netguard.Network, ...] = (),
+    field: str = "url",
+) -> bytes:
     """GET ``url`` with ``access``; at most ``max_bytes``. Link-local and metadata addresses are refused (``field``
     names the request field the URL came from), redirects included. Raises the typed errors of ``errors.py``."""
     netguard.check_url(url, allowed, field)

@@ -14,14 +14,20 @@ from urllib.parse import urlsplit
 
 from chalicelib.errors import InvalidInput
 
-BLOCKED = tuple(ipaddress.ip_network(n) for n in (
-    "169.254.0.0/16",  # IPv4 link-local, instance metadata (169.254.169.254, 169.254.170.2 for ECS)
-    "fe80::/10",  # IPv6 link-local
-    "fd00:ec2::254/128",  # EC2 metadata over IPv6
-    "100.100.100.200/32",  # another cloud's metadata address
-    "0.0.0.0/8", "::/128",  # "this host": reaches local services on some systems
-    "224.0.0.0/4", "ff00::/8", "240.0.0.0/4",  # multicast, reserved
-))  # fmt: skip
+BLOCKED = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "169.254.0.0/16",  # IPv4 link-local, instance metadata (169.254.169.254, 169.254.170.2 for ECS)
+        "fe80::/10",  # IPv6 link-local
+        "fd00:ec2::254/128",  # EC2 metadata over IPv6
+        "100.100.100.200/32",  # another cloud's metadata address
+        "0.0.0.0/8",
+        "::/128",  # "this host": reaches local services on some systems
+        "224.0.0.0/4",
+        "ff00::/8",
+        "240.0.0.0/4",  # multicast, reserved
+    )
+)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -48,8 +54,11 @@ def check_host(host: str, port: int | None, allowed: tuple[Network, ...], field:
         return
     for info in infos:
         if _blocked(str(info[4][0]), allowed):
-            raise InvalidInput(field, f"{host} is a link-local or metadata address; such URLs are refused "
-                                      "(CHARTHOUSE_ALLOWED_NETWORKS lifts this for a network)")  # fmt: skip
+            raise InvalidInput(
+                field,
+                f"{host} is a link-local or metadata address; such URLs are refused "
+                "(CHARTHOUSE_ALLOWED_NETWORKS lifts this for a network)",
+            )
 
 
 def check_url(url: str, allowed: tuple[Network, ...], field: str) -> None:

@@ -230,9 +230,14 @@ class Store:
             raise DependencyUnavailable("DynamoDB is unreachable") from exc
 
     def _query_page(
-        self, index: str | None, key: ConditionBase, flt: ConditionBase | None, limit: int, token: str | None,
+        self,
+        index: str | None,
+        key: ConditionBase,
+        flt: ConditionBase | None,
+        limit: int,
+        token: str | None,
         forward: bool = True,
-    ) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Fill up to ``limit`` matching items; the token is the last returned item's key. With a filter, pages
         grow (a rare match must not cost a round trip per few items) and at most ``MAX_ROUNDS`` queries are made:
         then the page is returned short, with a token that continues after the last item evaluated."""
@@ -241,8 +246,11 @@ class Store:
         evaluate = max(limit, 1)  # items a filtered query reads per round; grows fourfold every round
         for _ in range(MAX_ROUNDS):
             wanted = max(limit - len(items), 1)
-            kwargs: dict[str, Any] = {"KeyConditionExpression": key, "ScanIndexForward": forward,
-                                      "Limit": min(MAX_PAGE, evaluate if flt is not None else wanted)}  # fmt: skip
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": key,
+                "ScanIndexForward": forward,
+                "Limit": min(MAX_PAGE, evaluate if flt is not None else wanted),
+            }
             if index:
                 kwargs["IndexName"] = index
             if flt is not None:
@@ -267,11 +275,18 @@ class Store:
 
     def put_cluster(self, info: ClusterInfo) -> None:
         item = {
-            "pk": f"CLUSTER#{info.name}", "sk": "META", "gsi1pk": "CLUSTERS", "gsi1sk": info.name,
-            "name": info.name, "auth": info.auth, "server": info.server, "secret_id": info.secret_id,
-            "description": info.description, "created_at": _num(info.created_at),
+            "pk": f"CLUSTER#{info.name}",
+            "sk": "META",
+            "gsi1pk": "CLUSTERS",
+            "gsi1sk": info.name,
+            "name": info.name,
+            "auth": info.auth,
+            "server": info.server,
+            "secret_id": info.secret_id,
+            "description": info.description,
+            "created_at": _num(info.created_at),
             "updated_at": _num(info.updated_at),
-        }  # fmt: skip
+        }
         if info.eks:
             item["eks"] = info.eks
         self._call(self._table.put_item, Item=item)
@@ -336,8 +351,9 @@ class Store:
         return [_release_from_item(i) for i in items], token
 
     def count_releases(self, cluster: str) -> int:
-        items, _ = self._query_page(GSI1, Key("gsi1pk").eq(f"RELS#{cluster}"),
-                                    Attr("status").ne(ReleaseStatus.UNINSTALLED.value), 1, None)  # fmt: skip
+        items, _ = self._query_page(
+            GSI1, Key("gsi1pk").eq(f"RELS#{cluster}"), Attr("status").ne(ReleaseStatus.UNINSTALLED.value), 1, None
+        )
         return len(items)
 
     def history(self, ref: ReleaseRef, max_entries: int) -> list[Revision]:
@@ -371,8 +387,9 @@ class Store:
 
     # ------------------------------------------------------------ operations and leases
 
-    def accept(self, op: Operation, lease_s: int, idem: Idempotency | None = None,
-               attachments: tuple[dict[str, Any], ...] = ()) -> None:  # fmt: skip
+    def accept(
+        self, op: Operation, lease_s: int, idem: Idempotency | None = None, attachments: tuple[dict[str, Any], ...] = ()
+    ) -> None:
         """Record a queued operation, take the release's lease and claim the idempotency key, atomically.
         ``attachments`` are items stored with the operation in the same transaction (``OP#<id>`` / their ``sk``:
         e.g. the CloudFormation request to answer when it ends, see ``put_cfn_reply``).
@@ -383,29 +400,64 @@ class Store:
         ts = now()
         expires = ts + lease_s
         lease = {
-            "pk": _release_pk(op.release), "sk": "LEASE", "operation_id": op.id,
-            "acquired_at": _num(ts), "expires_at": _num(expires),
-            "gsi1pk": "LEASES", "gsi1sk": f"{expires:017.3f}#{op.release.key}",
-            "cluster": op.release.cluster, "namespace": op.release.namespace, "name": op.release.name,
-        }  # fmt: skip
+            "pk": _release_pk(op.release),
+            "sk": "LEASE",
+            "operation_id": op.id,
+            "acquired_at": _num(ts),
+            "expires_at": _num(expires),
+            "gsi1pk": "LEASES",
+            "gsi1sk": f"{expires:017.3f}#{op.release.key}",
+            "cluster": op.release.cluster,
+            "namespace": op.release.namespace,
+            "name": op.release.name,
+        }
         items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._name, "Item": _operation_item(op),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"TableName": self._name, "Item": lease,
-                     "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                     "ExpressionAttributeValues": {":now": _num(ts)}}},
-        ]  # fmt: skip
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": _operation_item(op),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": lease,
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": _num(ts)},
+                }
+            },
+        ]
         if idem is not None:
-            items.append({"Put": {"TableName": self._name, "Item": {
-                "pk": f"IDEM#{idem.key}", "sk": "META", "request_hash": idem.request_hash, "operation_id": op.id,
-                "created_at": _num(ts), "ttl": int(ts) + IDEMPOTENCY_TTL_S},
-                # an expired key may linger until DynamoDB's TTL sweeper deletes it: it counts as absent
-                "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :epoch",
-                "ExpressionAttributeNames": {"#ttl": "ttl"},
-                "ExpressionAttributeValues": {":epoch": int(ts)}}})  # fmt: skip
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._name,
+                        "Item": {
+                            "pk": f"IDEM#{idem.key}",
+                            "sk": "META",
+                            "request_hash": idem.request_hash,
+                            "operation_id": op.id,
+                            "created_at": _num(ts),
+                            "ttl": int(ts) + IDEMPOTENCY_TTL_S,
+                        },
+                        # an expired key may linger until DynamoDB's TTL sweeper deletes it: it counts as absent
+                        "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :epoch",
+                        "ExpressionAttributeNames": {"#ttl": "ttl"},
+                        "ExpressionAttributeValues": {":epoch": int(ts)},
+                    }
+                }
+            )
         for extra in attachments:
-            items.append({"Put": {"TableName": self._name, "Item": {**extra, "pk": f"OP#{op.id}"},
-                                  "ConditionExpression": "attribute_not_exists(pk)"}})  # fmt: skip
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._name,
+                        "Item": {**extra, "pk": f"OP#{op.id}"},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
         for attempt in range(ACCEPT_ATTEMPTS):
             try:
                 # the token makes a retried call (response lost in transit) a no-op, not a conflict with itself
@@ -428,15 +480,17 @@ class Store:
 
     def get_idempotency(self, key: str) -> tuple[str, str] | None:
         """(request hash, operation id) recorded for an Idempotency-Key, if any."""
-        item = self._call(self._table.get_item, Key={"pk": f"IDEM#{key}", "sk": "META"},
-                          ConsistentRead=True).get("Item")  # fmt: skip
+        item = self._call(self._table.get_item, Key={"pk": f"IDEM#{key}", "sk": "META"}, ConsistentRead=True).get(
+            "Item"
+        )
         if not item or int(item.get("ttl", 0)) < now():
             return None
         return str(item["request_hash"]), str(item["operation_id"])
 
     def lease(self, ref: ReleaseRef) -> Lease | None:
-        item = self._call(self._table.get_item, Key={"pk": _release_pk(ref), "sk": "LEASE"},
-                          ConsistentRead=True).get("Item")  # fmt: skip
+        item = self._call(self._table.get_item, Key={"pk": _release_pk(ref), "sk": "LEASE"}, ConsistentRead=True).get(
+            "Item"
+        )
         return _lease_from_item(item) if item else None
 
     def lease_holder(self, ref: ReleaseRef) -> str | None:
@@ -455,27 +509,37 @@ class Store:
         ts = _num(now())
         try:
             self._call(
-                self._table.update_item, Key={"pk": f"OP#{op_id}", "sk": "META"},
+                self._table.update_item,
+                Key={"pk": f"OP#{op_id}", "sk": "META"},
                 UpdateExpression="SET #s = :failed, #e = :error, finished_at = :t, updated_at = :t",
                 ConditionExpression="#s IN (:queued, :running)",
                 ExpressionAttributeNames={"#s": "status", "#e": "error"},
-                ExpressionAttributeValues={":failed": "failed", ":queued": "queued", ":running": "running",
-                                           ":error": _dynamo_safe(error), ":t": ts},
-            )  # fmt: skip
+                ExpressionAttributeValues={
+                    ":failed": "failed",
+                    ":queued": "queued",
+                    ":running": "running",
+                    ":error": _dynamo_safe(error),
+                    ":t": ts,
+                },
+            )
         except ClientError:
             return False
         return True
 
     def release_lease(self, ref: ReleaseRef, op_id: str) -> None:
         try:
-            self._call(self._table.delete_item, Key={"pk": _release_pk(ref), "sk": "LEASE"},
-                       ConditionExpression=Attr("operation_id").eq(op_id))  # fmt: skip
+            self._call(
+                self._table.delete_item,
+                Key={"pk": _release_pk(ref), "sk": "LEASE"},
+                ConditionExpression=Attr("operation_id").eq(op_id),
+            )
         except ClientError:
             pass  # not ours any more: someone recovered it on purpose
 
     def get_operation(self, op_id: str) -> Operation | None:
-        item = self._call(self._table.get_item, Key={"pk": f"OP#{op_id}", "sk": "META"},
-                          ConsistentRead=True).get("Item")  # fmt: skip
+        item = self._call(self._table.get_item, Key={"pk": f"OP#{op_id}", "sk": "META"}, ConsistentRead=True).get(
+            "Item"
+        )
         return _operation_from_item(item) if item else None
 
     def start_operation(self, op_id: str) -> bool:
@@ -483,12 +547,13 @@ class Store:
         ts = _num(now())
         try:
             self._call(
-                self._table.update_item, Key={"pk": f"OP#{op_id}", "sk": "META"},
+                self._table.update_item,
+                Key={"pk": f"OP#{op_id}", "sk": "META"},
                 UpdateExpression="SET #s = :running, started_at = :t, updated_at = :t",
                 ConditionExpression="#s = :queued",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
-            )  # fmt: skip
+            )
         except ClientError:
             return False
         return True
@@ -496,14 +561,24 @@ class Store:
     def finish_operation(self, op: Operation, record: ReleaseRecord | None) -> None:
         """Write the outcome in one transaction: release record, operation (was running), lease freed."""
         items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._name, "Item": _operation_item(op),
-                     "ConditionExpression": "#s IN (:running, :queued)",
-                     "ExpressionAttributeNames": {"#s": "status"},
-                     "ExpressionAttributeValues": {":running": "running", ":queued": "queued"}}},
-            {"Delete": {"TableName": self._name, "Key": {"pk": _release_pk(op.release), "sk": "LEASE"},
-                        "ConditionExpression": "attribute_not_exists(pk) OR operation_id = :op",
-                        "ExpressionAttributeValues": {":op": op.id}}},
-        ]  # fmt: skip
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": _operation_item(op),
+                    "ConditionExpression": "#s IN (:running, :queued)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":running": "running", ":queued": "queued"},
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._name,
+                    "Key": {"pk": _release_pk(op.release), "sk": "LEASE"},
+                    "ConditionExpression": "attribute_not_exists(pk) OR operation_id = :op",
+                    "ExpressionAttributeValues": {":op": op.id},
+                }
+            },
+        ]
         if record is not None:
             items.append({"Put": {"TableName": self._name, "Item": _release_item(record)}})
         try:
@@ -516,19 +591,29 @@ class Store:
             self.release_lease(op.release, op.id)
 
     def list_operations(
-        self, cluster: str | None, namespace: str | None, release: str | None, status: str | None,
-        action: str | None, limit: int, token: str | None,
-    ) -> tuple[list[Operation], str | None]:  # fmt: skip
+        self,
+        cluster: str | None,
+        namespace: str | None,
+        release: str | None,
+        status: str | None,
+        action: str | None,
+        limit: int,
+        token: str | None,
+    ) -> tuple[list[Operation], str | None]:
         if cluster:
             index, key = GSI1, Key("gsi1pk").eq(f"OPS#{cluster}")
         else:
             index, key = GSI2, Key("gsi2pk").eq("OPS")
-        conds: list[ConditionBase] = [c for c in (
-            Attr("namespace").eq(namespace) if namespace else None,
-            Attr("release_name").eq(release) if release else None,
-            Attr("status").eq(status) if status else None,
-            Attr("action").eq(action) if action else None,
-        ) if c is not None]  # fmt: skip
+        conds: list[ConditionBase] = [
+            c
+            for c in (
+                Attr("namespace").eq(namespace) if namespace else None,
+                Attr("release_name").eq(release) if release else None,
+                Attr("status").eq(status) if status else None,
+                Attr("action").eq(action) if action else None,
+            )
+            if c is not None
+        ]
         flt = _and(conds)
         items, next_token = self._query_page(index, key, flt, limit, token, forward=False)
         return [_operation_from_item(i) for i in items], next_token
@@ -541,10 +626,15 @@ class Store:
         if expected is None:
             cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:
-            cond = {"ConditionExpression": "#r = :r AND #s = :s AND last_operation_id = :op",
-                    "ExpressionAttributeNames": {"#r": "revision", "#s": "status"},
-                    "ExpressionAttributeValues": {":r": expected.revision, ":s": expected.status.value,
-                                                  ":op": expected.last_operation_id}}  # fmt: skip
+            cond = {
+                "ConditionExpression": "#r = :r AND #s = :s AND last_operation_id = :op",
+                "ExpressionAttributeNames": {"#r": "revision", "#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":r": expected.revision,
+                    ":s": expected.status.value,
+                    ":op": expected.last_operation_id,
+                },
+            }
         try:
             self._call(self._table.put_item, Item=_release_item(record), **cond)
         except ClientError:
@@ -554,8 +644,12 @@ class Store:
     def add_release_event(self, ref: ReleaseRef, event: dict[str, Any]) -> None:
         """Record something that happened to a release (a reconcile finding): ``REL#...`` / ``EVT#<t>#<rand>``."""
         ts = now()
-        item = {"pk": _release_pk(ref), "sk": f"EVT#{ts:017.3f}#{uuid.uuid4().hex[:8]}",
-                "doc": json.dumps(event, sort_keys=True), "ttl": int(ts) + RELEASE_EVENT_TTL_S}  # fmt: skip
+        item = {
+            "pk": _release_pk(ref),
+            "sk": f"EVT#{ts:017.3f}#{uuid.uuid4().hex[:8]}",
+            "doc": json.dumps(event, sort_keys=True),
+            "ttl": int(ts) + RELEASE_EVENT_TTL_S,
+        }
         self._call(self._table.put_item, Item=item)
 
     def release_events(self, ref: ReleaseRef, limit: int) -> list[dict[str, Any]]:
@@ -574,11 +668,13 @@ class Store:
         """Claim the operation's CloudFormation request, once: the first caller gets it, every later one None."""
         try:
             resp = self._call(
-                self._table.update_item, Key={"pk": f"OP#{op_id}", "sk": "CFN"},
-                UpdateExpression="SET answered_at = :t", ConditionExpression="attribute_exists(pk) AND "
-                "attribute_not_exists(answered_at)", ExpressionAttributeValues={":t": _num(now())},
+                self._table.update_item,
+                Key={"pk": f"OP#{op_id}", "sk": "CFN"},
+                UpdateExpression="SET answered_at = :t",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(answered_at)",
+                ExpressionAttributeValues={":t": _num(now())},
                 ReturnValues="ALL_NEW",
-            )  # fmt: skip
+            )
         except ClientError:
             return None
         return dict(json.loads(resp["Attributes"]["doc"]))
@@ -587,12 +683,19 @@ class Store:
 
     def put_audit(self, entry: dict[str, Any], ttl_epoch: int) -> None:
         """One audit entry (``audit.AuditLog`` shapes it); expires at ``ttl_epoch`` (DynamoDB TTL)."""
-        item = {"pk": f"AUDIT#{entry['id']}", "sk": "META", "gsi1pk": "AUDIT",
-                "gsi1sk": f"{entry['at']:017.3f}#{entry['id']}", "ttl": ttl_epoch, **_dynamo_safe(entry)}  # fmt: skip
+        item = {
+            "pk": f"AUDIT#{entry['id']}",
+            "sk": "META",
+            "gsi1pk": "AUDIT",
+            "gsi1sk": f"{entry['at']:017.3f}#{entry['id']}",
+            "ttl": ttl_epoch,
+            **_dynamo_safe(entry),
+        }
         self._call(self._table.put_item, Item=item)
 
-    def list_audit(self, since: float, filters: dict[str, str], limit: int,
-                   token: str | None) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+    def list_audit(
+        self, since: float, filters: dict[str, str], limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first, from ``since``; ``filters`` are exact matches on entry fields."""
         key = Key("gsi1pk").eq("AUDIT") & Key("gsi1sk").gte(f"{since:017.3f}")
         flt = _and([Attr(k).eq(val) for k, val in sorted(filters.items())])
@@ -653,8 +756,12 @@ def _decode_token(token: str | None) -> dict[str, Any] | None:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("next_token", "is not a token this service issued") from exc
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()) \
-            or "pk" not in data or len(data) > 4:  # fmt: skip
+    if (
+        not isinstance(data, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+        or "pk" not in data
+        or len(data) > 4
+    ):
         raise InvalidInput("next_token", "is not a token this service issued")
     return data
 
@@ -667,53 +774,94 @@ def _lease_from_item(item: dict[str, Any]) -> Lease:
 def _cluster_from_item(item: dict[str, Any]) -> ClusterInfo:
     item = _clean(item)
     return ClusterInfo(
-        name=item["name"], auth=item["auth"], server=item.get("server", ""), secret_id=item["secret_id"],
-        description=item.get("description", ""), created_at=item["created_at"], updated_at=item["updated_at"],
+        name=item["name"],
+        auth=item["auth"],
+        server=item.get("server", ""),
+        secret_id=item["secret_id"],
+        description=item.get("description", ""),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
         eks=item.get("eks"),
-    )  # fmt: skip
+    )
 
 
 def _release_item(r: ReleaseRecord) -> dict[str, Any]:
     ref = r.ref
     return {
-        "pk": _release_pk(ref), "sk": "META",
-        "gsi1pk": f"RELS#{ref.cluster}", "gsi1sk": f"{ref.namespace}#{ref.name}",
-        "gsi2pk": "RELS", "gsi2sk": f"{ref.cluster}#{ref.namespace}#{ref.name}",
-        "cluster": ref.cluster, "namespace": ref.namespace, "name": ref.name,
-        "status": r.status.value, "revision": r.revision, "chart_name": r.chart_name,
-        "chart_version": r.chart_version, "app_version": r.app_version, "first_deployed": r.first_deployed,
-        "last_deployed": r.last_deployed, "description": r.description, "notes": r.notes,
-        "values_digest": r.values_digest, "labels": r.labels, "last_action": r.last_action,
-        "last_operation_id": r.last_operation_id, "failures": r.failures, "updated_at": _num(r.updated_at),
-        "changed_out_of_band": r.changed_out_of_band, "drift_correction": r.drift_correction,
+        "pk": _release_pk(ref),
+        "sk": "META",
+        "gsi1pk": f"RELS#{ref.cluster}",
+        "gsi1sk": f"{ref.namespace}#{ref.name}",
+        "gsi2pk": "RELS",
+        "gsi2sk": f"{ref.cluster}#{ref.namespace}#{ref.name}",
+        "cluster": ref.cluster,
+        "namespace": ref.namespace,
+        "name": ref.name,
+        "status": r.status.value,
+        "revision": r.revision,
+        "chart_name": r.chart_name,
+        "chart_version": r.chart_version,
+        "app_version": r.app_version,
+        "first_deployed": r.first_deployed,
+        "last_deployed": r.last_deployed,
+        "description": r.description,
+        "notes": r.notes,
+        "values_digest": r.values_digest,
+        "labels": r.labels,
+        "last_action": r.last_action,
+        "last_operation_id": r.last_operation_id,
+        "failures": r.failures,
+        "updated_at": _num(r.updated_at),
+        "changed_out_of_band": r.changed_out_of_band,
+        "drift_correction": r.drift_correction,
         "sensitive_paths": json.dumps([list(p) for p in r.sensitive_paths]),
-    }  # fmt: skip
+    }
 
 
 def _release_from_item(item: dict[str, Any]) -> ReleaseRecord:
     i = _clean(item)
     return ReleaseRecord(
-        ref=ReleaseRef(i["cluster"], i["namespace"], i["name"]), status=ReleaseStatus.parse(i["status"]),
-        revision=i.get("revision", 0), chart_name=i.get("chart_name", ""), chart_version=i.get("chart_version", ""),
-        app_version=i.get("app_version", ""), first_deployed=i.get("first_deployed", ""),
-        last_deployed=i.get("last_deployed", ""), description=i.get("description", ""), notes=i.get("notes", ""),
-        values_digest=i.get("values_digest", ""), labels=i.get("labels", {}), last_action=i.get("last_action", ""),
-        last_operation_id=i.get("last_operation_id", ""), failures=i.get("failures", 0),
-        updated_at=i.get("updated_at", 0.0), changed_out_of_band=bool(i.get("changed_out_of_band", False)),
+        ref=ReleaseRef(i["cluster"], i["namespace"], i["name"]),
+        status=ReleaseStatus.parse(i["status"]),
+        revision=i.get("revision", 0),
+        chart_name=i.get("chart_name", ""),
+        chart_version=i.get("chart_version", ""),
+        app_version=i.get("app_version", ""),
+        first_deployed=i.get("first_deployed", ""),
+        last_deployed=i.get("last_deployed", ""),
+        description=i.get("description", ""),
+        notes=i.get("notes", ""),
+        values_digest=i.get("values_digest", ""),
+        labels=i.get("labels", {}),
+        last_action=i.get("last_action", ""),
+        last_operation_id=i.get("last_operation_id", ""),
+        failures=i.get("failures", 0),
+        updated_at=i.get("updated_at", 0.0),
+        changed_out_of_band=bool(i.get("changed_out_of_band", False)),
         drift_correction=bool(i.get("drift_correction", False)),
         sensitive_paths=tuple(tuple(p) for p in json.loads(i.get("sensitive_paths") or "[]")),
-    )  # fmt: skip
+    )
 
 
 def _operation_item(op: Operation) -> dict[str, Any]:
     sort = f"{op.created_at:017.3f}#{op.id}"
     item: dict[str, Any] = {
-        "pk": f"OP#{op.id}", "sk": "META", "gsi1pk": f"OPS#{op.release.cluster}", "gsi1sk": sort,
-        "gsi2pk": "OPS", "gsi2sk": sort, "id": op.id, "action": op.action.value, "status": op.status.value,
-        "cluster": op.release.cluster, "namespace": op.release.namespace, "release_name": op.release.name,
-        "created_at": _num(op.created_at), "updated_at": _num(op.updated_at),
+        "pk": f"OP#{op.id}",
+        "sk": "META",
+        "gsi1pk": f"OPS#{op.release.cluster}",
+        "gsi1sk": sort,
+        "gsi2pk": "OPS",
+        "gsi2sk": sort,
+        "id": op.id,
+        "action": op.action.value,
+        "status": op.status.value,
+        "cluster": op.release.cluster,
+        "namespace": op.release.namespace,
+        "release_name": op.release.name,
+        "created_at": _num(op.created_at),
+        "updated_at": _num(op.updated_at),
         "request": _dynamo_safe(op.request),
-    }  # fmt: skip
+    }
     for name in ("started_at", "finished_at"):
         if getattr(op, name) is not None:
             item[name] = _num(getattr(op, name))
@@ -727,8 +875,15 @@ def _operation_item(op: Operation) -> dict[str, Any]:
 def _operation_from_item(item: dict[str, Any]) -> Operation:
     i = _clean(item)
     return Operation(
-        id=i["id"], action=Action(i["action"]), status=OperationStatus(i["status"]),
-        release=ReleaseRef(i["cluster"], i["namespace"], i["release_name"]), created_at=i["created_at"],
-        updated_at=i["updated_at"], request=i.get("request", {}), started_at=i.get("started_at"),
-        finished_at=i.get("finished_at"), result=i.get("result"), error=i.get("error"),
-    )  # fmt: skip
+        id=i["id"],
+        action=Action(i["action"]),
+        status=OperationStatus(i["status"]),
+        release=ReleaseRef(i["cluster"], i["namespace"], i["release_name"]),
+        created_at=i["created_at"],
+        updated_at=i["updated_at"],
+        request=i.get("request", {}),
+        started_at=i.get("started_at"),
+        finished_at=i.get("finished_at"),
+        result=i.get("result"),
+        error=i.get("error"),
+    )
