@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
+from chalicelib.domain.fields import CASCADE_MODES, DRY_RUN_MODES, RECOVERY_POLICIES
 from chalicelib.errors import InvalidInput
 
 
@@ -115,44 +117,36 @@ class ReleaseRef:
 
 # ---------------------------------------------------------------- request specs
 
-DRY_RUN_MODES = ("client", "server")
-COMMON_FIELDS = frozenset(
-    {
-        "chart",
-        "version",
-        "values",
-        "set",
-        "set_string",
-        "set_json",
-        "dry_run",
-        "disable_hooks",
-        "wait",
-        "wait_for_jobs",
-        "timeout",
-        "atomic",
-        "rollback_on_failure",
-        "skip_crds",
-        "create_namespace",
-        "dependency_update",
-        "description",
-        "devel",
-        "render_subchart_notes",
-        "labels",
-        "max_history",
-        "verify",
-        "drift_correction",
-        "set_sensitive",
-    }
+COMMON_FIELDS = fields.declare(
+    "chart",
+    "version",
+    "values",
+    "set",
+    "set_string",
+    "set_json",
+    "dry_run",
+    "disable_hooks",
+    "wait",
+    "wait_for_jobs",
+    "timeout",
+    "atomic",
+    "rollback_on_failure",
+    "skip_crds",
+    "create_namespace",
+    "dependency_update",
+    "description",
+    "devel",
+    "render_subchart_notes",
+    "labels",
+    "max_history",
+    "verify",
+    "drift_correction",
+    "set_sensitive",
 )
-INSTALL_FIELDS = COMMON_FIELDS | {"name", "generate_name", "name_template", "replace"}
-UPGRADE_FIELDS = COMMON_FIELDS | {
-    "reuse_values",
-    "reset_values",
-    "reset_then_reuse_values",
-    "force",
-    "cleanup_on_fail",
-    "install",
-}
+INSTALL_FIELDS = COMMON_FIELDS | fields.declare("name", "generate_name", "name_template", "replace")
+UPGRADE_FIELDS = COMMON_FIELDS | fields.declare(
+    "reuse_values", "reset_values", "reset_then_reuse_values", "force", "cleanup_on_fail", "install"
+)
 
 
 @dataclass(frozen=True)
@@ -296,18 +290,16 @@ class UpgradeSpec(ChartSpec):
         )
 
 
-ROLLBACK_FIELDS = frozenset(
-    {
-        "revision",
-        "wait",
-        "wait_for_jobs",
-        "timeout",
-        "force",
-        "cleanup_on_fail",
-        "disable_hooks",
-        "description",
-        "max_history",
-    }
+ROLLBACK_FIELDS = fields.declare(
+    "revision",
+    "wait",
+    "wait_for_jobs",
+    "timeout",
+    "force",
+    "cleanup_on_fail",
+    "disable_hooks",
+    "description",
+    "max_history",
 )
 
 
@@ -344,8 +336,7 @@ class RollbackSpec:
         )
 
 
-UNINSTALL_FIELDS = frozenset({"keep_history", "disable_hooks", "wait", "timeout", "cascade", "description"})
-CASCADE_MODES = ("background", "foreground", "orphan")
+UNINSTALL_FIELDS = fields.declare("keep_history", "disable_hooks", "wait", "timeout", "cascade", "description")
 
 
 @dataclass(frozen=True)
@@ -374,8 +365,7 @@ class UninstallSpec:
         )
 
 
-RECOVERY_POLICIES = ("rollback", "mark-failed")
-UNLOCK_FIELDS = frozenset({"policy", "timeout"})
+UNLOCK_FIELDS = fields.declare("policy", "timeout")
 
 
 @dataclass(frozen=True)
@@ -397,7 +387,7 @@ class UnlockSpec:
         )
 
 
-RECONCILE_FIELDS = frozenset({"timeout"})
+RECONCILE_FIELDS = fields.declare("timeout")
 
 
 @dataclass(frozen=True)
