@@ -12,7 +12,6 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.adapters.store import Idempotency, ListQuery
 from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
@@ -34,9 +33,12 @@ from chalicelib.domain.models import (
     UPGRADE_FIELDS,
     Action,
     ChartSpec,
+    Idempotency,
     InstallSpec,
     Limits,
+    ListQuery,
     Operation,
+    OperationQuery,
     OperationStatus,
     ReconcileSpec,
     ReleaseRef,
@@ -47,9 +49,7 @@ from chalicelib.domain.models import (
     UpgradeSpec,
 )
 from chalicelib.errors import (
-    Conflict,
     InvalidInput,
-    OperationNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -117,12 +117,12 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
     anything else becomes an operation (202 + Location)."""
     d = bootstrap.get()
     idem = None if isinstance(spec, ChartSpec) and spec.dry_run else _idempotency(body)
-    op = d.pipeline.replay(idem)
+    op = d.intake.replay(idem)
     if op is None:
         check()
         if isinstance(spec, ChartSpec) and spec.dry_run:
             return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
-        op = d.pipeline.accept(action, ref, spec, idem)
+        op = d.intake.accept(action, ref, spec, idem)
     return _accepted(op)
 
 
@@ -230,10 +230,8 @@ def get_cluster(cluster: str) -> dict[str, Any]:
 def delete_cluster(cluster: str) -> Response:
     d = bootstrap.get()
     d.registry.get(v.dns_label("cluster", cluster))
-    force = web.query_bools(_query(), ("force",)).get("force", False)
-    if not force and d.store.count_releases(cluster):
-        raise Conflict(f"cluster {cluster} still has releases; uninstall them or pass ?force=true")
-    d.registry.delete(cluster)
+    force = bool(web.query_bools(_query(), ("force",)).get("force", False))
+    d.registry.delete(cluster, force)
     return Response(body="", status_code=204)
 
 
@@ -349,7 +347,7 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     v.no_unknown(query, frozenset({"info", "revision", "reveal"}))
     ref = ReleaseRef.parse(cluster, namespace, name)
     parts: tuple[str, ...] = ()
-    live: list[str] = []  # issue 5: drift (live objects vs the manifest) and events (reconcile findings)
+    live: list[str] = []  # drift (live objects vs the manifest) and events (reconcile findings)
     if query.get("info"):
         asked = query["info"].split(",")
         live = [p for p in asked if p in LIVE_INFO]
@@ -367,7 +365,7 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     if "drift" in live:
         out["drift"] = bootstrap.get().reconciler.drift_of(ref)
     if "events" in live:
-        out["events"] = bootstrap.get().store.release_events(ref, 100)
+        out["events"] = bootstrap.get().reconciler.events_of(ref)
     return out
 
 
@@ -507,7 +505,7 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
     d.registry.get(cluster)
     body = _body()
     spec = UnlockSpec.from_json(body, _limits(), d.settings.recovery_policy)
-    op = d.pipeline.replay(_idempotency(body))
+    op = d.intake.replay(_idempotency(body))
     return _accepted(op or d.recovery.unlock(ref, spec))
 
 
@@ -527,7 +525,7 @@ def reconcile(cluster: str) -> Response:
     v.dns_label("cluster", cluster)
     body = _body()
     spec = ReconcileSpec.from_json(body, _limits())
-    op = d.pipeline.replay(_idempotency(body))
+    op = d.intake.replay(_idempotency(body))
     return _accepted(op or d.reconciler.request(cluster, spec))
 
 
@@ -544,11 +542,7 @@ def reconcile(cluster: str) -> Response:
     errors=(404, 503),
 )
 def get_operation(operation_id: str) -> dict[str, Any]:
-    if not operation_id.startswith(Operation.PREFIX) or len(operation_id) > 64:
-        raise OperationNotFound(f"operation {operation_id[:64]} not found")
-    op = bootstrap.get().store.get_operation(operation_id)
-    if op is None:
-        raise OperationNotFound(f"operation {operation_id} not found")
+    op = bootstrap.get().intake.get(operation_id)
     bootstrap.get().authorizer.require(principal(), "read", op.release.cluster, op.release.namespace)
     return op.to_json()
 
@@ -575,13 +569,15 @@ def list_operations() -> dict[str, Any]:
     v.no_unknown(query, frozenset({"cluster", "namespace", "release", "status", "action", "limit", "next_token"}))
     status = v.choice("status", query.get("status"), tuple(s.value for s in OperationStatus))
     action = v.choice("action", query.get("action"), tuple(a.value for a in Action))
-    ops, token = bootstrap.get().store.list_operations(
-        cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
-        namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
-        release=v.release_name("release", query["release"]) if query.get("release") else None,
-        status=status,
-        action=action,
-        limit=web.limit(query),
-        token=query.get("next_token"),
+    ops, token = bootstrap.get().intake.list(
+        OperationQuery(
+            cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
+            namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
+            release=v.release_name("release", query["release"]) if query.get("release") else None,
+            status=status,
+            action=action,
+            limit=web.limit(query),
+            next_token=query.get("next_token"),
+        )
     )
     return web.page(_visible([o.to_json() for o in ops]), token, "operations")
