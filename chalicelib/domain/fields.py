@@ -62,7 +62,8 @@ SCHEMAS: dict[str, Schema] = {
     "set_sensitive": {
         "type": "array",
         "items": {"type": "string", "minLength": 1},
-        "description": "values paths (helm --set path syntax, e.g. db.password) masked wherever values are shown",
+        "description": "helm --set assignments (e.g. 'db.password=...'), applied last; their paths are masked "
+        "wherever values are shown (an object or a comma-separated string is read like set, too)",
     },
     "reuse_values": _flag("reuse the last release's values and merge the request's over them"),
     "reset_values": _flag("reset the values to the chart's defaults"),

@@ -34,7 +34,7 @@ def _listed() -> dict[str, str]:
         name, _, description = line.strip().partition(" ")
         stack[depth:] = [name]
         path = "".join(stack)
-        if path.startswith("chalicelib/") and path != "chalicelib/":
+        if path.startswith("chalicelib/"):
             out[path] = description.strip()
     return out
 
