@@ -6,6 +6,8 @@ body fields of the release verbs from ``domain/fields.py``. Nothing here is writ
 
 from __future__ import annotations
 
+import importlib
+
 from chalicelib.api import routes
 from chalicelib.api import schemas as s
 
@@ -26,7 +28,10 @@ SECURITY_SCHEMES: s.S = {
 
 
 def spec() -> s.S:
-    """The document for the routes declared so far (all of them once ``app`` is imported)."""
+    """The document of every declared route (the route modules are imported here, so that a process that never
+    imported ``app`` gets the whole document too)."""
+    for module in routes.ROUTE_MODULES:
+        importlib.import_module(module)
     paths: s.S = {}
     for (method, path), declared in sorted(routes.TABLE.items(), key=lambda item: (item[0][1], item[0][0])):
         paths.setdefault(path, {})[method.lower()] = declared.operation()

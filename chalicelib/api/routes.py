@@ -69,6 +69,7 @@ class Route:
 
 
 TABLE: dict[tuple[str, str], Route] = {}
+ROUTE_MODULES = ("chalicelib.api.releases", "chalicelib.api.charts", "chalicelib.api.admin")  # all that declare routes
 
 
 def route(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from chalice.app import Blueprint
 
@@ -9,11 +14,23 @@ from app import app
 from chalicelib.api import openapi, routes
 from chalicelib.core.authz import PUBLIC, SELF, VERBS
 
+ROOT = Path(__file__).resolve().parents[3]
+
 
 def test_every_app_route_is_declared_once_with_a_verb() -> None:
     served = {(method, path) for path, entries in app.routes.items() for method in entries}
     assert served == set(routes.TABLE)
     assert all(declared.verb in (*VERBS, PUBLIC, SELF) for declared in routes.TABLE.values())
+
+
+def test_the_document_is_whole_without_the_app() -> None:
+    """A process that never imported ``app`` (a client, the e2e checker) still gets every route."""
+    code = (
+        "import json, sys; from chalicelib.api.openapi import spec; "
+        "json.dump(sorted((m, p) for p, ops in spec()['paths'].items() for m in ops), sys.stdout)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert {tuple(pair) for pair in json.loads(out.stdout)} == {(m.lower(), p) for m, p in routes.TABLE}
 
 
 def test_an_undeclared_route_is_for_admins_only() -> None:
