@@ -1,4 +1,5 @@
-"""The operation pipeline: ``accept`` (API side) and ``execute`` (worker side).
+"""The operation pipeline: ``Intake.accept`` (API side), ``Executor.execute`` (worker side, one handler per
+action) and the ``Announcer`` that tells listeners when an operation ended.
 
 accept:  an Idempotency-Key seen before answers with its operation (same request) or 422 (another request);
          otherwise operation record (queued) + the release's lease + the key, in one conditional transaction;
