@@ -21,6 +21,8 @@ from chalicelib.domain.models import (
     UPGRADE_FIELDS,
     Action,
 )
+from chalicelib.domain.values import DEFAULT_LIMITS as VALUES_LIMITS
+from chalicelib.domain.values import MAX_FILE_NAME
 
 S = dict[str, Any]
 ACTIONS = [a.value for a in Action]
@@ -56,6 +58,26 @@ FIELD_SCHEMAS: dict[str, S] = {
     "set": SET_FORM,
     "set_string": SET_FORM,
     "set_json": SET_FORM,
+    "set_sensitive": SET_FORM,
+    "values_files": {
+        "type": "array",
+        "maxItems": VALUES_LIMITS.max_files,
+        "items": {
+            "oneOf": [
+                STR,
+                {
+                    "type": "object",
+                    "required": ["content"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": MAX_FILE_NAME},
+                        "content": STR,
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "description": "YAML texts merged in order like helm -f a -f b, before values; name is for messages",
+    },
     "dry_run": {"oneOf": [BOOL, {"type": "string", "enum": ["client", "server"]}]},
     "timeout": TIMEOUT,
     "description": {"type": "string", "maxLength": 1024},
