@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack.charts import ChartServer
 from devstack.stack import ROOT, Stack
-from tests.e2e.conftest import ChartServer, helm_cli
+from tests.e2e.conftest import helm_cli
 
 pytestmark = pytest.mark.e2e
 NS = "values-files"
