@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.config import MAX_HELM_TIMEOUT_S
+from chalicelib.domain.values import DEFAULT_LIMITS as VALUES_LIMITS
+from chalicelib.domain.values import MAX_FILE_NAME
 
 Schema = dict[str, Any]
 
@@ -56,6 +58,25 @@ SCHEMAS: dict[str, Schema] = {
     "dependency_update": _flag("update the chart's dependencies before installing"),
     # values
     "values": {"oneOf": [{"type": "object"}, STR], "description": "an object, or a YAML document"},
+    "values_files": {
+        "type": "array",
+        "maxItems": VALUES_LIMITS.max_files,
+        "items": {
+            "oneOf": [
+                STR,
+                {
+                    "type": "object",
+                    "required": ["content"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": MAX_FILE_NAME},
+                        "content": STR,
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "description": "YAML texts merged in order like helm -f a -f b, before values; name is for messages",
+    },
     "set": SET_FORM,
     "set_string": SET_FORM,
     "set_json": SET_FORM,
