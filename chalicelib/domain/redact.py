@@ -8,6 +8,9 @@ from typing import Any
 
 import yaml
 
+from chalicelib.domain import yamlguard
+from chalicelib.errors import InvalidInput
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # presigned URLs and any URL query string (may carry signatures or tokens)
     (re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*"), r"\1?<redacted>"),
@@ -134,8 +137,8 @@ def _mask_secret_doc(doc: str) -> str:
     if not _SECRET_KIND.search(doc):
         return doc
     try:
-        data = yaml.safe_load(doc)
-    except yaml.YAMLError:
+        data = yamlguard.load(doc, "manifest", yamlguard.MANIFEST)
+    except (yaml.YAMLError, InvalidInput):
         # not parseable: keep only the lines that cannot carry secret data
         return (
             "".join(line for line in doc.splitlines(keepends=True) if line.lstrip().startswith("#"))
