@@ -94,7 +94,7 @@ class Catalog:
         """What can be known before queueing: the repository exists; ``verify`` has a keyring to verify with."""
         ref = ChartRef.parse(spec.chart)
         if ref.kind in ("oci", "url"):
-            netguard.check_url(ref.location, self.repos.allowed, "chart")
+            netguard.check_url(ref.location, self.repos.netpolicy, "chart")
         conn = self._connection(ref, "chart")
         if spec.verify:
             if ref.kind == "uploaded":
@@ -166,7 +166,9 @@ class Catalog:
 
     def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
         try:
-            return fetch(url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.allowed, "chart")
+            return fetch(
+                url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.netpolicy, "chart"
+            )
         except RemoteNotFound as exc:  # the index or the reference names an archive the server does not have
             raise ChartNotFound(f"chart {ref.name}: {exc.message}") from exc
 
@@ -174,7 +176,7 @@ class Catalog:
         self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool, workdir: Workdir
     ) -> Path:
         url = ref.location if ref.kind == "oci" else f"{conn.repo.url}/{ref.name}" if conn else ref.location
-        netguard.check_url(url, self.repos.allowed, "chart")
+        netguard.check_url(url, self.repos.netpolicy, "chart")
         tls = RegistryTls()
         if conn is not None:
             tls = _registry_files(conn, url, workdir)
