@@ -44,8 +44,8 @@ def _pairs(argv: list[str]) -> list[str]:
         (
             H3,
             InstallSpec(**BASE, dependency_update=True, devel=True, render_subchart_notes=True, wait_for_jobs=True),
-            ["--dependency-update", "--devel", "--render-subchart-notes", "--wait-for-jobs"],
-            [],
+            ["--devel", "--render-subchart-notes", "--wait-for-jobs"],
+            ["--dependency-update"],  # helm never fetches dependencies itself: the catalog does, through the guard
         ),
         (
             H3,
