@@ -72,18 +72,14 @@ class Registered:
 
 
 URL = "https://charts.example/deps"
+DB = {v: chart_tgz("db", v) for v in ("1.0.0", "1.4.0", "2.0.0")}  # built once: gzip stamps the time
 INDEX = yaml.safe_dump(
     {
         "apiVersion": "v1",
         "entries": {
             "db": [
-                {
-                    "name": "db",
-                    "version": v,
-                    "urls": [f"db-{v}.tgz"],
-                    "digest": hashlib.sha256(chart_tgz("db", v)).hexdigest(),
-                }
-                for v in ("1.0.0", "1.4.0", "2.0.0")
+                {"name": "db", "version": v, "urls": [f"db-{v}.tgz"], "digest": hashlib.sha256(data).hexdigest()}
+                for v, data in DB.items()
             ]
         },
     }
@@ -96,8 +92,7 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Any]]:
 
     def fake_fetch(url: str, access: Any, max_bytes: int, timeout_s: float, policy: Any, field: str) -> bytes:
         calls.append((url, access, policy))
-        version = url.rsplit("-", 1)[-1].removesuffix(".tgz")
-        return chart_tgz("db", version)
+        return DB[url.rsplit("-", 1)[-1].removesuffix(".tgz")]
 
     monkeypatch.setattr(catalog_module, "fetch", fake_fetch)
     return calls
