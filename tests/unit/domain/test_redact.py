@@ -1,10 +1,16 @@
-"""Redaction: presigned URLs, bearer and EKS tokens, passwords in URLs and text, literal secrets."""
+"""Redaction: presigned URLs, bearer and EKS tokens, passwords in URLs and text, literal secrets; the masking
+rules of values, tested with the table of examples in docs/SECURITY.md as data."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chalicelib.domain import redact
+from chalicelib.domain.values import sensitive_paths
 
 
 @pytest.mark.parametrize(
@@ -33,3 +39,38 @@ def test_a_secret_that_is_an_alias_bomb_is_masked_whole() -> None:
     masked = redact.mask_manifest("kind: ConfigMap\n---\n" + doc)
     assert masked.startswith("kind: ConfigMap\n---\n") and len(masked) < 200
     assert "could not be parsed" in masked and "*b6" not in masked
+
+
+# ---------------------------------------------------------------- the masking rules, from docs/SECURITY.md's table
+
+SECURITY_MD = Path(__file__).resolve().parents[3] / "docs" / "SECURITY.md"
+
+
+def masking_examples() -> list[tuple[Any, list[str], Any]]:
+    """The rows of the table between the ``masking-examples`` markers: (values, set_sensitive, shown)."""
+    text = SECURITY_MD.read_text()
+    table = text.split("<!-- masking-examples", 1)[1].split("<!-- /masking-examples -->", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]  # no cell holds a "|"
+        if len(cells) != 3 or not cells[0].startswith("{"):
+            continue
+        values, sensitive, shown = cells
+        rows.append((json.loads(values), [s.strip("`") for s in sensitive.split()], json.loads(shown)))
+    return rows
+
+
+def test_the_documented_table_is_read_whole() -> None:
+    rows = masking_examples()
+    assert len(rows) >= 15 and sum(1 for _, s, _ in rows if s) >= 3
+
+
+@pytest.mark.parametrize(("values", "sensitive", "shown"), masking_examples())
+def test_the_documented_masking_examples(values: Any, sensitive: list[str], shown: Any) -> None:
+    paths = sensitive_paths(sensitive) if sensitive else ()
+    assert redact.mask_values(values, paths) == shown
+
+
+def test_masked_strings_are_scrubbed_from_messages_too() -> None:
+    values = {"db": {"url": "postgres://app:hunter22@db/app", "password": "pa55word"}, "tls": {"key": "x"}}
+    assert set(redact.sensitive_strings(values)) == {"hunter22", "pa55word"}
