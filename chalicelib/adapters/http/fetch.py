@@ -8,7 +8,8 @@ errors name the URL without its query string.
 Every connection, the first and each redirect's, goes to an address the SSRF guard checked: the host name is
 resolved once (:func:`~chalicelib.adapters.http.guard.resolve`) and the socket opened to that address, so a name
 that answers differently the second time (DNS rebinding) gains nothing. TLS still verifies the certificate
-against the host name, which is also the SNI sent.
+against the host name, which is also the SNI sent. Proxies named in the environment are not used (through a
+proxy, the guard would check the proxy, not the target).
 """
 
 from __future__ import annotations
@@ -166,6 +167,7 @@ def fetch(
         # both schemes are pinned (a redirect may change the scheme), so a redirect target is checked as it is
         # connected to, like the first URL
         handlers: list[Any] = [
+            urllib.request.ProxyHandler({}),  # no proxy from the environment: the guard checks the real target
             _PinnedHTTPHandler(policy, field),
             _PinnedHTTPSHandler(access.ssl_context(), policy, field),
         ]

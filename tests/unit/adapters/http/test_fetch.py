@@ -193,3 +193,15 @@ def test_tls_is_verified_against_the_host_name_not_the_address(dns: Resolver, ce
             with pytest.raises(RepositoryUnreachable, match="TLS"):
                 fetch(url, Access(url, ca_bundle=ca), 1000, 5, LOCAL)
         assert dns.lookups == ["charts.example"]
+
+
+def test_a_proxy_from_the_environment_is_not_used(
+    server: http.server.ThreadingHTTPServer, dns: Resolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a proxy the guard would check the proxy's address, not the target's: the target is connected."""
+    port = server.server_address[1]
+    dns.answers["charts.example"] = ["127.0.0.1"]
+    monkeypatch.setenv("http_proxy", "http://169.254.169.254:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://169.254.169.254:3128")
+    url = f"http://charts.example:{port}/index.yaml"
+    assert fetch(url, Access(url), 1000, 5, LOCAL) == f"index for charts.example:{port}".encode()
