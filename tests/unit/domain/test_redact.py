@@ -74,3 +74,15 @@ def test_the_documented_masking_examples(values: Any, sensitive: list[str], show
 def test_masked_strings_are_scrubbed_from_messages_too() -> None:
     values = {"db": {"url": "postgres://app:hunter22@db/app", "password": "pa55word"}, "tls": {"key": "x"}}
     assert set(redact.sensitive_strings(values)) == {"hunter22", "pa55word"}
+
+
+def test_every_secret_in_a_manifest_has_its_data_and_string_data_masked() -> None:
+    manifest = (
+        "# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+        "data: {pw: aHVudGVyMg==}\nstringData: {token: hunter2}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {greeting: hi}\n"
+    )
+    masked = redact.mask_manifest(manifest)
+    assert "aHVudGVyMg==" not in masked and "hunter2" not in masked
+    assert "pw: <redacted>" in masked and "token: <redacted>" in masked
+    assert "greeting: hi" in masked and masked.startswith("# Source: c/templates/s.yaml\n")
