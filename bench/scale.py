@@ -33,7 +33,7 @@ import boto3
 from bench import chart as bench_chart
 from bench.bench_releases import NAMESPACE, Api, BenchError, HelmCli, log
 from bench.report import Series, block, ms
-from chalicelib.adapters.store import ListQuery, Store, _release_item
+from chalicelib.adapters.store import ListQuery, Store
 from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
 
 PER_NAMESPACE = 100
@@ -100,14 +100,10 @@ class Seeder:
     def seed_to(self, target: int) -> float:
         """Add records until ``target`` exist; returns the seconds this step took."""
         started, ts = time.perf_counter(), time.time()
-        table = self.resource.Table(self.table_name)
-        with table.batch_writer() as batch:
-            for i in range(self.count, target):
-                batch.put_item(Item=_release_item(seeded_record(self.cluster, i, ts)))
+        store = Store(self.resource, self.table_name)
+        store.put_releases(seeded_record(self.cluster, i, ts) for i in range(self.count, target))
         if self.count == 0 and target > 0:
-            Store(self.resource, self.table_name).sync_revisions(
-                seeded_ref(self.cluster, 0), seeded_revisions(REVISIONS)
-            )
+            store.sync_revisions(seeded_ref(self.cluster, 0), seeded_revisions(REVISIONS))
         step = time.perf_counter() - started
         self.count, self.seconds = max(self.count, target), self.seconds + step
         return step

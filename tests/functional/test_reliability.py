@@ -155,7 +155,7 @@ def _fail(code: str) -> Any:
 def test_dynamodb_down_on_accept_is_503_and_writes_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
     before = table_items()
-    monkeypatch.setattr(bootstrap.get().store._client, "transact_write_items", _fail("ThrottlingException"))
+    monkeypatch.setattr(bootstrap.get().store.table.client, "transact_write_items", _fail("ThrottlingException"))
     status, err = post(api, NS, {"name": "web", "chart": CHART})
     assert status == 503 and err["error"]["code"] == "DependencyUnavailable"
     assert table_items() == before

@@ -11,7 +11,7 @@ import pytest
 
 from bench import coldstart, overhead, scale, suite, throughput, workerlog
 from bench.report import Series, allowed_overhead, markdown, ms, percentile, ratio, table, verdict
-from chalicelib.adapters.store import _release_from_item, _release_item
+from chalicelib.adapters.store.codec import release_attributes, release_from_item
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -123,7 +123,7 @@ def test_zip_sizes_by_top_level_entry(tmp_path: Path) -> None:
 def test_seeded_records_use_the_store_layout_and_estimated_capacity() -> None:
     record = scale.seeded_record("local", 1234, 1_700_000_000.0)
     assert record.ref.namespace == "seed-0012" and record.ref.name == "rel-001234"
-    assert _release_from_item(_release_item(record)) == record
+    assert release_from_item(release_attributes(record)) == record
     item = {"pk": {"S": "REL#x"}, "n": {"N": "12"}, "m": {"M": {"k": {"S": "vv"}}}, "b": {"BOOL": True}}
     assert scale.item_size(item) == 2 + 5 + 1 + 3 + 1 + (3 + 1 + 2 + 1) + 1 + 1
     assert scale.query_rcu(0) == 0.5 and scale.query_rcu(4096) == 0.5 and scale.query_rcu(4097) == 1.0
