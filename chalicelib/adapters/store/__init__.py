@@ -2,25 +2,26 @@
 
 Table ``charthouse`` (pay per request), string keys ``pk``/``sk``, two global secondary indexes (projection ALL):
 
-====================  ==========================  ====================  ===================  ====================
-item                  pk / sk                     gsi1pk / gsi1sk       gsi2pk / gsi2sk      written by
-====================  ==========================  ====================  ===================  ====================
-cluster               CLUSTER#<c> / META          CLUSTERS / <c>        -                    PUT cluster
-release record        REL#<c>#<ns>#<n> / META     RELS#<c> / <ns>#<n>   RELS / <c>#<ns>#<n>  worker, after helm
-revision              REL#<c>#<ns>#<n> / REV#<r>  -                     -                    worker, after helm
-lease                 REL#<c>#<ns>#<n> / LEASE    LEASES / <exp>#<key>  -                    accept; worker frees
-idempotency key       IDEM#<key> / META           -                     -                    accept (TTL: ``ttl``)
-operation             OP#<id> / META              OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
-audit entry           AUDIT#<id> / META           AUDIT / <t>#<id>      -                    every mutating or denied call (TTL)
-token (local stages)  TOKEN#<sha256> / META       TOKENS / <name>       -                    POST /v1/tokens
-policy                POLICY#<name> / META        POLICIES / <name>     -                    PUT /v1/policies/{name}
-repository            REPO#<name> / META          REPOS / <name>        -                    PUT repository
-uploaded chart        CHART#<name> / V#<version>  UPLOADS / <name>#<v>  -                    POST chart
-release event         REL#<c>#<ns>#<n> / EVT#<t>  -                     -                    reconcile (TTL)
-CloudFormation reply  OP#<id> / CFN               -                     -                    accept (TTL)
-====================  ==========================  ====================  ===================  ====================
+====================  ==============================  ====================  ===================  =======================
+item                  pk / sk                         gsi1pk / gsi1sk       gsi2pk / gsi2sk      written by
+====================  ==============================  ====================  ===================  =======================
+cluster               CLUSTER#<c> / META              CLUSTERS / <c>        -                    PUT cluster
+release record        REL#<c>#<ns>#<n> / META         RELS#<c> / <ns>#<n>   RELS / <c>#<ns>#<n>  worker, after helm
+revision              REL#<c>#<ns>#<n> / REV#<r>      -                     -                    worker, after helm
+lease                 REL#<c>#<ns>#<n> / LEASE        LEASES / <exp>#<key>  -                    accept; worker frees
+idempotency key       IDEM#<key> / META               -                     -                    accept (TTL: ``ttl``)
+operation             OP#<id> / META                  OPS#<c> / <t>#<id>    OPS / <t>#<id>       accept; worker
+audit entry           AUDIT#<id> / META               AUDIT / <t>#<id>      -                    audited calls (TTL)
+token (local stages)  TOKEN#<sha256> / META           TOKENS / <name>       -                    POST /v1/tokens
+policy                POLICY#<name> / META            POLICIES / <name>     -                    PUT /v1/policies/{name}
+repository            REPO#<name> / META              REPOS / <name>        -                    PUT repository
+uploaded chart        CHART#<name> / V#<version>      UPLOADS / <name>#<v>  -                    POST chart
+release event         REL#<c>#<ns>#<n> / EVT#<t>#<u>  -                     -                    reconcile (TTL)
+CloudFormation reply  OP#<id> / CFN                   -                     -                    accept (TTL)
+====================  ==============================  ====================  ===================  =======================
 
-(<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric.)
+(<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric; <u>
+tells apart two events of the same millisecond.)
 
 Access patterns:
 
@@ -40,7 +41,7 @@ Access patterns:
   newest first. A CloudFormation request is written with its operation (same transaction) and claimed once with a
   conditional UpdateItem (``take_cfn_reply``) by whoever ends the operation.
 * audit: Query gsi1 ``AUDIT`` with ``gsi1sk >= <since>``, newest first; cluster/release/principal filters are
-  FilterExpressions.
+  FilterExpressions. Every mutating or refused call writes one entry.
 * tokens, policies, repositories and uploaded charts (``put_*``/``get_*``/``list_*``/``delete_*``): GetItem,
   PutItem, DeleteItem on their keys; list: Query gsi1 ``TOKENS`` / ``POLICIES`` / ``REPOS`` / ``UPLOADS``
   (``begins_with(<name>#)`` for one chart's versions). A bearer token is found by GetItem on its hash.
@@ -48,7 +49,7 @@ Access patterns:
 
 Modules, one concern each (``Store`` is their union; every name the rest of the code uses is importable from here):
 
-==============  ==================================================================================================
+==============  ======================================================================================
 ``table``       the table definition, the error mapping of every call, paged queries and their ``next_token``
 ``keys``        every ``pk``/``sk``/index key and every key condition: no other module writes a key string
 ``codec``       models to DynamoDB attributes and back (numbers, documents, records, operations, clusters)
@@ -57,7 +58,7 @@ Modules, one concern each (``Store`` is their union; every name the rest of the 
 ``operations``  operations, leases, idempotency keys, CloudFormation requests
 ``access``      clusters, tokens, policies, repositories, uploaded charts
 ``audit``       audit entries
-==============  ==================================================================================================
+==============  ======================================================================================
 """
 
 from __future__ import annotations
