@@ -1,15 +1,15 @@
 """2. List and history at scale: release records seeded straight into the store, against helm on real releases.
 
-Records are written with BatchWriteItem (25 a request, boto3's batch writer) through ``chalicelib.store``'s own item
-layout, into the stack's emulated DynamoDB, in cluster ``local``: namespaces ``seed-0000``, ``seed-0001``... of 100
-releases each. The levels are cumulative (1,000, then 9,000 more, then 90,000 more). At each level, ``samples``
-times each:
+Records are written with BatchWriteItem (25 a request, boto3's batch writer) in the store's own item layout
+(``Store.put_releases``), into the stack's emulated DynamoDB, in cluster ``local``: namespaces ``seed-0000``,
+``seed-0001``... of 100 releases each. The levels are cumulative (1,000, then 9,000 more, then 90,000 more). At
+each level, ``samples`` times each:
 
 * ``GET /v1/releases?limit=100`` (GSI2, every cluster), ``GET /v1/clusters/local/releases?limit=100`` (GSI1) and
   ``GET /v1/clusters/local/namespaces/seed-0001/releases?limit=100`` (GSI1 + begins_with), and the history of a
   seeded release with ``REVISIONS`` revisions, through the HTTP API;
-* the same four calls on ``chalicelib.store.Store`` in this process, counting what DynamoDB is asked to read:
-  Query calls, ``ScannedCount`` (items read before filters) and the read capacity DynamoDB would charge
+* the same four calls on ``chalicelib.adapters.store.Store`` in this process, counting what DynamoDB is asked to
+  read: Query calls, ``ScannedCount`` (items read before filters) and the read capacity DynamoDB would charge
   (estimated from the items' sizes; moto reports a constant). On real DynamoDB a Query
   reads only the items it returns (plus filtered ones), whatever the table holds: that count is the store's cost.
 

@@ -11,8 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.adapters.store import Store, table_definition
+from chalicelib.adapters.store import Store, keys, table_definition
 from chalicelib.core.clusters import ClusterRegistry, ClusterSpec
+from chalicelib.domain.models import ReleaseRef
 
 TABLE = "charthouse"
 KUBECONFIG = """
@@ -61,3 +62,18 @@ def registry_with(store: Store, *clusters: str) -> ClusterRegistry:
 
 def _no_sessions(region: str, role_arn: str | None) -> Any:
     raise AssertionError("no EKS cluster is registered in these tests")
+
+
+def typed(key: dict[str, str]) -> dict[str, dict[str, str]]:
+    """A key of ``chalicelib.adapters.store.keys`` as the low-level client takes it."""
+    return {name: {"S": value} for name, value in key.items()}
+
+
+def expire_lease(ref: ReleaseRef) -> None:
+    """Make a release's lease expired long ago, as a lost worker leaves it (its index key too: the sweep finds it)."""
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key=typed(keys.lease(ref)),
+        UpdateExpression="SET expires_at = :e, gsi1sk = :s",
+        ExpressionAttributeValues={":e": {"N": "1"}, ":s": {"S": keys.lease_index(ref, 1)["gsi1sk"]}},
+    )

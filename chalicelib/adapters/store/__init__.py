@@ -31,10 +31,12 @@ Access patterns:
   clusters: Query gsi2 ``RELS``. Status/name/search/chart filters are FilterExpressions; pages are filled up to
   ``limit`` and continued with an opaque ``next_token`` (the last returned item's key).
 * accept an operation: one TransactWriteItems = Put operation (new id) + Put lease (absent or expired)
-  [+ Put idempotency key (absent)]. A replayed key is read with GetItem ``IDEM#<key>``.
+  [+ Put idempotency key (absent or past its TTL)] [+ Put attachments]. A replayed key is read with GetItem
+  ``IDEM#<key>``.
 * stale leases (the sweep): Query gsi1 ``LEASES`` with ``gsi1sk < <now>`` (<exp> is the zero-padded expiry).
 * finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
-  Put release record + Update operation (condition: still ``running``) + Delete lease (condition: ours).
+  Put release record + Put operation (condition: still ``queued`` or ``running``) + Delete lease (condition: ours
+  or gone).
 * get an operation: GetItem ``OP#<id>``; list: Query gsi1 ``OPS#<c>`` or gsi2 ``OPS``, newest first.
 * reconcile: list a cluster's records (gsi1, every status), then per changed release a conditional PutItem
   (``put_release_if_unchanged``) and a PutItem of a release event; events: Query ``REL#...`` ``begins_with EVT#``,
