@@ -33,8 +33,8 @@ import boto3
 from bench import chart as bench_chart
 from bench.bench_releases import NAMESPACE, Api, BenchError, HelmCli, log
 from bench.report import Series, block, ms
-from chalicelib.adapters.store import ListQuery, Store
-from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
+from chalicelib.adapters.store import Store
+from chalicelib.domain.models import ListQuery, ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
 
 PER_NAMESPACE = 100
 BIG = 50_000  # from this level on, half the samples: the emulator takes seconds per Query there

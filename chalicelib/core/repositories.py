@@ -258,7 +258,7 @@ class RepositoryRegistry:
     def __init__(
         self, store: Store, vault: Vault, index_cache: Blobs, allowed: tuple[netguard.Network, ...] = ()
     ) -> None:
-        self.allowed = allowed  # networks the SSRF guard lets through (netguard.py)
+        self.allowed = allowed  # networks the SSRF guard lets through (adapters/http/guard.py)
         self._store = store
         self._vault = vault
         self._cache = index_cache

@@ -81,7 +81,7 @@ def test_create_is_answered_once_when_the_operation_ends(
         ("SUCCESS", "prod/apps/web", "r-1")
     ]
     api.drain()
-    bootstrap.get().pipeline.ended(out["operation_id"])  # announced again: still answered once
+    bootstrap.get().announcer.ended(out["operation_id"])  # announced again: still answered once
     assert len(sent.bodies) == 1
     assert "secret-signature" not in caplog.text and '"detail-type": "Helm Release State Change"' in caplog.text
 
@@ -109,7 +109,7 @@ def test_a_crashing_handler_answers_failed_once_and_does_not_raise(
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(bootstrap.get().pipeline, "accept", boom)
+    monkeypatch.setattr(bootstrap.get().intake, "accept", boom)
     assert api.invoke("helm_release_resource", cfn_event("Create"))["status"] == "FAILED"
     assert [b["Status"] for b in sent.bodies] == ["FAILED"]
     assert "InternalError" in sent.bodies[0]["Reason"] and sent.bodies[0]["PhysicalResourceId"].startswith(

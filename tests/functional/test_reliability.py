@@ -160,7 +160,7 @@ def test_dynamodb_down_on_accept_is_503_and_writes_nothing(api: Api, monkeypatch
 
 def test_queue_down_fails_the_operation_and_frees_the_lease(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
-    queue = bootstrap.get().pipeline.queue
+    queue = bootstrap.get().intake.queue
     monkeypatch.setattr(queue._sqs, "send_message", _fail("ServiceUnavailable"))
     status, err = post(api, NS, {"name": "web", "chart": CHART})
     assert status == 503

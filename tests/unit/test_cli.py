@@ -1,4 +1,4 @@
-"""The charthouse CLI without a service: argument parsing, values merging, tables, auth, and exit codes
+"""The charthouse CLI without a service: argument parsing, values files, tables, auth, and exit codes
 against a small fake HTTP server on loopback."""
 
 from __future__ import annotations
@@ -207,45 +207,17 @@ def test_help_on_every_command_has_examples(capsys: pytest.CaptureFixture[str]) 
 # ---------------------------------------------------------------- values
 
 
-def test_values_files_deep_merge_in_order(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("image: {repo: web, tag: v1}\nports: [80, 443]\nkeep: 1\ngone: x\n")
-    (tmp_path / "b.yaml").write_text("image: {tag: v2}\nports: [8080]\ngone: null\nnew: {a: 1}\n")
-    merged = values.read_files([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")])
-    assert merged == {"image": {"repo": "web", "tag": "v2"}, "ports": [8080], "keep": 1, "gone": None, "new": {"a": 1}}
-    # a map replaces a scalar and the other way round; the inputs are not mutated
-    base = {"a": 1, "b": {"c": 1}}
-    assert values.merge(base, {"a": {"x": 1}, "b": 2}) == {"a": {"x": 1}, "b": 2}
-    assert base == {"a": 1, "b": {"c": 1}}
-
-
-@pytest.mark.parametrize(
-    "text,expected",
-    [
-        ("d: 2024-01-01", {"d": "2024-01-01"}),  # timestamps stay strings (helm)
-        ("a: y\nb: N\nc: yes\nd: off", {"a": True, "b": False, "c": True, "d": False}),
-        ("t: 22:22", {"t": "22:22"}),  # no base 60
-        ("f: 1e3\ng: -.5\nh: 1.0e3", {"f": 1000.0, "g": -0.5, "h": 1000.0}),
-        ("o: 0o17\nx: 0X1F\nb: 0B11\nl: 017\nu: 1_000", {"o": 15, "x": 31, "b": 3, "l": 15, "u": 1000}),
-        ("s: '1.10'\nv: 1.10\nq: =", {"s": "1.10", "v": 1.1, "q": "="}),
-        ("", {}),
-    ],
-)
-def test_values_files_read_like_helm(text: str, expected: dict[str, Any]) -> None:
-    assert values.parse(text, "v.yaml") == expected
-
-
-@pytest.mark.parametrize(
-    "text,message",
-    [
-        ("on: 1", "not a string"),
-        ("- 1\n- 2", "must be a mapping"),
-        ("a: [1", "not valid YAML (line"),
-        ("a: 1\n---\nb: 2", "more than one"),
-    ],
-)
-def test_bad_values_files_are_usage_errors(text: str, message: str) -> None:
-    with pytest.raises(UsageError, match=message.replace("(", r"\(")):
-        values.parse(text, "v.yaml")
+def test_values_files_are_sent_as_text_in_order(tmp_path: Path) -> None:
+    # the CLI does not parse them: the service merges them like helm (tests/unit/domain/values/test_merge.py)
+    (tmp_path / "a.yaml").write_text("image: {repo: web, tag: v1}\non: !!binary x\n")
+    (tmp_path / "b.yaml").write_text("image: {tag: v2}\n")
+    sent = values.read_files([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")])
+    assert sent == [
+        {"name": str(tmp_path / "a.yaml"), "content": "image: {repo: web, tag: v1}\non: !!binary x\n"},
+        {"name": str(tmp_path / "b.yaml"), "content": "image: {tag: v2}\n"},
+    ]
+    with pytest.raises(UsageError, match="standard input can be read only once"):
+        values.read_files(["-", "-"], stdin=io.StringIO(""))
 
 
 def test_request_fields_keep_set_order_and_only_what_was_given(tmp_path: Path) -> None:
@@ -254,7 +226,14 @@ def test_request_fields_keep_set_order_and_only_what_was_given(tmp_path: Path) -
     fields = values.request_fields(
         [str(tmp_path / "v.yaml"), "-"], ["b=2", "a=3"], None, ['j={"x":1}'], stdin=io.StringIO("c: 4\n")
     )
-    assert fields == {"values": {"a": 1, "c": 4}, "set": ["b=2", "a=3"], "set_json": ['j={"x":1}']}
+    assert fields == {
+        "values_files": [
+            {"name": str(tmp_path / "v.yaml"), "content": "a: 1\n"},
+            {"name": "<stdin>", "content": "c: 4\n"},
+        ],
+        "set": ["b=2", "a=3"],
+        "set_json": ['j={"x":1}'],
+    }
     with pytest.raises(UsageError, match="cannot read values file"):
         values.read_files([str(tmp_path / "missing.yaml")])
 
@@ -285,7 +264,7 @@ def test_fields_and_times() -> None:
 # ---------------------------------------------------------------- commands against the fake API
 
 
-def test_create_sends_one_merged_values_object_and_waits(fake: FakeApi, tmp_path: Path) -> None:
+def test_create_sends_the_values_files_in_order_and_waits(fake: FakeApi, tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("image: {repo: web, tag: v1}\n")
     (tmp_path / "b.yaml").write_text("image: {tag: v2}\n")
     fake.on(
@@ -317,7 +296,10 @@ def test_create_sends_one_merged_values_object_and_waits(fake: FakeApi, tmp_path
     assert sent["body"] == {
         "name": "web",
         "chart": "repo/web",
-        "values": {"image": {"repo": "web", "tag": "v2"}},
+        "values_files": [
+            {"name": "a.yaml", "content": "image: {repo: web, tag: v1}\n"},
+            {"name": "b.yaml", "content": "image: {tag: v2}\n"},
+        ],
         "set": ["x=1", "y=2"],
         "set_string": ["z=007"],
         "create_namespace": True,

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from chalicelib.core.clusters import ClusterRegistry, ClusterSpec, mint_eks_token
+from chalicelib.adapters.kube.eks import mint_token as mint_eks_token
+from chalicelib.core.clusters import ClusterRegistry, ClusterSpec
 from chalicelib.domain import redact
 from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput

@@ -55,7 +55,6 @@ Modules, one concern each (``Store`` is their union; every name the rest of the 
 ``table``       the table definition, the error mapping of every call, paged queries and their ``next_token``
 ``keys``        every ``pk``/``sk``/index key and every key condition: no other module writes a key string
 ``codec``       models to DynamoDB attributes and back (numbers, documents, records, operations, clusters)
-``records``     what the store takes and gives besides domain models: ``ClusterInfo``, ``Lease``, ``ListQuery``...
 ``releases``    release records, revisions, release events
 ``operations``  operations, leases, idempotency keys, CloudFormation requests
 ``access``      clusters, tokens, policies, repositories, uploaded charts
@@ -69,10 +68,10 @@ from typing import Any
 
 from chalicelib.adapters.store.access import Access
 from chalicelib.adapters.store.audit import Audit
-from chalicelib.adapters.store.operations import Operations
-from chalicelib.adapters.store.records import ClusterInfo, Idempotency, IdempotentReplay, Lease, ListQuery
+from chalicelib.adapters.store.operations import IdempotentReplay, Operations
 from chalicelib.adapters.store.releases import Releases
 from chalicelib.adapters.store.table import Table, table_definition
+from chalicelib.domain.models import ClusterInfo, Idempotency, Lease, ListQuery  # what the store takes and gives
 
 __all__ = [
     "ClusterInfo",

@@ -14,8 +14,8 @@ from typing import Any
 from boto3.dynamodb.conditions import ConditionBase
 
 from chalicelib.adapters.store import codec, keys
-from chalicelib.adapters.store.records import ClusterInfo
 from chalicelib.adapters.store.table import Part
+from chalicelib.domain.models import ClusterInfo
 
 
 class Access(Part):

@@ -12,9 +12,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.adapters.store.records import ClusterInfo, Lease
 from chalicelib.domain.models import (
     Action,
+    ClusterInfo,
+    Lease,
     Operation,
     OperationStatus,
     ReleaseRecord,

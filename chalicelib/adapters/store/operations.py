@@ -18,16 +18,19 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
-from chalicelib.adapters.store.records import Idempotency, IdempotentReplay, Lease
 from chalicelib.adapters.store.releases import release_item
 from chalicelib.adapters.store.table import Part, all_of
-from chalicelib.domain.models import Operation, OperationStatus, ReleaseRecord, ReleaseRef, now
+from chalicelib.domain.models import Idempotency, Lease, Operation, OperationStatus, ReleaseRecord, ReleaseRef, now
 from chalicelib.errors import DependencyUnavailable, ReleaseLocked
 
 ACCEPT_ATTEMPTS = 2
 IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
 CFN_REPLY_TTL_S = 2 * 3600  # CloudFormation gives up on a custom resource after at most an hour (ServiceTimeout)
 UNFINISHED = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)
+
+
+class IdempotentReplay(Exception):
+    """The Idempotency-Key is already claimed (internal: the pipeline answers with the recorded operation)."""
 
 
 def operation_item(op: Operation) -> dict[str, Any]:

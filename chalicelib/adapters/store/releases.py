@@ -10,9 +10,8 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.store import codec, keys
-from chalicelib.adapters.store.records import ListQuery
 from chalicelib.adapters.store.table import Part, all_of
-from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus, Revision, now
+from chalicelib.domain.models import ListQuery, ReleaseRecord, ReleaseRef, ReleaseStatus, Revision, now
 from chalicelib.errors import DependencyUnavailable
 
 RELEASE_EVENT_TTL_S = 90 * 24 * 3600  # reconcile findings are kept 90 days

@@ -1,5 +1,5 @@
-"""The operation pipeline through its public methods: ``accept`` (API side), ``execute`` (worker side), ``replay``,
-and the listeners told of every operation that ended. The store is the real one on an emulated table; helm and the
+"""The operation pipeline through its public methods: ``Intake`` (accept, replay, get, list), ``Executor``
+(execute) and the ``Announcer`` that tells listeners of every operation that ended. The store is the real one on an emulated table; helm and the
 queue are the fakes of tests/fakes.py."""
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.store import Idempotency, Store
-from chalicelib.core.operations import Pipeline
+from chalicelib.adapters.store import Store
+from chalicelib.core.operations import Announcer, Executor, Intake
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
     Action,
+    Idempotency,
     InstallSpec,
     Limits,
     Operation,
     OperationStatus,
+    ReconcileSpec,
     ReleaseRef,
     ReleaseStatus,
     RollbackSpec,
@@ -46,18 +48,21 @@ class World:
     store: Store
     helm: FakeHelm
     queue: FakeQueue
-    pipeline: Pipeline
+    service: ReleaseService
+    announcer: Announcer
+    intake: Intake
+    executor: Executor
     ended: list[Operation] = field(default_factory=list)
 
     def install(self, ref: ReleaseRef = REF, chart: str = CHART, idem: Idempotency | None = None) -> Operation:
         spec, _ = InstallSpec.from_json({"name": ref.name, "chart": chart}, LIMITS)
-        return self.pipeline.accept(Action.INSTALL, ref, spec, idem)
+        return self.intake.accept(Action.INSTALL, ref, spec, idem)
 
     def run_next(self, remaining_s: float | None = None) -> Operation | None:
-        return self.pipeline.execute(self.queue.take(), remaining_s)
+        return self.executor.execute(self.queue.take(), remaining_s)
 
     def run(self, action: Action, spec: Spec, ref: ReleaseRef = REF) -> Operation:
-        self.pipeline.accept(action, ref, spec)
+        self.intake.accept(action, ref, spec)
         done = self.run_next()
         assert done is not None
         return done
@@ -68,10 +73,16 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with emulated_store(monkeypatch) as store:
         helm, queue = FakeHelm(), FakeQueue()
         service = ReleaseService(store, registry_with(store, "prod"), helm)
-        pipeline = Pipeline(store, queue, service, lease_grace_s=60)  # type: ignore[arg-type]
-        w = World(store, helm, queue, pipeline)
-        pipeline.listeners.append(w.ended.append)
+        announcer = Announcer(store)
+        intake = Intake(store, queue, lease_grace_s=60, announcer=announcer)  # type: ignore[arg-type]
+        executor = Executor(store, service, announcer, reconcile=_no_reconcile)
+        w = World(store, helm, queue, service, announcer, intake, executor)
+        announcer.subscribe(w.ended.append)
         yield w
+
+
+def _no_reconcile(kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]:
+    raise AssertionError("no cluster-wide operation is queued in these tests")
 
 
 # ---------------------------------------------------------------- accept
@@ -98,13 +109,13 @@ def test_a_second_operation_on_a_busy_release_is_refused_and_not_sent(world: Wor
     first = world.install()
     spec = UpgradeSpec.from_json({"chart": CHART}, LIMITS)
     with pytest.raises(ReleaseLocked) as err:
-        world.pipeline.accept(Action.UPGRADE, REF, spec)
+        world.intake.accept(Action.UPGRADE, REF, spec)
     assert err.value.details["operation_id"] == first.id
     assert len(world.queue.bodies) == 1
 
 
 def test_an_unlock_is_sent_in_a_message_group_of_its_own(world: World) -> None:
-    world.pipeline.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
+    world.intake.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
     assert [group for group, _ in world.queue.bodies] == [f"{REF.key}/recovery"]
 
 
@@ -127,15 +138,15 @@ def test_when_the_queue_is_down_the_operation_fails_and_frees_the_lease(world: W
 def test_a_replayed_request_gets_the_operation_it_created(world: World) -> None:
     idem = Idempotency("key-1", "hash-of-the-request")
     op = world.install(idem=idem)
-    assert shown(world.pipeline.replay(idem)) == shown(op)
-    assert world.pipeline.replay(None) is None
-    assert world.pipeline.replay(Idempotency("unused", "h")) is None
+    assert shown(world.intake.replay(idem)) == shown(op)
+    assert world.intake.replay(None) is None
+    assert world.intake.replay(Idempotency("unused", "h")) is None
 
 
 def test_a_key_reused_with_another_request_is_invalid_input(world: World) -> None:
     world.install(idem=Idempotency("key-1", "hash-a"))
     with pytest.raises(InvalidInput) as err:
-        world.pipeline.replay(Idempotency("key-1", "hash-b"))
+        world.intake.replay(Idempotency("key-1", "hash-b"))
     assert err.value.details["field"] == "Idempotency-Key"
 
 
@@ -174,9 +185,9 @@ def test_execute_runs_helm_and_records_the_outcome(world: World) -> None:
 def test_a_redelivered_message_does_nothing(world: World) -> None:
     world.install()
     message = world.queue.take()
-    assert world.pipeline.execute(message) is not None
+    assert world.executor.execute(message) is not None
     calls = list(world.helm.calls)
-    assert world.pipeline.execute(message) is None
+    assert world.executor.execute(message) is None
     assert world.helm.calls == calls and len(world.ended) == 1
 
 
@@ -230,7 +241,7 @@ def test_too_little_time_left_fails_before_helm_runs(world: World) -> None:
 
 def test_a_cluster_deleted_after_accept_fails_the_operation(world: World) -> None:
     world.install()
-    world.pipeline.service.registry.delete("prod")
+    world.service.registry.delete("prod")
     done = world.run_next()
     assert done is not None and done.status is OperationStatus.FAILED and done.error is not None
     assert done.error["code"] == "ClusterNotFound" and world.helm.calls == []
@@ -245,13 +256,13 @@ def test_credentials_unavailable_leaves_the_operation_queued_for_a_retry(
     def down(cluster: str) -> None:
         raise DependencyUnavailable("Secrets Manager is unavailable")
 
-    monkeypatch.setattr(world.pipeline.service.registry, "credentials", down)
+    monkeypatch.setattr(world.service.registry, "credentials", down)
     with pytest.raises(DependencyUnavailable):
-        world.pipeline.execute(message)
+        world.executor.execute(message)
     stored = world.store.get_operation(op.id)
     assert stored is not None and stored.status is OperationStatus.QUEUED and world.store.lease_holder(REF) == op.id
     monkeypatch.undo()
-    done = world.pipeline.execute(message)  # the queue's redelivery
+    done = world.executor.execute(message)  # the queue's redelivery
     assert done is not None and done.status is OperationStatus.SUCCEEDED
 
 
@@ -265,7 +276,10 @@ def test_a_failing_listener_does_not_undo_the_operation(world: World) -> None:
     def broken(op: Operation) -> None:
         raise RuntimeError("the event bus is down")
 
-    world.pipeline.listeners.insert(0, broken)
+    later: list[Operation] = []
+    world.announcer.subscribe(broken)
+    world.announcer.subscribe(later.append)
     world.install()
     done = world.run_next()
-    assert done is not None and done.status is OperationStatus.SUCCEEDED and world.ended == [done]
+    assert done is not None and done.status is OperationStatus.SUCCEEDED
+    assert world.ended == later == [done]  # told before and after the one that failed

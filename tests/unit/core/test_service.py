@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.store import ListQuery, Store
-from chalicelib.core.service import ReleaseService, resources
+from chalicelib.adapters.store import Store
+from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
     Action,
     InstallSpec,
     Limits,
+    ListQuery,
     NameRequest,
     Operation,
     ReleaseRecord,
@@ -280,30 +281,3 @@ def test_recover_marks_a_pending_revision_failed_and_may_roll_back(world: World,
         assert out["to_revision"] == 1 and statuses == ["superseded", "failed", "deployed"]
     else:
         assert statuses == ["superseded", "failed"]
-
-
-# ---------------------------------------------------------------- resources of a manifest
-
-
-@pytest.mark.parametrize(
-    ("manifest", "expected"),
-    [
-        ("", []),
-        (
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
-            [{"api_version": "v1", "kind": "ConfigMap", "name": "a", "namespace": "ns"}],
-        ),
-        (
-            "kind: Service\nmetadata:\n  name: s\n  namespace: other\n",
-            [{"api_version": "", "kind": "Service", "name": "s", "namespace": "other"}],
-        ),
-        (
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n---\n# only a comment\n",
-            [{"api_version": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": "r"}],
-        ),
-        ("metadata: {name: no-kind}\n---\n- a list\n", []),
-        ("kind: [unclosed\n", []),  # helm accepted it; we list what we can parse
-    ],
-)
-def test_resources_of_a_manifest(manifest: str, expected: list[dict[str, str]]) -> None:
-    assert resources(manifest, "ns") == expected

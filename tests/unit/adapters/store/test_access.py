@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.store import ClusterInfo, Store
+from chalicelib.adapters.store import Store
+from chalicelib.domain.models import ClusterInfo
 from tests.emulated import raw_items
 
 

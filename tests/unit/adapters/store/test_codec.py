@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.store import ClusterInfo, Lease, Store, codec, keys
+from chalicelib.adapters.store import Store, codec, keys
 from chalicelib.domain.models import (
     Action,
+    ClusterInfo,
+    Lease,
     Operation,
     OperationStatus,
     ReleaseRecord,

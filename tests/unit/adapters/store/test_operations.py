@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.store import Idempotency, IdempotentReplay, Store, operations
+from chalicelib.adapters.store import IdempotentReplay, Store, operations
 from chalicelib.domain.models import (
     Action,
+    Idempotency,
     Operation,
     OperationStatus,
     ReleaseRecord,

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.adapters.store import ListQuery, Store, releases
-from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
+from chalicelib.adapters.store import Store, releases
+from chalicelib.domain.models import ListQuery, ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
 from chalicelib.errors import InvalidInput
 
 
