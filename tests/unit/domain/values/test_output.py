@@ -68,9 +68,13 @@ def test_digest() -> None:
 # --------------------------------------------------------------------------- against real helm
 
 _ROOT = Path(__file__).resolve().parents[4]
-_HELMS = [
-    p for p in (_ROOT / "layers/helm/build/v3/helm", _ROOT / "layers/helm/build/v4/helm") if os.access(p, os.X_OK)
-]
+_HELMS = [_ROOT / "layers/helm/build/v3/helm", _ROOT / "layers/helm/build/v4/helm"]  # built by make setup
+
+
+def _built(helm: Path) -> Path:
+    assert os.access(helm, os.X_OK), f"{helm} is not built: run make setup (layers/helm/build.sh)"
+    return helm
+
 
 _DIFFERENTIAL = [
     pytest.param(
@@ -115,14 +119,13 @@ def _rendered_values(helm: Path, chart: Path, args: list[str], home: Path) -> An
     for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
         env[var] = str(home / var)
     run = subprocess.run(
-        [str(helm), "template", "r", str(chart), *args], capture_output=True, text=True, env=env, timeout=60
+        [str(_built(helm)), "template", "r", str(chart), *args], capture_output=True, text=True, env=env, timeout=60
     )
     assert run.returncode == 0, run.stderr[-500:]
     line = next(line for line in run.stdout.splitlines() if line.startswith("v: "))
     return json.loads(base64.b64decode(line[3:]))
 
 
-@pytest.mark.skipif(not _HELMS, reason="helm binaries not built (layers/helm/build.sh)")
 @pytest.mark.parametrize("helm", _HELMS, ids=lambda p: p.parent.name)
 @pytest.mark.parametrize(("values", "set_", "set_string", "set_json"), _DIFFERENTIAL)
 def test_helm_reads_our_file_as_it_reads_its_own_flags(
@@ -164,7 +167,6 @@ _FILES_DIFFERENTIAL = [
 ]
 
 
-@pytest.mark.skipif(not _HELMS, reason="helm binaries not built (layers/helm/build.sh)")
 @pytest.mark.parametrize("helm", _HELMS, ids=lambda p: p.parent.name)
 @pytest.mark.parametrize("files", _FILES_DIFFERENTIAL)
 def test_helm_reads_our_file_as_it_reads_the_values_files(

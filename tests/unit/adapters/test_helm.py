@@ -1,12 +1,17 @@
-"""The pure argv builders, table by table, for both helm majors; and stderr classification."""
+"""The helm adapter without helm: the pure argv builders, table by table, for both helm majors (install, upgrade,
+rollback, uninstall, reads, list, pull, local charts); stderr classification; helm's JSON after progress lines;
+the private work directory."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from chalicelib import errors
 from chalicelib.adapters import helm
-from chalicelib.domain.models import InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+from chalicelib.adapters.helm import LocalChart, RegistryTls, _json, install_argv, list_all_argv, pull_argv
+from chalicelib.domain.models import InstallSpec, Limits, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
 
 REF = ReleaseRef("c1", "apps", "web")
 CHART = "https://charts.example.com/demo-1.0.0.tgz"
@@ -116,6 +121,14 @@ def test_values_never_reach_argv() -> None:
     assert "hunter2-secret" not in " ".join(helm.install_argv(REF, spec, H4, "v.json"))
 
 
+def test_list_argv_lists_every_status_in_every_namespace() -> None:
+    argv = list_all_argv()
+    assert argv[:2] == ["list", "--all-namespaces"] and "--all" not in argv  # helm 4 has no --all
+    for flag in ("--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"):
+        assert flag in argv
+    assert argv[argv.index("--max") + 1] == "0" and argv[-2:] == ["--output", "json"]
+
+
 @pytest.mark.parametrize(
     ("stderr", "cls"),
     [
@@ -160,3 +173,41 @@ def test_workdir_is_private_and_removed() -> None:
         assert wd.env()["KUBECONFIG"] == str(path / "kubeconfig")
         assert "AWS_SECRET_ACCESS_KEY" not in wd.env()
     assert not path.exists()
+
+
+LIMITS = Limits(780, 300, 10, True)
+
+
+def test_install_from_a_local_chart_drops_remote_flags() -> None:
+    spec, _ = InstallSpec.from_json(
+        {"name": "a", "chart": "stable/web", "version": "^1", "devel": True, "verify": True}, LIMITS
+    )
+    ref = ReleaseRef("c", "ns", "a")
+    argv = install_argv(ref, spec, _flavor(), "values.json", LocalChart("/w/web-1.0.0.tgz", "/w/keyring.gpg"))
+    assert argv[-1] == "/w/web-1.0.0.tgz" and "--version" not in argv and "--devel" not in argv
+    assert argv[argv.index("--verify") + 1 : argv.index("--verify") + 3] == ["--keyring", "/w/keyring.gpg"]
+    unverified = install_argv(ref, spec, _flavor(), "values.json", LocalChart("/w/web.tgz"))
+    assert "--verify" not in unverified
+
+
+def _flavor() -> Any:
+    from chalicelib.adapters.helm import Flavor
+
+    return Flavor(4, "false")
+
+
+def test_pull_argv() -> None:
+    tls = RegistryTls(ca_file="ca.pem", plain_http=True)
+    argv = pull_argv("oci://r:5000/charts/demo", "^1", True, "/w/pulled", tls, "/w/keyring.gpg")
+    assert argv[:3] == ["pull", "--destination", "/w/pulled"] and argv[-2:] == ["--", "oci://r:5000/charts/demo"]
+    for flags in (["--version", "^1"], ["--ca-file", "ca.pem"], ["--keyring", "/w/keyring.gpg"]):
+        i = argv.index(flags[0])
+        assert argv[i : i + 2] == flags
+    assert {"--devel", "--plain-http", "--verify"} <= set(argv) and "--cert-file" not in argv
+
+
+def test_helm_json_after_progress_lines() -> None:
+    assert _json('{"name": "a"}', "install") == {"name": "a"}
+    assert _json('Hang tight...\n...Successfully got an update\n{"name": "a", "x": "{"}\n', "install")["name"] == "a"
+    with pytest.raises(Exception, match="not a JSON object"):
+        _json("Error-free but no JSON\n[1]\n", "install")
