@@ -20,6 +20,7 @@ from chalicelib.domain.models import (
     InstallSpec,
     Limits,
     Operation,
+    OperationQuery,
     OperationStatus,
     ReconcileSpec,
     ReleaseRef,
@@ -28,8 +29,9 @@ from chalicelib.domain.models import (
     Spec,
     UninstallSpec,
     UpgradeSpec,
+    now,
 )
-from chalicelib.errors import Conflict, DependencyUnavailable, InvalidInput, ReleaseLocked
+from chalicelib.errors import Conflict, DependencyUnavailable, InvalidInput, OperationNotFound, ReleaseLocked
 from tests.emulated import emulated_store, registry_with
 from tests.fakes import FakeHelm, FakeQueue
 
@@ -130,6 +132,33 @@ def test_when_the_queue_is_down_the_operation_fails_and_frees_the_lease(world: W
     assert world.store.get_operation(failed.id) == failed
     world.queue.down = False
     assert world.install().status is OperationStatus.QUEUED  # the release is not left locked
+
+
+# ---------------------------------------------------------------- reading operations
+
+
+def test_get_an_operation_and_refuse_ids_never_given_out(world: World) -> None:
+    op = world.install()
+    assert shown(world.intake.get(op.id)) == shown(op)
+    for unknown in ("op-0000", "not-an-operation-id", "op-" + "0" * 100):
+        with pytest.raises(OperationNotFound):
+            world.intake.get(unknown)
+
+
+def test_list_operations_newest_first_filtered_and_paged(world: World) -> None:
+    first = world.install()
+    started = now()
+    while now() == started:  # operations of one millisecond would sort by their random ids
+        pass
+    second = world.install(ReleaseRef("prod", "apps", "api"))
+    world.run_next()  # the first one succeeds
+    ops, token = world.intake.list(OperationQuery())
+    assert [o.id for o in ops] == [second.id, first.id] and token is None
+    queued, _ = world.intake.list(OperationQuery(status="queued"))
+    assert [o.id for o in queued] == [second.id]
+    page, token = world.intake.list(OperationQuery(limit=1))
+    rest, end = world.intake.list(OperationQuery(limit=1, next_token=token))
+    assert [o.id for o in page + rest] == [second.id, first.id] and end is None
 
 
 # ---------------------------------------------------------------- idempotency
@@ -283,3 +312,12 @@ def test_a_failing_listener_does_not_undo_the_operation(world: World) -> None:
     done = world.run_next()
     assert done is not None and done.status is OperationStatus.SUCCEEDED
     assert world.ended == later == [done]  # told before and after the one that failed
+
+
+def test_a_malformed_message_body_is_dropped(world: World) -> None:
+    assert world.executor.execute_body("{not json") is None
+    assert world.executor.execute_body('{"operation_id": "op-1", "action": "no-such-action", "spec": {}}') is None
+    op = world.install()
+    group, body = world.queue.bodies.pop(0)
+    done = world.executor.execute_body(body)
+    assert done is not None and done.id == op.id and done.status is OperationStatus.SUCCEEDED
