@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.domain.manifests import documents, hook_summary, resources
 
 MANIFEST = """---
@@ -64,3 +66,27 @@ def test_hook_summary() -> None:
     }
     assert hook_summary(hook) == {"name": "migrate", "kind": "Job", "events": ["pre-install", "pre-upgrade"]}
     assert hook_summary({"kind": "Pod", "metadata": {"name": "p"}})["events"] == []
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        ("", []),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+            [{"api_version": "v1", "kind": "ConfigMap", "name": "a", "namespace": "ns"}],
+        ),
+        (
+            "kind: Service\nmetadata:\n  name: s\n  namespace: other\n",
+            [{"api_version": "", "kind": "Service", "name": "s", "namespace": "other"}],
+        ),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n---\n# only a comment\n",
+            [{"api_version": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": "r"}],
+        ),
+        ("metadata: {name: no-kind}\n---\n- a list\n", []),
+        ("kind: [unclosed\n", []),  # helm accepted it; we list what we can parse
+    ],
+)
+def test_resources_table(manifest: str, expected: list[dict[str, str]]) -> None:
+    assert resources(manifest, "ns") == expected
