@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 
 MAX_BODY_BYTES = 512 * 1024
+MAX_WAIT_S = 25  # API Gateway answers within 29 s
+PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait\s*=\s*(\d{1,6})\b", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 RELEASES = "/v1/clusters/{cluster}/namespaces/{namespace}/releases"
 RELEASE = RELEASES + "/{name}"
@@ -147,12 +149,29 @@ def _visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _preferred_wait() -> int | None:
+    """``Prefer: wait=N`` (RFC 7240): how long the caller would rather wait for the answer, at most
+    ``MAX_WAIT_S``; a preference that cannot be read is ignored, as the RFC asks."""
+    headers: Any = bp.current_request.headers
+    found = PREFER_WAIT.search(headers.get("prefer") or "") if headers else None
+    return min(int(found.group(1)), MAX_WAIT_S) if found else None
+
+
 def _accepted(op: Operation) -> Response:
-    return Response(
-        body=op.to_json(),
-        status_code=202,
-        headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"},
-    )
+    """202 with the operation to poll; or, asked to wait (``Prefer: wait=N``) and the operation ended in time,
+    200 (201 for an install that succeeded) with the finished operation and the release record."""
+    location: dict[str, str | list[str]] = {"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"}
+    wait = _preferred_wait()
+    if wait is None:
+        return Response(body=op.to_json(), status_code=202, headers=location)
+    d = bootstrap.get()
+    op = d.intake.wait(op.id, wait)
+    location["Preference-Applied"] = f"wait={wait}"
+    if not op.status.terminal:
+        return Response(body=op.to_json(), status_code=202, headers=location)
+    created = op.action is Action.INSTALL and op.status is OperationStatus.SUCCEEDED
+    body = {**op.to_json(), "record": d.service.record(op.release)}
+    return Response(body=body, status_code=201 if created else 200, headers=location)
 
 
 # ---------------------------------------------------------------- meta

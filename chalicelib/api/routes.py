@@ -54,9 +54,11 @@ class Route:
     def operation(self) -> s.S:
         """The OpenAPI operation object."""
         params = [s.PATH_PARAMS[name] for name in _PARAM.findall(self.path)] + list(self.query)
-        if "202" in self.responses:
-            params.append(s.IDEMPOTENCY_KEY)
         responses = {**self.responses, **s.errors(415)}
+        if "202" in self.responses:  # an operation: idempotent, and answered when done if the caller waits
+            params += [s.IDEMPOTENCY_KEY, s.PREFER]
+            for code in ("200", "201") if self.verb == "install" else ("200",):
+                responses[code] = s.finished(responses.get(code))
         out: s.S = {"summary": self.summary, "responses": responses, "parameters": params}
         if self.verb != PUBLIC:  # docs/SECURITY.md
             responses.update(s.errors(401, 403))

@@ -214,6 +214,24 @@ IDEMPOTENCY_KEY: S = {
 }
 
 
+PREFER: S = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "wait=[0-9]+"},
+    "description": "wait=N (at most 25): answer 200 (201 for an install that succeeded) with the finished "
+    "operation when it ends within N seconds; otherwise 202 as usual",
+}
+
+
+def finished(other: S | None) -> S:
+    """The answer of an operation that ended within ``Prefer: wait`` (beside ``other``, a dry run's, if any)."""
+    schema = ref("FinishedOperation")
+    if other is not None:
+        schema = {"oneOf": [other["content"]["application/json"]["schema"], schema]}
+    return json_response(schema, "ended within Prefer: wait" + (f", or {other['description']}" if other else ""))
+
+
 _LABEL: S = {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63}
 PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
     "cluster": param("cluster", "path", _LABEL),
@@ -419,9 +437,21 @@ AUDIT_ENTRY: S = {
     },
 }
 
+FINISHED_OPERATION: S = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Operation"},
+        {
+            "type": "object",
+            "required": ["record"],
+            "properties": {"record": {"allOf": [{"$ref": "#/components/schemas/Release"}], "nullable": True}},
+        },
+    ]
+}
+
 COMPONENTS: dict[str, S] = {
     "Error": ERROR,
     "Operation": OPERATION,
+    "FinishedOperation": FINISHED_OPERATION,
     "Release": RELEASE,
     "Revision": REVISION,
     "Cluster": CLUSTER,

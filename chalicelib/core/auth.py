@@ -5,7 +5,7 @@
 * ``jwt``: a Cognito user pool (or JWT) authorizer has checked the token; the caller is ``jwt:<sub>`` and its
   groups (``cognito:groups``) are ``group:<name>``.
 * ``token`` (the local stages): ``Authorization: Bearer <token>``; tokens are random, shown once when created, and
-  stored only as their SHA-256 (``TOKEN#<sha256>`` in the table). The caller is ``token:<name>``.
+  stored only as their SHA-256. The caller is ``token:<name>``.
 
 The mode is a setting (``CHARTHOUSE_AUTH``), so a deployed stage never accepts bearer tokens and the local stage
 never trusts a forged identity. API Gateway's authorizer (``api/routes.py``) guards every route but the public ones
@@ -65,9 +65,7 @@ class Tokens:
             raise Conflict(f"a token named {name} exists; delete it first")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = token_hash(token)
-        self._store.put_entry(
-            f"TOKEN#{digest}", "META", "TOKENS", name, {"name": name, "hash": digest, "created_at": now()}
-        )
+        self._store.put_token(digest, name, {"name": name, "hash": digest, "created_at": now()})
         return token
 
     def lookup(self, token: str) -> str | None:
@@ -78,24 +76,24 @@ class Tokens:
         cached = self._known.get(digest)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        entry = self._store.get_entry(f"TOKEN#{digest}", "META")
+        entry = self._store.get_token(digest)
         if entry is None:
             return None
         self._known[digest] = (time.monotonic() + TOKEN_CACHE_S, str(entry["name"]))
         return str(entry["name"])
 
     def _by_name(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self._store.list_entries("TOKENS", name) if e["name"] == name]
+        return self._store.list_tokens(name)
 
     def all(self) -> list[dict[str, Any]]:
-        return [{"name": e["name"], "created_at": iso(e["created_at"])} for e in self._store.list_entries("TOKENS")]
+        return [{"name": e["name"], "created_at": iso(e["created_at"])} for e in self._store.list_tokens()]
 
     def delete(self, name: str) -> None:
         found = self._by_name(name)
         if not found:
             raise NotFound(f"no token named {name}")
         for entry in found:
-            self._store.delete_entry(f"TOKEN#{entry['hash']}", "META")
+            self._store.delete_token(entry["hash"])
             self._known.pop(entry["hash"], None)
 
 

@@ -121,12 +121,12 @@ class Authorizer:
     # ------------------------------------------------------------ policies
 
     def put(self, policy: Policy) -> bool:
-        created = self._store.get_entry(f"POLICY#{policy.name}", "META") is None
-        self._store.put_entry(f"POLICY#{policy.name}", "META", "POLICIES", policy.name, policy.to_json())
+        created = self._store.get_policy(policy.name) is None
+        self._store.put_policy(policy.name, policy.to_json())
         return created
 
     def get(self, name: str) -> Policy:
-        entry = self._store.get_entry(f"POLICY#{v.dns_label('policy', name)}", "META")
+        entry = self._store.get_policy(v.dns_label("policy", name))
         if entry is None:
             raise NotFound(f"policy {name} not found")
         return Policy.from_json(name, {k: entry[k] for k in ("principals", "rules", "description")})
@@ -134,12 +134,12 @@ class Authorizer:
     def all(self) -> list[Policy]:
         return [
             Policy.from_json(e["name"], {k: e[k] for k in ("principals", "rules", "description")})
-            for e in self._store.list_entries("POLICIES")
+            for e in self._store.list_policies()
         ]
 
     def delete(self, name: str) -> None:
         self.get(name)
-        self._store.delete_entry(f"POLICY#{name}", "META")
+        self._store.delete_policy(name)
 
     # ------------------------------------------------------------ decisions
 

@@ -13,6 +13,7 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -144,6 +145,19 @@ class Intake:
             raise
         log.info("accepted %s %s for %s", op.id, action.value, ref.key)
         return op
+
+    def wait(self, operation_id: str, seconds: float) -> Operation:
+        """The operation once it ended, or as it is after ``seconds`` (polled from the store, backing off from
+        20 ms to 250 ms: a quick operation is seen ending at once, a long one costs few reads)."""
+        deadline = time.monotonic() + seconds
+        pause = 0.02
+        while True:
+            op = self.get(operation_id)
+            left = deadline - time.monotonic()
+            if op.status.terminal or left <= 0:
+                return op
+            time.sleep(min(pause, left))
+            pause = min(pause * 1.5, 0.25)
 
     def get(self, operation_id: str) -> Operation:
         """One operation; ``OperationNotFound`` for an id this service never gave out."""

@@ -157,6 +157,11 @@ class ReleaseService:
                 out[part] = self.helm.get(creds.kubeconfig, ref, part, revision)
         return out
 
+    def record(self, ref: ReleaseRef) -> dict[str, Any] | None:
+        """The stored record as ``get`` shows it without details; None when there is none."""
+        found = self.store.get_release(ref)
+        return found.to_json() if found else None
+
     def history(self, ref: ReleaseRef, max_entries: int) -> list[dict[str, Any]]:
         self.require_release(ref)
         return [r.to_json() for r in self.store.history(ref, max_entries)]

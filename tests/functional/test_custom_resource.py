@@ -7,11 +7,12 @@ import json
 import logging
 from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.domain.models import ReleaseRef
 from devstack.scheduler import scheduled_event
+from tests import emulated
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
 
@@ -62,13 +63,7 @@ def cfn_event(
 
 
 def expire_lease(name: str) -> None:
-    key = {"pk": {"S": f"REL#prod#apps#{name}"}, "sk": {"S": "LEASE"}}
-    boto3.client("dynamodb").update_item(
-        TableName="charthouse",
-        Key=key,
-        UpdateExpression="SET expires_at = :e, gsi1sk = :s",
-        ExpressionAttributeValues={":e": {"N": "1"}, ":s": {"S": f"{1:017.3f}#prod/apps/{name}"}},
-    )
+    emulated.expire_lease(ReleaseRef("prod", "apps", name))
 
 
 def test_create_is_answered_once_when_the_operation_ends(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.domain.manifests import documents, hook_summary, resources
 
 MANIFEST = """---
@@ -73,3 +75,27 @@ def test_an_alias_bomb_ends_the_list_there() -> None:
     assert documents("kind: ConfigMap\nmetadata: {name: a}\n---\n" + bomb) == [
         {"kind": "ConfigMap", "metadata": {"name": "a"}}
     ]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        ("", []),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+            [{"api_version": "v1", "kind": "ConfigMap", "name": "a", "namespace": "ns"}],
+        ),
+        (
+            "kind: Service\nmetadata:\n  name: s\n  namespace: other\n",
+            [{"api_version": "", "kind": "Service", "name": "s", "namespace": "other"}],
+        ),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n---\n# only a comment\n",
+            [{"api_version": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": "r"}],
+        ),
+        ("metadata: {name: no-kind}\n---\n- a list\n", []),
+        ("kind: [unclosed\n", []),  # helm accepted it; we list what we can parse
+    ],
+)
+def test_resources_table(manifest: str, expected: list[dict[str, str]]) -> None:
+    assert resources(manifest, "ns") == expected
