@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 
-.PHONY: run test setup kube lint unit e2e clean-state package package-terraform
+.PHONY: run test setup kube lint unit e2e fuzz-values clean-state package package-terraform
 
 run: setup
 	$(PY) -m devstack
@@ -40,6 +40,10 @@ unit: $(VENV)/.installed
 
 e2e: setup
 	$(PY) -m pytest tests/e2e
+
+# the differential fuzz of --set/--set-string/--set-json against both helm majors, longer than make test's run
+fuzz-values: setup
+	CHARTHOUSE_FUZZ_EXAMPLES=$${CHARTHOUSE_FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/unit/domain/values/test_output.py -k fuzz
 
 clean-state:
 	rm -rf .local
