@@ -89,3 +89,18 @@ def test_every_address_of_a_name_is_checked(monkeypatch: pytest.MonkeyPatch) -> 
     assert resolve("charts.example", 443, Policy(), "url") == ["10.0.0.8"]  # what fetch connects to
     with pytest.raises(socket.gaierror):
         resolve("nowhere.example", 443, Policy(), "url")
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("fe80::1%eth0", "a link-local or metadata address"),  # a scoped address, as getaddrinfo reports it
+        ("::ffff:169.254.169.254", "a link-local or metadata address"),
+        ("127.0.0.1", "a loopback address (reachable from the local stages only)"),
+        ("::1", "a loopback address (reachable from the local stages only)"),
+        ("10.0.0.1", None),
+    ],
+)
+def test_each_refusal_says_why(address: str, why: str | None) -> None:
+    assert Policy().refusal(address) == why
+    assert Policy(loopback=True).refusal(address) == (None if why and "loopback" in why else why)
