@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.http.fetch import Access, fetch
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
 from chalicelib.adapters.http.guard import DEPLOYED, Policy
-from chalicelib.errors import InvalidInput, RepositoryUnreachable
+from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
 
 def test_credentials_only_for_the_repository_origin() -> None:
@@ -40,6 +40,19 @@ def test_credentials_only_for_the_repository_origin() -> None:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/status/"):
+            self.send_response(int(path.rsplit("/", 1)[-1]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path in ("/auth", "/big"):
+            body = (self.headers.get("Authorization") or "none").encode() if path == "/auth" else b"x" * 5000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", self.server.redirect_to)  # type: ignore[attr-defined]
@@ -205,3 +218,38 @@ def test_a_proxy_from_the_environment_is_not_used(
     monkeypatch.setenv("HTTP_PROXY", "http://169.254.169.254:3128")
     url = f"http://charts.example:{port}/index.yaml"
     assert fetch(url, Access(url), 1000, 5, LOCAL) == f"index for charts.example:{port}".encode()
+
+
+def test_credentials_go_with_the_request_and_not_across_a_redirect(
+    server: http.server.ThreadingHTTPServer, dns: Resolver
+) -> None:
+    port = server.server_address[1]
+    dns.answers["charts.example"] = ["127.0.0.1"]
+    dns.answers["cdn.example"] = ["127.0.0.1"]
+    base = f"http://charts.example:{port}"
+    access = Access(base, username="u", password="p")
+    assert fetch(f"{base}/auth", access, 1000, 5, LOCAL) == b"Basic " + base64.b64encode(b"u:p")
+    assert fetch(f"http://cdn.example:{port}/auth", access, 1000, 5, LOCAL) == b"none"  # another origin
+    server.redirect_to = f"{base}/auth"  # type: ignore[attr-defined]
+    assert fetch(f"{base}/redirect", access, 1000, 5, LOCAL) == b"none"  # not carried across a redirect
+    assert fetch(f"{base}/auth", Access(base, token="t0k"), 1000, 5, LOCAL) == b"Bearer t0k"
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "words"),
+    [
+        ("/status/401", RepositoryAuthFailed, "refused the credentials (HTTP 401)"),
+        ("/status/403", RepositoryAuthFailed, "refused the credentials (HTTP 403)"),
+        ("/status/404", RemoteNotFound, "was not found (HTTP 404)"),
+        ("/status/500", RepositoryUnreachable, "answered HTTP 500"),
+        ("/big", PayloadTooLarge, "is larger than 1000 bytes"),
+    ],
+)
+def test_answers_become_typed_errors_naming_the_url_without_its_query(
+    server: http.server.ThreadingHTTPServer, path: str, error: type[Exception], words: str
+) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}{path}?X-Amz-Signature=s3cr3t"
+    with pytest.raises(error) as exc:
+        fetch(url, Access(url), 1000, 5, LOCAL)
+    assert words in str(exc.value) and "s3cr3t" not in str(exc.value)
+    assert f"127.0.0.1:{server.server_address[1]}{path}" in str(exc.value)
