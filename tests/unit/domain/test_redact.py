@@ -86,3 +86,14 @@ def test_every_secret_in_a_manifest_has_its_data_and_string_data_masked() -> Non
     assert "aHVudGVyMg==" not in masked and "hunter2" not in masked
     assert "pw: <redacted>" in masked and "token: <redacted>" in masked
     assert "greeting: hi" in masked and masked.startswith("# Source: c/templates/s.yaml\n")
+
+
+def test_scrubbed_strings_come_from_lists_and_set_sensitive_paths_too() -> None:
+    values = {"tokens": ["tok-one", "tok-two"], "db": {"user": "app-user"}, "plain": ["visible"]}
+    assert redact.sensitive_strings(values, [("db", "user")]) == ("tok-one", "tok-two", "app-user")
+
+
+def test_literal_secrets_of_six_characters_or_more_are_scrubbed() -> None:
+    assert redact.redact("a 123456 b", ("123456",)) == "a <redacted> b"
+    assert redact.redact("a 12345 b", ("12345",)) == "a 12345 b"  # too short to scrub without eating text
+    assert redact.redact("x", ("",)) == "x"
