@@ -92,6 +92,7 @@ class ApiClient:
         raw: bytes | None = None,
         content_type: str = "application/json",
         idempotency_key: str | None = None,
+        prefer: str | None = None,
     ) -> Reply:
         """One API call; an error answer raises :class:`ApiError`, no connection :class:`ConnectError`."""
         url = self.endpoint + url_path + _query_string(query)
@@ -101,6 +102,8 @@ class ApiClient:
             headers["Content-Type"] = content_type
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if prefer:
+            headers["Prefer"] = prefer  # RFC 7240, e.g. wait=20: the server may answer when the operation ended
         attempt = 0
         while True:
             try:

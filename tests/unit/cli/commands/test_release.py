@@ -66,6 +66,26 @@ def test_no_wait_returns_the_accepted_operation_as_json(fake: FakeApi) -> None:
     assert len(fake.requests) == 1 and err == ""
 
 
+def test_an_operation_answered_done_takes_one_round_trip(fake: FakeApi) -> None:
+    done = {**op("succeeded", action="upgrade", result={"revision": 2}), "record": {"revision": 2}}
+    fake.on("PUT", "/v1/clusters/local/namespaces/default/releases/web", (200, done, {"Preference-Applied": "wait=20"}))
+    code, out, err = run(fake, "release", "upgrade", "web", "repo/web", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    assert len(fake.requests) == 1  # no polling
+    assert fake.requests[0]["headers"]["Prefer"] == "wait=20"
+
+
+def test_no_wait_sends_no_preference_and_a_slow_operation_is_polled(fake: FakeApi) -> None:
+    fake.on("PUT", "/v1/clusters/local/namespaces/default/releases/web", (202, op("queued", action="upgrade")))
+    run(fake, "release", "upgrade", "web", "repo/web", "--no-wait")
+    assert "Prefer" not in fake.requests[0]["headers"]
+    fake.on("GET", "/v1/operations/op-1", (200, op("succeeded", action="upgrade")))
+    code, _, err = run(fake, "release", "upgrade", "web", "repo/web", "--wait-timeout", "5")
+    assert code == 0, err
+    assert fake.requests[1]["headers"]["Prefer"] == "wait=5" and fake.requests[2]["path"] == "/v1/operations/op-1"
+
+
 def test_failed_operation_exits_1_with_the_reason(fake: FakeApi) -> None:
     fake.on("POST", "/v1/clusters/local/namespaces/default/releases/web/rollback", (202, op("queued")))
     failed = op("failed", error={"code": "HelmError", "message": "release web has no revision 9", "details": {}})
