@@ -1,4 +1,7 @@
-"""devstack.kube against the real binaries: helm 4 and helm 3 install into it, and releases survive a restart."""
+"""devstack.kube against the real binaries: helm 4 and helm 3 install into it, releases survive a restart, and the
+controllers run with it and stop with it.
+
+A missing binary fails these tests (as it fails the stacks of conftest.py): `make test` builds them all first."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.kube import KubeBinaryMissing, LocalKube, binaries, free_ports
+from devstack.kube import KubeBinaryMissing, LocalKube, binaries, controller_binaries, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 HELM4 = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
@@ -33,16 +36,21 @@ data:
 def _missing_binaries() -> str | None:
     try:
         binaries()
+        controller_binaries()
     except KubeBinaryMissing as exc:
         return str(exc)
     absent = [str(p) for p in (HELM4, HELM3) if not os.access(p, os.X_OK)]
     return f"{', '.join(absent)} missing: run layers/helm/build.sh" if absent else None
 
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(_missing_binaries() is not None, reason=_missing_binaries() or ""),
-]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _binaries_present() -> None:
+    missing = _missing_binaries()
+    if missing is not None:
+        pytest.fail(missing)
 
 
 @pytest.fixture
@@ -111,7 +119,7 @@ def test_helm_releases_survive_restart(kube: LocalKube, chart: Path, tmp_path: P
     assert cm["data"] == {"greeting": "bonjour"}
 
     pids = kube.pids
-    assert len(pids) == 2
+    assert len(pids) == 4  # etcd, kube-apiserver, kube-controller-manager, kube-scheduler
     kube.stop()
     kube.stop()  # idempotent
     assert not kube.running
