@@ -359,20 +359,23 @@ def test_hooks_with_weights_and_delete_policies(
 
 
 def test_atomic_install_with_a_failing_image_is_rolled_back(
-    api: Api, stack: Stack, k8s: Any, workload_charts: dict[str, str]
+    api: Api, stack: Stack, k8s: Any, workload_charts: dict[str, str], helm_major: str
 ) -> None:
     ns = "wl-atomic"
     values = {"image": {"tag": "fail"}, "autoscaling": {"enabled": False}}
     op = install(api, ns, "broken", workload_charts["webapp"], values, atomic=True, timeout=8)
     assert op["status"] == "failed", op
+    assert op["error"]["code"] == "HelmTimeout", op["error"]
     message = op["error"]["message"]
-    # helm's reason, as each major words it: the wait failed, and the release was removed because of atomic
-    assert "uninstalled" in message and ("atomic" in message or "rollback-on-failure" in message), message
+    # helm's reason, as each major words it: the wait ran out, and the release was removed because of atomic
+    assert "uninstalled due to" in message and ("atomic" in message or "rollback-on-failure" in message), message
+    if helm_major == "helm4":  # helm 4's watcher also names what was not ready
+        assert "Deployment/wl-atomic/broken-webapp not ready" in message, message
     every_status = ("--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling")
     assert "broken" not in helm_cli(stack, "list", "-n", ns, *every_status, "-q").split()
     nothing_left(k8s, ns)
-    status, rel = api.call("GET", f"{releases(ns)}/broken")
-    assert status == 404 or rel["status"] != "deployed", rel
+    status, err = api.call("GET", f"{releases(ns)}/broken")
+    assert status == 404 and err["error"]["code"] == "ReleaseNotFound", err
 
 
 def test_failing_pre_upgrade_hook_keeps_the_previous_revision(
@@ -393,3 +396,32 @@ def test_failing_pre_upgrade_hook_keeps_the_previous_revision(
 
     succeeded(uninstall(api, ns, "h"))
     nothing_left(k8s, ns, hooks_kept=frozenset({"h-smoke", "h-migrate"}))  # the failed hook stays, as helm leaves it
+
+
+def test_failure_conventions_as_helm_sees_them(api: Api, k8s: Any, workload_charts: dict[str, str]) -> None:
+    ns, chart = "wl-conventions", workload_charts["webapp"]
+    fixed = {"replicaCount": 1, "autoscaling": {"enabled": False}}
+    # :never-ready runs but never becomes ready: a wait fails, and the release is recorded failed
+    op = install(api, ns, "idle", chart, {**fixed, "image": {"tag": "never-ready"}}, timeout=5)
+    assert op["status"] == "failed" and op["error"]["code"] == "HelmTimeout", op
+    (pod,) = pods(k8s, ns, "app.kubernetes.io/instance=idle")
+    assert pod.status.phase == "Running" and not ready(pod)
+    assert pod.status.container_statuses[0].state.running is not None
+    _, rel = api.call("GET", f"{releases(ns)}/idle")
+    assert rel["status"] == "failed", rel
+
+    # :fail crash-loops: without wait the install succeeds, and the Pod shows what a kubelet would
+    succeeded(install(api, ns, "crash", chart, {**fixed, "image": {"tag": "fail"}}, wait=False))
+
+    def crash_looping() -> Any:
+        found = pods(k8s, ns, "app.kubernetes.io/instance=crash")
+        status = found[0].status.container_statuses if found else None
+        return status and status[0].restart_count >= 2 and status[0].state.waiting and status[0]
+
+    container = eventually(crash_looping, "the :fail Pod restarting in CrashLoopBackOff")
+    assert container.state.waiting.reason == "CrashLoopBackOff"
+    assert container.last_state.terminated.exit_code == 1
+
+    for name in ("idle", "crash"):
+        succeeded(uninstall(api, ns, name))
+    nothing_left(k8s, ns)
