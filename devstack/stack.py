@@ -402,6 +402,8 @@ def request(method: str, url: str, body: Any = None, timeout: float = 60, token:
 EXAMPLE = """
 Charthouse is running: API {api}, cluster "{cluster}" (kubeconfig: {kubeconfig}).
 Example chart: {chart}
+A web app to wait for: {webapp} ("wait": true; its Pods run on simulated nodes, no container runs:
+  KUBECONFIG={kubeconfig} layers/helm/build/kubectl get pods)
 Private chart repository: {repo} (helm repo add --username {user} --password ...; also Bearer token)
 OCI registry: {oci} (TLS, CA {ca}; helm registry login {host} --username {user} --ca-file {ca})
 Their password and token: {creds} (e.g. {repo_chart}, {oci}/hello)
@@ -453,6 +455,7 @@ def main() -> int:
             cluster=stack.cfg.cluster,
             kubeconfig=stack.kubeconfig,
             chart=stack.example_charts.get("hello", ""),
+            webapp=stack.example_charts.get("webapp", ""),
             logs=stack.logs,
             helm=stack.cfg.helm_binary.relative_to(ROOT),
             token_file=state / "token",
