@@ -10,7 +10,10 @@ for every Pod the scheduler binds to one of them:
 * removes a Pod that is being deleted (``deletionTimestamp`` set) with grace period 0, as a kubelet does once
   its containers are gone, so that Deployments roll, namespaces finish terminating and uninstalls return.
 
-Pods are seen through one watch (re-listed when it ends), so a transition is written within milliseconds of being
+It also gives every Service of type LoadBalancer an address (``status.loadBalancer.ingress``, from 172.31.0.0/16),
+as a cloud's load-balancer controller would: helm waits for one.
+
+Pods and Services are seen through watches (re-listed when they end), so a transition is written within milliseconds of being
 due. What the agent writes is a pure function of the Pod and the time the node accepted it, so a restarted agent
 carries on where it stopped: a Pod keeps its ``startTime`` and the timeline is counted from it.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import heapq
 import json
 import logging
@@ -32,7 +36,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -131,6 +135,7 @@ class NodeAgent:
         self._due: list[tuple[float, str]] = []  # (monotonic time, uid) heap of pending syncs
         self._ips: dict[str, str] = {}  # uid -> Pod IP
         self._next_ip = {name: 0 for name in self.names}
+        self._next_lb_ip = 0
 
     # -- nodes ---------------------------------------------------------------------------------------------
 
@@ -162,7 +167,10 @@ class NodeAgent:
                     SIMULATED_LABEL: "true",
                 },
             },
-            "spec": {"podCIDR": self._pod_cidr(index), "podCIDRs": [self._pod_cidr(index)]},
+            "spec": {
+                "podCIDR": self._pod_cidr(index),
+                "podCIDRs": [self._pod_cidr(index)],
+            },
         }
 
     @staticmethod
@@ -199,7 +207,12 @@ class NodeAgent:
                 condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "simulated"),
                 condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "simulated"),
                 condition("PIDPressure", "False", "KubeletHasSufficientPID", "simulated"),
-                condition("Ready", "True", "KubeletReady", "simulated by charthouse: no container runs here"),
+                condition(
+                    "Ready",
+                    "True",
+                    "KubeletReady",
+                    "simulated by charthouse: no container runs here",
+                ),
             ],
             "addresses": [
                 {"type": "InternalIP", "address": self._node_ip(index)},
@@ -224,7 +237,11 @@ class NodeAgent:
     def _renew_lease(self, name: str) -> None:
         from kubernetes.client.exceptions import ApiException
 
-        spec = {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": _stamp(_now(), micro=True)}
+        spec = {
+            "holderIdentity": name,
+            "leaseDurationSeconds": 40,
+            "renewTime": _stamp(_now(), micro=True),
+        }
         try:
             self._leases.patch_namespaced_lease(name, LEASE_NAMESPACE, {"spec": spec}, _content_type=_MERGE)
         except ApiException as exc:
@@ -232,7 +249,10 @@ class NodeAgent:
                 raise
             uid = _json(self._core.read_node(name, _preload_content=False))["metadata"]["uid"]
             owner = {"apiVersion": "v1", "kind": "Node", "name": name, "uid": uid}
-            body = {"metadata": {"name": name, "ownerReferences": [owner]}, "spec": spec}
+            body = {
+                "metadata": {"name": name, "ownerReferences": [owner]},
+                "spec": spec,
+            }
             self._leases.create_namespaced_lease(LEASE_NAMESPACE, cast(Any, body))
 
     def _heartbeat(self, stop: threading.Event) -> None:
@@ -257,7 +277,16 @@ class NodeAgent:
 
     def run(self, stop: threading.Event) -> None:
         """Watch, sync and heartbeat until ``stop`` is set."""
-        threading.Thread(target=self._watch, args=(stop,), name="pod-watch", daemon=True).start()
+        # Pods bound to any node: the field selector leaves out the ones still waiting for the scheduler.
+        pods = functools.partial(self._core.list_pod_for_all_namespaces, field_selector="spec.nodeName!=")
+        services = self._core.list_service_for_all_namespaces
+        watches = {
+            "pod-watch": (pods, self._replace, self._on_pod_event),
+            "service-watch": (services, self._address_all, self._on_service_event),
+        }
+        for name, (list_call, on_list, on_event) in watches.items():
+            args = (stop, list_call, on_list, on_event)
+            threading.Thread(target=self._watch, args=args, name=name, daemon=True).start()
         threading.Thread(target=self._heartbeat, args=(stop,), name="heartbeat", daemon=True).start()
         while not stop.is_set():
             for uid in self._take_due(stop):
@@ -284,18 +313,22 @@ class NodeAgent:
         heapq.heappush(self._due, (time.monotonic() + delay, uid))
         self._lock.notify_all()
 
-    def _watch(self, stop: threading.Event) -> None:
-        """List then watch the Pods bound to any node, forever; every change schedules a sync of that Pod."""
-        selector = "spec.nodeName!="
+    def _watch(
+        self,
+        stop: threading.Event,
+        list_call: Callable[..., Any],
+        on_list: Callable[[Sequence[Json]], None],
+        on_event: Callable[[str, Json], None],
+    ) -> None:
+        """List, then watch from that list's version, forever (listing again whenever the watch ends): ``on_list``
+        gets every object listed, ``on_event`` each change (ADDED, MODIFIED, DELETED) as it comes."""
         while not stop.is_set():
             try:
-                data = _json(self._core.list_pod_for_all_namespaces(field_selector=selector, _preload_content=False))
-                self._replace(data.get("items") or [])
-                version = str(data["metadata"]["resourceVersion"])
-                response: Any = self._core.list_pod_for_all_namespaces(
-                    field_selector=selector,
+                data = _json(list_call(_preload_content=False))
+                on_list(data.get("items") or [])
+                response: Any = list_call(
                     watch=True,
-                    resource_version=version,
+                    resource_version=str(data["metadata"]["resourceVersion"]),
                     allow_watch_bookmarks=True,
                     timeout_seconds=_WATCH_SECONDS,
                     _preload_content=False,
@@ -305,13 +338,17 @@ class NodeAgent:
                     for line in _lines(response):
                         if stop.is_set():
                             return
-                        if line:
-                            self._on_event(json.loads(line))
+                        event = json.loads(line) if line else {}
+                        kind, obj = event.get("type"), event.get("object") or {}
+                        if kind == "ERROR":
+                            raise RuntimeError(f"watch error: {obj.get('message')}")  # e.g. 410 Gone: list again
+                        if kind in ("ADDED", "MODIFIED", "DELETED"):  # not BOOKMARK
+                            on_event(str(kind), obj)
                 finally:
                     response.release_conn()
             except Exception as exc:  # noqa: BLE001 - the watch is the agent's life: list again and go on
                 if not stop.is_set():
-                    log.warning("pod watch ended: %s; listing again", exc)
+                    log.warning("watch ended: %s; listing again", exc)
                     stop.wait(_RETRY_SECONDS)
 
     def _replace(self, pods: Sequence[Json]) -> None:
@@ -326,13 +363,7 @@ class NodeAgent:
                 self._pods[uid] = pod
                 self._schedule(uid, 0.0)
 
-    def _on_event(self, event: Mapping[str, Any]) -> None:
-        kind = event.get("type")
-        pod = event.get("object") or {}
-        if kind == "ERROR":
-            raise RuntimeError(f"watch error: {pod.get('message')}")  # e.g. 410 Gone: list again
-        if kind not in ("ADDED", "MODIFIED", "DELETED"):
-            return  # BOOKMARK
+    def _on_pod_event(self, kind: str, pod: Json) -> None:
         uid = str((pod.get("metadata") or {}).get("uid"))
         with self._lock:
             if kind == "DELETED" or not self._ours(pod):
@@ -340,6 +371,41 @@ class NodeAgent:
                 return
             self._pods[uid] = pod
             self._schedule(uid, 0.0)
+
+    # -- services ------------------------------------------------------------------------------------------
+
+    def _address_all(self, services: Sequence[Json]) -> None:
+        for service in services:
+            self._give_address(service)
+
+    def _on_service_event(self, kind: str, service: Json) -> None:
+        if kind != "DELETED":
+            self._give_address(service)
+
+    def _give_address(self, service: Mapping[str, Any]) -> None:
+        """A LoadBalancer Service without an address gets one, as from a cloud's load balancer."""
+        from kubernetes.client.exceptions import ApiException
+
+        spec, status = service.get("spec") or {}, service.get("status") or {}
+        if spec.get("type") != "LoadBalancer" or (status.get("loadBalancer") or {}).get("ingress"):
+            return
+        n, self._next_lb_ip = self._next_lb_ip, self._next_lb_ip + 1
+        ip = f"172.31.{(n // 250) % 256}.{n % 250 + 2}"
+        meta = service["metadata"]
+        body = {"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}
+        try:
+            self._core.patch_namespaced_service_status(meta["name"], meta["namespace"], body, _content_type=_MERGE)
+        except ApiException as exc:
+            if exc.status != 404:  # a Service deleted meanwhile needs nothing
+                log.warning(
+                    "service %s/%s: %s %s",
+                    meta["namespace"],
+                    meta["name"],
+                    exc.status,
+                    exc.reason,
+                )
+
+    # -- pod helpers ---------------------------------------------------------------------------------------
 
     def _ours(self, pod: Mapping[str, Any]) -> bool:
         return (pod.get("spec") or {}).get("nodeName") in self.names
@@ -367,14 +433,23 @@ class NodeAgent:
             status, next_change = desired_status(pod, accepted, _now(), placement, self.config.timings)
             if owned_fields(status) != owned_fields(pod.get("status") or {}):
                 self._core.patch_namespaced_pod_status(
-                    meta["name"], meta["namespace"], {"status": status}, _content_type=_STRATEGIC
+                    meta["name"],
+                    meta["namespace"],
+                    {"status": status},
+                    _content_type=_STRATEGIC,
                 )
         except ApiException as exc:
             if exc.status == 404:
                 with self._lock:
                     self._forget(uid)
                 return
-            log.warning("pod %s/%s: %s %s; retrying", meta.get("namespace"), meta.get("name"), exc.status, exc.reason)
+            log.warning(
+                "pod %s/%s: %s %s; retrying",
+                meta.get("namespace"),
+                meta.get("name"),
+                exc.status,
+                exc.reason,
+            )
             next_change = _RETRY_SECONDS
         if next_change is not None:
             with self._lock:
@@ -384,7 +459,12 @@ class NodeAgent:
     def _delete(self, pod: Mapping[str, Any]) -> None:
         meta = pod["metadata"]
         body = {"gracePeriodSeconds": 0, "preconditions": {"uid": meta["uid"]}}
-        self._core.delete_namespaced_pod(meta["name"], meta["namespace"], body=cast(Any, body), grace_period_seconds=0)
+        self._core.delete_namespaced_pod(
+            meta["name"],
+            meta["namespace"],
+            body=cast(Any, body),
+            grace_period_seconds=0,
+        )
 
     def _accepted_at(self, uid: str, pod: Mapping[str, Any]) -> datetime.datetime:
         """When the node accepted the Pod: now for a new one; its ``startTime`` for one accepted before this agent
@@ -443,16 +523,42 @@ def _parse(argv: Sequence[str]) -> tuple[str, NodeConfig]:
     defaults = NodeConfig()
     t = defaults.timings
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.nodes", description="Simulated nodes for the local cluster."
+        prog="python -m devstack.nodes",
+        description="Simulated nodes for the local cluster.",
     )
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--nodes", type=int, default=defaults.count)
-    parser.add_argument("--start-delay", type=float, default=t.start, help="seconds from accepted to running")
-    parser.add_argument("--ready-delay", type=float, default=t.ready, help="seconds from running to ready (probes)")
-    parser.add_argument("--run-time", type=float, default=t.run, help="seconds a finishing container runs")
-    parser.add_argument("--restart-every", type=float, default=t.restart, help="crash-loop restart period")
+    parser.add_argument(
+        "--start-delay",
+        type=float,
+        default=t.start,
+        help="seconds from accepted to running",
+    )
+    parser.add_argument(
+        "--ready-delay",
+        type=float,
+        default=t.ready,
+        help="seconds from running to ready (probes)",
+    )
+    parser.add_argument(
+        "--run-time",
+        type=float,
+        default=t.run,
+        help="seconds a finishing container runs",
+    )
+    parser.add_argument(
+        "--restart-every",
+        type=float,
+        default=t.restart,
+        help="crash-loop restart period",
+    )
     args = parser.parse_args(list(argv))
-    timings = Timings(start=args.start_delay, ready=args.ready_delay, run=args.run_time, restart=args.restart_every)
+    timings = Timings(
+        start=args.start_delay,
+        ready=args.ready_delay,
+        run=args.run_time,
+        restart=args.restart_every,
+    )
     return str(args.kubeconfig), NodeConfig(count=args.nodes, timings=timings)
 
 
