@@ -8,7 +8,7 @@ HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 run: setup
 	$(PY) -m devstack
 
-test: setup
+test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(HELM) kube
@@ -27,9 +27,13 @@ kube:
 	scripts/install-kube.sh
 	scripts/install-registry.sh
 
+# ruff (lint + format), mypy --strict on everything but the tests, and the layering contracts (pyproject.toml)
+PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack tests bench deploy
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check app.py chalicelib devstack tests bench deploy
-	$(VENV)/bin/mypy --strict chalicelib
+	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
+	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
+	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack
+	$(VENV)/bin/lint-imports --no-cache
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/functional

@@ -2,7 +2,7 @@
 
 import logging
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from chalicelib.api.admin import bp as admin
 from chalicelib.api.cfn import bp as cfn

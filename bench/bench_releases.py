@@ -185,7 +185,7 @@ class HelmCli:
         return ["--server-side=false"] if self.major >= 4 else []
 
     def argv(self, verb: str, name: str, chart: str = "", values_file: Path | None = None) -> list[str]:
-        """The argv the service builds (chalicelib/helm.py) for ``verb`` with its defaults."""
+        """The argv the service builds (chalicelib/adapters/helm) for ``verb`` with its defaults."""
         ns = ["--namespace", NAMESPACE]
         if verb == "install":
             return [

@@ -127,7 +127,7 @@ def _render(title: str, cells: list[list[str]]) -> str:
 # ---------------------------------------------------------------- the overhead target and generic tables
 
 TARGET_RELATIVE = 0.10  # the API may add 10 % to helm's own time at p50 ...
-TARGET_ABSOLUTE_S = 0.050  # ... or 50 ms, whichever is larger (issue 8)
+TARGET_ABSOLUTE_S = 0.050  # ... or 50 ms, whichever is larger (the overhead target)
 
 
 def allowed_overhead(helm_p50_s: float) -> float:

@@ -1,15 +1,15 @@
 """2. List and history at scale: release records seeded straight into the store, against helm on real releases.
 
-Records are written with BatchWriteItem (25 a request, boto3's batch writer) through ``chalicelib.store``'s own item
-layout, into the stack's emulated DynamoDB, in cluster ``local``: namespaces ``seed-0000``, ``seed-0001``... of 100
-releases each. The levels are cumulative (1,000, then 9,000 more, then 90,000 more). At each level, ``samples``
-times each:
+Records are written with BatchWriteItem (25 a request, boto3's batch writer) in the store's own item layout
+(``Store.put_releases``), into the stack's emulated DynamoDB, in cluster ``local``: namespaces ``seed-0000``,
+``seed-0001``... of 100 releases each. The levels are cumulative (1,000, then 9,000 more, then 90,000 more). At
+each level, ``samples`` times each:
 
 * ``GET /v1/releases?limit=100`` (GSI2, every cluster), ``GET /v1/clusters/local/releases?limit=100`` (GSI1) and
   ``GET /v1/clusters/local/namespaces/seed-0001/releases?limit=100`` (GSI1 + begins_with), and the history of a
   seeded release with ``REVISIONS`` revisions, through the HTTP API;
-* the same four calls on ``chalicelib.store.Store`` in this process, counting what DynamoDB is asked to read:
-  Query calls, ``ScannedCount`` (items read before filters) and the read capacity DynamoDB would charge
+* the same four calls on ``chalicelib.adapters.store.Store`` in this process, counting what DynamoDB is asked to
+  read: Query calls, ``ScannedCount`` (items read before filters) and the read capacity DynamoDB would charge
   (estimated from the items' sizes; moto reports a constant). On real DynamoDB a Query
   reads only the items it returns (plus filtered ones), whatever the table holds: that count is the store's cost.
 
@@ -33,8 +33,8 @@ import boto3
 from bench import chart as bench_chart
 from bench.bench_releases import NAMESPACE, Api, BenchError, HelmCli, log
 from bench.report import Series, block, ms
-from chalicelib.adapters.store import ListQuery, Store, _release_item
-from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
+from chalicelib.adapters.store import Store
+from chalicelib.domain.models import ListQuery, ReleaseRecord, ReleaseRef, ReleaseStatus, Revision
 
 PER_NAMESPACE = 100
 BIG = 50_000  # from this level on, half the samples: the emulator takes seconds per Query there
@@ -100,14 +100,10 @@ class Seeder:
     def seed_to(self, target: int) -> float:
         """Add records until ``target`` exist; returns the seconds this step took."""
         started, ts = time.perf_counter(), time.time()
-        table = self.resource.Table(self.table_name)
-        with table.batch_writer() as batch:
-            for i in range(self.count, target):
-                batch.put_item(Item=_release_item(seeded_record(self.cluster, i, ts)))
+        store = Store(self.resource, self.table_name)
+        store.put_releases(seeded_record(self.cluster, i, ts) for i in range(self.count, target))
         if self.count == 0 and target > 0:
-            Store(self.resource, self.table_name).sync_revisions(
-                seeded_ref(self.cluster, 0), seeded_revisions(REVISIONS)
-            )
+            store.sync_revisions(seeded_ref(self.cluster, 0), seeded_revisions(REVISIONS))
         step = time.perf_counter() - started
         self.count, self.seconds = max(self.count, target), self.seconds + step
         return step

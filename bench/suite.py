@@ -1,4 +1,4 @@
-"""The benchmark suite of issue 8, one command: ``.venv/bin/python -m bench [--quick] [--helm 3|4] [--out FILE]``.
+"""The benchmark suite, one command: ``.venv/bin/python -m bench [--quick] [--helm 3|4] [--out FILE]``.
 
 Phases, in this order, each on a fresh stack (a failed phase is retried once, its error recorded, and the next
 one still runs; the results file is rewritten after each phase):

@@ -1,4 +1,4 @@
-"""Where a worker's time goes, read from its log: ``chalicelib/helm.py`` logs one line per helm command
+"""Where a worker's time goes, read from its log: ``chalicelib/adapters/helm`` logs one line per helm command
 (``helm <argv> rc=<code> <seconds>s``). Pure parsing, plus a small reader that returns what was appended to the
 stack's worker logs since the last call.
 

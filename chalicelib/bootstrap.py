@@ -28,7 +28,7 @@ from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.custom_resource import CustomResource
 from chalicelib.core.drift import DriftDetector
-from chalicelib.core.operations import Pipeline
+from chalicelib.core.operations import Announcer, Executor, Intake
 from chalicelib.core.reconcile import Reconciler
 from chalicelib.core.recovery import Recovery
 from chalicelib.core.repositories import RepositoryRegistry
@@ -50,7 +50,9 @@ class Deps:
     store: Store
     registry: ClusterRegistry
     service: ReleaseService
-    pipeline: Pipeline
+    intake: Intake
+    executor: Executor
+    announcer: Announcer
     recovery: Recovery
     catalog: Catalog
     tokens: Tokens
@@ -95,15 +97,19 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
     catalog = build_catalog(cfg, session, store, secrets)
     service = ReleaseService(store, registry, helm or HelmCli(cfg.helm_binary, cfg.helm_server_side, catalog))
     queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
-    pipeline = Pipeline(store, queue, service, cfg.lease_grace_s)
-    recovery = Recovery(store, pipeline, limits_of(cfg), cfg.recovery_policy)
-    notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, pipeline, catalog)
+    announcer = Announcer(store)
+    intake = Intake(store, queue, cfg.lease_grace_s, announcer)
+    recovery = Recovery(store, intake, limits_of(cfg), cfg.recovery_policy)
+    notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, catalog)
+    executor = Executor(store, service, announcer, reconciler.run)
     return Deps(
         cfg,
         store,
         registry,
         service,
-        pipeline,
+        intake,
+        executor,
+        announcer,
         recovery,
         catalog,
         Tokens(store),
@@ -121,21 +127,18 @@ def wire_events(
     store: Store,
     registry: ClusterRegistry,
     service: ReleaseService,
-    pipeline: Pipeline,
+    intake: Intake,
     catalog: Catalog,
 ) -> tuple[Notifier, Reconciler, CustomResource]:
-    """Issue 5: state-change events, reconcile and the CloudFormation custom resource, hooked to the pipeline."""
+    """State-change events, reconcile and the CloudFormation custom resource, told of every operation that ends."""
     events = session.client("events", config=aws_config(cfg.aws_timeout_s)) if cfg.event_bus else None
     notifier = Notifier(events, cfg.event_bus)
     reconciler = Reconciler(
-        store, registry, service, pipeline, notifier, DriftDetector(registry, service.helm), cfg.default_timeout_s
+        store, registry, service, intake, notifier, DriftDetector(registry, service.helm), cfg.default_timeout_s
     )
-    pipeline.reconciler = reconciler
-    custom_resource = CustomResource(store, service, pipeline, catalog, limits_of(cfg), cfg.stage != "prod")
-    pipeline.listeners += [
-        lambda op: notifier.operation_ended(op, store.get_release(op.release)),
-        custom_resource.operation_ended,
-    ]
+    custom_resource = CustomResource(store, service, intake, catalog, limits_of(cfg), cfg.stage != "prod")
+    intake.announcer.subscribe(lambda op: notifier.operation_ended(op, store.get_release(op.release)))
+    intake.announcer.subscribe(custom_resource.operation_ended)
     return notifier, reconciler, custom_resource
 
 

@@ -58,7 +58,7 @@ class Settings:
     chart_bucket: str = ""  # S3: uploaded charts, and the index cache when index_cache_dir is empty
     index_cache_dir: str = ""  # the local stages cache repository indexes in a directory
     max_chart_bytes: int = DEFAULT_MAX_CHART_BYTES
-    event_bus: str = ""  # EventBridge bus of state-change events (notify.py); empty: events are only logged
+    event_bus: str = ""  # EventBridge bus of state-change events (adapters/bus.py); empty: events are only logged
     auth_mode: str = "iam"  # iam (API Gateway SigV4) | jwt (Cognito/JWT authorizer) | token (bearer tokens: local)
     admins: tuple[str, ...] = ("token:admin",)  # principal patterns that may do everything (docs/SECURITY.md)
     audit_days: int = 365  # audit entries expire after this many days (DynamoDB TTL)

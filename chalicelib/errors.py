@@ -1,4 +1,4 @@
-"""The domain error tree. No HTTP here: ``api.py`` maps each class to a status in one place.
+"""The domain error tree. No HTTP here: ``api/web.py`` maps each class to a status in one place.
 
 ::
 

@@ -191,17 +191,13 @@ class LocalAws:
 
     def _end_interrupted(self) -> None:
         store = Store(boto3.resource("dynamodb", endpoint_url=self.endpoint, **CREDS), self.table)
-        for item in store.scan_all():
-            if item["sk"] == "META" and str(item["pk"]).startswith("OP#") and item["status"] in ("queued", "running"):
-                op = store.get_operation(str(item["id"]))
-                if op is None:
-                    continue
-                error = {
-                    "code": "Interrupted",
-                    "message": "the local stack stopped before this operation finished",
-                    "details": {},
-                }
-                ts = now()
-                store.finish_operation(
-                    replace(op, status=OperationStatus.FAILED, updated_at=ts, finished_at=ts, error=error), None
-                )
+        for op in store.unfinished_operations():
+            error = {
+                "code": "Interrupted",
+                "message": "the local stack stopped before this operation finished",
+                "details": {},
+            }
+            ts = now()
+            store.finish_operation(
+                replace(op, status=OperationStatus.FAILED, updated_at=ts, finished_at=ts, error=error), None
+            )

@@ -1,4 +1,5 @@
-"""An in-memory helm with the same interface as ``chalicelib.helm.HelmCli``, for unit and functional tests."""
+"""In-memory fakes with the interfaces of ``chalicelib.adapters.helm.HelmCli`` and ``chalicelib.adapters.queue.SqsQueue``,
+for unit and functional tests."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.adapters.queue import Message
 from chalicelib.domain.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
-from chalicelib.errors import ChartNotFound, ClusterUnreachable, ReleaseExists, ReleaseNotFound
+from chalicelib.errors import ChartNotFound, ClusterUnreachable, DependencyUnavailable, ReleaseExists, ReleaseNotFound
 
 
 def chart_meta(url: str) -> dict[str, str]:
@@ -164,3 +166,22 @@ class FakeHelm:
 
     def render_name(self, template: str) -> str:
         return template.replace("{{ randAlpha 5 | lower }}", "abcde")
+
+
+@dataclass
+class FakeQueue:
+    """An in-memory worker queue with ``SqsQueue.send``'s interface. Messages are kept as their encoded body, so
+    ``take`` hands the worker exactly what SQS would; ``down`` makes every send fail as an unavailable SQS does."""
+
+    bodies: list[tuple[str, str]] = field(default_factory=list)  # (group, body)
+    down: bool = False
+
+    def send(self, message: Message, group: str) -> None:
+        body = message.to_body()
+        if self.down:
+            raise DependencyUnavailable("the operation queue is unavailable")
+        self.bodies.append((group, body))
+
+    def take(self) -> Message:
+        """The oldest message (first in, first out), removed from the queue."""
+        return Message.from_body(self.bodies.pop(0)[1])

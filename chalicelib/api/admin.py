@@ -7,10 +7,11 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
-from chalicelib.core.auth import AUTHORIZER
-from chalicelib.core.authz import Policy
+from chalicelib.api.routes import route
+from chalicelib.core.authz import SELF, Policy
 from chalicelib.domain import validate as v
 
 bp = Blueprint(__name__)
@@ -24,8 +25,15 @@ def _json(body: Any, status: int) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-@bp.route("/v1/whoami", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/whoami",
+    verb=SELF,
+    summary="the caller and the rules that apply to it",
+    ok={"200": s.json_response(s.WHOAMI)},
+    errors=(503,),
+)
 def whoami() -> dict[str, Any]:
     """The caller, and the rules that apply to it (``admin: true`` for a configured admin)."""
     me = principal()
@@ -36,14 +44,29 @@ def whoami() -> dict[str, Any]:
 # ---------------------------------------------------------------- tokens (the local stages' bearer tokens)
 
 
-@bp.route("/v1/tokens", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/tokens",
+    verb="admin",
+    summary="bearer tokens (names only)",
+    ok={"200": s.listing("tokens", s.TOKEN_ITEM)},
+    errors=(503,),
+)
 def list_tokens() -> dict[str, Any]:
     return {"tokens": bootstrap.get().tokens.all()}
 
 
-@bp.route("/v1/tokens", methods=["POST"], content_types=["application/json"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    "/v1/tokens",
+    verb="admin",
+    summary="create a bearer token: the only time it is shown",
+    ok={"201": s.json_response(s.TOKEN_CREATED, "created")},
+    errors=(400, 409, 422, 503),
+    body=s.TOKEN_POST,
+)
 def create_token() -> Response:
     """A new bearer token; the answer is the only time it is shown (the table keeps its SHA-256)."""
     body = web.json_body(bp.current_request)
@@ -52,8 +75,15 @@ def create_token() -> Response:
     return _json({"name": name, "token": bootstrap.get().tokens.create(name)}, 201)
 
 
-@bp.route("/v1/tokens/{token}", methods=["DELETE"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "DELETE",
+    "/v1/tokens/{token}",
+    verb="admin",
+    summary="delete a bearer token",
+    ok={"204": s.DELETED},
+    errors=(404, 503),
+)
 def delete_token(token: str) -> Response:
     bootstrap.get().tokens.delete(token)
     return Response(body="", status_code=204)
@@ -62,28 +92,57 @@ def delete_token(token: str) -> Response:
 # ---------------------------------------------------------------- policies
 
 
-@bp.route("/v1/policies", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/policies",
+    verb="admin",
+    summary="authorization policies",
+    ok={"200": s.listing("policies", s.ref("Policy"))},
+    errors=(503,),
+)
 def list_policies() -> dict[str, Any]:
     return {"policies": [p.to_json() for p in bootstrap.get().authorizer.all()]}
 
 
-@bp.route("/v1/policies/{policy}", methods=["PUT"], content_types=["application/json"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "PUT",
+    "/v1/policies/{policy}",
+    verb="admin",
+    summary="create or replace a policy",
+    ok={"200": s.json_response(s.ref("Policy")), "201": s.json_response(s.ref("Policy"), "created")},
+    errors=(400, 413, 422, 503),
+    body=s.POLICY_PUT,
+)
 def put_policy(policy: str) -> Response:
     parsed = Policy.from_json(policy, web.json_body(bp.current_request))
     created = bootstrap.get().authorizer.put(parsed)
     return _json(parsed.to_json(), 201 if created else 200)
 
 
-@bp.route("/v1/policies/{policy}", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/policies/{policy}",
+    verb="admin",
+    summary="one policy",
+    ok={"200": s.json_response(s.ref("Policy"))},
+    errors=(404, 422, 503),
+)
 def get_policy(policy: str) -> dict[str, Any]:
     return bootstrap.get().authorizer.get(policy).to_json()
 
 
-@bp.route("/v1/policies/{policy}", methods=["DELETE"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "DELETE",
+    "/v1/policies/{policy}",
+    verb="admin",
+    summary="delete a policy",
+    ok={"204": s.DELETED},
+    errors=(404, 422, 503),
+)
 def delete_policy(policy: str) -> Response:
     bootstrap.get().authorizer.delete(policy)
     return Response(body="", status_code=204)
@@ -92,8 +151,24 @@ def delete_policy(policy: str) -> Response:
 # ---------------------------------------------------------------- audit
 
 
-@bp.route("/v1/audit", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/audit",
+    verb="admin",
+    summary="the audit log, newest first: mutating and refused calls",
+    ok={"200": s.listing("entries", s.ref("AuditEntry"), paged=True)},
+    errors=(400, 422, 503),
+    query=[
+        s.param("cluster"),
+        s.param("namespace"),
+        s.param("release"),
+        s.param("principal"),
+        s.param("result", schema={"type": "string", "enum": ["ok", "error", "denied"]}),
+        s.param("since", desc="ISO 8601 time or epoch seconds; default: the last 24 hours"),
+        *s.PAGING,
+    ],
+)
 def audit() -> dict[str, Any]:
     query = _query()
     v.no_unknown(

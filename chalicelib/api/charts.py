@@ -10,16 +10,18 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.api import schemas as s
 from chalicelib.api import web
-from chalicelib.core.auth import AUTHORIZER
+from chalicelib.api.routes import route
 from chalicelib.core.catalog import SHOW_PARTS
 from chalicelib.core.repositories import UPLOADED, RepositorySpec, uploaded_repository_json
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 bp = Blueprint(__name__)
 
-ARCHIVE_TYPES = ["application/gzip", "application/x-gzip", "application/octet-stream", "application/x-tar"]
+ARCHIVE_TYPES = s.ARCHIVE_TYPES
 MAX_DIRECT_UPLOAD = 10 * 1000 * 1000  # API Gateway's body limit; larger charts go through POST /v1/charts/uploads
 
 
@@ -34,15 +36,30 @@ def _created(body: dict[str, Any], created: bool) -> Response:
 # ---------------------------------------------------------------- repositories
 
 
-@bp.route("/v1/repositories", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/repositories",
+    verb="read",
+    summary="chart repositories (the built-in 'uploaded' first)",
+    ok={"200": s.listing("repositories", s.ref("Repository"))},
+    errors=(503,),
+)
 def list_repositories() -> dict[str, Any]:
     repos = [r.to_json() for r in bootstrap.get().catalog.repos.all()]
     return {"repositories": [uploaded_repository_json(), *repos]}
 
 
-@bp.route("/v1/repositories/{repository}", methods=["PUT"], content_types=["application/json"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "PUT",
+    "/v1/repositories/{repository}",
+    verb="charts",
+    summary="add or replace a repository (credentials go to Secrets Manager; an index is fetched)",
+    ok={"200": s.json_response(s.ref("Repository")), "201": s.json_response(s.ref("Repository"), "created")},
+    errors=(400, 413, 422, 502, 503),
+    body=s.REPOSITORY_PUT,
+)
 def put_repository(repository: str) -> Response:
     d = bootstrap.get()
     spec = RepositorySpec.from_json(repository, web.json_body(bp.current_request), d.settings.allow_http_charts)
@@ -50,16 +67,30 @@ def put_repository(repository: str) -> Response:
     return _created(repo.to_json(), created)
 
 
-@bp.route("/v1/repositories/{repository}", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/repositories/{repository}",
+    verb="read",
+    summary="a repository",
+    ok={"200": s.json_response(s.ref("Repository"))},
+    errors=(404, 422, 503),
+)
 def get_repository(repository: str) -> dict[str, Any]:
     if repository == UPLOADED:
         return uploaded_repository_json()
     return bootstrap.get().catalog.repos.get(repository).to_json()
 
 
-@bp.route("/v1/repositories/{repository}", methods=["DELETE"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "DELETE",
+    "/v1/repositories/{repository}",
+    verb="charts",
+    summary="forget a repository and its credentials",
+    ok={"204": s.DELETED},
+    errors=(404, 422, 503),
+)
 def delete_repository(repository: str) -> Response:
     if repository == UPLOADED:
         raise InvalidInput("repository", "the uploaded repository is built in; delete its charts one by one")
@@ -67,8 +98,15 @@ def delete_repository(repository: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/repositories/{repository}/refresh", methods=["POST"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    "/v1/repositories/{repository}/refresh",
+    verb="charts",
+    summary="fetch the repository's index again",
+    ok={"200": s.json_response(s.ref("Repository"))},
+    errors=(404, 422, 502, 503),
+)
 def refresh_repository(repository: str) -> dict[str, Any]:
     if repository == UPLOADED:
         return uploaded_repository_json()
@@ -90,8 +128,23 @@ def _offset(token: str | None) -> int:
     return offset
 
 
-@bp.route("/v1/charts", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/charts",
+    verb="read",
+    summary="search charts of HTTP repositories and uploads (name, description, keywords)",
+    ok={"200": s.listing("charts", s.ref("Chart"), paged=True)},
+    errors=(400, 404, 422, 502, 503),
+    query=[
+        s.param("q"),
+        s.param("repository"),
+        s.param("versions", schema=fields.BOOL, desc="every version"),
+        s.param("devel", schema=fields.BOOL, desc="include pre-releases"),
+        s.param("version", desc="a version constraint"),
+        *s.PAGING,
+    ],
+)
 def search_charts() -> dict[str, Any]:
     query = web.query_bools(_query(), ("versions", "devel"))
     v.no_unknown(query, frozenset({"q", "repository", "versions", "devel", "version", "limit", "next_token"}))
@@ -111,8 +164,20 @@ def search_charts() -> dict[str, Any]:
     return web.page(found[start : start + size], token, "charts")
 
 
-@bp.route("/v1/charts/{repository}/{chart}", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/charts/{repository}/{chart}",
+    verb="read",
+    summary="show a chart (like helm show)",
+    ok={"200": s.json_response(s.ref("ChartShow"))},
+    errors=(400, 404, 422, 502, 503),
+    query=[
+        s.param("version"),
+        s.param("devel", schema=fields.BOOL),
+        s.param("info", desc=f"all, or comma-separated {','.join(SHOW_PARTS)} (default chart)"),
+    ],
+)
 def show_chart(repository: str, chart: str) -> dict[str, Any]:
     query = web.query_bools(_query(), ("devel",))
     v.no_unknown(query, frozenset({"version", "info", "devel"}))
@@ -132,8 +197,16 @@ def show_chart(repository: str, chart: str) -> dict[str, Any]:
     )
 
 
-@bp.route("/v1/charts/{repository}/{chart}", methods=["DELETE"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "DELETE",
+    "/v1/charts/{repository}/{chart}",
+    verb="charts",
+    summary="delete one version of an uploaded chart",
+    ok={"204": s.DELETED},
+    errors=(404, 422, 503),
+    query=[s.param("version", required=True)],
+)
 def delete_chart(repository: str, chart: str) -> Response:
     if repository != UPLOADED:
         raise InvalidInput("repository", "only uploaded charts can be deleted here; other repositories own theirs")
@@ -146,8 +219,21 @@ def delete_chart(repository: str, chart: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/charts", methods=["POST"], content_types=[*ARCHIVE_TYPES, "application/json"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    "/v1/charts",
+    verb="charts",
+    summary="upload a packaged chart (.tgz) as the body, or finish a presigned upload with {upload_id}",
+    ok={
+        "201": s.json_response(s.ref("Chart"), "stored"),
+        "200": s.json_response(s.ref("Chart"), "the same archive was already stored"),
+    },
+    errors=(400, 409, 413, 422, 503),
+    query=[s.param("overwrite", schema=fields.BOOL)],
+    request_body=s.CHART_UPLOAD,
+    content_types=(*ARCHIVE_TYPES, "application/json"),
+)
 def upload_chart() -> Response:
     """The archive as the body (up to 10 MB), or {"upload_id": ...} after a presigned upload."""
     request = bp.current_request
@@ -171,8 +257,15 @@ def upload_chart() -> Response:
     return _created(chart, created)
 
 
-@bp.route("/v1/charts/uploads", methods=["POST"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    "/v1/charts/uploads",
+    verb="charts",
+    summary="a presigned upload slot for a large chart (then POST /v1/charts)",
+    ok={"201": s.json_response(s.ref("UploadSlot"), "created")},
+    errors=(503,),
+)
 def start_upload() -> Response:
     """A presigned S3 URL for one chart archive; the answer goes to the caller only and is never logged."""
     return Response(

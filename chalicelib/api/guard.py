@@ -1,4 +1,4 @@
-"""The gate every request passes: authenticate, authorize (``authz.ROUTES``), then audit. One middleware for the
+"""The gate every request passes: authenticate, authorize (the verb its route declares), then audit. One middleware for the
 whole app, so no route can be reached around it; routes read the caller with ``principal()``."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import web
+from chalicelib.api.routes import verb_of
 from chalicelib.core.auth import Principal, authenticate
-from chalicelib.core.authz import PUBLIC, ROUTES
+from chalicelib.core.authz import PUBLIC
 from chalicelib.errors import CharthouseError, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def principal() -> Principal:
 @bp.middleware("http")
 def authenticate_authorize_audit(event: Request, get_response: Callable[[Request], Response]) -> Response:
     method, route = event.method.upper(), event.path
-    verb = ROUTES.get((method, route), "admin")  # a route missing from ROUTES is for admins only (fail closed)
+    verb = verb_of(method, route)
     if verb == PUBLIC:
         return get_response(event)
     params = {k: str(val) for k, val in (event.uri_params or {}).items()}

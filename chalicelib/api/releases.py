@@ -12,22 +12,33 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.adapters.store import Idempotency, ListQuery
+from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
 from chalicelib.api.openapi import spec as openapi_spec
-from chalicelib.core.auth import AUTHORIZER
+from chalicelib.api.routes import route
+from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.core.clusters import ClusterSpec
 from chalicelib.core.reconcile import LIVE_INFO
 from chalicelib.core.service import INFO_PARTS
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
+    INSTALL_FIELDS,
+    RECONCILE_FIELDS,
+    ROLLBACK_FIELDS,
     STATUS_FILTERS,
+    UNINSTALL_FIELDS,
+    UNLOCK_FIELDS,
+    UPGRADE_FIELDS,
     Action,
     ChartSpec,
+    Idempotency,
     InstallSpec,
     Limits,
+    ListQuery,
     Operation,
+    OperationQuery,
     OperationStatus,
     ReconcileSpec,
     ReleaseRef,
@@ -38,18 +49,18 @@ from chalicelib.domain.models import (
     UpgradeSpec,
 )
 from chalicelib.errors import (
-    Conflict,
     InvalidInput,
-    OperationNotFound,
 )
 
 log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 
 MAX_BODY_BYTES = 512 * 1024
+MAX_WAIT_S = 25  # API Gateway answers within 29 s
+PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait\s*=\s*(\d{1,6})\b", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-CONTENT_TYPES = ["application/json"]
-RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
+RELEASES = "/v1/clusters/{cluster}/namespaces/{namespace}/releases"
+RELEASE = RELEASES + "/{name}"
 
 
 # ---------------------------------------------------------------- plumbing
@@ -108,12 +119,12 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
     anything else becomes an operation (202 + Location)."""
     d = bootstrap.get()
     idem = None if isinstance(spec, ChartSpec) and spec.dry_run else _idempotency(body)
-    op = d.pipeline.replay(idem)
+    op = d.intake.replay(idem)
     if op is None:
         check()
         if isinstance(spec, ChartSpec) and spec.dry_run:
             return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
-        op = d.pipeline.accept(action, ref, spec, idem)
+        op = d.intake.accept(action, ref, spec, idem)
     return _accepted(op)
 
 
@@ -138,25 +149,40 @@ def _visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _preferred_wait() -> int | None:
+    """``Prefer: wait=N`` (RFC 7240): how long the caller would rather wait for the answer, at most
+    ``MAX_WAIT_S``; a preference that cannot be read is ignored, as the RFC asks."""
+    headers: Any = bp.current_request.headers
+    found = PREFER_WAIT.search(headers.get("prefer") or "") if headers else None
+    return min(int(found.group(1)), MAX_WAIT_S) if found else None
+
+
 def _accepted(op: Operation) -> Response:
-    return Response(
-        body=op.to_json(),
-        status_code=202,
-        headers={"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"},
-    )
+    """202 with the operation to poll; or, asked to wait (``Prefer: wait=N``) and the operation ended in time,
+    200 (201 for an install that succeeded) with the finished operation and the release record."""
+    location: dict[str, str | list[str]] = {"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"}
+    wait = _preferred_wait()
+    if wait is None:
+        return Response(body=op.to_json(), status_code=202, headers=location)
+    d = bootstrap.get()
+    op = d.intake.wait(op.id, wait)
+    location["Preference-Applied"] = f"wait={wait}"
+    if not op.status.terminal:
+        return Response(body=op.to_json(), status_code=202, headers=location)
+    created = op.action is Action.INSTALL and op.status is OperationStatus.SUCCEEDED
+    body = {**op.to_json(), "record": d.service.record(op.release)}
+    return Response(body=body, status_code=201 if created else 200, headers=location)
 
 
 # ---------------------------------------------------------------- meta
 
 
-@bp.route("/v1/health", methods=["GET"])
-@web.handled
+@route(bp, "GET", "/v1/health", verb=PUBLIC, summary="health check", ok={"200": s.json_response(s.OBJECT)})
 def health() -> dict[str, Any]:
     return {"status": "ok", "stage": bootstrap.get().settings.stage}
 
 
-@bp.route("/v1/openapi.json", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(bp, "GET", "/v1/openapi.json", verb=SELF, summary="this document", ok={"200": s.json_response(s.OBJECT)})
 def openapi() -> dict[str, Any]:
     return openapi_spec()
 
@@ -164,15 +190,24 @@ def openapi() -> dict[str, Any]:
 # ---------------------------------------------------------------- clusters
 
 
-@bp.route("/v1/clusters", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp, "GET", "/v1/clusters", verb="read", summary="list clusters", ok={"200": s.listing("clusters", s.ref("Cluster"))}
+)
 def list_clusters() -> dict[str, Any]:
     seen = bootstrap.get().authorizer.reader(principal())
     return {"clusters": [c.to_json() for c in bootstrap.get().registry.all() if seen.can_read(c.name)]}
 
 
-@bp.route("/v1/clusters/{cluster}", methods=["PUT"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "PUT",
+    "/v1/clusters/{cluster}",
+    verb="admin",
+    summary="register or replace a cluster",
+    ok={"200": s.json_response(s.ref("Cluster")), "201": s.json_response(s.ref("Cluster"), "created")},
+    errors=(400, 413, 422, 503),
+    body=s.CLUSTER_PUT,
+)
 def put_cluster(cluster: str) -> Response:
     spec = ClusterSpec.from_json(cluster, _body())
     info, created = bootstrap.get().registry.put(spec)
@@ -181,8 +216,15 @@ def put_cluster(cluster: str) -> Response:
     )
 
 
-@bp.route("/v1/clusters/{cluster}", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/clusters/{cluster}",
+    verb="read",
+    summary="a cluster, its reachability and server version",
+    ok={"200": s.json_response(s.ref("Cluster"))},
+    errors=(404, 422, 503),
+)
 def get_cluster(cluster: str) -> dict[str, Any]:
     registry = bootstrap.get().registry
     info = registry.get(v.dns_label("cluster", cluster))
@@ -194,20 +236,33 @@ def get_cluster(cluster: str) -> dict[str, Any]:
     return out
 
 
-@bp.route("/v1/clusters/{cluster}", methods=["DELETE"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "DELETE",
+    "/v1/clusters/{cluster}",
+    verb="admin",
+    summary="forget a cluster and delete its credentials",
+    ok={"204": s.DELETED},
+    errors=(404, 409, 422, 503),
+    query=[s.param("force", schema=fields.BOOL)],
+)
 def delete_cluster(cluster: str) -> Response:
     d = bootstrap.get()
     d.registry.get(v.dns_label("cluster", cluster))
-    force = web.query_bools(_query(), ("force",)).get("force", False)
-    if not force and d.store.count_releases(cluster):
-        raise Conflict(f"cluster {cluster} still has releases; uninstall them or pass ?force=true")
-    d.registry.delete(cluster)
+    force = bool(web.query_bools(_query(), ("force",)).get("force", False))
+    d.registry.delete(cluster, force)
     return Response(body="", status_code=204)
 
 
-@bp.route("/v1/clusters/{cluster}/namespaces", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/clusters/{cluster}/namespaces",
+    verb="read",
+    summary="namespaces of a cluster (live)",
+    ok={"200": s.listing("namespaces", {"type": "object", "required": ["name"]})},
+    errors=(404, 422, 502, 503),
+)
 def list_namespaces(cluster: str) -> dict[str, Any]:
     seen = bootstrap.get().authorizer.reader(principal())
     names = bootstrap.get().registry.namespaces(v.dns_label("cluster", cluster))
@@ -246,32 +301,72 @@ def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     return web.page(_visible(items), token, "releases")
 
 
-@bp.route("/v1/releases", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/releases",
+    verb="read",
+    summary="releases on every cluster",
+    ok={"200": s.RELEASE_LIST},
+    errors=(400, 422, 503),
+    query=[s.param("namespace"), *s.LIST_FILTERS],
+)
 def list_all_releases() -> dict[str, Any]:
     return _list(None, None)
 
 
-@bp.route("/v1/clusters/{cluster}/releases", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/clusters/{cluster}/releases",
+    verb="read",
+    summary="releases on a cluster",
+    ok={"200": s.RELEASE_LIST},
+    errors=(400, 404, 422, 503),
+    query=[s.param("namespace"), *s.LIST_FILTERS],
+)
 def list_cluster_releases(cluster: str) -> dict[str, Any]:
     return _list(cluster, None)
 
 
-@bp.route("/v1/clusters/{cluster}/namespaces/{namespace}/releases", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    RELEASES,
+    verb="read",
+    summary="releases in a namespace",
+    ok={"200": s.RELEASE_LIST},
+    errors=(400, 404, 422, 503),
+    query=s.LIST_FILTERS,
+)
 def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
     return _list(cluster, namespace)
 
 
-@bp.route(RELEASE, methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    RELEASE,
+    verb="read",
+    summary="a release from the store; info= reads details through helm",
+    ok={"200": s.json_response(s.ref("Release"))},
+    errors=(404, 422, 502, 503),
+    query=[
+        s.param(
+            "info",
+            desc="all, or comma-separated values,manifest,notes,hooks,resources; "
+            "also drift (live objects vs the manifest) and events (reconcile findings)",
+        ),
+        s.param("revision", schema={"type": "integer", "minimum": 1}),
+        s.param("reveal", schema=fields.BOOL, desc="values and Secret data unmasked (needs the reveal permission)"),
+    ],
+)
 def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"info", "revision", "reveal"}))
     ref = ReleaseRef.parse(cluster, namespace, name)
     parts: tuple[str, ...] = ()
-    live: list[str] = []  # issue 5: drift (live objects vs the manifest) and events (reconcile findings)
+    live: list[str] = []  # drift (live objects vs the manifest) and events (reconcile findings)
     if query.get("info"):
         asked = query["info"].split(",")
         live = [p for p in asked if p in LIVE_INFO]
@@ -289,12 +384,28 @@ def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     if "drift" in live:
         out["drift"] = bootstrap.get().reconciler.drift_of(ref)
     if "events" in live:
-        out["events"] = bootstrap.get().store.release_events(ref, 100)
+        out["events"] = bootstrap.get().reconciler.events_of(ref)
     return out
 
 
-@bp.route(RELEASE + "/history", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    RELEASE + "/history",
+    verb="read",
+    summary="revision history, newest first, from the store",
+    ok={
+        "200": s.json_response(
+            {
+                "type": "object",
+                "required": ["release", "history"],
+                "properties": {"release": s.REF, "history": {"type": "array", "items": s.ref("Revision")}},
+            }
+        )
+    },
+    errors=(404, 422, 503),
+    query=[s.param("max", schema={"type": "integer", "minimum": 1})],
+)
 def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"max"}))
@@ -306,13 +417,16 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- releases: writes
 
 
-@bp.route(
-    "/v1/clusters/{cluster}/namespaces/{namespace}/releases",
-    methods=["POST"],
-    content_types=CONTENT_TYPES,
-    authorizer=AUTHORIZER,
+@route(
+    bp,
+    "POST",
+    RELEASES,
+    verb="install",
+    summary="install a chart (dry_run answers 200 at once)",
+    ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
+    errors=(400, 404, 409, 413, 422, 502, 503),
+    body=fields.body_schema(INSTALL_FIELDS, ("chart",)),
 )
-@web.handled
 def install(cluster: str, namespace: str) -> Response:
     d = bootstrap.get()
     v.dns_label("cluster", cluster)
@@ -329,8 +443,16 @@ def install(cluster: str, namespace: str) -> Response:
     return _submit(Action.INSTALL, ref, spec, body, check)
 
 
-@bp.route(RELEASE, methods=["PUT"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "PUT",
+    RELEASE,
+    verb="upgrade",
+    summary="upgrade (install: true for an upsert)",
+    ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
+    errors=(400, 404, 409, 413, 422, 502, 503),
+    body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+)
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     d = bootstrap.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
@@ -344,8 +466,16 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.UPGRADE, ref, spec, body, check)
 
 
-@bp.route(RELEASE + "/rollback", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    RELEASE + "/rollback",
+    verb="rollback",
+    summary="roll back to a revision (default: the previous one)",
+    ok={"202": s.ACCEPTED},
+    errors=(400, 404, 409, 422, 503),
+    body=fields.body_schema(ROLLBACK_FIELDS),
+)
 def rollback(cluster: str, namespace: str, name: str) -> Response:
     d = bootstrap.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
@@ -354,8 +484,21 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.ROLLBACK, ref, spec, body, lambda: d.service.check_rollback(ref, spec.revision))
 
 
-@bp.route(RELEASE, methods=["DELETE"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "DELETE",
+    RELEASE,
+    verb="uninstall",
+    summary="uninstall",
+    ok={"202": s.ACCEPTED},
+    errors=(400, 404, 409, 422, 503),
+    query=[
+        *[s.param(b, schema=fields.BOOL) for b in ("keep_history", "disable_hooks", "wait")],
+        s.param("timeout"),
+        s.param("cascade", schema=fields.SCHEMAS["cascade"]),
+    ],
+    body=fields.body_schema(UNINSTALL_FIELDS),
+)
 def uninstall(cluster: str, namespace: str, name: str) -> Response:
     d = bootstrap.get()
     ref = ReleaseRef.parse(cluster, namespace, name)
@@ -364,8 +507,16 @@ def uninstall(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.UNINSTALL, ref, spec, options, lambda: d.service.check_uninstall(ref))
 
 
-@bp.route(RELEASE + "/unlock", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    RELEASE + "/unlock",
+    verb="unlock",
+    summary="recover a release whose operation was lost (after its lease expired)",
+    ok={"202": s.ACCEPTED},
+    errors=(400, 404, 409, 422, 503),
+    body=fields.body_schema(UNLOCK_FIELDS),
+)
 def unlock(cluster: str, namespace: str, name: str) -> Response:
     """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
     d = bootstrap.get()
@@ -373,51 +524,79 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
     d.registry.get(cluster)
     body = _body()
     spec = UnlockSpec.from_json(body, _limits(), d.settings.recovery_policy)
-    op = d.pipeline.replay(_idempotency(body))
+    op = d.intake.replay(_idempotency(body))
     return _accepted(op or d.recovery.unlock(ref, spec))
 
 
-@bp.route("/v1/clusters/{cluster}/reconcile", methods=["POST"], content_types=CONTENT_TYPES, authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "POST",
+    "/v1/clusters/{cluster}/reconcile",
+    verb="reconcile",
+    summary="reconcile: bring the store in line with helm on the cluster (an operation on <cluster>/*/*)",
+    ok={"202": s.ACCEPTED},
+    errors=(400, 404, 409, 422, 503),
+    body=fields.body_schema(RECONCILE_FIELDS),
+)
 def reconcile(cluster: str) -> Response:
     """Bring the store in line with the cluster (reconcile.py): 202 with the operation; 409 while one runs."""
     d = bootstrap.get()
     v.dns_label("cluster", cluster)
     body = _body()
     spec = ReconcileSpec.from_json(body, _limits())
-    op = d.pipeline.replay(_idempotency(body))
+    op = d.intake.replay(_idempotency(body))
     return _accepted(op or d.reconciler.request(cluster, spec))
 
 
 # ---------------------------------------------------------------- operations
 
 
-@bp.route("/v1/operations/{operation_id}", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/operations/{operation_id}",
+    verb="read",
+    summary="one operation",
+    ok={"200": s.json_response(s.ref("Operation"))},
+    errors=(404, 503),
+)
 def get_operation(operation_id: str) -> dict[str, Any]:
-    if not operation_id.startswith(Operation.PREFIX) or len(operation_id) > 64:
-        raise OperationNotFound(f"operation {operation_id[:64]} not found")
-    op = bootstrap.get().store.get_operation(operation_id)
-    if op is None:
-        raise OperationNotFound(f"operation {operation_id} not found")
+    op = bootstrap.get().intake.get(operation_id)
     bootstrap.get().authorizer.require(principal(), "read", op.release.cluster, op.release.namespace)
     return op.to_json()
 
 
-@bp.route("/v1/operations", methods=["GET"], authorizer=AUTHORIZER)
-@web.handled
+@route(
+    bp,
+    "GET",
+    "/v1/operations",
+    verb="read",
+    summary="operations, newest first",
+    ok={"200": s.listing("operations", s.ref("Operation"), paged=True)},
+    errors=(400, 422, 503),
+    query=[
+        s.param("cluster"),
+        s.param("namespace"),
+        s.param("release"),
+        s.param("status", schema={"type": "string", "enum": s.OPERATION_STATUSES}),
+        s.param("action", schema={"type": "string", "enum": s.ACTIONS}),
+        *s.PAGING,
+    ],
+)
 def list_operations() -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, frozenset({"cluster", "namespace", "release", "status", "action", "limit", "next_token"}))
     status = v.choice("status", query.get("status"), tuple(s.value for s in OperationStatus))
     action = v.choice("action", query.get("action"), tuple(a.value for a in Action))
-    ops, token = bootstrap.get().store.list_operations(
-        cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
-        namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
-        release=v.release_name("release", query["release"]) if query.get("release") else None,
-        status=status,
-        action=action,
-        limit=web.limit(query),
-        token=query.get("next_token"),
+    ops, token = bootstrap.get().intake.list(
+        OperationQuery(
+            cluster=v.dns_label("cluster", query["cluster"]) if query.get("cluster") else None,
+            namespace=v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None,
+            release=v.release_name("release", query["release"]) if query.get("release") else None,
+            status=status,
+            action=action,
+            limit=web.limit(query),
+            next_token=query.get("next_token"),
+        )
     )
     return web.page(_visible([o.to_json() for o in ops]), token, "operations")

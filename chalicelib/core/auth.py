@@ -5,24 +5,22 @@
 * ``jwt``: a Cognito user pool (or JWT) authorizer has checked the token; the caller is ``jwt:<sub>`` and its
   groups (``cognito:groups``) are ``group:<name>``.
 * ``token`` (the local stages): ``Authorization: Bearer <token>``; tokens are random, shown once when created, and
-  stored only as their SHA-256 (``TOKEN#<sha256>`` in the table). The caller is ``token:<name>``.
+  stored only as their SHA-256. The caller is ``token:<name>``.
 
 The mode is a setting (``CHARTHOUSE_AUTH``), so a deployed stage never accepts bearer tokens and the local stage
-never trusts a forged identity. ``AUTHORIZER`` is what every route but ``/v1/health`` declares: API Gateway
-enforces it when deployed (``chalice local`` lets requests through, and the bearer check here applies).
+never trusts a forged identity. API Gateway's authorizer (``api/routes.py``) guards every route but the public ones
+when deployed; ``chalice local`` lets requests through, and the bearer check here applies.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from chalice.app import CognitoUserPoolAuthorizer, IAMAuthorizer, Request
+from typing import Any, Protocol
 
 from chalicelib.adapters.store import Store
 from chalicelib.domain.models import iso, now
@@ -32,17 +30,6 @@ TOKEN_PREFIX = "cht_"
 TOKEN_CACHE_S = 60  # a deleted token stops working at once in this container, within a minute in the others
 _TOKEN = re.compile(r"^cht_[A-Za-z0-9_-]{20,100}$")
 MODES = ("iam", "jwt", "token")
-
-
-def _route_authorizer() -> Any:
-    """Chosen when the app is imported (``chalice package`` imports it with the stage's environment)."""
-    pools = [p for p in os.environ.get("CHARTHOUSE_COGNITO_POOL_ARNS", "").split(",") if p]
-    if os.environ.get("CHARTHOUSE_AUTH") == "jwt" and pools:
-        return CognitoUserPoolAuthorizer("charthouse-users", provider_arns=pools)
-    return IAMAuthorizer()
-
-
-AUTHORIZER = _route_authorizer()
 
 
 @dataclass(frozen=True)
@@ -78,9 +65,7 @@ class Tokens:
             raise Conflict(f"a token named {name} exists; delete it first")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = token_hash(token)
-        self._store.put_entry(
-            f"TOKEN#{digest}", "META", "TOKENS", name, {"name": name, "hash": digest, "created_at": now()}
-        )
+        self._store.put_token(digest, name, {"name": name, "hash": digest, "created_at": now()})
         return token
 
     def lookup(self, token: str) -> str | None:
@@ -91,30 +76,41 @@ class Tokens:
         cached = self._known.get(digest)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        entry = self._store.get_entry(f"TOKEN#{digest}", "META")
+        entry = self._store.get_token(digest)
         if entry is None:
             return None
         self._known[digest] = (time.monotonic() + TOKEN_CACHE_S, str(entry["name"]))
         return str(entry["name"])
 
     def _by_name(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self._store.list_entries("TOKENS", name) if e["name"] == name]
+        return self._store.list_tokens(name)
 
     def all(self) -> list[dict[str, Any]]:
-        return [{"name": e["name"], "created_at": iso(e["created_at"])} for e in self._store.list_entries("TOKENS")]
+        return [{"name": e["name"], "created_at": iso(e["created_at"])} for e in self._store.list_tokens()]
 
     def delete(self, name: str) -> None:
         found = self._by_name(name)
         if not found:
             raise NotFound(f"no token named {name}")
         for entry in found:
-            self._store.delete_entry(f"TOKEN#{entry['hash']}", "META")
+            self._store.delete_token(entry["hash"])
             self._known.pop(entry["hash"], None)
+
+
+class Request(Protocol):
+    """What authentication reads of a request: API Gateway's request context and the headers (case-insensitive)."""
+
+    @property
+    def context(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def headers(self) -> Mapping[str, str] | None: ...
 
 
 def authenticate(request: Request, mode: str, tokens: Tokens) -> Principal:
     """The caller of ``request`` under ``mode``; ``Unauthenticated`` when there is none."""
-    context: dict[str, Any] = request.context or {}
+    context: Mapping[str, Any] = request.context or {}
+    headers: Mapping[str, str] = request.headers or {}
     if mode == "iam":
         arn = (context.get("identity") or {}).get("userArn")
         if isinstance(arn, str) and arn.startswith("arn:"):
@@ -128,8 +124,7 @@ def authenticate(request: Request, mode: str, tokens: Tokens) -> Principal:
                 groups = [g for g in re.split(r"[\s,]+", groups.strip("[]")) if g]
             return Principal(f"jwt:{sub}", "jwt", tuple(str(g) for g in groups))
     elif mode == "token":
-        headers: Any = request.headers  # a case-insensitive mapping
-        header = (headers.get("authorization") if headers else None) or ""
+        header = headers.get("authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             name = tokens.lookup(token.strip())

@@ -1,4 +1,4 @@
-"""Authorization in one place: which verb each route needs, and whether a principal has it there.
+"""Authorization in one place: whether a principal has a verb on a cluster and namespace.
 
 Policies (``PUT /v1/policies/{name}``, stored in the table) map principal patterns to rules::
 
@@ -10,7 +10,8 @@ Patterns are shell-style (``*``, ``?``, ``[...]``), matched case-sensitively. A 
 clusters and namespaces its patterns match; ``admin`` grants every verb. Something addressed without a cluster
 (or a namespace) needs a rule whose pattern for it is ``*`` — except ``read``, where any rule will do (list
 results are then filtered to what the caller may read). Principals matching ``CHARTHOUSE_ADMINS`` may do
-everything (that is how the first admin gets in). Every route is in ``ROUTES``; a route missing there is refused.
+everything (that is how the first admin gets in). Which verb each route needs is declared with the route
+(``api/routes.py``); a route declared without one is refused.
 """
 
 from __future__ import annotations
@@ -26,53 +27,9 @@ from chalicelib.domain import validate as v
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 
 VERBS = ("read", "install", "upgrade", "rollback", "uninstall", "unlock", "reconcile", "reveal", "charts", "admin")
-PUBLIC = "public"  # no credentials needed
-SELF = "self"  # any authenticated caller
+PUBLIC = "public"  # a route anyone may call, without credentials
+SELF = "self"  # a route any authenticated caller may call
 _PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!:/._@+=,-]{1,512}$")
-RELEASE = "/v1/clusters/{cluster}/namespaces/{namespace}/releases/{name}"
-
-# (method, route path) -> the verb it needs; the scope comes from its {cluster} and {namespace} parameters.
-ROUTES: dict[tuple[str, str], str] = {
-    ("GET", "/v1/health"): PUBLIC,
-    ("GET", "/v1/openapi.json"): SELF,
-    ("GET", "/v1/whoami"): SELF,
-    ("GET", "/v1/clusters"): "read",
-    ("PUT", "/v1/clusters/{cluster}"): "admin",
-    ("GET", "/v1/clusters/{cluster}"): "read",
-    ("DELETE", "/v1/clusters/{cluster}"): "admin",
-    ("GET", "/v1/clusters/{cluster}/namespaces"): "read",
-    ("POST", "/v1/clusters/{cluster}/reconcile"): "reconcile",
-    ("GET", "/v1/releases"): "read",
-    ("GET", "/v1/clusters/{cluster}/releases"): "read",
-    ("GET", "/v1/clusters/{cluster}/namespaces/{namespace}/releases"): "read",
-    ("POST", "/v1/clusters/{cluster}/namespaces/{namespace}/releases"): "install",
-    ("GET", RELEASE): "read",
-    ("PUT", RELEASE): "upgrade",
-    ("DELETE", RELEASE): "uninstall",
-    ("GET", RELEASE + "/history"): "read",
-    ("POST", RELEASE + "/rollback"): "rollback",
-    ("POST", RELEASE + "/unlock"): "unlock",
-    ("GET", "/v1/operations"): "read",
-    ("GET", "/v1/operations/{operation_id}"): "read",
-    ("GET", "/v1/repositories"): "read",
-    ("PUT", "/v1/repositories/{repository}"): "charts",
-    ("GET", "/v1/repositories/{repository}"): "read",
-    ("DELETE", "/v1/repositories/{repository}"): "charts",
-    ("POST", "/v1/repositories/{repository}/refresh"): "charts",
-    ("GET", "/v1/charts"): "read",
-    ("POST", "/v1/charts"): "charts",
-    ("POST", "/v1/charts/uploads"): "charts",
-    ("GET", "/v1/charts/{repository}/{chart}"): "read",
-    ("DELETE", "/v1/charts/{repository}/{chart}"): "charts",
-    ("GET", "/v1/policies"): "admin",
-    ("PUT", "/v1/policies/{policy}"): "admin",
-    ("GET", "/v1/policies/{policy}"): "admin",
-    ("DELETE", "/v1/policies/{policy}"): "admin",
-    ("GET", "/v1/tokens"): "admin",
-    ("POST", "/v1/tokens"): "admin",
-    ("DELETE", "/v1/tokens/{token}"): "admin",
-    ("GET", "/v1/audit"): "admin",
-}
 
 
 def _patterns(field: str, raw: object, default: list[str] | None = None) -> tuple[str, ...]:
@@ -164,12 +121,12 @@ class Authorizer:
     # ------------------------------------------------------------ policies
 
     def put(self, policy: Policy) -> bool:
-        created = self._store.get_entry(f"POLICY#{policy.name}", "META") is None
-        self._store.put_entry(f"POLICY#{policy.name}", "META", "POLICIES", policy.name, policy.to_json())
+        created = self._store.get_policy(policy.name) is None
+        self._store.put_policy(policy.name, policy.to_json())
         return created
 
     def get(self, name: str) -> Policy:
-        entry = self._store.get_entry(f"POLICY#{v.dns_label('policy', name)}", "META")
+        entry = self._store.get_policy(v.dns_label("policy", name))
         if entry is None:
             raise NotFound(f"policy {name} not found")
         return Policy.from_json(name, {k: entry[k] for k in ("principals", "rules", "description")})
@@ -177,12 +134,12 @@ class Authorizer:
     def all(self) -> list[Policy]:
         return [
             Policy.from_json(e["name"], {k: e[k] for k in ("principals", "rules", "description")})
-            for e in self._store.list_entries("POLICIES")
+            for e in self._store.list_policies()
         ]
 
     def delete(self, name: str) -> None:
         self.get(name)
-        self._store.delete_entry(f"POLICY#{name}", "META")
+        self._store.delete_policy(name)
 
     # ------------------------------------------------------------ decisions
 

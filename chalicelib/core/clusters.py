@@ -23,17 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.store import ClusterInfo, Store
+from chalicelib.adapters.kube import client as kube
+from chalicelib.adapters.kube import eks
+from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
-from chalicelib.config import CLUSTER_PROBE_TIMEOUT_S, CREDENTIAL_CACHE_S
+from chalicelib.config import CREDENTIAL_CACHE_S
 from chalicelib.domain import validate as v
-from chalicelib.domain.models import now
+from chalicelib.domain.models import ClusterInfo, now
 from chalicelib.errors import (
-    ClusterAuthFailed,
+    CharthouseError,
     ClusterNotFound,
-    ClusterUnreachable,
+    Conflict,
     InvalidInput,
 )
 
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 AUTH_KINDS = ("kubeconfig", "token", "eks")
 MAX_KUBECONFIG = 256 * 1024
-EKS_TOKEN_TTL_S = 60  # presign expiry; EKS accepts the token for 15 minutes from signing
 _USER_KEYS = {"token", "client-certificate-data", "client-key-data", "username", "password"}
 _CLUSTER_KEYS = {"server", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name"}
 _ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -201,22 +201,6 @@ def kubeconfig_from_token(server: str, ca_b64: str | None, token: str, insecure:
     }
 
 
-def mint_eks_token(sts_client: Any, cluster_name: str) -> str:
-    """An EKS bearer token: a presigned STS GetCallerIdentity URL bound to the cluster by a signed header."""
-
-    def add_header(request: Any, **_: Any) -> None:
-        request.headers["x-k8s-aws-id"] = cluster_name
-
-    sts_client.meta.events.register("before-sign.sts.GetCallerIdentity", add_header)
-    try:
-        url = sts_client.generate_presigned_url(
-            "get_caller_identity", Params={}, ExpiresIn=EKS_TOKEN_TTL_S, HttpMethod="GET"
-        )
-    finally:
-        sts_client.meta.events.unregister("before-sign.sts.GetCallerIdentity", add_header)
-    return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-
-
 @dataclass(frozen=True)
 class Credentials:
     kubeconfig: str  # YAML text, ready for helm
@@ -271,8 +255,11 @@ class ClusterRegistry:
             raise ClusterNotFound(f"cluster {name} is not registered")
         return info
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, force: bool = False) -> None:
+        """Forget a cluster and its credentials; 409 while it has releases, unless ``force``."""
         info = self.get(name)
+        if not force and self._store.count_releases(name):
+            raise Conflict(f"cluster {name} still has releases; uninstall them or pass ?force=true")
         self._store.delete_cluster(name)
         self._cache.pop(name, None)
         self._vault.delete(info.secret_id)
@@ -308,72 +295,17 @@ class ClusterRegistry:
 
     def _eks_kubeconfig(self, secret: dict[str, Any]) -> tuple[dict[str, Any], str]:
         session = self._sessions(secret["region"], secret.get("role_arn"))
-        try:
-            cluster = session.client("eks").describe_cluster(name=secret["name"])["cluster"]
-            token = mint_eks_token(session.client("sts"), secret["name"])
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ResourceNotFoundException":
-                raise ClusterUnreachable(f"EKS cluster {secret['name']} not found in {secret['region']}") from exc
-            raise ClusterAuthFailed(f"EKS describe-cluster failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise ClusterUnreachable("EKS API unreachable") from exc
+        endpoint, ca_b64, token = eks.connect(session, secret["name"], secret["region"])
         # Tokens live 15 minutes: the kubeconfig is cached for less than that (see CREDENTIAL_CACHE_S).
-        return kubeconfig_from_token(cluster["endpoint"], cluster["certificateAuthority"]["data"], token), token
+        return kubeconfig_from_token(endpoint, ca_b64, token), token
 
-    # ------------------------------------------------------------ live checks (kubernetes client, lazily)
+    # ------------------------------------------------------------ live checks
 
     def probe(self, name: str) -> Probe:
         try:
-            api = self.api_client(name)
-            from kubernetes import client as k8s  # lazily: ~0.8 s to import
-
-            with api:
-                info = k8s.VersionApi(api).get_code(_request_timeout=CLUSTER_PROBE_TIMEOUT_S)
-            return Probe(True, str(info.git_version), None)
-        except (ClusterUnreachable, ClusterAuthFailed) as exc:
+            return Probe(True, kube.server_version(self.credentials(name).kubeconfig), None)
+        except CharthouseError as exc:  # unreachable, refused, or its credentials cannot be read
             return Probe(False, None, exc.message)
-        except Exception as exc:  # noqa: BLE001 - any client failure means "not reachable", with a safe reason
-            return Probe(False, None, _safe_reason(exc))
 
     def namespaces(self, name: str) -> list[dict[str, Any]]:
-        api = self.api_client(name)
-        from kubernetes import client as k8s
-
-        try:
-            with api:
-                items = k8s.CoreV1Api(api).list_namespace(_request_timeout=CLUSTER_PROBE_TIMEOUT_S).items
-        except Exception as exc:  # noqa: BLE001 - mapped to a typed, safe error
-            status = getattr(exc, "status", None)
-            if status in (401, 403):
-                raise ClusterAuthFailed(f"the cluster refused the credentials (HTTP {status})") from exc
-            raise ClusterUnreachable(f"cluster {name} is unreachable: {_safe_reason(exc)}") from exc
-        return [
-            {"name": ns.metadata.name if ns.metadata else "", "status": getattr(ns.status, "phase", None)}
-            for ns in items
-        ]
-
-    def api_client(self, name: str) -> Any:
-        """A kubernetes ApiClient for the cluster (use it as a context manager)."""
-        creds = self.credentials(name)
-        from kubernetes import config as kconfig
-
-        return kconfig.new_client_from_config_dict(yaml.safe_load(creds.kubeconfig))  # type: ignore[no-untyped-call]
-
-
-def _safe_reason(exc: BaseException) -> str:
-    """A short, credential-free reason for a client failure."""
-    status = getattr(exc, "status", None)
-    if status:
-        return f"HTTP {status} {getattr(exc, 'reason', '')}".strip()
-    text = type(exc).__name__
-    for marker in (
-        "Connection refused",
-        "timed out",
-        "Name or service not known",
-        "CERTIFICATE_VERIFY_FAILED",
-        "No route to host",
-    ):
-        if marker in str(exc):
-            return f"{text}: {marker}"
-    return text
+        return kube.namespaces(self.credentials(name).kubeconfig, name)

@@ -26,21 +26,21 @@ import json
 import logging
 import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.store import Idempotency, Store
+from chalicelib.adapters.http import presigned
+from chalicelib.adapters.store import Store
 from chalicelib.core.catalog import Catalog
-from chalicelib.core.operations import Pipeline
+from chalicelib.core.operations import Intake
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     INSTALL_FIELDS,
     UPGRADE_FIELDS,
     Action,
+    Idempotency,
     InstallSpec,
     Limits,
     Operation,
@@ -58,7 +58,6 @@ SUCCESS, FAILED = "SUCCESS", "FAILED"
 NO_RELEASE = "charthouse:none:"  # prefix of a PhysicalResourceId that names no release
 MAX_REASON = 1000
 SEND_ATTEMPTS = 3
-SEND_TIMEOUT_S = 20
 RELEASE_PROPS = ("cluster", "namespace", "name", "chart", "version", "values", "options")
 NOT_OPTIONS = frozenset({"name", "generate_name", "name_template", "chart", "version", "values", "install", "dry_run"})
 OPTIONS = (INSTALL_FIELDS | UPGRADE_FIELDS) - NOT_OPTIONS
@@ -185,27 +184,20 @@ class CfnRequest:
         )
 
 
-def send_http(url: str, body: bytes) -> None:
-    """PUT the answer to the presigned URL (an empty Content-Type, as the presigned signature expects)."""
-    req = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})
-    with urllib.request.urlopen(req, timeout=SEND_TIMEOUT_S) as resp:  # noqa: S310 - scheme checked by the caller
-        resp.read()
-
-
 class CustomResource:
     def __init__(
         self,
         store: Store,
         service: ReleaseService,
-        pipeline: Pipeline,
+        intake: Intake,
         catalog: Catalog,
         limits: Limits,
         allow_http: bool,
-        send: Callable[[str, bytes], None] = send_http,
+        send: Callable[[str, bytes], None] = presigned.put,
     ) -> None:
         self.store = store
         self.service = service
-        self.pipeline = pipeline
+        self.intake = intake
         self.catalog = catalog
         self.limits = limits
         self.allow_http = allow_http
@@ -248,7 +240,7 @@ class CustomResource:
             f"cfn:{req.request_id}"[:128] if req.request_id else "cfn:none",
             hashlib.sha256(f"{req.request_type}:{req.stack_id}:{req.request_id}".encode()).hexdigest(),
         )
-        prior = self.pipeline.replay(idem)  # Lambda invoked us again for the same request: it is underway
+        prior = self.intake.replay(idem)  # Lambda invoked us again for the same request: it is underway
         if prior is not None:
             return prior
         if req.request_type == "Delete":
@@ -265,7 +257,7 @@ class CustomResource:
         self.service.check_upgrade(props.ref, spec)
         self.catalog.check(spec)
         attach = self.store.cfn_reply_item(req.attachment(props.ref.key, self._failed_id(req)))
-        return self.pipeline.accept(Action.UPGRADE, props.ref, spec, idem, (attach,))
+        return self.intake.accept(Action.UPGRADE, props.ref, spec, idem, (attach,))
 
     def _install(self, req: CfnRequest, props: ReleaseProps, idem: Idempotency) -> Operation:
         body = props.body(INSTALL_FIELDS, name=props.ref.name)
@@ -273,7 +265,7 @@ class CustomResource:
         self.service.check_install(props.ref, spec)
         self.catalog.check(spec)
         attach = self.store.cfn_reply_item(req.attachment(props.ref.key, self._failed_id(req)))
-        return self.pipeline.accept(Action.INSTALL, props.ref, spec, idem, (attach,))
+        return self.intake.accept(Action.INSTALL, props.ref, spec, idem, (attach,))
 
     def _delete(self, req: CfnRequest, idem: Idempotency) -> Operation | None:
         ref = _ref_of(req.physical_resource_id)
@@ -288,12 +280,12 @@ class CustomResource:
             options = {}
         spec = UninstallSpec.from_json({k: val for k, val in options.items() if k in ("timeout", "wait")}, self.limits)
         attach = self.store.cfn_reply_item(req.attachment(ref.key, ref.key))
-        return self.pipeline.accept(Action.UNINSTALL, ref, spec, idem, (attach,))
+        return self.intake.accept(Action.UNINSTALL, ref, spec, idem, (attach,))
 
     # ------------------------------------------------------------ the answer, when the operation ends
 
     def operation_ended(self, op: Operation) -> None:
-        """A pipeline listener: answer the CloudFormation request attached to ``op``, if any, exactly once."""
+        """An operation listener (``operations.Announcer``): answer the CloudFormation request attached to ``op``, if any, exactly once."""
         if op.action not in ENDING_ACTIONS:
             return
         doc = self.store.take_cfn_reply(op.id)
@@ -333,7 +325,7 @@ class CustomResource:
                     status,
                 )
                 return {"answered": True, "status": status}
-            except (urllib.error.URLError, OSError) as exc:
+            except OSError as exc:  # urllib.error.URLError and HTTPError are OSErrors
                 # never the URL itself: it is presigned
                 code = getattr(exc, "code", None)
                 log.warning(

@@ -21,8 +21,9 @@ import logging
 from typing import Any
 
 from chalicelib.adapters.helm import Helm
+from chalicelib.adapters.kube import client as kube
 from chalicelib.core.clusters import ClusterRegistry
-from chalicelib.core.service import CLUSTER_SCOPED, _docs
+from chalicelib.domain.manifests import CLUSTER_SCOPED, documents
 from chalicelib.domain.models import ReleaseRef, iso, now
 from chalicelib.errors import ClusterAuthFailed, ClusterUnreachable
 
@@ -94,8 +95,8 @@ class DriftDetector:
     def check(self, ref: ReleaseRef, revision: int) -> dict[str, Any]:
         kubeconfig = self.registry.credentials(ref.cluster).kubeconfig
         manifest = str(self.helm.get(kubeconfig, ref, "manifest", None))
-        objects = [d for d in _docs(manifest) if d.get("kind") and isinstance(d.get("metadata"), dict)]
-        api = self.registry.api_client(ref.cluster)
+        objects = [d for d in documents(manifest) if d.get("kind") and isinstance(d.get("metadata"), dict)]
+        api = kube.api_client(kubeconfig)
         resources = []
         with api:
             reader = _Reader(api)

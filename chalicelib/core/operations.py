@@ -1,4 +1,5 @@
-"""The operation pipeline: ``accept`` (API side) and ``execute`` (worker side).
+"""The operation pipeline: ``Intake.accept`` (API side), ``Executor.execute`` (worker side, one handler per
+action) and the ``Announcer`` that tells listeners when an operation ended.
 
 accept:  an Idempotency-Key seen before answers with its operation (same request) or 422 (another request);
          otherwise operation record (queued) + the release's lease + the key, in one conditional transaction;
@@ -12,19 +13,22 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
 from chalicelib.adapters.helm import KILL_MARGIN_S
 from chalicelib.adapters.queue import Message, SqsQueue
-from chalicelib.adapters.store import Idempotency, IdempotentReplay, Store
+from chalicelib.adapters.store import IdempotentReplay, Store
 from chalicelib.config import WORKER_MARGIN_S
 from chalicelib.core.service import ReleaseService, error_json
 from chalicelib.domain.models import (
     Action,
+    Idempotency,
     InstallSpec,
     Operation,
+    OperationQuery,
     OperationStatus,
     ReconcileSpec,
     ReleaseRecord,
@@ -37,46 +41,65 @@ from chalicelib.domain.models import (
     now,
     spec_summary,
 )
-from chalicelib.errors import CharthouseError, Conflict, DependencyUnavailable, HelmError, InvalidInput
+from chalicelib.errors import (
+    CharthouseError,
+    Conflict,
+    DependencyUnavailable,
+    HelmError,
+    InvalidInput,
+    OperationNotFound,
+)
 
 log = logging.getLogger(__name__)
 
 
 class ClusterJob(Protocol):
-    """The worker side of a cluster-wide operation (``reconcile.Reconciler``)."""
+    """The worker side of a cluster-wide operation (``reconcile.Reconciler.run``)."""
 
-    def run(self, kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]: ...
+    def __call__(self, kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]: ...
 
 
-class Pipeline:
-    def __init__(self, store: Store, queue: SqsQueue, service: ReleaseService, lease_grace_s: int) -> None:
-        self.store = store
-        self.queue = queue
-        self.service = service
-        self.lease_grace_s = lease_grace_s
-        # told of every operation that ended, whoever ended it (worker, sweep, a failed accept): state-change
-        # events (notify.py) and CloudFormation answers (custom_resource.py). A listener's failure is logged only.
-        self.listeners: list[Callable[[Operation], None]] = []
-        self.reconciler: ClusterJob | None = None  # set by deps.build (it needs the pipeline itself)
+Listener = Callable[[Operation], None]
+
+
+class Announcer:
+    """Tells the listeners of every operation that ended, whoever ended it (worker, sweep, a failed accept):
+    state-change events (``adapters/bus.py``) and CloudFormation answers (``custom_resource.py``). Listeners
+    subscribe once, when the object graph is built; a listener's failure is logged only."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
 
     def ended(self, op_id: str) -> None:
         """Tell the listeners that an operation ended; they see it as stored (the verdict that won)."""
-        if not self.listeners:
+        if not self._listeners:
             return
         try:
-            op = self.store.get_operation(op_id)
+            op = self._store.get_operation(op_id)
         except CharthouseError:
             log.warning("operation %s ended, but could not be read back to announce it", op_id)
             return
         if op is None or not op.status.terminal:
             return
-        for listener in self.listeners:
+        for listener in self._listeners:
             try:
                 listener(op)
             except Exception:  # noqa: BLE001 - an event or an answer that failed must not undo the operation
                 log.exception("a listener failed on operation %s", op_id)
 
-    # ------------------------------------------------------------ API side
+
+class Intake:
+    """The API side: a request becomes a queued operation holding its release's lease."""
+
+    def __init__(self, store: Store, queue: SqsQueue, lease_grace_s: int, announcer: Announcer) -> None:
+        self.store = store
+        self.queue = queue
+        self.lease_grace_s = lease_grace_s
+        self.announcer = announcer
 
     def replay(self, idem: Idempotency | None) -> Operation | None:
         """The operation an earlier request with this key created; 422 if that request was a different one."""
@@ -118,12 +141,93 @@ class Pipeline:
             self.queue.send(message, group=group)
         except DependencyUnavailable as exc:
             self.store.finish_operation(_ended(op, OperationStatus.FAILED, error=error_json(exc)), None)
-            self.ended(op.id)
+            self.announcer.ended(op.id)
             raise
         log.info("accepted %s %s for %s", op.id, action.value, ref.key)
         return op
 
-    # ------------------------------------------------------------ worker side
+    def wait(self, operation_id: str, seconds: float) -> Operation:
+        """The operation once it ended, or as it is after ``seconds`` (polled from the store, backing off from
+        20 ms to 250 ms: a quick operation is seen ending at once, a long one costs few reads)."""
+        deadline = time.monotonic() + seconds
+        pause = 0.02
+        while True:
+            op = self.get(operation_id)
+            left = deadline - time.monotonic()
+            if op.status.terminal or left <= 0:
+                return op
+            time.sleep(min(pause, left))
+            pause = min(pause * 1.5, 0.25)
+
+    def get(self, operation_id: str) -> Operation:
+        """One operation; ``OperationNotFound`` for an id this service never gave out."""
+        op = self.store.get_operation(operation_id) if operation_id.startswith(Operation.PREFIX) else None
+        if op is None or len(operation_id) > 64:
+            raise OperationNotFound(f"operation {operation_id[:64]} not found")
+        return op
+
+    def list(self, query: OperationQuery) -> tuple[list[Operation], str | None]:
+        """Operations, newest first, one page."""
+        return self.store.list_operations(
+            cluster=query.cluster,
+            namespace=query.namespace,
+            release=query.release,
+            status=query.status,
+            action=query.action,
+            limit=query.limit,
+            token=query.next_token,
+        )
+
+
+Outcome = tuple[dict[str, Any] | None, dict[str, Any]]  # (the release helm printed, if it did; extra result fields)
+
+
+class Executor:
+    """The worker side: runs one queued operation, through the handler of its action."""
+
+    def __init__(self, store: Store, service: ReleaseService, announcer: Announcer, reconcile: ClusterJob) -> None:
+        self.store = store
+        self.service = service
+        self.announcer = announcer
+        self.reconcile = reconcile
+        self._handlers: dict[Action, Callable[[str, ReleaseRef, Any], Outcome]] = {
+            Action.INSTALL: self._install,
+            Action.UPGRADE: self._upgrade,
+            Action.ROLLBACK: self._rollback,
+            Action.UNINSTALL: self._uninstall,
+            Action.UNLOCK: self._unlock,
+        }
+
+    # ------------------------------------------------------------ one handler per action
+
+    def _install(self, kubeconfig: str, ref: ReleaseRef, spec: InstallSpec) -> Outcome:
+        return self.service.helm.install(kubeconfig, ref, spec), {}
+
+    def _upgrade(self, kubeconfig: str, ref: ReleaseRef, spec: UpgradeSpec) -> Outcome:
+        return self.service.helm.upgrade(kubeconfig, ref, spec), {}
+
+    def _rollback(self, kubeconfig: str, ref: ReleaseRef, spec: RollbackSpec) -> Outcome:
+        self.service.helm.rollback(kubeconfig, ref, spec)
+        return None, {}
+
+    def _uninstall(self, kubeconfig: str, ref: ReleaseRef, spec: UninstallSpec) -> Outcome:
+        self.service.helm.uninstall(kubeconfig, ref, spec)
+        return None, {}
+
+    def _unlock(self, kubeconfig: str, ref: ReleaseRef, spec: UnlockSpec) -> Outcome:
+        return None, self.service.recover(kubeconfig, ref, spec)
+
+    # ------------------------------------------------------------ running
+
+    def execute_body(self, body: str, remaining_s: float | None = None) -> Operation | None:
+        """``execute`` a queue message's body; one that cannot be parsed is logged and dropped (retrying it
+        cannot help)."""
+        try:
+            message = Message.from_body(body)
+        except (ValueError, KeyError, TypeError):
+            log.error("dropping a malformed operation message (%d bytes)", len(body or ""))
+            return None
+        return self.execute(message, remaining_s)
 
     def execute(self, message: Message, remaining_s: float | None = None) -> Operation | None:
         """Run one queued operation. Returns the finished operation, or None if it was not queued.
@@ -176,30 +280,14 @@ class Pipeline:
     ) -> Operation:
         done = _ended(op, status, result=result, error=error)
         self.store.finish_operation(done, record)
-        self.ended(done.id)
+        self.announcer.ended(done.id)
         return done
 
     def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:
-        ref = op.release
         if isinstance(spec, ReconcileSpec):
-            if self.reconciler is None:
-                raise RuntimeError("no reconciler is wired")
-            return self.reconciler.run(kubeconfig, op, spec), None
-        helm = self.service.helm
-        previous = self.store.get_release(ref)
-        extra: dict[str, Any] = {}
-        released: dict[str, Any] | None = None  # install/upgrade print the release: less to read back
-        if isinstance(spec, InstallSpec):
-            released = helm.install(kubeconfig, ref, spec)
-        elif isinstance(spec, UpgradeSpec):
-            released = helm.upgrade(kubeconfig, ref, spec)
-        elif isinstance(spec, RollbackSpec):
-            helm.rollback(kubeconfig, ref, spec)
-        elif isinstance(spec, UninstallSpec):
-            helm.uninstall(kubeconfig, ref, spec)
-        else:
-            assert isinstance(spec, UnlockSpec)
-            extra = self.service.recover(kubeconfig, ref, spec)
+            return self.reconcile(kubeconfig, op, spec), None
+        previous = self.store.get_release(op.release)
+        released, extra = self._handlers[op.action](kubeconfig, op.release, spec)
         record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
         result: dict[str, Any] = {
             "status": record.status.value if record else "uninstalled",

@@ -9,7 +9,7 @@ The worker side (``run``): ``helm list -A --all`` once, compared with the cluste
 that differs (absent from the store, another revision or status, or gone from helm while the store has it) and is not
 held by an operation is read back like after any operation (``service.snapshot``: history, status, metadata), marked
 ``changed_out_of_band``, written only if the stored record did not change meanwhile, and the difference is recorded
-as an event on the release and published (``notify.py``). This is also how a lost store is rebuilt. Releases that
+as an event on the release and published (``adapters/bus.py``). This is also how a lost store is rebuilt. Releases that
 opted into drift correction are checked for drift (``drift.py``) and, when they drifted, re-applied by a queued
 rollback to their current revision.
 """
@@ -22,14 +22,15 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.adapters.bus import Notifier
-from chalicelib.adapters.store import ListQuery, Store
+from chalicelib.adapters.store import Store
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.drift import DriftDetector
-from chalicelib.core.operations import Pipeline
+from chalicelib.core.operations import Intake
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
     STATUS_FILTERS,
     Action,
+    ListQuery,
     Operation,
     ReconcileSpec,
     ReleaseRecord,
@@ -69,7 +70,7 @@ class Reconciler:
         store: Store,
         registry: ClusterRegistry,
         service: ReleaseService,
-        pipeline: Pipeline,
+        intake: Intake,
         notifier: Notifier,
         drift: DriftDetector,
         default_timeout_s: int,
@@ -77,7 +78,7 @@ class Reconciler:
         self.store = store
         self.registry = registry
         self.service = service
-        self.pipeline = pipeline
+        self.intake = intake
         self.notifier = notifier
         self.drift = drift
         self.default_timeout_s = default_timeout_s
@@ -87,7 +88,7 @@ class Reconciler:
     def request(self, cluster: str, spec: ReconcileSpec) -> Operation:
         """Queue a reconcile of one cluster (409 ReleaseLocked while one is queued or running)."""
         self.registry.get(cluster)
-        return self.pipeline.accept(Action.RECONCILE, ReleaseRef.whole_cluster(cluster), spec)
+        return self.intake.accept(Action.RECONCILE, ReleaseRef.whole_cluster(cluster), spec)
 
     def schedule_all(self) -> dict[str, Any]:
         """The schedule: one reconcile per registered cluster; a failure to queue one does not stop the others."""
@@ -102,6 +103,10 @@ class Reconciler:
                 log.warning("reconcile of %s not queued: %s", cluster.name, exc.code)
                 failed.append(cluster.name)
         return {"queued": queued, "already_running": busy, "failed": failed}
+
+    def events_of(self, ref: ReleaseRef, limit: int = 100) -> list[dict[str, Any]]:
+        """``?info=events``: what reconcile found about the release, newest first."""
+        return self.store.release_events(ref, limit)
 
     def drift_of(self, ref: ReleaseRef) -> dict[str, Any]:
         """``?info=drift``: live objects vs the manifest of the current revision (``drift.py``)."""
@@ -210,7 +215,7 @@ class Reconciler:
             if not report["drifted"]:
                 continue
             try:
-                fix = self.pipeline.accept(
+                fix = self.intake.accept(
                     Action.ROLLBACK,
                     record.ref,
                     RollbackSpec(

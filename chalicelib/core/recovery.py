@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from chalicelib.adapters.store import Lease, ListQuery, Store
-from chalicelib.core.operations import Pipeline
-from chalicelib.domain.models import Action, Limits, Operation, ReleaseRef, UnlockSpec, iso
+from chalicelib.adapters.store import Store
+from chalicelib.core.operations import Intake
+from chalicelib.domain.models import Action, Lease, Limits, ListQuery, Operation, ReleaseRef, UnlockSpec, iso
 from chalicelib.errors import ReleaseLocked, ReleaseNotFound
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ class SweepReport:
 
 
 class Recovery:
-    def __init__(self, store: Store, pipeline: Pipeline, limits: Limits, policy: str) -> None:
+    def __init__(self, store: Store, intake: Intake, limits: Limits, policy: str) -> None:
         self.store = store
-        self.pipeline = pipeline
+        self.intake = intake
         self.limits = limits
         self.policy = policy
 
@@ -52,7 +52,7 @@ class Recovery:
             )
         if lease:
             self._fail_lost(lease)
-        return self.pipeline.accept(Action.UNLOCK, ref, spec)
+        return self.intake.accept(Action.UNLOCK, ref, spec)
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
@@ -78,7 +78,7 @@ class Recovery:
                 break
         for ref in stuck.values():
             try:
-                op = self.pipeline.accept(Action.UNLOCK, ref, spec)
+                op = self.intake.accept(Action.UNLOCK, ref, spec)
             except ReleaseLocked:
                 continue  # someone took it meanwhile: their operation will leave it consistent
             report.unlocks_queued.append(op.id)
@@ -99,5 +99,5 @@ class Recovery:
         }
         failed = self.store.fail_operation(lease.operation_id, error)
         if failed:
-            self.pipeline.ended(lease.operation_id)  # events, and a CloudFormation answer that must not be lost
+            self.intake.announcer.ended(lease.operation_id)  # events, and a CloudFormation answer that must not be lost
         return failed

@@ -258,7 +258,7 @@ class RepositoryRegistry:
     def __init__(
         self, store: Store, vault: Vault, index_cache: Blobs, allowed: tuple[netguard.Network, ...] = ()
     ) -> None:
-        self.allowed = allowed  # networks the SSRF guard lets through (netguard.py)
+        self.allowed = allowed  # networks the SSRF guard lets through (adapters/http/guard.py)
         self._store = store
         self._vault = vault
         self._cache = index_cache
@@ -291,12 +291,12 @@ class RepositoryRegistry:
         )
         if index is not None:
             repo = self._store_index(repo, index)
-        self._store.put_entry(f"REPO#{repo.name}", "META", "REPOS", repo.name, repo.to_item())
+        self._store.put_repository(repo.name, repo.to_item())
         self._secrets.pop(spec.name, None)
         return repo, existing is None
 
     def _get(self, name: str) -> Repository | None:
-        item = self._store.get_entry(f"REPO#{name}", "META")
+        item = self._store.get_repository(name)
         return Repository.from_item(item) if item else None
 
     def get(self, name: str) -> Repository:
@@ -306,11 +306,11 @@ class RepositoryRegistry:
         return repo
 
     def all(self) -> list[Repository]:
-        return [Repository.from_item(i) for i in self._store.list_entries("REPOS")]
+        return [Repository.from_item(i) for i in self._store.list_repositories()]
 
     def delete(self, name: str) -> None:
         repo = self.get(name)
-        self._store.delete_entry(f"REPO#{name}", "META")
+        self._store.delete_repository(name)
         if repo.secret_id:
             self._vault.delete(repo.secret_id)
         self._cache.delete(f"{name}.json")
@@ -347,7 +347,7 @@ class RepositoryRegistry:
         if conn.repo.kind != "http":
             return conn.repo  # an OCI registry has no index; charts are resolved by tag when installed
         repo = self._store_index(conn.repo, self._fetch_index(conn.repo.url, conn.access))
-        self._store.put_entry(f"REPO#{repo.name}", "META", "REPOS", repo.name, repo.to_item())
+        self._store.put_repository(repo.name, repo.to_item())
         return repo
 
     def index(self, name: str) -> dict[str, Any]:

@@ -9,17 +9,16 @@ import re
 import time
 from typing import Any
 
-import yaml
-
 from chalicelib.adapters.helm import Helm
-from chalicelib.adapters.store import ListQuery, Store
+from chalicelib.adapters.store import Store
 from chalicelib.core.clusters import ClusterRegistry
-from chalicelib.domain import redact
+from chalicelib.domain import manifests, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.domain.models import (
     ChartSpec,
     InstallSpec,
+    ListQuery,
     NameRequest,
     Operation,
     ReleaseRecord,
@@ -36,28 +35,6 @@ from chalicelib.errors import CharthouseError, HelmError, InvalidInput, ReleaseE
 
 INFO_PARTS = ("values", "manifest", "notes", "hooks", "resources")
 MAX_NOTES = 16 * 1024
-CLUSTER_SCOPED = frozenset(
-    {
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "StorageClass",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "CustomResourceDefinition",
-        "PriorityClass",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "APIService",
-        "IngressClass",
-        "RuntimeClass",
-        "CSIDriver",
-        "CSINode",
-        "VolumeAttachment",
-        "PodSecurityPolicy",
-        "CertificateSigningRequest",
-    }
-)
 
 
 class ReleaseService:
@@ -138,7 +115,7 @@ class ReleaseService:
             "manifest": _shown_manifest(release.get("manifest", ""), reveal),
             "notes": info.get("notes", ""),
             "hooks": [_hook(h) for h in release.get("hooks") or []],
-            "resources": resources(release.get("manifest", ""), ref.namespace),
+            "resources": manifests.resources(release.get("manifest", ""), ref.namespace),
         }
 
     # ------------------------------------------------------------ reads
@@ -163,10 +140,10 @@ class ReleaseService:
         for part in parts:
             if part == "resources":
                 manifest = self.helm.get(creds.kubeconfig, ref, "manifest", revision)
-                out["resources"] = resources(str(manifest), ref.namespace)
+                out["resources"] = manifests.resources(str(manifest), ref.namespace)
             elif part == "hooks":
                 text = str(self.helm.get(creds.kubeconfig, ref, "hooks", revision))
-                out["hooks"] = [_hook_doc(d) for d in _docs(text)]
+                out["hooks"] = [manifests.hook_summary(d) for d in manifests.documents(text)]
             elif part == "values":
                 shown = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
                 out["values"] = shown if reveal else redact.mask_values(shown, record.sensitive_paths)
@@ -179,6 +156,11 @@ class ReleaseService:
             else:
                 out[part] = self.helm.get(creds.kubeconfig, ref, part, revision)
         return out
+
+    def record(self, ref: ReleaseRef) -> dict[str, Any] | None:
+        """The stored record as ``get`` shows it without details; None when there is none."""
+        found = self.store.get_release(ref)
+        return found.to_json() if found else None
 
     def history(self, ref: ReleaseRef, max_entries: int) -> list[dict[str, Any]]:
         self.require_release(ref)
@@ -337,41 +319,8 @@ def _chart_fields(release: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _docs(text: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    try:
-        for doc in yaml.safe_load_all(text):
-            if isinstance(doc, dict):
-                out.append(doc)
-    except yaml.YAMLError:
-        pass  # a manifest helm accepted but we cannot parse: list what we could
-    return out
-
-
-def resources(manifest: str, namespace: str) -> list[dict[str, str]]:
-    """The objects a manifest creates: apiVersion, kind, name, namespace (none for cluster-scoped kinds)."""
-    out = []
-    for doc in _docs(manifest):
-        meta = doc.get("metadata") or {}
-        kind = str(doc.get("kind") or "")
-        if not kind or not isinstance(meta, dict):
-            continue
-        item = {"api_version": str(doc.get("apiVersion") or ""), "kind": kind, "name": str(meta.get("name") or "")}
-        if kind not in CLUSTER_SCOPED:
-            item["namespace"] = str(meta.get("namespace") or namespace)
-        out.append(item)
-    return out
-
-
 def _hook(h: dict[str, Any]) -> dict[str, Any]:
     return {"name": h.get("name"), "kind": h.get("kind"), "events": h.get("events") or [], "path": h.get("path")}
-
-
-def _hook_doc(doc: dict[str, Any]) -> dict[str, Any]:
-    meta = doc.get("metadata") or {}
-    annotations = meta.get("annotations") or {}
-    events = str(annotations.get("helm.sh/hook") or "")
-    return {"name": meta.get("name"), "kind": doc.get("kind"), "events": [e.strip() for e in events.split(",") if e]}
 
 
 def error_json(exc: CharthouseError) -> dict[str, Any]:

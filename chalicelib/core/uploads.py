@@ -23,10 +23,6 @@ CONTENT_TYPE = "application/gzip"
 _UPLOAD_ID = re.compile(r"^up-[0-9a-f]{32}$")
 
 
-def _version_key(version: str) -> str:
-    return f"V#{version}"
-
-
 class UploadedCharts:
     def __init__(self, store: Store, blobs: S3Blobs, limits: archives.Limits) -> None:
         self._store = store
@@ -38,7 +34,7 @@ class UploadedCharts:
     def add(self, data: bytes, overwrite: bool = False) -> tuple[dict[str, Any], bool]:
         """Check and store an archive. Returns (the chart, created)."""
         chart = archives.inspect(data, self.limits)
-        existing = self._store.get_entry(f"CHART#{chart.name}", _version_key(chart.version))
+        existing = self._store.get_uploaded_chart(chart.name, chart.version)
         if existing and existing["digest"] == chart.digest:
             return self._json(existing), False
         if existing and not overwrite:
@@ -62,9 +58,7 @@ class UploadedCharts:
             "deprecated": bool(chart.metadata.get("deprecated")),
             "uploaded_at": now(),
         }
-        self._store.put_entry(
-            f"CHART#{chart.name}", _version_key(chart.version), "UPLOADS", f"{chart.name}#{chart.version}", entry
-        )
+        self._store.put_uploaded_chart(chart.name, chart.version, entry)
         return self._json(entry), existing is None
 
     def presign(self) -> dict[str, Any]:
@@ -99,7 +93,7 @@ class UploadedCharts:
     # ------------------------------------------------------------ reading
 
     def entries(self, name: str | None = None) -> list[dict[str, Any]]:
-        return self._store.list_entries("UPLOADS", f"{name}#" if name else None)
+        return self._store.list_uploaded_charts(name)
 
     def resolve(self, name: str, constraint: str | None, devel: bool) -> dict[str, Any]:
         versions = {e["version"]: e for e in self.entries(name) if e["name"] == name}
@@ -117,10 +111,10 @@ class UploadedCharts:
         return data
 
     def delete(self, name: str, version: str) -> None:
-        entry = self._store.get_entry(f"CHART#{name}", _version_key(version))
+        entry = self._store.get_uploaded_chart(name, version)
         if entry is None:
             raise ChartVersionNotFound(f"uploaded chart {name} {version} not found")
-        self._store.delete_entry(f"CHART#{name}", _version_key(version))
+        self._store.delete_uploaded_chart(name, version)
         self._blobs.delete(entry["key"])
 
     def summaries(self) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
+from chalicelib.domain.fields import CASCADE_MODES, DRY_RUN_MODES, RECOVERY_POLICIES
 from chalicelib.errors import InvalidInput
 
 
@@ -115,44 +117,37 @@ class ReleaseRef:
 
 # ---------------------------------------------------------------- request specs
 
-DRY_RUN_MODES = ("client", "server")
-COMMON_FIELDS = frozenset(
-    {
-        "chart",
-        "version",
-        "values",
-        "set",
-        "set_string",
-        "set_json",
-        "dry_run",
-        "disable_hooks",
-        "wait",
-        "wait_for_jobs",
-        "timeout",
-        "atomic",
-        "rollback_on_failure",
-        "skip_crds",
-        "create_namespace",
-        "dependency_update",
-        "description",
-        "devel",
-        "render_subchart_notes",
-        "labels",
-        "max_history",
-        "verify",
-        "drift_correction",
-        "set_sensitive",
-    }
+COMMON_FIELDS = fields.declare(
+    "chart",
+    "version",
+    "values",
+    "values_files",
+    "set",
+    "set_string",
+    "set_json",
+    "dry_run",
+    "disable_hooks",
+    "wait",
+    "wait_for_jobs",
+    "timeout",
+    "atomic",
+    "rollback_on_failure",
+    "skip_crds",
+    "create_namespace",
+    "dependency_update",
+    "description",
+    "devel",
+    "render_subchart_notes",
+    "labels",
+    "max_history",
+    "verify",
+    "drift_correction",
+    "set_sensitive",
 )
-INSTALL_FIELDS = COMMON_FIELDS | {"name", "generate_name", "name_template", "replace"}
-UPGRADE_FIELDS = COMMON_FIELDS | {
-    "reuse_values",
-    "reset_values",
-    "reset_then_reuse_values",
-    "force",
-    "cleanup_on_fail",
-    "install",
-}
+INSTALL_FIELDS = COMMON_FIELDS | fields.declare("name", "generate_name", "name_template", "replace")
+UPGRADE_FIELDS = COMMON_FIELDS | fields.declare(
+    "reuse_values", "reset_values", "reset_then_reuse_values", "force", "cleanup_on_fail", "install"
+)
 
 
 @dataclass(frozen=True)
@@ -213,6 +208,7 @@ class ChartSpec:
                 body.get("set_string"),
                 body.get("set_json"),
                 set_sensitive=body.get("set_sensitive"),
+                values_files=body.get("values_files"),
             ),
             sensitive_paths=vals.sensitive_paths(body.get("set_sensitive")),
             dry_run=_dry_run(body.get("dry_run")),
@@ -296,18 +292,16 @@ class UpgradeSpec(ChartSpec):
         )
 
 
-ROLLBACK_FIELDS = frozenset(
-    {
-        "revision",
-        "wait",
-        "wait_for_jobs",
-        "timeout",
-        "force",
-        "cleanup_on_fail",
-        "disable_hooks",
-        "description",
-        "max_history",
-    }
+ROLLBACK_FIELDS = fields.declare(
+    "revision",
+    "wait",
+    "wait_for_jobs",
+    "timeout",
+    "force",
+    "cleanup_on_fail",
+    "disable_hooks",
+    "description",
+    "max_history",
 )
 
 
@@ -344,8 +338,7 @@ class RollbackSpec:
         )
 
 
-UNINSTALL_FIELDS = frozenset({"keep_history", "disable_hooks", "wait", "timeout", "cascade", "description"})
-CASCADE_MODES = ("background", "foreground", "orphan")
+UNINSTALL_FIELDS = fields.declare("keep_history", "disable_hooks", "wait", "timeout", "cascade", "description")
 
 
 @dataclass(frozen=True)
@@ -374,8 +367,7 @@ class UninstallSpec:
         )
 
 
-RECOVERY_POLICIES = ("rollback", "mark-failed")
-UNLOCK_FIELDS = frozenset({"policy", "timeout"})
+UNLOCK_FIELDS = fields.declare("policy", "timeout")
 
 
 @dataclass(frozen=True)
@@ -397,7 +389,7 @@ class UnlockSpec:
         )
 
 
-RECONCILE_FIELDS = frozenset({"timeout"})
+RECONCILE_FIELDS = fields.declare("timeout")
 
 
 @dataclass(frozen=True)
@@ -575,3 +567,81 @@ class Operation:
             "result": self.result,
             "error": self.error,
         }
+
+
+# ---------------------------------------------------------------- stored records and queries
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A registered cluster as stored: no credentials (they are in Secrets Manager under ``secret_id``)."""
+
+    name: str
+    auth: str  # kubeconfig | token | eks
+    server: str
+    secret_id: str
+    description: str
+    created_at: float
+    updated_at: float
+    eks: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "auth": self.auth,
+            "server": self.server,
+            "description": self.description,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+        if self.eks:
+            out["eks"] = self.eks
+        return out
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A release's lock: held by one operation until ``expires_at`` (longer than helm's timeout)."""
+
+    ref: ReleaseRef
+    operation_id: str
+    expires_at: float
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at < now()
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key and the hash of the request it was first used with."""
+
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters for release lists. ``statuses`` empty means every status except ``uninstalled``."""
+
+    cluster: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    search: str | None = None
+    chart: str | None = None
+    statuses: tuple[str, ...] = ()
+    limit: int = 100
+    next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class OperationQuery:
+    """Filters for operation lists (every filter optional), newest first."""
+
+    cluster: str | None = None
+    namespace: str | None = None
+    release: str | None = None
+    status: str | None = None
+    action: str | None = None
+    limit: int = 100
+    next_token: str | None = None

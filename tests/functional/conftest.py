@@ -15,23 +15,10 @@ from moto import mock_aws
 from chalicelib import bootstrap
 from chalicelib.adapters.store import table_definition
 from chalicelib.config import QUEUE_NAME, Settings
+from tests.emulated import KUBECONFIG
 from tests.fakes import FakeHelm
 
 BUCKET = "charthouse-charts"
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "https://127.0.0.1:1", certificate-authority-data: "Y2E="}
-users:
-- name: u
-  user: {token: "s3cr3t-token-value"}
-contexts:
-- name: ctx
-  context: {cluster: c, user: u, namespace: default}
-current-context: ctx
-"""
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import bootstrap
+from chalicelib.adapters.store import keys
+from chalicelib.domain.models import ReleaseRef
+from tests import emulated
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
 
@@ -24,13 +27,7 @@ def table_items() -> list[dict[str, Any]]:
 
 
 def expire_lease(name: str) -> None:
-    key = {"pk": {"S": f"REL#prod#apps#{name}"}, "sk": {"S": "LEASE"}}
-    boto3.client("dynamodb").update_item(
-        TableName="charthouse",
-        Key=key,
-        UpdateExpression="SET expires_at = :e, gsi1sk = :s",
-        ExpressionAttributeValues={":e": {"N": "1"}, ":s": {"S": f"{1:017.3f}#prod/apps/{name}"}},
-    )
+    emulated.expire_lease(ReleaseRef("prod", "apps", name))
 
 
 def post(api: Api, path: str, body: Any, key: str | None = None) -> tuple[int, Any]:
@@ -133,7 +130,7 @@ def test_sweep_recovers_pending_records_without_a_lease(api: Api, helm: FakeHelm
     helm.releases["prod/apps/web"][-1]["info"]["status"] = "pending-upgrade"
     boto3.client("dynamodb").update_item(
         TableName="charthouse",
-        Key={"pk": {"S": "REL#prod#apps#web"}, "sk": {"S": "META"}},
+        Key=emulated.typed(keys.release(ReleaseRef("prod", "apps", "web"))),
         UpdateExpression="SET #s = :p",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":p": {"S": "pending-upgrade"}},
@@ -155,7 +152,7 @@ def _fail(code: str) -> Any:
 def test_dynamodb_down_on_accept_is_503_and_writes_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
     before = table_items()
-    monkeypatch.setattr(bootstrap.get().store._client, "transact_write_items", _fail("ThrottlingException"))
+    monkeypatch.setattr(bootstrap.get().store.table.client, "transact_write_items", _fail("ThrottlingException"))
     status, err = post(api, NS, {"name": "web", "chart": CHART})
     assert status == 503 and err["error"]["code"] == "DependencyUnavailable"
     assert table_items() == before
@@ -163,7 +160,7 @@ def test_dynamodb_down_on_accept_is_503_and_writes_nothing(api: Api, monkeypatch
 
 def test_queue_down_fails_the_operation_and_frees_the_lease(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
-    queue = bootstrap.get().pipeline.queue
+    queue = bootstrap.get().intake.queue
     monkeypatch.setattr(queue._sqs, "send_message", _fail("ServiceUnavailable"))
     status, err = post(api, NS, {"name": "web", "chart": CHART})
     assert status == 503
@@ -208,7 +205,7 @@ def test_an_expired_idempotency_key_can_be_used_again(api: Api) -> None:
     api.drain()
     boto3.client("dynamodb").update_item(
         TableName="charthouse",
-        Key={"pk": {"S": "IDEM#old-key"}, "sk": {"S": "META"}},
+        Key=emulated.typed(keys.idempotency("old-key")),
         UpdateExpression="SET #t = :past",
         ExpressionAttributeNames={"#t": "ttl"},
         ExpressionAttributeValues={":past": {"N": "1"}},

@@ -330,7 +330,7 @@ def get_argv(ref: ReleaseRef, what: str, revision: int | None = None) -> list[st
     return ["get", what, *_ns(ref), *rev, *out, "--", ref.name]
 
 
-# ---------------------------------------------------------------- argv builders of reconcile (issue 5)
+# ---------------------------------------------------------------- argv builders of reconcile
 
 
 def list_all_argv() -> list[str]:

@@ -1,6 +1,6 @@
 """The SSRF guard: repository, registry and chart URLs may not reach link-local or cloud metadata addresses.
 
-Every address a host name resolves to is checked (and every redirect target, in ``httpfetch``), so a name that
+Every address a host name resolves to is checked (and every redirect target, in ``fetch``), so a name that
 points at 169.254.169.254 is refused as surely as the literal. Networks listed in ``CHARTHOUSE_ALLOWED_NETWORKS``
 are allowed even when they fall in a blocked range. Loopback and private networks are not blocked: charts are
 often served from inside a VPC (and the local stack serves them on 127.0.0.1).

@@ -1,1 +1,1 @@
-"""Kubernetes API access: release Secrets (and, later, the client)."""
+"""The Kubernetes API: the client, EKS tokens, and helm's release Secrets."""

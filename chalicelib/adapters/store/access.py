@@ -1,0 +1,106 @@
+"""What gives access to clusters and charts: registered clusters, bearer tokens (local stages), authorization
+policies, chart repositories and uploaded charts.
+
+A cluster is stored attribute by attribute (``ClusterInfo``); the others are documents whose shape belongs to the
+core module that writes them (``auth``, ``authz``, ``repositories``, ``uploads``): the store keys and lists them,
+and keeps each one as a JSON ``doc``. Documents are read with consistent reads: a policy or a token that was just
+written or deleted is seen so at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import ConditionBase
+
+from chalicelib.adapters.store import codec, keys
+from chalicelib.adapters.store.table import Part
+from chalicelib.domain.models import ClusterInfo
+
+
+class Access(Part):
+    # ------------------------------------------------------------ clusters
+
+    def put_cluster(self, info: ClusterInfo) -> None:
+        self.table.put({**keys.cluster(info.name), **keys.cluster_index(info.name), **codec.cluster_attributes(info)})
+
+    def get_cluster(self, name: str) -> ClusterInfo | None:
+        item = self.table.get(keys.cluster(name))
+        return codec.cluster_from_item(item) if item else None
+
+    def list_clusters(self) -> list[ClusterInfo]:
+        return [codec.cluster_from_item(i) for i in self.table.query_all(*keys.clusters())]
+
+    def delete_cluster(self, name: str) -> None:
+        self.table.delete(keys.cluster(name))
+
+    # ------------------------------------------------------------ bearer tokens (stored by their SHA-256)
+
+    def put_token(self, digest: str, name: str, doc: dict[str, Any]) -> None:
+        self._put_doc(keys.token(digest), keys.token_index(name), doc)
+
+    def get_token(self, digest: str) -> dict[str, Any] | None:
+        return self._get_doc(keys.token(digest))
+
+    def list_tokens(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Every token's document, or those of the tokens called ``name``."""
+        docs = self._list_docs(*keys.tokens(name))
+        return [d for d in docs if d.get("name") == name] if name else docs
+
+    def delete_token(self, digest: str) -> None:
+        self.table.delete(keys.token(digest))
+
+    # ------------------------------------------------------------ authorization policies
+
+    def put_policy(self, name: str, doc: dict[str, Any]) -> None:
+        self._put_doc(keys.policy(name), keys.policy_index(name), doc)
+
+    def get_policy(self, name: str) -> dict[str, Any] | None:
+        return self._get_doc(keys.policy(name))
+
+    def list_policies(self) -> list[dict[str, Any]]:
+        return self._list_docs(*keys.policies())
+
+    def delete_policy(self, name: str) -> None:
+        self.table.delete(keys.policy(name))
+
+    # ------------------------------------------------------------ chart repositories
+
+    def put_repository(self, name: str, doc: dict[str, Any]) -> None:
+        self._put_doc(keys.repository(name), keys.repository_index(name), doc)
+
+    def get_repository(self, name: str) -> dict[str, Any] | None:
+        return self._get_doc(keys.repository(name))
+
+    def list_repositories(self) -> list[dict[str, Any]]:
+        return self._list_docs(*keys.repositories())
+
+    def delete_repository(self, name: str) -> None:
+        self.table.delete(keys.repository(name))
+
+    # ------------------------------------------------------------ uploaded charts (one document per version)
+
+    def put_uploaded_chart(self, name: str, version: str, doc: dict[str, Any]) -> None:
+        self._put_doc(keys.uploaded_chart(name, version), keys.uploaded_chart_index(name, version), doc)
+
+    def get_uploaded_chart(self, name: str, version: str) -> dict[str, Any] | None:
+        return self._get_doc(keys.uploaded_chart(name, version))
+
+    def list_uploaded_charts(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Every uploaded version, or the versions of chart ``name``, in name and version string order."""
+        return self._list_docs(*keys.uploaded_charts(name))
+
+    def delete_uploaded_chart(self, name: str, version: str) -> None:
+        self.table.delete(keys.uploaded_chart(name, version))
+
+    # ------------------------------------------------------------ documents
+
+    def _put_doc(self, key: keys.ItemKey, index: keys.IndexKeys, doc: dict[str, Any]) -> None:
+        self.table.put({**key, **index, **codec.to_doc(doc)})
+
+    def _get_doc(self, key: keys.ItemKey) -> dict[str, Any] | None:
+        item = self.table.get(key, consistent=True)
+        return codec.from_doc(item) if item else None
+
+    def _list_docs(self, index: str | None, key: ConditionBase) -> list[dict[str, Any]]:
+        return [codec.from_doc(i) for i in self.table.query_all(index, key)]

@@ -1,0 +1,289 @@
+"""Operations, the release leases they hold, Idempotency-Keys, and the CloudFormation request an operation answers.
+
+Every state change is a conditional write, so two workers (or a worker and the sweep) never both win:
+
+* ``accept``: operation (absent) + lease (absent or expired) [+ idempotency key (absent or past its TTL)]
+  [+ attachments], one transaction;
+* ``start_operation``: queued -> running; ``fail_operation``: queued or running -> failed;
+* ``finish_operation``: operation (queued or running) + lease deleted (ours, or gone) + release record, one
+  transaction; ``release_lease``: deleted only if ours;
+* ``take_cfn_reply``: claimed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.store import codec, keys
+from chalicelib.adapters.store.releases import release_item
+from chalicelib.adapters.store.table import Part, all_of
+from chalicelib.domain.models import Idempotency, Lease, Operation, OperationStatus, ReleaseRecord, ReleaseRef, now
+from chalicelib.errors import DependencyUnavailable, ReleaseLocked
+
+ACCEPT_ATTEMPTS = 2
+IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
+CFN_REPLY_TTL_S = 2 * 3600  # CloudFormation gives up on a custom resource after at most an hour (ServiceTimeout)
+UNFINISHED = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)
+
+
+class IdempotentReplay(Exception):
+    """The Idempotency-Key is already claimed (internal: the pipeline answers with the recorded operation)."""
+
+
+def operation_item(op: Operation) -> dict[str, Any]:
+    """The whole item of an operation record: keys, index keys, attributes."""
+    return {**keys.operation(op.id), **keys.operation_indexes(op), **codec.operation_attributes(op)}
+
+
+def lease_item(lease: Lease, acquired_at: float) -> dict[str, Any]:
+    return {
+        **keys.lease(lease.ref),
+        **keys.lease_index(lease.ref, lease.expires_at),
+        **codec.lease_attributes(lease, acquired_at),
+    }
+
+
+class Operations(Part):
+    # ------------------------------------------------------------ accepting
+
+    def accept(
+        self, op: Operation, lease_s: int, idem: Idempotency | None = None, attachments: tuple[dict[str, Any], ...] = ()
+    ) -> None:
+        """Record a queued operation, take the release's lease and claim the idempotency key, atomically.
+        ``attachments`` are items stored with the operation in the same transaction (under the operation's
+        partition, each at its own ``sk``: e.g. the CloudFormation request to answer when it ends, made by
+        ``cfn_reply_item``).
+
+        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, and ``IdempotentReplay``
+        when the key was claimed first by another request (the caller then reads it with ``get_idempotency``).
+        """
+        ts = now()
+        lease = Lease(op.release, op.id, ts + lease_s)
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": operation_item(op),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": lease_item(lease, ts),
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": codec.number(ts)},
+                }
+            },
+        ]
+        if idem is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table.name,
+                        "Item": {
+                            **keys.idempotency(idem.key),
+                            "request_hash": idem.request_hash,
+                            "operation_id": op.id,
+                            "created_at": codec.number(ts),
+                            "ttl": int(ts) + IDEMPOTENCY_TTL_S,
+                        },
+                        # an expired key may linger until DynamoDB's TTL sweeper deletes it: it counts as absent
+                        "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :epoch",
+                        "ExpressionAttributeNames": {"#ttl": "ttl"},
+                        "ExpressionAttributeValues": {":epoch": int(ts)},
+                    }
+                }
+            )
+        for extra in attachments:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table.name,
+                        "Item": {**extra, "pk": keys.operation_pk(op.id)},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        for attempt in range(ACCEPT_ATTEMPTS):
+            try:
+                # the token makes a retried call (response lost in transit) a no-op, not a conflict with itself
+                self.table.transact(items, token=f"{attempt}{op.id[1:]}")
+                return
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if idem is not None and len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
+                    raise IdempotentReplay(idem.key) from exc
+                if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
+                    raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
+                holder = self.lease_holder(op.release)
+                if holder is None and attempt + 1 < ACCEPT_ATTEMPTS:
+                    continue  # the holder finished between our write and our read: the release is free now
+                raise ReleaseLocked(
+                    f"release {op.release.key} is locked by operation {holder or 'that just ended; retry'}",
+                    operation_id=holder,
+                ) from exc
+
+    def get_idempotency(self, key: str) -> tuple[str, str] | None:
+        """(request hash, operation id) recorded for an Idempotency-Key, if any and not past its TTL."""
+        item = self.table.get(keys.idempotency(key), consistent=True)
+        if not item or int(item.get("ttl", 0)) < now():
+            return None
+        return str(item["request_hash"]), str(item["operation_id"])
+
+    # ------------------------------------------------------------ leases
+
+    def lease(self, ref: ReleaseRef) -> Lease | None:
+        item = self.table.get(keys.lease(ref), consistent=True)
+        return codec.lease_from_item(item) if item else None
+
+    def lease_holder(self, ref: ReleaseRef) -> str | None:
+        """The operation holding a live lease on the release, if any."""
+        lease = self.lease(ref)
+        return lease.operation_id if lease and not lease.expired else None
+
+    def expired_leases(self, limit: int = 100) -> list[Lease]:
+        """Leases whose expiry has passed: their operation's worker is gone (the sweep recovers them)."""
+        index, key = keys.leases_expired_before(now())
+        items, _ = self.table.query_page(index, key, None, limit, None)
+        return [codec.lease_from_item(i) for i in items]
+
+    def release_lease(self, ref: ReleaseRef, op_id: str) -> None:
+        """Free the lease if ``op_id`` still holds it."""
+        try:
+            self.table.delete(keys.lease(ref), ConditionExpression=Attr("operation_id").eq(op_id))
+        except ClientError:
+            pass  # not ours any more: someone recovered it on purpose
+
+    # ------------------------------------------------------------ running and ending
+
+    def get_operation(self, op_id: str) -> Operation | None:
+        item = self.table.get(keys.operation(op_id), consistent=True)
+        return codec.operation_from_item(item) if item else None
+
+    def start_operation(self, op_id: str) -> bool:
+        """queued -> running. False when the operation is not queued (already run: a redelivery)."""
+        ts = codec.number(now())
+        try:
+            self.table.update(
+                keys.operation(op_id),
+                UpdateExpression="SET #s = :running, started_at = :t, updated_at = :t",
+                ConditionExpression="#s = :queued",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
+            )
+        except ClientError:
+            return False
+        return True
+
+    def fail_operation(self, op_id: str, error: dict[str, Any]) -> bool:
+        """End a queued or running operation ``failed`` (conditional). False when it had already ended."""
+        ts = codec.number(now())
+        try:
+            self.table.update(
+                keys.operation(op_id),
+                UpdateExpression="SET #s = :failed, #e = :error, finished_at = :t, updated_at = :t",
+                ConditionExpression="#s IN (:queued, :running)",
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues={
+                    ":failed": "failed",
+                    ":queued": "queued",
+                    ":running": "running",
+                    ":error": codec.dynamo_safe(error),
+                    ":t": ts,
+                },
+            )
+        except ClientError:
+            return False
+        return True
+
+    def finish_operation(self, op: Operation, record: ReleaseRecord | None) -> None:
+        """Write the outcome in one transaction: release record, operation (was running), lease freed."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": operation_item(op),
+                    "ConditionExpression": "#s IN (:running, :queued)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":running": "running", ":queued": "queued"},
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self.table.name,
+                    "Key": keys.lease(op.release),
+                    "ConditionExpression": "attribute_not_exists(pk) OR operation_id = :op",
+                    "ExpressionAttributeValues": {":op": op.id},
+                }
+            },
+        ]
+        if record is not None:
+            items.append({"Put": {"TableName": self.table.name, "Item": release_item(record)}})
+        try:
+            self.table.transact(items, token=f"f{op.id}")
+        except ClientError:
+            # The operation was ended meanwhile (the sweep declared its worker lost): keep that verdict, but the
+            # release record is still what helm reports now, and the lease, if still ours, is freed.
+            if record is not None:
+                self.table.put(release_item(record))
+            self.release_lease(op.release, op.id)
+
+    # ------------------------------------------------------------ listing
+
+    def list_operations(
+        self,
+        cluster: str | None,
+        namespace: str | None,
+        release: str | None,
+        status: str | None,
+        action: str | None,
+        limit: int,
+        token: str | None,
+    ) -> tuple[list[Operation], str | None]:
+        """Newest first; one cluster's (gsi1) or every cluster's (gsi2); the rest are filters."""
+        index, key = keys.operations(cluster)
+        flt = all_of(
+            [
+                c
+                for c in (
+                    Attr("namespace").eq(namespace) if namespace else None,
+                    Attr("release_name").eq(release) if release else None,
+                    Attr("status").eq(status) if status else None,
+                    Attr("action").eq(action) if action else None,
+                )
+                if c is not None
+            ]
+        )
+        items, next_token = self.table.query_page(index, key, flt, limit, token, forward=False)
+        return [codec.operation_from_item(i) for i in items], next_token
+
+    def unfinished_operations(self) -> list[Operation]:
+        """Every queued or running operation, by a scan of the whole table: for the local stack's restart only."""
+        flt = keys.operation_records() & Attr("status").is_in(list(UNFINISHED))
+        return [codec.operation_from_item(i) for i in self.table.scan(flt)]
+
+    # ------------------------------------------------------------ CloudFormation requests
+
+    @staticmethod
+    def cfn_reply_item(reply: dict[str, Any]) -> dict[str, Any]:
+        """The attachment (see ``accept``) holding a CloudFormation request to answer when the operation ends.
+        It holds the presigned ResponseURL: it is never listed, returned or logged, and expires (``ttl``)."""
+        return {"sk": keys.CFN_REPLY, **codec.to_doc(reply), "ttl": int(now()) + CFN_REPLY_TTL_S}
+
+    def take_cfn_reply(self, op_id: str) -> dict[str, Any] | None:
+        """Claim the operation's CloudFormation request, once: the first caller gets it, every later one None."""
+        try:
+            resp = self.table.update(
+                keys.cfn_reply(op_id),
+                UpdateExpression="SET answered_at = :t",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(answered_at)",
+                ExpressionAttributeValues={":t": codec.number(now())},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError:
+            return None
+        return codec.from_doc(resp["Attributes"])

@@ -1,0 +1,480 @@
+"""JSON schemas of the HTTP API: building blocks, the components, and the helpers that describe responses.
+
+Routes describe themselves with these (``routes.route``); ``openapi.spec`` assembles the document. Request body
+fields of the release verbs are declared in ``domain/fields.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core.authz import VERBS
+from chalicelib.core.repositories import REPO_FIELDS
+from chalicelib.domain.fields import BOOL, NAME_PATTERN, STR
+from chalicelib.domain.models import STATUS_FILTERS, Action, OperationStatus
+
+S = dict[str, Any]
+ACTIONS = [a.value for a in Action]
+OPERATION_STATUSES = [s.value for s in OperationStatus]
+INT: S = {"type": "integer"}
+OBJECT: S = {"type": "object"}
+DELETED: S = {"description": "deleted"}
+
+ERROR: S = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {"code": STR, "message": STR, "details": {"type": "object"}},
+        }
+    },
+}
+NULLABLE_STR: S = {"type": "string", "nullable": True}
+REF: S = {
+    "type": "object",
+    "required": ["cluster", "namespace", "name"],
+    "properties": {"cluster": STR, "namespace": STR, "name": STR},
+}
+OPERATION: S = {
+    "type": "object",
+    "required": ["id", "action", "status", "release", "created_at", "updated_at"],
+    "properties": {
+        "id": STR,
+        "action": {"type": "string", "enum": ACTIONS},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "release": REF,
+        "created_at": STR,
+        "updated_at": STR,
+        "started_at": NULLABLE_STR,
+        "finished_at": NULLABLE_STR,
+        "request": {"type": "object"},
+        "result": {"type": "object", "nullable": True},
+        "error": {"type": "object", "nullable": True},
+    },
+}
+RELEASE: S = {
+    "type": "object",
+    "required": ["cluster", "namespace", "name", "status", "revision", "chart", "chart_version", "app_version"],
+    "properties": {
+        "cluster": STR,
+        "namespace": STR,
+        "name": STR,
+        "status": {
+            "type": "string",
+            "enum": [
+                "unknown",
+                "deployed",
+                "uninstalled",
+                "superseded",
+                "failed",
+                "uninstalling",
+                "pending-install",
+                "pending-upgrade",
+                "pending-rollback",
+            ],
+        },
+        "revision": INT,
+        "chart": STR,
+        "chart_version": STR,
+        "app_version": STR,
+        "first_deployed": STR,
+        "last_deployed": STR,
+        "description": STR,
+        "notes": STR,
+        "values_digest": STR,
+        "labels": {"type": "object"},
+        "last_action": STR,
+        "last_operation_id": STR,
+        "failures": INT,
+        "updated_at": NULLABLE_STR,
+        "values": {"type": "object"},
+        "manifest": STR,
+        "hooks": {"type": "array"},
+        "resources": {"type": "array", "items": {"type": "object", "required": ["kind", "name"]}},
+        "requested_revision": {"type": "object"},
+        "changed_out_of_band": BOOL,
+        "drift_correction": BOOL,
+        "drift": {
+            "type": "object",
+            "required": ["drifted", "resources"],
+            "properties": {
+                "drifted": BOOL,
+                "revision": INT,
+                "checked_at": STR,
+                "resources": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kind", "name", "state"],
+                        "properties": {
+                            "state": {"type": "string", "enum": ["in-sync", "changed", "missing", "unknown"]},
+                            "differences": {"type": "array"},
+                        },
+                    },
+                },
+            },
+        },
+        "events": {"type": "array", "items": {"type": "object", "required": ["kind", "time"]}},
+    },
+}
+REVISION: S = {
+    "type": "object",
+    "required": ["revision", "status", "chart", "app_version", "updated", "description"],
+    "properties": {
+        "revision": INT,
+        "status": STR,
+        "chart": STR,
+        "app_version": STR,
+        "updated": STR,
+        "description": STR,
+    },
+}
+CLUSTER: S = {
+    "type": "object",
+    "required": ["name", "auth", "server", "created_at", "updated_at"],
+    "properties": {
+        "name": STR,
+        "auth": {"type": "string", "enum": ["kubeconfig", "token", "eks"]},
+        "server": STR,
+        "description": STR,
+        "created_at": STR,
+        "updated_at": STR,
+        "eks": {"type": "object"},
+        "reachable": BOOL,
+        "server_version": NULLABLE_STR,
+        "unreachable_reason": STR,
+    },
+}
+CLUSTER_PUT: S = {
+    "type": "object",
+    "description": "exactly one of: kubeconfig (+context), server + ca_data + token, eks",
+    "properties": {
+        "kubeconfig": {"oneOf": [STR, {"type": "object"}]},
+        "context": STR,
+        "server": STR,
+        "ca_data": STR,
+        "token": STR,
+        "insecure_skip_tls_verify": BOOL,
+        "eks": {
+            "type": "object",
+            "required": ["name", "region"],
+            "additionalProperties": False,
+            "properties": {"name": STR, "region": STR, "role_arn": STR},
+        },
+        "description": STR,
+    },
+    "additionalProperties": False,
+}
+DRY_RUN: S = {
+    "type": "object",
+    "required": ["dry_run", "release", "manifest"],
+    "properties": {
+        "dry_run": STR,
+        "release": {"type": "object"},
+        "manifest": STR,
+        "notes": STR,
+        "hooks": {"type": "array"},
+        "resources": {"type": "array"},
+    },
+}
+
+
+def json_response(schema: S, description: str = "OK") -> S:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def errors(*codes: int) -> dict[str, S]:
+    names = {
+        400: "malformed request",
+        401: "no or unknown credentials",
+        403: "not allowed (details.permission)",
+        404: "not found",
+        409: "conflict or locked",
+        413: "too large",
+        415: "the body must be application/json",
+        422: "invalid field",
+        502: "cluster or helm failed",
+        503: "a dependency is unavailable",
+    }
+    return {str(c): json_response({"$ref": "#/components/schemas/Error"}, names[c]) for c in codes}
+
+
+def param(name: str, where: str = "query", schema: S = STR, required: bool = False, desc: str = "") -> S:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema, "description": desc}
+
+
+IDEMPOTENCY_KEY: S = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
+    "description": "the same key and request return the same operation; another request: 422",
+}
+
+
+PREFER: S = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "wait=[0-9]+"},
+    "description": "wait=N (at most 25): answer 200 (201 for an install that succeeded) with the finished "
+    "operation when it ends within N seconds; otherwise 202 as usual",
+}
+
+
+def finished(other: S | None) -> S:
+    """The answer of an operation that ended within ``Prefer: wait`` (beside ``other``, a dry run's, if any)."""
+    schema = ref("FinishedOperation")
+    if other is not None:
+        schema = {"oneOf": [other["content"]["application/json"]["schema"], schema]}
+    return json_response(schema, "ended within Prefer: wait" + (f", or {other['description']}" if other else ""))
+
+
+_LABEL: S = {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63}
+PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
+    "cluster": param("cluster", "path", _LABEL),
+    "namespace": param("namespace", "path", _LABEL),
+    "name": param("name", "path", {"type": "string", "pattern": NAME_PATTERN, "maxLength": 53}),
+    "repository": param("repository", "path", _LABEL),
+    "chart": param("chart", "path", {"type": "string", "maxLength": 100}),
+    "policy": param("policy", "path", _LABEL),
+    "token": param("token", "path"),
+    "operation_id": param("operation_id", "path"),
+}
+PAGING = [
+    param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+    param("next_token", desc="opaque token from the previous page"),
+]
+LIST_FILTERS = [
+    param("status", desc=f"comma-separated: {', '.join(STATUS_FILTERS)}; default all but uninstalled"),
+    param("name", desc="exact release name"),
+    param("search", desc="substring of the release name"),
+    param("chart", desc="chart name"),
+    *PAGING,
+]
+RELEASE_LIST = json_response(
+    {
+        "type": "object",
+        "required": ["releases", "next_token"],
+        "properties": {
+            "releases": {"type": "array", "items": {"$ref": "#/components/schemas/Release"}},
+            "next_token": NULLABLE_STR,
+        },
+    }
+)
+ACCEPTED: S = {
+    "description": "accepted: poll the operation at Location",
+    "headers": {"Location": {"schema": STR}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Operation"}}},
+}
+
+
+# ---------------------------------------------------------------- repositories and charts
+
+AUTH: S = {"type": "object", "properties": {k: BOOL for k in ("basic", "token", "client_certificate", "ca_bundle")}}
+REPOSITORY: S = {
+    "type": "object",
+    "required": ["name", "url", "type", "auth", "index"],
+    "properties": {
+        "name": STR,
+        "url": NULLABLE_STR,
+        "type": {"type": "string", "enum": ["http", "oci", "uploaded"]},
+        "description": STR,
+        "auth": AUTH,
+        "keyring": BOOL,
+        "insecure_skip_tls_verify": BOOL,
+        "pass_credentials": BOOL,
+        "plain_http": BOOL,
+        "created_at": NULLABLE_STR,
+        "updated_at": NULLABLE_STR,
+        "index": {
+            "type": "object",
+            "nullable": True,
+            "properties": {"refreshed_at": NULLABLE_STR, "charts": INT, "versions": INT, "digest": STR},
+        },
+    },
+}
+_REPO_FIELD_DOCS = {
+    "url": "https://... (a repository with index.yaml) or oci://host/path (a registry)",
+    "username": "basic auth (with password)",
+    "password": "basic auth (with username); never returned",
+    "token": "bearer token; never returned",
+    "client_certificate": "PEM, for mutual TLS (with client_key)",
+    "client_key": "PEM private key; never returned",
+    "ca_bundle": "PEM CA bundle to trust",
+    "keyring": "base64 of a GnuPG public keyring (gpg --export) to verify signed charts with",
+    "plain_http": "OCI registries served over plain HTTP",
+    "description": "free text",
+    "pass_credentials": "send credentials to chart URLs on other hosts too",
+    "insecure_skip_tls_verify": "do not verify the server's certificate",
+}
+REPOSITORY_PUT: S = {
+    "type": "object",
+    "required": ["url"],
+    "additionalProperties": False,
+    "properties": {
+        f: {
+            **(BOOL if f in ("insecure_skip_tls_verify", "pass_credentials", "plain_http") else STR),
+            "description": _REPO_FIELD_DOCS.get(f, ""),
+        }
+        for f in sorted(REPO_FIELDS)
+    },
+}
+CHART: S = {
+    "type": "object",
+    "required": ["repository", "name", "version", "ref"],
+    "properties": {
+        "repository": STR,
+        "name": STR,
+        "version": STR,
+        "ref": STR,
+        "app_version": NULLABLE_STR,
+        "description": NULLABLE_STR,
+        "deprecated": BOOL,
+        "created": NULLABLE_STR,
+        "keywords": {"type": "array"},
+        "digest": STR,
+        "size": INT,
+        "files": INT,
+        "uploaded_at": NULLABLE_STR,
+    },
+}
+CHART_SHOW: S = {
+    "type": "object",
+    "required": ["repository", "name", "version", "digest"],
+    "properties": {
+        "repository": STR,
+        "name": STR,
+        "version": STR,
+        "digest": STR,
+        "chart": {"type": "object"},
+        "values": STR,
+        "readme": STR,
+        "crds": {"type": "array", "items": {"type": "object", "required": ["path", "content"]}},
+    },
+}
+ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream", "application/x-tar")
+CHART_UPLOAD: S = {  # the request body of POST /v1/charts: the archive itself, or {"upload_id"} after a presigned PUT
+    "required": True,
+    "content": {
+        **{
+            t: {"schema": {"type": "string", "format": "binary"}}
+            for t in ("application/gzip", "application/octet-stream")
+        },
+        "application/json": {"schema": {"type": "object", "required": ["upload_id"], "properties": {"upload_id": STR}}},
+    },
+}
+UPLOAD_SLOT: S = {
+    "type": "object",
+    "required": ["upload_id", "url", "method", "headers", "expires_at", "max_bytes"],
+    "properties": {
+        "upload_id": STR,
+        "url": {"type": "string", "description": "presigned: keep it private"},
+        "method": STR,
+        "headers": {"type": "object"},
+        "expires_at": STR,
+        "max_bytes": INT,
+    },
+}
+
+# ---------------------------------------------------------------- access control
+
+PATTERNS: S = {"type": "array", "minItems": 1, "items": STR}
+RULE: S = {
+    "type": "object",
+    "required": ["verbs"],
+    "additionalProperties": False,
+    "properties": {
+        "verbs": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(VERBS)}},
+        "clusters": PATTERNS,
+        "namespaces": PATTERNS,
+    },
+}
+POLICY: S = {
+    "type": "object",
+    "required": ["name", "principals", "rules"],
+    "properties": {"name": STR, "description": STR, "principals": PATTERNS, "rules": {"type": "array", "items": RULE}},
+}
+POLICY_PUT: S = {
+    "type": "object",
+    "required": ["principals", "rules"],
+    "additionalProperties": False,
+    "properties": {
+        "description": STR,
+        "principals": PATTERNS,
+        "rules": {"type": "array", "minItems": 1, "items": RULE},
+    },
+}
+WHOAMI: S = {
+    "type": "object",
+    "required": ["id", "kind", "admin", "rules"],
+    "properties": {"id": STR, "kind": STR, "groups": {"type": "array"}, "admin": BOOL, "rules": {"type": "array"}},
+}
+TOKEN_ITEM: S = {"type": "object", "required": ["name"], "properties": {"name": STR, "created_at": STR}}
+TOKEN_CREATED: S = {"type": "object", "required": ["name", "token"], "properties": {"name": STR, "token": STR}}
+TOKEN_POST: S = {"type": "object", "required": ["name"], "properties": {"name": STR}, "additionalProperties": False}
+AUDIT_ENTRY: S = {
+    "type": "object",
+    "required": ["id", "at", "principal", "method", "route", "path", "status", "result"],
+    "properties": {
+        "id": STR,
+        "at": STR,
+        "principal": STR,
+        "method": STR,
+        "route": STR,
+        "path": STR,
+        "cluster": STR,
+        "namespace": STR,
+        "release": STR,
+        "status": {"type": "integer"},
+        "result": {"type": "string", "enum": ["ok", "error", "denied"]},
+        "operation_id": STR,
+        "error_code": STR,
+        "source_ip": STR,
+        "user_agent": STR,
+    },
+}
+
+FINISHED_OPERATION: S = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Operation"},
+        {
+            "type": "object",
+            "required": ["record"],
+            "properties": {"record": {"allOf": [{"$ref": "#/components/schemas/Release"}], "nullable": True}},
+        },
+    ]
+}
+
+COMPONENTS: dict[str, S] = {
+    "Error": ERROR,
+    "Operation": OPERATION,
+    "FinishedOperation": FINISHED_OPERATION,
+    "Release": RELEASE,
+    "Revision": REVISION,
+    "Cluster": CLUSTER,
+    "DryRun": DRY_RUN,
+    "Repository": REPOSITORY,
+    "Chart": CHART,
+    "ChartShow": CHART_SHOW,
+    "UploadSlot": UPLOAD_SLOT,
+    "Policy": POLICY,
+    "AuditEntry": AUDIT_ENTRY,
+}
+
+
+def ref(component: str) -> S:
+    """A reference to one of ``COMPONENTS``."""
+    if component not in COMPONENTS:
+        raise LookupError(f"no schema component {component}")
+    return {"$ref": f"#/components/schemas/{component}"}
+
+
+def listing(key: str, items: S, paged: bool = False) -> S:
+    """A 200 answer ``{key: [items...]}`` (+ ``next_token`` when paged)."""
+    props: S = {key: {"type": "array", "items": items}}
+    if paged:
+        props["next_token"] = NULLABLE_STR
+    return json_response({"type": "object", "required": sorted(props), "properties": props})

@@ -1,0 +1,252 @@
+"""Operations, leases, idempotency keys and CloudFormation requests: every state change is a conditional write."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.store import IdempotentReplay, Store, operations
+from chalicelib.domain.models import (
+    Action,
+    Idempotency,
+    Operation,
+    OperationStatus,
+    ReleaseRecord,
+    ReleaseRef,
+    ReleaseStatus,
+    now,
+)
+from chalicelib.errors import DependencyUnavailable, ReleaseLocked
+
+REF = ReleaseRef("prod", "apps", "web")
+OTHER = ReleaseRef("prod", "apps", "api")
+
+
+def new_op(ref: ReleaseRef = REF, action: Action = Action.INSTALL) -> Operation:
+    return Operation.new(action, ref, {"chart": "web"})
+
+
+def ended(op: Operation, status: OperationStatus, **changes: Any) -> Operation:
+    ts = now()
+    return replace(op, status=status, updated_at=ts, finished_at=ts, **changes)
+
+
+def record_for(op: Operation) -> ReleaseRecord:
+    return ReleaseRecord(
+        op.release,
+        ReleaseStatus.DEPLOYED,
+        1,
+        "web",
+        "1.0.0",
+        "1",
+        "",
+        "",
+        "",
+        "",
+        "",
+        {},
+        op.action.value,
+        op.id,
+        0,
+        1.0,
+    )
+
+
+# ---------------------------------------------------------------- accept and the lease
+
+
+def test_accept_records_a_queued_operation_and_takes_the_lease(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    assert store.get_operation(op.id) == op
+    lease = store.lease(REF)
+    assert lease is not None and lease.operation_id == op.id and not lease.expired
+    assert lease.expires_at == pytest.approx(now() + 600, abs=5)
+    assert store.lease_holder(REF) == op.id and store.lease_holder(OTHER) is None
+
+
+def test_a_second_operation_on_a_leased_release_is_refused_with_the_holder(store: Store) -> None:
+    first, second = new_op(), new_op(action=Action.UPGRADE)
+    store.accept(first, lease_s=600)
+    with pytest.raises(ReleaseLocked) as err:
+        store.accept(second, lease_s=600)
+    assert err.value.details["operation_id"] == first.id
+    assert store.get_operation(second.id) is None  # nothing of the refused one was written
+    store.accept(new_op(OTHER), lease_s=600)  # another release is free
+
+
+def test_an_expired_lease_is_taken_over(store: Store) -> None:
+    stale = new_op()
+    store.accept(stale, lease_s=-1)  # expired at once: its worker is as good as lost
+    lease = store.lease(REF)
+    assert lease is not None and lease.expired and store.lease_holder(REF) is None
+    fresh = new_op(action=Action.UNLOCK)
+    store.accept(fresh, lease_s=600)
+    assert store.lease_holder(REF) == fresh.id
+
+
+def test_expired_leases_lists_only_the_expired_ones(store: Store) -> None:
+    stale, live = new_op(), new_op(OTHER)
+    store.accept(stale, lease_s=-1)
+    store.accept(live, lease_s=600)
+    assert [(lease.ref, lease.operation_id) for lease in store.expired_leases()] == [(REF, stale.id)]
+
+
+def test_release_lease_frees_only_our_own_lease(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    store.release_lease(REF, "op-someone-else")
+    assert store.lease_holder(REF) == op.id
+    store.release_lease(REF, op.id)
+    assert store.lease(REF) is None
+    store.release_lease(REF, op.id)  # already free: nothing to do, no error
+
+
+def test_accept_with_dynamodb_down_is_dependency_unavailable(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def throttled(**kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(store.table.client, "transact_write_items", throttled)
+    op = new_op()
+    with pytest.raises(DependencyUnavailable):
+        store.accept(op, lease_s=600)
+    monkeypatch.undo()
+    assert store.get_operation(op.id) is None and store.lease(REF) is None
+
+
+# ---------------------------------------------------------------- idempotency keys
+
+
+def test_an_idempotency_key_is_claimed_once(store: Store) -> None:
+    idem = Idempotency("key-1", "hash-1")
+    first = new_op()
+    store.accept(first, lease_s=600, idem=idem)
+    assert store.get_idempotency("key-1") == ("hash-1", first.id)
+    twin = new_op(OTHER)  # another release: only the key can refuse it
+    with pytest.raises(IdempotentReplay):
+        store.accept(twin, lease_s=600, idem=Idempotency("key-1", "hash-2"))
+    assert store.get_operation(twin.id) is None and store.lease(OTHER) is None
+    assert store.get_idempotency("key-1") == ("hash-1", first.id)
+    assert store.get_idempotency("key-2") is None
+
+
+def test_an_expired_idempotency_key_counts_as_absent(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(operations, "IDEMPOTENCY_TTL_S", -10)  # remembered for less than no time
+    store.accept(new_op(), lease_s=600, idem=Idempotency("key-1", "hash-1"))
+    assert store.get_idempotency("key-1") is None
+    again = new_op(OTHER)
+    store.accept(again, lease_s=600, idem=Idempotency("key-1", "hash-2"))  # not a replay: the key was forgotten
+    monkeypatch.undo()
+    store.accept(new_op(ReleaseRef("prod", "apps", "db")), lease_s=600, idem=Idempotency("key-3", "h"))
+    assert store.get_idempotency("key-3") is not None
+
+
+# ---------------------------------------------------------------- running and ending
+
+
+def test_start_operation_moves_queued_to_running_once(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    assert store.start_operation(op.id)
+    assert not store.start_operation(op.id)  # a redelivered message finds it running
+    started = store.get_operation(op.id)
+    assert started is not None and started.status is OperationStatus.RUNNING and started.started_at is not None
+
+
+def test_finish_operation_records_the_outcome_and_frees_the_lease(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    store.start_operation(op.id)
+    done = ended(op, OperationStatus.SUCCEEDED, result={"status": "deployed", "revision": 1})
+    store.finish_operation(done, record_for(op))
+    assert store.get_operation(op.id) == done
+    assert store.get_release(REF) == record_for(op)
+    assert store.lease(REF) is None
+
+
+def test_a_verdict_that_won_is_kept_but_helms_state_is_still_recorded(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    store.start_operation(op.id)
+    assert store.fail_operation(op.id, {"code": "WorkerLost", "message": "lost", "details": {"s": 1.5}})
+    assert not store.fail_operation(op.id, {"code": "Again", "message": "", "details": {}})  # ended already
+    store.finish_operation(ended(op, OperationStatus.SUCCEEDED, result={}), record_for(op))
+    stored = store.get_operation(op.id)
+    assert stored is not None and stored.status is OperationStatus.FAILED
+    assert stored.error == {"code": "WorkerLost", "message": "lost", "details": {"s": 1.5}}
+    assert store.get_release(REF) == record_for(op) and store.lease(REF) is None
+
+
+def test_finishing_does_not_free_a_lease_taken_over_by_another_operation(store: Store) -> None:
+    lost = new_op()
+    store.accept(lost, lease_s=-1)
+    recovery = new_op(action=Action.UNLOCK)
+    store.accept(recovery, lease_s=600)
+    store.finish_operation(ended(lost, OperationStatus.FAILED, error={"code": "X"}), None)
+    assert store.lease_holder(REF) == recovery.id
+
+
+def test_fail_operation_ends_a_queued_one(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    assert store.fail_operation(op.id, {"code": "X", "message": "m", "details": {}})
+    assert not store.start_operation(op.id)
+
+
+# ---------------------------------------------------------------- listing
+
+
+def test_list_operations_newest_first_with_filters_and_pages(store: Store) -> None:
+    ops = []
+    for i, ref in enumerate([REF, OTHER, ReleaseRef("dev", "apps", "web"), REF]):
+        op = replace(new_op(ref), created_at=1_700_000_000.0 + i, updated_at=1_700_000_000.0 + i)
+        store.accept(op, lease_s=-1)  # expired leases: each can be replaced by the next
+        ops.append(op)
+    every, _ = store.list_operations(None, None, None, None, None, 10, None)
+    assert [o.id for o in every] == [o.id for o in reversed(ops)]
+    prod, _ = store.list_operations("prod", None, None, None, None, 10, None)
+    assert [o.id for o in prod] == [ops[3].id, ops[1].id, ops[0].id]
+    web, _ = store.list_operations("prod", "apps", "web", "queued", "install", 10, None)
+    assert [o.id for o in web] == [ops[3].id, ops[0].id]
+    assert store.list_operations(None, None, None, "running", None, 10, None) == ([], None)
+    first, token = store.list_operations(None, None, None, None, None, 3, None)
+    rest, end = store.list_operations(None, None, None, None, None, 3, token)
+    assert [o.id for o in first + rest] == [o.id for o in reversed(ops)] and end is None
+
+
+def test_unfinished_operations_are_the_queued_and_running_ones(store: Store) -> None:
+    queued, running, done = new_op(), new_op(OTHER), new_op(ReleaseRef("prod", "apps", "db"))
+    for op in (queued, running, done):
+        store.accept(op, lease_s=600, attachments=(store.cfn_reply_item({"request_id": op.id}),))
+    store.start_operation(running.id)
+    store.finish_operation(ended(done, OperationStatus.SUCCEEDED, result={}), None)
+    assert sorted(o.id for o in store.unfinished_operations()) == sorted([queued.id, running.id])
+
+
+# ---------------------------------------------------------------- CloudFormation requests
+
+
+def test_a_cloudformation_request_is_stored_with_its_operation_and_taken_once(store: Store) -> None:
+    op = new_op()
+    reply = {"response_url": "https://s3.example/presigned?sig=x", "request_id": "r1"}
+    store.accept(op, lease_s=600, attachments=(store.cfn_reply_item(reply),))
+    assert store.get_operation(op.id) == op  # the attachment is not the operation record
+    assert store.take_cfn_reply(op.id) == reply
+    assert store.take_cfn_reply(op.id) is None
+    assert store.take_cfn_reply("op-without-one") is None
+
+
+def test_an_attachment_is_written_only_with_its_operation(store: Store) -> None:
+    store.accept(new_op(), lease_s=600)
+    refused = new_op()
+    with pytest.raises(ReleaseLocked):
+        store.accept(refused, lease_s=600, attachments=(store.cfn_reply_item({"request_id": "r2"}),))
+    assert store.take_cfn_reply(refused.id) is None
+
+
+def test_a_cloudformation_request_expires(store: Store) -> None:
+    item = store.cfn_reply_item({"request_id": "r"})
+    assert int(item["ttl"]) == pytest.approx(now() + operations.CFN_REPLY_TTL_S, abs=5)

@@ -1,0 +1,69 @@
+"""Credentials in Secrets Manager (moto): JSON documents under a name prefix, created then replaced, read back,
+deleted best effort; a failure is DependencyUnavailable naming the thing, never the secret."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from chalicelib.adapters.vault import Vault
+from chalicelib.errors import DependencyUnavailable
+
+
+@pytest.fixture
+def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "a",
+        "AWS_SECRET_ACCESS_KEY": "b",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("secretsmanager")
+
+
+def test_documents_under_the_prefix(sm: Any) -> None:
+    vault = Vault(sm, "charthouse/clusters/", "cluster credentials")
+    secret_id = vault.put("prod", {"token": "t1"})
+    assert secret_id == vault.secret_id("prod") == "charthouse/clusters/prod"
+    assert vault.put("prod", {"token": "t2"}) == secret_id  # replaced, not duplicated
+    assert vault.get(secret_id) == {"token": "t2"}
+    assert sm.describe_secret(SecretId=secret_id)["Description"] == "Charthouse cluster credentials"
+    vault.delete(secret_id)
+    assert vault.get(secret_id) is None
+    vault.delete(secret_id)  # already gone: nothing to do
+    assert vault.get("charthouse/clusters/never") is None
+
+
+def test_a_document_that_is_not_an_object_reads_as_none(sm: Any) -> None:
+    sm.create_secret(Name="charthouse/repositories/odd", SecretString="[1, 2]")
+    assert Vault(sm, "charthouse/repositories/", "repository credentials").get("charthouse/repositories/odd") is None
+
+
+class Refusing:
+    """A Secrets Manager client that refuses every call."""
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, name)
+
+        return call
+
+
+def test_failures_name_the_thing_never_the_secret(caplog: pytest.LogCaptureFixture) -> None:
+    vault = Vault(Refusing(), "charthouse/clusters/", "cluster credentials")
+    with pytest.raises(DependencyUnavailable) as exc:
+        vault.put("prod", {"token": "s3cr3t"})
+    assert "cluster credentials were not stored" in str(exc.value) and "s3cr3t" not in str(exc.value)
+    with pytest.raises(DependencyUnavailable, match="cannot read cluster credentials"):
+        vault.get("charthouse/clusters/prod")
+    caplog.set_level(logging.WARNING)
+    vault.delete("charthouse/clusters/prod")  # best effort: logged, not raised
+    assert "unreferenced" in caplog.text

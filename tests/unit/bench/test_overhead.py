@@ -1,0 +1,26 @@
+"""The overhead tables render from their JSON. No stack is started and no timing is asserted."""
+
+from __future__ import annotations
+
+from bench import overhead
+from bench.report import Series
+
+
+def test_overhead_tables_render_from_json() -> None:
+    stats = overhead.VerbStats("install", Series([0.5, 0.6]), Series([0.3, 0.31]))
+    for name, value in {
+        "request_to_202_s": 0.05,
+        "queue_wait_s": 0.1,
+        "helm_verb_s": 0.3,
+        "helm_readback_s": 0.15,
+        "worker_other_s": 0.02,
+        "poll_lag_s": 0.01,
+        "helm_calls": 4.0,
+        "helm history": 0.05,
+    }.items():
+        stats.add_part(name, value)
+    data = [stats.to_json(), overhead.VerbStats("get", Series([0.02]), Series([0.05])).to_json()]
+    readback = [{"variant": "history alone", **Series([0.05, 0.06]).summary()}]
+    text = overhead.render({"verbs": data, "readback": readback})
+    assert "MISS" in text and "PASS" in text and "history 50" in text and "history alone" in text
+    assert "| install |" in overhead.render({"verbs": data}, md=True)

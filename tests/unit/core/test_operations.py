@@ -1,0 +1,323 @@
+"""The operation pipeline through its public methods: ``Intake`` (accept, replay, get, list), ``Executor``
+(execute) and the ``Announcer`` that tells listeners of every operation that ended. The store is the real one on an emulated table; helm and the
+queue are the fakes of tests/fakes.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.store import Store
+from chalicelib.core.operations import Announcer, Executor, Intake
+from chalicelib.core.service import ReleaseService
+from chalicelib.domain.models import (
+    Action,
+    Idempotency,
+    InstallSpec,
+    Limits,
+    Operation,
+    OperationQuery,
+    OperationStatus,
+    ReconcileSpec,
+    ReleaseRef,
+    ReleaseStatus,
+    RollbackSpec,
+    Spec,
+    UninstallSpec,
+    UpgradeSpec,
+    now,
+)
+from chalicelib.errors import Conflict, DependencyUnavailable, InvalidInput, OperationNotFound, ReleaseLocked
+from tests.emulated import emulated_store, registry_with
+from tests.fakes import FakeHelm, FakeQueue
+
+LIMITS = Limits(max_timeout_s=3600, default_timeout_s=300, default_max_history=10, allow_http_charts=False)
+CHART = "https://charts.example.com/demo-1.2.3.tgz"
+REF = ReleaseRef("prod", "apps", "web")
+
+
+def shown(op: Operation | None) -> Any:
+    """An operation as the API shows it (JSON: a tuple in the request summary comes back from the table a list)."""
+    return json.loads(json.dumps(op.to_json())) if op is not None else None
+
+
+@dataclass
+class World:
+    store: Store
+    helm: FakeHelm
+    queue: FakeQueue
+    service: ReleaseService
+    announcer: Announcer
+    intake: Intake
+    executor: Executor
+    ended: list[Operation] = field(default_factory=list)
+
+    def install(self, ref: ReleaseRef = REF, chart: str = CHART, idem: Idempotency | None = None) -> Operation:
+        spec, _ = InstallSpec.from_json({"name": ref.name, "chart": chart}, LIMITS)
+        return self.intake.accept(Action.INSTALL, ref, spec, idem)
+
+    def run_next(self, remaining_s: float | None = None) -> Operation | None:
+        return self.executor.execute(self.queue.take(), remaining_s)
+
+    def run(self, action: Action, spec: Spec, ref: ReleaseRef = REF) -> Operation:
+        self.intake.accept(action, ref, spec)
+        done = self.run_next()
+        assert done is not None
+        return done
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with emulated_store(monkeypatch) as store:
+        helm, queue = FakeHelm(), FakeQueue()
+        service = ReleaseService(store, registry_with(store, "prod"), helm)
+        announcer = Announcer(store)
+        intake = Intake(store, queue, lease_grace_s=60, announcer=announcer)  # type: ignore[arg-type]
+        executor = Executor(store, service, announcer, reconcile=_no_reconcile)
+        w = World(store, helm, queue, service, announcer, intake, executor)
+        announcer.subscribe(w.ended.append)
+        yield w
+
+
+def _no_reconcile(kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]:
+    raise AssertionError("no cluster-wide operation is queued in these tests")
+
+
+# ---------------------------------------------------------------- accept
+
+
+def test_accept_records_a_queued_operation_takes_the_lease_and_sends_one_message(world: World) -> None:
+    op = world.install()
+    assert op.status is OperationStatus.QUEUED and op.action is Action.INSTALL and op.release == REF
+    assert shown(world.store.get_operation(op.id)) == shown(op)
+    assert world.store.lease_holder(REF) == op.id
+    assert [group for group, _ in world.queue.bodies] == [REF.key]
+    message = world.queue.take()
+    assert message.operation_id == op.id and message.action is Action.INSTALL
+    assert isinstance(message.spec, InstallSpec) and message.spec.chart == CHART
+
+
+def test_the_lease_outlives_helms_timeout(world: World) -> None:
+    op = world.install()
+    lease = world.store.lease(REF)
+    assert lease is not None and lease.expires_at - op.created_at > LIMITS.default_timeout_s + 60
+
+
+def test_a_second_operation_on_a_busy_release_is_refused_and_not_sent(world: World) -> None:
+    first = world.install()
+    spec = UpgradeSpec.from_json({"chart": CHART}, LIMITS)
+    with pytest.raises(ReleaseLocked) as err:
+        world.intake.accept(Action.UPGRADE, REF, spec)
+    assert err.value.details["operation_id"] == first.id
+    assert len(world.queue.bodies) == 1
+
+
+def test_an_unlock_is_sent_in_a_message_group_of_its_own(world: World) -> None:
+    world.intake.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
+    assert [group for group, _ in world.queue.bodies] == [f"{REF.key}/recovery"]
+
+
+def test_when_the_queue_is_down_the_operation_fails_and_frees_the_lease(world: World) -> None:
+    world.queue.down = True
+    with pytest.raises(DependencyUnavailable):
+        world.install()
+    assert world.store.lease(REF) is None
+    [failed] = world.ended
+    assert failed.status is OperationStatus.FAILED and failed.error is not None
+    assert failed.error["code"] == "DependencyUnavailable"
+    assert world.store.get_operation(failed.id) == failed
+    world.queue.down = False
+    assert world.install().status is OperationStatus.QUEUED  # the release is not left locked
+
+
+# ---------------------------------------------------------------- reading operations
+
+
+def test_get_an_operation_and_refuse_ids_never_given_out(world: World) -> None:
+    op = world.install()
+    assert shown(world.intake.get(op.id)) == shown(op)
+    for unknown in ("op-0000", "not-an-operation-id", "op-" + "0" * 100):
+        with pytest.raises(OperationNotFound):
+            world.intake.get(unknown)
+
+
+def test_list_operations_newest_first_filtered_and_paged(world: World) -> None:
+    first = world.install()
+    started = now()
+    while now() == started:  # operations of one millisecond would sort by their random ids
+        pass
+    second = world.install(ReleaseRef("prod", "apps", "api"))
+    world.run_next()  # the first one succeeds
+    ops, token = world.intake.list(OperationQuery())
+    assert [o.id for o in ops] == [second.id, first.id] and token is None
+    queued, _ = world.intake.list(OperationQuery(status="queued"))
+    assert [o.id for o in queued] == [second.id]
+    page, token = world.intake.list(OperationQuery(limit=1))
+    rest, end = world.intake.list(OperationQuery(limit=1, next_token=token))
+    assert [o.id for o in page + rest] == [second.id, first.id] and end is None
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def test_a_replayed_request_gets_the_operation_it_created(world: World) -> None:
+    idem = Idempotency("key-1", "hash-of-the-request")
+    op = world.install(idem=idem)
+    assert shown(world.intake.replay(idem)) == shown(op)
+    assert world.intake.replay(None) is None
+    assert world.intake.replay(Idempotency("unused", "h")) is None
+
+
+def test_a_key_reused_with_another_request_is_invalid_input(world: World) -> None:
+    world.install(idem=Idempotency("key-1", "hash-a"))
+    with pytest.raises(InvalidInput) as err:
+        world.intake.replay(Idempotency("key-1", "hash-b"))
+    assert err.value.details["field"] == "Idempotency-Key"
+
+
+def test_a_concurrent_twin_is_answered_with_the_winners_operation(world: World) -> None:
+    idem = Idempotency("key-1", "hash-a")
+    winner = world.install(idem=idem)
+    twin = world.install(ReleaseRef("prod", "apps", "api"), idem=idem)  # lost the race for the key
+    assert shown(twin) == shown(winner) and len(world.queue.bodies) == 1
+
+
+def test_a_twin_whose_winner_cannot_be_read_is_a_conflict(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    idem = Idempotency("key-1", "hash-a")
+    world.install(idem=idem)
+    monkeypatch.setattr(world.store, "get_idempotency", lambda key: None)  # the winner's key is not visible yet
+    with pytest.raises(Conflict):
+        world.install(ReleaseRef("prod", "apps", "api"), idem=idem)
+
+
+# ---------------------------------------------------------------- execute
+
+
+def test_execute_runs_helm_and_records_the_outcome(world: World) -> None:
+    op = world.install()
+    done = world.run_next()
+    assert done is not None and done.id == op.id and done.status is OperationStatus.SUCCEEDED
+    assert done.result == {"status": "deployed", "revision": 1}
+    assert world.store.get_operation(op.id) == done and world.ended == [done]
+    record = world.store.get_release(REF)
+    assert record is not None and record.status is ReleaseStatus.DEPLOYED and record.revision == 1
+    assert record.chart_name == "demo" and record.last_operation_id == op.id and record.last_action == "install"
+    assert [r.revision for r in world.store.history(REF, 10)] == [1]
+    assert world.store.lease(REF) is None
+    assert "install" in world.helm.calls
+
+
+def test_a_redelivered_message_does_nothing(world: World) -> None:
+    world.install()
+    message = world.queue.take()
+    assert world.executor.execute(message) is not None
+    calls = list(world.helm.calls)
+    assert world.executor.execute(message) is None
+    assert world.helm.calls == calls and len(world.ended) == 1
+
+
+def test_upgrade_rollback_and_uninstall_each_record_helms_state(world: World) -> None:
+    world.install()
+    world.run_next()
+    upgraded = world.run(Action.UPGRADE, UpgradeSpec.from_json({"chart": CHART, "values": {"a": 1}}, LIMITS))
+    assert upgraded.result == {"status": "deployed", "revision": 2}
+    rolled = world.run(Action.ROLLBACK, RollbackSpec.from_json({"revision": 1}, LIMITS))
+    assert rolled.result == {"status": "deployed", "revision": 3}
+    assert [(r.revision, r.status) for r in world.store.history(REF, 10)] == [
+        (3, ReleaseStatus.DEPLOYED),
+        (2, ReleaseStatus.SUPERSEDED),
+        (1, ReleaseStatus.SUPERSEDED),
+    ]
+    gone = world.run(Action.UNINSTALL, UninstallSpec.from_json({}, LIMITS))
+    assert gone.status is OperationStatus.SUCCEEDED and gone.result == {"status": "uninstalled", "revision": 3}
+    record = world.store.get_release(REF)
+    assert record is not None and record.status is ReleaseStatus.UNINSTALLED and record.last_action == "uninstall"
+    assert world.store.history(REF, 10) == [] and world.store.lease(REF) is None
+
+
+def test_a_helm_failure_ends_the_operation_failed_with_helms_reason(world: World) -> None:
+    op = world.install(chart="https://charts.example.com/missing-1.0.0.tgz")
+    done = world.run_next()
+    assert done is not None and done.status is OperationStatus.FAILED and done.error is not None
+    assert done.error["code"] == "ChartNotFound" and "404" in done.error["message"]
+    assert world.store.get_operation(op.id) == done
+    assert world.store.get_release(REF) is None  # helm left nothing behind: there is nothing to record
+    assert world.store.lease(REF) is None
+
+
+def test_an_unreachable_cluster_fails_the_operation_without_touching_the_record(world: World) -> None:
+    world.install()
+    world.run_next()
+    before = world.store.get_release(REF)
+    world.helm.unreachable = True
+    done = world.run(Action.UPGRADE, UpgradeSpec.from_json({"chart": CHART}, LIMITS))
+    assert done.status is OperationStatus.FAILED and done.error is not None
+    assert done.error["code"] == "ClusterUnreachable"
+    assert world.store.get_release(REF) == before and world.store.lease(REF) is None
+
+
+def test_too_little_time_left_fails_before_helm_runs(world: World) -> None:
+    world.install()
+    done = world.run_next(remaining_s=10)
+    assert done is not None and done.status is OperationStatus.FAILED and done.error is not None
+    assert done.error["code"] == "WorkerTimeBudget"
+    assert world.helm.calls == [] and world.store.lease(REF) is None
+
+
+def test_a_cluster_deleted_after_accept_fails_the_operation(world: World) -> None:
+    world.install()
+    world.service.registry.delete("prod")
+    done = world.run_next()
+    assert done is not None and done.status is OperationStatus.FAILED and done.error is not None
+    assert done.error["code"] == "ClusterNotFound" and world.helm.calls == []
+
+
+def test_credentials_unavailable_leaves_the_operation_queued_for_a_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    op = world.install()
+    message = world.queue.take()
+
+    def down(cluster: str) -> None:
+        raise DependencyUnavailable("Secrets Manager is unavailable")
+
+    monkeypatch.setattr(world.service.registry, "credentials", down)
+    with pytest.raises(DependencyUnavailable):
+        world.executor.execute(message)
+    stored = world.store.get_operation(op.id)
+    assert stored is not None and stored.status is OperationStatus.QUEUED and world.store.lease_holder(REF) == op.id
+    monkeypatch.undo()
+    done = world.executor.execute(message)  # the queue's redelivery
+    assert done is not None and done.status is OperationStatus.SUCCEEDED
+
+
+def test_an_operation_ended_meanwhile_is_not_run(world: World) -> None:
+    op = world.install()
+    assert world.store.fail_operation(op.id, {"code": "WorkerLost", "message": "lost", "details": {}})
+    assert world.run_next() is None and world.helm.calls == []
+
+
+def test_a_failing_listener_does_not_undo_the_operation(world: World) -> None:
+    def broken(op: Operation) -> None:
+        raise RuntimeError("the event bus is down")
+
+    later: list[Operation] = []
+    world.announcer.subscribe(broken)
+    world.announcer.subscribe(later.append)
+    world.install()
+    done = world.run_next()
+    assert done is not None and done.status is OperationStatus.SUCCEEDED
+    assert world.ended == later == [done]  # told before and after the one that failed
+
+
+def test_a_malformed_message_body_is_dropped(world: World) -> None:
+    assert world.executor.execute_body("{not json") is None
+    assert world.executor.execute_body('{"operation_id": "op-1", "action": "no-such-action", "spec": {}}') is None
+    op = world.install()
+    group, body = world.queue.bodies.pop(0)
+    done = world.executor.execute_body(body)
+    assert done is not None and done.id == op.id and done.status is OperationStatus.SUCCEEDED
