@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.queue import Message
-from chalicelib.domain.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+from chalicelib.domain.models import (
+    ChartSpec,
+    InstallSpec,
+    ReleaseRef,
+    ReleaseTestSpec,
+    RollbackSpec,
+    UninstallSpec,
+    UpgradeSpec,
+)
 from chalicelib.errors import ChartNotFound, ClusterUnreachable, DependencyUnavailable, ReleaseExists, ReleaseNotFound
 
 
@@ -97,6 +105,14 @@ class FakeHelm:
             self.releases[ref.key][-1]["info"]["status"] = "uninstalled"
         else:
             del self.releases[ref.key]
+
+    def test(self, kubeconfig: str, ref: ReleaseRef, spec: ReleaseTestSpec) -> list[dict[str, Any]]:
+        self._check(kubeconfig, "test")
+        if ref.key not in self.releases:
+            raise ReleaseNotFound(f"release: not found: {ref.name}")
+        return [
+            {"name": f"{ref.name}-test", "kind": "Pod", "phase": "Succeeded", "started_at": None, "completed_at": None}
+        ]
 
     def status(self, kubeconfig: str, ref: ReleaseRef) -> dict[str, Any]:
         self._check(kubeconfig, "status")

@@ -33,6 +33,7 @@ from chalicelib.domain.models import (
     ReconcileSpec,
     ReleaseRecord,
     ReleaseRef,
+    ReleaseTestSpec,
     RollbackSpec,
     Spec,
     UninstallSpec,
@@ -196,6 +197,7 @@ class Executor:
             Action.ROLLBACK: self._rollback,
             Action.UNINSTALL: self._uninstall,
             Action.UNLOCK: self._unlock,
+            Action.TEST: self._test,
         }
 
     # ------------------------------------------------------------ one handler per action
@@ -216,6 +218,9 @@ class Executor:
 
     def _unlock(self, kubeconfig: str, ref: ReleaseRef, spec: UnlockSpec) -> Outcome:
         return None, self.service.recover(kubeconfig, ref, spec)
+
+    def _test(self, kubeconfig: str, ref: ReleaseRef, spec: ReleaseTestSpec) -> Outcome:
+        return None, {"tests": self.service.helm.test(kubeconfig, ref, spec)}
 
     # ------------------------------------------------------------ running
 

@@ -89,6 +89,11 @@ class ReleaseService:
         if revision and not any(r.revision == revision for r in self.store.history(ref, 1000)):
             raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
 
+    def check_test(self, ref: ReleaseRef) -> None:
+        record = self.require_release(ref)
+        if record.status is ReleaseStatus.UNINSTALLED:
+            raise ReleaseNotFound(f"release {ref.key} is uninstalled: nothing to test")
+
     def check_uninstall(self, ref: ReleaseRef) -> None:
         record = self.require_release(ref)
         if record.status is ReleaseStatus.UNINSTALLED:

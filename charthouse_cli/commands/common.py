@@ -179,6 +179,11 @@ def operation_human(op: dict[str, Any]) -> str:
             ("ERROR", f"{error.get('code')}: {error.get('message')}" if error else None),
         ]
     )
+    tests = result.get("tests") or (error.get("details") or {}).get("tests")
+    if tests:  # helm test: one line per test Pod
+        text += "\n" + output.table(
+            ["TEST", "KIND", "PHASE"], [[t.get("name"), t.get("kind"), t.get("phase")] for t in tests]
+        )
     return text
 
 

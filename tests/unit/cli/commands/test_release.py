@@ -162,3 +162,22 @@ def test_dry_run_prints_the_manifest(fake: FakeApi) -> None:
     code, out, _ = run(fake, "release", "create", "web", "repo/web", "--dry-run")
     assert code == 0 and out == "kind: ConfigMap\n\nNOTES:\nhi\n"
     assert fake.requests[0]["body"]["dry_run"] is True
+
+
+def test_test_runs_the_chart_tests_and_lists_them(fake: FakeApi) -> None:
+    tests = [{"name": "web-test-connection", "kind": "Pod", "phase": "Succeeded"}]
+    done = op("succeeded", action="test", result={"status": "deployed", "revision": 1, "tests": tests})
+    fake.on("POST", "/v1/clusters/local/namespaces/shop/releases/web/test", (200, done))
+    code, out, err = run(fake, "release", "test", "web", "-n", "shop", "--timeout", "2m")
+    assert code == 0, err
+    assert fake.requests[0]["body"] == {"timeout": "2m"}
+    assert "web-test-connection" in out and "Succeeded" in out
+
+
+def test_a_failed_test_exits_1_and_shows_which(fake: FakeApi) -> None:
+    tests = [{"name": "web-test-connection", "kind": "Pod", "phase": "Failed"}]
+    error = {"code": "HelmError", "message": "pod web-test-connection failed", "details": {"tests": tests}}
+    fake.on("POST", "/v1/clusters/local/namespaces/default/releases/web/test", (200, op("failed", error=error)))
+    code, out, err = run(fake, "release", "test", "web")
+    assert code == 1
+    assert "Failed" in out and "pod web-test-connection failed" in err
