@@ -62,6 +62,7 @@ package: $(VENV)/.installed $(HELM)
 	$(PY) -m deploy.merge_template dist/merge-$(STAGE).json $(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template dist/merge-$(STAGE).json dist/$(STAGE)
+	$(PY) -m deploy.bytecode dist/$(STAGE)
 	cp layers/helm/build/helm-layer.zip dist/$(STAGE)/
 	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.json deploy/examples/helm-release.yaml
 
@@ -70,5 +71,6 @@ package-terraform: $(VENV)/.installed $(HELM)
 	rm -rf dist/$(STAGE)-terraform && mkdir -p dist
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format terraform \
 		--stage $(STAGE) dist/$(STAGE)-terraform
+	$(PY) -m deploy.bytecode dist/$(STAGE)-terraform
 	$(PY) -m deploy.terraform dist/$(STAGE)-terraform $(STAGE)
 	cp layers/helm/build/helm-layer.zip dist/$(STAGE)-terraform/

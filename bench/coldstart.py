@@ -7,21 +7,24 @@ runs:
 * ``import app`` and, separately, each blueprint module alone (what a split package would cost);
 * the first call's lazy work on each path: building the per-container dependencies (boto3 session, DynamoDB
   resource, Secrets Manager and SQS clients; no network), and the ``kubernetes`` client that only recovery imports;
-* with the bytecode cache (a warm disk) and without it (``PYTHONPYCACHEPREFIX`` pointing at an empty directory:
-  Lambda's /var/task is read-only, so a package shipped without ``.pyc`` files compiles every module on each cold
-  start);
+* from the deployment package itself, unzipped into a read-only directory and imported with ``python -S`` (the
+  package and the standard library only, no bytecode written: Lambda's /var/task is read-only), twice: as
+  ``chalice package`` zips it (sources only: every cold start compiles every module it imports) and with the
+  bytecode ``make package`` adds (``deploy/bytecode.py``), alternating;
 * which heavy modules each path has loaded (``kubernetes``, ``yaml`` and its C extension, ``boto3``/``botocore``),
   and the slowest imports by cumulative time from ``python -X importtime``.
 
 Sizes: ``chalice package --stage dev`` into a temp dir (the same command ``make package`` runs, without touching
-``dist/``), the deployment zip and its unzipped size by top-level package, and the helm layer zips, against
-Lambda's 250 MB limit on a function plus its layers, unzipped.
+``dist/``), the deployment zip with and without bytecode and its unzipped size by top-level package, and the helm
+layer zips, against Lambda's 250 MB limit on a function plus its layers, unzipped (and the 200 MB we aim for).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Series
+from deploy.bytecode import add_bytecode
 from devstack.stack import ROOT
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1000 * 1000  # bytes: function code plus every layer, unzipped (AWS: 250 MB)
@@ -49,10 +53,16 @@ PATHS: tuple[tuple[str, str, str, str], ...] = (
         "what the first API request or worker message builds",
     ),
     (
-        "app + recovery: kubernetes client",
+        "app + worker read-back: kubernetes ApiClient",
+        "app",
+        "import kubernetes.config, kubernetes.client.api_client",
+        "a worker's first operation (release_secrets.read)",
+    ),
+    (
+        "app + recovery: kubernetes CoreV1Api",
         "app",
         "from kubernetes import client, config; client.CoreV1Api",
-        "unlock/recovery path (release_secrets.py)",
+        "unlock/recovery, cluster probe, namespaces (client.py)",
     ),
 )
 
@@ -71,7 +81,7 @@ print(json.dumps({{"import_s": t1 - t0, "first_call_s": t2 - t1, "loaded": loade
 """
 
 
-def _env(pycache: Path | None) -> dict[str, str]:
+def _env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "CHARTHOUSE_"))}
     env.update(
         {
@@ -79,19 +89,19 @@ def _env(pycache: Path | None) -> dict[str, str]:
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",
             "CHARTHOUSE_QUEUE_URL": "http://127.0.0.1:9/queue",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(root),
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    if pycache is not None:
-        env.update({"PYTHONPYCACHEPREFIX": str(pycache), "PYTHONDONTWRITEBYTECODE": "1"})
     return env
 
 
-def one_run(module: str, first_call: str, pycache: Path | None, importtime: bool = False) -> tuple[dict[str, Any], str]:
-    """One fresh interpreter: (measurements, stderr). ``pycache`` set: no bytecode cache (compile everything)."""
+def one_run(module: str, first_call: str, root: Path, importtime: bool = False) -> tuple[dict[str, Any], str]:
+    """One fresh interpreter on the unzipped package ``root``: (measurements, stderr). ``-S``: no site-packages,
+    so only the package and the standard library are importable, as on Lambda."""
     code = CHILD.format(module=module, first_call=first_call or "pass", heavy=HEAVY)
-    argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code]
-    done = subprocess.run(argv, cwd=ROOT, env=_env(pycache), capture_output=True, text=True, timeout=120)
+    argv = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", code]
+    done = subprocess.run(argv, cwd=root, env=_env(root), capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"import {module} failed: {done.stderr.strip()[-500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
@@ -114,22 +124,21 @@ def slowest_imports(importtime_stderr: str, top: int = 8, skip: tuple[str, ...] 
     return sorted(best.items(), key=lambda kv: -kv[1])[:top]
 
 
-def measure_imports(runs: int) -> list[dict[str, Any]]:
-    """Every path: import and first-call seconds, with and without the bytecode cache, n = ``runs`` each."""
+def measure_imports(runs: int, shipped: Path, plain: Path) -> list[dict[str, Any]]:
+    """Every path: import and first-call seconds from the package with bytecode (``shipped``) and without it
+    (``plain``), alternating, n = ``runs`` each."""
     out = []
     for label, module, first_call, handler in PATHS:
-        one_run(module, first_call, None)  # make sure the bytecode cache is warm for the "cached" figures
         cached_imp, cached_first, cold_imp, cold_first = Series(), Series(), Series(), Series()
         info: dict[str, Any] = {}
         for _ in range(runs):
-            info, _ = one_run(module, first_call, None)
+            info, _ = one_run(module, first_call, shipped)
             cached_imp.add(info["import_s"])
             cached_first.add(info["first_call_s"])
-            with tempfile.TemporaryDirectory(prefix="bench-pyc-") as empty:
-                cold, _ = one_run(module, first_call, Path(empty))
+            cold, _ = one_run(module, first_call, plain)
             cold_imp.add(cold["import_s"])
             cold_first.add(cold["first_call_s"])
-        _, stderr = one_run(module, first_call, None, importtime=True)
+        _, stderr = one_run(module, first_call, shipped, importtime=True)
         out.append(
             {
                 "path": label,
@@ -147,6 +156,22 @@ def measure_imports(runs: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def unzip_read_only(archive: Path, into: Path) -> Path:
+    """``archive`` unzipped into ``into``, every file and directory read-only (as /var/task)."""
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(into)
+    for path in [into, *into.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return into
+
+
+def _writable(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        if path.is_dir():
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
 
 
 # ---------------------------------------------------------------- sizes
@@ -192,24 +217,36 @@ def package(tmp: Path) -> dict[str, Any]:
     return zip_sizes(tmp / "out" / "deployment.zip")
 
 
-def sizes() -> dict[str, Any]:
-    """Deployment package and helm layers, and the total against Lambda's unzipped limit."""
-    build = ROOT / "layers" / "helm" / "build"
-    with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
-        out: dict[str, Any] = {"deployment": package(Path(tmp))}
-    for name in ("helm-layer.zip", "helm3-layer.zip"):
-        if (build / name).exists():
-            out[name] = zip_sizes(build / name, depth=2)
-    code = out["deployment"].get("unzipped_bytes", 0)
-    layer = out.get("helm-layer.zip", {}).get("unzipped_bytes", 0)
-    out["limit_unzipped_bytes"] = LAMBDA_UNZIPPED_LIMIT
-    out["function_plus_helm4_layer_unzipped_bytes"] = code + layer
-    out["headroom_bytes"] = LAMBDA_UNZIPPED_LIMIT - code - layer
-    return out
-
-
 def measure(runs: int) -> dict[str, Any]:
-    return {"runs": runs, "imports": measure_imports(runs), "sizes": sizes()}
+    """Package once (``chalice package``, then ``deploy.bytecode`` on a copy), then imports and sizes."""
+    build = ROOT / "layers" / "helm" / "build"
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as name:
+        tmp = Path(name)
+        plain_zip = package(tmp)
+        if "error" in plain_zip:
+            raise RuntimeError(plain_zip["error"])
+        shipped = tmp / "shipped.zip"
+        shutil.copy(tmp / "out" / "deployment.zip", shipped)
+        add_bytecode(shipped)
+        roots = (
+            unzip_read_only(shipped, tmp / "shipped"),
+            unzip_read_only(tmp / "out" / "deployment.zip", tmp / "plain"),
+        )
+        try:
+            imports = measure_imports(runs, *roots)
+        finally:
+            for root in roots:
+                _writable(root)  # so that the temp directory can be removed
+        out: dict[str, Any] = {"deployment": zip_sizes(shipped), "deployment_without_bytecode": plain_zip}
+    for layer in ("helm-layer.zip", "helm3-layer.zip"):
+        if (build / layer).exists():
+            out[layer] = zip_sizes(build / layer, depth=2)
+    code = out["deployment"].get("unzipped_bytes", 0)
+    helm4 = out.get("helm-layer.zip", {}).get("unzipped_bytes", 0)
+    out["limit_unzipped_bytes"] = LAMBDA_UNZIPPED_LIMIT
+    out["function_plus_helm4_layer_unzipped_bytes"] = code + helm4
+    out["headroom_bytes"] = LAMBDA_UNZIPPED_LIMIT - code - helm4
+    return {"runs": runs, "imports": imports, "sizes": out}
 
 
 # ---------------------------------------------------------------- tables
@@ -224,11 +261,11 @@ def render(result: dict[str, Any], md: bool = False) -> str:
 
     header = [
         "path",
-        "import p50 (.pyc)",
-        "p95",
-        "import p50 (no .pyc)",
-        "first call p50",
-        "no .pyc",
+        "import p50 (.pyc shipped)",
+        "max",
+        "import p50 (sources only)",
+        "first call p50 (.pyc)",
+        "sources only",
         "modules",
         "heavy modules loaded",
         "slowest imports (cumulative ms)",
@@ -241,7 +278,7 @@ def render(result: dict[str, Any], md: bool = False) -> str:
             [
                 r["path"],
                 ms(r["import_cached"]["p50_s"]),
-                ms(r["import_cached"]["p95_s"]),
+                ms(r["import_cached"]["max_s"]),
                 ms(r["import_no_pyc"]["p50_s"]),
                 ms(r["first_call_cached"]["p50_s"]) if first else "-",
                 ms(r["first_call_no_pyc"]["p50_s"]) if first else "-",
@@ -251,15 +288,15 @@ def render(result: dict[str, Any], md: bool = False) -> str:
             ]
         )
     sz = result["sizes"]
-    dep = sz.get("deployment", {})
     size_rows = []
-    if "error" in dep:
-        size_rows.append(["deployment.zip (chalice package --stage dev)", "-", "-", dep["error"]])
-    else:
-        biggest = ", ".join(f"{e['entry']} {_mb(e['bytes'])}" for e in dep["largest_unzipped"][:5])
-        size_rows.append(
-            ["deployment.zip (chalice package --stage dev)", _mb(dep["zip_bytes"]), _mb(dep["unzipped_bytes"]), biggest]
-        )
+    for key, label in (
+        ("deployment", "deployment.zip with bytecode (make package)"),
+        ("deployment_without_bytecode", "deployment.zip as chalice package zips it"),
+    ):
+        dep = sz.get(key)
+        if dep:
+            biggest = ", ".join(f"{e['entry']} {_mb(e['bytes'])}" for e in dep["largest_unzipped"][:5])
+            size_rows.append([label, _mb(dep["zip_bytes"]), _mb(dep["unzipped_bytes"]), biggest])
     for name in ("helm-layer.zip", "helm3-layer.zip"):
         if name in sz:
             size_rows.append(

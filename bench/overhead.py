@@ -1,9 +1,10 @@
 """1. Overhead per verb: the API against the raw helm CLI, interleaved, on the same chart and the same cluster.
 
-For each repetition i, two releases go through the same steps: ``api-<i>`` through the HTTP API and ``raw-<i>``
-through the helm binary run by hand (``bench_releases.HelmCli``: the service's flags, a fresh HELM_*_HOME per call).
-Step by step the two sides alternate (API first on even repetitions, helm first on odd ones), so drift on the
-shared machine hits both alike:
+For each repetition i, three releases go through the same steps: ``api-<i>`` through the HTTP API answered
+``202`` and polled (async), ``sync-<i>`` through the HTTP API with ``Prefer: wait=20`` (the answer is the finished
+operation: one round trip), and ``raw-<i>`` through the helm binary run by hand (``bench_releases.HelmCli``: the
+service's flags, a fresh HELM_*_HOME per call). Step by step the sides take turns (the first side rotates with i),
+so drift on the shared machine hits them alike:
 
     install (values v1) -> upgrade (v2) -> rollback (to the previous revision) -> get -> history -> uninstall
 
@@ -20,15 +21,22 @@ lines (``workerlog.py``):
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bench import workerlog
-from bench.bench_releases import NAMESPACE, Api, HelmCli, log
+from bench.bench_releases import NAMESPACE, Api, BenchError, HelmCli, log
 from bench.report import Series, allowed_overhead, block, ms, ratio, verdict
+from devstack.stack import _TOKENS
+
+SYNC_WAIT_S = 20
+ASYNC_RELATIVE, ASYNC_ABSOLUTE_S = 0.25, 0.150  # the asynchronous target: overhead <= max(25 %, 150 ms) at p50
 
 POLL_S = 0.025
 MUTATING = ("install", "upgrade", "rollback", "uninstall")
@@ -47,6 +55,7 @@ class VerbStats:
     verb: str
     api: Series = field(default_factory=Series)
     helm: Series = field(default_factory=Series)
+    sync: Series = field(default_factory=Series)
     parts: dict[str, Series] = field(default_factory=dict)
 
     def add_part(self, name: str, seconds: float) -> None:
@@ -59,10 +68,23 @@ class VerbStats:
             "api": a,
             "helm": h,
             **verdict(a["p50_s"], h["p50_s"]),
+            "sync": self.sync.summary(),
+            "sync_verdict": verdict(self.sync.summary()["p50_s"], h["p50_s"]),
+            "async_verdict": async_verdict(a["p50_s"], h["p50_s"]),
+            "sync_samples_s": self.sync.samples,
             "api_samples_s": self.api.samples,
             "helm_samples_s": self.helm.samples,
             "api_parts": {k: v.summary() for k, v in self.parts.items()},
         }
+
+
+def async_verdict(api_p50_s: float, helm_p50_s: float) -> dict[str, Any]:
+    """The asynchronous target (request -> client sees ``succeeded``): overhead <= max(25 %, 150 ms) at p50."""
+    out = verdict(api_p50_s, helm_p50_s)
+    if out["verdict"] != "-":
+        out["allowed_s"] = max(ASYNC_RELATIVE * helm_p50_s, ASYNC_ABSOLUTE_S)
+        out["verdict"] = "PASS" if out["overhead_s"] <= out["allowed_s"] else "MISS"
+    return out
 
 
 @dataclass
@@ -97,6 +119,46 @@ def api_op(ctx: Context, method: str, path: str, body: Any) -> tuple[float, dict
         )
     parts["helm_calls"] = float(len(calls))
     return total, parts
+
+
+def _prefer_wait(base: str, method: str, path: str, body: Any) -> tuple[int, Any]:
+    """One request with ``Prefer: wait=SYNC_WAIT_S`` and the stack's admin token (devstack's client sends no
+    extra headers)."""
+    token = next((t for b, t in _TOKENS.items() if base.startswith(b)), "")
+    headers = {"Content-Type": "application/json", "Prefer": f"wait={SYNC_WAIT_S}"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=SYNC_WAIT_S + 30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")[:300]
+
+
+def sync_op(ctx: Context, method: str, path: str, body: Any) -> tuple[float, dict[str, float]]:
+    """One mutating call answered when done (``Prefer: wait``): seconds until the answer, which must be the
+    finished operation (200/201); a 202 (it did not end in time) or a failure stops the run."""
+    started = time.perf_counter()
+    status, data = _prefer_wait(ctx.api.base, method, path, body)
+    seconds = time.perf_counter() - started
+    if status not in (200, 201) or not isinstance(data, dict) or data.get("status") != "succeeded":
+        raise BenchError(f"{method} {path} with Prefer: wait answered {status}: {str(data)[:300]}")
+    return seconds, {}
+
+
+def sync_steps(ctx: Context, name: str) -> dict[str, Any]:
+    """The mutating steps in one round trip each (``get`` and ``history`` are the same GET as the async side)."""
+    path = ctx.api.release_path(name)
+    return {
+        "install": lambda: sync_op(
+            ctx, "POST", ctx.api.release_path(), {"name": name, "chart": ctx.chart_url, "values": ctx.values["v1"]}
+        ),
+        "upgrade": lambda: sync_op(ctx, "PUT", path, {"chart": ctx.chart_url, "values": ctx.values["v2"]}),
+        "rollback": lambda: sync_op(ctx, "POST", f"{path}/rollback", {}),
+        "uninstall": lambda: sync_op(ctx, "DELETE", path, None),
+    }
 
 
 def api_steps(ctx: Context, name: str) -> dict[str, Any]:
@@ -151,10 +213,14 @@ def measure(ctx: Context, repetitions: int, workers: int = 2, prefix: str = "ovh
     order = ("install", "upgrade", "rollback", "get", "history", "uninstall")
     for i in range(repetitions):
         api, raw = api_steps(ctx, f"{prefix}-api-{i}"), helm_steps(ctx, f"{prefix}-raw-{i}")
+        sync = sync_steps(ctx, f"{prefix}-sync-{i}")
         for verb in order:
-            sides = ("api", "helm") if i % 2 == 0 else ("helm", "api")
+            sides = ("api", "sync", "helm")[i % 3 :] + ("api", "sync", "helm")[: i % 3]
             for side in sides:
-                if side == "api":
+                if side == "sync":
+                    if verb in sync:
+                        stats[verb].sync.add(sync[verb]()[0])
+                elif side == "api":
                     seconds, parts = api[verb]()
                     stats[verb].api.add(seconds)
                     for key, value in parts.items():
@@ -237,6 +303,50 @@ def overhead_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str
     return header, rows
 
 
+def _mmm(summary: dict[str, Any]) -> str:
+    """min / median / max in ms."""
+    if not summary.get("n"):
+        return "-"
+    return f"{ms(summary['min_s'])} / {ms(summary['p50_s'])} / {ms(summary['max_s'])}"
+
+
+def sync_async_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "verb",
+        "sync min/median/max",
+        "async min/median/max",
+        "helm min/median/max",
+        "n",
+        "sync overhead",
+        "allowed",
+        "sync target",
+        "async overhead",
+        "allowed",
+        "async target",
+    ]
+    rows = []
+    for s in stats:
+        if "sync" not in s or s["verb"] not in ("install", "upgrade", "rollback", "uninstall"):
+            continue
+        sv, av = s["sync_verdict"], s["async_verdict"]
+        rows.append(
+            [
+                s["verb"],
+                _mmm(s["sync"]),
+                _mmm(s["api"]),
+                _mmm(s["helm"]),
+                str(s["sync"]["n"]),
+                ms(sv["overhead_s"]),
+                ms(sv["allowed_s"]),
+                sv["verdict"],
+                ms(av["overhead_s"]),
+                ms(av["allowed_s"]),
+                av["verdict"],
+            ]
+        )
+    return header, rows
+
+
 def breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     header = [
         "verb",
@@ -285,9 +395,18 @@ def render(result: dict[str, Any], md: bool = False) -> str:
     stats = result["verbs"]
     h1, r1 = overhead_rows(stats)
     h2, r2 = breakdown_rows(stats)
+    h0, r0 = sync_async_rows(stats)
     variants = [[v["variant"], ms(v["p50_s"]), ms(v["p95_s"]), str(v["n"])] for v in result.get("readback", [])]
     return "\n\n".join(
         [
+            block(
+                f"1a. Sync (Prefer: wait={SYNC_WAIT_S}: one round trip) and async (202, then polled every "
+                f"{POLL_S * 1000:.0f} ms) against raw helm, per verb (ms); targets at the median: sync overhead <= "
+                "max(10%, 50 ms), async <= max(25%, 150 ms)",
+                h0,
+                r0,
+                md,
+            ),
             block(
                 "1. Overhead per verb (ms): API call -> operation succeeded vs raw helm; target: overhead <= "
                 "max(10%, 50 ms) at p50",

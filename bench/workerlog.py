@@ -1,5 +1,6 @@
 """Where a worker's time goes, read from its log: ``chalicelib/adapters/helm`` logs one line per helm command
-(``helm <argv> rc=<code> <seconds>s``). Pure parsing, plus a small reader that returns what was appended to the
+(``helm <argv> rc=<code> <seconds>s``) and one per read of a release's Secrets (``read <n> release Secrets of
+<release> <seconds>s``, the read-back that replaced helm commands; labelled ``Secrets``). Pure parsing, plus a small reader that returns what was appended to the
 stack's worker logs since the last call.
 
 The lines carry no operation id, so the benchmark attributes them by running one operation at a time and
@@ -12,7 +13,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-HELM_LINE = re.compile(r"chalicelib\.helm: helm (?P<args>.*?) rc=(?P<rc>-?\d+) (?P<seconds>\d+(?:\.\d+)?)s\s*$")
+HELM_LINE = re.compile(
+    r"chalicelib(?:\.adapters)?\.helm: helm (?P<args>.*?) rc=(?P<rc>-?\d+) (?P<seconds>\d+(?:\.\d+)?)s\s*$"
+)
+SECRETS_LINE = re.compile(
+    r"chalicelib\.adapters\.helm: read \d+ release Secrets of \S+ (?P<seconds>\d+(?:\.\d+)?)s\s*$"
+)
 MUTATING = frozenset({"install", "upgrade", "rollback", "uninstall"})
 
 
@@ -46,6 +52,8 @@ def parse(text: str) -> list[HelmCall]:
         match = HELM_LINE.search(line)
         if match:
             calls.append(HelmCall(label(match["args"]), int(match["rc"]), float(match["seconds"])))
+        elif secrets := SECRETS_LINE.search(line):
+            calls.append(HelmCall("Secrets", 0, float(secrets["seconds"])))
     return calls
 
 

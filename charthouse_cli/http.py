@@ -97,6 +97,7 @@ class ApiClient:
         content_type: str = "application/json",
         idempotency_key: str | None = None,
         retry: bool | None = None,
+        prefer: str | None = None,
     ) -> Reply:
         """One API call; an error answer raises :class:`ApiError`, no connection :class:`ConnectError`.
 
@@ -109,6 +110,8 @@ class ApiClient:
             headers["Content-Type"] = content_type
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if prefer:
+            headers["Prefer"] = prefer  # RFC 7240, e.g. wait=20: the server may answer when the operation ended
         retries = (
             self.retries
             if (retry if retry is not None else bool(idempotency_key) or method in IDEMPOTENT_METHODS)

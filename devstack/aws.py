@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal, TypedDict
 
 import boto3
 from botocore.config import Config
@@ -29,7 +29,20 @@ from chalicelib.domain.models import OperationStatus, now
 
 log = logging.getLogger(__name__)
 REGION = "us-east-1"
-CREDS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
+
+
+class Credentials(TypedDict):
+    """The emulator's fixed credentials, as boto3 keyword arguments."""
+
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    region_name: str
+
+
+CREDS: Final = Credentials(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+# The services the stack talks to (boto3's type stubs pick a client type per literal name).
+Service = Literal["dynamodb", "sqs", "s3", "secretsmanager", "events"]
+ResourceService = Literal["dynamodb", "sqs", "s3"]
 QUEUE_ATTRIBUTES = {"FifoQueue": "true", "VisibilityTimeout": "960", "ContentBasedDeduplication": "false"}
 
 
@@ -57,10 +70,10 @@ class LocalAws:
         self.events_queue = "charthouse-events-local"  # a rule copies every event on the bus here
         self._server: subprocess.Popen[bytes] | None = None
 
-    def resource(self, service: str) -> Any:
+    def resource(self, service: ResourceService) -> Any:
         return boto3.resource(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
 
-    def client(self, service: str) -> Any:
+    def client(self, service: Service) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
 
     def start(self, timeout: float = 30) -> None:

@@ -1,8 +1,11 @@
-"""A real Kubernetes API server (etcd + kube-apiserver) on loopback, run as child processes.
+"""A real Kubernetes control plane on loopback, run as child processes: etcd, kube-apiserver and (by default)
+kube-controller-manager and kube-scheduler.
 
-This is an envtest-style control plane: no kubelet, no controllers. Objects are stored and served
-exactly as by a cluster (helm releases, ConfigMaps, Services, CRDs...), but nothing reconciles them:
-Deployments never become ready and deleted namespaces stay Terminating.
+Objects are stored and served exactly as by a cluster (helm releases, ConfigMaps, Services, CRDs...) and the
+controllers reconcile them: Deployments make ReplicaSets and Pods, Jobs make Pods, namespaces get service accounts
+with tokens, the garbage collector deletes dependents, the scheduler binds Pods to Nodes. There is no kubelet:
+Nodes and what runs on them come from ``devstack.nodes`` (simulated). With ``controllers=False`` it is an
+envtest-style API server alone, where nothing reconciles anything.
 
 Typical use::
 
@@ -11,7 +14,8 @@ Typical use::
         ...  # run helm / kubectl with KUBECONFIG pointing there
 
 State (PKI and etcd data) lives in ``state_dir`` and survives ``stop()``: starting again on the same
-directory serves the same objects. Binaries come from ``scripts/install-kube.sh``.
+directory serves the same objects. Binaries come from ``scripts/install-kube.sh``; certificates and keys from
+``devstack.tls``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Self, TypeAlias
 
+from .tls import Authority, Subject, rsa_key_pair
+
 __all__ = [
     "DEFAULT_PORTS",
     "KubeBinaryMissing",
@@ -46,6 +52,7 @@ __all__ = [
     "KubeStartError",
     "LocalKube",
     "binaries",
+    "controller_binaries",
     "free_ports",
 ]
 
@@ -53,6 +60,8 @@ INSTALL_HINT: Final = "run scripts/install-kube.sh"
 # kube-apiserver is looked up in the cache first: the flags below are for 1.20 (e.g. --insecure-port
 # was removed in 1.24), so an unrelated newer kube-apiserver on PATH must not win.
 _APISERVER_SUBPATH: Final = Path("kube/bin/kube-apiserver")
+_CONTROLLER_MANAGER: Final = "kube-controller-manager"
+_SCHEDULER: Final = "kube-scheduler"
 _STOP_GRACE_SECONDS: Final = 10.0
 _POLL_SECONDS: Final = 0.1
 _LOG_TAIL_LINES: Final = 40
@@ -61,6 +70,19 @@ _ETCD_QUOTA_BYTES: Final = 8 * 1024**3
 _SERVICE_CIDR: Final = "10.0.0.0/16"  # a /24 runs out of ClusterIPs after ~250 Services
 _SA_ISSUER: Final = "https://kubernetes.default.svc.cluster.local"
 _ADMIN_USER: Final = "charthouse-admin"
+# The names RBAC's bootstrap policy binds to the controllers' roles (system:kube-controller-manager, ...).
+_CONTROLLER_MANAGER_USER: Final = "system:kube-controller-manager"
+_SCHEDULER_USER: Final = "system:kube-scheduler"
+# Everything the API server's certificate must name: loopback, the `kubernetes` Service's first ClusterIP, and
+# the in-cluster DNS names (a client inside the simulated cluster would use them).
+_APISERVER_DNS: Final = (
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+_APISERVER_IPS: Final = ("127.0.0.1", "10.0.0.1")
 _CONTEXT: Final = "local"
 
 _Probe: TypeAlias = Callable[[], bool]
@@ -108,6 +130,22 @@ def binaries() -> tuple[Path, Path]:
             f"{' and '.join(missing)} not found (looked on PATH and in {cached_bin}): {INSTALL_HINT}"
         )
     return etcd, apiserver
+
+
+def controller_binaries() -> tuple[Path, Path]:
+    """Return ``(kube-controller-manager, kube-scheduler)`` as absolute paths, from the cache then PATH.
+
+    Raises KubeBinaryMissing naming the missing binary and telling to run scripts/install-kube.sh.
+    """
+    cached_bin = _cache_root() / _APISERVER_SUBPATH.parent
+    found = {name: _first_executable([cached_bin / name, _which(name)]) for name in (_CONTROLLER_MANAGER, _SCHEDULER)}
+    manager, scheduler = found[_CONTROLLER_MANAGER], found[_SCHEDULER]
+    if manager is None or scheduler is None:
+        missing = [name for name, path in found.items() if path is None]
+        raise KubeBinaryMissing(
+            f"{' and '.join(missing)} not found (looked in {cached_bin} and on PATH): {INSTALL_HINT}"
+        )
+    return manager, scheduler
 
 
 def _which(name: str) -> Path | None:
@@ -169,35 +207,20 @@ def _port_is_free(port: int) -> bool:
 
 # --- PKI ---------------------------------------------------------------------------------------------
 
-_OPENSSL_CONFIG: Final = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = placeholder
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server_ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-authorityKeyIdentifier = keyid
-subjectAltName = IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,\
-DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
-"""
-
 
 @dataclass(frozen=True)
 class _Pki:
-    """File layout of the PKI directory; every file is created once by _create_pki."""
+    """File layout of the PKI directory; every file is made (or reused) by _ensure_pki."""
 
     root: Path
 
     @property
     def ca_cert(self) -> Path:
         return self.root / "ca.crt"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.root / "ca.key"
 
     @property
     def server_cert(self) -> Path:
@@ -223,55 +246,77 @@ class _Pki:
     def admin_token(self) -> Path:
         return self.root / "admin.token"
 
+    def client_cert(self, component: str) -> Path:
+        return self.root / f"{component}.crt"
 
-def _openssl(command: str, cwd: Path) -> None:
-    """Run ``openssl`` with ``command`` split on spaces into an argv list (no shell is involved; the
-    commands below are fixed strings of file names relative to ``cwd``)."""
-    proc = subprocess.run(["openssl", *command.split()], cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise KubeStartError(f"openssl {command.split()[0]} failed: {proc.stderr.strip()}")
+    def client_key(self, component: str) -> Path:
+        return self.root / f"{component}.key"
+
+    def kubeconfig(self, component: str) -> Path:
+        return self.root / f"{component}.kubeconfig"
 
 
-def _create_pki(pki: _Pki) -> None:
-    """Create CA, serving cert, service-account key pair and admin token, unless already there.
-
-    Built in a temporary sibling directory and renamed into place, so an interrupted run never leaves a
-    half-made PKI that a later start would trust.
-    """
-    if pki.root.is_dir():
-        return
-    if shutil.which("openssl") is None:
-        raise KubeBinaryMissing(f"openssl not found: {INSTALL_HINT}")
-    pki.root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".pki-", dir=pki.root.parent))
-    try:
-        work = _Pki(tmp)
-        (tmp / "openssl.cnf").write_text(_OPENSSL_CONFIG)
-        # File names here must match the _Pki properties.
-        new_key = "-config openssl.cnf -newkey rsa:2048 -nodes"
-        _openssl(
-            f"req -x509 {new_key} -days 3650 -extensions ca_ext -subj /CN=charthouse-ca -keyout ca.key -out ca.crt", tmp
-        )
-        _openssl(f"req -new {new_key} -subj /CN=kube-apiserver -keyout apiserver.key -out apiserver.csr", tmp)
-        _openssl(
-            "x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -days 3650"
-            f" -set_serial {secrets.randbits(63)} -extfile openssl.cnf -extensions server_ext -out apiserver.crt",
-            tmp,
-        )
-        _openssl("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key", tmp)
-        _openssl("pkey -in sa.key -pubout -out sa.pub", tmp)
-        (tmp / "apiserver.csr").unlink()
+def _ensure_pki(pki: _Pki) -> None:
+    """Make whatever is missing or stale: the cluster CA (kept, to sign later certificates), the API server's
+    serving certificate, the controllers' client certificates, the service-account signing key pair and the admin
+    token. What is there and valid is kept, so the CA and the token survive restarts (a kubeconfig stays valid).
+    Every file is written atomically; an interrupted run is completed by the next one."""
+    pki.root.mkdir(parents=True, exist_ok=True)
+    pki.root.chmod(0o700)
+    ca = Authority(pki.ca_cert, pki.ca_key, "charthouse-ca").ensure()
+    ca.issue(
+        pki.server_cert,
+        pki.server_key,
+        Subject("kube-apiserver", dns_names=_APISERVER_DNS, ip_addresses=_APISERVER_IPS),
+    )
+    for component, user in ((_CONTROLLER_MANAGER, _CONTROLLER_MANAGER_USER), (_SCHEDULER, _SCHEDULER_USER)):
+        subject = Subject(user, server=False, dns_names=(), ip_addresses=())
+        ca.issue(pki.client_cert(component), pki.client_key(component), subject)
+    rsa_key_pair(pki.sa_key, pki.sa_pub)
+    if not (pki.admin_token.exists() and pki.tokens_csv.exists()):
         token = secrets.token_hex(32)
         # Static token file format: token,user,uid,"group1,group2".
-        work.tokens_csv.write_text(f"{token},{_ADMIN_USER},{_ADMIN_USER},system:masters\n")
-        work.admin_token.write_text(token + "\n")
-        for path in tmp.iterdir():
-            path.chmod(0o600)
-        tmp.chmod(0o700)
-        tmp.rename(pki.root)
+        _write_private(pki.tokens_csv, f"{token},{_ADMIN_USER},{_ADMIN_USER},system:masters\n")
+        _write_private(pki.admin_token, token + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` with mode 0600, replacing it atomically."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _kubeconfig_yaml(server: str, ca_data: str, user: str, credentials: dict[str, str]) -> str:
+    """A one-context kubeconfig. Values are emitted as JSON strings (valid YAML) so that no character in them can
+    change the meaning."""
+    q = json.dumps
+    lines = [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        f"- name: {_CONTEXT}",
+        "  cluster:",
+        f"    server: {q(server)}",
+        f"    certificate-authority-data: {q(ca_data)}",
+        "users:",
+        f"- name: {q(user)}",
+        "  user:",
+        *(f"    {key}: {q(value)}" for key, value in credentials.items()),
+        "contexts:",
+        f"- name: {_CONTEXT}",
+        "  context:",
+        f"    cluster: {_CONTEXT}",
+        f"    user: {q(user)}",
+        "    namespace: default",
+        f"current-context: {_CONTEXT}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # --- processes ---------------------------------------------------------------------------------------
@@ -360,26 +405,41 @@ def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 
 
 class LocalKube:
-    """etcd + kube-apiserver on 127.0.0.1, with admin access by bearer token.
+    """etcd + kube-apiserver (+ kube-controller-manager + kube-scheduler) on 127.0.0.1, with admin access by
+    bearer token.
 
     Contract:
-      * ``start()`` creates the PKI on first use, starts etcd then kube-apiserver, and returns once
-        ``/readyz`` answers 200 to the admin token. On any failure it first stops what it started; a server
+      * ``start()`` makes the PKI on first use, starts etcd then kube-apiserver, and, with ``controllers``
+        (the default), kube-controller-manager and kube-scheduler. It returns once ``/readyz`` answers 200 to
+        the admin token and, with controllers, once the ``default`` service account has its token (the proof
+        that the controllers run and can sign tokens). On any failure it first stops what it started; a server
         that exits early or misses the timeout raises KubeStartError with the tail of that server's log,
         a busy port or locked state_dir raises KubeStartError, a missing binary KubeBinaryMissing, and
         anything else (e.g. KeyboardInterrupt) propagates unchanged.
-      * ``stop()`` stops both servers (SIGTERM, SIGKILL after a grace period) and reaps them; idempotent.
-        etcd data is kept, so a later ``start()`` on the same state_dir serves the same objects.
+      * ``stop()`` stops every server in the reverse order of their start (SIGTERM, SIGKILL after a grace
+        period) and reaps them; idempotent. etcd data is kept, so a later ``start()`` on the same state_dir
+        serves the same objects.
       * One LocalKube at a time may run on a state_dir (enforced by a lock file). Servers orphaned by a
         crashed owner are killed by the next ``start()`` on that state_dir.
       * Servers still running at interpreter exit are stopped by an atexit hook.
+      * The controllers serve no port (nothing to collide with beside other stacks) and run without leader
+        election (one of each; a restart does not wait for an old lease to expire). Each controller of the
+        controller-manager acts as its own service account, as on a kubeadm cluster; the garbage collector is on.
     """
 
-    def __init__(self, state_dir: Path, ports: KubePorts = DEFAULT_PORTS, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        ports: KubePorts = DEFAULT_PORTS,
+        log_dir: Path | None = None,
+        controllers: bool = True,
+    ) -> None:
         self.state_dir = Path(state_dir).absolute()
         self.ports = ports
         self.log_dir = Path(log_dir).absolute() if log_dir is not None else self.state_dir / "logs"
+        self.controllers = controllers
         self._pki = _Pki(self.state_dir / "pki")
+        self._pki_ready = False
         self._etcd_data = self.state_dir / "etcd"
         self._run_dir = self.state_dir / "run"
         self._children: list[_Child] = []
@@ -394,85 +454,68 @@ class LocalKube:
 
     @property
     def running(self) -> bool:
-        """True while both servers started by this object are alive."""
+        """True while every server started by this object is alive."""
         return bool(self._children) and all(c.proc.poll() is None for c in self._children)
 
     @property
     def pids(self) -> tuple[int, ...]:
-        """Process ids of the servers this object started and has not stopped yet (etcd first)."""
+        """Process ids of the servers this object started and has not stopped yet, in start order (etcd first)."""
         return tuple(child.proc.pid for child in self._children)
+
+    def dead(self) -> list[str]:
+        """Names of the servers started by this object that have exited on their own."""
+        return [child.name for child in self._children if child.proc.poll() is not None]
 
     def ca_pem(self) -> str:
         """PEM of the CA that signed the API server's certificate (creates the PKI if needed)."""
-        _create_pki(self._pki)
+        self._ensure_pki()
         return self._pki.ca_cert.read_text()
 
     def token(self) -> str:
         """The admin bearer token (user in group system:masters; creates the PKI if needed)."""
-        _create_pki(self._pki)
+        self._ensure_pki()
         return self._pki.admin_token.read_text().strip()
 
     def kubeconfig(self) -> str:
         """Kubeconfig YAML: CA embedded as certificate-authority-data, the admin token, and a current
         context named "local" with namespace "default". Self-contained: valid wherever it is copied."""
         ca_data = base64.b64encode(self.ca_pem().encode()).decode()
-        # Values are emitted as JSON strings (valid YAML) so no character in them can change the meaning.
-        q = json.dumps
-        return (
-            "apiVersion: v1\n"
-            "kind: Config\n"
-            "clusters:\n"
-            f"- name: {_CONTEXT}\n"
-            "  cluster:\n"
-            f"    server: {q(self.server)}\n"
-            f"    certificate-authority-data: {q(ca_data)}\n"
-            "users:\n"
-            f"- name: {_ADMIN_USER}\n"
-            "  user:\n"
-            f"    token: {q(self.token())}\n"
-            "contexts:\n"
-            f"- name: {_CONTEXT}\n"
-            "  context:\n"
-            f"    cluster: {_CONTEXT}\n"
-            f"    user: {_ADMIN_USER}\n"
-            "    namespace: default\n"
-            f"current-context: {_CONTEXT}\n"
-        )
+        return _kubeconfig_yaml(self.server, ca_data, _ADMIN_USER, {"token": self.token()})
 
     def write_kubeconfig(self, path: Path) -> None:
         """Write kubeconfig() to ``path`` with mode 0600 (it holds an admin token), replacing it atomically."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=path.parent)  # mkstemp creates it 0600
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(self.kubeconfig())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_private(path, self.kubeconfig())
 
     def start(self, timeout: float = 120) -> None:
-        """Start etcd then kube-apiserver and wait until /readyz is OK, at most ``timeout`` seconds."""
+        """Start the servers in order, each once the previous is ready, within ``timeout`` seconds in all."""
         if self._children:
             raise KubeStartError(f"LocalKube on {self.state_dir} is already started")
         etcd_bin, apiserver_bin = binaries()
+        manager_bin, scheduler_bin = controller_binaries() if self.controllers else (None, None)
         deadline = time.monotonic() + timeout
         self._acquire_state_dir()
         try:
             self._check_ports()
-            _create_pki(self._pki)
+            self._ensure_pki()
             etcd = self._start_child("etcd", self._etcd_argv(etcd_bin))
             self._wait_ready(etcd, self._etcd_healthy, deadline)
             apiserver = self._start_child("kube-apiserver", self._apiserver_argv(apiserver_bin))
             self._wait_ready(apiserver, self._apiserver_ready, deadline)
+            if manager_bin is not None and scheduler_bin is not None:
+                self._write_controller_kubeconfigs()
+                manager = self._start_child(_CONTROLLER_MANAGER, self._controller_manager_argv(manager_bin))
+                self._start_child(_SCHEDULER, self._scheduler_argv(scheduler_bin))
+                self._wait_ready(manager, self._service_account_token_exists, deadline)
         except BaseException:
             self.stop()
             raise
         atexit.register(self.stop)
 
     def stop(self) -> None:
-        """Stop both servers, API server first (it needs etcd to shut down cleanly). Idempotent."""
+        """Stop every server, the last started first (the API server needs etcd to shut down cleanly, the
+        controllers need the API server). Idempotent."""
         atexit.unregister(self.stop)
         while self._children:
             _terminate(self._children.pop(), _STOP_GRACE_SECONDS)
@@ -492,6 +535,11 @@ class LocalKube:
 
     # -- internals --------------------------------------------------------------------------------
 
+    def _ensure_pki(self) -> None:
+        if not self._pki_ready:
+            _ensure_pki(self._pki)
+            self._pki_ready = True
+
     def _acquire_state_dir(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)
@@ -504,7 +552,7 @@ class LocalKube:
             lock.close()
             raise KubeStartError(f"{self.state_dir} is in use by another running LocalKube") from None
         self._lock = lock
-        for name in ("kube-apiserver", "etcd"):
+        for name in (_SCHEDULER, _CONTROLLER_MANAGER, "kube-apiserver", "etcd"):
             # The trailing slash keeps /x/kube from matching a server of /x/kube2.
             _kill_stale(self._run_dir / f"{name}.pid", f"{self.state_dir}/")
 
@@ -552,6 +600,57 @@ class LocalKube:
         headers = {"Authorization": f"Bearer {self.token()}"}
         return _http_get(f"{self.server}/readyz", headers=headers, context=context) == b"ok"
 
+    def _service_account_token_exists(self) -> bool:
+        """The controller-manager is up and signs tokens: the ``default`` service account has its token Secret."""
+        context = ssl.create_default_context(cadata=self.ca_pem())
+        headers = {"Authorization": f"Bearer {self.token()}"}
+        url = f"{self.server}/api/v1/namespaces/default/serviceaccounts/default"
+        body = _http_get(url, headers=headers, context=context)
+        try:
+            return body is not None and bool(json.loads(body).get("secrets"))
+        except ValueError:
+            return False
+
+    def _write_controller_kubeconfigs(self) -> None:
+        """One kubeconfig per controller, naming its client certificate and key by path (they stay in the PKI)."""
+        ca_data = base64.b64encode(self.ca_pem().encode()).decode()
+        for component, user in ((_CONTROLLER_MANAGER, _CONTROLLER_MANAGER_USER), (_SCHEDULER, _SCHEDULER_USER)):
+            credentials = {
+                "client-certificate": str(self._pki.client_cert(component)),
+                "client-key": str(self._pki.client_key(component)),
+            }
+            _write_private(self._pki.kubeconfig(component), _kubeconfig_yaml(self.server, ca_data, user, credentials))
+
+    def _controller_manager_argv(self, binary: Path) -> list[str]:
+        pki = self._pki
+        return [
+            str(binary),
+            f"--kubeconfig={pki.kubeconfig(_CONTROLLER_MANAGER)}",
+            "--leader-elect=false",
+            "--port=0",
+            "--secure-port=0",
+            "--use-service-account-credentials=true",
+            f"--service-account-private-key-file={pki.sa_key}",
+            f"--root-ca-file={pki.ca_cert}",
+            "--enable-garbage-collector=true",
+            "--controllers=*",
+            # Each controller has its own client (service-account credentials); the defaults (20 QPS) make a
+            # burst of installs wait on the client-side rate limiter, which a test run feels.
+            "--kube-api-qps=100",
+            "--kube-api-burst=200",
+            "--profiling=false",
+        ]
+
+    def _scheduler_argv(self, binary: Path) -> list[str]:
+        return [
+            str(binary),
+            f"--kubeconfig={self._pki.kubeconfig(_SCHEDULER)}",
+            "--leader-elect=false",
+            "--port=0",
+            "--secure-port=0",
+            "--profiling=false",
+        ]
+
     def _etcd_argv(self, etcd: Path) -> list[str]:
         client = f"http://127.0.0.1:{self.ports.etcd}"
         peer = f"http://127.0.0.1:{self.ports.etcd_peer}"
@@ -576,6 +675,8 @@ class LocalKube:
 
     def _apiserver_argv(self, apiserver: Path) -> list[str]:
         pki = self._pki
+        # Without a controller-manager nothing mints service-account tokens, so that admission would reject Pods.
+        admission = [] if self.controllers else ["--disable-admission-plugins=ServiceAccount"]
         return [
             str(apiserver),
             f"--etcd-servers=http://127.0.0.1:{self.ports.etcd}",
@@ -593,8 +694,7 @@ class LocalKube:
             f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
             f"--service-cluster-ip-range={_SERVICE_CIDR}",
-            # No controller-manager mints service-account tokens, so that admission would reject Pods.
-            "--disable-admission-plugins=ServiceAccount",
+            *admission,
             # Nothing else should write the `kubernetes` Endpoints; without this the server keeps
             # reconciling them against a lease nobody renews.
             "--endpoint-reconciler-type=none",

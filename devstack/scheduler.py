@@ -7,6 +7,7 @@ Run as ``python -m devstack.scheduler`` from the project directory with the stag
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -40,7 +41,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sys.path.insert(0, os.getcwd())
-    import app  # noqa: F401 - registers the blueprints
+    importlib.import_module("app")  # registers the blueprints
     from chalicelib.api.events import reconcile_clusters, sweep_stale_leases
     from devstack.worker import LocalContext
 

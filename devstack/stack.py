@@ -1,4 +1,5 @@
-"""The whole service on one machine: a real Kubernetes API server, emulated AWS, the API and its workers.
+"""The whole service on one machine: a real Kubernetes control plane with simulated nodes, emulated AWS, the API
+and its workers.
 
 ``python -m devstack`` (what ``make run`` calls) starts it on the ``local`` stage's embedded defaults and stops
 everything on Ctrl-C or SIGTERM. The end-to-end tests start the same ``Stack`` on free ports in a temp dir.
@@ -29,6 +30,7 @@ from chalicelib.errors import NotFound
 from .aws import LocalAws
 from .charts import ChartServer
 from .kube import KubePorts, LocalKube, free_port_numbers
+from .nodes import NodeConfig, node_names
 from .registry import OciRegistry, PushedChart
 
 log = logging.getLogger("devstack")
@@ -54,6 +56,7 @@ class StackConfig:
     reconcile_every_s: float = 300.0  # the scheduled reconcile of every cluster (deployed: per stage, 15 min)
     lease_grace_s: int | None = None  # None: the service's default
     extra_env: tuple[tuple[str, str], ...] = ()  # more environment for the API, workers and scheduler (tests)
+    nodes: NodeConfig = field(default_factory=NodeConfig)  # the simulated nodes (devstack.nodes) and their pace
 
     @classmethod
     def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
@@ -127,9 +130,14 @@ class Stack:
     def start(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
-            log.info("starting Kubernetes (etcd + kube-apiserver) on 127.0.0.1:%d", self.cfg.kube_ports.api)
+            log.info(
+                "starting Kubernetes (etcd, kube-apiserver, controller-manager, scheduler) on 127.0.0.1:%d",
+                self.cfg.kube_ports.api,
+            )
             self.kube.start()
-            self.kube.write_kubeconfig(self.cfg.state_dir / "kubeconfig")
+            self.kube.write_kubeconfig(self.kubeconfig)
+            log.info("starting %d simulated nodes (devstack.nodes)", self.cfg.nodes.count)
+            self._spawn("nodes", self._nodes_argv())
             self.charts = ChartServer(self.cfg.state_dir / "charts", self.cfg.helm_binary, self.cfg.charts_port)
             for chart in sorted((ROOT / "examples" / "charts").iterdir()):
                 self.example_charts[chart.name] = self.charts.package(chart)
@@ -149,6 +157,7 @@ class Stack:
             for n in range(self.cfg.workers):
                 self._spawn(f"worker-{n}", [sys.executable, "-m", "devstack.worker"])
             self._spawn("scheduler", [sys.executable, "-m", "devstack.scheduler"])
+            self._wait_for_nodes()
             self._snapshotter = threading.Thread(target=self._snapshots, daemon=True)
             self._snapshotter.start()
         except BaseException:
@@ -190,7 +199,36 @@ class Stack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def kubeconfig(self) -> Path:
+        """The admin kubeconfig of the local cluster (0600)."""
+        return self.cfg.state_dir / "kubeconfig"
+
     # ------------------------------------------------------------ parts
+
+    def _nodes_argv(self) -> list[str]:
+        t = self.cfg.nodes.timings
+        return [
+            sys.executable,
+            "-m",
+            "devstack.nodes",
+            f"--kubeconfig={self.kubeconfig}",
+            f"--nodes={self.cfg.nodes.count}",
+            f"--start-delay={t.start}",
+            f"--ready-delay={t.ready}",
+            f"--run-time={t.run}",
+            f"--restart-every={t.restart}",
+        ]
+
+    def _wait_for_nodes(self, timeout: float = 60) -> None:
+        """Until the simulated nodes are Ready and schedulable, so that the first install can wait on its Pods."""
+        from kubernetes import config
+
+        from .nodes import wait_for_nodes
+
+        api_client = config.new_client_from_config(str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        with api_client:
+            wait_for_nodes(api_client, node_names(self.cfg.nodes), timeout)
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own copy of the descriptor
@@ -304,8 +342,9 @@ class Stack:
                 log.warning("snapshot failed; retrying in %.0f s", SNAPSHOT_EVERY_S)
 
     def dead(self) -> list[str]:
-        """Names of child processes that exited on their own."""
-        return [name for name, p in zip(self._names, self._procs, strict=True) if p.poll() is not None]
+        """Names of child processes (the cluster's servers included) that exited on their own."""
+        mine = [name for name, p in zip(self._names, self._procs, strict=True) if p.poll() is not None]
+        return self.kube.dead() + mine
 
 
 def local_credentials(path: Path) -> dict[str, str]:
@@ -364,6 +403,8 @@ def request(method: str, url: str, body: Any = None, timeout: float = 60, token:
 EXAMPLE = """
 Charthouse is running: API {api}, cluster "{cluster}" (kubeconfig: {kubeconfig}).
 Example chart: {chart}
+A web app to wait for: {webapp} ("wait": true; its Pods run on simulated nodes, no container runs:
+  KUBECONFIG={kubeconfig} layers/helm/build/kubectl get pods)
 Private chart repository: {repo} (helm repo add --username {user} --password ...; also Bearer token)
 OCI registry: {oci} (TLS, CA {ca}; helm registry login {host} --username {user} --ca-file {ca})
 Their password and token: {creds} (e.g. {repo_chart}, {oci}/hello)
@@ -413,8 +454,9 @@ def main() -> int:
         EXAMPLE.format(
             api=stack.api,
             cluster=stack.cfg.cluster,
-            kubeconfig=state / "kubeconfig",
+            kubeconfig=stack.kubeconfig,
             chart=stack.example_charts.get("hello", ""),
+            webapp=stack.example_charts.get("webapp", ""),
             logs=stack.logs,
             helm=stack.cfg.helm_binary.relative_to(ROOT),
             token_file=state / "token",

@@ -6,11 +6,13 @@ Run as ``python -m devstack.worker`` from the project directory with the stage's
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
@@ -38,7 +40,7 @@ WORKER_TIMEOUT_S = 900  # as the deployed worker function (.chalice/config.json)
 POLL_IDLE_S = 0.1
 
 
-def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+def sqs_event(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
     return {
         "Records": [
             {
@@ -66,7 +68,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     sys.path.insert(0, os.getcwd())
-    import app  # noqa: F401 - registers the blueprints, which wires the handler's middleware
+    importlib.import_module("app")  # registers the blueprints, which wires the handler's middleware
     from chalicelib.api.worker import execute_operations
 
     sqs = boto3.client("sqs")

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# install-kube.sh — make `etcd` and a `kube-apiserver` binary available for the local dev stack.
+# install-kube.sh — make `etcd` and the Kubernetes control plane binaries available for the local dev stack.
 #
 # Contract:
 #   * etcd comes from Debian's `etcd-server` package (on PATH afterwards).
-#   * kube-apiserver v1.20.2 is compiled from Debian bookworm's `kubernetes` source package and cached at
-#       ${CHARTHOUSE_CACHE:-$HOME/.cache/charthouse}/kube/bin/kube-apiserver
-#     (devstack/kube.py looks there). Nothing is downloaded from outside the Debian archive.
-#   * Idempotent and non-interactive. When both binaries exist it exits 0 at once, without touching apt.
+#   * kube-apiserver, kube-controller-manager and kube-scheduler v1.20.2 are compiled from Debian bookworm's
+#     `kubernetes` source package and cached in
+#       ${CHARTHOUSE_CACHE:-$HOME/.cache/charthouse}/kube/bin/
+#     (devstack/kube.py looks there). Nothing is downloaded from outside the Debian archive. Only the missing
+#     binaries are built, from one fetch of the source; the controllers are built without the in-tree cloud
+#     providers (`providerless`), which nothing on loopback uses and which would double their build time.
+#   * Idempotent and non-interactive. When every binary exists it exits 0 at once, without touching apt.
 #   * apt-get runs `update` at most once and installs with --no-upgrade (never upgrades unrelated tools).
 #   * Progress goes to stderr; full build logs go to .../kube/logs/.
 #
@@ -15,7 +18,9 @@ set -euo pipefail
 
 CACHE_ROOT=${CHARTHOUSE_CACHE:-$HOME/.cache/charthouse}
 KUBE_DIR=$CACHE_ROOT/kube
-APISERVER=$KUBE_DIR/bin/kube-apiserver
+BIN_DIR=$KUBE_DIR/bin
+APISERVER=$BIN_DIR/kube-apiserver
+COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler)
 KUBE_VERSION=v1.20.2
 # Debian bookworm ships 1.20.2 under this (odd) version string. A later Debian revision of the same upstream
 # code (a new +debNuM security upload) is accepted with a notice; anything else fails loudly.
@@ -24,7 +29,7 @@ DEB_SRC_UPSTREAM='+really1.20.2-'
 
 # etcd-server: the datastore. golang-go/make/rsync: the upstream build (hack/ scripts rsync generated code).
 # dpkg-dev: apt-get source / dpkg-source. The two golang-github-* packages: see swap_vendored_reflect2.
-RUNTIME_PKGS=(etcd-server openssl)
+RUNTIME_PKGS=(etcd-server)
 BUILD_PKGS=(golang-go make rsync dpkg-dev golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
 
 T0=$SECONDS
@@ -33,7 +38,11 @@ die() { say "ERROR: $*"; exit 1; }
 
 # --- fast path ------------------------------------------------------------------------------------
 # The common case (binaries already there) must cost no apt call: `make test` runs this every time.
-if [ -x "$APISERVER" ] && command -v etcd >/dev/null 2>&1; then
+missing_components() { # prints the components from COMPONENTS that are not cached yet
+  local c
+  for c in "${COMPONENTS[@]}"; do [ -x "$BIN_DIR/$c" ] || echo "$c"; done
+}
+if [ -z "$(missing_components)" ] && command -v etcd >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -88,7 +97,7 @@ ensure_deb_src() {
   apt_update_once
 }
 
-# --- kube-apiserver build -------------------------------------------------------------------------
+# --- control plane build -------------------------------------------------------------------------
 # kubernetes 1.20 vendors modern-go/reflect2 v1.0.1, whose linkname'd map iteration faults on Go >= 1.18:
 # the apiserver crashes when it JSON-encodes an unstructured object (any custom resource). Debian packages
 # reflect2 1.0.2 and json-iterator 1.1.12 (the pair upstream moved to for Go 1.18); use their sources.
@@ -103,7 +112,7 @@ swap_vendored_reflect2() { # $1 = kubernetes source tree
   done
 }
 
-version_ldflags() { # stamps the version so `kube-apiserver --version` and /version say v1.20.2
+version_ldflags() { # stamps the version so `<component> --version` and /version say v1.20.2
   local flags="-s -w" pkg
   for pkg in component-base/version client-go/pkg/version; do
     pkg=k8s.io/kubernetes/vendor/k8s.io/$pkg
@@ -135,10 +144,10 @@ pick_source_version() { # prints the source version to fetch: the pinned one, el
   die "Debian source package kubernetes 1.20.2 not offered (got: ${offered[*]:-nothing})"
 }
 
-build_apiserver() {
+build_components() { # $@ = the components to build (a subset of COMPONENTS)
   local work=$KUBE_DIR/build logs=$KUBE_DIR/logs
   local gopath=$work/gopath tree=$work/gopath/src/k8s.io/kubernetes
-  mkdir -p "$logs" "$KUBE_DIR/bin"
+  mkdir -p "$logs" "$BIN_DIR"
   rm -rf "$work"; mkdir -p "$work/dl" "$gopath/src/k8s.io"
 
   local version
@@ -154,18 +163,33 @@ build_apiserver() {
   swap_vendored_reflect2 "$tree"
 
   export GOCACHE=$work/gocache GOPROXY=off GOFLAGS='' CGO_ENABLED=0 GO111MODULE=off
-  say "make gen_openapi (the generated OpenAPI code is not in the source tarball)"
-  (cd "$tree" && run_logged "$logs/gen_openapi.log" make gen_openapi)
-
-  say "go build kube-apiserver with $(go env GOVERSION) (3-4 min on 2 cores)"
-  local tmp=$KUBE_DIR/bin/.kube-apiserver.tmp
-  (cd "$tree" && GOPATH=$gopath run_logged "$logs/go-build.log" \
-    go build -trimpath -ldflags "$(version_ldflags)" -o "$tmp" k8s.io/kubernetes/cmd/kube-apiserver)
-  "$tmp" --version | grep -qx "Kubernetes $KUBE_VERSION" || die "built binary reports: $("$tmp" --version)"
-  mv -f "$tmp" "$APISERVER" # atomic: a half-written binary never sits at the cached path
+  local c
+  for c in "$@"; do
+    if [ "$c" = kube-apiserver ]; then
+      # Only the API server needs the generated OpenAPI code (it is not in the source tarball).
+      say "make gen_openapi"
+      (cd "$tree" && run_logged "$logs/gen_openapi.log" make gen_openapi)
+      build_one "$tree" "$gopath" kube-apiserver "" "3-4 min on 2 cores"
+    else
+      # The Go build cache is shared: the scheduler reuses most of the controller-manager's packages.
+      local took="about 1 min after the controller-manager"
+      [ "$c" = kube-controller-manager ] && took="3-4 min on 2 cores"
+      build_one "$tree" "$gopath" "$c" providerless "$took"
+    fi
+  done
 
   # The source tree and Go build cache (~2 GB together) are only useful for a rebuild, which is rare.
   [ "${KUBE_KEEP_BUILD:-0}" = 1 ] || rm -rf "$work"
+}
+
+build_one() { # $1 = source tree, $2 = GOPATH, $3 = component, $4 = build tags, $5 = expected duration
+  local tree=$1 gopath=$2 c=$3 tags=$4
+  say "go build $c with $(go env GOVERSION)${tags:+ (tags: $tags)} ($5)"
+  local tmp=$BIN_DIR/.$c.tmp
+  (cd "$tree" && GOPATH=$gopath run_logged "$KUBE_DIR/logs/go-build-$c.log" \
+    go build -trimpath -tags "$tags" -ldflags "$(version_ldflags)" -o "$tmp" "k8s.io/kubernetes/cmd/$c")
+  "$tmp" --version | grep -qx "Kubernetes $KUBE_VERSION" || die "built $c reports: $("$tmp" --version)"
+  mv -f "$tmp" "$BIN_DIR/$c" # atomic: a half-written binary never sits at the cached path
 }
 
 main() {
@@ -177,14 +201,16 @@ main() {
   apt_install "${RUNTIME_PKGS[@]}"
   command -v etcd >/dev/null || die "etcd not on PATH after installing etcd-server"
 
-  if [ -x "$APISERVER" ]; then
-    say "kube-apiserver already cached"
+  local -a todo
+  mapfile -t todo < <(missing_components)
+  if [ "${#todo[@]}" = 0 ]; then
+    say "${COMPONENTS[*]} already cached"
   else
     apt_install "${BUILD_PKGS[@]}"
     ensure_deb_src
-    build_apiserver
+    build_components "${todo[@]}"
   fi
-  say "ready: $(etcd --version | head -n1); $("$APISERVER" --version) at $APISERVER"
+  say "ready: $(etcd --version | head -n1); $("$APISERVER" --version): ${COMPONENTS[*]} in $BIN_DIR"
 }
 
 main "$@"

@@ -3,12 +3,22 @@ for unit and functional tests."""
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.adapters.kube.release_secrets import StoredRelease, Unreadable
 from chalicelib.adapters.queue import Message
-from chalicelib.domain.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+from chalicelib.domain.models import (
+    ChartSpec,
+    InstallSpec,
+    ReleaseRef,
+    ReleaseTestSpec,
+    RollbackSpec,
+    UninstallSpec,
+    UpgradeSpec,
+)
 from chalicelib.errors import ChartNotFound, ClusterUnreachable, DependencyUnavailable, ReleaseExists, ReleaseNotFound
 
 
@@ -24,6 +34,7 @@ class FakeHelm:
     releases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     unreachable: bool = False
+    secrets_unreadable: bool = False  # the release Secrets cannot be read (RBAC): the service must ask helm
 
     def _check(self, kubeconfig: str, verb: str) -> None:
         self.calls.append(verb)
@@ -98,6 +109,14 @@ class FakeHelm:
         else:
             del self.releases[ref.key]
 
+    def test(self, kubeconfig: str, ref: ReleaseRef, spec: ReleaseTestSpec) -> list[dict[str, Any]]:
+        self._check(kubeconfig, "test")
+        if ref.key not in self.releases:
+            raise ReleaseNotFound(f"release: not found: {ref.name}")
+        return [
+            {"name": f"{ref.name}-test", "kind": "Pod", "phase": "Succeeded", "started_at": None, "completed_at": None}
+        ]
+
     def status(self, kubeconfig: str, ref: ReleaseRef) -> dict[str, Any]:
         self._check(kubeconfig, "status")
         if ref.key not in self.releases:
@@ -140,6 +159,13 @@ class FakeHelm:
                 "status": rel["info"]["status"],
             },
         }[what]
+
+    def stored(self, kubeconfig: str, ref: ReleaseRef) -> StoredRelease:
+        """``releases`` are kept in helm's storage format: read back as the Secrets would be."""
+        self._check(kubeconfig, "stored")
+        if self.secrets_unreadable:
+            raise Unreadable("HTTP 403 Forbidden")
+        return StoredRelease(tuple(copy.deepcopy(self.releases.get(ref.key, []))))
 
     def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None:
         self._check(kubeconfig, "mark_failed")

@@ -28,6 +28,7 @@ from chalicelib.domain.models import (
     RECONCILE_FIELDS,
     ROLLBACK_FIELDS,
     STATUS_FILTERS,
+    TEST_FIELDS,
     UNINSTALL_FIELDS,
     UNLOCK_FIELDS,
     UPGRADE_FIELDS,
@@ -42,6 +43,7 @@ from chalicelib.domain.models import (
     OperationStatus,
     ReconcileSpec,
     ReleaseRef,
+    ReleaseTestSpec,
     RollbackSpec,
     Spec,
     UninstallSpec,
@@ -505,6 +507,24 @@ def uninstall(cluster: str, namespace: str, name: str) -> Response:
     options = {**web.query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
     spec = UninstallSpec.from_json(options, _limits())
     return _submit(Action.UNINSTALL, ref, spec, options, lambda: d.service.check_uninstall(ref))
+
+
+@route(
+    bp,
+    "POST",
+    RELEASE + "/test",
+    verb="test",
+    summary="run the chart's tests (helm test); the operation's result lists each test Pod and its phase",
+    ok={"202": s.ACCEPTED},
+    errors=(400, 404, 409, 422, 503),
+    body=fields.body_schema(TEST_FIELDS),
+)
+def test_release(cluster: str, namespace: str, name: str) -> Response:
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    body = _body()
+    spec = ReleaseTestSpec.from_json(body, _limits())
+    return _submit(Action.TEST, ref, spec, body, lambda: d.service.check_test(ref))
 
 
 @route(

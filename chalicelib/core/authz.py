@@ -26,7 +26,19 @@ from chalicelib.core.auth import Principal
 from chalicelib.domain import validate as v
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 
-VERBS = ("read", "install", "upgrade", "rollback", "uninstall", "unlock", "reconcile", "reveal", "charts", "admin")
+VERBS = (
+    "read",
+    "install",
+    "upgrade",
+    "rollback",
+    "uninstall",
+    "test",
+    "unlock",
+    "reconcile",
+    "reveal",
+    "charts",
+    "admin",
+)
 PUBLIC = "public"  # a route anyone may call, without credentials
 SELF = "self"  # a route any authenticated caller may call
 _PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!:/._@+=,-]{1,512}$")

@@ -5,11 +5,13 @@ No chalice and no subprocess here: helm, the store and the queue are injected.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.adapters.helm import Helm
+from chalicelib.adapters.kube import release_secrets
 from chalicelib.adapters.store import Store
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.domain import manifests, redact
@@ -27,11 +29,14 @@ from chalicelib.domain.models import (
     Revision,
     RollbackSpec,
     Spec,
+    UninstallSpec,
     UnlockSpec,
     UpgradeSpec,
     now,
 )
 from chalicelib.errors import CharthouseError, HelmError, InvalidInput, ReleaseExists, ReleaseNotFound
+
+log = logging.getLogger(__name__)
 
 INFO_PARTS = ("values", "manifest", "notes", "hooks", "resources")
 MAX_NOTES = 16 * 1024
@@ -88,6 +93,11 @@ class ReleaseService:
             raise ReleaseNotFound(f"release {ref.key} was uninstalled without history")
         if revision and not any(r.revision == revision for r in self.store.history(ref, 1000)):
             raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
+
+    def check_test(self, ref: ReleaseRef) -> None:
+        record = self.require_release(ref)
+        if record.status is ReleaseStatus.UNINSTALLED:
+            raise ReleaseNotFound(f"release {ref.key} is uninstalled: nothing to test")
 
     def check_uninstall(self, ref: ReleaseRef) -> None:
         record = self.require_release(ref)
@@ -209,7 +219,8 @@ class ReleaseService:
         failed: bool,
         released: dict[str, Any] | None = None,
     ) -> ReleaseRecord | None:
-        """Read helm's view of the release and turn it into the stored record and revisions.
+        """Read helm's view of the release and turn it into the stored record and revisions: from helm's release
+        Secrets in one API call, or through helm when they cannot be read (``_read_back``).
 
         ``released`` is what install/upgrade printed (``-o json``: status, revision, chart, notes, values): with
         it, only the history is read back (``helm status`` alone costs more than the rest; docs/PERFORMANCE.md).
@@ -217,10 +228,8 @@ class ReleaseService:
         no release behind).
         """
         ref = op.release
-        try:
-            history = [Revision.from_json(h) for h in self.helm.history(kubeconfig, ref)]
-        except ReleaseNotFound:
-            history = []
+        helm_said = self._read_back(kubeconfig, op, spec)
+        history = [Revision.from_json(h) for h in helm_said.history()]
         self.store.sync_revisions(ref, history)
         if not history:
             if previous is None:
@@ -241,10 +250,10 @@ class ReleaseService:
                     "first_deployed": previous.first_deployed
                     if previous and previous.first_deployed
                     else oldest.updated,
-                    "notes": self._notes(kubeconfig, ref),
+                    "notes": helm_said.notes().removeprefix("NOTES:\n"),
                 },
             }
-            meta = self.helm.get(kubeconfig, ref, "metadata", None) or {}
+            meta = helm_said.metadata() or {}
         info = status.get("info") or {}
         reused = isinstance(spec, UpgradeSpec) and (spec.reuse_values or spec.reset_then_reuse_values)
         if isinstance(spec, ChartSpec) and not reused:
@@ -252,7 +261,7 @@ class ReleaseService:
         elif status is released and isinstance(released.get("config"), dict):
             digest = vals.digest(released["config"])  # the values helm stored for this revision, as it printed them
         else:  # reused, rolled back or recovered values are some earlier revision's: ask helm which
-            digest = vals.digest(self.helm.get(kubeconfig, ref, "values", None) or {})
+            digest = vals.digest(helm_said.values() or {})
         labels = spec.labels if isinstance(spec, ChartSpec) and spec.labels else (previous.labels if previous else {})
         base = ReleaseRecord(
             ref=ref,
@@ -278,11 +287,56 @@ class ReleaseService:
         )
         return _record(base, op, failed)
 
-    def _notes(self, kubeconfig: str, ref: ReleaseRef) -> str:
+    def _read_back(self, kubeconfig: str, op: Operation, spec: Spec) -> ReadBack:
+        """What helm now keeps of the release: its release Secrets, read once; helm itself (a process per
+        question) when they cannot be read, or when none were found where helm should have kept some (a storage
+        driver other than Secrets). Says which in the operation's log line."""
         try:
-            return str(self.helm.get(kubeconfig, ref, "notes", None) or "").removeprefix("NOTES:\n")
+            stored = self.helm.stored(kubeconfig, op.release)
+        except release_secrets.Unreadable as exc:
+            log.info("operation %s: read back with helm: the release Secrets could not be read (%s)", op.id, exc)
+            return HelmReadBack(self.helm, kubeconfig, op.release)
+        if not stored.revisions and not (isinstance(spec, UninstallSpec) and not spec.keep_history):
+            log.info("operation %s: read back with helm: no release Secrets of %s found", op.id, op.release.key)
+            return HelmReadBack(self.helm, kubeconfig, op.release)
+        log.info("operation %s: read back from %d release Secrets", op.id, len(stored.revisions))
+        return stored
+
+
+class ReadBack(Protocol):
+    """helm's state of one release after a verb, as helm's CLI prints it (``history``, ``get metadata``,
+    ``get notes``, ``get values``): ``release_secrets.StoredRelease``, or helm itself (``HelmReadBack``)."""
+
+    def history(self) -> list[dict[str, Any]]: ...
+    def metadata(self) -> dict[str, Any]: ...
+    def notes(self) -> str: ...
+    def values(self) -> Any: ...
+
+
+class HelmReadBack:
+    """``ReadBack`` through the helm binary, one process per call (the fallback)."""
+
+    def __init__(self, helm: Helm, kubeconfig: str, ref: ReleaseRef) -> None:
+        self.helm, self.kubeconfig, self.ref = helm, kubeconfig, ref
+
+    def history(self) -> list[dict[str, Any]]:
+        try:
+            return self.helm.history(self.kubeconfig, self.ref)
+        except ReleaseNotFound:
+            return []
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = self.helm.get(self.kubeconfig, self.ref, "metadata", None) or {}
+        return meta
+
+    def notes(self) -> str:
+        try:
+            return str(self.helm.get(self.kubeconfig, self.ref, "notes", None) or "")
         except HelmError:
             return ""  # a chart without NOTES.txt
+
+    def values(self) -> Any:
+        return self.helm.get(self.kubeconfig, self.ref, "values", None)
 
 
 def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | int, ...], ...]:

@@ -67,6 +67,7 @@ class Action(str, Enum):
     UNINSTALL = "uninstall"
     UNLOCK = "unlock"  # recover a release left pending by a lost worker (see RELIABILITY.md)
     RECONCILE = "reconcile"  # bring the store in line with a whole cluster (reconcile.py); not per release
+    TEST = "test"  # run the chart's test hooks (helm test)
 
 
 def now() -> float:
@@ -408,7 +409,26 @@ class ReconcileSpec:
         )
 
 
-Spec = InstallSpec | UpgradeSpec | RollbackSpec | UninstallSpec | UnlockSpec | ReconcileSpec
+TEST_FIELDS = fields.declare("timeout")
+
+
+@dataclass(frozen=True)
+class ReleaseTestSpec:
+    """helm test: run the release's test hooks (Pods), each until it ends or ``timeout_s``."""
+
+    timeout_s: int = 300
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any], limits: Limits) -> ReleaseTestSpec:
+        v.no_unknown(body, TEST_FIELDS)
+        return cls(
+            timeout_s=v.duration_seconds(
+                "timeout", body.get("timeout"), limits.max_timeout_s, limits.default_timeout_s
+            ),
+        )
+
+
+Spec = InstallSpec | UpgradeSpec | RollbackSpec | UninstallSpec | UnlockSpec | ReconcileSpec | ReleaseTestSpec
 SPEC_TYPES: dict[Action, type[Any]] = {
     Action.INSTALL: InstallSpec,
     Action.UPGRADE: UpgradeSpec,
@@ -416,6 +436,7 @@ SPEC_TYPES: dict[Action, type[Any]] = {
     Action.UNINSTALL: UninstallSpec,
     Action.UNLOCK: UnlockSpec,
     Action.RECONCILE: ReconcileSpec,
+    Action.TEST: ReleaseTestSpec,
 }
 T = TypeVar("T")
 

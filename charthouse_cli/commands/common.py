@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from ..errors import OperationFailed, UsageError
 from ..http import ApiClient, Reply, path
 
 DEFAULT_WAIT_TIMEOUT_S = 900.0
+MAX_PREFER_WAIT_S = 20  # asked of the server per request (it allows 25: API Gateway answers within 29 s)
 
 
 @dataclass
@@ -177,6 +179,11 @@ def operation_human(op: dict[str, Any]) -> str:
             ("ERROR", f"{error.get('code')}: {error.get('message')}" if error else None),
         ]
     )
+    tests = result.get("tests") or (error.get("details") or {}).get("tests")
+    if tests:  # helm test: one line per test Pod
+        text += "\n" + output.table(
+            ["TEST", "KIND", "PHASE"], [[t.get("name"), t.get("kind"), t.get("phase")] for t in tests]
+        )
     return text
 
 
@@ -197,18 +204,30 @@ def submit(
 ) -> int:
     """Send a mutation with a fresh Idempotency-Key, then wait for its operation unless ``--no-wait``.
 
-    A dry run (200) prints what helm rendered. Exit 0 when the operation succeeded (or was accepted with
-    --no-wait); :class:`OperationFailed` (exit 1) when it failed."""
-    reply: Reply = ctx.client.call(method, url_path, body=body, query=query, idempotency_key=str(uuid.uuid4()))
+    When it waits, it asks the server to answer once the operation ended (``Prefer: wait``): a quick operation
+    takes one round trip; a longer one is polled as before. A dry run (200) prints what helm rendered. Exit 0
+    when the operation succeeded (or was accepted with --no-wait); :class:`OperationFailed` (exit 1) when it
+    failed."""
+    started = time.monotonic()
+    no_wait = bool(getattr(args, "no_wait", False))
+    prefer = None if no_wait else f"wait={max(1, min(MAX_PREFER_WAIT_S, int(args.wait_timeout)))}"
+    reply: Reply = ctx.client.call(
+        method, url_path, body=body, query=query, idempotency_key=str(uuid.uuid4()), prefer=prefer
+    )
     data = reply.data if isinstance(reply.data, dict) else {}
     if reply.status == 200 and "dry_run" in data:
         ctx.emit(data, dry_run_human)
         return 0
-    if getattr(args, "no_wait", False):
+    if no_wait:
         ctx.emit(data, operation_human)
         return 0
     progress = waiting.Progress(ctx.stderr, ctx.tty)
-    op = waiting.wait(ctx.client, data, args.wait_timeout, progress)
+    if data.get("status") in waiting.TERMINAL:  # answered once it ended: report it as the polling would
+        progress.update(data, time.monotonic() - started)
+        progress.finish()
+        op = data
+    else:
+        op = waiting.wait(ctx.client, data, args.wait_timeout, progress)
     ctx.emit(op, operation_human)
     if op.get("status") == "failed":
         error = op.get("error") or {}

@@ -1,4 +1,4 @@
-"""``charthouse release create|list|show|upgrade|history|rollback|delete|unlock``."""
+"""``charthouse release create|list|show|upgrade|history|rollback|test|delete|unlock``."""
 
 from __future__ import annotations
 
@@ -133,6 +133,11 @@ def rollback(ctx: Context, args: argparse.Namespace) -> int:
         max_history=args.max_history,
     )
     return submit(ctx, args, "POST", release_path(args, "rollback"), body)
+
+
+def test(ctx: Context, args: argparse.Namespace) -> int:
+    """helm test: the operation's result lists each test Pod and its phase."""
+    return submit(ctx, args, "POST", release_path(args, "test"), set_if({}, timeout=args.timeout))
 
 
 def delete(ctx: Context, args: argparse.Namespace) -> int:
@@ -429,6 +434,22 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--disable-hooks", action="store_true", help="helm --no-hooks")
     p.add_argument("--description", help="a description of this revision")
     p.add_argument("--max-history", type=int, metavar="N", help="revisions helm keeps")
+    add_wait(p)
+
+    p = command(
+        rel,
+        "test",
+        test,
+        "run the chart's tests (helm test; waits) and show each test Pod's phase",
+        """
+  charthouse release test web -n shop
+  charthouse release test web --timeout 2m -o json
+""",
+        parents,
+    )
+    add_target(p)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--timeout", type=timeout_value, help="helm --timeout: how long each test may run")
     add_wait(p)
 
     p = command(

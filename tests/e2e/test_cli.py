@@ -239,7 +239,7 @@ spec:
   selector: {matchLabels: {app: {{ .Release.Name }}}}
   template:
     metadata: {labels: {app: {{ .Release.Name }}}}
-    spec: {containers: [{name: c, image: registry.invalid/never:1}]}
+    spec: {containers: [{name: c, image: "registry.invalid/never:never-ready"}]}
 """,
 }
 
@@ -257,7 +257,7 @@ def test_a_locked_release_is_a_conflict_and_a_failed_operation_exits_1(
             stack, "release", "create", "locked", charts.url("demo-0.1.0.tgz"), "-n", NS, "--create-namespace", cwd=work
         )
     )
-    # helm --wait on a Deployment that can never become ready here (no controllers): holds the release ~10 s
+    # helm --wait on a Deployment that never becomes ready (image tagged :never-ready): holds the release ~10 s
     held = json.loads(
         ok(
             charthouse(

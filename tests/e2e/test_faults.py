@@ -29,7 +29,7 @@ spec:
     spec:
       containers:
       - name: app
-        image: "registry.invalid/app:{{ .Values.tag }}"
+        image: "registry.invalid/app-{{ .Values.tag }}:never-ready"
 """
 
 
@@ -49,7 +49,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def slow_chart(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A Deployment that never becomes ready (no controllers here): with ``wait`` helm blocks until killed."""
+    """A Deployment that never becomes ready (its image is tagged ``:never-ready`` for the simulated nodes): with
+    ``wait`` helm blocks until killed."""
     src = tmp_path_factory.mktemp("slow") / "slow"
     (src / "templates").mkdir(parents=True)
     (src / "Chart.yaml").write_text("apiVersion: v2\nname: slow\nversion: 1.0.0\n")

@@ -247,3 +247,19 @@ def test_values_digest_follows_the_values_helm_holds(api: Api) -> None:
     api.drain()
     _, third = api.call("GET", f"{NS}/web")
     assert third["values_digest"] == first["values_digest"]
+
+
+def test_helm_test_is_an_operation_listing_each_test(api: Api) -> None:
+    api.register()
+    install(api)
+    api.drain()
+    status, op = api.call("POST", f"{NS}/web/test", {"timeout": 60})
+    assert status == 202 and op["action"] == "test" and op["request"]["timeout_s"] == 60, op
+    api.drain()
+    done = api.call("GET", f"/v1/operations/{op['id']}")[1]
+    assert done["status"] == "succeeded", done
+    assert done["result"]["tests"] == [
+        {"name": "web-test", "kind": "Pod", "phase": "Succeeded", "started_at": None, "completed_at": None}
+    ]
+    assert api.call("POST", f"{NS}/ghost/test", {})[0] == 404
+    assert api.call("POST", f"{NS}/web/test", {"filter": "x"})[1]["error"]["details"]["field"] == "filter"

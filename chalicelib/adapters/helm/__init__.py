@@ -28,7 +28,15 @@ from typing import Any, Protocol
 from chalicelib.adapters.kube import release_secrets
 from chalicelib.domain import redact
 from chalicelib.domain import values as vals
-from chalicelib.domain.models import ChartSpec, InstallSpec, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+from chalicelib.domain.models import (
+    ChartSpec,
+    InstallSpec,
+    ReleaseRef,
+    ReleaseTestSpec,
+    RollbackSpec,
+    UninstallSpec,
+    UpgradeSpec,
+)
 from chalicelib.errors import (
     ChartNotFound,
     ClusterAuthFailed,
@@ -313,6 +321,29 @@ def uninstall_argv(ref: ReleaseRef, spec: UninstallSpec, flavor: Flavor) -> list
     return [*argv, "--", ref.name]
 
 
+def test_argv(ref: ReleaseRef, spec: ReleaseTestSpec) -> list[str]:
+    return ["test", *_ns(ref), *_timeout(spec.timeout_s), "--", ref.name]
+
+
+def test_results(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The release's test hooks as ``helm status -o json`` reports their last run: name, kind, phase, times."""
+    out = []
+    for hook in status.get("hooks") or []:
+        if "test" not in (hook.get("events") or []) and "test-success" not in (hook.get("events") or []):
+            continue
+        run_ = hook.get("last_run") or {}
+        out.append(
+            {
+                "name": str(hook.get("name") or ""),
+                "kind": str(hook.get("kind") or ""),
+                "phase": str(run_.get("phase") or "Unknown"),
+                "started_at": run_.get("started_at") or None,
+                "completed_at": run_.get("completed_at") or None,
+            }
+        )
+    return out
+
+
 def status_argv(ref: ReleaseRef, revision: int | None = None) -> list[str]:
     rev = ["--revision", str(revision)] if revision else []
     return ["status", *_ns(ref), *rev, "--output", "json", "--", ref.name]
@@ -386,10 +417,12 @@ class Helm(Protocol):
     def upgrade(self, kubeconfig: str, ref: ReleaseRef, spec: UpgradeSpec) -> dict[str, Any]: ...
     def rollback(self, kubeconfig: str, ref: ReleaseRef, spec: RollbackSpec) -> None: ...
     def uninstall(self, kubeconfig: str, ref: ReleaseRef, spec: UninstallSpec) -> None: ...
+    def test(self, kubeconfig: str, ref: ReleaseRef, spec: ReleaseTestSpec) -> list[dict[str, Any]]: ...
     def status(self, kubeconfig: str, ref: ReleaseRef) -> dict[str, Any]: ...
     def history(self, kubeconfig: str, ref: ReleaseRef) -> list[dict[str, Any]]: ...
     def get(self, kubeconfig: str, ref: ReleaseRef, what: str, revision: int | None) -> Any: ...
     def render_name(self, template: str) -> str: ...
+    def stored(self, kubeconfig: str, ref: ReleaseRef) -> release_secrets.StoredRelease: ...
     def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None: ...
     def list_releases(self, kubeconfig: str) -> list[dict[str, Any]]: ...
 
@@ -442,6 +475,19 @@ class HelmCli:
         with Workdir(kubeconfig) as wd:
             run(self.binary, uninstall_argv(ref, spec, self.flavor), wd, spec.timeout_s + KILL_MARGIN_S)
 
+    def test(self, kubeconfig: str, ref: ReleaseRef, spec: ReleaseTestSpec) -> list[dict[str, Any]]:
+        """Run the test hooks; the results of each (a failed test raises ``HelmError`` carrying them all)."""
+        with Workdir(kubeconfig) as wd:
+            try:
+                run(self.binary, test_argv(ref, spec), wd, spec.timeout_s + KILL_MARGIN_S)
+            except HelmError as exc:
+                try:
+                    exc.details["tests"] = test_results(self.status(kubeconfig, ref))
+                except HelmError:
+                    pass  # helm's own message says which test failed
+                raise
+        return test_results(self.status(kubeconfig, ref))
+
     def _quick(self, kubeconfig: str, argv: list[str]) -> str:
         with Workdir(kubeconfig) as wd:
             return run(self.binary, argv, wd, QUICK_TIMEOUT_S).stdout
@@ -458,6 +504,14 @@ class HelmCli:
         if what in ("values", "metadata"):
             return json.loads(out or "null")
         return out
+
+    def stored(self, kubeconfig: str, ref: ReleaseRef) -> release_secrets.StoredRelease:
+        """What helm keeps of the release, read from its release Secrets in one API call instead of a helm process
+        per question. Raises ``release_secrets.Unreadable``; the caller then asks helm."""
+        started = time.monotonic()
+        stored = release_secrets.read(kubeconfig, ref.namespace, ref.name)
+        log.info("read %d release Secrets of %s %.2fs", len(stored.revisions), ref.key, time.monotonic() - started)
+        return stored
 
     def mark_failed(self, kubeconfig: str, ref: ReleaseRef, revision: int, description: str) -> None:
         """What the helm CLI cannot do: mark a revision left pending by a killed helm as failed."""

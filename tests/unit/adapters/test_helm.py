@@ -11,7 +11,15 @@ import pytest
 from chalicelib import errors
 from chalicelib.adapters import helm
 from chalicelib.adapters.helm import LocalChart, RegistryTls, _json, install_argv, list_all_argv, pull_argv
-from chalicelib.domain.models import InstallSpec, Limits, ReleaseRef, RollbackSpec, UninstallSpec, UpgradeSpec
+from chalicelib.domain.models import (
+    InstallSpec,
+    Limits,
+    ReleaseRef,
+    ReleaseTestSpec,
+    RollbackSpec,
+    UninstallSpec,
+    UpgradeSpec,
+)
 
 REF = ReleaseRef("c1", "apps", "web")
 CHART = "https://charts.example.com/demo-1.0.0.tgz"
@@ -219,3 +227,26 @@ def test_the_timeout_cap_leaves_the_worker_time_to_record_the_outcome() -> None:
 
     assert config.MAX_HELM_TIMEOUT_S == 780 and config.Settings().max_timeout_s == config.MAX_HELM_TIMEOUT_S
     assert config.MAX_HELM_TIMEOUT_S + helm.KILL_MARGIN_S + config.WORKER_MARGIN_S <= config.DEFAULT_WORKER_TIMEOUT_S
+
+
+def test_test_argv_and_results() -> None:
+    ref = ReleaseRef("c", "shop", "web")
+    argv = ["test", "--namespace", "shop", "--timeout", "90s", "--", "web"]
+    assert helm.test_argv(ref, ReleaseTestSpec(timeout_s=90)) == argv
+    status = {
+        "hooks": [
+            {"name": "web-init", "kind": "Job", "events": ["pre-install"], "last_run": {"phase": "Succeeded"}},
+            {
+                "name": "web-test",
+                "kind": "Pod",
+                "events": ["test"],
+                "last_run": {"started_at": "t0", "completed_at": "t1", "phase": "Failed"},
+            },
+            {"name": "web-legacy", "kind": "Pod", "events": ["test-success"]},  # helm 2's name, never run
+        ]
+    }
+    assert helm.test_results(status) == [
+        {"name": "web-test", "kind": "Pod", "phase": "Failed", "started_at": "t0", "completed_at": "t1"},
+        {"name": "web-legacy", "kind": "Pod", "phase": "Unknown", "started_at": None, "completed_at": None},
+    ]
+    assert helm.test_results({}) == []

@@ -24,3 +24,14 @@ def test_overhead_tables_render_from_json() -> None:
     text = overhead.render({"verbs": data, "readback": readback})
     assert "MISS" in text and "PASS" in text and "history 50" in text and "history alone" in text
     assert "| install |" in overhead.render({"verbs": data}, md=True)
+
+
+def test_sync_and_async_are_shown_side_by_side_with_their_own_targets() -> None:
+    # helm 300 ms: sync may add max(10 %, 50 ms) = 50 ms, async max(25 %, 150 ms) = 150 ms
+    stats = overhead.VerbStats("upgrade", Series([0.40, 0.44, 0.5]), Series([0.30, 0.30, 0.31]), Series([0.34, 0.33]))
+    row = overhead.sync_async_rows([stats.to_json()])[1][0]
+    assert row[:5] == ["upgrade", "330 / 335 / 340", "400 / 440 / 500", "300 / 300 / 310", "2"]
+    assert row[5:] == ["35", "50", "PASS", "140", "150", "PASS"]
+    slow = overhead.VerbStats("upgrade", Series([0.5]), Series([0.3]), Series([0.36]))
+    assert overhead.sync_async_rows([slow.to_json()])[1][0][7::3] == ["MISS", "MISS"]
+    assert overhead.async_verdict(float("nan"), 0.3)["verdict"] == "-"

@@ -25,6 +25,19 @@ def test_worker_log_lines_split_into_verb_and_readback() -> None:
     assert split["helm get metadata"] == pytest.approx(0.04)
 
 
+def test_the_release_secrets_read_counts_as_read_back_and_the_package_path_is_parsed() -> None:
+    text = (
+        "worker 12 INFO chalicelib.adapters.helm: helm rollback --namespace default -- r 0 rc=0 0.20s\n"
+        "worker 12 INFO chalicelib.adapters.helm: read 3 release Secrets of local/default/r 0.02s\n"
+        "worker 12 INFO chalicelib.core.service: operation abc: read back from 3 release Secrets\n"
+    )
+    calls = workerlog.parse(text)
+    assert [(c.label, c.mutating) for c in calls] == [("rollback", True), ("Secrets", False)]
+    split = workerlog.split(calls)
+    assert split["helm_verb_s"] == pytest.approx(0.20) and split["helm_readback_s"] == pytest.approx(0.02)
+    assert split["helm Secrets"] == pytest.approx(0.02)
+
+
 def test_log_tail_returns_only_new_lines(tmp_path: Path) -> None:
     log = tmp_path / "worker-0.log"
     log.write_text("old\n")

@@ -3,6 +3,7 @@ turned into the stored record. The store is the real one on an emulated table; h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,6 +22,8 @@ from chalicelib.domain.models import (
     ReleaseRecord,
     ReleaseRef,
     ReleaseStatus,
+    RollbackSpec,
+    UninstallSpec,
     UnlockSpec,
     UpgradeSpec,
 )
@@ -281,3 +284,65 @@ def test_recover_marks_a_pending_revision_failed_and_may_roll_back(world: World,
         assert out["to_revision"] == 1 and statuses == ["superseded", "failed", "deployed"]
     else:
         assert statuses == ["superseded", "failed"]
+
+
+# ---------------------------------------------------------------- where the read-back comes from
+
+
+def _rollback(world: World) -> ReleaseRecord | None:
+    spec = RollbackSpec(revision=1)
+    world.helm.rollback(KUBECONFIG, REF, spec)
+    op = Operation.new(Action.ROLLBACK, REF, {})
+    return world.service.snapshot(KUBECONFIG, op, spec, world.store.get_release(REF), False)
+
+
+def test_the_read_back_comes_from_the_release_secrets_in_one_read(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    installed = world.install(values={"a": 1})
+    upgraded = world.upgrade(values={"a": 2})
+    world.helm.calls.clear()
+    with caplog.at_level(logging.INFO, logger="chalicelib.core.service"):
+        record = _rollback(world)
+    assert world.helm.calls == ["rollback", "stored"]  # no helm history, get metadata, notes or values
+    assert record is not None and (record.revision, record.status, record.chart_name) == (
+        3,
+        ReleaseStatus.DEPLOYED,
+        "demo",
+    )
+    assert record.values_digest == installed.values_digest != upgraded.values_digest  # revision 1's values again
+    assert record.notes == "hello notes\n"  # as `helm get notes` prints them
+    assert [r.revision for r in world.store.history(REF, 10)] == [3, 2, 1]
+    assert "read back from 3 release Secrets" in caplog.text
+
+
+def test_the_read_back_asks_helm_when_the_secrets_cannot_be_read(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.install(values={"a": 1})
+    world.upgrade(values={"a": 2})
+    from_secrets = _rollback(world)
+    world.helm.rollback(KUBECONFIG, REF, RollbackSpec(revision=2))
+    world.helm.secrets_unreadable = True
+    world.helm.calls.clear()
+    with caplog.at_level(logging.INFO, logger="chalicelib.core.service"):
+        record = _rollback(world)
+    assert world.helm.calls == ["rollback", "stored", "history", "get notes", "get metadata", "get values"]
+    assert "read back with helm: the release Secrets could not be read (HTTP 403 Forbidden)" in caplog.text
+    assert record is not None and from_secrets is not None and record.revision == 5
+    assert (record.chart_name, record.values_digest) == (from_secrets.chart_name, from_secrets.values_digest)
+    assert [r.revision for r in world.store.history(REF, 10)] == [5, 4, 3, 2, 1]
+
+
+def test_no_secrets_where_helm_should_keep_some_is_checked_with_helm(world: World) -> None:
+    previous = world.install()
+    world.helm.calls.clear()
+    op = Operation.new(Action.UPGRADE, REF, {})
+    spec = UpgradeSpec.from_json({"chart": CHART}, LIMITS)
+    world.helm.releases[REF.key] = []  # the Secrets are gone (another storage driver would look the same)
+    gone = world.service.snapshot(KUBECONFIG, op, spec, previous, False)
+    assert world.helm.calls == ["stored", "history"] and gone is not None
+    world.helm.calls.clear()
+    uninstall = Operation.new(Action.UNINSTALL, REF, {})
+    world.service.snapshot(KUBECONFIG, uninstall, UninstallSpec(), previous, False)
+    assert world.helm.calls == ["stored"]  # an uninstall without kept history leaves none: nothing to check

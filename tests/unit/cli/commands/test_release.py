@@ -66,6 +66,26 @@ def test_no_wait_returns_the_accepted_operation_as_json(fake: FakeApi) -> None:
     assert len(fake.requests) == 1 and err == ""
 
 
+def test_an_operation_answered_done_takes_one_round_trip(fake: FakeApi) -> None:
+    done = {**op("succeeded", action="upgrade", result={"revision": 2}), "record": {"revision": 2}}
+    fake.on("PUT", "/v1/clusters/local/namespaces/default/releases/web", (200, done, {"Preference-Applied": "wait=20"}))
+    code, out, err = run(fake, "release", "upgrade", "web", "repo/web", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    assert len(fake.requests) == 1  # no polling
+    assert fake.requests[0]["headers"]["Prefer"] == "wait=20"
+
+
+def test_no_wait_sends_no_preference_and_a_slow_operation_is_polled(fake: FakeApi) -> None:
+    fake.on("PUT", "/v1/clusters/local/namespaces/default/releases/web", (202, op("queued", action="upgrade")))
+    run(fake, "release", "upgrade", "web", "repo/web", "--no-wait")
+    assert "Prefer" not in fake.requests[0]["headers"]
+    fake.on("GET", "/v1/operations/op-1", (200, op("succeeded", action="upgrade")))
+    code, _, err = run(fake, "release", "upgrade", "web", "repo/web", "--wait-timeout", "5")
+    assert code == 0, err
+    assert fake.requests[1]["headers"]["Prefer"] == "wait=5" and fake.requests[2]["path"] == "/v1/operations/op-1"
+
+
 def test_failed_operation_exits_1_with_the_reason(fake: FakeApi) -> None:
     fake.on("POST", "/v1/clusters/local/namespaces/default/releases/web/rollback", (202, op("queued")))
     failed = op("failed", error={"code": "HelmError", "message": "release web has no revision 9", "details": {}})
@@ -142,3 +162,22 @@ def test_dry_run_prints_the_manifest(fake: FakeApi) -> None:
     code, out, _ = run(fake, "release", "create", "web", "repo/web", "--dry-run")
     assert code == 0 and out == "kind: ConfigMap\n\nNOTES:\nhi\n"
     assert fake.requests[0]["body"]["dry_run"] is True
+
+
+def test_test_runs_the_chart_tests_and_lists_them(fake: FakeApi) -> None:
+    tests = [{"name": "web-test-connection", "kind": "Pod", "phase": "Succeeded"}]
+    done = op("succeeded", action="test", result={"status": "deployed", "revision": 1, "tests": tests})
+    fake.on("POST", "/v1/clusters/local/namespaces/shop/releases/web/test", (200, done))
+    code, out, err = run(fake, "release", "test", "web", "-n", "shop", "--timeout", "2m")
+    assert code == 0, err
+    assert fake.requests[0]["body"] == {"timeout": "2m"}
+    assert "web-test-connection" in out and "Succeeded" in out
+
+
+def test_a_failed_test_exits_1_and_shows_which(fake: FakeApi) -> None:
+    tests = [{"name": "web-test-connection", "kind": "Pod", "phase": "Failed"}]
+    error = {"code": "HelmError", "message": "pod web-test-connection failed", "details": {"tests": tests}}
+    fake.on("POST", "/v1/clusters/local/namespaces/default/releases/web/test", (200, op("failed", error=error)))
+    code, out, err = run(fake, "release", "test", "web")
+    assert code == 1
+    assert "Failed" in out and "pod web-test-connection failed" in err
