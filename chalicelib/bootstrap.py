@@ -152,7 +152,7 @@ def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Ca
         store,
         Vault(secrets, cfg.repo_secret_prefix, "repository credentials"),
         index_cache,
-        netguard.networks(cfg.allowed_networks),
+        netguard.Policy.for_stage(cfg.stage, cfg.allowed_networks),
     )
     limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
     uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)

@@ -1,8 +1,11 @@
 """The HTTP client: JSON in and out, authentication, error answers as :class:`ApiError`, safe retries.
 
 Only the stdlib (``urllib``). Connection failures and ``503`` answers are retried a few times with a short
-backoff; that is safe for mutations too because each CLI invocation sends one ``Idempotency-Key`` with every
-attempt, so the service runs a retried request at most once.
+backoff, but only where a retry cannot run a request twice: ``GET``, ``PUT`` and ``DELETE`` (they name their
+result), and a ``POST`` that carries an ``Idempotency-Key`` the service honours (release operations: each CLI
+invocation sends one key with every attempt, so the service runs it at most once). Any other ``POST`` (token
+create, chart upload) is sent once: its first attempt may have succeeded with the reply lost, and a retry would
+answer 409 and lose the new token. A caller may pass ``retry=True`` for a ``POST`` that is safe to repeat.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .errors import ApiError, CliError, ConnectError
 
 USER_AGENT = f"charthouse-cli/{__version__}"
 RETRY_STATUSES = (503,)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,13 @@ class ApiClient:
         raw: bytes | None = None,
         content_type: str = "application/json",
         idempotency_key: str | None = None,
+        retry: bool | None = None,
         prefer: str | None = None,
     ) -> Reply:
-        """One API call; an error answer raises :class:`ApiError`, no connection :class:`ConnectError`."""
+        """One API call; an error answer raises :class:`ApiError`, no connection :class:`ConnectError`.
+
+        ``retry`` (default: the method is idempotent or ``idempotency_key`` is given) allows the retries of the
+        module docstring; without it the request is sent once."""
         url = self.endpoint + url_path + _query_string(query)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -104,15 +112,20 @@ class ApiClient:
             headers["Idempotency-Key"] = idempotency_key
         if prefer:
             headers["Prefer"] = prefer  # RFC 7240, e.g. wait=20: the server may answer when the operation ended
+        retries = (
+            self.retries
+            if (retry if retry is not None else bool(idempotency_key) or method in IDEMPOTENT_METHODS)
+            else 0
+        )
         attempt = 0
         while True:
             try:
                 return self._send(method, url, headers, data)
             except ApiError as exc:
-                if exc.status not in RETRY_STATUSES or attempt >= self.retries:
+                if exc.status not in RETRY_STATUSES or attempt >= retries:
                     raise
             except ConnectError:
-                if attempt >= self.retries:
+                if attempt >= retries:
                     raise
             attempt += 1
             self._sleep(0.25 * 2**attempt)

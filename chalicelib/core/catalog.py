@@ -17,8 +17,10 @@ file when ``verify`` is asked for and the repository has a keyring.
 from __future__ import annotations
 
 import base64
+import glob
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from chalicelib.adapters.http import guard as netguard
 from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
 from chalicelib.core.repositories import UPLOADED, Connection, RepositoryRegistry
 from chalicelib.core.uploads import UploadedCharts
-from chalicelib.domain import archives, chartindex
+from chalicelib.domain import archives, chartindex, dependencies
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import ChartSpec
 from chalicelib.errors import (
@@ -94,7 +96,7 @@ class Catalog:
         """What can be known before queueing: the repository exists; ``verify`` has a keyring to verify with."""
         ref = ChartRef.parse(spec.chart)
         if ref.kind in ("oci", "url"):
-            netguard.check_url(ref.location, self.repos.allowed, "chart")
+            netguard.check_url(ref.location, self.repos.netpolicy, "chart")
         conn = self._connection(ref, "chart")
         if spec.verify:
             if ref.kind == "uploaded":
@@ -129,7 +131,63 @@ class Catalog:
         path = self._fetch_into(ref, conn, spec.version, spec.devel, bool(keyring), workdir)
         if spec.dependency_update:
             path = archives.unpack(path.read_bytes(), workdir.path / "chart-src", self.limits)
+            self._update_dependencies(path)
         return LocalChart(str(path), keyring)
+
+    def _update_dependencies(self, chart_dir: Path) -> None:
+        """What ``helm dependency update`` does, done here so that every download passes the SSRF guard: each
+        dependency that names a repository is fetched from the *registered* repository with that URL or name
+        (with its credentials, its index resolving the version constraint, the archive checked like any chart)
+        into ``charts/``, replacing a copy of the same name. A dependency whose repository is not registered, or
+        a ``file://`` one, is refused (``InvalidInput`` on ``dependency_update``); vendored ones are kept."""
+        requirements = chart_dir / "requirements.yaml"
+        declared = dependencies.declared(
+            (chart_dir / "Chart.yaml").read_text(encoding="utf-8", errors="replace"),
+            requirements.read_text(encoding="utf-8", errors="replace") if requirements.is_file() else None,
+        )
+        charts = chart_dir / "charts"
+        for dep in declared:
+            if dep.source == "vendored":
+                continue
+            ref, conn = self._dependency_source(dep)
+            with Workdir("") as scratch:  # its own registry config, TLS files and pull directory
+                fetched = self._fetch_into(ref, conn, dep.version, False, False, scratch)
+                charts.mkdir(mode=0o700, exist_ok=True)
+                for old in [charts / dep.name, *charts.glob(f"{glob.escape(dep.name)}-*.tgz")]:
+                    if old.is_dir() and not old.is_symlink():
+                        shutil.rmtree(old)
+                    elif old.exists() and _chart_name(old) == dep.name:
+                        old.unlink()
+                shutil.move(str(fetched), charts / fetched.name)
+
+    def _dependency_source(self, dep: dependencies.Dependency) -> tuple[ChartRef, Connection]:
+        """The registered repository a dependency comes from, and the reference to fetch it by."""
+        where = f"dependency {dep.name}: repository {dep.repository[:200]}"
+        if dep.source == "named":
+            try:
+                conn = self.repos.connect(dep.repository_name)
+            except (RepositoryNotFound, InvalidInput):
+                raise InvalidInput(dependencies.FIELD, f"{where} is not registered") from None
+            return ChartRef("repo", conn.repo.name, dep.name), conn
+        if dep.source == "url":
+            url = dep.repository.rstrip("/")
+            found = self.repos.for_url(url)
+            if found is not None and found.repo.url == url and found.repo.kind == "http":
+                return ChartRef("repo", found.repo.name, dep.name), found
+        elif dep.source == "oci":
+            location = f"{dep.repository.rstrip('/')}/{dep.name}"
+            found = self.repos.for_url(location)
+            if found is not None and found.repo.kind == "oci":
+                return ChartRef("oci", location, dep.name), found
+        elif dep.source == "file":
+            raise InvalidInput(
+                dependencies.FIELD, f"{where}: file:// dependencies cannot be fetched; vendor them in charts/"
+            )
+        raise InvalidInput(
+            dependencies.FIELD,
+            f"{where} is not registered: register it (PUT /v1/repositories/{{name}}) or vendor the dependency "
+            "in charts/",
+        )
 
     def _fetch_into(
         self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool, workdir: Workdir
@@ -166,7 +224,9 @@ class Catalog:
 
     def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
         try:
-            return fetch(url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.allowed, "chart")
+            return fetch(
+                url, access, max_bytes or self.limits.max_bytes, FETCH_TIMEOUT_S, self.repos.netpolicy, "chart"
+            )
         except RemoteNotFound as exc:  # the index or the reference names an archive the server does not have
             raise ChartNotFound(f"chart {ref.name}: {exc.message}") from exc
 
@@ -174,7 +234,7 @@ class Catalog:
         self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, verify: bool, workdir: Workdir
     ) -> Path:
         url = ref.location if ref.kind == "oci" else f"{conn.repo.url}/{ref.name}" if conn else ref.location
-        netguard.check_url(url, self.repos.allowed, "chart")
+        netguard.check_url(url, self.repos.netpolicy, "chart")
         tls = RegistryTls()
         if conn is not None:
             tls = _registry_files(conn, url, workdir)
@@ -243,6 +303,14 @@ class Catalog:
 
 def _is_oci(ref: ChartRef, conn: Connection | None) -> bool:
     return ref.kind == "oci" or (ref.kind == "repo" and conn is not None and conn.repo.kind == "oci")
+
+
+def _chart_name(archive: Path) -> str | None:
+    """The name in a packaged chart's Chart.yaml (None: not a readable chart)."""
+    try:
+        return archives.inspect(archive.read_bytes(), archives.Limits()).name
+    except (InvalidInput, OSError):
+        return None
 
 
 def _write_bytes(workdir: Workdir, name: str, data: bytes) -> Path:

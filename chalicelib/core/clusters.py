@@ -30,6 +30,7 @@ from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
 from chalicelib.domain import validate as v
+from chalicelib.domain import yamlguard
 from chalicelib.domain.models import ClusterInfo, now
 from chalicelib.errors import (
     CharthouseError,
@@ -134,7 +135,7 @@ def _flatten_kubeconfig(raw: object, context: object) -> dict[str, Any]:
         if len(raw) > MAX_KUBECONFIG:
             raise InvalidInput("kubeconfig", f"must be at most {MAX_KUBECONFIG} bytes")
         try:
-            doc = yaml.safe_load(raw)
+            doc = yamlguard.load(raw, "kubeconfig", yamlguard.KUBECONFIG)
         except yaml.YAMLError as exc:
             raise InvalidInput("kubeconfig", "is not valid YAML") from exc
     else:

@@ -256,9 +256,9 @@ class Connection:
 
 class RepositoryRegistry:
     def __init__(
-        self, store: Store, vault: Vault, index_cache: Blobs, allowed: tuple[netguard.Network, ...] = ()
+        self, store: Store, vault: Vault, index_cache: Blobs, netpolicy: netguard.Policy = netguard.DEPLOYED
     ) -> None:
-        self.allowed = allowed  # networks the SSRF guard lets through (adapters/http/guard.py)
+        self.netpolicy = netpolicy  # what the SSRF guard refuses (adapters/http/guard.py)
         self._store = store
         self._vault = vault
         self._cache = index_cache
@@ -270,7 +270,7 @@ class RepositoryRegistry:
     def put(self, spec: RepositorySpec) -> tuple[Repository, bool]:
         """Create or replace. An HTTP repository's index is fetched first: a wrong URL or credential fails here."""
         existing = self._get(spec.name)
-        netguard.check_url(spec.url, self.allowed, "url")
+        netguard.check_url(spec.url, self.netpolicy, "url")
         index = self._fetch_index(spec.url, spec.access()) if spec.kind == "http" else None
         secret_id = self._vault.put(spec.name, spec.secret) if spec.secret else None
         if existing and existing.secret_id and not spec.secret:
@@ -369,7 +369,7 @@ class RepositoryRegistry:
 
     def _fetch_index(self, url: str, access: Access) -> dict[str, Any]:
         try:
-            raw = fetch(url + "/index.yaml", access, MAX_INDEX_BYTES, FETCH_TIMEOUT_S, self.allowed, "url")
+            raw = fetch(url + "/index.yaml", access, MAX_INDEX_BYTES, FETCH_TIMEOUT_S, self.netpolicy, "url")
         except RemoteNotFound:
             raise InvalidInput("url", f"{safe_url(url)} has no index.yaml: is it a chart repository?") from None
         return chartindex.parse(raw, url)

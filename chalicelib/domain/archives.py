@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.domain import semver
+from chalicelib.domain import semver, yamlguard
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 CHART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -129,7 +129,7 @@ def _chart_yaml(text: str | None, field_name: str) -> dict[str, Any]:
     if text is None:
         raise _bad(field_name, "is not a chart: no Chart.yaml in its top-level directory")
     try:
-        meta = yaml.safe_load(text)
+        meta = yamlguard.load(text, field_name, yamlguard.CHART_YAML, what="Chart.yaml was refused: ")
     except yaml.YAMLError as exc:
         raise _bad(field_name, "Chart.yaml is not valid YAML") from exc
     if not isinstance(meta, dict):

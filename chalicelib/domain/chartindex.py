@@ -14,13 +14,8 @@ from urllib.parse import urljoin
 
 import yaml
 
-from chalicelib.domain import semver
+from chalicelib.domain import semver, yamlguard
 from chalicelib.errors import ChartVersionNotFound, InvalidInput
-
-try:  # libyaml: a large index parses in a fraction of the pure-Python time
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 ENTRY_FIELDS = (
     "version",
@@ -71,9 +66,12 @@ class Entry:
 
 
 def parse(raw: bytes, base_url: str) -> dict[str, Any]:
-    """index.yaml bytes -> the compact form. Relative chart URLs are resolved against the repository URL."""
+    """index.yaml bytes -> the compact form. Relative chart URLs are resolved against the repository URL.
+
+    The text goes through :mod:`~chalicelib.domain.yamlguard` first: an index whose aliases expand beyond
+    :data:`~chalicelib.domain.yamlguard.INDEX` is refused (``InvalidInput`` on ``url``) before it is built."""
     try:
-        doc = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a safe loader
+        doc = yamlguard.load(raw, "url", yamlguard.INDEX, what="the repository's index.yaml was refused: ")
     except yaml.YAMLError as exc:
         raise InvalidInput("url", "the repository's index.yaml is not valid YAML") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):

@@ -55,7 +55,7 @@ SCHEMAS: dict[str, Schema] = {
     "version": {"type": "string", "description": "chart version or constraint"},
     "devel": _flag("allow pre-release chart versions"),
     "verify": _flag("verify the chart's provenance with its repository's keyring"),
-    "dependency_update": _flag("update the chart's dependencies before installing"),
+    "dependency_update": _flag("fetch the chart's dependencies from registered repositories before installing"),
     # values
     "values": {"oneOf": [{"type": "object"}, STR], "description": "an object, or a YAML document"},
     "values_files": {

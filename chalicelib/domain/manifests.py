@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from chalicelib.domain import yamlguard
 
 CLUSTER_SCOPED = frozenset(
     {
@@ -32,14 +32,8 @@ CLUSTER_SCOPED = frozenset(
 
 def documents(text: str) -> list[dict[str, Any]]:
     """The YAML documents of a manifest that are objects; one that cannot be parsed ends the list there."""
-    out: list[dict[str, Any]] = []
-    try:
-        for doc in yaml.safe_load_all(text):
-            if isinstance(doc, dict):
-                out.append(doc)
-    except yaml.YAMLError:
-        pass  # a manifest helm accepted but we cannot parse: list what we could
-    return out
+    # a manifest helm accepted but we cannot parse (or that breaks the YAML guard): list what we could
+    return [doc for doc in yamlguard.load_leading(text, "manifest", yamlguard.MANIFEST) if isinstance(doc, dict)]
 
 
 def resources(manifest: str, namespace: str) -> list[dict[str, str]]:

@@ -8,6 +8,9 @@ from typing import Any
 
 import yaml
 
+from chalicelib.domain import yamlguard
+from chalicelib.errors import InvalidInput
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # presigned URLs and any URL query string (may carry signatures or tokens)
     (re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*"), r"\1?<redacted>"),
@@ -44,39 +47,71 @@ def short(text: str, limit: int = MAX_MESSAGE) -> str:
 # ---------------------------------------------------------------- values and manifests
 
 MASK = "<redacted>"
-SECRET_WORDS = frozenset(
+
+# The masking rules for values (docs/SECURITY.md, "What is masked", lists them with examples that are the tests'
+# data). A key's words are found by case and separators: ``dbPassword`` -> db, password; ``API_KEY`` -> api, key.
+CREDENTIAL_WORDS = frozenset(  # a key whose LAST word is one of these names a credential
     {
         "password",
+        "passwords",
         "passwd",
         "pwd",
+        "pass",
         "passphrase",
-        "secret",
-        "secrets",
         "token",
         "tokens",
-        "key",
-        "keys",
+        "secret",
         "apikey",
         "privatekey",
+        "secretkey",
+        "accesskey",
         "credential",
         "credentials",
         "creds",
     }
 )
+CREDENTIAL_PAIRS = frozenset(  # ... or whose last TWO words, joined, are one of these
+    {
+        "apikey",
+        "privatekey",
+        "secretkey",
+        "accesskey",
+        "signingkey",
+        "encryptionkey",
+        "masterkey",
+        "clientkey",
+        "authkey",
+        "sharedkey",
+        "accountkey",
+        "sslkey",
+        "tlskey",
+    }
+)
+REFERENCE_FIRST_WORDS = frozenset({"existing"})  # existingSecret names a Secret: it is not one
+SECRET_WORDS = CREDENTIAL_WORDS  # the name older callers used
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _DOC_SPLIT = re.compile(r"^(---[^\n]*\n)", re.MULTILINE)
 _SECRET_KIND = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 Path = tuple[str | int, ...]
 
 
-def secret_key(key: object) -> bool:
-    """Whether a values key looks like it holds a secret (``dbPassword``, ``api_key``, ``TOKEN``, ``secrets``)."""
+def credential_key(key: object) -> bool:
+    """Whether a values key names a credential: its last word is a credential word (``dbPassword``, ``API_TOKEN``,
+    ``clientSecret``), or its last two words are a credential pair (``apiKey``, ``secret_key``, ``privateKey``),
+    and its first word is not a reference word (``existingSecret`` names a Secret). ``secretName``,
+    ``certKeyFilename``, ``passwordLength`` and ``imagePullSecrets`` end in other words: they stay visible."""
     if not isinstance(key, str):
         return False
     words = [w.lower() for w in _WORD.findall(key)]
-    joined = "".join(words)
-    return any(w in SECRET_WORDS for w in words) or joined in SECRET_WORDS
+    if not words or words[0] in REFERENCE_FIRST_WORDS:
+        return False
+    return words[-1] in CREDENTIAL_WORDS or "".join(words[-2:]) in CREDENTIAL_PAIRS
+
+
+secret_key = credential_key  # the name older callers used
 
 
 def _mask_all(node: Any) -> Any:
@@ -87,20 +122,40 @@ def _mask_all(node: Any) -> Any:
     return MASK if node is not None else None
 
 
+def _mask_string(text: str) -> str:
+    """A value masked for its shape, whatever its key: a private key whole, a URL's password."""
+    if _PRIVATE_KEY.search(text):
+        return MASK
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+
+
 def mask_values(values: Any, sensitive: Iterable[Path] = ()) -> Any:
-    """``values`` with every secret-looking key and every ``set_sensitive`` path masked (structure kept)."""
+    """``values`` masked by the documented rules (structure kept, ``None`` and booleans shown):
+
+    1. every ``set_sensitive`` path, with all below it;
+    2. the value of a key that names a credential (:func:`credential_key`) when it is a scalar or a list of them
+       (a mapping under such a key is walked by these same rules, so ``secret: {name: x}`` keeps the name);
+    3. the ``data`` and ``stringData`` of every mapping with ``kind: Secret``, with all below them;
+    4. in every string, a private key (``-----BEGIN ... PRIVATE KEY-----``) whole and a URL's password
+       (``postgres://app:<redacted>@db``)."""
     marked = {tuple(p) for p in sensitive}
 
-    def walk(node: Any, path: Path) -> Any:
+    def walk(node: Any, path: Path, credential: bool) -> Any:
         if path in marked:
             return _mask_all(node)
         if isinstance(node, dict):
-            return {k: _mask_all(v) if secret_key(k) else walk(v, (*path, k)) for k, v in node.items()}
+            is_secret = node.get("kind") == "Secret"
+            return {
+                k: _mask_all(v) if is_secret and k in ("data", "stringData") else walk(v, (*path, k), credential_key(k))
+                for k, v in node.items()
+            }
         if isinstance(node, list):
-            return [walk(v, (*path, i)) for i, v in enumerate(node)]
-        return node
+            return [walk(v, (*path, i), credential and not isinstance(v, dict)) for i, v in enumerate(node)]
+        if credential and node is not None and not isinstance(node, bool):
+            return MASK
+        return _mask_string(node) if isinstance(node, str) else node
 
-    return walk(values, ())
+    return walk(values, (), False)
 
 
 def sensitive_strings(values: Any, sensitive: Iterable[Path] = ()) -> tuple[str, ...]:
@@ -117,6 +172,8 @@ def sensitive_strings(values: Any, sensitive: Iterable[Path] = ()) -> tuple[str,
                 walk(x, y)
         elif b == MASK and a is not None and not isinstance(a, bool):
             found.append(str(a))
+        elif isinstance(a, str) and isinstance(b, str) and a != b:  # a URL's password
+            found.extend(m.group(2) for m in _URL_PASSWORD.finditer(a))
 
     walk(original, masked)
     return tuple(dict.fromkeys(found))
@@ -134,8 +191,8 @@ def _mask_secret_doc(doc: str) -> str:
     if not _SECRET_KIND.search(doc):
         return doc
     try:
-        data = yaml.safe_load(doc)
-    except yaml.YAMLError:
+        data = yamlguard.load(doc, "manifest", yamlguard.MANIFEST)
+    except (yaml.YAMLError, InvalidInput):
         # not parseable: keep only the lines that cannot carry secret data
         return (
             "".join(line for line in doc.splitlines(keepends=True) if line.lstrip().startswith("#"))

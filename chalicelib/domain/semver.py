@@ -1,17 +1,26 @@
-"""Semantic versions and version constraints, with the rules helm uses to pick a chart version.
+"""Semantic versions and version constraints, with the rules helm uses to pick a chart version: those of
+Masterminds semver v3 (helm's library), checked against its own published test cases
+(``tests/unit/domain/semver_masterminds.txt``).
 
-Constraints: comparisons (``=``, ``!=``, ``>``, ``<``, ``>=``, ``<=``), tilde (``~1.2`` = ``>=1.2.0 <1.3.0``), caret
-(``^1.2`` = ``>=1.2.0 <2.0.0``; ``^0.2`` = ``>=0.2.0 <0.3.0``), wildcards (``1.2.x``, ``*``), hyphen ranges
-(``1.2 - 1.4``); terms joined by ``,`` or spaces must all hold, alternatives are separated by ``||``.
-A pre-release version (``1.0.0-rc.1``) satisfies a constraint only if the constraint names a pre-release, or
-when ``devel`` is asked for (helm ``--devel``).
+Versions: ``1.2.3``, ``v1.2``, ``1.2.3-rc.1``, ``1.2.3+build.5``. Build metadata (after ``+``) is kept but plays
+no part in order or equality: ``1.2.3+a`` equals ``1.2.3+b`` and ``1.2.3``. Pre-release identifiers compare
+numerically when both are numbers, numbers before words, and a shorter list first.
+
+Constraints: comparisons (``=``, ``!=``, ``>``, ``<``, ``>=``/``=>``, ``<=``/``=<``), tilde (``~1.2`` = ``>=1.2.0
+<1.3.0``, also ``~>``), caret (``^1.2`` = ``>=1.2.0 <2.0.0``; ``^0.2`` = ``>=0.2.0 <0.3.0``), wildcards (``1.2.x``,
+``*``; a missing part is a wildcard), hyphen ranges (``1.2 - 1.4`` = ``>=1.2 <=1.4``); terms joined by ``,`` or
+spaces must all hold, alternatives are separated by ``||``. A version in a constraint may carry build metadata
+(``>=1.2.3-rc.1+b``), ignored like a version's. A pre-release version (``1.0.0-rc.1``) satisfies an alternative
+only if one of that alternative's terms names a pre-release, or when ``devel`` is asked for (helm ``--devel``).
+
+One deliberate difference: a number after a wildcard (``1.x.3``) is refused (Masterminds reads it as ``1.x``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import total_ordering
 
 from chalicelib.errors import InvalidInput
@@ -20,8 +29,6 @@ _VERSION = re.compile(
     r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
-_TERM = re.compile(r"^(!=|>=|=>|<=|=<|>|<|=|~>|~|\^)?\s*(.+)$")
-_WILD = ("x", "X", "*")
 
 
 @total_ordering
@@ -31,6 +38,7 @@ class Version:
     minor: int
     patch: int
     prerelease: tuple[str, ...] = ()
+    build: tuple[str, ...] = field(default=(), compare=False)  # metadata: never part of order or equality
 
     @classmethod
     def parse(cls, text: str) -> Version | None:
@@ -38,8 +46,14 @@ class Version:
         m = _VERSION.match(text.strip())
         if not m:
             return None
-        major, minor, patch, pre, _build = m.groups()
-        return cls(int(major), int(minor or 0), int(patch or 0), tuple(pre.split(".")) if pre else ())
+        major, minor, patch, pre, build = m.groups()
+        return cls(
+            int(major),
+            int(minor or 0),
+            int(patch or 0),
+            tuple(pre.split(".")) if pre else (),
+            tuple(build.split(".")) if build else (),
+        )
 
     def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
         # a release sorts after its pre-releases; numeric identifiers sort before alphanumeric ones
@@ -52,152 +66,179 @@ class Version:
         return self._key() < other._key()
 
     def __str__(self) -> str:
-        core = f"{self.major}.{self.minor}.{self.patch}"
-        return f"{core}-{'.'.join(self.prerelease)}" if self.prerelease else core
+        text = f"{self.major}.{self.minor}.{self.patch}"
+        if self.prerelease:
+            text += "-" + ".".join(self.prerelease)
+        return text + ("+" + ".".join(self.build) if self.build else "")
 
 
-_Check = Callable[[Version], bool]
+# ------------------------------------------------------------------ constraints (Masterminds semver v3's rules)
+
+_OPS = r"!=|>=|=>|<=|=<|~>|>|<|=|~|\^|"  # the empty operator last: "1.2" means "=1.2"
+_PART = r"(?:\d+|[xX*])"
+_CV = (
+    rf"v?({_PART})(\.{_PART})?(\.{_PART})?"
+    r"(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+)
+_CV_PLAIN = re.sub(r"\((?!\?)", "(?:", _CV)  # the same, without capture groups
+_TERM = re.compile(rf"^\s*({_OPS})\s*({_CV})\s*$")
+_FIND_TERM = re.compile(rf"({_OPS})\s*({_CV_PLAIN})")
+_VALID = re.compile(rf"^\s*(?:{_OPS})\s*{_CV_PLAIN}\s*(?:(?:\s+|,\s*)(?:{_OPS})\s*{_CV_PLAIN}\s*)*$")
+_RANGE = re.compile(rf"\s*({_CV_PLAIN})\s+-\s+({_CV_PLAIN})\s*")
+_WILD = ("x", "X", "*")
 
 
 @dataclass(frozen=True)
-class _Partial:
-    """A version as written in a constraint: missing or wildcard parts are None."""
+class _Term:
+    """One comparison: ``op`` and the version it names, wildcard parts read as 0 and flagged ``dirty``."""
 
-    parts: tuple[int | None, int | None, int | None]
-    prerelease: tuple[str, ...]
+    op: str
+    con: Version
+    dirty: bool = False  # some part is a wildcard or missing
+    minor_dirty: bool = False  # from the minor part on (``1``, ``1.x``)
+    patch_dirty: bool = False  # the patch part only (``1.2``, ``1.2.x``)
 
     @classmethod
-    def parse(cls, text: str) -> _Partial:
-        raw = text.lstrip("v")
-        core, _, pre = raw.partition("-")
-        core = core.partition("+")[0]
-        bits = core.split(".")
-        if not 1 <= len(bits) <= 3 or any(b not in _WILD and not b.isdigit() for b in bits):
+    def parse(cls, text: str) -> _Term:
+        m = _TERM.match(text)
+        if not m:
             raise ValueError(text)
-        nums = [None if b in _WILD else int(b) for b in bits] + [None] * (3 - len(bits))
-        if pre and (None in nums or not re.fullmatch(r"[0-9A-Za-z.-]+", pre)):
-            raise ValueError(text)
-        # 1.x.3 is meaningless: once a part is a wildcard, the rest are too
-        first_wild = next((i for i, n in enumerate(nums) if n is None), 3)
-        nums = [n if i < first_wild else None for i, n in enumerate(nums)]
-        return cls((nums[0], nums[1], nums[2]), tuple(pre.split(".")) if pre else ())
-
-    def floor(self) -> Version:
-        a, b, c = (n or 0 for n in self.parts)
-        return Version(a, b, c, self.prerelease)
-
-    def ceiling(self) -> Version | None:
-        """The first version above every version this partial stands for (None: no upper bound)."""
-        a, b, c = self.parts
-        if a is None:
-            return None
-        if b is None:
-            return Version(a + 1, 0, 0, ("0",))
-        if c is None:
-            return Version(a, b + 1, 0, ("0",))
-        return None
-
-    @property
-    def exact(self) -> bool:
-        return None not in self.parts
-
-
-def _range(lo: Version | None, hi: Version | None, hi_inclusive: bool = False) -> _Check:
-    def check(v: Version) -> bool:
-        if lo is not None and v < lo:
-            return False
-        if hi is not None and (v > hi if hi_inclusive else v >= hi):
-            return False
-        return True
-
-    return check
-
-
-def _comparator(op: str, p: _Partial) -> _Check:
-    floor, ceiling = p.floor(), p.ceiling()
-    if op in ("", "="):
-        return (
-            _range(floor, None)
-            if p.parts[0] is None
-            else (_range(floor, floor, True) if p.exact else _range(floor, ceiling))
-        )
-    if op == "!=":
-        inside = _comparator("=", p)
-        return lambda v: not inside(v)
-    if op == ">":
-        return (lambda v: v > floor) if p.exact else _range(ceiling, None) if ceiling else (lambda v: False)
-    if op in (">=", "=>"):
-        return _range(floor, None)
-    if op == "<":
-        return lambda v: v < floor
-    if op in ("<=", "=<"):
-        return _range(None, floor, True) if p.exact else _range(None, ceiling) if ceiling else (lambda v: True)
-    if op in ("~", "~>"):
-        a, b, _ = p.parts
-        if a is None:
-            return _range(floor, None)
-        hi = Version(a + 1, 0, 0, ("0",)) if b is None else Version(a, b + 1, 0, ("0",))
-        return _range(floor, hi)
-    if op == "^":
-        a, b, c = p.parts
-        if a is None:
-            return _range(floor, None)
-        if a > 0 or b is None:
-            hi = Version(a + 1, 0, 0, ("0",))
-        elif b > 0 or c is None:
-            hi = Version(0, b + 1, 0, ("0",))
+        op, written, major, minor, patch, pre = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6)
+        minor, patch, pre = (minor or "")[1:], (patch or "")[1:], pre or ""
+        if (major in _WILD and (minor not in ("", *_WILD) or patch not in ("", *_WILD))) or (
+            minor in _WILD and patch not in ("", *_WILD)
+        ):
+            raise ValueError(text)  # 1.x.3: a number after a wildcard means nothing
+        if major in _WILD:
+            con, flags = Version.parse("0.0.0" + pre), (True, False, False)
+        elif minor in ("", *_WILD):
+            con, flags = Version.parse(f"{major}.0.0{pre}"), (True, True, False)
+        elif patch in ("", *_WILD):
+            con, flags = Version.parse(f"{major}.{minor}.0{pre}"), (True, False, True)
         else:
-            hi = Version(0, 0, c + 1, ("0",))
-        return _range(floor, hi)
-    raise ValueError(op)
+            con, flags = Version.parse(written), (False, False, False)
+        if con is None:
+            raise ValueError(text)
+        return cls(op, con, *flags)
+
+    def check(self, v: Version) -> bool:
+        return _COMPARATORS[self.op](v, self)
+
+
+def _not_equal(v: Version, c: _Term) -> bool:
+    k = c.con
+    if c.dirty:
+        if k.major != v.major:
+            return True
+        if k.minor != v.minor and not c.minor_dirty:
+            return True
+        if c.minor_dirty:
+            return False
+        if k.patch != v.patch and not c.patch_dirty:
+            return True
+        if c.patch_dirty:
+            return v.prerelease != k.prerelease and bool(v.prerelease or k.prerelease)
+    return v != k
+
+
+def _greater(v: Version, c: _Term) -> bool:
+    k = c.con
+    if c.dirty:
+        if v.major != k.major:
+            return v.major > k.major
+        if c.minor_dirty:
+            return False
+        if c.patch_dirty:
+            return v.minor > k.minor
+    return v > k
+
+
+def _less_equal(v: Version, c: _Term) -> bool:
+    k = c.con
+    if not c.dirty:
+        return v <= k
+    if v.major > k.major:
+        return False
+    return not (v.major == k.major and v.minor > k.minor and not c.minor_dirty)
+
+
+def _tilde(v: Version, c: _Term) -> bool:
+    k = c.con
+    if v < k:
+        return False
+    if (k.major, k.minor, k.patch) == (0, 0, 0) and not c.minor_dirty and not c.patch_dirty:
+        return True  # ~*, ~0.0.0
+    return v.major == k.major and (v.minor == k.minor or c.minor_dirty)
+
+
+def _caret(v: Version, c: _Term) -> bool:
+    k = c.con
+    if v < k:
+        return False
+    if k.major > 0 or c.minor_dirty:
+        return v.major == k.major
+    if v.major > 0:
+        return False
+    if k.minor > 0 or c.patch_dirty:
+        return v.minor == k.minor
+    if v.minor > 0:
+        return False
+    return v.patch == k.patch
+
+
+_COMPARATORS: dict[str, Callable[[Version, _Term], bool]] = {
+    "": lambda v, c: _tilde(v, c) if c.dirty else v == c.con,
+    "=": lambda v, c: _tilde(v, c) if c.dirty else v == c.con,
+    "!=": _not_equal,
+    ">": _greater,
+    "<": lambda v, c: v < c.con,
+    ">=": lambda v, c: v >= c.con,
+    "=>": lambda v, c: v >= c.con,
+    "<=": _less_equal,
+    "=<": _less_equal,
+    "~": _tilde,
+    "~>": _tilde,
+    "^": _caret,
+}
 
 
 @dataclass(frozen=True)
 class Constraint:
-    """A parsed constraint: a list of alternatives, each a list of checks that must all hold."""
+    """A parsed constraint: alternatives (``||``), each a list of terms that must all hold, and whether that
+    alternative names a pre-release (then it admits pre-release versions)."""
 
     text: str
-    alternatives: tuple[tuple[_Check, ...], ...]
-    names_prerelease: bool
+    alternatives: tuple[tuple[tuple[_Term, ...], bool], ...]
+
+    @property
+    def names_prerelease(self) -> bool:
+        return any(pre for _, pre in self.alternatives)
 
     @classmethod
     def parse(cls, text: str, field: str = "version") -> Constraint:
-        alternatives: list[tuple[_Check, ...]] = []
-        names_pre = False
+        alternatives: list[tuple[tuple[_Term, ...], bool]] = []
         try:
-            for alt in text.split("||"):
-                alt = re.sub(r"\s+-\s+", " - ", alt.strip())
-                alt = re.sub(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)\s+", r"\1", alt)
-                tokens = [t for t in re.split(r"[\s,]+", alt) if t]
-                if not tokens:
-                    raise ValueError(text)
-                checks: list[_Check] = []
-                i = 0
-                while i < len(tokens):
-                    if i + 2 < len(tokens) and tokens[i + 1] == "-":  # hyphen range
-                        lo, hi = _Partial.parse(tokens[i]), _Partial.parse(tokens[i + 2])
-                        checks += [_comparator(">=", lo), _comparator("<=", hi)]
-                        names_pre = names_pre or bool(lo.prerelease or hi.prerelease)
-                        i += 3
-                        continue
-                    m = _TERM.match(tokens[i])
-                    if not m:
-                        raise ValueError(tokens[i])
-                    partial = _Partial.parse(m.group(2))
-                    names_pre = names_pre or bool(partial.prerelease)
-                    checks.append(_comparator(m.group(1) or "", partial))
-                    i += 1
-                alternatives.append(tuple(checks))
+            rewritten = _RANGE.sub(lambda m: f" >= {m.group(1)}, <= {m.group(2)} ", text)
+            for alt in rewritten.split("||"):
+                if not _VALID.match(alt):
+                    raise ValueError(alt)
+                terms = tuple(_Term.parse(op + ver) for op, ver in _FIND_TERM.findall(alt))
+                if not terms:
+                    raise ValueError(alt)
+                alternatives.append((terms, any(t.con.prerelease for t in terms)))
         except ValueError:
             raise InvalidInput(
                 field, f"{text!r} is not a version or version constraint such as '1.2.3' or '^1.2'"
             ) from None
-        return cls(text, tuple(alternatives), names_pre)
+        return cls(text, tuple(alternatives))
 
     def allows(self, version: Version, devel: bool = False) -> bool:
-        if version.prerelease and not (devel or self.names_prerelease):
-            return False
-        return any(all(check(version) for check in alt) for alt in self.alternatives)
+        for terms, names_pre in self.alternatives:
+            if version.prerelease and not (devel or names_pre):
+                continue
+            if all(term.check(version) for term in terms):
+                return True
+        return False
 
 
 def newest(versions: Iterable[str], constraint: str | None, devel: bool = False, field: str = "version") -> str | None:

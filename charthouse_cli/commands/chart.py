@@ -92,7 +92,9 @@ def upload(ctx: Context, args: argparse.Namespace) -> int:
     if len(data) <= DIRECT_UPLOAD_MAX_BYTES and not args.presigned:
         reply = ctx.client.call("POST", path("v1", "charts"), raw=data, content_type="application/gzip", query=query)
     else:
-        slot = ctx.client.call("POST", path("v1", "charts", "uploads"), body={}).data
+        slot = ctx.client.call(
+            "POST", path("v1", "charts", "uploads"), body={}, retry=True
+        ).data  # a spare slot expires
         if len(data) > int(slot.get("max_bytes") or len(data)):
             raise UsageError(f"{args.file} is {len(data)} bytes; the service takes at most {slot['max_bytes']}")
         put_presigned(str(slot["url"]), data, slot.get("headers") or {})

@@ -93,7 +93,7 @@ def list_(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def refresh(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.emit(ctx.client.call("POST", path("v1", "repositories", args.name, "refresh")).data, _human)
+    ctx.emit(ctx.client.call("POST", path("v1", "repositories", args.name, "refresh"), retry=True).data, _human)
     return 0
 
 

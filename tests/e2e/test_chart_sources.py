@@ -268,11 +268,12 @@ def test_dependencies_crds_hooks_and_notes(api: Api, stack: Stack, published: Pu
 
 
 def test_dependency_update(api: Api, stack: Stack, published: Published, tmp_path: Path) -> None:
-    """A chart whose dependency is not vendored installs only with dependency_update (helm fetches it)."""
+    """A chart whose dependency is not vendored installs only with dependency_update, which fetches it from the
+    registered repository with that URL (through the SSRF guard), and is refused while no repository has it."""
     from tests.e2e.repos import dependent_chart
 
     assert stack.repo is not None
-    # an unauthenticated copy of the dependency: helm fetches dependencies itself, from their repository URL
+    # an unauthenticated copy of the dependency, named in Chart.yaml by its URL
     anon = stack.repo.__class__(tmp_path / "anon", stack.cfg.helm_binary, _free_port())
     try:
         anon.add(published.plain.archive)
@@ -285,10 +286,15 @@ def test_dependency_update(api: Api, stack: Stack, published: Published, tmp_pat
         op = install(api, "needsdep", "uploaded/needsdep")
         assert op["status"] == "failed" and "missing in charts" in op["error"]["message"], op
         op = install(api, "needsdep", "uploaded/needsdep", dependency_update=True)
+        assert op["status"] == "failed" and op["error"]["code"] == "InvalidInput", op
+        assert f"repository {anon.base_url} is not registered" in op["error"]["message"], op
+        assert api.call("PUT", "/v1/repositories/anon", {"url": anon.base_url})[0] == 201
+        op = install(api, "needsdep", "uploaded/needsdep", dependency_update=True)
         assert op["status"] == "succeeded", op
         assert "needsdep-plain" in helm_cli(stack, "get", "manifest", "needsdep", "-n", "default")
         uninstall(api, "needsdep")
     finally:
+        api.call("DELETE", "/v1/repositories/anon")
         anon.close()
 
 

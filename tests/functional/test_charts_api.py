@@ -94,6 +94,19 @@ def test_wrong_credentials_store_nothing(api: Api, index_server: list[tuple[str,
     assert api.call("GET", "/v1/repositories/bad")[0] == 404
 
 
+def test_an_alias_bomb_index_is_refused_and_nothing_is_cached(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a kilobyte of nested aliases (a million values once expanded): 422 naming the index, no cache."""
+    anchors = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    bomb = ("\n".join(anchors) + "\nentries:\n  web:\n  - {name: web, version: 1.0.0, keywords: *b6}\n").encode()
+    monkeypatch.setattr(repositories, "fetch", lambda *args, **kwargs: bomb)
+    status, err = api.call("PUT", "/v1/repositories/bomb", {"url": "https://charts.example/bomb"})
+    assert status == 422 and err["error"]["code"] == "InvalidInput", err
+    assert "index.yaml was refused: its aliases expand" in err["error"]["message"]
+    assert api.call("GET", "/v1/repositories/bomb")[0] == 404
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -222,3 +222,14 @@ def test_a_key_reused_on_another_release_is_422(api: Api) -> None:
     assert post(api, f"{NS}/a/rollback", {}, key="rb")[0] == 202
     status, err = post(api, f"{NS}/b/rollback", {}, key="rb")  # same body, another release
     assert status == 422 and err["error"]["details"]["field"] == "Idempotency-Key"
+
+
+def test_same_key_with_another_query_is_422(api: Api) -> None:
+    """The key names the whole request, its query string included (not only what the query changes in the body)."""
+    api.register()
+    body = json.dumps({"name": "web", "chart": CHART})
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "q-1", **api.auth}
+    assert api.c.http.post(NS, body=body, headers=headers).status_code == 202
+    resp = api.c.http.post(f"{NS}?trace=1", body=body, headers=headers)
+    assert resp.status_code == 422 and resp.json_body["error"]["details"]["field"] == "Idempotency-Key"
+    assert api.c.http.post(NS, body=body, headers=headers).status_code == 202  # the same request: replayed

@@ -259,7 +259,7 @@ def _chart_flags(verb: str, spec: ChartSpec, flavor: Flavor, values_file: str, c
     argv += _flag(spec.atomic, *flavor.atomic())
     argv += _flag(spec.disable_hooks, "--no-hooks")
     argv += _flag(spec.skip_crds, "--skip-crds")
-    argv += _flag(spec.dependency_update, "--dependency-update")
+    # no --dependency-update: Charthouse fetches dependencies itself, through the SSRF guard (core/catalog.py)
     argv += _flag(spec.render_subchart_notes, "--render-subchart-notes")
     if spec.description:
         argv += ["--description", spec.description]

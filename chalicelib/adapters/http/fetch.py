@@ -4,12 +4,21 @@ Basic auth, bearer tokens, client certificates, a CA bundle and ``insecure_skip_
 nowhere else. Credentials go only to the repository's own host (``pass_credentials`` sends them to other hosts
 too, like helm's ``--pass-credentials``) and are never carried across a redirect. Every body is size-bounded;
 errors name the URL without its query string.
+
+Every connection, the first and each redirect's, goes to an address the SSRF guard checked: the host name is
+resolved once (:func:`~chalicelib.adapters.http.guard.resolve`) and the socket opened to that address, so a name
+that answers differently the second time (DNS rebinding) gains nothing. TLS still verifies the certificate
+against the host name, which is also the SNI sent. Proxies named in the environment are not used (through a
+proxy, the guard would check the proxy, not the target).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import http.client
 import os
+import socket
 import ssl
 import tempfile
 import urllib.error
@@ -87,18 +96,54 @@ def safe_url(url: str) -> str:
     return redact.redact(url.split("?", 1)[0].split("#", 1)[0])
 
 
-class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows redirects like urllib does, after the SSRF guard has passed the target."""
+def _pinned_connect(policy: netguard.Policy, field: str) -> Any:
+    """``socket.create_connection`` that resolves the host once, through the guard, and connects to one of the
+    addresses it checked (in the resolver's order, like ``create_connection``)."""
 
-    def __init__(self, allowed: tuple[netguard.Network, ...], field: str) -> None:
-        self._allowed = allowed
-        self._field = field
+    def connect(address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> socket.socket:
+        host, port = address
+        last: OSError | None = None
+        for ip in netguard.resolve(host, port, policy, field):
+            try:
+                return socket.create_connection((ip, port), timeout, source_address)
+            except OSError as exc:
+                last = exc
+        raise last or OSError(f"{host} has no address")
 
-    def redirect_request(
-        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> urllib.request.Request | None:
-        netguard.check_url(newurl, self._allowed, self._field)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+    return connect
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, policy: netguard.Policy, field: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _pinned_connect(policy, field)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TCP to a checked address; TLS with ``server_hostname`` = the URL's host (SNI and certificate check)."""
+
+    def __init__(self, *args: Any, policy: netguard.Policy, field: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _pinned_connect(policy, field)
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, policy: netguard.Policy, field: str) -> None:
+        super().__init__()
+        self._connection = functools.partial(_PinnedHTTPConnection, policy=policy, field=field)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, policy: netguard.Policy, field: str) -> None:
+        super().__init__(context=context)
+        self._tls_context = context
+        self._connection = functools.partial(_PinnedHTTPSConnection, policy=policy, field=field)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req, context=self._tls_context)
 
 
 def fetch(
@@ -106,21 +151,26 @@ def fetch(
     access: Access,
     max_bytes: int,
     timeout_s: float,
-    allowed: tuple[netguard.Network, ...] = (),
+    policy: netguard.Policy = netguard.DEPLOYED,
     field: str = "url",
 ) -> bytes:
-    """GET ``url`` with ``access``; at most ``max_bytes``. Link-local and metadata addresses are refused (``field``
-    names the request field the URL came from), redirects included. Raises the typed errors of ``errors.py``."""
-    netguard.check_url(url, allowed, field)
+    """GET ``url`` with ``access``; at most ``max_bytes``. Addresses ``policy`` refuses are refused (``field`` names
+    the request field the URL came from), redirects included, and the connection goes to the address that was
+    checked. Raises the typed errors of ``errors.py``."""
+    # No separate check first: each connection resolves its host once, through the guard (see _pinned_connect).
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     auth = access.authorization(url)
     if auth:
         req.add_unredirected_header("Authorization", auth)  # not sent again after a redirect
     shown = safe_url(url)
     try:
-        handlers: list[Any] = [_GuardedRedirects(allowed, field)]
-        if url.startswith("https:"):
-            handlers.append(urllib.request.HTTPSHandler(context=access.ssl_context()))
+        # both schemes are pinned (a redirect may change the scheme), so a redirect target is checked as it is
+        # connected to, like the first URL
+        handlers: list[Any] = [
+            urllib.request.ProxyHandler({}),  # no proxy from the environment: the guard checks the real target
+            _PinnedHTTPHandler(policy, field),
+            _PinnedHTTPSHandler(access.ssl_context(), policy, field),
+        ]
         with urllib.request.build_opener(*handlers).open(req, timeout=timeout_s) as resp:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:

@@ -5,7 +5,8 @@ The modules, each owning one thing:
 ``tree``
     the JSON type, :class:`Limits`, the validating copy every parser ends with, deep merge primitives;
 ``yaml_dialect``
-    helm's YAML dialect (YAML 1.1 traps, anchors and the alias-bomb guard): :func:`parse_values`;
+    helm's YAML dialect (YAML 1.1 traps, anchors; aliases bounded by :mod:`~chalicelib.domain.yamlguard`):
+    :func:`parse_values`;
 ``strvals``
     helm's ``--set``/``--set-string``/``--set-json`` syntax: :func:`parse_set`, :func:`sensitive_paths`;
 ``merge``

@@ -37,7 +37,8 @@ from typing import Any
 import yaml
 from yaml.reader import ReaderError
 
-from chalicelib.domain.values.tree import DEFAULT_LIMITS, Limits, MarkedKey, finish, snip
+from chalicelib.domain import yamlguard
+from chalicelib.domain.values.tree import DEFAULT_LIMITS, Limits, MarkedKey, finish
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 try:
@@ -138,35 +139,9 @@ def _yaml_error(field: str, exc: yaml.YAMLError) -> InvalidInput:
 
 
 def _scan_yaml(text: str, field: str, limits: Limits, refused_tags: frozenset[str]) -> None:
-    """Stream the YAML events once, before building anything, and enforce limits.
-
-    Rejects a second document, nesting deeper than ``max_depth``, more than ``max_nodes`` nodes with every
-    alias counted at the size of what it refers to, aliases to an anchor that is undefined or still open (a
-    recursive structure), and any node tagged explicitly with one of ``refused_tags`` (naming its line). It
-    stops at the first violation, so an alias bomb or a megabyte of ``[`` costs only a few events.
-    """
-    max_nodes, max_depth = limits.max_nodes, limits.max_depth
-    # One frame per open collection: [expanded size, height, anchor]. A scalar has height
-    # 0, a collection 1 + the height of its tallest child.
-    stack: list[list[Any]] = []
-    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, height)
-    total = 0
-    documents = 0
-
-    def count(size: int, height: int) -> None:
-        nonlocal total
-        total += size
-        if total > max_nodes:
-            raise PayloadTooLarge(
-                field, f"more than {max_nodes} values and keys (aliases count at their expanded size)"
-            )
-        if len(stack) + height > max_depth:
-            raise PayloadTooLarge(field, f"nested deeper than {max_depth} levels")
-
-    def attach(size: int, height: int) -> None:
-        if stack:
-            stack[-1][0] += size
-            stack[-1][1] = max(stack[-1][1], height + 1)
+    """Stream the YAML events once, before building anything (:func:`chalicelib.domain.yamlguard.scan`, the
+    guard every outside YAML goes through): a single document, at most ``max_depth`` deep and ``max_nodes``
+    nodes with aliases counted at their expanded size, and no node tagged with one of ``refused_tags``."""
 
     def refuse(event: yaml.NodeEvent) -> None:
         tag = getattr(event, "tag", None)
@@ -179,33 +154,8 @@ def _scan_yaml(text: str, field: str, limits: Limits, refused_tags: frozenset[st
                 "(helm values have no binary or time type): write the text itself, quoted",
             )
 
-    for event in yaml.parse(text, Loader=_ValuesLoader):
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise InvalidInput(field, "must be a single YAML document (found a second '---')")
-        elif isinstance(event, yaml.ScalarEvent):
-            refuse(event)
-            count(1, 0)
-            attach(1, 0)
-            if event.anchor is not None:
-                anchors[event.anchor] = (1, 0)
-        elif isinstance(event, yaml.AliasEvent):
-            anchor = event.anchor or ""
-            if anchor not in anchors:
-                raise InvalidInput(field, f"alias *{snip(anchor)[1:-1]} is undefined or recursive")
-            size, height = anchors[anchor]
-            count(size, height)
-            attach(size, height)
-        elif isinstance(event, yaml.CollectionStartEvent):
-            refuse(event)
-            stack.append([1, 1, event.anchor])
-            count(1, 0)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            size, height, anchor = stack.pop()
-            if anchor is not None:
-                anchors[anchor] = (size, height)
-            attach(size, height)
+    budget = yamlguard.Budget(max_depth=limits.max_depth, max_nodes=limits.max_nodes, max_alias_nodes=None)
+    yamlguard.scan(text, field, budget, too_large=PayloadTooLarge, loader=_ValuesLoader, check=refuse)
 
 
 def load_yaml(text: str, field: str, limits: Limits, refused_tags: frozenset[str] = frozenset()) -> object:

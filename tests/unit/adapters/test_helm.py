@@ -52,8 +52,8 @@ def _pairs(argv: list[str]) -> list[str]:
         (
             H3,
             InstallSpec(**BASE, dependency_update=True, devel=True, render_subchart_notes=True, wait_for_jobs=True),
-            ["--dependency-update", "--devel", "--render-subchart-notes", "--wait-for-jobs"],
-            [],
+            ["--devel", "--render-subchart-notes", "--wait-for-jobs"],
+            ["--dependency-update"],  # helm never fetches dependencies itself: the catalog does, through the guard
         ),
         (
             H3,
@@ -219,6 +219,14 @@ def test_helm_json_after_progress_lines() -> None:
     assert _json('Hang tight...\n...Successfully got an update\n{"name": "a", "x": "{"}\n', "install")["name"] == "a"
     with pytest.raises(Exception, match="not a JSON object"):
         _json("Error-free but no JSON\n[1]\n", "install")
+
+
+def test_the_timeout_cap_leaves_the_worker_time_to_record_the_outcome() -> None:
+    """helm's --timeout, the kill margin and the worker's own margin must fit in the worker Lambda's 900 s."""
+    from chalicelib import config
+
+    assert config.MAX_HELM_TIMEOUT_S == 780 and config.Settings().max_timeout_s == config.MAX_HELM_TIMEOUT_S
+    assert config.MAX_HELM_TIMEOUT_S + helm.KILL_MARGIN_S + config.WORKER_MARGIN_S <= config.DEFAULT_WORKER_TIMEOUT_S
 
 
 def test_test_argv_and_results() -> None:

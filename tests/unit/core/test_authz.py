@@ -29,3 +29,10 @@ def test_rules_and_patterns() -> None:
     with pytest.raises(InvalidInput) as exc:
         Policy.from_json("p", {"principals": ["x"], "rules": [{"verbs": ["fly"]}]})
     assert exc.value.field == "rules[0].verbs"
+
+
+@pytest.mark.parametrize("verb", ["read", "install", "upgrade", "rollback", "uninstall", "unlock", "reveal", "charts"])
+def test_the_admin_verb_grants_every_verb_where_it_applies(verb: str) -> None:
+    rule = Rule(("admin",), ("prod",), ("*",))
+    assert rule.grants(verb, "prod", "apps") and rule.grants("admin", "prod", None)
+    assert not rule.grants(verb, "dev", "apps")

@@ -1,12 +1,23 @@
-"""Chart references (repository, uploaded, OCI, URL) and the file name an archive is stored under."""
+"""Chart references (repository, uploaded, OCI, URL), the file name an archive is stored under, and\n``dependency_update``: dependencies fetched from registered repositories only, through the SSRF guard."""
 
 from __future__ import annotations
 
-import pytest
+import hashlib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from chalicelib.core.catalog import Archive, ChartRef
-from chalicelib.domain import archives
+import pytest
+import yaml
+
+from chalicelib.adapters.helm import Workdir
+from chalicelib.adapters.http.guard import DEPLOYED
+from chalicelib.core import catalog as catalog_module
+from chalicelib.core.catalog import Archive, Catalog, ChartRef
+from chalicelib.core.repositories import Connection, Repository
+from chalicelib.domain import archives, chartindex
 from chalicelib.domain import validate as v
+from chalicelib.errors import InvalidInput, RepositoryNotFound
 from tests.unit.domain.test_archives import GOOD, tgz
 
 
@@ -29,3 +40,98 @@ def test_archive_file_name_for_provenance() -> None:
     assert Archive(b"", "1.2.3", url="https://x/charts/demo-1.2.3.tgz").filename(chart) == "demo-1.2.3.tgz"
     assert Archive(b"", "1.2.3", url="https://x/download?id=7").filename(chart) == "demo-1.2.3.tgz"
     assert Archive(b"", "1.2.3").filename(chart) == "demo-1.2.3.tgz"
+
+
+# ---------------------------------------------------------------- dependency_update: fetched here, through the guard
+
+
+def chart_tgz(name: str, version: str, chart_yaml_extra: str = "") -> bytes:
+    meta = f"apiVersion: v2\nname: {name}\nversion: {version}\n{chart_yaml_extra}".encode()
+    return tgz([(name, None, "dir"), (f"{name}/Chart.yaml", meta, "file")])
+
+
+class Registered:
+    """The few RepositoryRegistry calls the catalog makes, over one registered HTTP repository."""
+
+    def __init__(self, url: str, index: bytes) -> None:
+        self.repo = Repository("deps", url, "http", "", False, False, False, ("password",), "sid", 0.0, 0.0)
+        self.conn = Connection(self.repo, {"username": "u", "password": "p"})
+        self.compact = chartindex.parse(index, url)
+        self.netpolicy = DEPLOYED
+
+    def connect(self, name: str) -> Connection:
+        if name != "deps":
+            raise RepositoryNotFound(f"repository {name} is not registered")
+        return self.conn
+
+    def for_url(self, url: str) -> Connection | None:
+        return self.conn if url == self.repo.url or url.startswith(self.repo.url + "/") else None
+
+    def index(self, name: str) -> dict[str, Any]:
+        return self.compact
+
+
+URL = "https://charts.example/deps"
+DB = {v: chart_tgz("db", v) for v in ("1.0.0", "1.4.0", "2.0.0")}  # built once: gzip stamps the time
+INDEX = yaml.safe_dump(
+    {
+        "apiVersion": "v1",
+        "entries": {
+            "db": [
+                {"name": "db", "version": v, "urls": [f"db-{v}.tgz"], "digest": hashlib.sha256(data).hexdigest()}
+                for v, data in DB.items()
+            ]
+        },
+    }
+).encode()
+
+
+@pytest.fixture
+def fetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Any]]:
+    calls: list[tuple[str, Any, Any]] = []
+
+    def fake_fetch(url: str, access: Any, max_bytes: int, timeout_s: float, policy: Any, field: str) -> bytes:
+        calls.append((url, access, policy))
+        return DB[url.rsplit("-", 1)[-1].removesuffix(".tgz")]
+
+    monkeypatch.setattr(catalog_module, "fetch", fake_fetch)
+    return calls
+
+
+def _materialize(tmp_path: Path, repository: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    parent = chart_tgz("parent", "0.1.0", f"dependencies:\n- {{name: db, version: ^1, repository: '{repository}'}}\n")
+    uploads = SimpleNamespace(resolve=lambda name, version, devel: {"version": "0.1.0"}, archive=lambda upload: parent)
+    catalog = Catalog(Registered(URL, INDEX), uploads, "/nonexistent", archives.Limits())  # type: ignore[arg-type]
+    spec = SimpleNamespace(chart="uploaded/parent", version=None, devel=False, verify=False, dependency_update=True)
+    with Workdir("") as workdir:
+        chart = catalog.materialize(spec, workdir)  # type: ignore[arg-type]
+        found = sorted(p.name for p in (Path(chart.path) / "charts").iterdir())
+    return Path("/".join(found))
+
+
+@pytest.mark.parametrize("repository", [URL, URL + "/", "@deps", "alias:deps"])
+def test_dependencies_come_from_the_registered_repository_through_the_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fetched: list[tuple[str, Any, Any]], repository: str
+) -> None:
+    assert str(_materialize(tmp_path, repository, monkeypatch)) == "db-1.4.0.tgz"  # ^1: the newest 1.x
+    url, access, policy = fetched[-1]
+    assert url == f"{URL}/db-1.4.0.tgz" and access.password == "p" and policy is DEPLOYED
+
+
+@pytest.mark.parametrize(
+    ("repository", "words"),
+    [
+        ("https://elsewhere.example/charts", "repository https://elsewhere.example/charts is not registered"),
+        ("http://169.254.169.254/latest", "is not registered"),
+        ("@nope", "repository @nope is not registered"),
+        ("file://../db", "file:// dependencies cannot be fetched"),
+        ("oci://reg.example/charts", "is not registered"),
+    ],
+)
+def test_a_dependency_from_an_unregistered_source_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fetched: list[tuple[str, Any, Any]], repository: str, words: str
+) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        _materialize(tmp_path, repository, monkeypatch)
+    assert exc.value.field == "dependency_update" and words in exc.value.message
+    assert fetched == []  # nothing was fetched from it

@@ -99,3 +99,12 @@ def test_eks_cluster_credentials_end_to_end(monkeypatch: pytest.MonkeyPatch) -> 
     assert doc["users"][0]["user"]["token"].startswith("k8s-aws-v1.")
     assert doc["clusters"][0]["cluster"]["server"].startswith("https://")
     assert creds.secrets and creds.secrets[0] == doc["users"][0]["user"]["token"]
+
+
+def test_a_kubeconfig_alias_bomb_is_refused() -> None:
+    anchors = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    text = yaml.safe_dump(_kubeconfig({"token": "t"})) + "\n".join(anchors) + "\npreferences: {x: *b6}\n"
+    with pytest.raises(InvalidInput) as exc:
+        ClusterSpec.from_json("prod", {"kubeconfig": text})
+    assert exc.value.field == "kubeconfig" and "its aliases expand to more than 10000" in exc.value.message

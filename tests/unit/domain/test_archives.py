@@ -90,3 +90,15 @@ def test_archive_limits() -> None:
 def test_unpack(tmp_path: Any) -> None:
     path = archives.unpack(tgz(GOOD), tmp_path, archives.Limits())
     assert path == tmp_path / "demo" and (path / "templates" / "cm.yaml").read_bytes() == b"kind: ConfigMap\n"
+
+
+def test_a_chart_yaml_alias_bomb_is_refused() -> None:
+    anchors = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    chart_yaml = (CHART_YAML.decode() + "\n".join(anchors) + "\nkeywords: *b6\n").encode()
+    with pytest.raises(InvalidInput) as exc:
+        archives.inspect(tgz([("demo/Chart.yaml", chart_yaml, "file")]), archives.Limits())
+    assert (
+        exc.value.field == "chart"
+        and "Chart.yaml was refused: its aliases expand to more than 10000" in exc.value.message
+    )

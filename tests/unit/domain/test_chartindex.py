@@ -63,3 +63,15 @@ def test_index_that_is_not_one(raw: bytes) -> None:
     with pytest.raises(InvalidInput) as exc:
         chartindex.parse(raw, "https://x")
     assert exc.value.field == "url"
+
+
+def test_an_alias_bomb_index_is_refused_before_it_expands() -> None:
+    """A kilobyte of nested aliases would expand into hundreds of megabytes once cached as JSON."""
+    anchors = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    raw = ("\n".join(anchors) + "\nentries:\n  web:\n  - {name: web, version: 1.0.0, keywords: *b6}\n").encode()
+    assert len(raw) < 1024
+    with pytest.raises(InvalidInput) as exc:
+        chartindex.parse(raw, "https://charts.example")
+    assert exc.value.field == "url"
+    assert "index.yaml was refused: its aliases expand to more than" in exc.value.message

@@ -68,6 +68,15 @@ def test_hook_summary() -> None:
     assert hook_summary({"kind": "Pod", "metadata": {"name": "p"}})["events"] == []
 
 
+def test_an_alias_bomb_ends_the_list_there() -> None:
+    anchors = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    bomb = "kind: ConfigMap\nmetadata: {name: b}\n" + "\n".join(anchors) + "\ndata: {x: *b6}\n"
+    assert documents("kind: ConfigMap\nmetadata: {name: a}\n---\n" + bomb) == [
+        {"kind": "ConfigMap", "metadata": {"name": "a"}}
+    ]
+
+
 @pytest.mark.parametrize(
     ("manifest", "expected"),
     [

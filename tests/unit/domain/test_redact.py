@@ -1,10 +1,16 @@
-"""Redaction: presigned URLs, bearer and EKS tokens, passwords in URLs and text, literal secrets."""
+"""Redaction: presigned URLs, bearer and EKS tokens, passwords in URLs and text, literal secrets; the masking
+rules of values, tested with the table of examples in docs/SECURITY.md as data."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chalicelib.domain import redact
+from chalicelib.domain.values import sensitive_paths
 
 
 @pytest.mark.parametrize(
@@ -23,3 +29,71 @@ def test_redact(text: str, secret: str) -> None:
 
 def test_redact_literal_secrets() -> None:
     assert "my-very-secret" not in redact.redact("x my-very-secret y", ("my-very-secret",))
+
+
+def test_a_secret_that_is_an_alias_bomb_is_masked_whole() -> None:
+    """A chart can render any text; a Secret built from nested aliases is neither expanded nor shown."""
+    anchors = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    doc = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n" + "\n".join(anchors) + "\nstringData: {x: *b6}\n"
+    masked = redact.mask_manifest("kind: ConfigMap\n---\n" + doc)
+    assert masked.startswith("kind: ConfigMap\n---\n") and len(masked) < 200
+    assert "could not be parsed" in masked and "*b6" not in masked
+
+
+# ---------------------------------------------------------------- the masking rules, from docs/SECURITY.md's table
+
+SECURITY_MD = Path(__file__).resolve().parents[3] / "docs" / "SECURITY.md"
+
+
+def masking_examples() -> list[tuple[Any, list[str], Any]]:
+    """The rows of the table between the ``masking-examples`` markers: (values, set_sensitive, shown)."""
+    text = SECURITY_MD.read_text()
+    table = text.split("<!-- masking-examples", 1)[1].split("<!-- /masking-examples -->", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]  # no cell holds a "|"
+        if len(cells) != 3 or not cells[0].startswith("{"):
+            continue
+        values, sensitive, shown = cells
+        rows.append((json.loads(values), [s.strip("`") for s in sensitive.split()], json.loads(shown)))
+    return rows
+
+
+def test_the_documented_table_is_read_whole() -> None:
+    rows = masking_examples()
+    assert len(rows) >= 15 and sum(1 for _, s, _ in rows if s) >= 3
+
+
+@pytest.mark.parametrize(("values", "sensitive", "shown"), masking_examples())
+def test_the_documented_masking_examples(values: Any, sensitive: list[str], shown: Any) -> None:
+    paths = sensitive_paths(sensitive) if sensitive else ()
+    assert redact.mask_values(values, paths) == shown
+
+
+def test_masked_strings_are_scrubbed_from_messages_too() -> None:
+    values = {"db": {"url": "postgres://app:hunter22@db/app", "password": "pa55word"}, "tls": {"key": "x"}}
+    assert set(redact.sensitive_strings(values)) == {"hunter22", "pa55word"}
+
+
+def test_every_secret_in_a_manifest_has_its_data_and_string_data_masked() -> None:
+    manifest = (
+        "# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+        "data: {pw: aHVudGVyMg==}\nstringData: {token: hunter2}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {greeting: hi}\n"
+    )
+    masked = redact.mask_manifest(manifest)
+    assert "aHVudGVyMg==" not in masked and "hunter2" not in masked
+    assert "pw: <redacted>" in masked and "token: <redacted>" in masked
+    assert "greeting: hi" in masked and masked.startswith("# Source: c/templates/s.yaml\n")
+
+
+def test_scrubbed_strings_come_from_lists_and_set_sensitive_paths_too() -> None:
+    values = {"tokens": ["tok-one", "tok-two"], "db": {"user": "app-user"}, "plain": ["visible"]}
+    assert redact.sensitive_strings(values, [("db", "user")]) == ("tok-one", "tok-two", "app-user")
+
+
+def test_literal_secrets_of_six_characters_or_more_are_scrubbed() -> None:
+    assert redact.redact("a 123456 b", ("123456",)) == "a <redacted> b"
+    assert redact.redact("a 12345 b", ("12345",)) == "a 12345 b"  # too short to scrub without eating text
+    assert redact.redact("x", ("",)) == "x"

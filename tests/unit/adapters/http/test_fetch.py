@@ -1,10 +1,28 @@
-"""Outbound fetching: credentials go only to the repository's own origin."""
+"""Outbound fetching: credentials go only to the repository's own origin; every connection goes to an address the
+SSRF guard checked (one lookup, no rebinding), with TLS verified against the host name."""
 
 from __future__ import annotations
 
 import base64
+import datetime
+import http.server
+import os
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import Any
 
-from chalicelib.adapters.http.fetch import Access
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
+from chalicelib.adapters.http.guard import DEPLOYED, Policy
+from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
 
 def test_credentials_only_for_the_repository_origin() -> None:
@@ -15,3 +33,223 @@ def test_credentials_only_for_the_repository_origin() -> None:
     passing = Access("https://charts.example", token="t", pass_credentials=True)
     assert passing.authorization("https://cdn.example/x.tgz") == "Bearer t"
     assert access.secrets == ("p",)
+
+
+# ---------------------------------------------------------------- the connection goes to the checked address
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/status/"):
+            self.send_response(int(path.rsplit("/", 1)[-1]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path in ("/auth", "/big"):
+            body = (self.headers.get("Authorization") or "none").encode() if path == "/auth" else b"x" * 5000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", self.server.redirect_to)  # type: ignore[attr-defined]
+            self.end_headers()
+            return
+        body = b"index for " + (self.headers.get("Host") or "").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[http.server.ThreadingHTTPServer]:
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
+    srv.redirect_to = ""  # type: ignore[attr-defined]
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[http.server.ThreadingHTTPServer]:
+    yield from _serve()
+
+
+class Resolver:
+    """DNS under the test's control: each lookup of a name takes its next answer (the last one repeats)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[str]] = {}
+        self.lookups: list[str] = []
+
+    def getaddrinfo(self, host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host not in self.answers:
+            return REAL_GETADDRINFO(host, port, *args, **kwargs)  # IP literals
+        self.lookups.append(host)
+        queue = self.answers[host]
+        ip = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
+
+
+REAL_GETADDRINFO = socket.getaddrinfo
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> Resolver:
+    resolver = Resolver()
+    monkeypatch.setattr(socket, "getaddrinfo", resolver.getaddrinfo)
+    return resolver
+
+
+LOCAL = Policy(loopback=True)  # the local stages: the test servers run on loopback
+
+
+def test_a_rebinding_name_is_resolved_once_and_the_checked_address_is_used(
+    server: http.server.ThreadingHTTPServer, dns: Resolver
+) -> None:
+    """The name answers a permitted address first and the metadata address after: only the first is ever used."""
+    port = server.server_address[1]
+    dns.answers["rebind.example"] = ["127.0.0.1", "169.254.169.254"]
+    body = fetch(f"http://rebind.example:{port}/index.yaml", Access("http://rebind.example"), 1000, 5, LOCAL)
+    assert body == f"index for rebind.example:{port}".encode()  # the Host header keeps the name
+    assert dns.lookups == ["rebind.example"]
+
+
+def test_a_name_that_resolves_to_a_refused_address_is_never_connected(dns: Resolver) -> None:
+    dns.answers["metadata.example"] = ["169.254.169.254"]
+    with pytest.raises(InvalidInput) as exc:
+        fetch("http://metadata.example/latest/meta-data/", Access("http://metadata.example"), 1000, 5, LOCAL, "chart")
+    assert exc.value.field == "chart" and "metadata.example is a link-local or metadata address" in exc.value.message
+
+
+def test_loopback_is_refused_by_the_deployed_policy(server: http.server.ThreadingHTTPServer, dns: Resolver) -> None:
+    port = server.server_address[1]
+    dns.answers["runtime.example"] = ["127.0.0.1"]
+    for url in (f"http://127.0.0.1:{port}/x", f"http://runtime.example:{port}/x"):
+        with pytest.raises(InvalidInput, match="loopback"):
+            fetch(url, Access(url), 1000, 5, DEPLOYED)
+
+
+def test_a_redirect_target_is_checked_and_pinned(server: http.server.ThreadingHTTPServer, dns: Resolver) -> None:
+    port = server.server_address[1]
+    dns.answers["next.example"] = ["127.0.0.1", "169.254.169.254"]
+    server.redirect_to = f"http://next.example:{port}/index.yaml"  # type: ignore[attr-defined]
+    assert fetch(f"http://127.0.0.1:{port}/redirect", Access("http://x"), 1000, 5, LOCAL).startswith(b"index for next")
+    server.redirect_to = "http://169.254.169.254/latest/meta-data/"  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="link-local or metadata"):
+        fetch(f"http://127.0.0.1:{port}/redirect", Access("http://x"), 1000, 5, LOCAL)
+
+
+def _tls_pair(name: str) -> tuple[str, ssl.SSLContext]:
+    """A CA (PEM) and a server context whose certificate, signed by that CA, names ``name``."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_path, key_path = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        with open(cert_path, "wb") as fh:
+            fh.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(key_path, "wb") as fh:
+            fh.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+        ctx.load_cert_chain(cert_path, key_path)
+    return ca.public_bytes(serialization.Encoding.PEM).decode(), ctx
+
+
+@pytest.mark.parametrize(("cert_name", "ok"), [("charts.example", True), ("other.example", False)])
+def test_tls_is_verified_against_the_host_name_not_the_address(dns: Resolver, cert_name: str, ok: bool) -> None:
+    ca, tls = _tls_pair(cert_name)
+    for srv in _serve(tls):
+        port = srv.server_address[1]
+        dns.answers["charts.example"] = ["127.0.0.1"]
+        url = f"https://charts.example:{port}/index.yaml"
+        if ok:
+            assert fetch(url, Access(url, ca_bundle=ca), 1000, 5, LOCAL) == f"index for charts.example:{port}".encode()
+        else:
+            with pytest.raises(RepositoryUnreachable, match="TLS"):
+                fetch(url, Access(url, ca_bundle=ca), 1000, 5, LOCAL)
+        assert dns.lookups == ["charts.example"]
+
+
+def test_a_proxy_from_the_environment_is_not_used(
+    server: http.server.ThreadingHTTPServer, dns: Resolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a proxy the guard would check the proxy's address, not the target's: the target is connected."""
+    port = server.server_address[1]
+    dns.answers["charts.example"] = ["127.0.0.1"]
+    monkeypatch.setenv("http_proxy", "http://169.254.169.254:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://169.254.169.254:3128")
+    url = f"http://charts.example:{port}/index.yaml"
+    assert fetch(url, Access(url), 1000, 5, LOCAL) == f"index for charts.example:{port}".encode()
+
+
+def test_credentials_go_with_the_request_and_not_across_a_redirect(
+    server: http.server.ThreadingHTTPServer, dns: Resolver
+) -> None:
+    port = server.server_address[1]
+    dns.answers["charts.example"] = ["127.0.0.1"]
+    dns.answers["cdn.example"] = ["127.0.0.1"]
+    base = f"http://charts.example:{port}"
+    access = Access(base, username="u", password="p")
+    assert fetch(f"{base}/auth", access, 1000, 5, LOCAL) == b"Basic " + base64.b64encode(b"u:p")
+    assert fetch(f"http://cdn.example:{port}/auth", access, 1000, 5, LOCAL) == b"none"  # another origin
+    server.redirect_to = f"{base}/auth"  # type: ignore[attr-defined]
+    assert fetch(f"{base}/redirect", access, 1000, 5, LOCAL) == b"none"  # not carried across a redirect
+    assert fetch(f"{base}/auth", Access(base, token="t0k"), 1000, 5, LOCAL) == b"Bearer t0k"
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "words"),
+    [
+        ("/status/401", RepositoryAuthFailed, "refused the credentials (HTTP 401)"),
+        ("/status/403", RepositoryAuthFailed, "refused the credentials (HTTP 403)"),
+        ("/status/404", RemoteNotFound, "was not found (HTTP 404)"),
+        ("/status/500", RepositoryUnreachable, "answered HTTP 500"),
+        ("/big", PayloadTooLarge, "is larger than 1000 bytes"),
+    ],
+)
+def test_answers_become_typed_errors_naming_the_url_without_its_query(
+    server: http.server.ThreadingHTTPServer, path: str, error: type[Exception], words: str
+) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}{path}?X-Amz-Signature=s3cr3t"
+    with pytest.raises(error) as exc:
+        fetch(url, Access(url), 1000, 5, LOCAL)
+    assert words in str(exc.value) and "s3cr3t" not in str(exc.value)
+    assert f"127.0.0.1:{server.server_address[1]}{path}" in str(exc.value)

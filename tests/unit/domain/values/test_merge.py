@@ -270,3 +270,16 @@ def test_values_and_files_together_are_limited_as_one_result() -> None:
         PayloadTooLarge, V.combine, {"b": "y" * 1000}, None, None, None, SMALL, values_files=["a: " + "x" * 1000]
     )
     assert err.field == "values" and "larger than 2000 bytes as JSON" in str(err)
+
+
+def test_set_sensitive_is_applied_last() -> None:
+    """A secret given with set_sensitive wins over every other form, so what is masked is what helm gets."""
+    merged = V.combine(
+        "db: {password: from-values}\n",
+        ["db.password=from-set"],
+        ["db.password=from-set-string"],
+        ['db.password="from-set-json"'],
+        set_sensitive=["db.password=from-sensitive"],
+        values_files=[{"name": "f.yaml", "content": "db: {password: from-file}\n"}],
+    )
+    assert merged == {"db": {"password": "from-sensitive"}}

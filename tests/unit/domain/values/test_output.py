@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain import values as V
+from chalicelib.errors import InvalidInput
 
 # --------------------------------------------------------------------------- output
 
@@ -181,3 +184,70 @@ def test_helm_reads_our_file_as_it_reads_the_values_files(
     ours = tmp_path / "values.json"
     ours.write_text(V.to_helm_file(V.combine(None, None, None, None, values_files=files)), "utf-8")
     assert _rendered_values(helm, chart, ["-f", str(ours)], tmp_path) == expected
+
+
+# --------------------------------------------------------------------------- differential fuzz against real helm
+
+_KEYS = st.sampled_from(["a", "b", "c"])
+_SEGMENT = st.tuples(_KEYS, st.lists(st.integers(0, 2), max_size=2)).map(
+    lambda s: s[0] + "".join(f"[{i}]" for i in s[1])
+)
+_PATH = st.lists(_SEGMENT, min_size=1, max_size=3).map(".".join)
+_SCALAR = st.sampled_from(["1", "007", "-1", "1.5", "1e3", "true", "FALSE", "null", "x", "", "a b", "0x1F"])
+_SET = st.lists(st.tuples(_PATH, _SCALAR).map("=".join), min_size=1, max_size=3).map(",".join)
+_JSON = st.sampled_from(["1", '"s"', "[1,2]", '{"k":1}', "null", "true", "[]", "{}", "1.5"])
+_SET_JSON = st.tuples(_PATH, _JSON).map("=".join)
+_BASE = st.sampled_from([None, "a: {b: 1}\n", "a: [1, {b: 2}]\nc: x\n", "b: {c: [x, y]}\n", "a: null\n"])
+FUZZ_EXAMPLES = int(os.environ.get("CHARTHOUSE_FUZZ_EXAMPLES", "25"))  # `make fuzz-values` runs many more
+
+
+def _drops_last_empty_item_key(item: str) -> bool:
+    """helm's quirk (docs/COMPAT.md): the LAST assignment of a --set string whose path goes through a list item
+    into a key (``a[0].b=``) with an empty value is dropped by helm; Charthouse sets the empty string."""
+    path, _, value = item.rsplit(",", 1)[-1].partition("=")
+    return value == "" and "]." in path
+
+
+def test_the_documented_quirk_is_what_helm_does(chart: Path, tmp_path: Path) -> None:
+    """Keeps the fuzz's one exception honest: if helm stops dropping the assignment, this fails."""
+    for helm in _HELMS:
+        assert _rendered_values(helm, chart, ["--set", "a[0].b=1,a[1].c="], tmp_path)["a"] == [{"b": 1}]
+        assert _rendered_values(helm, chart, ["--set", "a[1].c=,d=1"], tmp_path)["a"] == [None, {"c": ""}]
+    assert V.combine(None, ["a[0].b=1,a[1].c="], None, None)["a"] == [{"b": 1}, {"c": ""}]
+    assert _drops_last_empty_item_key("x=1,a[0].b=") and not _drops_last_empty_item_key("a[0].b=,x=1")
+
+
+@pytest.mark.parametrize("helm", _HELMS, ids=lambda p: p.parent.name)
+def test_fuzz_set_forms_against_helm(helm: Path, chart: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Generated --set, --set-string and --set-json inputs over a values file: Charthouse either refuses them
+    (a deliberate refusal, see docs/COMPAT.md) or gives helm a file it reads as exactly what helm's own flags
+    give. A fixed seed and a bounded example count keep it fast and repeatable."""
+
+    @settings(max_examples=FUZZ_EXAMPLES, derandomize=True, deadline=None, database=None)
+    @given(
+        base=_BASE,
+        set_=st.lists(_SET, max_size=2),
+        set_string=st.lists(_SET, max_size=1),
+        set_json=st.lists(_SET_JSON, max_size=1),
+    )
+    def check(base: str | None, set_: list[str], set_string: list[str], set_json: list[str]) -> None:
+        if any(_drops_last_empty_item_key(item) for item in (*set_, *set_string)):
+            return  # a deliberate difference (docs/COMPAT.md): helm drops that assignment, Charthouse keeps it
+        tmp = tmp_path_factory.mktemp("fuzz")
+        try:
+            ours = V.combine(base, set_ or None, set_string or None, set_json or None)
+        except InvalidInput:
+            return  # refused: never a crash, never something else handed to helm
+        args: list[str] = []
+        if base is not None:
+            (tmp / "in.yaml").write_text(base)
+            args += ["-f", str(tmp / "in.yaml")]
+        for flag, items in (("--set-json", set_json), ("--set", set_), ("--set-string", set_string)):
+            for item in items:
+                args += [flag, item]
+        expected = _rendered_values(helm, chart, args, tmp)
+        (tmp / "values.json").write_text(V.to_helm_file(ours), "utf-8")
+        got = _rendered_values(helm, chart, ["-f", str(tmp / "values.json")], tmp)
+        assert got == expected, f"helm {args}: ours {got} != helm's {expected}"
+
+    check()
