@@ -124,6 +124,8 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
     op = d.intake.replay(idem)
     if op is None:
         check()
+        if isinstance(spec, ChartSpec):  # the cluster's and the repository's added masking rules travel with it
+            spec = spec.masked_by(d.registry.get(ref.cluster).masking + d.catalog.masking(spec))
         if isinstance(spec, ChartSpec) and spec.dry_run:
             return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
         op = d.intake.accept(action, ref, spec, idem)

@@ -131,6 +131,13 @@ REVISION: S = {
         "description": STR,
     },
 }
+MASKING: S = {
+    "type": "object",
+    "description": "masking rules added to the defaults (docs/SECURITY.md): values of these key names wherever "
+    "they occur, and these values paths ('db.hosts[0].dsn'), masked in this cluster's or repository's releases",
+    "additionalProperties": False,
+    "properties": {"keys": {"type": "array", "items": STR}, "paths": {"type": "array", "items": STR}},
+}
 CLUSTER: S = {
     "type": "object",
     "required": ["name", "auth", "server", "created_at", "updated_at"],
@@ -142,6 +149,7 @@ CLUSTER: S = {
         "created_at": STR,
         "updated_at": STR,
         "eks": {"type": "object"},
+        "masking": MASKING,
         "reachable": BOOL,
         "server_version": NULLABLE_STR,
         "unreachable_reason": STR,
@@ -164,6 +172,7 @@ CLUSTER_PUT: S = {
             "properties": {"name": STR, "region": STR, "role_arn": STR},
         },
         "description": STR,
+        "masking": MASKING,
     },
     "additionalProperties": False,
 }
@@ -287,6 +296,7 @@ REPOSITORY: S = {
         "insecure_skip_tls_verify": BOOL,
         "pass_credentials": BOOL,
         "plain_http": BOOL,
+        "masking": MASKING,
         "created_at": NULLABLE_STR,
         "updated_at": NULLABLE_STR,
         "index": {
@@ -315,11 +325,14 @@ REPOSITORY_PUT: S = {
     "required": ["url"],
     "additionalProperties": False,
     "properties": {
-        f: {
-            **(BOOL if f in ("insecure_skip_tls_verify", "pass_credentials", "plain_http") else STR),
-            "description": _REPO_FIELD_DOCS.get(f, ""),
-        }
-        for f in sorted(REPO_FIELDS)
+        **{
+            f: {
+                **(BOOL if f in ("insecure_skip_tls_verify", "pass_credentials", "plain_http") else STR),
+                "description": _REPO_FIELD_DOCS.get(f, ""),
+            }
+            for f in sorted(REPO_FIELDS - {"masking"})
+        },
+        "masking": MASKING,
     },
 }
 CHART: S = {

@@ -30,7 +30,7 @@ from chalicelib.adapters.http import guard as netguard
 from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
 from chalicelib.core.repositories import UPLOADED, Connection, RepositoryRegistry
 from chalicelib.core.uploads import UploadedCharts
-from chalicelib.domain import archives, chartindex, dependencies
+from chalicelib.domain import archives, chartindex, dependencies, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import ChartSpec
 from chalicelib.errors import (
@@ -103,6 +103,11 @@ class Catalog:
                 raise InvalidInput("verify", "uploaded charts carry no provenance file to verify")
             if conn is None or conn.keyring is None:
                 raise InvalidInput("verify", "the chart's repository has no keyring: add one to its repository")
+
+    def masking(self, spec: ChartSpec) -> redact.Masking:
+        """The added masking rules of the repository the chart comes from (none for other sources)."""
+        ref = ChartRef.parse(spec.chart)
+        return self.repos.masking(ref.location) if ref.kind == "repo" else redact.NO_MASKING
 
     def _connection(self, ref: ChartRef, field: str) -> Connection | None:
         if ref.kind == "repo":

@@ -29,8 +29,8 @@ from chalicelib.adapters.kube import eks
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
+from chalicelib.domain import redact, yamlguard
 from chalicelib.domain import validate as v
-from chalicelib.domain import yamlguard
 from chalicelib.domain.models import ClusterInfo, now
 from chalicelib.errors import (
     CharthouseError,
@@ -60,22 +60,26 @@ class ClusterSpec:
     description: str
     secret: dict[str, Any]
     eks: dict[str, str] | None
+    masking: redact.Masking = redact.NO_MASKING  # added masking rules for this cluster's releases
 
     @classmethod
     def from_json(cls, name: str, body: dict[str, Any]) -> ClusterSpec:
         v.dns_label("cluster", name)
         description = v.text("description", body.get("description"), 256) or ""
+        masking = redact.Masking.from_json(body.get("masking"))
         has = [k for k in ("kubeconfig", "token", "eks") if body.get(k) is not None]
         if len(has) != 1:
             raise InvalidInput("body", "give exactly one of kubeconfig, server + ca_data + token, or eks")
         kind = has[0]
         if kind == "kubeconfig":
-            v.no_unknown(body, frozenset({"kubeconfig", "context", "description"}))
+            v.no_unknown(body, frozenset({"kubeconfig", "context", "description", "masking"}))
             kubeconfig = _flatten_kubeconfig(body["kubeconfig"], body.get("context"))
             server = kubeconfig["clusters"][0]["cluster"]["server"]
-            return cls(name, kind, server, description, {"auth": kind, "kubeconfig": kubeconfig}, None)
+            return cls(name, kind, server, description, {"auth": kind, "kubeconfig": kubeconfig}, None, masking)
         if kind == "token":
-            v.no_unknown(body, frozenset({"server", "ca_data", "token", "insecure_skip_tls_verify", "description"}))
+            v.no_unknown(
+                body, frozenset({"server", "ca_data", "token", "insecure_skip_tls_verify", "description", "masking"})
+            )
             server = _server(body.get("server"))
             token = body["token"]
             if not isinstance(token, str) or not token or len(token) > 16384 or any(c.isspace() for c in token):
@@ -85,10 +89,10 @@ class ClusterSpec:
             if ca is None and not insecure:
                 raise InvalidInput("ca_data", "is required (PEM of the cluster CA) unless insecure_skip_tls_verify")
             secret = {"auth": kind, "server": server, "ca_data": ca, "token": token, "insecure": insecure}
-            return cls(name, kind, server, description, secret, None)
-        v.no_unknown(body, frozenset({"eks", "description"}))
+            return cls(name, kind, server, description, secret, None, masking)
+        v.no_unknown(body, frozenset({"eks", "description", "masking"}))
         eks = _eks(body["eks"])
-        return cls(name, kind, "", description, {"auth": kind, **eks}, eks)
+        return cls(name, kind, "", description, {"auth": kind, **eks}, eks, masking)
 
 
 def _server(raw: object, field: str = "server") -> str:
@@ -242,6 +246,7 @@ class ClusterRegistry:
             created_at=existing.created_at if existing else ts,
             updated_at=ts,
             eks=spec.eks,
+            masking=spec.masking,
         )
         self._store.put_cluster(info)
         self._cache.pop(spec.name, None)

@@ -25,7 +25,7 @@ from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, safe_u
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
-from chalicelib.domain import chartindex
+from chalicelib.domain import chartindex, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import iso, now
 from chalicelib.errors import InvalidInput, RepositoryNotFound
@@ -36,7 +36,7 @@ UPLOADED = "uploaded"  # the built-in repository of uploaded charts
 RESERVED = frozenset({UPLOADED})
 SECRET_FIELDS = ("username", "password", "token", "client_certificate", "client_key", "ca_bundle", "keyring")
 REPO_FIELDS = frozenset(
-    {"url", "description", "insecure_skip_tls_verify", "pass_credentials", "plain_http", *SECRET_FIELDS}
+    {"url", "description", "insecure_skip_tls_verify", "pass_credentials", "plain_http", "masking", *SECRET_FIELDS}
 )
 MAX_INDEX_BYTES = 64 << 20
 MAX_KEYRING_BYTES = 1 << 20
@@ -57,6 +57,7 @@ class RepositorySpec:
     pass_credentials: bool
     plain_http: bool
     secret: dict[str, str] = field(default_factory=dict)
+    masking: redact.Masking = redact.NO_MASKING  # added masking rules for releases of this repository's charts
 
     @classmethod
     def from_json(cls, name: str, body: dict[str, Any], allow_http: bool) -> RepositorySpec:
@@ -88,6 +89,7 @@ class RepositorySpec:
             pass_credentials=v.boolean("pass_credentials", body.get("pass_credentials")),
             plain_http=plain_http,
             secret=secret,
+            masking=redact.Masking.from_json(body.get("masking")),
         )
         try:
             spec.access().ssl_context()
@@ -171,6 +173,7 @@ class Repository:
     created_at: float
     updated_at: float
     index: dict[str, Any] | None = None  # refreshed_at, charts, versions, digest
+    masking: redact.Masking = redact.NO_MASKING  # added masking rules (redact.py)
 
     def to_item(self) -> dict[str, Any]:
         return {
@@ -186,11 +189,13 @@ class Repository:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "index": self.index,
+            "masking": self.masking.to_json(),
         }
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Repository:
-        return cls(**{**item, "credentials": tuple(item.get("credentials") or ())})
+        masking = redact.Masking.from_json(item.get("masking"))
+        return cls(**{**item, "credentials": tuple(item.get("credentials") or ()), "masking": masking})
 
     def to_json(self) -> dict[str, Any]:
         creds = set(self.credentials)
@@ -212,6 +217,7 @@ class Repository:
             "insecure_skip_tls_verify": self.insecure_skip_tls_verify,
             "pass_credentials": self.pass_credentials,
             "plain_http": self.plain_http,
+            "masking": self.masking.to_json(),
             "index": index,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
@@ -288,6 +294,7 @@ class RepositoryRegistry:
             secret_id=secret_id,
             created_at=existing.created_at if existing else ts,
             updated_at=ts,
+            masking=spec.masking,
         )
         if index is not None:
             repo = self._store_index(repo, index)
@@ -316,6 +323,12 @@ class RepositoryRegistry:
         self._cache.delete(f"{name}.json")
         self._secrets.pop(name, None)
         self._indexes.pop(name, None)
+
+    def masking(self, name: str) -> redact.Masking:
+        """A repository's added masking rules; none for a name that is not registered (the caller's check says
+        so)."""
+        repo = self._get(name)
+        return repo.masking if repo else redact.NO_MASKING
 
     def connect(self, name: str) -> Connection:
         repo = self.get(name)

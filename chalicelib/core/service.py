@@ -134,7 +134,7 @@ class ReleaseService:
         self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None, reveal: bool = False
     ) -> dict[str, Any]:
         """The stored record, plus ``parts`` read through helm. Values and manifests are masked (secret-looking
-        keys, ``set_sensitive`` paths, Secret data) unless ``reveal``."""
+        keys, ``set_sensitive`` paths, the cluster's added rules, Secret data) unless ``reveal``."""
         record = self.require_release(ref)
         out = record.to_json()
         if revision:
@@ -156,7 +156,8 @@ class ReleaseService:
                 out["hooks"] = [manifests.hook_summary(d) for d in manifests.documents(text)]
             elif part == "values":
                 shown = self.helm.get(creds.kubeconfig, ref, "values", revision) or {}
-                out["values"] = shown if reveal else redact.mask_values(shown, record.sensitive_paths)
+                masking = record.masking + self.registry.get(ref.cluster).masking  # its rules as they are now
+                out["values"] = shown if reveal else redact.mask_values(shown, masking.paths, masking.keys)
             elif part == "manifest":
                 out["manifest"] = _shown_manifest(
                     str(self.helm.get(creds.kubeconfig, ref, "manifest", revision)), reveal
@@ -281,6 +282,7 @@ class ReleaseService:
             failures=previous.failures if previous else 0,
             updated_at=now(),
             sensitive_paths=_sensitive(previous, spec),
+            sensitive_keys=_sensitive_keys(previous, spec),
             drift_correction=spec.drift_correction
             if isinstance(spec, ChartSpec)
             else bool(previous and previous.drift_correction),
@@ -345,6 +347,13 @@ def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | 
     earlier = previous.sensitive_paths if previous else ()
     now_ = spec.sensitive_paths if isinstance(spec, ChartSpec) else ()
     return tuple(dict.fromkeys(tuple(p) for p in (*earlier, *now_)))  # a queued spec holds them as JSON lists
+
+
+def _sensitive_keys(previous: ReleaseRecord | None, spec: Spec) -> tuple[str, ...]:
+    """Key names to mask: the cluster's and repository's added rules at this operation, and every earlier one."""
+    earlier = previous.sensitive_keys if previous else ()
+    now_ = spec.sensitive_keys if isinstance(spec, ChartSpec) else ()
+    return tuple(dict.fromkeys((*earlier, *now_)))
 
 
 def _record(base: ReleaseRecord, op: Operation, failed: bool, **changes: Any) -> ReleaseRecord:

@@ -12,9 +12,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
-from chalicelib.domain import fields
+from chalicelib.domain import fields, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.domain.fields import CASCADE_MODES, DRY_RUN_MODES, RECOVERY_POLICIES
@@ -192,7 +192,13 @@ class ChartSpec:
     max_history: int = 10
     verify: bool = False
     sensitive_paths: tuple[tuple[str | int, ...], ...] = ()  # set_sensitive: masked wherever values are shown
+    sensitive_keys: tuple[str, ...] = ()  # key names the cluster's and repository's masking rules add (redact.py)
     drift_correction: bool = False  # Charthouse's own: reconcile re-applies the release when it drifts (drift.py)
+
+    def masked_by(self, rules: redact.Masking) -> Self:
+        """This spec with ``rules`` (a cluster's or repository's added masking) joined to its own."""
+        joined = redact.Masking(self.sensitive_paths, self.sensitive_keys) + rules
+        return dataclasses.replace(self, sensitive_paths=joined.paths, sensitive_keys=joined.keys)
 
     @staticmethod
     def parse_common(body: dict[str, Any], limits: Limits) -> dict[str, Any]:
@@ -519,6 +525,12 @@ class ReleaseRecord:
     changed_out_of_band: bool = False  # reconcile found helm's state changed outside Charthouse (reconcile.py)
     drift_correction: bool = False  # reconcile re-applies the release when its live objects drift (opt-in)
     sensitive_paths: tuple[tuple[str | int, ...], ...] = ()  # values paths given with set_sensitive (masked)
+    sensitive_keys: tuple[str, ...] = ()  # key names added by the cluster's and repository's masking rules
+
+    @property
+    def masking(self) -> redact.Masking:
+        """What this release's values are masked by beyond the default rules (set_sensitive, added rules)."""
+        return redact.Masking(self.sensitive_paths, self.sensitive_keys)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -605,6 +617,7 @@ class ClusterInfo:
     created_at: float
     updated_at: float
     eks: dict[str, str] | None = None
+    masking: redact.Masking = redact.NO_MASKING  # added masking rules for this cluster's releases (redact.py)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -614,6 +627,7 @@ class ClusterInfo:
             "description": self.description,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
+            "masking": self.masking.to_json(),
         }
         if self.eks:
             out["eks"] = self.eks

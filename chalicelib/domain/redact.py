@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from chalicelib.domain import values as vals
 from chalicelib.domain import yamlguard
 from chalicelib.errors import InvalidInput
 
@@ -114,6 +116,59 @@ def credential_key(key: object) -> bool:
 secret_key = credential_key  # the name older callers used
 
 
+def key_words(key: str) -> str:
+    """A key's words lower-cased and joined: ``connectionString``, ``connection_string`` and ``CONNECTION-STRING``
+    are all ``connectionstring``. Added key rules (:class:`Masking`) are compared in this form."""
+    return "".join(w.lower() for w in _WORD.findall(key))
+
+
+@dataclass(frozen=True)
+class Masking:
+    """Rules added to the defaults: values ``paths`` masked with all below them (``set_sensitive``, or a cluster's
+    or repository's ``masking.paths``), and key names (``masking.keys``, in :func:`key_words` form) whose values
+    are masked wherever they occur, like a credential's."""
+
+    paths: tuple[Path, ...] = ()
+    keys: tuple[str, ...] = ()
+
+    def __add__(self, other: Masking) -> Masking:
+        return Masking(
+            tuple(dict.fromkeys(tuple(p) for p in (*self.paths, *other.paths))),
+            tuple(dict.fromkeys((*self.keys, *other.keys))),
+        )
+
+    def names_credential(self, key: object) -> bool:
+        return credential_key(key) or (isinstance(key, str) and bool(self.keys) and key_words(key) in self.keys)
+
+    def to_json(self) -> dict[str, list[str]]:
+        """As a cluster or repository shows it (and stores it): keys as given to :func:`key_words`, paths in
+        ``--set`` syntax."""
+        return {"keys": list(self.keys), "paths": [vals.render_path(p) for p in self.paths]}
+
+    @classmethod
+    def from_json(cls, raw: object, field: str = "masking") -> Masking:
+        """A cluster's or repository's ``masking``: ``{"keys": [...], "paths": [...]}``, both optional."""
+        if raw is None:
+            return NO_MASKING
+        if not isinstance(raw, dict) or set(raw) - {"keys", "paths"}:
+            raise InvalidInput(field, 'must be an object with "keys" and/or "paths" (lists of strings)')
+        keys, paths = raw.get("keys") or [], raw.get("paths") or []
+        for name, items in (("keys", keys), ("paths", paths)):
+            if not isinstance(items, list) or len(items) > MAX_RULES:
+                raise InvalidInput(f"{field}.{name}", f"must be a list of at most {MAX_RULES} strings")
+        words = []
+        for i, key in enumerate(keys):
+            if not isinstance(key, str) or not key_words(key) or len(key) > 256:
+                raise InvalidInput(f"{field}.keys[{i}]", "must be a key name such as connectionString")
+            words.append(key_words(key))
+        parsed = [vals.parse_path(p, f"{field}.paths[{i}]") for i, p in enumerate(paths)]
+        return cls(tuple(dict.fromkeys(parsed)), tuple(dict.fromkeys(words)))
+
+
+NO_MASKING = Masking()
+MAX_RULES = 100
+
+
 def _mask_all(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _mask_all(v) for k, v in node.items()}
@@ -129,16 +184,18 @@ def _mask_string(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
 
 
-def mask_values(values: Any, sensitive: Iterable[Path] = ()) -> Any:
+def mask_values(values: Any, sensitive: Iterable[Path] = (), keys: Iterable[str] = ()) -> Any:
     """``values`` masked by the documented rules (structure kept, ``None`` and booleans shown):
 
-    1. every ``set_sensitive`` path, with all below it;
-    2. the value of a key that names a credential (:func:`credential_key`) when it is a scalar or a list of them
-       (a mapping under such a key is walked by these same rules, so ``secret: {name: x}`` keeps the name);
+    1. every ``set_sensitive`` path, with all below it (and every path a cluster's or repository's rules add);
+    2. the value of a key that names a credential (:func:`credential_key`, or one of the added ``keys`` in
+       :func:`key_words` form) when it is a scalar or a list of them (a mapping under such a key is walked by
+       these same rules, so ``secret: {name: x}`` keeps the name);
     3. the ``data`` and ``stringData`` of every mapping with ``kind: Secret``, with all below them;
     4. in every string, a private key (``-----BEGIN ... PRIVATE KEY-----``) whole and a URL's password
        (``postgres://app:<redacted>@db``)."""
     marked = {tuple(p) for p in sensitive}
+    named = Masking(keys=tuple(keys)).names_credential
 
     def walk(node: Any, path: Path, credential: bool) -> Any:
         if path in marked:
@@ -146,7 +203,7 @@ def mask_values(values: Any, sensitive: Iterable[Path] = ()) -> Any:
         if isinstance(node, dict):
             is_secret = node.get("kind") == "Secret"
             return {
-                k: _mask_all(v) if is_secret and k in ("data", "stringData") else walk(v, (*path, k), credential_key(k))
+                k: _mask_all(v) if is_secret and k in ("data", "stringData") else walk(v, (*path, k), named(k))
                 for k, v in node.items()
             }
         if isinstance(node, list):
@@ -158,9 +215,9 @@ def mask_values(values: Any, sensitive: Iterable[Path] = ()) -> Any:
     return walk(values, (), False)
 
 
-def sensitive_strings(values: Any, sensitive: Iterable[Path] = ()) -> tuple[str, ...]:
+def sensitive_strings(values: Any, sensitive: Iterable[Path] = (), keys: Iterable[str] = ()) -> tuple[str, ...]:
     """The literal strings ``mask_values`` hides, to scrub them from helm's messages too."""
-    original, masked = values, mask_values(values, sensitive)
+    original, masked = values, mask_values(values, sensitive, keys)
     found: list[str] = []
 
     def walk(a: Any, b: Any) -> None:

@@ -166,3 +166,22 @@ def test_chart_references_checked_before_queueing(api: Api) -> None:
     assert status == 422 and err["error"]["details"]["field"] == "chart"
     status, op = api.call("POST", ns, {"name": "a", "chart": "uploaded/web", "version": "^1"})
     assert status == 202, op
+
+
+def test_a_repositorys_added_masking_rules_stay_with_its_releases(
+    api: Api, index_server: list[tuple[str, Any]]
+) -> None:
+    """A repository's rules are taken when one of its charts is installed and remembered on the release."""
+    body = {"url": "https://charts.example/stable/", "masking": {"keys": ["licenseKey", "dsn"]}}
+    status, repo = api.call("PUT", "/v1/repositories/stable", body)
+    assert status == 201 and repo["masking"] == {"keys": ["licensekey", "dsn"], "paths": []}, repo
+    api.register("prod")
+    values = {"license_key": "LIC-42-XYZ", "dsn": "pg://x", "replicas": 2}
+    release = {"name": "web", "chart": "stable/web", "values": values}
+    assert api.call("POST", "/v1/clusters/prod/namespaces/apps/releases", release)[0] == 202
+    api.drain()
+    path = "/v1/clusters/prod/namespaces/apps/releases/web?info=values"
+    shown = api.call("GET", path)[1]["values"]
+    assert shown == {"license_key": "<redacted>", "dsn": "<redacted>", "replicas": 2}, shown
+    assert api.call("PUT", "/v1/repositories/stable", {"url": "https://charts.example/stable/"})[0] == 200
+    assert api.call("GET", path)[1]["values"]["dsn"] == "<redacted>"  # remembered, like set_sensitive

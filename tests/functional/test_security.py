@@ -12,6 +12,7 @@ from app import app
 from chalicelib import bootstrap
 from chalicelib.api.routes import TABLE
 from chalicelib.core.authz import PUBLIC, SELF, VERBS
+from tests.emulated import KUBECONFIG
 from tests.functional.conftest import Api
 
 NS = "/v1/clusters/prod/namespaces/{ns}/releases"
@@ -211,3 +212,21 @@ def test_every_scoped_route_refuses_another_cluster_or_namespace(api: Api, metho
         grant(api, "other-ns", ["token:other-ns"], [{"verbs": every, "clusters": ["prod"], "namespaces": ["team-b-*"]}])
         status, err = api.call(method, concrete(path), body, token=other_ns)
         assert status == 403 and err["error"]["details"]["namespace"] == "team-a-web", err
+
+
+def test_a_clusters_added_masking_rules_hide_values_of_its_releases(api: Api) -> None:
+    """Keys and paths a cluster names are masked in every release on it, including releases installed before the
+    rule was added; the rules are shown on the cluster, and a bad rule is refused naming its field."""
+    api.register("prod")
+    body = {"name": "app", "chart": "https://c.example/app-1.0.0.tgz", "values": {"db": {"dsn": SECRET, "x": 1}}}
+    assert api.call("POST", NS.format(ns="apps"), body)[0] == 202
+    api.drain()
+    path = NS.format(ns="apps") + "/app?info=values"
+    assert api.call("GET", path)[1]["values"] == {"db": {"dsn": SECRET, "x": 1}}  # no rule names it yet
+    rules = {"keys": ["DSN"], "paths": ["db.x"]}
+    status, cluster = api.call("PUT", "/v1/clusters/prod", {"kubeconfig": KUBECONFIG, "masking": rules})
+    assert status == 200 and cluster["masking"] == {"keys": ["dsn"], "paths": ["db.x"]}, cluster
+    assert api.call("GET", path)[1]["values"] == {"db": {"dsn": "<redacted>", "x": "<redacted>"}}
+    assert api.call("GET", path + "&reveal=true")[1]["values"]["db"]["dsn"] == SECRET
+    status, err = api.call("PUT", "/v1/clusters/prod", {"kubeconfig": KUBECONFIG, "masking": {"paths": ["a=b"]}})
+    assert status == 422 and err["error"]["details"]["field"] == "masking.paths[0]", err

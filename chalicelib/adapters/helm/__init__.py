@@ -457,7 +457,7 @@ class HelmCli:
             chart = self.charts.materialize(spec, wd) if self.charts else None
             values_file = wd.write("values.json", vals.to_helm_file(spec.values))
             argv: list[str] = build(values_file.name, chart)
-            secrets = redact.sensitive_strings(spec.values, spec.sensitive_paths)
+            secrets = redact.sensitive_strings(spec.values, spec.sensitive_paths, spec.sensitive_keys)
             done = run(self.binary, argv, wd, spec.timeout_s + KILL_MARGIN_S, secrets)
         return _json(done.stdout, argv[0])
 

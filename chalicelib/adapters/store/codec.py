@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.domain import redact
 from chalicelib.domain.models import (
     Action,
     ClusterInfo,
@@ -86,6 +87,7 @@ def release_attributes(r: ReleaseRecord) -> dict[str, Any]:
         "changed_out_of_band": r.changed_out_of_band,
         "drift_correction": r.drift_correction,
         "sensitive_paths": json.dumps([list(p) for p in r.sensitive_paths]),
+        "sensitive_keys": list(r.sensitive_keys),
     }
 
 
@@ -111,6 +113,7 @@ def release_from_item(item: dict[str, Any]) -> ReleaseRecord:
         changed_out_of_band=bool(i.get("changed_out_of_band", False)),
         drift_correction=bool(i.get("drift_correction", False)),
         sensitive_paths=tuple(tuple(p) for p in json.loads(i.get("sensitive_paths") or "[]")),
+        sensitive_keys=tuple(i.get("sensitive_keys") or ()),
     )
 
 
@@ -195,6 +198,8 @@ def cluster_attributes(info: ClusterInfo) -> dict[str, Any]:
     }
     if info.eks:
         item["eks"] = info.eks
+    if info.masking != redact.NO_MASKING:
+        item["masking"] = json.dumps(info.masking.to_json())
     return item
 
 
@@ -209,4 +214,5 @@ def cluster_from_item(item: dict[str, Any]) -> ClusterInfo:
         created_at=i["created_at"],
         updated_at=i["updated_at"],
         eks=i.get("eks"),
+        masking=redact.Masking.from_json(json.loads(i["masking"])) if i.get("masking") else redact.NO_MASKING,
     )

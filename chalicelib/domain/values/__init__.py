@@ -32,7 +32,15 @@ from __future__ import annotations
 
 from chalicelib.domain.values.merge import MAX_FILE_NAME, combine, merge, parse_values_files
 from chalicelib.domain.values.output import digest, to_helm_file
-from chalicelib.domain.values.strvals import MAX_INDEX, MAX_NESTED_NAME_LEVEL, SetKind, parse_set, sensitive_paths
+from chalicelib.domain.values.strvals import (
+    MAX_INDEX,
+    MAX_NESTED_NAME_LEVEL,
+    SetKind,
+    parse_path,
+    parse_set,
+    render_path,
+    sensitive_paths,
+)
 from chalicelib.domain.values.tree import DEFAULT_LIMITS, JSONValue, Limits
 from chalicelib.domain.values.yaml_dialect import parse_values
 
@@ -47,9 +55,11 @@ __all__ = [
     "combine",
     "digest",
     "merge",
+    "parse_path",
     "parse_set",
     "parse_values",
     "parse_values_files",
+    "render_path",
     "sensitive_paths",
     "to_helm_file",
 ]

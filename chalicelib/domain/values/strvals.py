@@ -134,7 +134,8 @@ class _Scanner:
             self.pos += 1
 
 
-def _render_path(path: tuple[_Segment, ...]) -> str:
+def render_path(path: tuple[_Segment, ...]) -> str:
+    """A path in ``--set`` syntax, escaped so that :func:`parse_path` reads it back."""
     out = ""
     for segment in path:
         if isinstance(segment, int):
@@ -462,8 +463,8 @@ def _assign(target: dict[str, Any], op: Assign, budget: Budget) -> None:
 
 
 def _conflict(op: Assign, position: int, existing: object, wanted: str) -> InvalidInput:
-    full = _render_path(op.path)
-    prefix = _render_path(op.path[: position + 1])
+    full = render_path(op.path)
+    prefix = render_path(op.path[: position + 1])
     return InvalidInput(
         op.field,
         f"cannot set {snip(full)}: {snip(prefix)} is {describe(existing)}, not {wanted}",
@@ -525,6 +526,23 @@ def parse_set(raw: object, field: str, kind: SetKind, limits: Limits = DEFAULT_L
     apply(result, ops, Budget(limits, 0))
     checked, _ = finish(result, field, limits)
     return checked
+
+
+MAX_PATH_CHARS = 1024
+
+
+def parse_path(text: object, field: str, limits: Limits = DEFAULT_LIMITS) -> tuple[_Segment, ...]:
+    """One values path in ``--set`` syntax and nothing else (``db.hosts[0].password``; ``\\.`` escapes a dot)."""
+    if not isinstance(text, str) or not text or len(text) > MAX_PATH_CHARS:
+        raise InvalidInput(field, f"must be a values path such as db.auth.password (at most {MAX_PATH_CHARS} chars)")
+    scanner = _Scanner(text)
+    try:
+        segments, stop = _parse_path(scanner, limits)
+    except _SyntaxProblem as problem:
+        raise problem.error(field, f"{text!r} {problem}") from None
+    if stop is not None:
+        raise InvalidInput(field, f"{text!r} must be a path alone (no '=' or ',')")
+    return tuple(segments)
 
 
 def sensitive_paths(set_sensitive: object, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[str | int, ...], ...]:

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.domain import redact
 from chalicelib.domain.values import sensitive_paths
+from chalicelib.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
@@ -46,29 +47,71 @@ def test_a_secret_that_is_an_alias_bomb_is_masked_whole() -> None:
 SECURITY_MD = Path(__file__).resolve().parents[3] / "docs" / "SECURITY.md"
 
 
-def masking_examples() -> list[tuple[Any, list[str], Any]]:
-    """The rows of the table between the ``masking-examples`` markers: (values, set_sensitive, shown)."""
+def masking_examples() -> list[tuple[Any, list[str], Any, Any]]:
+    """The rows of the table between the ``masking-examples`` markers: (values, set_sensitive, added rules,
+    shown)."""
     text = SECURITY_MD.read_text()
     table = text.split("<!-- masking-examples", 1)[1].split("<!-- /masking-examples -->", 1)[0]
     rows = []
     for line in table.splitlines():
         cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]  # no cell holds a "|"
-        if len(cells) != 3 or not cells[0].startswith("{"):
+        if len(cells) != 4 or not cells[0].startswith("{"):
             continue
-        values, sensitive, shown = cells
-        rows.append((json.loads(values), [s.strip("`") for s in sensitive.split()], json.loads(shown)))
+        values, sensitive, added, shown = cells
+        rules = json.loads(added) if added else None
+        rows.append((json.loads(values), [s.strip("`") for s in sensitive.split()], rules, json.loads(shown)))
     return rows
 
 
 def test_the_documented_table_is_read_whole() -> None:
     rows = masking_examples()
-    assert len(rows) >= 15 and sum(1 for _, s, _ in rows if s) >= 3
+    assert len(rows) >= 18 and sum(1 for _, s, _, _ in rows if s) >= 3 and sum(1 for _, _, a, _ in rows if a) >= 3
 
 
-@pytest.mark.parametrize(("values", "sensitive", "shown"), masking_examples())
-def test_the_documented_masking_examples(values: Any, sensitive: list[str], shown: Any) -> None:
-    paths = sensitive_paths(sensitive) if sensitive else ()
-    assert redact.mask_values(values, paths) == shown
+@pytest.mark.parametrize(("values", "sensitive", "added", "shown"), masking_examples())
+def test_the_documented_masking_examples(values: Any, sensitive: list[str], added: Any, shown: Any) -> None:
+    """What a release shows: its set_sensitive paths joined with its cluster's or repository's added rules."""
+    rules = redact.Masking(sensitive_paths(sensitive) if sensitive else ()) + redact.Masking.from_json(added)
+    assert redact.mask_values(values, rules.paths, rules.keys) == shown
+
+
+def test_added_rules_only_add() -> None:
+    """A rule naming a key the defaults mask changes nothing; no rule shows what a default hides."""
+    rules = redact.Masking.from_json({"keys": ["password"], "paths": ["nothing.here"]})
+    assert redact.mask_values({"password": "p", "user": "u"}, rules.paths, rules.keys) == {
+        "password": redact.MASK,
+        "user": "u",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ("dsn", "masking"),
+        ({"keys": "dsn"}, "masking.keys"),
+        ({"keys": [""]}, "masking.keys[0]"),
+        ({"keys": ["ok", 3]}, "masking.keys[1]"),
+        ({"paths": ["a=b"]}, "masking.paths[0]"),
+        ({"paths": ["a..b"]}, "masking.paths[0]"),
+        ({"paths": ["x" * 2000]}, "masking.paths[0]"),
+        ({"paths": ["a"] * 101}, "masking.paths"),
+        ({"words": ["a"]}, "masking"),
+    ],
+)
+def test_bad_added_rules_name_their_field(raw: Any, field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        redact.Masking.from_json(raw)
+    assert caught.value.field == field
+
+
+def test_added_rules_read_back_as_shown() -> None:
+    rules = redact.Masking.from_json({"keys": ["connection_string"], "paths": ["a\\.b.c[2]", "x"]})
+    assert rules.to_json() == {"keys": ["connectionstring"], "paths": ["a\\.b.c[2]", "x"]}
+    assert redact.Masking.from_json(rules.to_json()) == rules
+
+
+def test_added_key_strings_are_scrubbed_from_messages() -> None:
+    assert redact.sensitive_strings({"db": {"dsn": "host=db pw=zz"}}, keys=("dsn",)) == ("host=db pw=zz",)
 
 
 def test_masked_strings_are_scrubbed_from_messages_too() -> None:
