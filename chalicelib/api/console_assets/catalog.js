@@ -8,7 +8,7 @@ import { followOperation } from "./operation.js";
 
 export async function chartsPage(main, q) {
   const search = h("input", { name: "q", type: "search", value: q.q || "", placeholder: "chart name or keyword" });
-  const form = h("form.filters", { role: "search", "aria-label": "Search charts" }, field("Search charts", search), h("button", { type: "submit", text: "Search" }));
+  const form = h("form.filters", { role: "search", "aria-label": "Search charts" }, field("Chart name or keyword", search), h("button", { type: "submit", text: "Search" }));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     location.hash = `#/charts${search.value.trim() ? "?q=" + encodeURIComponent(search.value.trim()) : ""}`;
@@ -81,8 +81,8 @@ export async function chartPage(main, [repository, chart], q) {
   // the install form
   const clusters = await get("/v1/clusters").catch(() => ({ clusters: [] }));
   const cluster = select(clusters.clusters.map((c) => c.name), clusters.clusters[0] && clusters.clusters[0].name, { name: "cluster" });
-  const namespace = h("input", { name: "namespace", value: "default", required: true, pattern: "[a-z0-9]([-a-z0-9]*[a-z0-9])?" });
-  const name = h("input", { name: "name", required: true, pattern: "[a-z0-9]([-a-z0-9]*[a-z0-9])?", maxlength: "53", autocomplete: "off" });
+  const namespace = h("input", { name: "namespace", value: "default", required: true, pattern: "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?" });
+  const name = h("input", { name: "name", required: true, pattern: "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?", maxlength: "53", autocomplete: "off" });
   const createNs = h("input", { type: "checkbox", name: "create_namespace" });
   const defaults = {};
   const fields = schemaFields(schema, defaults);

@@ -15,14 +15,15 @@ const who = document.getElementById("who");
 let me = null;
 let cleanup = null;
 
+// each page renders into its own fresh element: a page still loading when another is opened writes nowhere
 const ROUTES = [
-  [/^#\/releases$/, (p, q) => releasesPage(main, q, me)],
-  [/^#\/release\/([^/]+)\/([^/]+)\/([^/]+)$/, (p) => releasePage(main, p, me)],
-  [/^#\/operations$/, (p, q) => operationsPage(main, q, me)],
-  [/^#\/clusters$/, () => clustersPage(main, me)],
-  [/^#\/charts$/, (p, q) => chartsPage(main, q, me)],
-  [/^#\/chart\/([^/]+)\/([^/]+)$/, (p, q) => chartPage(main, p, q, me)],
-  [/^#\/audit$/, (p, q) => auditPage(main, q, me)],
+  [/^#\/releases$/, (view, p, q) => releasesPage(view, q, me)],
+  [/^#\/release\/([^/]+)\/([^/]+)\/([^/]+)$/, (view, p) => releasePage(view, p, me)],
+  [/^#\/operations$/, (view, p, q) => operationsPage(view, q, me)],
+  [/^#\/clusters$/, (view) => clustersPage(view, me)],
+  [/^#\/charts$/, (view, p, q) => chartsPage(view, q, me)],
+  [/^#\/chart\/([^/]+)\/([^/]+)$/, (view, p, q) => chartPage(view, p, q, me)],
+  [/^#\/audit$/, (view, p, q) => auditPage(view, q, me)],
 ];
 
 function link(href, label) {
@@ -54,8 +55,9 @@ function signOut() {
   me = null;
   nav.hidden = true;
   clear(who);
-  location.hash = "#/releases";
-  route();
+  if (cleanup) cleanup();
+  cleanup = null;
+  signInPage();
 }
 
 function signInPage(problem) {
@@ -98,8 +100,8 @@ async function start() {
     return signInPage(err);
   }
   renderNav();
-  if (!location.hash || location.hash === "#" || location.hash === "#/") location.hash = "#/releases";
-  route();
+  if (!location.hash || location.hash === "#" || location.hash === "#/") location.hash = "#/releases"; // routes
+  else route();
 }
 
 function route() {
@@ -115,13 +117,17 @@ function route() {
   for (const [pattern, page] of ROUTES) {
     const m = pattern.exec(path);
     if (m) {
+      const view = h("div.view");
       clear(main);
+      main.append(view);
       const params = m.slice(1).map(decodeURIComponent);
-      Promise.resolve(page(params, q))
+      Promise.resolve(page(view, params, q))
         .then((stop) => {
-          cleanup = typeof stop === "function" ? stop : null;
+          if (typeof stop !== "function") return;
+          if (view.isConnected) cleanup = stop;
+          else stop();
         })
-        .catch((err) => append(main, [errorBox(err)]));
+        .catch((err) => append(view, [errorBox(err)]));
       main.focus({ preventScroll: true });
       return;
     }

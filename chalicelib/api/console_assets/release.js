@@ -16,14 +16,14 @@ export async function releasePage(main, [cluster, namespace, name], me) {
   let stopped = false;
   const header = h("div.release-head");
   const tabs = h("div.tabs", { role: "tablist", "aria-label": "Release" });
-  const panel = h("div.tabpanel", { role: "tabpanel", tabindex: "0" });
+  const host = h("div.tabpanel", { role: "tabpanel", tabindex: "0" }); // each tab renders into its own element
   const opArea = h("div.op-area");
   append(main, [
     h("p", {}, h("a", { href: "#/releases", text: "← Releases" })),
     header,
     opArea,
     tabs,
-    panel,
+    host,
   ]);
   let release = null;
   let current = location.hash.includes("?tab=") ? location.hash.split("?tab=")[1] : "Overview";
@@ -71,22 +71,24 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       });
       tabs.append(b);
     });
-    panel.setAttribute("aria-labelledby", `tab-${current}`);
+    host.setAttribute("aria-labelledby", `tab-${current}`);
   }
 
   async function select_(t) {
     current = t;
     renderTabs();
-    clear(panel);
+    const panel = h("div");
+    clear(host);
+    host.append(panel);
     try {
-      await RENDER[t]();
+      await RENDER[t](panel);
     } catch (err) {
       append(panel, [errorBox(err)]);
     }
   }
 
   const RENDER = {
-    Overview: async () => {
+    Overview: async (panel) => {
       append(panel, [
         section("Notes", release.notes ? pre(release.notes, "notes") : h("p.muted", { text: "The chart has no NOTES." })),
         section(
@@ -107,7 +109,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
         ),
       ]);
     },
-    Values: async () => {
+    Values: async (panel) => {
       const box = h("div");
       const show = (values, revealed) => {
         clear(box);
@@ -138,7 +140,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
         : null;
       append(panel, [section("Values", reveal, box)]);
     },
-    Resources: async () => {
+    Resources: async (panel) => {
       const rows = release.resources || [];
       append(panel, [
         section(
@@ -157,7 +159,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
         ),
       ]);
     },
-    Drift: async () => {
+    Drift: async (panel) => {
       append(panel, [h("p.muted", { text: "Comparing the live objects with the manifest…" })]);
       const r = await get(path + qs({ info: "drift" }));
       clear(panel);
@@ -178,7 +180,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
         ),
       ]);
     },
-    Events: async () => {
+    Events: async (panel) => {
       const r = await get(path + qs({ info: "events" }));
       const rows = r.events || [];
       append(panel, [
@@ -197,11 +199,11 @@ export async function releasePage(main, [cluster, namespace, name], me) {
         ),
       ]);
     },
-    History: () => renderHistory(),
-    Actions: () => renderActions(),
+    History: (panel) => renderHistory(panel),
+    Actions: (panel) => renderActions(panel),
   };
 
-  async function renderHistory() {
+  async function renderHistory(panel) {
     const { history } = await get(path + "/history");
     const timeline = h(
       "ol.timeline",
@@ -300,7 +302,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
     }
   }
 
-  async function renderActions() {
+  async function renderActions(panel) {
     // upgrade: the chart reference comes from the release's last install or upgrade request
     const ops = await get("/v1/operations" + qs({ cluster, namespace, release: name, limit: 50 })).catch(() => ({ operations: [] }));
     const last = ops.operations.find((o) => ["install", "upgrade"].includes(o.action) && o.request && o.request.chart);
@@ -325,7 +327,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
     };
     chartRef.addEventListener("change", loadVersions);
     loadVersions();
-    const values = h("textarea.code", { name: "values", rows: "10", spellcheck: "false", placeholder: "greeting: hello\nreplicas: 2" });
+    const values = h("textarea.code", { name: "values", rows: "10", spellcheck: "false", placeholder: "key: value" });
     const reuse = h("input", { type: "checkbox", name: "reuse_values", checked: true });
     const loadCurrent = h("button", {
       type: "button",
@@ -373,7 +375,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       "form.card",
       { "aria-labelledby": "rollback-title" },
       h("h2", { id: "rollback-title", text: "Roll back" }),
-      history.length > 1 ? field("To revision", target) : h("p.muted", { text: "There is no other revision." }),
+      history.length > 1 ? field("Roll back to revision", target) : h("p.muted", { text: "There is no other revision." }),
       h("button", { type: "submit", disabled: history.length < 2, text: "Roll back" }),
     );
     rollback.addEventListener("submit", (e) => {

@@ -28,9 +28,11 @@ function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
-async function shot(page, name) {
+async function shot(page, name, target = null) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
+  if (target) await target.evaluate((el) => el.scrollIntoView({ block: "start" }));
+  else await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 }
 
@@ -70,7 +72,7 @@ async function admin(browser) {
 
   step("find the chart and install it with the schema-driven form");
   await page.getByRole("link", { name: "Charts" }).click();
-  await page.getByLabel("Search charts").fill(S.chart);
+  await page.getByLabel("Chart name or keyword").fill(S.chart);
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByRole("link", { name: `${S.repository}/${S.chart}` }).first().click();
   await page.getByRole("heading", { name: "Install" }).waitFor();
@@ -84,7 +86,7 @@ async function admin(browser) {
   await page.getByText("helm accepts these values").waitFor(WAIT);
   await page.getByRole("button", { name: "Install", exact: true }).click();
   await operationEnds(page, "install");
-  await shot(page, "install");
+  await shot(page, "install", page.locator("h1"));
 
   step("the release is in the table");
   await page.getByRole("link", { name: "Releases" }).click();
@@ -114,7 +116,7 @@ async function admin(browser) {
   await page.getByRole("button", { name: "Compare" }).click();
   await page.locator("td.code.add", { hasText: "bonjour" }).waitFor();
   await page.locator("td.code.del", { hasText: "hello" }).waitFor();
-  await shot(page, "diff");
+  await shot(page, "diff", page.locator(".tabs"));
   step("and the manifest diff");
   await page.getByLabel("Compare", { exact: true }).selectOption("manifest");
   await page.getByRole("button", { name: "Compare" }).click();
@@ -122,7 +124,7 @@ async function admin(browser) {
 
   step("roll back to revision 1");
   await page.getByRole("tab", { name: "Actions" }).click();
-  await page.getByLabel("To revision").selectOption("1");
+  await page.getByLabel("Roll back to revision").selectOption("1");
   await page.getByRole("button", { name: "Roll back" }).click();
   await operationEnds(page, "rollback");
   await page.getByRole("tab", { name: "Overview" }).click();
