@@ -41,7 +41,7 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-SECURITY_HEADERS = {
+SECURITY_HEADERS: dict[str, str | list[str]] = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -101,7 +101,11 @@ def root() -> Response:
 @route(bp, "GET", "/ui", verb=PUBLIC, summary="the web console's page", ok={"200": _text("text/html", "the page")})
 def index() -> Response:
     request = bp.current_request
-    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **SECURITY_HEADERS}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        **SECURITY_HEADERS,
+    }
     return Response(body=_page(prefix(request.context, request.path)), status_code=200, headers=headers)
 
 
@@ -119,5 +123,9 @@ def asset(version: str, asset: str) -> Response:
     suffix = Path(asset).suffix
     if data is None or suffix not in TYPES or version != asset_version():
         raise NotFound(f"no console file {asset} in version {version}")
-    headers = {"Content-Type": TYPES[suffix], "Cache-Control": IMMUTABLE, **SECURITY_HEADERS}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": TYPES[suffix],
+        "Cache-Control": IMMUTABLE,
+        **SECURITY_HEADERS,
+    }
     return Response(body=data.decode(), status_code=200, headers=headers)

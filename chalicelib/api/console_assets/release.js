@@ -252,7 +252,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
   }
 
   function renderDiff(a, b, la, lb) {
-    const ops = diffLines(a, b);
+    const ops = diffLines(a.replace(/\n$/, ""), b.replace(/\n$/, ""));
     if (!changed(ops)) return h("p.same-note", { text: `No difference between ${la} and ${lb}.` });
     const rows = sideBySide(ops);
     const cell = (side, kind, mark) =>
