@@ -15,7 +15,14 @@ export async function chartsPage(main, q) {
   });
   const results = h("div");
   const repos = h("div");
-  append(main, [h("h1", { text: "Charts" }), form, results, h("h2", { text: "Repositories" }), repos]);
+  append(main, [
+    h("h1", { text: "Charts" }),
+    form,
+    h("p", {}, "Not in a repository? ", h("a", { href: "#/install", text: "Install a chart by reference" }), " (an oci:// reference or a URL of a chart archive)."),
+    results,
+    h("h2", { text: "Repositories" }),
+    repos,
+  ]);
   get("/v1/charts" + qs({ q: q.q, limit: 100 }))
     .then((data) => {
       append(results, [
@@ -53,6 +60,15 @@ export async function chartsPage(main, q) {
     .catch((err) => append(repos, [errorBox(err)]));
 }
 
+export async function installPage(main, q) {
+  const form = await installForm({ chartRef: q.chart || "", version: q.version || "", editable: true });
+  append(main, [
+    h("p", {}, h("a", { href: "#/charts", text: "← Charts" })),
+    h("h1", { text: "Install a chart by reference" }),
+    form,
+  ]);
+}
+
 export async function chartPage(main, [repository, chart], q) {
   const e = encodeURIComponent;
   const versionsData = await get("/v1/charts" + qs({ repository, q: chart, versions: "true", limit: 100 })).catch(() => ({ charts: [] }));
@@ -78,7 +94,20 @@ export async function chartPage(main, [repository, chart], q) {
     h("div.filters", {}, field("Version", pick), h("p.muted", { text: `app ${meta.appVersion || "—"} · digest ${shown.digest.slice(0, 19)}` })),
   ]);
 
-  // the install form
+  const form = await installForm({ chartRef: `${repository}/${chart}`, version: shown.version, schema, schemaProblem });
+  append(main, [
+    form,
+    section("Default values (values.yaml)", shown.values ? pre(shown.values, "code") : h("p.muted", { text: "none" })),
+    shown.readme ? section("README", pre(shown.readme, "readme")) : null,
+  ]);
+}
+
+/** The install form: cluster, namespace, name, the schema's fields (when the chart has a values.schema.json), more
+ * values as YAML; a dry run, then the install followed live. With editable, the chart reference is typed. */
+async function installForm({ chartRef = "", version = "", schema = null, schemaProblem = null, editable = false }) {
+  const e = encodeURIComponent;
+  const chartInput = h("input", { name: "chart", value: chartRef, required: true, spellcheck: "false" });
+  const versionInput = h("input", { name: "chart-version", value: version, spellcheck: "false" });
   const clusters = await get("/v1/clusters").catch(() => ({ clusters: [] }));
   const cluster = select(clusters.clusters.map((c) => c.name), clusters.clusters[0] && clusters.clusters[0].name, { name: "cluster" });
   const namespace = h("input", { name: "namespace", value: "default", required: true, pattern: "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?" });
@@ -94,11 +123,12 @@ export async function chartPage(main, [repository, chart], q) {
     "form.card",
     { "aria-labelledby": "install-title", novalidate: true },
     h("h2", { id: "install-title", text: "Install" }),
+    editable ? h("div.row", {}, field("Chart", chartInput, "repository/chart, oci://host/path/chart or an http(s) URL of a .tgz"), field("Version", versionInput, "exact, a constraint, or empty for the newest")) : null,
     h("div.row", {}, field("Cluster", cluster), field("Namespace", namespace), field("Release name", name)),
     h("label.check", {}, createNs, " Create the namespace"),
     fields
       ? h("fieldset", {}, h("legend", { text: "Values from the chart's values.schema.json (empty: the chart's default)" }), fields.map((f) => f.node))
-      : h("p.muted", { text: schemaProblem || "This chart has no values.schema.json: give values as YAML." }),
+      : h("p.muted", { text: schemaProblem || (editable ? "Give values as YAML." : "This chart has no values.schema.json: give values as YAML.") }),
     field("More values (YAML)", values, "Merged under the fields above (they win)."),
     problems,
     h("div.row", {}, dryRun, h("button.primary", { type: "submit", text: "Install" })),
@@ -116,7 +146,11 @@ export async function chartPage(main, [repository, chart], q) {
       append(problems, [h("div.alert.bad", { role: "alert" }, h("strong", { text: "Check the form: " }), h("ul", {}, found.map((p) => h("li", { text: p }))))]);
       return null;
     }
-    const out = { name: name.value, chart: `${repository}/${chart}`, version: shown.version };
+    const out = { name: name.value, chart: chartInput.value.trim(), version: versionInput.value.trim() || undefined };
+    if (!out.chart) {
+      append(problems, [errorBox({ code: "InvalidInput", message: "give the chart to install", details: { field: "chart" } })]);
+      return null;
+    }
     if (values.value.trim()) out.values = values.value;
     if (Object.keys(read.values).length) out.set_json = read.values;
     if (createNs.checked) out.create_namespace = true;
@@ -150,9 +184,5 @@ export async function chartPage(main, [repository, chart], q) {
       append(opArea, [errorBox(err)]);
     }
   });
-  append(main, [
-    form,
-    section("Default values (values.yaml)", shown.values ? pre(shown.values, "code") : h("p.muted", { text: "none" })),
-    shown.readme ? section("README", pre(shown.readme, "readme")) : null,
-  ]);
+  return form;
 }

@@ -6,7 +6,7 @@ import { get, token, setToken, whenSignedOut } from "./api.js";
 import { releasesPage } from "./releases.js";
 import { releasePage } from "./release.js";
 import { operationsPage } from "./operations.js";
-import { chartsPage, chartPage } from "./catalog.js";
+import { chartsPage, chartPage, installPage } from "./catalog.js";
 import { clustersPage, auditPage } from "./admin.js";
 
 const main = document.getElementById("main");
@@ -24,6 +24,7 @@ const ROUTES = [
   [/^#\/charts$/, (view, p, q) => chartsPage(view, q, me)],
   [/^#\/chart\/([^/]+)\/([^/]+)$/, (view, p, q) => chartPage(view, p, q, me)],
   [/^#\/audit$/, (view, p, q) => auditPage(view, q, me)],
+  [/^#\/install$/, (view, p, q) => installPage(view, q, me)],
 ];
 
 function link(href, label) {
@@ -111,7 +112,8 @@ function route() {
   const [path, query = ""] = location.hash.split("?");
   const q = Object.fromEntries(new URLSearchParams(query));
   for (const a of nav.querySelectorAll("a")) {
-    if (path.startsWith(a.getAttribute("href").replace(/s$/, ""))) a.setAttribute("aria-current", "page");
+    const section = path === "#/install" ? "#/chart" : path;
+    if (section.startsWith(a.getAttribute("href").replace(/s$/, ""))) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
   for (const [pattern, page] of ROUTES) {

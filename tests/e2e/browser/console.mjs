@@ -151,8 +151,17 @@ async function admin(browser) {
   await page.getByRole("link", { name: "Audit" }).click();
   await page.getByRole("cell", { name: /DELETE/ }).first().waitFor();
 
+  step("install a chart by reference (an archive URL) whose NOTES hold <script>");
+  await page.getByRole("link", { name: "Charts" }).click();
+  await page.getByRole("link", { name: "Install a chart by reference" }).click();
+  await page.getByLabel("Chart", { exact: true }).fill(S.xss_chart);
+  await page.getByLabel("Namespace", { exact: true }).fill(S.xss_namespace);
+  await page.getByLabel("Release name").fill(S.xss_release);
+  await page.getByLabel("Create the namespace").check();
+  await page.getByRole("button", { name: "Install", exact: true }).click();
+  await operationEnds(page, "install");
   step("NOTES with <script> are shown as text");
-  await page.goto(`${S.base}/ui/#/release/${S.cluster}/${S.xss_namespace}/${S.xss_release}`);
+  await page.getByRole("link", { name: `Open ${S.xss_release}` }).click();
   const notes = page.locator("pre.notes");
   await notes.waitFor();
   check((await notes.textContent()).includes("<script>"), "the NOTES text is shown as it is");
