@@ -8,6 +8,7 @@ from chalicelib.api.admin import bp as admin
 from chalicelib.api.cfn import bp as cfn
 from chalicelib.api.charts import ARCHIVE_TYPES
 from chalicelib.api.charts import bp as charts
+from chalicelib.api.console import bp as console
 from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
 from chalicelib.api.releases import bp as api
@@ -24,3 +25,4 @@ app.register_blueprint(charts)
 app.register_blueprint(worker)
 app.register_blueprint(events)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease
+app.register_blueprint(console)  # the web console at /ui (static files; the pages call /v1)

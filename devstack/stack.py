@@ -402,6 +402,7 @@ def request(method: str, url: str, body: Any = None, timeout: float = 60, token:
 
 EXAMPLE = """
 Charthouse is running: API {api}, cluster "{cluster}" (kubeconfig: {kubeconfig}).
+Web console: {api}/ui/  sign in with the admin token {token}
 Example chart: {chart}
 A web app to wait for: {webapp} ("wait": true; its Pods run on simulated nodes, no container runs:
   KUBECONFIG={kubeconfig} layers/helm/build/kubectl get pods)
@@ -460,6 +461,7 @@ def main() -> int:
             logs=stack.logs,
             helm=stack.cfg.helm_binary.relative_to(ROOT),
             token_file=state / "token",
+            token=stack.token,
             **chart_servers(stack),
         ),
         flush=True,

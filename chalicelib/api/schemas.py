@@ -251,6 +251,8 @@ PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
     "policy": param("policy", "path", _LABEL),
     "token": param("token", "path"),
     "operation_id": param("operation_id", "path"),
+    "version": param("version", "path", {"type": "string", "pattern": "^[0-9a-f]{16}$"}),
+    "asset": param("asset", "path", {"type": "string", "pattern": "^[a-z0-9-]+[.][a-z]+$"}),
 }
 PAGING = [
     param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -366,6 +368,7 @@ CHART_SHOW: S = {
         "values": STR,
         "readme": STR,
         "crds": {"type": "array", "items": {"type": "object", "required": ["path", "content"]}},
+        "schema": {"type": "string", "description": "the text of values.schema.json (empty when there is none)"},
     },
 }
 ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream", "application/x-tar")

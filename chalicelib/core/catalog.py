@@ -45,7 +45,7 @@ from chalicelib.errors import (
     RepositoryUnreachable,
 )
 
-SHOW_PARTS = ("chart", "values", "readme", "crds")
+SHOW_PARTS = ("chart", "values", "readme", "crds", "schema")
 FETCH_TIMEOUT_S = 60.0
 MAX_PROV_BYTES = 1 << 20
 

@@ -46,7 +46,8 @@ class ChartArchive:
     texts: dict[str, str] = field(default_factory=dict)  # Chart.yaml, values, README, crds/*: path -> text
 
     def show(self, parts: tuple[str, ...]) -> dict[str, Any]:
-        """What ``helm show`` prints, as JSON: chart (Chart.yaml), values (text), readme (text), crds."""
+        """What ``helm show`` prints, as JSON: chart (Chart.yaml), values (text), readme (text), crds; and schema,
+        the text of values.schema.json ("" when the chart has none)."""
         out: dict[str, Any] = {}
         if "chart" in parts:
             out["chart"] = self.metadata
@@ -56,6 +57,8 @@ class ChartArchive:
             out["readme"] = next((t for p, t in sorted(self.texts.items()) if README.match(p)), "")
         if "crds" in parts:
             out["crds"] = [{"path": p, "content": t} for p, t in sorted(self.texts.items()) if p.startswith("crds/")]
+        if "schema" in parts:
+            out["schema"] = self.texts.get("values.schema.json", "")
         return out
 
 

@@ -148,13 +148,21 @@ def test_terraform_completion_is_pure() -> None:
     assert out["resource"]["aws_cloudwatch_event_bus"]["charthouse"]["name"] == "charthouse-events-dev"
 
 
-def test_every_route_but_health_needs_sigv4(sam: tuple[Path, dict[str, Any]]) -> None:
-    """API Gateway's IAM authorizer guards the deployed API; the code then trusts only its identity (auth.py)."""
+def test_every_route_but_the_public_ones_needs_sigv4(sam: tuple[Path, dict[str, Any]]) -> None:
+    """API Gateway's IAM authorizer guards the deployed API; the code then trusts only its identity (auth.py). The
+    public routes are health and the web console's static files (its pages call /v1 with the caller's credentials)."""
+    from chalicelib.api.openapi import spec
+    from chalicelib.api.routes import TABLE
+    from chalicelib.core.authz import PUBLIC
+
+    spec()  # every route module imported
+    public = {path for (_, path), declared in TABLE.items() if declared.verb == PUBLIC}
+    assert public == {"/v1/health", "/", "/ui", "/ui/v/{version}/{asset}"}
     body = sam[1]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     assert body["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     for path, item in body["paths"].items():
         for method, op in item.items():
             if method == "options":
                 continue
-            expected = None if path == "/v1/health" else [{"sigv4": []}]
+            expected = None if path in public else [{"sigv4": []}]
             assert op.get("security") == expected, (method, path)

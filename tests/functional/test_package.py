@@ -73,6 +73,8 @@ def test_make_package_ships_bytecode_the_runtime_loads(packaged: Path, tmp_path:
         zf.extractall(tmp_path / "task")
     sources = [n for n in names if n.endswith(".py") and n.startswith(("app.py", "chalicelib/", "yaml/", "boto3/"))]
     assert "app.py" in sources and "chalicelib/core/service.py" in sources
+    console = {n.rsplit("/", 1)[1] for n in names if n.startswith("chalicelib/api/console_assets/")}
+    assert {"index.html", "main.js", "app.css"} <= console  # the web console ships in the same Lambda
     missing = [n for n in sources if _pyc(n, tag) not in names]
     assert missing == []
     assert _pyc("kubernetes/config/kube_config.py", tag) in names  # the worker's read-back imports it

@@ -54,6 +54,13 @@ def test_archive_inspect_and_show() -> None:
     assert "templates/cm.yaml" not in chart.texts
 
 
+def test_show_schema_is_the_text_of_values_schema_json() -> None:
+    schema = b'{"type": "object", "properties": {"a": {"type": "integer"}}}'
+    chart = archives.inspect(tgz([*GOOD, ("demo/values.schema.json", schema, "file")]), archives.Limits())
+    assert chart.show(("schema",)) == {"schema": schema.decode()}
+    assert archives.inspect(tgz(GOOD), archives.Limits()).show(("schema",)) == {"schema": ""}
+
+
 @pytest.mark.parametrize(
     ("members", "words"),
     [
