@@ -74,7 +74,7 @@ def test_the_longest_pattern_and_the_most_patterns_are_accepted() -> None:
         (None, "rules"),
         ([], "rules"),
         ([{"verbs": ["read"]}] * 101, "rules"),
-        (["read"], "rules[0]"),
+        (["read"], "rules[0]"),  # the message is checked below
         ([{"verbs": []}], "rules[0].verbs"),
         ([{"verbs": "read"}], "rules[0].verbs"),
         ([{"verbs": ["read"], "clusters": []}], "rules[0].clusters"),
@@ -145,3 +145,23 @@ def test_decisions_for_admins_policies_and_strangers(authorizer: Authorizer) -> 
     seen = authorizer.reader(team)
     assert not seen.can_read("prod", "a-web")  # install grants no read
     assert authorizer.reader(root).can_read("anything", "at-all")
+
+
+def test_a_rule_that_is_not_an_object_says_what_it_must_be() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Rule.from_json("read", "rules[3]")
+    assert exc.value.message == "rules[3]: must be an object with verbs, clusters and namespaces"
+
+
+def test_a_policy_name_is_checked_before_it_is_looked_up(authorizer: Authorizer) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        authorizer.get("Not_A_Name")
+    assert exc.value.field == "policy"
+
+
+def test_what_a_reader_sees_is_bounded_by_cluster_and_namespace(authorizer: Authorizer) -> None:
+    rules = [{"verbs": ["read"], "clusters": ["prod"], "namespaces": ["a-*"]}]
+    authorizer.put(Policy.from_json("readers", {"principals": ["token:r"], "rules": rules}))
+    seen = authorizer.reader(Principal("token:r", "token"))
+    assert seen.can_read("prod", "a-web") and seen.can_read("prod")  # a cluster-wide list, filtered later
+    assert not seen.can_read("dev", "a-web") and not seen.can_read("dev") and not seen.can_read("prod", "b")
