@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from chalicelib.core.auth import Principal
-from chalicelib.core.authz import Policy, Rule
-from chalicelib.errors import InvalidInput
+from chalicelib.core.authz import SELF, Authorizer, Policy, Rule
+from chalicelib.errors import Forbidden, InvalidInput, NotFound
+from tests.emulated import emulated_store
 
 ARN = "arn:aws:sts::123456789012:assumed-role/deployer/ci-run"
 
@@ -36,3 +39,129 @@ def test_the_admin_verb_grants_every_verb_where_it_applies(verb: str) -> None:
     rule = Rule(("admin",), ("prod",), ("*",))
     assert rule.grants(verb, "prod", "apps") and rule.grants("admin", "prod", None)
     assert not rule.grants(verb, "dev", "apps")
+
+
+# ---------------------------------------------------------------- patterns and stored policies
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (None, "non-empty list"),
+        ([], "non-empty list"),
+        ("token:x", "non-empty list"),
+        (["ok"] * 101, "at most 100"),
+        (["has space"], "is not a pattern"),
+        ([""], "is not a pattern"),
+        (["x" * 513], "is not a pattern"),
+        ([7], "is not a pattern"),
+    ],
+)
+def test_bad_principal_patterns_are_refused_naming_the_field(raw: object, message: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": raw, "rules": [{"verbs": ["read"]}]})
+    assert exc.value.field == "principals" and message in exc.value.message
+
+
+def test_the_longest_pattern_and_the_most_patterns_are_accepted() -> None:
+    policy = Policy.from_json("p", {"principals": ["a" * 512] + ["b"] * 99, "rules": [{"verbs": ["read"]}]})
+    assert len(policy.principals) == 100 and policy.rules[0].clusters == ("*",) == policy.rules[0].namespaces
+
+
+@pytest.mark.parametrize(
+    ("rules", "field"),
+    [
+        (None, "rules"),
+        ([], "rules"),
+        ([{"verbs": ["read"]}] * 101, "rules"),
+        (["read"], "rules[0]"),  # the message is checked below
+        ([{"verbs": []}], "rules[0].verbs"),
+        ([{"verbs": "read"}], "rules[0].verbs"),
+        ([{"verbs": ["read"], "clusters": []}], "rules[0].clusters"),
+        ([{"verbs": ["read"], "namespaces": ["a b"]}], "rules[0].namespaces"),
+        ([{"verbs": ["read"], "where": ["x"]}], "rules[0].where"),
+    ],
+)
+def test_bad_rules_are_refused_naming_the_field(rules: object, field: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": ["token:x"], "rules": rules})
+    assert exc.value.field == field
+
+
+def test_a_policy_reads_back_as_it_was_written() -> None:
+    body = {
+        "principals": ["token:a", "group:b"],
+        "rules": [{"verbs": ["read", "install"], "clusters": ["prod"], "namespaces": ["a-*"]}],
+        "description": "team a",
+    }
+    policy = Policy.from_json("team-a", body)
+    assert policy.to_json() == {"name": "team-a", **body}
+    assert Policy.from_json("team-a", {k: v for k, v in policy.to_json().items() if k != "name"}) == policy
+
+
+@pytest.fixture
+def authorizer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Authorizer]:
+    with emulated_store(monkeypatch) as store:
+        yield Authorizer(store, ("token:root", "arn:aws:iam::*:role/admin"))
+
+
+def test_policies_are_stored_listed_read_and_deleted(authorizer: Authorizer) -> None:
+    body = {"principals": ["token:a"], "rules": [{"verbs": ["read"]}], "description": "d"}
+    assert authorizer.put(Policy.from_json("team-a", body)) is True
+    assert authorizer.put(Policy.from_json("team-a", body)) is False  # replaced, not created
+    assert authorizer.put(Policy.from_json("team-b", {**body, "principals": ["token:b"]})) is True
+    assert authorizer.get("team-a") == Policy.from_json("team-a", body)
+    assert [p.name for p in authorizer.all()] == ["team-a", "team-b"]
+    authorizer.delete("team-a")
+    assert [p.name for p in authorizer.all()] == ["team-b"]
+    with pytest.raises(NotFound, match="policy team-a not found"):
+        authorizer.get("team-a")
+    with pytest.raises(NotFound):
+        authorizer.delete("team-a")
+    with pytest.raises(InvalidInput):
+        authorizer.get("Not_A_Name")
+
+
+def test_decisions_for_admins_policies_and_strangers(authorizer: Authorizer) -> None:
+    rules = [{"verbs": ["install"], "clusters": ["prod"], "namespaces": ["a-*"]}]
+    authorizer.put(Policy.from_json("team-a", {"principals": ["token:a"], "rules": rules}))
+    root, admin_role = Principal("token:root", "token"), Principal("arn:aws:iam::1:role/admin", "iam")
+    team, stranger = Principal("token:a", "token"), Principal("token:z", "token")
+    assert authorizer.rules_for(root) is None and authorizer.rules_for(admin_role) is None
+    assert authorizer.rules_for(stranger) == []
+    assert authorizer.allowed(root, "admin", None, None)
+    assert authorizer.allowed(team, "install", "prod", "a-web")
+    assert not authorizer.allowed(team, "install", "prod", "b-web")
+    assert not authorizer.allowed(team, "uninstall", "prod", "a-web")
+    assert not authorizer.allowed(stranger, "read", "prod", "a-web")
+    authorizer.require(team, "install", "prod", "a-web")  # no exception
+    with pytest.raises(Forbidden) as exc:
+        authorizer.require(team, "uninstall", "prod", "a-web")
+    assert exc.value.details == {"permission": "uninstall", "cluster": "prod", "namespace": "a-web"}
+    assert exc.value.message == "token:a may not uninstall on cluster prod namespace a-web"
+    with pytest.raises(Forbidden, match=r"^token:z may not admin$"):
+        authorizer.require(stranger, "admin")
+    assert authorizer.allowed(stranger, SELF)  # any authenticated caller
+    seen = authorizer.reader(team)
+    assert not seen.can_read("prod", "a-web")  # install grants no read
+    assert authorizer.reader(root).can_read("anything", "at-all")
+
+
+def test_a_rule_that_is_not_an_object_says_what_it_must_be() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Rule.from_json("read", "rules[3]")
+    assert exc.value.message == "rules[3]: must be an object with verbs, clusters and namespaces"
+
+
+def test_a_policy_name_is_checked_before_it_is_looked_up(authorizer: Authorizer) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        authorizer.get("Not_A_Name")
+    assert exc.value.field == "policy"
+
+
+def test_what_a_reader_sees_is_bounded_by_cluster_and_namespace(authorizer: Authorizer) -> None:
+    rules = [{"verbs": ["read"], "clusters": ["prod"], "namespaces": ["a-*"]}]
+    authorizer.put(Policy.from_json("readers", {"principals": ["token:r"], "rules": rules}))
+    seen = authorizer.reader(Principal("token:r", "token"))
+    assert seen.can_read("prod", "a-web") and seen.can_read("prod")  # a cluster-wide list, filtered later
+    assert not seen.can_read("dev", "a-web") and not seen.can_read("dev") and not seen.can_read("prod", "b")
