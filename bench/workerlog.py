@@ -68,7 +68,8 @@ def split(calls: list[HelmCall]) -> dict[str, float]:
 
 
 class LogTail:
-    """What the stack's ``worker-*.log`` files gained since the previous ``read()``."""
+    """What the stack's ``worker-*.log`` files and ``api.log`` gained since the previous ``read()`` (an operation
+    run in the request, ``Prefer: wait``, logs its helm lines in the API's log)."""
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
@@ -77,7 +78,9 @@ class LogTail:
 
     def read(self) -> str:
         chunks = []
-        for path in sorted(self.logs.glob("worker-*.log")):
+        for path in [*sorted(self.logs.glob("worker-*.log")), self.logs / "api.log"]:
+            if not path.exists():
+                continue
             with open(path, "rb") as fh:
                 fh.seek(self._offsets.get(path, 0))
                 data = fh.read()

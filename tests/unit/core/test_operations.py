@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.store import Store
-from chalicelib.core.operations import Announcer, Executor, Intake
+from chalicelib.core.operations import Announcer, Executor, Intake, fits_inline
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
     Action,
@@ -321,3 +321,18 @@ def test_a_malformed_message_body_is_dropped(world: World) -> None:
     group, body = world.queue.bodies.pop(0)
     done = world.executor.execute_body(body)
     assert done is not None and done.id == op.id and done.status is OperationStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    ("action", "timeout_s", "wait_s", "fits"),
+    [
+        (Action.INSTALL, 15, 20, True),  # 15 + 2 (stop helm) + 3 (record) = 20
+        (Action.INSTALL, 16, 20, False),
+        (Action.UPGRADE, 300, 25, False),  # helm's default timeout never fits a request
+        (Action.UNINSTALL, 1, 6, True),
+        (Action.UNLOCK, 1, 25, False),  # recovery and reconcile always go to the worker
+        (Action.RECONCILE, 1, 25, False),
+    ],
+)
+def test_fits_inline(action: Action, timeout_s: int, wait_s: float, fits: bool) -> None:
+    assert fits_inline(action, UninstallSpec(timeout_s=timeout_s), wait_s) is fits
