@@ -119,7 +119,7 @@ COLOURS = {
 
 def draw_overhead(results: list[dict[str, Any]], out: Path) -> None:
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 5), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 5.5), sharey=False, squeeze=False)
     for ax, result in zip(axes[0], results, strict=True):
         verbs = {v["verb"]: v for v in result["overhead"]["verbs"]}
         seen: set[str] = set()
@@ -141,9 +141,11 @@ def draw_overhead(results: list[dict[str, Any]], out: Path) -> None:
         ax.set_xticks([i * 4 + 1 for i in range(len(VERBS))], VERBS)
         ax.set_title(f"helm {result['machine']['helm']}: p50 per verb (ms)")
         ax.set_ylabel("ms")
-    axes[0][0].legend(loc="upper left", fontsize=7)
-    fig.suptitle("Where the time goes: raw helm, sync (Prefer: wait, run in the request), async (202 + polling)")
-    fig.tight_layout()
+    fig.legend(loc="lower center", ncol=5, fontsize=7, frameon=False)
+    fig.suptitle(
+        "Where the time goes: raw helm | sync (Prefer: wait, run in the request) | async (202 + polling)", fontsize=10
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(out, dpi=110)
     plt.close(fig)
 

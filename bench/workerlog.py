@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# The workers' lines carry the logger's name; the API's (``chalice local``: an operation run in the request) do not.
 HELM_LINE = re.compile(
-    r"chalicelib(?:\.adapters)?\.helm: helm (?P<args>.*?) rc=(?P<rc>-?\d+) (?P<seconds>\d+(?:\.\d+)?)s\s*$"
+    r"(?:chalicelib(?:\.adapters)?\.helm: |^)helm (?P<args>.*?) rc=(?P<rc>-?\d+) (?P<seconds>\d+(?:\.\d+)?)s\s*$"
 )
 SECRETS_LINE = re.compile(
-    r"chalicelib\.adapters\.helm: read \d+ release Secrets of \S+ (?P<seconds>\d+(?:\.\d+)?)s\s*$"
+    r"(?:chalicelib\.adapters\.helm: |^)read \d+ release Secrets of \S+ (?P<seconds>\d+(?:\.\d+)?)s\s*$"
 )
 MUTATING = frozenset({"install", "upgrade", "rollback", "uninstall"})
 
