@@ -120,9 +120,9 @@ COLOURS = {
 def draw_overhead(results: list[dict[str, Any]], out: Path) -> None:
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 5.5), sharey=False, squeeze=False)
+    seen: set[str] = set()
     for ax, result in zip(axes[0], results, strict=True):
         verbs = {v["verb"]: v for v in result["overhead"]["verbs"]}
-        seen: set[str] = set()
         for i, name in enumerate(VERBS):
             for j, (side, segments) in enumerate(overhead_segments(verbs[name]).items()):
                 x, bottom = i * 4 + j, 0.0
@@ -141,11 +141,11 @@ def draw_overhead(results: list[dict[str, Any]], out: Path) -> None:
         ax.set_xticks([i * 4 + 1 for i in range(len(VERBS))], VERBS)
         ax.set_title(f"helm {result['machine']['helm']}: p50 per verb (ms)")
         ax.set_ylabel("ms")
-    fig.legend(loc="lower center", ncol=5, fontsize=7, frameon=False)
+    fig.legend(loc="lower center", ncol=6, fontsize=7, frameon=False)
     fig.suptitle(
         "Where the time goes: raw helm | sync (Prefer: wait, run in the request) | async (202 + polling)", fontsize=10
     )
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
