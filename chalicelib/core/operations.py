@@ -78,12 +78,13 @@ class Announcer:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def ended(self, op_id: str) -> None:
-        """Tell the listeners that an operation ended; they see it as stored (the verdict that won)."""
+    def ended(self, op_id: str, stored: Operation | None = None) -> None:
+        """Tell the listeners that an operation ended; they see it as stored (the verdict that won): ``stored``
+        when the caller knows its own write won, else read back."""
         if not self._listeners:
             return
         try:
-            op = self._store.get_operation(op_id)
+            op = stored or self._store.get_operation(op_id)
         except CharthouseError:
             log.warning("operation %s ended, but could not be read back to announce it", op_id)
             return
@@ -283,8 +284,11 @@ class Executor:
         it could not start (nothing ran): the caller hands it to the worker (``Intake.enqueue``). If this process
         dies meanwhile, the lease expires and the sweep recovers the release as it does for a lost worker."""
         deadline = time.monotonic() + seconds - INLINE_RECORD_MARGIN_S
+        stored = self.store.get_operation(op.id)  # as stored: what the worker would start from and announce
+        if stored is None or stored.status is not OperationStatus.QUEUED:
+            return None
         with kill_by(deadline):
-            return self._execute(op, spec, None)
+            return self._execute(stored, spec, None)
 
     def _execute(self, op: Operation, spec: Spec, remaining_s: float | None) -> Operation | None:
         if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
@@ -327,8 +331,8 @@ class Executor:
         error: dict[str, Any] | None = None,
     ) -> Operation:
         done = _ended(op, status, result=result, error=error)
-        self.store.finish_operation(done, record)
-        self.announcer.ended(done.id)
+        won = self.store.finish_operation(done, record)
+        self.announcer.ended(done.id, done if won else None)  # a verdict that won needs no read back
         return done
 
     def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:
