@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 
-.PHONY: run test setup kube browser lint unit e2e fuzz-values mutation clean-state package package-terraform
+.PHONY: run test setup kube browser lint unit e2e fuzz-values mutation clean-state package package-terraform bench-plots
 
 run: setup
 	$(PY) -m devstack
@@ -55,6 +55,11 @@ mutation: setup
 # the differential fuzz of --set/--set-string/--set-json against both helm majors, longer than make test's run
 fuzz-values: setup
 	CHARTHOUSE_FUZZ_EXAMPLES=$${CHARTHOUSE_FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/unit/domain/values/test_output.py -k fuzz
+
+# the plots of docs/PERFORMANCE.md from the benchmark's results files (matplotlib: requirements-bench.txt only)
+bench-plots: setup
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m bench.plots
 
 clean-state:
 	rm -rf .local

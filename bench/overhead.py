@@ -36,12 +36,14 @@ from bench.report import Series, allowed_overhead, block, ms, ratio, verdict
 from devstack.stack import _TOKENS
 
 SYNC_WAIT_S = 20
+SYNC_TIMEOUT_S = 15  # helm's --timeout on the sync side: fits in the wait, so the API runs the operation itself
 ASYNC_RELATIVE, ASYNC_ABSOLUTE_S = 0.25, 0.150  # the asynchronous target: overhead <= max(25 %, 150 ms) at p50
 
 POLL_S = 0.025
 MUTATING = ("install", "upgrade", "rollback", "uninstall")
 VERBS = (*MUTATING, "get", "history")
 PARTS = ("request_to_202_s", "queue_wait_s", "helm_verb_s", "helm_readback_s", "worker_other_s", "poll_lag_s")
+SYNC_PARTS = ("request_to_start_s", "helm_verb_s", "helm_readback_s", "run_other_s", "finish_to_answer_s")
 
 
 def _ts(iso: str | None) -> float | None:
@@ -57,9 +59,13 @@ class VerbStats:
     helm: Series = field(default_factory=Series)
     sync: Series = field(default_factory=Series)
     parts: dict[str, Series] = field(default_factory=dict)
+    sync_parts: dict[str, Series] = field(default_factory=dict)
 
     def add_part(self, name: str, seconds: float) -> None:
         self.parts.setdefault(name, Series()).add(seconds)
+
+    def add_sync_part(self, name: str, seconds: float) -> None:
+        self.sync_parts.setdefault(name, Series()).add(seconds)
 
     def to_json(self) -> dict[str, Any]:
         a, h = self.api.summary(), self.helm.summary()
@@ -75,6 +81,7 @@ class VerbStats:
             "api_samples_s": self.api.samples,
             "helm_samples_s": self.helm.samples,
             "api_parts": {k: v.summary() for k, v in self.parts.items()},
+            "sync_parts": {k: v.summary() for k, v in self.sync_parts.items()},
         }
 
 
@@ -138,14 +145,33 @@ def _prefer_wait(base: str, method: str, path: str, body: Any) -> tuple[int, Any
 
 
 def sync_op(ctx: Context, method: str, path: str, body: Any) -> tuple[float, dict[str, float]]:
-    """One mutating call answered when done (``Prefer: wait``): seconds until the answer, which must be the
-    finished operation (200/201); a 202 (it did not end in time) or a failure stops the run."""
-    started = time.perf_counter()
-    status, data = _prefer_wait(ctx.api.base, method, path, body)
-    seconds = time.perf_counter() - started
+    """One mutating call answered when done (``Prefer: wait``, helm's timeout ``SYNC_TIMEOUT_S``, so the API runs
+    it itself): seconds until the answer, which must be the finished operation (200/201); a 202 (it did not end in
+    time) or a failure stops the run. Its breakdown, from the client's clock, the operation's timestamps and the
+    helm lines of the API's log:
+
+        request -> started_at (authorization, checks, the accept transaction, credentials, queued -> running) |
+        helm verb | read-back | run other (store reads/writes, chart download, work dirs) |
+        finished_at -> answer (the final transaction, the record read, the response)
+    """
+    ctx.tail.read()
+    t0_wall, started = time.time(), time.perf_counter()
+    status, data = _prefer_wait(ctx.api.base, method, path, {**(body or {}), "timeout": SYNC_TIMEOUT_S})
+    seconds, answered_wall = time.perf_counter() - started, time.time()
     if status not in (200, 201) or not isinstance(data, dict) or data.get("status") != "succeeded":
         raise BenchError(f"{method} {path} with Prefer: wait answered {status}: {str(data)[:300]}")
-    return seconds, {}
+    begun, finished = _ts(data.get("started_at")), _ts(data.get("finished_at"))
+    calls = workerlog.parse(ctx.tail.read())
+    parts: dict[str, float] = {"helm_calls": float(len(calls))}
+    if begun and finished:
+        helm = workerlog.split(calls)
+        parts.update(
+            request_to_start_s=max(0.0, begun - t0_wall),
+            **helm,
+            run_other_s=(finished - begun) - helm["helm_verb_s"] - helm["helm_readback_s"],
+            finish_to_answer_s=max(0.0, answered_wall - finished),
+        )
+    return seconds, parts
 
 
 def sync_steps(ctx: Context, name: str) -> dict[str, Any]:
@@ -219,7 +245,10 @@ def measure(ctx: Context, repetitions: int, workers: int = 2, prefix: str = "ovh
             for side in sides:
                 if side == "sync":
                     if verb in sync:
-                        stats[verb].sync.add(sync[verb]()[0])
+                        seconds, parts = sync[verb]()
+                        stats[verb].sync.add(seconds)
+                        for key, value in parts.items():
+                            stats[verb].add_sync_part(key, value)
                 elif side == "api":
                     seconds, parts = api[verb]()
                     stats[verb].api.add(seconds)
@@ -391,8 +420,46 @@ def breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[st
     return header, rows
 
 
+def sync_breakdown_rows(stats: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "verb",
+        "sync total",
+        "helm (raw)",
+        "request->started",
+        "helm verb",
+        "read-back",
+        "run other",
+        "finished->answer",
+        "helm calls",
+    ]
+    rows = []
+    for s in stats:
+        parts = s.get("sync_parts") or {}
+        if "helm_verb_s" not in parts:
+            continue
+
+        def p50(key: str, parts: dict[str, Any] = parts) -> str:
+            return ms(float(parts[key]["p50_s"])) if key in parts else "-"
+
+        rows.append(
+            [
+                s["verb"],
+                ms(s["sync"]["p50_s"]),
+                ms(s["helm"]["p50_s"]),
+                p50("request_to_start_s"),
+                p50("helm_verb_s"),
+                p50("helm_readback_s"),
+                p50("run_other_s"),
+                p50("finish_to_answer_s"),
+                f"{float(parts['helm_calls']['p50_s']):.0f}",
+            ]
+        )
+    return header, rows
+
+
 def render(result: dict[str, Any], md: bool = False) -> str:
     stats = result["verbs"]
+    h3, r3 = sync_breakdown_rows(stats)
     h1, r1 = overhead_rows(stats)
     h2, r2 = breakdown_rows(stats)
     h0, r0 = sync_async_rows(stats)
@@ -405,6 +472,12 @@ def render(result: dict[str, Any], md: bool = False) -> str:
                 "max(10%, 50 ms), async <= max(25%, 150 ms)",
                 h0,
                 r0,
+                md,
+            ),
+            block(
+                "1d. Where the sync answer's time goes (p50 ms of each part; the API runs the operation itself)",
+                h3,
+                r3,
                 md,
             ),
             block(

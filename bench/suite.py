@@ -7,7 +7,8 @@ one still runs; the results file is rewritten after each phase):
 1. overhead per verb, API against raw helm, interleaved (``overhead.py``);
 2. list and history at scale (``scale.py``; its own stack: seeded records would slow every write of the other
    phases, since the emulator's transactions copy the whole table);
-4. throughput with N workers (``throughput.py``), a fresh stack per N.
+4. throughput with N workers (``throughput.py``), a fresh stack per N;
+5. what each operation would be billed for (``cost.py``: the app in this process on a stack without workers).
 
 Results: JSON (machine, versions, options, every figure with its samples) to ``--out`` (default
 ``bench/results/<UTC date>-helm<major>[-quick].json``), the printed tables to stdout, and the same tables in
@@ -29,12 +30,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, fixture, overhead, scale, throughput, workerlog
+from bench import coldstart, cost, fixture, overhead, scale, throughput, workerlog
 from bench.bench_releases import HELMS, log
 from bench.machine import describe, other_load
 from devstack.stack import ROOT
 
-PHASES = ("coldstart", "overhead", "scale", "throughput")
+PHASES = ("coldstart", "overhead", "scale", "throughput", "cost")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,12 @@ def run_overhead(opts: Options, state: Path) -> dict[str, Any]:
         }
 
 
+def run_cost(opts: Options, state: Path) -> dict[str, Any]:
+    with fixture.running(state, HELMS[opts.helm], opts.helm, 0, opts.manifest_kb) as b:
+        env = {k: v for k, v in b.stack.env().items() if k.startswith(("AWS_", "CHARTHOUSE_"))}
+        return cost.measure(env, b.stack.token, b.api.cluster, b.chart_url, b.values, max(1, opts.repetitions // 2))
+
+
 def run_scale(opts: Options, state: Path) -> dict[str, Any]:
     with fixture.running(state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
         return scale.measure(
@@ -171,8 +178,9 @@ def render(results: dict[str, Any], md: bool = False) -> str:
         "overhead": overhead.render,
         "scale": scale.render,
         "throughput": throughput.render,
+        "cost": cost.render,
     }
-    for name in ("overhead", "scale", "coldstart", "throughput"):
+    for name in ("overhead", "scale", "coldstart", "throughput", "cost"):
         if name in results:
             try:
                 out.append(renderers[name](results[name], md))
@@ -220,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "coldstart": lambda: coldstart.measure(opts.import_runs),
         "overhead": lambda: run_overhead(opts, tmp / f"overhead-{next(attempt)}"),
         "scale": lambda: run_scale(opts, tmp / f"scale-{next(attempt)}"),
+        "cost": lambda: run_cost(opts, tmp / f"cost-{next(attempt)}"),
         "throughput": lambda: throughput.measure(
             tmp / f"throughput-{next(attempt)}",
             binary,

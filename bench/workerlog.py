@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# The workers' lines carry the logger's name; the API's (``chalice local``: an operation run in the request) do not.
 HELM_LINE = re.compile(
-    r"chalicelib(?:\.adapters)?\.helm: helm (?P<args>.*?) rc=(?P<rc>-?\d+) (?P<seconds>\d+(?:\.\d+)?)s\s*$"
+    r"(?:chalicelib(?:\.adapters)?\.helm: |^)helm (?P<args>.*?) rc=(?P<rc>-?\d+) (?P<seconds>\d+(?:\.\d+)?)s\s*$"
 )
 SECRETS_LINE = re.compile(
-    r"chalicelib\.adapters\.helm: read \d+ release Secrets of \S+ (?P<seconds>\d+(?:\.\d+)?)s\s*$"
+    r"(?:chalicelib\.adapters\.helm: |^)read \d+ release Secrets of \S+ (?P<seconds>\d+(?:\.\d+)?)s\s*$"
 )
 MUTATING = frozenset({"install", "upgrade", "rollback", "uninstall"})
 
@@ -68,7 +69,8 @@ def split(calls: list[HelmCall]) -> dict[str, float]:
 
 
 class LogTail:
-    """What the stack's ``worker-*.log`` files gained since the previous ``read()``."""
+    """What the stack's ``worker-*.log`` files and ``api.log`` gained since the previous ``read()`` (an operation
+    run in the request, ``Prefer: wait``, logs its helm lines in the API's log)."""
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
@@ -77,7 +79,9 @@ class LogTail:
 
     def read(self) -> str:
         chunks = []
-        for path in sorted(self.logs.glob("worker-*.log")):
+        for path in [*sorted(self.logs.glob("worker-*.log")), self.logs / "api.log"]:
+            if not path.exists():
+                continue
             with open(path, "rb") as fh:
                 fh.seek(self._offsets.get(path, 0))
                 data = fh.read()

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from chalicelib.api.openapi import spec as openapi_spec
 from chalicelib.api.routes import route
 from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.core.clusters import ClusterSpec
+from chalicelib.core.operations import fits_inline
 from chalicelib.core.reconcile import LIVE_INFO
 from chalicelib.core.service import INFO_PARTS
 from chalicelib.domain import fields
@@ -51,6 +53,7 @@ from chalicelib.domain.models import (
     UpgradeSpec,
 )
 from chalicelib.errors import (
+    DependencyUnavailable,
     InvalidInput,
 )
 
@@ -59,6 +62,7 @@ bp = Blueprint(__name__)
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_WAIT_S = 25  # API Gateway answers within 29 s
+LAMBDA_MARGIN_S = 2  # an operation run in the request leaves the function this long to answer
 PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait\s*=\s*(\d{1,6})\b", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 RELEASES = "/v1/clusters/{cluster}/namespaces/{namespace}/releases"
@@ -118,7 +122,9 @@ def _idempotency(body: dict[str, Any]) -> Idempotency | None:
 
 def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], check: Callable[[], None]) -> Response:
     """Replays answer with their operation; then ``check`` the stored state; a dry run answers at once (200);
-    anything else becomes an operation (202 + Location)."""
+    anything else becomes an operation (202 + Location), run in this request when the caller waits for it and
+    its helm timeout fits in the wait (``_run_here``)."""
+    started = time.monotonic()
     d = bootstrap.get()
     idem = None if isinstance(spec, ChartSpec) and spec.dry_run else _idempotency(body)
     op = d.intake.replay(idem)
@@ -128,8 +134,40 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
             spec = spec.masked_by(d.registry.get(ref.cluster).masking + d.catalog.masking(spec))
         if isinstance(spec, ChartSpec) and spec.dry_run:
             return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
-        op = d.intake.accept(action, ref, spec, idem)
+        budget = _inline_budget()
+        if budget is not None and fits_inline(action, spec, budget):
+            op = _run_here(action, ref, spec, idem, budget - (time.monotonic() - started))
+        else:
+            op = d.intake.accept(action, ref, spec, idem)
     return _accepted(op)
+
+
+def _inline_budget() -> float | None:
+    """Seconds this request may spend on an operation: ``Prefer: wait=N``, and never past the function's own
+    time limit (less a margin to answer). None without the preference."""
+    wait = _preferred_wait()
+    if wait is None:
+        return None
+    context = getattr(bp.current_request, "lambda_context", None)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return min(wait, remaining() / 1000 - LAMBDA_MARGIN_S) if callable(remaining) else float(wait)
+
+
+def _run_here(action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None, seconds: float) -> Operation:
+    """Accept the operation without a message and run it in this function under the release's lease
+    (``Executor.execute_here``). If it cannot start here (Secrets Manager unavailable) it goes to the worker
+    after all; a replayed twin's operation is only waited for."""
+    d = bootstrap.get()
+    op = d.intake.accept(action, ref, spec, idem, enqueue=False)
+    if op.status is not OperationStatus.QUEUED:
+        return op
+    try:
+        done = d.executor.execute_here(op, spec, seconds)
+    except DependencyUnavailable:
+        log.info("operation %s could not start in the request; handed to the worker", op.id)
+        d.intake.enqueue(op, spec)
+        return op
+    return done or op
 
 
 def _reveal(ref: ReleaseRef) -> bool:
@@ -169,7 +207,8 @@ def _accepted(op: Operation) -> Response:
     if wait is None:
         return Response(body=op.to_json(), status_code=202, headers=location)
     d = bootstrap.get()
-    op = d.intake.wait(op.id, wait)
+    if not op.status.terminal:
+        op = d.intake.wait(op.id, wait)
     location["Preference-Applied"] = f"wait={wait}"
     if not op.status.terminal:
         return Response(body=op.to_json(), status_code=202, headers=location)

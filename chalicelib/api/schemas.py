@@ -229,7 +229,8 @@ PREFER: S = {
     "required": False,
     "schema": {"type": "string", "pattern": "wait=[0-9]+"},
     "description": "wait=N (at most 25): answer 200 (201 for an install that succeeded) with the finished "
-    "operation when it ends within N seconds; otherwise 202 as usual",
+    "operation when it ends within N seconds; otherwise 202 as usual. When the request's helm timeout + 5 s fits "
+    "in N, the operation runs in the request itself (no queue).",
 }
 
 

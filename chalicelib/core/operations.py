@@ -8,6 +8,9 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
          queued -> running (conditional: a redelivered message finds it running or done and does nothing), helm,
          then ``service.snapshot`` reads helm's state back and one transaction records the outcome and frees the
          lease. Every error, expected or not, ends the operation ``failed`` with a reason.
+here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``): accepted without a message and
+         run by ``Executor.execute_here`` in the API function, under the same lease, recorded the same way; helm
+         is stopped in time to answer. Could not start (Secrets Manager down): the message is sent after all.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from chalicelib.adapters.helm import KILL_MARGIN_S
+from chalicelib.adapters.helm import KILL_MARGIN_S, kill_by
 from chalicelib.adapters.queue import Message, SqsQueue
 from chalicelib.adapters.store import IdempotentReplay, Store
 from chalicelib.config import WORKER_MARGIN_S
@@ -75,12 +78,13 @@ class Announcer:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def ended(self, op_id: str) -> None:
-        """Tell the listeners that an operation ended; they see it as stored (the verdict that won)."""
+    def ended(self, op_id: str, stored: Operation | None = None) -> None:
+        """Tell the listeners that an operation ended; they see it as stored (the verdict that won): ``stored``
+        when the caller knows its own write won, else read back."""
         if not self._listeners:
             return
         try:
-            op = self._store.get_operation(op_id)
+            op = stored or self._store.get_operation(op_id)
         except CharthouseError:
             log.warning("operation %s ended, but could not be read back to announce it", op_id)
             return
@@ -121,7 +125,10 @@ class Intake:
         spec: Spec,
         idem: Idempotency | None = None,
         attachments: tuple[dict[str, Any], ...] = (),
+        enqueue: bool = True,
     ) -> Operation:
+        """A new queued operation holding the release's lease (or, for a replayed Idempotency-Key, the earlier
+        one). ``enqueue=False`` leaves it for the caller to run (``Executor.execute_here``) or ``enqueue``."""
         op = Operation.new(action, ref, spec_summary(spec))
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
@@ -134,18 +141,27 @@ class Intake:
             if prior is None:
                 raise Conflict("a request with this Idempotency-Key is being accepted right now; retry") from exc
             return prior
+        if not enqueue:
+            log.info("accepted %s %s for %s, to run in this request", op.id, action.value, ref.key)
+            return op
+        self.enqueue(op, spec)
+        log.info("accepted %s %s for %s", op.id, action.value, ref.key)
+        return op
+
+    def enqueue(self, op: Operation, spec: Spec) -> None:
+        """Send an accepted operation to the worker. If the message cannot be sent the operation ends ``failed``
+        (its lease freed) and ``DependencyUnavailable`` is raised."""
         # One message group per release keeps its operations in order. Recovery gets a group of its own: the
         # release's group may be blocked behind the message of the very worker that was lost (invisible until its
         # visibility timeout), and the lease already keeps recovery apart from every other operation.
-        group = f"{ref.key}/recovery" if action is Action.UNLOCK else ref.key
+        ref = op.release
+        group = f"{ref.key}/recovery" if op.action is Action.UNLOCK else ref.key
         try:
-            self.queue.send(message, group=group)
+            self.queue.send(Message(op.id, op.action, spec), group=group)
         except DependencyUnavailable as exc:
             self.store.finish_operation(_ended(op, OperationStatus.FAILED, error=error_json(exc)), None)
             self.announcer.ended(op.id)
             raise
-        log.info("accepted %s %s for %s", op.id, action.value, ref.key)
-        return op
 
     def wait(self, operation_id: str, seconds: float) -> Operation:
         """The operation once it ended, or as it is after ``seconds`` (polled from the store, backing off from
@@ -178,6 +194,19 @@ class Intake:
             limit=query.limit,
             token=query.next_token,
         )
+
+
+# Prefer: wait=N runs an operation in the request itself when helm's own timeout leaves time to stop helm (if it
+# hangs past that timeout) and to record the outcome before the answer is due; otherwise it goes to the worker.
+INLINE_ACTIONS = frozenset({Action.INSTALL, Action.UPGRADE, Action.ROLLBACK, Action.UNINSTALL, Action.TEST})
+INLINE_KILL_MARGIN_S = 2  # helm reports its own --timeout first; stopped this much later at the latest
+INLINE_RECORD_MARGIN_S = 3  # kept after the last helm process to read back, record and answer
+
+
+def fits_inline(action: Action, spec: Spec, seconds: float) -> bool:
+    """Whether an operation can run inside a request that must answer within ``seconds``: one of
+    ``INLINE_ACTIONS`` whose helm timeout, plus the margins, fits."""
+    return action in INLINE_ACTIONS and spec.timeout_s + INLINE_KILL_MARGIN_S + INLINE_RECORD_MARGIN_S <= seconds
 
 
 Outcome = tuple[dict[str, Any] | None, dict[str, Any]]  # (the release helm printed, if it did; extra result fields)
@@ -243,7 +272,25 @@ class Executor:
         if op is None or op.status is not OperationStatus.QUEUED:
             log.info("operation %s is not queued (any more); nothing to do", message.operation_id)
             return None
-        spec = message.spec
+        return self._execute(op, message.spec, remaining_s)
+
+    def execute_here(self, op: Operation, spec: Spec, seconds: float) -> Operation | None:
+        """Run an operation just accepted without a message (``Intake.accept(enqueue=False)``) in this process: the
+        API function, holding the release's lease exactly as a worker would, recorded exactly as a worker records
+        it. No helm process outlives ``seconds`` less ``INLINE_RECORD_MARGIN_S`` (kept to record the outcome), so
+        the caller can answer in time; ``fits_inline`` says whether the operation's own helm timeout fits.
+
+        Returns the finished operation, or None if another runner took it. Raises ``DependencyUnavailable`` when
+        it could not start (nothing ran): the caller hands it to the worker (``Intake.enqueue``). If this process
+        dies meanwhile, the lease expires and the sweep recovers the release as it does for a lost worker."""
+        deadline = time.monotonic() + seconds - INLINE_RECORD_MARGIN_S
+        stored = self.store.get_operation(op.id)  # as stored: what the worker would start from and announce
+        if stored is None or stored.status is not OperationStatus.QUEUED:
+            return None
+        with kill_by(deadline):
+            return self._execute(stored, spec, None)
+
+    def _execute(self, op: Operation, spec: Spec, remaining_s: float | None) -> Operation | None:
         if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
             error = {
                 "code": "WorkerTimeBudget",
@@ -284,8 +331,8 @@ class Executor:
         error: dict[str, Any] | None = None,
     ) -> Operation:
         done = _ended(op, status, result=result, error=error)
-        self.store.finish_operation(done, record)
-        self.announcer.ended(done.id)
+        won = self.store.finish_operation(done, record)
+        self.announcer.ended(done.id, done if won else None)  # a verdict that won needs no read back
         return done
 
     def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:

@@ -58,3 +58,22 @@ def test_a_failed_install_is_answered_200_not_201(api: Api, stack: Stack, charts
     status, headers, op = waiting(stack, api, "POST", NS, body)
     assert status == 200 and op["status"] == "failed" and op["error"]["code"] == "ChartNotFound", op
     assert op["record"] is None and headers["preference-applied"] == "wait=20"
+
+
+def test_each_verb_runs_in_the_request_when_its_timeout_fits(api: Api, stack: Stack, charts: ChartServer) -> None:
+    """helm's timeout (15 s) fits in the wait (20 s): the API function runs each verb itself; no worker sees it."""
+    chart1, chart2 = charts.url("demo-0.1.0.tgz"), charts.url("demo-0.2.0.tgz")
+    body = {"name": "inline", "chart": chart1, "create_namespace": True, "timeout": 15}
+    status, headers, op = waiting(stack, api, "POST", NS, body)
+    assert status == 201 and op["status"] == "succeeded" and op["record"]["revision"] == 1, op
+    assert headers["location"] == f"/v1/operations/{op['id']}"
+    status, _, op = waiting(stack, api, "PUT", f"{NS}/inline", {"chart": chart2, "timeout": "15s"})
+    assert status == 200 and op["record"]["revision"] == 2 and op["record"]["chart_version"] == "0.2.0", op
+    status, _, op = waiting(stack, api, "POST", f"{NS}/inline/rollback", {"timeout": 15})
+    assert status == 200 and op["record"]["revision"] == 3 and op["record"]["chart_version"] == "0.1.0", op
+    _, history = api.call("GET", f"{NS}/inline/history")
+    assert [r["revision"] for r in history["history"]] == [3, 2, 1], history
+    status, _, op = waiting(stack, api, "DELETE", f"{NS}/inline", {"timeout": 15})
+    assert status == 200 and op["record"]["status"] == "uninstalled", op
+    logged = (stack.logs / "api.log").read_text()
+    assert f"accepted {op['id']} uninstall for local/e2e-prefer/inline, to run in this request" in logged

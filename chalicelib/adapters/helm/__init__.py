@@ -19,7 +19,9 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -100,6 +102,20 @@ class Workdir:
 # ---------------------------------------------------------------- running
 
 
+_KILL_BY: ContextVar[float | None] = ContextVar("helm_kill_by", default=None)
+
+
+@contextmanager
+def kill_by(deadline: float) -> Iterator[None]:
+    """Within this block no helm process outlives ``deadline`` (``time.monotonic()``): each is stopped at its own
+    timeout or at the deadline, whichever comes first (an operation run inside a request that must answer in time)."""
+    token = _KILL_BY.set(deadline)
+    try:
+        yield
+    finally:
+        _KILL_BY.reset(token)
+
+
 @dataclass(frozen=True)
 class Completed:
     stdout: str
@@ -112,6 +128,9 @@ def run(binary: str, args: list[str], workdir: Workdir, timeout_s: float, secret
     message: helm may echo values). The only subprocess call."""
     argv = [binary, *args]
     started = time.monotonic()
+    deadline = _KILL_BY.get()
+    if deadline is not None:
+        timeout_s = max(0.0, min(timeout_s, deadline - started))
     try:
         proc = subprocess.Popen(
             argv,

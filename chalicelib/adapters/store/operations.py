@@ -200,8 +200,9 @@ class Operations(Part):
             return False
         return True
 
-    def finish_operation(self, op: Operation, record: ReleaseRecord | None) -> None:
-        """Write the outcome in one transaction: release record, operation (was running), lease freed."""
+    def finish_operation(self, op: Operation, record: ReleaseRecord | None) -> bool:
+        """Write the outcome in one transaction: release record, operation (was running), lease freed. True when
+        this outcome is the one stored; False when the operation had been ended meanwhile."""
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -231,6 +232,8 @@ class Operations(Part):
             if record is not None:
                 self.table.put(release_item(record))
             self.release_lease(op.release, op.id)
+            return False
+        return True
 
     # ------------------------------------------------------------ listing
 

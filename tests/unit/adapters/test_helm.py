@@ -4,6 +4,8 @@ the private work directory."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,6 +173,17 @@ def test_classify_redacts_urls_and_tokens() -> None:
 def test_run_missing_binary_is_typed(tmp_path: object) -> None:
     with helm.Workdir("") as wd, pytest.raises(errors.HelmMissing):
         helm.run("/nonexistent/helm", ["version"], wd, 5)
+
+
+def test_kill_by_stops_helm_at_the_deadline_before_its_own_timeout(tmp_path: Path) -> None:
+    slow = tmp_path / "helm"
+    slow.write_text("#!/bin/sh\nsleep 30\n")
+    slow.chmod(0o755)
+    with helm.Workdir("") as wd, helm.kill_by(time.monotonic() + 0.2), pytest.raises(errors.HelmTimeout) as err:
+        helm.run(str(slow), ["install"], wd, 60)
+    assert "within 0 s" in str(err.value)
+    with helm.Workdir("") as wd:  # outside the block the call's own timeout applies again
+        assert helm.run("/bin/echo", ["ok"], wd, 5).stdout == "ok\n"
 
 
 def test_workdir_is_private_and_removed() -> None:

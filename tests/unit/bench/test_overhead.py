@@ -35,3 +35,19 @@ def test_sync_and_async_are_shown_side_by_side_with_their_own_targets() -> None:
     slow = overhead.VerbStats("upgrade", Series([0.5]), Series([0.3]), Series([0.36]))
     assert overhead.sync_async_rows([slow.to_json()])[1][0][7::3] == ["MISS", "MISS"]
     assert overhead.async_verdict(float("nan"), 0.3)["verdict"] == "-"
+
+
+def test_the_sync_breakdown_renders_its_parts() -> None:
+    stats = overhead.VerbStats("install", Series([0.5]), Series([0.3]), Series([0.35]))
+    for name, value in {
+        "request_to_start_s": 0.02,
+        "helm_verb_s": 0.3,
+        "helm_readback_s": 0.01,
+        "run_other_s": 0.01,
+        "finish_to_answer_s": 0.015,
+        "helm_calls": 2.0,
+    }.items():
+        stats.add_sync_part(name, value)
+    header, rows = overhead.sync_breakdown_rows([stats.to_json()])
+    assert rows == [["install", "350", "300", "20", "300", "10", "10", "15", "2"]] and len(header) == 9
+    assert "1d. Where the sync answer's time goes" in overhead.render({"verbs": [stats.to_json()]})

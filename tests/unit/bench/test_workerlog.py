@@ -45,3 +45,10 @@ def test_log_tail_returns_only_new_lines(tmp_path: Path) -> None:
     with open(log, "a") as fh:
         fh.write("new\n")
     assert tail.read() == "new\n" and tail.read() == ""
+
+
+def test_log_tail_also_reads_the_api_log(tmp_path: Path) -> None:
+    """An operation run in the request (Prefer: wait) logs its helm lines in the API's log."""
+    tail = workerlog.LogTail(tmp_path)
+    (tmp_path / "api.log").write_text("api line\n")
+    assert tail.read() == "api line\n" and tail.read() == ""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.store import Store
-from chalicelib.core.operations import Announcer, Executor, Intake
+from chalicelib.core.operations import Announcer, Executor, Intake, fits_inline
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
     Action,
@@ -321,3 +321,48 @@ def test_a_malformed_message_body_is_dropped(world: World) -> None:
     group, body = world.queue.bodies.pop(0)
     done = world.executor.execute_body(body)
     assert done is not None and done.id == op.id and done.status is OperationStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    ("action", "timeout_s", "wait_s", "fits"),
+    [
+        (Action.INSTALL, 15, 20, True),  # 15 + 2 (stop helm) + 3 (record) = 20
+        (Action.INSTALL, 16, 20, False),
+        (Action.UPGRADE, 300, 25, False),  # helm's default timeout never fits a request
+        (Action.UNINSTALL, 1, 6, True),
+        (Action.UNLOCK, 1, 25, False),  # recovery and reconcile always go to the worker
+        (Action.RECONCILE, 1, 25, False),
+    ],
+)
+def test_fits_inline(action: Action, timeout_s: int, wait_s: float, fits: bool) -> None:
+    assert fits_inline(action, UninstallSpec(timeout_s=timeout_s), wait_s) is fits
+
+
+def test_listeners_see_the_verdict_that_won_when_the_worker_lost_its_race(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor announces its own outcome without reading it back only when its write won."""
+    op = world.install()
+    install = world.helm.install
+
+    def swept_meanwhile(*args: Any) -> Any:
+        released = install(*args)
+        assert world.store.fail_operation(op.id, {"code": "WorkerLost", "message": "lost", "details": {}})
+        return released
+
+    monkeypatch.setattr(world.helm, "install", swept_meanwhile)
+    done = world.run_next()
+    assert done is not None and done.status is OperationStatus.SUCCEEDED  # what this worker saw
+    [announced] = world.ended
+    assert announced.status is OperationStatus.FAILED and announced.error is not None
+    assert announced.error["code"] == "WorkerLost"
+
+
+def test_execute_here_runs_without_a_message_and_stops_helm_by_the_deadline(world: World) -> None:
+    spec, _ = InstallSpec.from_json({"name": REF.name, "chart": CHART, "timeout": 10}, LIMITS)
+    op = world.intake.accept(Action.INSTALL, REF, spec, enqueue=False)
+    assert world.queue.bodies == []  # nothing for the worker
+    done = world.executor.execute_here(op, spec, 15)
+    assert done is not None and done.status is OperationStatus.SUCCEEDED and world.ended == [done]
+    assert world.store.get_operation(op.id) == done and world.store.lease(REF) is None
+    assert world.executor.execute_here(op, spec, 15) is None  # already run: never twice

@@ -161,7 +161,7 @@ def test_finish_operation_records_the_outcome_and_frees_the_lease(store: Store) 
     store.accept(op, lease_s=600)
     store.start_operation(op.id)
     done = ended(op, OperationStatus.SUCCEEDED, result={"status": "deployed", "revision": 1})
-    store.finish_operation(done, record_for(op))
+    assert store.finish_operation(done, record_for(op))
     assert store.get_operation(op.id) == done
     assert store.get_release(REF) == record_for(op)
     assert store.lease(REF) is None
@@ -173,7 +173,7 @@ def test_a_verdict_that_won_is_kept_but_helms_state_is_still_recorded(store: Sto
     store.start_operation(op.id)
     assert store.fail_operation(op.id, {"code": "WorkerLost", "message": "lost", "details": {"s": 1.5}})
     assert not store.fail_operation(op.id, {"code": "Again", "message": "", "details": {}})  # ended already
-    store.finish_operation(ended(op, OperationStatus.SUCCEEDED, result={}), record_for(op))
+    assert not store.finish_operation(ended(op, OperationStatus.SUCCEEDED, result={}), record_for(op))
     stored = store.get_operation(op.id)
     assert stored is not None and stored.status is OperationStatus.FAILED
     assert stored.error == {"code": "WorkerLost", "message": "lost", "details": {"s": 1.5}}
