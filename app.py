@@ -13,11 +13,12 @@ from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
 from chalicelib.api.releases import bp as api
 from chalicelib.api.worker import bp as worker
+from chalicelib.compat.cce import bp as cce
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
 logging.getLogger("chalicelib").setLevel(logging.INFO)
-app.api.binary_types = sorted({*app.api.binary_types, *ARCHIVE_TYPES})  # chart uploads arrive as bytes
+app.api.binary_types = sorted({*app.api.binary_types, *ARCHIVE_TYPES, "multipart/form-data"})  # uploads: bytes
 app.register_blueprint(guard)  # authentication, authorization and audit of every request
 app.register_blueprint(api)
 app.register_blueprint(admin)
@@ -26,3 +27,4 @@ app.register_blueprint(worker)
 app.register_blueprint(events)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease
 app.register_blueprint(console)  # the web console at /ui (static files; the pages call /v1)
+app.register_blueprint(cce)  # Huawei CCE's release and chart API (compat)

@@ -26,6 +26,7 @@ from chalicelib.core.authz import PUBLIC, SELF, VERBS
 JSON = ("application/json",)
 _PARAM = re.compile(r"{(\w+)}")
 View = TypeVar("View", bound=Callable[..., Any])
+Scope = Callable[[dict[str, str]], dict[str, str]]  # path parameters -> {"cluster", "namespace"} to authorize on
 
 
 def _route_authorizer() -> Any:
@@ -50,6 +51,9 @@ class Route:
     body: s.S | None = None  # the JSON body's schema
     request_body: s.S | None = None  # a whole OpenAPI requestBody, for bodies that are not (only) JSON
     content_types: tuple[str, ...] = JSON
+    published: bool = True  # in the OpenAPI document (the compat surfaces answer in other APIs' shapes: not)
+    scope: Scope | None = None  # the cluster/namespace the route addresses, from its path parameters
+    gateway_auth: bool = True  # API Gateway's authorizer checks the caller first (else only the guard does)
 
     def operation(self) -> s.S:
         """The OpenAPI operation object."""
@@ -71,12 +75,13 @@ class Route:
 
 
 TABLE: dict[tuple[str, str], Route] = {}
-ROUTE_MODULES = (
+ROUTE_MODULES = (  # all that declare routes
     "chalicelib.api.releases",
     "chalicelib.api.charts",
     "chalicelib.api.admin",
     "chalicelib.api.console",
-)  # all that declare routes
+    "chalicelib.compat.cce",
+)
 
 
 def route(
@@ -92,8 +97,15 @@ def route(
     body: s.S | None = None,
     request_body: s.S | None = None,
     content_types: tuple[str, ...] = JSON,
+    published: bool = True,
+    gateway_auth: bool = True,
+    scope: Scope | None = None,
 ) -> Callable[[View], View]:
-    """Declare a route once; the view is wrapped so that domain errors become their HTTP answers (``web``)."""
+    """Declare a route once; the view is wrapped so that domain errors become their HTTP answers (``web``).
+
+    ``gateway_auth=False`` leaves the route without API Gateway's authorizer: for the compat surfaces, whose
+    clients sign requests their own way (``SDK-HMAC-SHA256``), checked by the guard. ``scope`` maps path
+    parameters named otherwise (``cluster_id``) onto the cluster and namespace the guard authorizes on."""
     if verb not in (*VERBS, PUBLIC, SELF):
         raise ValueError(f"{method} {path}: {verb!r} is not an authorization verb")
     unknown = [p for p in _PARAM.findall(path) if p not in s.PATH_PARAMS]
@@ -111,9 +123,12 @@ def route(
         body,
         request_body,
         content_types,
+        published,
+        scope,
+        gateway_auth,
     )
     options: dict[str, Any] = {"methods": [method], "content_types": list(content_types)}
-    if verb != PUBLIC:
+    if verb != PUBLIC and gateway_auth:
         options["authorizer"] = AUTHORIZER
 
     def register(view: View) -> View:
@@ -121,6 +136,10 @@ def route(
         return view
 
     return register
+
+
+def route_of(method: str, path: str) -> Route | None:
+    return TABLE.get((method, path))
 
 
 def verb_of(method: str, path: str) -> str:

@@ -27,6 +27,9 @@ PARAMS = {
     "policy": "p",
     "token": "t",
     "asset": "main.js",
+    "access_key": "CHAK0",
+    "cluster_id": "prod",
+    "chart_id": "c0",
 }
 ROUTES = {key: declared.verb for key, declared in TABLE.items()}  # (method, path) -> the verb it declares
 SECRET = "s3cr3t-db-password-value"
