@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .. import output, values
+from .. import localchart, output, values
 from ..errors import UsageError
 from ..http import path
 from .common import (
@@ -54,7 +54,11 @@ def _chart_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atomic", action="store_true", help="roll back on failure (helm 4 --rollback-on-failure)")
     p.add_argument("--disable-hooks", action="store_true", help="do not run the chart's hooks")
     p.add_argument("--skip-crds", action="store_true", help="do not install CRDs")
-    p.add_argument("--dependency-update", action="store_true", help="update chart dependencies first")
+    p.add_argument(
+        "--dependency-update",
+        action="store_true",
+        help="fetch the chart's dependencies first, from the service's registered repositories",
+    )
     p.add_argument("--devel", action="store_true", help="allow development versions (pre-releases)")
     p.add_argument("--render-subchart-notes", action="store_true", help="render the subcharts' notes too")
     p.add_argument("--max-history", type=int, metavar="N", help="revisions helm keeps")
@@ -69,11 +73,13 @@ def _chart_options(p: argparse.ArgumentParser) -> None:
 
 
 def _chart_body(ctx: Context, args: argparse.Namespace, chart: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"chart": chart}
-    body.update(values.request_fields(args.values_files, args.set_values, args.set_string, args.set_json, ctx.stdin))
+    """The chart and values fields of an install or upgrade; a local chart is packaged and uploaded first."""
+    fields = values.request_fields(args.values_files, args.set_values, args.set_string, args.set_json, ctx.stdin)
+    resolved = localchart.resolve(ctx.client, chart, args.version, ctx.note, args.dependency_update)
+    body: dict[str, Any] = {"chart": resolved.chart, **fields}
     return set_if(
         body,
-        version=args.version,
+        version=resolved.version,
         description=args.description,
         labels=dict(args.label) if args.label else None,
         create_namespace=args.create_namespace,
@@ -297,11 +303,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         create,
         "install a chart as a new release (waits for the operation)",
         """
+  charthouse release create web ./examples/charts/hello     # a local chart: packaged, uploaded, installed
   charthouse release create web https://charts.example.com/web-1.0.0.tgz
   charthouse release create web bitnami/nginx --version 18.x -n shop --create-namespace -f base.yaml -f prod.yaml
   charthouse release create web oci://registry.example.com/charts/web --set replicas=3 --set-string tag=007
   charthouse release create --generate-name uploaded/web --no-wait -o json
-  charthouse release create web ./chart-url --dry-run            # prints the rendered manifest
+  charthouse release create web repo/web --dry-run              # prints the rendered manifest
 """,
         parents,
         aliases=("install",),
@@ -311,7 +318,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "positional",
         nargs="+",
         metavar="NAME CHART",
-        help="release name and chart: repo/chart, oci://host/path/chart, an http(s) .tgz URL, uploaded/chart",
+        help="release name and chart: a local chart directory or .tgz, repo/chart, oci://host/path/chart, "
+        "an http(s) .tgz URL, uploaded/chart",
     )
     p.add_argument("--generate-name", action="store_true", help="let the service name the release (give only CHART)")
     p.add_argument("--name-template", help="a helm template for the name, e.g. '{{ randAlpha 5 | lower }}-web'")
@@ -324,6 +332,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         upgrade,
         "upgrade a release to a chart version and/or new values (waits)",
         """
+  charthouse release upgrade web ./examples/charts/hello --set greeting=hi   # a local chart directory or .tgz
   charthouse release upgrade web https://charts.example.com/web-1.1.0.tgz -f prod.yaml --set replicas=5
   charthouse release upgrade web repo/web --reuse-values --set image.tag=v2
   charthouse release upgrade web repo/web --install -n shop --create-namespace   # install if missing
@@ -332,7 +341,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     add_target(p)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("chart", metavar="CHART")
+    p.add_argument("chart", metavar="CHART", help="a local chart directory or .tgz, or a reference as for create")
     p.add_argument("-i", "--install", action="store_true", help="install when the release does not exist")
     for flag, text in (
         ("--reuse-values", "start from the release's values"),
