@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from .. import localchart, output, packaging
+from .. import completers, localchart, output, packaging
+from ..completers import attach
 from ..errors import UsageError
 from ..http import path
 from .common import Context, command, group, positive_int
@@ -122,7 +123,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     p.add_argument("query", metavar="QUERY", nargs="?", help="words in the name or description")
-    p.add_argument("--repo", help="only this repository")
+    attach(p.add_argument("--repo", help="only this repository"), completers.repositories)
     p.add_argument("--versions", action="store_true", help="every version, not only the latest")
     p.add_argument("--devel", action="store_true", help="include development versions")
     p.add_argument("--version", help="only versions matching this constraint, e.g. '^1.2'")
@@ -142,7 +143,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("get",),
     )
-    p.add_argument("ref", metavar="REPOSITORY/CHART")
+    attach(p.add_argument("ref", metavar="REPOSITORY/CHART"), completers.charts)
     p.add_argument("--version", help="version or constraint (default: the latest)")
     p.add_argument("--devel", action="store_true", help="let the latest be a development version")
     p.add_argument("--info", choices=INFO_PARTS, help="what to show (default: the service's, chart)")

@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import output, waiting
+from .. import completers, output, waiting
+from ..completers import attach
 from ..errors import OperationFailed
 from ..http import path
-from .common import DEFAULT_WAIT_TIMEOUT_S, Context, command, group, operation_human, positive_float, positive_int
+from .common import (
+    DEFAULT_WAIT_TIMEOUT_S,
+    Context,
+    command,
+    group,
+    operation_human,
+    positive_float,
+    positive_int,
+)
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
@@ -85,7 +94,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("get",),
     )
-    p.add_argument("id", metavar="ID")
+    attach(p.add_argument("id", metavar="ID"), completers.operations)
 
     p = command(
         ops,
@@ -99,9 +108,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("ls",),
     )
-    p.add_argument("--cluster")
-    p.add_argument("-n", "--namespace")
-    p.add_argument("--release")
+    attach(p.add_argument("--cluster"), completers.clusters)
+    attach(p.add_argument("-n", "--namespace"), completers.namespaces)
+    attach(p.add_argument("--release"), completers.releases)
     p.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
     p.add_argument("--action", choices=["install", "upgrade", "rollback", "uninstall", "unlock"])
     p.add_argument("--limit", type=positive_int)
@@ -118,7 +127,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 """,
         parents,
     )
-    p.add_argument("id", metavar="ID")
+    attach(p.add_argument("id", metavar="ID"), completers.operations)
     p.add_argument(
         "--wait-timeout",
         type=positive_float,

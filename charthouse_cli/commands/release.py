@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from .. import localchart, output, values
+from .. import completers, localchart, output, values
+from ..completers import attach
 from ..errors import UsageError
 from ..http import path
 from .common import (
@@ -314,13 +315,14 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         aliases=("install",),
     )
     add_target(p)
-    p.add_argument(
+    positional = p.add_argument(
         "positional",
         nargs="+",
         metavar="NAME CHART",
         help="release name and chart: a local chart directory or .tgz, repo/chart, oci://host/path/chart, "
         "an http(s) .tgz URL, uploaded/chart",
     )
+    attach(positional, completers.chart_or_path)
     p.add_argument("--generate-name", action="store_true", help="let the service name the release (give only CHART)")
     p.add_argument("--name-template", help="a helm template for the name, e.g. '{{ randAlpha 5 | lower }}-web'")
     p.add_argument("--replace", action="store_true", help="reuse the name of a failed or uninstalled release")
@@ -340,8 +342,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("chart", metavar="CHART", help="a local chart directory or .tgz, or a reference as for create")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
+    attach(
+        p.add_argument("chart", metavar="CHART", help="a local chart directory or .tgz, or a reference as for create"),
+        completers.chart_or_path,
+    )
     p.add_argument("-i", "--install", action="store_true", help="install when the release does not exist")
     for flag, text in (
         ("--reuse-values", "start from the release's values"),
@@ -375,9 +380,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="append",
         help=f"comma-separated: {', '.join(STATUS_FILTERS)} (default: all but uninstalled)",
     )
-    p.add_argument("--name", dest="filter_name", help="exact release name")
     p.add_argument("--search", help="substring of the release name")
     p.add_argument("--chart", help="chart name")
+    attach(p.add_argument("--name", dest="filter_name", help="exact release name"), completers.releases)
     p.add_argument("--limit", type=positive_int, help="at most this many (1-1000; default 100)")
     p.add_argument("--next-token", help="continue from the previous page")
     p.set_defaults(post=lambda a: setattr(a, "status", _flatten(a.status)))
@@ -396,14 +401,14 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         aliases=("get", "status"),
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument(
         "--info",
         type=_csv(INFO_PARTS),
         action="append",
         help=f"also read through helm: {', '.join(INFO_PARTS)} (comma-separated)",
     )
-    p.add_argument("--revision", type=positive_int, help="details of this revision")
+    attach(p.add_argument("--revision", type=positive_int, help="details of this revision"), completers.revisions)
     p.set_defaults(post=lambda a: setattr(a, "info", _flatten(a.info)))
 
     p = command(
@@ -418,7 +423,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--max", type=positive_int, help="at most this many revisions")
 
     p = command(
@@ -433,8 +438,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("revision", metavar="REVISION", type=positive_int, nargs="?", help="default: the previous one")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
+    attach(
+        p.add_argument("revision", metavar="REVISION", type=positive_int, nargs="?", help="default: the previous one"),
+        completers.revisions,
+    )
     p.add_argument("--wait-ready", action="store_true", help="helm --wait")
     p.add_argument("--wait-for-jobs", action="store_true", help="helm --wait-for-jobs")
     p.add_argument("--timeout", type=timeout_value, help="helm --timeout")
@@ -457,7 +465,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--timeout", type=timeout_value, help="helm --timeout: how long each test may run")
     add_wait(p)
 
@@ -474,7 +482,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         aliases=("uninstall",),
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--keep-history", action="store_true", help="keep helm's history (the release can be rolled back)")
     p.add_argument("--disable-hooks", action="store_true", help="do not run the chart's hooks")
     p.add_argument("--wait-ready", action="store_true", help="helm --wait: wait until the resources are gone")
@@ -495,7 +503,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--policy", choices=["rollback", "mark-failed"], help="what recovery does (service default)")
     p.add_argument("--timeout", type=timeout_value, help="helm --timeout for the recovery")
     add_wait(p)
