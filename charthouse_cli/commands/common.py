@@ -116,6 +116,20 @@ def add_wait(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_watch(parser: argparse.ArgumentParser) -> None:
+    """``-w/--watch`` and ``--interval`` (``watch.py``)."""
+    parser.add_argument(
+        "-w", "--watch", action="store_true", help="show it again as it changes, until Ctrl-C (NO_COLOR honoured)"
+    )
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="with --watch: seconds between polls (default: %(default).0f, at least 1)",
+    )
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import completers, output, waiting
+from .. import completers, output, waiting, watch
 from ..completers import attach
 from ..errors import OperationFailed
 from ..http import path
 from .common import (
     DEFAULT_WAIT_TIMEOUT_S,
     Context,
+    add_watch,
     command,
     group,
     operation_human,
@@ -54,6 +55,12 @@ def list_(ctx: Context, args: argparse.Namespace) -> int:
         "limit": args.limit,
         "next_token": args.next_token,
     }
+    if args.watch:
+        shown = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in query.items() if v is not None)
+        title = f"charthouse operation list {shown}".rstrip()
+        return watch.watch(
+            ctx, lambda: ctx.client.get(path("v1", "operations"), query), _list_human, title, args.interval
+        )
     data = ctx.client.get(path("v1", "operations"), query)
     ctx.emit(data, _list_human)
     if ctx.output == "table" and data.get("next_token"):
@@ -104,6 +111,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         """
   charthouse operation list
   charthouse operation list --cluster local --release web --status failed
+  charthouse operation list --watch           # redrawn as operations start and end, until Ctrl-C
 """,
         parents,
         aliases=("ls",),
@@ -115,6 +123,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--action", choices=["install", "upgrade", "rollback", "uninstall", "unlock"])
     p.add_argument("--limit", type=positive_int)
     p.add_argument("--next-token")
+    add_watch(p)
 
     p = command(
         ops,

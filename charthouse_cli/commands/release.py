@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .. import completers, localchart, output, values
+from .. import completers, localchart, output, values, watch
 from ..completers import attach
 from ..errors import UsageError
 from ..http import path
@@ -15,6 +15,7 @@ from .common import (
     Context,
     add_target,
     add_wait,
+    add_watch,
     command,
     group,
     key_value,
@@ -243,7 +244,11 @@ def _show_human(rel: dict[str, Any]) -> str:
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
     info = ",".join(args.info) if args.info else None
-    ctx.emit(ctx.client.get(release_path(args), {"info": info, "revision": args.revision}), _show_human)
+    query = {"info": info, "revision": args.revision}
+    if args.watch:
+        title = f"charthouse release get {args.name} -c {args.cluster} -n {args.namespace}"
+        return watch.watch(ctx, lambda: ctx.client.get(release_path(args), query), _show_human, title, args.interval)
+    ctx.emit(ctx.client.get(release_path(args), query), _show_human)
     return 0
 
 
@@ -396,6 +401,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
   charthouse release show web -n shop
   charthouse release show web --info values,resources
   charthouse release show web --info all --revision 2 -o yaml
+  charthouse release get web --watch          # redrawn as it changes, until Ctrl-C
 """,
         parents,
         aliases=("get", "status"),
@@ -409,6 +415,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help=f"also read through helm: {', '.join(INFO_PARTS)} (comma-separated)",
     )
     attach(p.add_argument("--revision", type=positive_int, help="details of this revision"), completers.revisions)
+    add_watch(p)
     p.set_defaults(post=lambda a: setattr(a, "info", _flatten(a.info)))
 
     p = command(
