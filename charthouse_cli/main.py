@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO
 
-from . import __version__, config
+from . import __version__, completers, config
 from .auth import AuthOptions, NoAuth, resolve
 from .commands import (
     access,
@@ -68,12 +68,13 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     d = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
     g = p.add_argument_group("connection and output")
-    g.add_argument(
+    context_option = g.add_argument(
         "--context",
         default=d(None),
         metavar="NAME",
         help="a context of the configuration file (env CHARTHOUSE_CONTEXT; default: its current-context)",
     )
+    completers.attach(context_option, completers.contexts)
     g.add_argument(
         "--endpoint",
         default=d(None),
