@@ -93,6 +93,12 @@ def build(local: Path, dependency_update: bool = False) -> Package:
     if local.is_file():
         return read_archive(local)
     missing = missing_dependencies(local)
+    local_only = missing_dependencies(local, only_file=True)
+    if local_only:
+        raise UsageError(
+            f"chart {local}: dependencies {', '.join(local_only)} come from file:// paths, which the service "
+            "cannot read: vendor them into charts/ first (`helm dependency build`)"
+        )
     if missing and not dependency_update:
         raise UsageError(
             f"chart {local}: dependencies {', '.join(missing)} are declared but not in charts/: pass "

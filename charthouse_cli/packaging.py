@@ -260,8 +260,9 @@ def read_archive(file: Path) -> Package:
     return Package(str(meta["name"]), str(meta["version"]), data, tuple(names))
 
 
-def missing_dependencies(chart_dir: Path) -> list[str]:
-    """Dependencies ``Chart.yaml`` (or an apiVersion v1 ``requirements.yaml``) declares that ``charts/`` lacks."""
+def missing_dependencies(chart_dir: Path, only_file: bool = False) -> list[str]:
+    """Dependencies ``Chart.yaml`` (or an apiVersion v1 ``requirements.yaml``) declares that ``charts/`` lacks;
+    with ``only_file``, only those whose repository is a ``file://`` path."""
     meta = chart_metadata(chart_dir)
     deps = meta.get("dependencies")
     req = chart_dir / "requirements.yaml"
@@ -275,6 +276,8 @@ def missing_dependencies(chart_dir: Path) -> list[str]:
     for dep in deps if isinstance(deps, list) else []:
         name = dep.get("name") if isinstance(dep, dict) else None
         if not isinstance(name, str):
+            continue
+        if only_file and not str(dep.get("repository") or "").startswith("file://"):
             continue
         vendored = (charts / name / "Chart.yaml").is_file() or any(charts.glob(f"{name}-*.tgz"))
         if not vendored:

@@ -98,3 +98,10 @@ def test_references_pass_through_unchanged(fake: FakeApi) -> None:
     for ref in ("repo/web", "oci://r.example/c/web", "https://x.example/web-1.0.0.tgz", "uploaded/web"):
         assert run(fake, "release", "create", "web", ref, "--no-wait")[0] == 0
         assert fake.requests[-1]["body"]["chart"] == ref
+
+
+def test_file_dependencies_are_refused_before_anything_is_sent(fake: FakeApi, tmp_path: Path) -> None:
+    deps = {**CHART, "Chart.yaml": CHART["Chart.yaml"] + "dependencies:\n- {name: lib, repository: 'file://../lib'}\n"}
+    write(tmp_path / "hello", deps)
+    code, _, err = run(fake, "release", "create", "web", "./hello", "--dependency-update")
+    assert code == 2 and "file://" in err and "helm dependency build" in err and fake.requests == []
