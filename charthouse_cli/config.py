@@ -175,6 +175,8 @@ def resolve(
         sigv4 = True  # the context asks for SigV4, and no flag or environment token overrides it
     if auth == "none" and sources.get("token") == where:
         token = None
+    if sigv4 and sources.get("token") != "flag":
+        token = None  # SigV4 signs; a token from the environment or the context is not sent (--token is refused)
     return Settings(
         endpoint=endpoint,
         token=str(token) if token else None,

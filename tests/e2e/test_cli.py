@@ -514,12 +514,16 @@ def test_a_local_chart_directory_is_packaged_uploaded_and_installed(stack: Stack
         ok(charthouse(stack, "release", "delete", name, "-n", NS, cwd=work))
 
 
-def complete_in(shell: str, line: str, env: dict[str, str], cwd: Path) -> list[str]:
-    """What ``shell``'s completion function (from ``charthouse completion SHELL``) offers for ``line``."""
+def completion_script(shell: str, env: dict[str, str], cwd: Path) -> Path:
     script = cwd / f"charthouse.{shell}"
-    script.write_text(
-        ok(subprocess.run([str(CONSOLE_SCRIPT), "completion", shell], env=env, capture_output=True, text=True))
-    )
+    done = subprocess.run([str(CONSOLE_SCRIPT), "completion", shell], env=env, capture_output=True, text=True)
+    script.write_text(ok(done))
+    return script
+
+
+def complete_in(shell: str, script: Path, line: str, env: dict[str, str], cwd: Path) -> list[str]:
+    """What ``shell``'s completion function (from ``charthouse completion SHELL``, in ``script``) offers for
+    ``line``."""
     words = line.split(" ")
     if shell == "bash":
         words_array = " ".join(f"'{w}'" for w in words)
@@ -564,14 +568,16 @@ def test_tab_completion_offers_real_release_names(stack: Stack, charts: ChartSer
     env = cli_env(stack)
     env["PATH"] = f"{CONSOLE_SCRIPT.parent}:{env.get('PATH', '/usr/bin:/bin')}"
     env["XDG_CACHE_HOME"] = str(work / "cache")  # a cold cache: the names come from the API
-    assert complete_in(shell, f"charthouse release get -n {NS} compl-", env, work) == ["compl-alpha", "compl-beta"]
-    assert complete_in(shell, f"charthouse release rollback -n {NS} compl-alpha ", env, work) == ["1"]
-    assert "local" in complete_in(shell, "charthouse release list -c ", env, work)
-    assert complete_in(shell, "charthouse release cr", env, work) == ["create"]
+    script = completion_script(shell, env, work)
+    got = complete_in(shell, script, f"charthouse release get -n {NS} compl-", env, work)
+    assert got == ["compl-alpha", "compl-beta"]
+    assert complete_in(shell, script, f"charthouse release rollback -n {NS} compl-alpha ", env, work) == ["1"]
+    assert "local" in complete_in(shell, script, "charthouse release list -c ", env, work)
+    assert complete_in(shell, script, "charthouse release cr", env, work) == ["create"]
     # an endpoint that is not there completes no names, and the shell gets its answer
     env["CHARTHOUSE_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
     env["XDG_CACHE_HOME"] = str(work / "cache-down")
-    assert complete_in(shell, f"charthouse release get -n {NS} compl-", env, work) == []
+    assert complete_in(shell, script, f"charthouse release get -n {NS} compl-", env, work) == []
 
 
 def test_tokens_policies_and_the_audit_log(stack: Stack, charts: ChartServer, work: Path) -> None:

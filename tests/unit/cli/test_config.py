@@ -75,6 +75,8 @@ def test_choosing_the_context_and_its_auth(tmp_path: Path) -> None:
     assert resolve({}, {"CHARTHOUSE_CONTEXT": "signed"}, c).sigv4 is True
     assert resolve({"context": "prod"}, {"CHARTHOUSE_CONTEXT": "signed"}, c).context == "prod"  # flag > env
     assert resolve({"context": "signed"}, {"CHARTHOUSE_TOKEN": "t"}, c).sigv4 is False  # an env token wins
+    signed = resolve({"sigv4": True}, {"CHARTHOUSE_TOKEN": "t"}, c)  # --sigv4 beats the environment's token
+    assert (signed.sigv4, signed.token) == (True, None)
     with pytest.raises(UsageError, match="no context 'nope'.*prod, signed"):
         resolve({"context": "nope"}, {}, c)
 
