@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 
-.PHONY: run test setup kube browser lint unit e2e fuzz-values mutation clean-state package package-terraform bench-plots
+.PHONY: run test setup kube browser shells lint unit e2e fuzz-values mutation clean-state package package-terraform bench-plots
 
 run: setup
 	$(PY) -m devstack
@@ -11,7 +11,7 @@ run: setup
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed $(HELM) kube browser
+setup: $(VENV)/.installed $(HELM) kube browser shells
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,6 +30,10 @@ kube:
 # the web console's browser tests: Debian's chromium and playwright-core (npm ci, pinned and integrity-checked)
 browser:
 	scripts/install-browser.sh
+
+# bash, zsh and fish, whose completion of `charthouse` the e2e suite drives (apt, only when one is missing)
+shells:
+	scripts/install-shells.sh
 
 # ruff (lint + format), mypy --strict on everything but the tests, and the layering contracts (pyproject.toml)
 PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack tests bench deploy

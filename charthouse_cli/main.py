@@ -5,18 +5,41 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO
 
-from . import __version__
-from .auth import AuthOptions, resolve
-from .commands import access, access_key, chart, cluster, completion, operation, release, repo
+from . import __version__, completers, config
+from .auth import AuthOptions, NoAuth, resolve
+from .commands import (
+    access,
+    access_key,
+    chart,
+    cluster,
+    completion,
+    context,
+    operation,
+    release,
+    repo,
+)
 from .commands.common import Context, Formatter, positive_float
+from .config import DEFAULT_ENDPOINT
 from .errors import EXIT_CODES_HELP, INTERRUPTED, CliError, OperationFailed, UsageError
 from .http import ApiClient
 from .output import FORMATS
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
+# The command modules, in the order of `charthouse --help`. A new command is one module in commands/ with a
+# ``register(sub, parents)`` function, and one line here (and one in the import above).
+COMMANDS = (
+    release,
+    cluster,
+    repo,
+    chart,
+    operation,
+    access,
+    access_key,
+    context,
+    completion,
+)
 EXAMPLES = (
     f"""examples:
   charthouse cluster list
@@ -26,11 +49,14 @@ EXAMPLES = (
   charthouse release rollback web -n shop
   charthouse --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com/api release list   # SigV4
 
-environment:
+environment (flags > environment > the context of the configuration file > defaults):
   CHARTHOUSE_ENDPOINT   API endpoint (default: {DEFAULT_ENDPOINT}, the local stack of `make run`)
   CHARTHOUSE_TOKEN      bearer token (else .local/token for a loopback endpoint, when present)
   CHARTHOUSE_CLUSTER    default cluster (default: local)
   CHARTHOUSE_NAMESPACE  default namespace (default: default)
+  CHARTHOUSE_CONTEXT    the context to use (default: current-context of the configuration file)
+  CHARTHOUSE_CONFIG     the configuration file (default: $XDG_CONFIG_HOME/charthouse/config.yaml)
+  NO_COLOR              no colours in --watch
   AWS_PROFILE, AWS_REGION...   the AWS credential chain, for --sigv4
 
 """
@@ -44,11 +70,18 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     d = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
     g = p.add_argument_group("connection and output")
+    context_option = g.add_argument(
+        "--context",
+        default=d(None),
+        metavar="NAME",
+        help="a context of the configuration file (env CHARTHOUSE_CONTEXT; default: its current-context)",
+    )
+    completers.attach(context_option, completers.contexts)
     g.add_argument(
         "--endpoint",
         default=d(None),
         metavar="URL",
-        help=f"API endpoint (env CHARTHOUSE_ENDPOINT; default {DEFAULT_ENDPOINT})",
+        help=f"API endpoint (env CHARTHOUSE_ENDPOINT; else the context's; default {DEFAULT_ENDPOINT})",
     )
     g.add_argument("--token", default=d(None), help="bearer token (prefer env CHARTHOUSE_TOKEN: argv is visible)")
     g.add_argument(
@@ -81,18 +114,40 @@ def build_parser() -> argparse.ArgumentParser:
     root.set_defaults(handler=None, group_parser=root, root_parser=root)
     sub = root.add_subparsers(title="commands", metavar="COMMAND")
     leaf_parents = [_global_options(suppress=True)]
-    for module in (release, cluster, repo, chart, operation, access, access_key, completion):
+    for module in COMMANDS:
         module.register(sub, leaf_parents)
     return root
 
 
-def make_context(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> Context:
-    endpoint = (args.endpoint or os.environ.get("CHARTHOUSE_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+def settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> config.Settings:
+    """The settings in force for ``args`` (flags > environment > context > defaults); fills in the cluster and
+    namespace of a command that addresses a release (``add_target``) when no flag gave them."""
+    flags = {k: getattr(args, k, None) for k in ("context", "endpoint", "token", "sigv4", "region")}
+    for key in getattr(args, "target_defaults", ()):
+        flags[key] = getattr(args, key, None)
+    found = config.resolve(flags, os.environ if env is None else env)
+    for key in getattr(args, "target_defaults", ()):
+        if getattr(args, key, None) is None:
+            setattr(args, key, getattr(found, key))
+    return found
+
+
+def client_for(found: config.Settings, timeout: float, env: Mapping[str, str] | None = None) -> ApiClient:
+    endpoint = found.endpoint
     if not endpoint.startswith(("http://", "https://")):
         raise UsageError(f"--endpoint must be an http(s):// URL, got {endpoint!r}")
-    auth = resolve(endpoint, AuthOptions(token=args.token, sigv4=args.sigv4, region=args.region))
-    client = ApiClient(endpoint, auth, timeout=args.request_timeout)
-    return Context(client=client, output=args.output, stdout=stdout, stderr=stderr, stdin=stdin)
+    if found.auth == "token" and not found.token:
+        raise UsageError(f"context {found.context}: auth is token, but it has no token or token-file")
+    if found.auth == "none" and not found.token and not found.sigv4:
+        return ApiClient(endpoint, NoAuth(), timeout=timeout)
+    options = AuthOptions(token=found.token, sigv4=found.sigv4, region=found.region)
+    return ApiClient(endpoint, resolve(endpoint, options, env=env), timeout=timeout)
+
+
+def make_context(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> Context:
+    found = settings(args)
+    client = client_for(found, args.request_timeout)
+    return Context(client=client, output=args.output, stdout=stdout, stderr=stderr, stdin=stdin, settings=found)
 
 
 def main(
@@ -104,6 +159,10 @@ def main(
     """Run one command; returns the exit code (see ``charthouse --help``)."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (`charthouse completion SHELL`): answer, exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser, always_complete_options=False)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help / --version (0) or a usage error (2)
@@ -114,7 +173,10 @@ def main(
     if hasattr(args, "post"):
         args.post(args)
     try:
-        ctx = make_context(args, out, err, inp)
+        if getattr(args, "offline", False):
+            ctx = Context(client=ApiClient(DEFAULT_ENDPOINT), output=args.output, stdout=out, stderr=err, stdin=inp)
+        else:
+            ctx = make_context(args, out, err, inp)
         return int(args.handler(ctx, args))
     except OperationFailed as exc:
         err.write(f"error: {exc.message}\n")

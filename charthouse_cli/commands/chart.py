@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .. import output
+from .. import completers, localchart, output, packaging
+from ..completers import attach
 from ..errors import UsageError
-from ..http import path, put_presigned
+from ..http import path
 from .common import Context, command, group, positive_int
 
-DIRECT_UPLOAD_MAX_BYTES = 9 * 1024 * 1024
 INFO_PARTS = ("chart", "values", "readme", "crds", "all")
 
 
@@ -81,27 +80,21 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def upload(ctx: Context, args: argparse.Namespace) -> int:
-    file = Path(args.file)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    if data[:2] != b"\x1f\x8b":
-        raise UsageError(f"{args.file} is not a gzipped chart archive (.tgz from `helm package`)")
-    query = {"overwrite": True if args.overwrite else None}
-    if len(data) <= DIRECT_UPLOAD_MAX_BYTES and not args.presigned:
-        reply = ctx.client.call("POST", path("v1", "charts"), raw=data, content_type="application/gzip", query=query)
-    else:
-        slot = ctx.client.call(
-            "POST", path("v1", "charts", "uploads"), body={}, retry=True
-        ).data  # a spare slot expires
-        if len(data) > int(slot.get("max_bytes") or len(data)):
-            raise UsageError(f"{args.file} is {len(data)} bytes; the service takes at most {slot['max_bytes']}")
-        put_presigned(str(slot["url"]), data, slot.get("headers") or {})
-        reply = ctx.client.call("POST", path("v1", "charts"), body={"upload_id": slot["upload_id"]}, query=query)
-    ctx.emit(reply.data, _show_human)
-    chart = reply.data if isinstance(reply.data, dict) else {}
-    ctx.note(f"uploaded: use chart uploaded/{chart.get('name')} --version {chart.get('version')}")
+    """``chart push|upload PATH``: a chart directory (packaged as helm would) or a ``.tgz``, uploaded."""
+    local = localchart.local_path(args.file)
+    if local is None:  # a reference (repo/chart, oci://...): nothing on this disk to push
+        raise UsageError(f"chart push: {args.file} is not a local chart directory or .tgz")
+    if local.is_dir():
+        ctx.note(f"packaging {args.file}")
+        missing = packaging.missing_dependencies(local)
+        if missing:
+            ctx.note(f"  dependencies {', '.join(missing)} are not in charts/: install it with --dependency-update")
+    package = localchart.build(local, dependency_update=True)
+    ctx.note(f"uploading {package.filename} ({len(package.data)} bytes, sha256 {package.digest[:12]})")
+    chart, new = localchart.upload(ctx.client, package, args.overwrite, args.presigned, args.file)
+    ctx.emit(chart, _show_human)
+    state = "uploaded" if new else "already stored (same bytes)"
+    ctx.note(f"{state}: use chart uploaded/{chart.get('name')} --version {chart.get('version')}")
     return 0
 
 
@@ -112,7 +105,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "find, inspect and upload charts",
         """
   charthouse chart search nginx
-  charthouse chart upload ./web-1.0.0.tgz
+  charthouse chart push ./web                   # a chart directory, packaged as helm would, or a .tgz
 """,
         aliases=("charts",),
     )
@@ -130,7 +123,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     p.add_argument("query", metavar="QUERY", nargs="?", help="words in the name or description")
-    p.add_argument("--repo", help="only this repository")
+    attach(p.add_argument("--repo", help="only this repository"), completers.repositories)
     p.add_argument("--versions", action="store_true", help="every version, not only the latest")
     p.add_argument("--devel", action="store_true", help="include development versions")
     p.add_argument("--version", help="only versions matching this constraint, e.g. '^1.2'")
@@ -150,24 +143,27 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("get",),
     )
-    p.add_argument("ref", metavar="REPOSITORY/CHART")
+    attach(p.add_argument("ref", metavar="REPOSITORY/CHART"), completers.charts)
     p.add_argument("--version", help="version or constraint (default: the latest)")
     p.add_argument("--devel", action="store_true", help="let the latest be a development version")
     p.add_argument("--info", choices=INFO_PARTS, help="what to show (default: the service's, chart)")
 
     p = command(
         charts,
-        "upload",
+        "push",
         upload,
-        "upload a packaged chart (.tgz); install it as uploaded/NAME",
+        "upload a chart directory (packaged as helm would) or a .tgz; install it as uploaded/NAME",
         """
-  helm package ./web && charthouse chart upload web-1.0.0.tgz
+  charthouse chart push ./web                   # .helmignore honoured; same directory, same bytes
+  charthouse chart push web-1.0.0.tgz
   charthouse release create web uploaded/web --version 1.0.0
-Files over 9 MiB (or any file, with --presigned) go through a presigned upload URL (never printed).
+The same bytes again change nothing. Archives over 9 MiB (or any, with --presigned) go through a presigned
+upload URL (never printed).
 """,
         parents,
+        aliases=("upload",),
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="PATH", help="a chart directory or a .tgz")
     p.add_argument("--overwrite", action="store_true", help="replace an uploaded chart of the same name and version")
     p.add_argument(
         "--presigned",

@@ -4,9 +4,11 @@ once; they are never printed (the API never returns them either)."""
 from __future__ import annotations
 
 import argparse
+import copy
 from typing import Any
 
-from .. import output
+from .. import completers, output
+from ..completers import attach
 from ..errors import UsageError
 from ..http import path
 from .common import Context, command, group, read_secret, set_if
@@ -38,7 +40,7 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
     body: dict[str, Any] = {}
     if args.kubeconfig:
         body["kubeconfig"] = read_secret(args.kubeconfig, "the kubeconfig", ctx.stdin)
-        set_if(body, context=args.context)
+        set_if(body, context=args.kube_context)
     elif args.server:
         if not args.token_file or not (args.ca_file or args.insecure_skip_tls_verify):
             raise UsageError("cluster add --server needs --token-file and --ca-file (or --insecure-skip-tls-verify)")
@@ -120,11 +122,15 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 The kubeconfig must embed its data (no file paths, no exec plugins); only the chosen context is kept.
 Secrets are read from files or stdin (-), never from the command line, and never printed.
 """,
-        parents,
+        copy.deepcopy(parents),  # its --context replaces the common one: on a copy, never the shared parser
+        conflict_handler="resolve",
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (- for stdin)")
-    p.add_argument("--context", help="kubeconfig context (default: current-context)")
+    # here --context is the kubeconfig's (as it always was); charthouse's own goes before the command
+    p.add_argument(
+        "--kube-context", "--context", dest="kube_context", help="kubeconfig context (default: current-context)"
+    )
     p.add_argument("--server", metavar="URL", help="API server URL (with --ca-file and --token-file)")
     p.add_argument("--ca-file", metavar="FILE", help="CA certificate (PEM) of --server")
     p.add_argument("--token-file", metavar="FILE", help="bearer token file for --server (- for stdin)")
@@ -158,7 +164,7 @@ Secrets are read from files or stdin (-), never from the command line, and never
         parents,
         aliases=("get",),
     )
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.clusters)
 
     p = command(
         cl,
@@ -172,7 +178,7 @@ Secrets are read from files or stdin (-), never from the command line, and never
         parents,
         aliases=("rm",),
     )
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.clusters)
     p.add_argument("--force", action="store_true", help="even if it still has releases")
 
     p = command(
@@ -186,4 +192,4 @@ Secrets are read from files or stdin (-), never from the command line, and never
         parents,
         aliases=("ns",),
     )
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.clusters)

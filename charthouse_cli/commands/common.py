@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import uuid
@@ -12,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .. import output, waiting
+from .. import completers, output, waiting
+from ..completers import attach
+from ..config import Settings
 from ..errors import OperationFailed, UsageError
 from ..http import ApiClient, Reply, path
 
@@ -28,6 +29,7 @@ class Context:
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)
     tty: bool | None = None  # None: ask stderr
+    settings: Settings | None = None  # what was resolved (flags > environment > context > defaults)
 
     def emit(self, data: Any, human: Callable[[Any], str]) -> None:
         output.emit(self.stdout, data, self.output, human)
@@ -54,8 +56,11 @@ def command(
     examples: str,
     parents: list[argparse.ArgumentParser],
     aliases: tuple[str, ...] = (),
+    offline: bool = False,
+    conflict_handler: str = "error",
 ) -> argparse.ArgumentParser:
-    """A leaf command with its handler, help, examples (epilog) and the common options."""
+    """A leaf command with its handler, help, examples (epilog) and the common options. An ``offline`` command
+    talks to no API: its handler gets a context whose client is never used, and no settings are resolved."""
     parser: argparse.ArgumentParser = sub.add_parser(
         name,
         help=help_text,
@@ -64,8 +69,9 @@ def command(
         formatter_class=Formatter,
         parents=parents,
         aliases=list(aliases),
+        conflict_handler=conflict_handler,  # "resolve": the command's own option replaces a common one
     )
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=handler, offline=offline)
     return parser
 
 
@@ -83,21 +89,18 @@ def group(sub: Any, name: str, help_text: str, examples: str, aliases: tuple[str
 
 
 def add_target(parser: argparse.ArgumentParser, namespace_default: bool = True) -> None:
-    parser.add_argument(
-        "-c",
-        "--cluster",
-        default=os.environ.get("CHARTHOUSE_CLUSTER") or "local",
-        help="cluster name (env CHARTHOUSE_CLUSTER; default: %(default)s)",
-    )
+    """``-c/--cluster`` and ``-n/--namespace``; when not given, ``main`` fills them in from the environment, the
+    context, then the defaults (``local``, ``default``). With ``namespace_default=False`` (``release list``) no
+    namespace means every namespace."""
+    cluster_help = "cluster name (env CHARTHOUSE_CLUSTER, else the context's; default: local)"
+    attach(parser.add_argument("-c", "--cluster", help=cluster_help), completers.clusters)
     if namespace_default:
-        parser.add_argument(
-            "-n",
-            "--namespace",
-            default=os.environ.get("CHARTHOUSE_NAMESPACE") or "default",
-            help="namespace (env CHARTHOUSE_NAMESPACE; default: %(default)s)",
-        )
+        namespace_help = "namespace (env CHARTHOUSE_NAMESPACE, else the context's; default: default)"
+        attach(parser.add_argument("-n", "--namespace", help=namespace_help), completers.namespaces)
+        parser.set_defaults(target_defaults=("cluster", "namespace"))
     else:
-        parser.add_argument("-n", "--namespace", help="only this namespace")
+        attach(parser.add_argument("-n", "--namespace", help="only this namespace"), completers.namespaces)
+        parser.set_defaults(target_defaults=("cluster",))
 
 
 def add_wait(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +113,20 @@ def add_wait(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WAIT_TIMEOUT_S,
         metavar="SECONDS",
         help="give up waiting after this long (default: %(default).0f); the operation goes on",
+    )
+
+
+def add_watch(parser: argparse.ArgumentParser) -> None:
+    """``-w/--watch`` and ``--interval`` (``watch.py``)."""
+    parser.add_argument(
+        "-w", "--watch", action="store_true", help="show it again as it changes, until Ctrl-C (NO_COLOR honoured)"
+    )
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="with --watch: seconds between polls (default: %(default).0f, at least 1)",
     )
 
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import output, waiting
+from .. import completers, output, waiting, watch
+from ..completers import attach
 from ..errors import OperationFailed
 from ..http import path
-from .common import DEFAULT_WAIT_TIMEOUT_S, Context, command, group, operation_human, positive_float, positive_int
+from .common import (
+    DEFAULT_WAIT_TIMEOUT_S,
+    Context,
+    add_watch,
+    command,
+    group,
+    operation_human,
+    positive_float,
+    positive_int,
+)
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
@@ -45,6 +55,12 @@ def list_(ctx: Context, args: argparse.Namespace) -> int:
         "limit": args.limit,
         "next_token": args.next_token,
     }
+    if args.watch:
+        shown = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in query.items() if v is not None)
+        title = f"charthouse operation list {shown}".rstrip()
+        return watch.watch(
+            ctx, lambda: ctx.client.get(path("v1", "operations"), query), _list_human, title, args.interval
+        )
     data = ctx.client.get(path("v1", "operations"), query)
     ctx.emit(data, _list_human)
     if ctx.output == "table" and data.get("next_token"):
@@ -85,7 +101,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("get",),
     )
-    p.add_argument("id", metavar="ID")
+    attach(p.add_argument("id", metavar="ID"), completers.operations)
 
     p = command(
         ops,
@@ -95,17 +111,19 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         """
   charthouse operation list
   charthouse operation list --cluster local --release web --status failed
+  charthouse operation list --watch           # redrawn as operations start and end, until Ctrl-C
 """,
         parents,
         aliases=("ls",),
     )
-    p.add_argument("--cluster")
-    p.add_argument("-n", "--namespace")
-    p.add_argument("--release")
+    attach(p.add_argument("--cluster"), completers.clusters)
+    attach(p.add_argument("-n", "--namespace"), completers.namespaces)
+    attach(p.add_argument("--release"), completers.releases)
     p.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
     p.add_argument("--action", choices=["install", "upgrade", "rollback", "uninstall", "unlock"])
     p.add_argument("--limit", type=positive_int)
     p.add_argument("--next-token")
+    add_watch(p)
 
     p = command(
         ops,
@@ -118,7 +136,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 """,
         parents,
     )
-    p.add_argument("id", metavar="ID")
+    attach(p.add_argument("id", metavar="ID"), completers.operations)
     p.add_argument(
         "--wait-timeout",
         type=positive_float,

@@ -7,13 +7,15 @@ from typing import Any
 
 import yaml
 
-from .. import output, values
+from .. import completers, localchart, output, values, watch
+from ..completers import attach
 from ..errors import UsageError
 from ..http import path
 from .common import (
     Context,
     add_target,
     add_wait,
+    add_watch,
     command,
     group,
     key_value,
@@ -54,7 +56,11 @@ def _chart_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atomic", action="store_true", help="roll back on failure (helm 4 --rollback-on-failure)")
     p.add_argument("--disable-hooks", action="store_true", help="do not run the chart's hooks")
     p.add_argument("--skip-crds", action="store_true", help="do not install CRDs")
-    p.add_argument("--dependency-update", action="store_true", help="update chart dependencies first")
+    p.add_argument(
+        "--dependency-update",
+        action="store_true",
+        help="fetch the chart's dependencies first, from the service's registered repositories",
+    )
     p.add_argument("--devel", action="store_true", help="allow development versions (pre-releases)")
     p.add_argument("--render-subchart-notes", action="store_true", help="render the subcharts' notes too")
     p.add_argument("--max-history", type=int, metavar="N", help="revisions helm keeps")
@@ -69,11 +75,13 @@ def _chart_options(p: argparse.ArgumentParser) -> None:
 
 
 def _chart_body(ctx: Context, args: argparse.Namespace, chart: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"chart": chart}
-    body.update(values.request_fields(args.values_files, args.set_values, args.set_string, args.set_json, ctx.stdin))
+    """The chart and values fields of an install or upgrade; a local chart is packaged and uploaded first."""
+    fields = values.request_fields(args.values_files, args.set_values, args.set_string, args.set_json, ctx.stdin)
+    resolved = localchart.resolve(ctx.client, chart, args.version, ctx.note, args.dependency_update)
+    body: dict[str, Any] = {"chart": resolved.chart, **fields}
     return set_if(
         body,
-        version=args.version,
+        version=resolved.version,
         description=args.description,
         labels=dict(args.label) if args.label else None,
         create_namespace=args.create_namespace,
@@ -236,7 +244,11 @@ def _show_human(rel: dict[str, Any]) -> str:
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
     info = ",".join(args.info) if args.info else None
-    ctx.emit(ctx.client.get(release_path(args), {"info": info, "revision": args.revision}), _show_human)
+    query = {"info": info, "revision": args.revision}
+    if args.watch:
+        title = f"charthouse release get {args.name} -c {args.cluster} -n {args.namespace}"
+        return watch.watch(ctx, lambda: ctx.client.get(release_path(args), query), _show_human, title, args.interval)
+    ctx.emit(ctx.client.get(release_path(args), query), _show_human)
     return 0
 
 
@@ -297,22 +309,25 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         create,
         "install a chart as a new release (waits for the operation)",
         """
+  charthouse release create web ./examples/charts/hello     # a local chart: packaged, uploaded, installed
   charthouse release create web https://charts.example.com/web-1.0.0.tgz
   charthouse release create web bitnami/nginx --version 18.x -n shop --create-namespace -f base.yaml -f prod.yaml
   charthouse release create web oci://registry.example.com/charts/web --set replicas=3 --set-string tag=007
   charthouse release create --generate-name uploaded/web --no-wait -o json
-  charthouse release create web ./chart-url --dry-run            # prints the rendered manifest
+  charthouse release create web repo/web --dry-run              # prints the rendered manifest
 """,
         parents,
         aliases=("install",),
     )
     add_target(p)
-    p.add_argument(
+    positional = p.add_argument(
         "positional",
         nargs="+",
         metavar="NAME CHART",
-        help="release name and chart: repo/chart, oci://host/path/chart, an http(s) .tgz URL, uploaded/chart",
+        help="release name and chart: a local chart directory or .tgz, repo/chart, oci://host/path/chart, "
+        "an http(s) .tgz URL, uploaded/chart",
     )
+    attach(positional, completers.chart_or_path)
     p.add_argument("--generate-name", action="store_true", help="let the service name the release (give only CHART)")
     p.add_argument("--name-template", help="a helm template for the name, e.g. '{{ randAlpha 5 | lower }}-web'")
     p.add_argument("--replace", action="store_true", help="reuse the name of a failed or uninstalled release")
@@ -324,6 +339,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         upgrade,
         "upgrade a release to a chart version and/or new values (waits)",
         """
+  charthouse release upgrade web ./examples/charts/hello --set greeting=hi   # a local chart directory or .tgz
   charthouse release upgrade web https://charts.example.com/web-1.1.0.tgz -f prod.yaml --set replicas=5
   charthouse release upgrade web repo/web --reuse-values --set image.tag=v2
   charthouse release upgrade web repo/web --install -n shop --create-namespace   # install if missing
@@ -331,8 +347,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("chart", metavar="CHART")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
+    attach(
+        p.add_argument("chart", metavar="CHART", help="a local chart directory or .tgz, or a reference as for create"),
+        completers.chart_or_path,
+    )
     p.add_argument("-i", "--install", action="store_true", help="install when the release does not exist")
     for flag, text in (
         ("--reuse-values", "start from the release's values"),
@@ -366,9 +385,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="append",
         help=f"comma-separated: {', '.join(STATUS_FILTERS)} (default: all but uninstalled)",
     )
-    p.add_argument("--name", dest="filter_name", help="exact release name")
     p.add_argument("--search", help="substring of the release name")
     p.add_argument("--chart", help="chart name")
+    attach(p.add_argument("--name", dest="filter_name", help="exact release name"), completers.releases)
     p.add_argument("--limit", type=positive_int, help="at most this many (1-1000; default 100)")
     p.add_argument("--next-token", help="continue from the previous page")
     p.set_defaults(post=lambda a: setattr(a, "status", _flatten(a.status)))
@@ -382,19 +401,21 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
   charthouse release show web -n shop
   charthouse release show web --info values,resources
   charthouse release show web --info all --revision 2 -o yaml
+  charthouse release get web --watch          # redrawn as it changes, until Ctrl-C
 """,
         parents,
         aliases=("get", "status"),
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument(
         "--info",
         type=_csv(INFO_PARTS),
         action="append",
         help=f"also read through helm: {', '.join(INFO_PARTS)} (comma-separated)",
     )
-    p.add_argument("--revision", type=positive_int, help="details of this revision")
+    attach(p.add_argument("--revision", type=positive_int, help="details of this revision"), completers.revisions)
+    add_watch(p)
     p.set_defaults(post=lambda a: setattr(a, "info", _flatten(a.info)))
 
     p = command(
@@ -409,7 +430,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--max", type=positive_int, help="at most this many revisions")
 
     p = command(
@@ -424,8 +445,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("revision", metavar="REVISION", type=positive_int, nargs="?", help="default: the previous one")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
+    attach(
+        p.add_argument("revision", metavar="REVISION", type=positive_int, nargs="?", help="default: the previous one"),
+        completers.revisions,
+    )
     p.add_argument("--wait-ready", action="store_true", help="helm --wait")
     p.add_argument("--wait-for-jobs", action="store_true", help="helm --wait-for-jobs")
     p.add_argument("--timeout", type=timeout_value, help="helm --timeout")
@@ -448,7 +472,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--timeout", type=timeout_value, help="helm --timeout: how long each test may run")
     add_wait(p)
 
@@ -465,7 +489,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         aliases=("uninstall",),
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--keep-history", action="store_true", help="keep helm's history (the release can be rolled back)")
     p.add_argument("--disable-hooks", action="store_true", help="do not run the chart's hooks")
     p.add_argument("--wait-ready", action="store_true", help="helm --wait: wait until the resources are gone")
@@ -486,7 +510,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
     )
     add_target(p)
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.releases)
     p.add_argument("--policy", choices=["rollback", "mark-failed"], help="what recovery does (service default)")
     p.add_argument("--timeout", type=timeout_value, help="helm --timeout for the recovery")
     add_wait(p)

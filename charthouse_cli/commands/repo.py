@@ -10,7 +10,8 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from .. import output
+from .. import completers, output
+from ..completers import attach
 from ..errors import UsageError
 from ..http import path
 from .common import Context, command, group, read_secret, set_if
@@ -168,7 +169,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("update",),
     )
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.repositories)
 
     p = command(
         repos,
@@ -181,4 +182,4 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents,
         aliases=("rm", "remove"),
     )
-    p.add_argument("name", metavar="NAME")
+    attach(p.add_argument("name", metavar="NAME"), completers.repositories)

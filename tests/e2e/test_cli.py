@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,19 @@ from tests.e2e.conftest import ChartServer, free_port, helm_cli
 pytestmark = pytest.mark.e2e
 NS = "cli"
 CONSOLE_SCRIPT = ROOT / ".venv" / "bin" / "charthouse"
+CONFIG_HOME = Path(tempfile.mkdtemp(prefix="charthouse-e2e-config-"))  # never the user's contexts
+
+
+def cli_env(stack: Stack | None, endpoint: str | None = None, token: str | None = None) -> dict[str, str]:
+    """The environment of a user of this stack: its endpoint and admin token, no other CHARTHOUSE_* setting, a
+    configuration and cache of their own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTHOUSE_")}
+    env["CHARTHOUSE_ENDPOINT"] = endpoint or (stack.api if stack else "")
+    env["CHARTHOUSE_TOKEN"] = token if token is not None else (stack.token if stack else "")  # default: the admin
+    env["PYTHONPATH"] = str(ROOT)  # for the python -m fallback; the cwd is a temp dir (no .local/token)
+    env["XDG_CONFIG_HOME"] = str(CONFIG_HOME / "config")
+    env["XDG_CACHE_HOME"] = str(CONFIG_HOME / "cache")
+    return env
 
 
 def charthouse(
@@ -32,10 +47,7 @@ def charthouse(
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would: the console script ``make setup`` installs (else ``python -m``)."""
     argv = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "charthouse_cli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTHOUSE_")}
-    env["CHARTHOUSE_ENDPOINT"] = endpoint or (stack.api if stack else "")
-    env["CHARTHOUSE_TOKEN"] = token if token is not None else (stack.token if stack else "")  # default: the admin
-    env["PYTHONPATH"] = str(ROOT)  # for the python -m fallback; the cwd is a temp dir (no .local/token)
+    env = cli_env(stack, endpoint, token)
     return subprocess.run([*argv, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=300)
 
 
@@ -440,16 +452,132 @@ def test_private_repository_credentials_stay_secret(
         private.close()
 
 
-def test_completion_script_loads_in_bash(work: Path) -> None:
-    script = ok(charthouse(None, "completion", "bash", cwd=work, endpoint="http://127.0.0.1:1"))
-    (work / "c.bash").write_text(script)
-    probe = 'source c.bash; COMP_WORDS=(charthouse release cr); COMP_CWORD=2; _charthouse; echo "${COMPREPLY[@]}"'
-    done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["create"]
-    probe = 'source c.bash; COMP_WORDS=(charthouse completion ""); COMP_CWORD=2; _charthouse; echo "${COMPREPLY[@]}"'
-    done = subprocess.run(["bash", "-c", probe], cwd=work, capture_output=True, text=True, timeout=30)
-    assert {"bash", "zsh"} <= set(done.stdout.split())
+def test_a_local_chart_directory_is_packaged_uploaded_and_installed(stack: Stack, work: Path) -> None:
+    """The issue's acceptance: `charthouse release create web ./examples/charts/hello`, nothing before it."""
+    done = charthouse(
+        stack, "release", "create", "localweb", "./examples/charts/hello", "-n", NS, "--create-namespace", cwd=ROOT
+    )
+    out = ok(done)
+    assert "succeeded" in out
+    assert "packaging ./examples/charts/hello" in done.stderr and "uploaded/hello 0.1.0" in done.stderr
+    listed = json.loads(helm_cli(stack, "list", "-n", NS, "--filter", "^localweb$", "-o", "json"))
+    assert [(r["status"], r["chart"]) for r in listed] == [("deployed", "hello-0.1.0")]
+    # the same directory again: the same bytes, nothing new stored; upgraded with new values
+    done = charthouse(
+        stack, "release", "upgrade", "localweb", "examples/charts/hello", "-n", NS, "--set", "greeting=hi", cwd=ROOT
+    )
+    ok(done)
+    assert "already stored (same bytes)" in done.stderr
+    values = json.loads(helm_cli(stack, "get", "values", "localweb", "-n", NS, "-o", "json"))
+    assert values == {"greeting": "hi"}
+
+    # a chart of one's own, with a .helmignore, pushed as a directory then installed from its .tgz
+    src = work / "mine"
+    (src / "templates").mkdir(parents=True)
+    (src / "Chart.yaml").write_text("apiVersion: v2\nname: mine\nversion: 0.4.2\n")
+    (src / ".helmignore").write_text("*.bak\nscratch/\n")
+    (src / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-mine\ndata: {a: b}\n"
+    )
+    (src / "templates" / "broken.yaml.bak").write_text("{{ this would not render }}")
+    (src / "scratch").mkdir()
+    (src / "scratch" / "notes.txt").write_text("ignored")
+    pushed = json.loads(ok(charthouse(stack, "chart", "push", "mine", "-o", "json", cwd=work)))
+    assert (pushed["repository"], pushed["name"], pushed["version"]) == ("uploaded", "mine", "0.4.2")
+    ok(charthouse(stack, "release", "create", "localmine", "./mine", "-n", NS, cwd=work))
+    assert configmap(stack, "localmine-mine") == {"a": "b"}
+    manifest = helm_cli(stack, "get", "manifest", "localmine", "-n", NS)
+    assert "this would not render" not in manifest
+
+    # errors a person can act on, before anything is sent
+    done = charthouse(stack, "release", "create", "nothing", "./examples/charts/hellp", "-n", NS, cwd=ROOT)
+    assert done.returncode == 2 and "did you mean ./examples/charts/hello?" in done.stderr
+    done = charthouse(stack, "release", "create", "nothing", "web-9.9.9.tgz", "-n", NS, cwd=work)
+    assert done.returncode == 2 and "no such file or directory" in done.stderr
+
+    # --watch, not on a terminal: the release once (it does not change), until Ctrl-C, which exits 0
+    proc = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "release", "get", "localweb", "-n", NS, "--watch", "--interval", "1"],
+        env=cli_env(stack),
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = [proc.stdout.readline() for _ in range(3)]
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert first[0].startswith("--- ") and "localweb" in "".join(first) and "\x1b" not in "".join(first) + rest
+    for name in ("localweb", "localmine"):
+        ok(charthouse(stack, "release", "delete", name, "-n", NS, cwd=work))
+
+
+def completion_script(shell: str, env: dict[str, str], cwd: Path) -> Path:
+    script = cwd / f"charthouse.{shell}"
+    done = subprocess.run([str(CONSOLE_SCRIPT), "completion", shell], env=env, capture_output=True, text=True)
+    script.write_text(ok(done))
+    return script
+
+
+def complete_in(shell: str, script: Path, line: str, env: dict[str, str], cwd: Path) -> list[str]:
+    """What ``shell``'s completion function (from ``charthouse completion SHELL``, in ``script``) offers for
+    ``line``."""
+    words = line.split(" ")
+    if shell == "bash":
+        words_array = " ".join(f"'{w}'" for w in words)
+        probe = (
+            f"source {script}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=({words_array}); "
+            f"COMP_CWORD={len(words) - 1}; _python_argcomplete charthouse; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        )
+        argv = ["bash", "--norc", "--noprofile", "-c", probe]
+    elif shell == "zsh":
+        # zsh's completion system hands the candidates to _describe; here it prints them instead
+        probe = (
+            "compdef() { : }; _describe() { local arr=$2; print -rl -- ${(P)arr} }; "
+            f"source {script}; words=({' '.join(repr(w) for w in words)}); CURRENT={len(words)}; "
+            f"BUFFER='{line}'; CURSOR=${{#BUFFER}}; _python_argcomplete"
+        )
+        argv = ["zsh", "-f", "-c", probe]
+    else:
+        argv = ["fish", "--no-config", "-c", f"source {script}; complete --do-complete '{line}'"]
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{shell}: {done.stderr}"
+    # bash: "name " ; zsh: "name:description" ; fish: "name<TAB>description"
+    return sorted({re.split(r"[\t:]", c.strip())[0] for c in done.stdout.splitlines() if c.strip()})
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_tab_completion_offers_real_release_names(stack: Stack, charts: ChartServer, work: Path, shell: str) -> None:
+    for name in ("compl-alpha", "compl-beta"):
+        if charthouse(stack, "release", "show", name, "-n", NS, cwd=work).returncode != 0:
+            ok(
+                charthouse(
+                    stack,
+                    "release",
+                    "create",
+                    name,
+                    charts.url("demo-0.1.0.tgz"),
+                    "-n",
+                    NS,
+                    "--create-namespace",
+                    cwd=work,
+                )
+            )
+    env = cli_env(stack)
+    env["PATH"] = f"{CONSOLE_SCRIPT.parent}:{env.get('PATH', '/usr/bin:/bin')}"
+    env["XDG_CACHE_HOME"] = str(work / "cache")  # a cold cache: the names come from the API
+    script = completion_script(shell, env, work)
+    got = complete_in(shell, script, f"charthouse release get -n {NS} compl-", env, work)
+    assert got == ["compl-alpha", "compl-beta"]
+    assert complete_in(shell, script, f"charthouse release rollback -n {NS} compl-alpha ", env, work) == ["1"]
+    assert "local" in complete_in(shell, script, "charthouse release list -c ", env, work)
+    assert complete_in(shell, script, "charthouse release cr", env, work) == ["create"]
+    # an endpoint that is not there completes no names, and the shell gets its answer
+    env["CHARTHOUSE_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
+    env["XDG_CACHE_HOME"] = str(work / "cache-down")
+    assert complete_in(shell, script, f"charthouse release get -n {NS} compl-", env, work) == []
 
 
 def test_tokens_policies_and_the_audit_log(stack: Stack, charts: ChartServer, work: Path) -> None:

@@ -87,3 +87,21 @@ def run(api: FakeApi | None, *argv: str, stdin: str = "") -> tuple[int, str, str
 
 def op(status: str, **more: Any) -> dict[str, Any]:
     return {**OP, "status": status, **more}
+
+
+def chart_archive(name: str = "demo", version: str = "1.0.0") -> bytes:
+    """A real, tiny packaged chart (``<name>/Chart.yaml`` and one template)."""
+    import gzip
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for path, text in (
+            ("Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: {version}\n"),
+            ("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
+        ):
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}/{path}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)

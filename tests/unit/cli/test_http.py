@@ -12,7 +12,7 @@ import pytest
 from charthouse_cli.errors import ConnectError
 from charthouse_cli.http import ApiClient, Reply
 from charthouse_cli.main import main
-from tests.unit.cli.fakeapi import FakeApi, op, run
+from tests.unit.cli.fakeapi import FakeApi, chart_archive, op, run
 
 
 def test_cannot_connect_exits_5(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ BUSY = {"error": {"code": "DependencyUnavailable", "message": "busy", "details":
     ("argv", "method", "route", "files"),
     [
         (("token", "create", "ci"), "POST", "/v1/tokens", {}),
-        (("chart", "upload", "demo-1.0.0.tgz"), "POST", "/v1/charts", {"demo-1.0.0.tgz": b"\x1f\x8b fake archive"}),
+        (("chart", "upload", "demo-1.0.0.tgz"), "POST", "/v1/charts", {"demo-1.0.0.tgz": chart_archive()}),
     ],
 )
 def test_a_post_the_service_cannot_replay_is_sent_once(

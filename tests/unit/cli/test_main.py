@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from charthouse_cli.main import build_parser, main
+from charthouse_cli.main import build_parser, main, settings
 from tests.unit.cli.fakeapi import FakeApi, run
 
 
@@ -59,6 +59,7 @@ def test_aliases_and_defaults_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CHARTHOUSE_CLUSTER", "prod")
     monkeypatch.setenv("CHARTHOUSE_NAMESPACE", "shop")
     args = build_parser().parse_args(["rel", "uninstall", "web", "--keep-history"])
+    settings(args)  # flags > environment > context > defaults
     assert (args.cluster, args.namespace, args.name, args.keep_history) == ("prod", "shop", "web", True)
 
 
@@ -89,7 +90,8 @@ def test_help_on_every_command_has_examples(capsys: pytest.CaptureFixture[str]) 
     ]
     commands += [["cluster", c] for c in ("add", "list", "show", "delete")]
     commands += [["repo", c] for c in ("add", "list", "refresh", "delete")]
-    commands += [["chart", c] for c in ("search", "show", "upload")]
+    commands += [["chart", c] for c in ("search", "show", "upload", "push")]
+    commands += [["context", c] for c in ("list", "show", "use", "set", "delete")]
     commands += [["operation", c] for c in ("show", "list", "wait")] + [["completion"]]
     for argv in [*commands, []]:
         assert main([*argv, "--help"]) == 0

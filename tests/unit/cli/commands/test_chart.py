@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from charthouse_cli.commands import chart as chart_cmd
-from tests.unit.cli.fakeapi import FakeApi, run
+from charthouse_cli import localchart
+from tests.unit.cli.fakeapi import FakeApi, chart_archive, run
 
 
 def test_chart_upload_direct_and_presigned(fake: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tgz = tmp_path / "web-1.0.0.tgz"
-    tgz.write_bytes(b"\x1f\x8b" + b"x" * 100)
+    tgz.write_bytes(chart_archive("web", "1.0.0"))
     uploaded = {"repository": "uploaded", "name": "web", "version": "1.0.0"}
     fake.on("POST", "/v1/charts", (201, uploaded))
     code, out, err = run(fake, "chart", "upload", str(tgz))
@@ -21,7 +21,7 @@ def test_chart_upload_direct_and_presigned(fake: FakeApi, tmp_path: Path, monkey
     assert fake.requests[-1]["body"] == tgz.read_bytes()
     assert "uploaded/web" in err
 
-    monkeypatch.setattr(chart_cmd, "DIRECT_UPLOAD_MAX_BYTES", 10)
+    monkeypatch.setattr(localchart, "DIRECT_UPLOAD_MAX_BYTES", 10)
     presigned = f"{fake.url}/blob/secret-signature"
     fake.on(
         "POST",
@@ -33,7 +33,7 @@ def test_chart_upload_direct_and_presigned(fake: FakeApi, tmp_path: Path, monkey
                 "url": presigned,
                 "method": "PUT",
                 "headers": {"Content-Type": "application/gzip"},
-                "max_bytes": 1000,
+                "max_bytes": 100000,
             },
         ),
     )
