@@ -180,18 +180,18 @@ def _tf_resource(key: str, function: str, names: dict[str, str]) -> Any:
         "async-failures": ["${aws_sqs_queue.async_failures.arn}"],
         "bus": ["${aws_cloudwatch_event_bus.charthouse.arn}"],
         "cluster-secrets": [
-            "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:"
-            "${data.aws_caller_identity.current.account_id}:secret:" + stage.cluster_secrets + "*"
+            "arn:${data.aws_partition.chalice.partition}:secretsmanager:${data.aws_region.chalice.name}:"
+            "${data.aws_caller_identity.chalice.account_id}:secret:" + stage.cluster_secrets + "*"
         ],
         "repo-secrets": [
-            "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:"
-            "${data.aws_caller_identity.current.account_id}:secret:" + stage.repository_secrets + "*"
+            "arn:${data.aws_partition.chalice.partition}:secretsmanager:${data.aws_region.chalice.name}:"
+            "${data.aws_caller_identity.chalice.account_id}:secret:" + stage.repository_secrets + "*"
         ],
         "bucket": ["${aws_s3_bucket.charts.arn}"],
         "bucket-objects": ["${aws_s3_bucket.charts.arn}/*"],
         "eks-clusters": [
-            "arn:${data.aws_partition.current.partition}:eks:${data.aws_region.current.name}:"
-            "${data.aws_caller_identity.current.account_id}:cluster/*"
+            "arn:${data.aws_partition.chalice.partition}:eks:${data.aws_region.chalice.name}:"
+            "${data.aws_caller_identity.chalice.account_id}:cluster/*"
         ],
         "cluster-roles": "${var.cluster_role_arns}",
         "kms": ["${var.kms_key_arn}"],
