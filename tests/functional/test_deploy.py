@@ -20,7 +20,6 @@ from deploy.terraform import complete
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 EXAMPLE = ROOT / "deploy" / "examples" / "helm-release.yaml"
-NAME_KEYS = re.compile(r"(Name|name|name_prefix|bucket_prefix|layer_name|alarm_name)$")
 NEEDS_CHECKOV = pytest.mark.skipif(not checks.CHECKOV.exists(), reason=f"checkov is not installed at {checks.CHECKOV}")
 
 
@@ -29,21 +28,26 @@ def cfn_lint(*paths: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def names(node: Any, key: str = "") -> list[str]:
-    """Every name the template gives a resource, as written (``Fn::Sub`` strings and literals)."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        if NAME_KEYS.search(key) and "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
-            return [node["Fn::Sub"]]
-        for k, v in node.items():
-            if k not in ("Dimensions", "dimensions", "Outputs", "output", "variable", "DefinitionBody"):
-                found += names(v, k)
-    elif isinstance(node, list):
-        for v in node:
-            found += names(v, key)
-    elif isinstance(node, str) and NAME_KEYS.search(key):
-        found.append(node)
-    return found
+def sam_names(template: dict[str, Any]) -> list[Any]:
+    """The account-wide names a SAM template gives its resources (top-level name properties)."""
+    keys = ("TableName", "QueueName", "Name", "LogGroupName", "AlarmName", "LayerName", "FunctionName", "RoleName")
+    resources = [r for r in template["Resources"].values() if r["Type"] != "AWS::Lambda::Permission"]
+    return [r["Properties"][k] for r in resources for k in keys if k in r.get("Properties", {})]
+
+
+def tf_names(tf: dict[str, Any]) -> list[Any]:
+    """The account-wide names of a Terraform form's resources."""
+    keys = ("name", "name_prefix", "function_name", "bucket_prefix", "layer_name", "alarm_name")
+    return [
+        r[k]
+        for kind, items in tf["resource"].items()
+        if not kind.startswith(
+            ("aws_iam_role_policy", "aws_lambda_permission", "aws_lambda_function_event", "aws_lambda_event_source")
+        )
+        for r in items.values()
+        for k in keys
+        if k in r
+    ]
 
 
 def test_cloudformation_template_and_example_validate_with_cfn_lint(sam: tuple[Path, dict[str, Any]]) -> None:
@@ -54,14 +58,13 @@ def test_cloudformation_template_and_example_validate_with_cfn_lint(sam: tuple[P
 
 def test_two_stages_share_no_name(sam: tuple[Path, dict[str, Any]], terraform: tuple[Path, dict[str, Any]]) -> None:
     resources = sam[1]["Resources"]
-    sam_names = [n for r in resources.values() for n in names(r.get("Properties", {}))]
-    # the resources deploy/ names carry the stage (Chalice's own roles and functions are named by CloudFormation
-    # from the stack's name: one stack per stage)
-    assert len(sam_names) > 20 and all("${Stage}" in n for n in sam_names), sam_names
-    tf_resources = terraform[1]["resource"]
-    tf_names = [n for items in tf_resources.values() for r in items.values() for n in names(r)]
-    assert len(tf_names) > 20 and all("${var.stage}" in n for n in tf_names), tf_names
-    for written, marker in ((sam_names, "${Stage}"), (tf_names, "${var.stage}")):
+    # every name deploy/ gives carries the stage (Chalice's own roles and functions have none in SAM:
+    # CloudFormation names them from the stack's name, one stack per stage)
+    written_sam = [n["Fn::Sub"] for n in sam_names(sam[1])]
+    assert len(written_sam) > 15 and all("${Stage}" in n for n in written_sam), written_sam
+    written_tf = tf_names(terraform[1])
+    assert len(written_tf) > 20 and all("${var.stage}" in n for n in written_tf), written_tf
+    for written, marker in ((written_sam, "${Stage}"), (written_tf, "${var.stage}")):
         dev = {n.replace(marker, "dev") for n in written}
         prod = {n.replace(marker, "prod") for n in written}
         assert dev.isdisjoint(prod)

@@ -30,6 +30,7 @@ ACTION_OF = {
     "sts:GetCallerIdentity": set(),  # needs no permission (and is only presigned, for EKS tokens)
     "dynamodb:Scan": set(),  # the local stack's restart only (store.unfinished_operations): not deployed
     "sqs:GetQueueUrl": set(),  # only when CHARTHOUSE_QUEUE_URL is empty: both templates set it
+    "events:CreateConnection": set(),  # a name clash: http/fetch.py's socket create_connection, not EventBridge
 }
 # code paths the regex cannot see as an operation name
 INDIRECT = {
@@ -37,6 +38,7 @@ INDIRECT = {
     "dynamodb:GetItem": "Table.get_item through store.table.call",
     "dynamodb:UpdateItem": "UpdateExpression writes through transactions",
     "s3:PutObject": "generate_presigned_url('put_object'): the caller uploads with the API's role",
+    "s3:ListBucket": "head_object of a missing key answers 404 (not 403) only with ListBucket on the bucket",
 }
 # granted without a call in our code: the platform calls them with the function's role
 PLATFORM = {
