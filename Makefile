@@ -67,7 +67,7 @@ clean-state:
 # added only when this Python is that runtime.
 STAGE ?= dev
 CHALICE_PACKAGE = AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE)
-package: $(VENV)/.installed $(HELM)
+package: $(VENV)/.installed $(CHECKOV) $(HELM)
 	rm -rf dist/$(STAGE) && mkdir -p dist
 	$(PY) -m deploy.merge_template dist/merge-$(STAGE).json $(STAGE)
 	$(CHALICE_PACKAGE) --merge-template dist/merge-$(STAGE).json dist/$(STAGE)
@@ -79,7 +79,7 @@ package: $(VENV)/.installed $(HELM)
 
 # The same in Terraform's form: dist/<stage>-terraform/ (chalice.tf.json, deployment.zip, helm-layer.zip), validated
 # offline with terraform when it and the provider mirror are there (deploy/checks.py)
-package-terraform: $(VENV)/.installed $(HELM)
+package-terraform: $(VENV)/.installed $(CHECKOV) $(HELM)
 	rm -rf dist/$(STAGE)-terraform && mkdir -p dist
 	$(CHALICE_PACKAGE) --pkg-format terraform dist/$(STAGE)-terraform
 	$(PY) -m deploy.terraform dist/$(STAGE)-terraform $(STAGE)
