@@ -2,6 +2,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
+CHECKOV := .venv-checkov/.installed
 
 .PHONY: run test setup kube browser shells lint unit e2e fuzz-values mutation clean-state package package-terraform bench-plots
 
@@ -11,13 +12,19 @@ run: setup
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed $(HELM) kube browser shells
+setup: $(VENV)/.installed $(CHECKOV) $(HELM) kube browser shells
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check 'pip<26.3'
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# checkov has a virtualenv of its own: its pins conflict with moto's (requirements-checkov.txt)
+$(CHECKOV): requirements-checkov.txt
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 $(HELM) &: layers/helm/build.sh
@@ -69,21 +76,28 @@ clean-state:
 	rm -rf .local
 
 # A deployable template: `make package STAGE=prod`, then `aws cloudformation package` + `deploy` on dist/<stage>/sam.json
+# (docs/DEPLOY.md). deploy.runtime rebuilds the dependencies for the Lambda runtime (deploy/stack.py); bytecode is
+# added only when this Python is that runtime.
 STAGE ?= dev
-package: $(VENV)/.installed $(HELM)
+CHALICE_PACKAGE = AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE)
+package: $(VENV)/.installed $(CHECKOV) $(HELM)
 	rm -rf dist/$(STAGE) && mkdir -p dist
 	$(PY) -m deploy.merge_template dist/merge-$(STAGE).json $(STAGE)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
-		--merge-template dist/merge-$(STAGE).json dist/$(STAGE)
+	$(CHALICE_PACKAGE) --merge-template dist/merge-$(STAGE).json dist/$(STAGE)
+	$(PY) -m deploy.runtime dist/$(STAGE)
 	$(PY) -m deploy.bytecode dist/$(STAGE)
 	cp layers/helm/build/helm-layer.zip dist/$(STAGE)/
 	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.json deploy/examples/helm-release.yaml
+	$(PY) -m deploy.checks checkov dist/$(STAGE)/sam.json
 
-# The same in Terraform's form: dist/<stage>-terraform/ (chalice.tf.json, deployment.zip, helm-layer.zip)
-package-terraform: $(VENV)/.installed $(HELM)
+# The same in Terraform's form: dist/<stage>-terraform/ (chalice.tf.json, deployment.zip, helm-layer.zip), validated
+# offline with terraform when it and the provider mirror are there (deploy/checks.py)
+package-terraform: $(VENV)/.installed $(CHECKOV) $(HELM)
 	rm -rf dist/$(STAGE)-terraform && mkdir -p dist
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format terraform \
-		--stage $(STAGE) dist/$(STAGE)-terraform
-	$(PY) -m deploy.bytecode dist/$(STAGE)-terraform
+	$(CHALICE_PACKAGE) --pkg-format terraform dist/$(STAGE)-terraform
 	$(PY) -m deploy.terraform dist/$(STAGE)-terraform $(STAGE)
+	$(PY) -m deploy.runtime dist/$(STAGE)-terraform
+	$(PY) -m deploy.bytecode dist/$(STAGE)-terraform
 	cp layers/helm/build/helm-layer.zip dist/$(STAGE)-terraform/
+	$(PY) -m deploy.checks terraform dist/$(STAGE)-terraform
+	$(PY) -m deploy.checks checkov dist/$(STAGE)-terraform

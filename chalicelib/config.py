@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DEFAULT_TABLE = "charthouse"
+# Secrets Manager names: one prefix per stage, so two stages in one account never read each other's credentials.
+# The deployed templates (deploy/) grant exactly these prefixes; the defaults below serve the in-process tests.
+SECRET_PREFIX_FORMAT = "charthouse/{stage}/{kind}/"  # kind: clusters | repositories
 DEFAULT_SECRET_PREFIX = "charthouse/clusters/"
 DEFAULT_REPO_SECRET_PREFIX = "charthouse/repositories/"
 ACCESS_KEY_SECRET_PREFIX = "charthouse/access-keys/"
@@ -31,6 +34,11 @@ RECONCILE_EVERY_MIN = 15  # the packaged default; each stage sets its own (CHART
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
+
+
+def stage_secret_prefix(stage: str, kind: str) -> str:
+    """The name prefix of the ``kind`` secrets (``clusters``, ``repositories``) of ``stage``."""
+    return SECRET_PREFIX_FORMAT.format(stage=stage, kind=kind)
 
 
 def _list(raw: str) -> tuple[str, ...]:
@@ -68,10 +76,11 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
+        stage = env.get("CHARTHOUSE_STAGE", "dev")
         return cls(
             table_name=env.get("CHARTHOUSE_TABLE", DEFAULT_TABLE),
             queue_url=env.get("CHARTHOUSE_QUEUE_URL", ""),
-            secret_prefix=env.get("CHARTHOUSE_SECRET_PREFIX", DEFAULT_SECRET_PREFIX),
+            secret_prefix=env.get("CHARTHOUSE_SECRET_PREFIX") or stage_secret_prefix(stage, "clusters"),
             # a relative path (the local stage) is relative to the project directory the server starts in
             helm_binary=os.path.abspath(env.get("CHARTHOUSE_HELM_BINARY", DEFAULT_HELM_BINARY)),
             helm_server_side=env.get("CHARTHOUSE_HELM_SERVER_SIDE", "auto"),
@@ -80,11 +89,11 @@ class Settings:
             default_max_history=_int("CHARTHOUSE_MAX_HISTORY", DEFAULT_MAX_HISTORY),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             allow_http_charts=env.get("CHARTHOUSE_ALLOW_HTTP_CHARTS", "true") == "true",
-            stage=env.get("CHARTHOUSE_STAGE", "dev"),
+            stage=stage,
             lease_grace_s=_int("CHARTHOUSE_LEASE_GRACE", LEASE_GRACE_S),
             recovery_policy=env.get("CHARTHOUSE_RECOVERY_POLICY", "rollback"),
             aws_timeout_s=_int("CHARTHOUSE_AWS_TIMEOUT", 20),
-            repo_secret_prefix=env.get("CHARTHOUSE_REPO_SECRET_PREFIX", DEFAULT_REPO_SECRET_PREFIX),
+            repo_secret_prefix=env.get("CHARTHOUSE_REPO_SECRET_PREFIX") or stage_secret_prefix(stage, "repositories"),
             chart_bucket=env.get("CHARTHOUSE_CHART_BUCKET", ""),
             index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"])
             if env.get("CHARTHOUSE_INDEX_CACHE_DIR")

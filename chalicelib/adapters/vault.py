@@ -15,10 +15,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
+RECOVERY_DAYS = 7  # Secrets Manager's minimum window before a deleted secret is gone
 
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _gone(exc: ClientError) -> bool:
+    """The secret does not exist, or waits out its recovery window (deleted: reads as absent)."""
+    return _code(exc) == "ResourceNotFoundException" or _pending_deletion(exc)
+
+
+def _pending_deletion(exc: ClientError) -> bool:
+    text = str(exc).lower()
+    return _code(exc) == "InvalidRequestException" and ("deleted" in text or "deletion" in text)
 
 
 class Vault:
@@ -40,6 +51,11 @@ class Vault:
             try:
                 self._sm.put_secret_value(SecretId=secret_id, SecretString=text)
             except ClientError as exc:
+                if _pending_deletion(exc):
+                    # deleted earlier and still in its recovery window: the name comes back with the new value
+                    self._sm.restore_secret(SecretId=secret_id)
+                    self._sm.put_secret_value(SecretId=secret_id, SecretString=text)
+                    return secret_id
                 if _code(exc) != "ResourceNotFoundException":
                     raise
                 self._sm.create_secret(Name=secret_id, SecretString=text, Description=f"Charthouse {self._what}")
@@ -52,7 +68,7 @@ class Vault:
         try:
             raw = self._sm.get_secret_value(SecretId=secret_id)["SecretString"]
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if _gone(exc):
                 return None
             raise DependencyUnavailable(f"Secrets Manager is unavailable: cannot read {self._what}") from exc
         except BotoCoreError as exc:
@@ -61,11 +77,12 @@ class Vault:
         return data if isinstance(data, dict) else None
 
     def delete(self, secret_id: str) -> None:
-        """Best effort: a secret left behind is unreferenced and harmless."""
+        """Best effort: a secret left behind is unreferenced and harmless. Deleted with a recovery window
+        (``RECOVERY_DAYS``): a mistaken deregistration can be undone with ``restore-secret``."""
         try:
-            self._sm.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+            self._sm.delete_secret(SecretId=secret_id, RecoveryWindowInDays=RECOVERY_DAYS)
         except ClientError as exc:
-            if _code(exc) != "ResourceNotFoundException":
+            if not _gone(exc):
                 log.warning("%s %s not deleted (%s); it is unreferenced", self._what, secret_id, type(exc).__name__)
         except BotoCoreError:
             log.warning("%s %s not deleted (Secrets Manager unreachable); it is unreferenced", self._what, secret_id)

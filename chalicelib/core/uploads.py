@@ -1,7 +1,7 @@
 """Uploaded charts: the built-in ``uploaded`` repository.
 
 An archive arrives in the request body (small charts) or through a presigned S3 PUT (large ones: API Gateway caps
-bodies at 10 MB), is checked (``archives.inspect``), and is stored in the charts bucket under
+bodies at 3 MiB: what a Lambda proxy request carries), is checked (``archives.inspect``), and is stored in the charts bucket under
 ``charts/<name>/<name>-<version>.tgz`` with its metadata in the table. A name+version is immutable: uploading the
 same bytes again is a no-op, other bytes are a conflict unless ``overwrite`` is asked for.
 """

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -105,3 +109,42 @@ class Api:
 @pytest.fixture
 def api(client: Client, aws: str) -> Api:
     return Api(client, aws)
+
+
+# ------------------------------------------------------------ the packaged stage (tests/functional/test_deploy*.py)
+
+DEPLOY_STAGE = "prod"
+
+
+def _chalice_package(out: Path, *args: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    cmd = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", DEPLOY_STAGE, *args, str(out)]
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="session")
+def sam(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """``make package STAGE=prod``'s template (sam.json beside deployment.zip), packaged once per session."""
+    from deploy.merge_template import merge_template
+
+    out = tmp_path_factory.mktemp("sam")
+    merge = out / "merge.json"
+    merge.write_text(json.dumps(merge_template(DEPLOY_STAGE)))
+    _chalice_package(out / "pkg", "--merge-template", str(merge))
+    path = out / "pkg" / "sam.json"
+    return path, json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """``make package-terraform STAGE=prod``'s directory (completed chalice.tf.json), packaged once per session."""
+    from deploy.terraform import TF_FILE, complete
+
+    out = tmp_path_factory.mktemp("tf") / "pkg"
+    _chalice_package(out, "--pkg-format", "terraform")
+    path = out / TF_FILE
+    tf = complete(json.loads(path.read_text()), DEPLOY_STAGE)
+    path.write_text(json.dumps(tf, indent=2))
+    return out, tf

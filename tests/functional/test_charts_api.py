@@ -83,7 +83,7 @@ def test_repository_lifecycle_keeps_secrets(api: Api, index_server: list[tuple[s
     assert status == 200 and refreshed["index"]["refreshed_at"]
     assert api.call("DELETE", "/v1/repositories/stable")[0] == 204
     assert api.call("GET", "/v1/repositories/stable")[0] == 404
-    with pytest.raises(Exception, match="ResourceNotFound"):
+    with pytest.raises(Exception, match="marked deleted"):  # deleted with a recovery window (vault.RECOVERY_DAYS)
         boto3.client("secretsmanager").get_secret_value(SecretId="charthouse/repositories/stable")
 
 

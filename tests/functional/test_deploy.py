@@ -1,11 +1,9 @@
-"""Deployable artifacts: ``chalice package`` in both forms with what deploy/ adds, validated offline. The
-CloudFormation template and the example stack pass cfn-lint; the Terraform JSON has every resource it refers to
-(``terraform`` itself is not installable here: no Debian or PyPI package)."""
+"""Deployable artifacts: ``chalice package`` in both forms with what deploy/ adds (packaged once per session by
+tests/functional/conftest.py), validated offline: cfn-lint, checkov on both forms, ``terraform validate`` where
+terraform and its provider mirror are installed. Two stages share no name; limits are the written ones."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
@@ -14,26 +12,15 @@ from typing import Any
 
 import pytest
 
-from chalicelib.config import QUEUE_NAME
-from deploy.merge_template import DLQ_NAME, FUNCTIONS, merge_template
+from deploy import checks, iam
+from deploy.merge_template import merge_template
+from deploy.stack import API_ALARMS, FUNCTION_ALARMS, QUEUE_ALARMS, RESERVED, RUNTIME, VISIBILITY_FACTOR
 from deploy.terraform import complete
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ENV = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
 EXAMPLE = ROOT / "deploy" / "examples" / "helm-release.yaml"
-
-
-def package(out: Path, *args: str) -> None:
-    done = subprocess.run(
-        [str(BIN / "chalice"), "package", *args, str(out)],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+NEEDS_CHECKOV = pytest.mark.skipif(not checks.CHECKOV.exists(), reason=f"checkov is not installed at {checks.CHECKOV}")
 
 
 def cfn_lint(*paths: Path) -> None:
@@ -41,111 +28,221 @@ def cfn_lint(*paths: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.fixture(scope="module")
-def sam(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("sam")
-    merge = out / "merge.json"
-    merge.write_text(json.dumps(merge_template("prod")))
-    package(out / "pkg", "--stage", "prod", "--merge-template", str(merge))
-    path = out / "pkg" / "sam.json"
-    return path, json.loads(path.read_text())
+def sam_names(template: dict[str, Any]) -> list[Any]:
+    """The account-wide names a SAM template gives its resources (top-level name properties)."""
+    keys = ("TableName", "QueueName", "Name", "LogGroupName", "AlarmName", "LayerName", "FunctionName", "RoleName")
+    resources = [r for r in template["Resources"].values() if r["Type"] != "AWS::Lambda::Permission"]
+    return [r["Properties"][k] for r in resources for k in keys if k in r.get("Properties", {})]
 
 
-def test_cloudformation_template_validates_with_cfn_lint(sam: tuple[Path, dict[str, Any]]) -> None:
-    cfn_lint(sam[0])
+def tf_names(tf: dict[str, Any]) -> list[Any]:
+    """The account-wide names of a Terraform form's resources."""
+    keys = ("name", "name_prefix", "function_name", "bucket_prefix", "layer_name", "alarm_name")
+    return [
+        r[k]
+        for kind, items in tf["resource"].items()
+        if not kind.startswith(
+            ("aws_iam_role_policy", "aws_lambda_permission", "aws_lambda_function_event", "aws_lambda_event_source")
+        )
+        for r in items.values()
+        for k in keys
+        if k in r
+    ]
+
+
+def test_cloudformation_template_and_example_validate_with_cfn_lint(sam: tuple[Path, dict[str, Any]]) -> None:
+    cfn_lint(sam[0], EXAMPLE)
+    text = EXAMPLE.read_text()
+    assert "Type: Custom::HelmRelease" in text and "HelmReleaseServiceToken" in text
+
+
+def test_two_stages_share_no_name(sam: tuple[Path, dict[str, Any]], terraform: tuple[Path, dict[str, Any]]) -> None:
+    resources = sam[1]["Resources"]
+    # every name deploy/ gives carries the stage (Chalice's own roles and functions have none in SAM:
+    # CloudFormation names them from the stack's name, one stack per stage)
+    written_sam = [n["Fn::Sub"] for n in sam_names(sam[1])]
+    assert len(written_sam) > 15 and all("${Stage}" in n for n in written_sam), written_sam
+    written_tf = tf_names(terraform[1])
+    assert len(written_tf) > 20 and all("${var.stage}" in n for n in written_tf), written_tf
+    for written, marker in ((written_sam, "${Stage}"), (written_tf, "${var.stage}")):
+        dev = {n.replace(marker, "dev") for n in written}
+        prod = {n.replace(marker, "prod") for n in written}
+        assert dev.isdisjoint(prod)
+    # the stage reaches the app's secret prefix: one stage never reads another's credentials
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["CHARTHOUSE_SECRET_PREFIX"] == {"Fn::Sub": "charthouse/${Stage}/clusters/"}
+    assert variables["CHARTHOUSE_REPO_SECRET_PREFIX"] == {"Fn::Sub": "charthouse/${Stage}/repositories/"}
+    assert merge_template("dev")["Parameters"]["Stage"]["Default"] == "dev"
 
 
 def test_cloudformation_template_has_everything_the_app_needs(sam: tuple[Path, dict[str, Any]]) -> None:
     template = sam[1]
     res = template["Resources"]
+    assert set(template["Parameters"]) >= {
+        "Stage",
+        "AdminPrincipals",
+        "SubnetIds",
+        "SecurityGroupIds",
+        "ClusterRoleArns",
+        "KmsKeyArn",
+        "AlarmTopicArn",
+    }
+    assert "Default" not in template["Parameters"]["AdminPrincipals"]  # prod always has an admin under IAM auth
     table = res["Table"]["Properties"]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert table["DeletionProtectionEnabled"] is True
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2"]
     queue = res["OperationsQueue"]["Properties"]
-    assert queue["QueueName"] == QUEUE_NAME and queue["FifoQueue"] is True
-    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
-    assert res["DeadLetterQueue"]["Properties"]["QueueName"] == DLQ_NAME
-    assert res["DeadLetterQueue"]["Properties"]["FifoQueue"] is True
-    assert res["EventBus"]["Type"] == "AWS::Events::EventBus"
-    assert res["HelmLayer"]["Type"] == "AWS::Serverless::LayerVersion"
-    assert res["ChartBucket"]["Type"] == "AWS::S3::Bucket"
-    for name in FUNCTIONS:
+    assert queue["FifoQueue"] is True and queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    bucket = res["ChartBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    tls = res["ChartBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for name in ("OperationsQueue", "DeadLetterQueue", "AsyncFailures"):
+        assert res[name]["Properties"]["KmsMasterKeyId"]["Fn::If"][0] == "HasKmsKey"
+        assert res[name]["Properties"]["SqsManagedSseEnabled"]["Fn::If"][2] is True
+    assert res["HelmLayer"]["Properties"]["CompatibleRuntimes"] == [RUNTIME]
+    for name in iam.FUNCTIONS:
         props = res[name]["Properties"]
+        assert props["Runtime"] == RUNTIME, name
         assert props["Layers"] == [{"Ref": "HelmLayer"}], name
-        assert props["Environment"]["Variables"]["CHARTHOUSE_EVENT_BUS"] == {"Ref": "EventBus"}, name
-        assert props["Environment"]["Variables"]["CHARTHOUSE_TABLE"] == "charthouse", name
-    # the stage's reconcile rate (.chalice/config.json), the custom resource's token as an output
+        assert props["Tracing"] == "Active", name
+        assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": f"{name}LogGroup"}}, name
+        assert res[f"{name}LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        variables = props["Environment"]["Variables"]
+        assert variables["CHARTHOUSE_TABLE"] == {"Ref": "Table"}, name
+        assert variables["CHARTHOUSE_QUEUE_URL"] == {"Ref": "OperationsQueue"}, name
+        assert variables["CHARTHOUSE_ADMINS"] == {"Ref": "AdminPrincipals"}, name
+        assert props["Timeout"] <= 900 and props["MemorySize"] >= 256, name
     assert res["ReconcileClusters"]["Properties"]["Events"]["ReconcileClustersEvent"]["Properties"] == {
         "Schedule": "rate(5 minutes)"
     }
-    assert template["Outputs"]["HelmReleaseServiceToken"]["Value"] == {"Fn::GetAtt": ["HelmReleaseResource", "Arn"]}
+    outputs = template["Outputs"]
+    assert outputs["HelmReleaseServiceToken"]["Value"] == {"Fn::GetAtt": ["HelmReleaseResource", "Arn"]}
+    assert "ApiUrl" in outputs and all(f"{f}RoleArn" in outputs for f in iam.FUNCTIONS)
     assert res["HelmReleaseResource"]["Properties"]["Handler"] == "chalicelib.api.cfn.helm_release_resource"
 
 
-def test_the_hand_written_policy_is_least_privilege() -> None:
-    policy = json.loads((ROOT / ".chalice" / "policy.json").read_text())
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["StateChangeEvents"]["Action"] == ["events:PutEvents"]
-    assert by_sid["StateChangeEvents"]["Resource"].endswith(":event-bus/charthouse-events-*")
-    for statement in policy["Statement"]:
-        assert all("*" not in a.split(":", 1)[1] for a in statement["Action"]), statement  # no wildcard actions
-    assert "dynamodb:Scan" not in json.dumps(policy)  # no path of the service scans the table
+def test_limits_are_the_written_ones(sam: tuple[Path, dict[str, Any]]) -> None:
+    res = sam[1]["Resources"]
+    assert res["APIHandler"]["Properties"]["Timeout"] <= 29  # API Gateway cuts a request at 29 s
+    worker = res["ExecuteOperations"]["Properties"]
+    assert res["OperationsQueue"]["Properties"]["VisibilityTimeout"] == VISIBILITY_FACTOR * worker["Timeout"]
+    assert worker["ReservedConcurrentExecutions"] == {"Ref": "WorkerConcurrency"}
+    source = worker["Events"]["ExecuteOperationsSqsEventSource"]["Properties"]
+    assert source["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerConcurrency"}}
+    assert source["Queue"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:charthouse-${Stage}-operations.fifo"
+    }
+    assert res["SweepStaleLeases"]["Properties"]["ReservedConcurrentExecutions"] == 1 == RESERVED["SweepStaleLeases"]
+    for name in iam.ASYNC_FUNCTIONS:
+        on_failure = res[name]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        assert on_failure["Destination"] == {"Fn::GetAtt": ["AsyncFailures", "Arn"]}, name
+    for name in ("APIHandler", "ExecuteOperations"):
+        assert res[name]["Properties"]["VpcConfig"]["Fn::If"][0] == "HasVpc"
+    api = res["RestAPI"]["Properties"]
+    assert api["TracingEnabled"] is True and "DestinationArn" in api["AccessLogSetting"]
+    assert api["MethodSettings"][0]["ThrottlingRateLimit"] > 0
 
 
-def test_example_stack_validates_with_cfn_lint() -> None:
-    cfn_lint(EXAMPLE)
-    text = EXAMPLE.read_text()
-    assert "Type: Custom::HelmRelease" in text and "HelmReleaseServiceToken" in text
+def test_alarms_go_to_the_topic_and_are_documented(sam: tuple[Path, dict[str, Any]]) -> None:
+    alarms = {k: r["Properties"] for k, r in sam[1]["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    metrics = {a["MetricName"] for a in alarms.values()}
+    assert metrics == {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "Errors",
+        "Throttles",
+        "5XXError",
+    }
+    assert len(alarms) == 4 + 2 * len(iam.FUNCTIONS)
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+    doc = (ROOT / "docs" / "DEPLOY.md").read_text()
+    for name in [*QUEUE_ALARMS, *API_ALARMS, *(f"<Function>-{w}" for w in FUNCTION_ALARMS)]:
+        assert f"`{name}`" in doc, name
 
 
-def test_terraform_form_is_complete_and_consistent(tmp_path: Path) -> None:
-    package(tmp_path / "tf", "--pkg-format", "terraform", "--stage", "prod")
-    path = tmp_path / "tf" / "chalice.tf.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy.terraform", str(tmp_path / "tf"), "prod"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    tf = json.loads(path.read_text())
+@NEEDS_CHECKOV
+def test_checkov_passes_the_cloudformation_template(sam: tuple[Path, dict[str, Any]]) -> None:
+    code, summary = checks.checkov(sam[0])
+    assert code == 0 and summary["failed"] == [], summary
+
+
+@NEEDS_CHECKOV
+def test_checkov_passes_the_terraform_form(terraform: tuple[Path, dict[str, Any]]) -> None:
+    code, summary = checks.checkov(terraform[0])
+    assert code == 0 and summary["failed"] == [], summary
+
+
+def test_terraform_validates_offline(terraform: tuple[Path, dict[str, Any]]) -> None:
+    reason = checks.terraform_unavailable()
+    if reason:
+        pytest.skip(f"terraform validate not run: {reason}")
+    (terraform[0] / "helm-layer.zip").write_bytes(b"")  # validate checks the files' presence only, not contents
+    done = checks.terraform_validate(terraform[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"valid": true' in done.stdout
+
+
+def test_terraform_form_is_complete_and_consistent(terraform: tuple[Path, dict[str, Any]]) -> None:
+    tf = terraform[1]
     res = tf["resource"]
-    # every reference names a resource that is defined
-    refs = set(re.findall(r"\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.", json.dumps(tf)))
-    assert refs and not [r for r in refs if r[1] not in res.get(r[0], {})]
+    assert tf["terraform"]["required_version"].startswith(">= 1.11")
+    assert tf["terraform"]["required_providers"] == {
+        "aws": {"source": "hashicorp/aws", "version": ">= 5.100.0, < 6.0.0"}
+    }
+    # every reference names a resource, data source or variable that is defined
+    text = __import__("json").dumps(tf)
+    refs = set(re.findall(r"\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.", text))
+    assert refs and not [r for r in refs if r[1] not in res.get(r[0], {}) and r[1] not in tf["data"].get(r[0], {})]
+    assert not set(re.findall(r"\bvar\.([a-z_]+)", text)) - set(tf["variable"])
     table = res["aws_dynamodb_table"]["charthouse"]
-    assert table["ttl"] == {"attribute_name": "ttl", "enabled": True}
-    assert [g["name"] for g in table["global_secondary_index"]] == ["gsi1", "gsi2"]
-    assert res["aws_sqs_queue"]["operations"]["fifo_queue"] is True
-    assert "aws_sqs_queue.dead_letters.arn" in res["aws_sqs_queue"]["operations"]["redrive_policy"]
-    assert set(res) >= {"aws_cloudwatch_event_bus", "aws_lambda_layer_version", "aws_s3_bucket"}
+    assert table["ttl"] == {"attribute_name": "ttl", "enabled": True} and table["deletion_protection_enabled"]
+    assert res["aws_sqs_queue"]["operations"]["visibility_timeout_seconds"] == 6 * 900
+    assert set(res) >= {
+        "aws_cloudwatch_event_bus",
+        "aws_lambda_layer_version",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_policy",
+        "aws_cloudwatch_metric_alarm",
+        "aws_api_gateway_stage",
+    }
     for name, fn in res["aws_lambda_function"].items():
+        assert fn["runtime"] == RUNTIME and fn["tracing_config"] == {"mode": "Active"}, name
         assert fn["layers"] == ["${aws_lambda_layer_version.helm.arn}"], name
-        assert fn["environment"]["variables"]["CHARTHOUSE_EVENT_BUS"].startswith("${aws_cloudwatch_event_bus."), name
+        assert fn["function_name"].startswith("charthouse-${var.stage}-"), name
     assert res["aws_cloudwatch_event_rule"]["reconcile_clusters-event"]["schedule_expression"] == "rate(5 minutes)"
-    assert tf["output"]["HelmReleaseServiceToken"]["value"] == "${aws_lambda_function.helm_release_resource.arn}"
+    assert set(res["aws_lambda_function_event_invoke_config"]) == {
+        "sweep_stale_leases",
+        "refresh_repositories",
+        "reconcile_clusters",
+        "helm_release_resource",
+    }
     mapping = next(iter(res["aws_lambda_event_source_mapping"].values()))
     assert mapping["event_source_arn"] == "${aws_sqs_queue.operations.arn}"
+    assert "ApiUrl" in tf["output"] and "APIHandlerRoleArn" in tf["output"]
+    assert "null_data_source" not in tf["data"]
 
 
 def test_terraform_completion_is_pure() -> None:
     skeleton = {
         "resource": {
-            "aws_lambda_function": {"f": {}},
+            "aws_lambda_function": {"sweep_stale_leases": {}},
             "aws_cloudwatch_event_rule": {
-                "reconcile_clusters-event": {
-                    "name": "reconcile_clusters-event",
-                    "schedule_expression": "rate(15 minutes)",
-                }
+                "reconcile_clusters-event": {"name": "reconcile_clusters-event", "schedule_expression": "x"}
             },
         }
     }
     out = complete(skeleton, "dev")
     assert out["resource"]["aws_cloudwatch_event_rule"]["reconcile_clusters-event"]["name"] == (
-        "charthouse-dev-reconcile_clusters-event"
+        "charthouse-${var.stage}-reconcile_clusters-event"
     )
-    assert out["resource"]["aws_cloudwatch_event_bus"]["charthouse"]["name"] == "charthouse-events-dev"
+    assert out["variable"]["stage"]["default"] == "dev"
+    with pytest.raises(SystemExit):
+        complete(skeleton, "Prod_1")  # a stage becomes part of names
 
 
 def test_every_route_but_the_public_ones_needs_sigv4(sam: tuple[Path, dict[str, Any]]) -> None:

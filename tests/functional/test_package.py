@@ -3,70 +3,60 @@ bytecode step of `make package` adds a ``.pyc`` the Lambda runtime loads for eve
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from chalicelib.adapters.store import table_definition
-from chalicelib.config import QUEUE_NAME
-from deploy import bytecode
-from deploy.merge_template import merge_template
+from deploy import bytecode, runtime
+from deploy.stack import RUNTIME
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``chalice package --stage prod`` output (sam.json, deployment.zip), built once for this module."""
-    tmp_path = tmp_path_factory.mktemp("package")
-    merge = tmp_path / "merge.json"
-    merge.write_text(json.dumps(merge_template()))
-    chalice = Path(sys.executable).parent / "chalice"
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run(
-        [str(chalice), "package", "--stage", "prod", "--merge-template", str(merge), str(tmp_path / "out")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return tmp_path / "out"
+def packaged(sam: tuple[Path, dict[str, Any]]) -> Path:
+    """The session's ``chalice package --stage prod`` output (sam.json, deployment.zip)."""
+    return sam[0].parent
 
 
-def test_packaged_template_has_every_resource(packaged: Path) -> None:
-    resources = json.loads((packaged / "sam.json").read_text())["Resources"]
-    table = resources["Table"]["Properties"]
-    assert table["KeySchema"] == table_definition("charthouse")["KeySchema"]
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2"]
-    assert resources["OperationsQueue"]["Properties"]["QueueName"] == QUEUE_NAME
-    worker = resources["ExecuteOperations"]["Properties"]
-    assert worker["Layers"] == [{"Ref": "HelmLayer"}] and worker["Timeout"] == 900
-    assert resources["OperationsQueue"]["Properties"]["VisibilityTimeout"] > worker["Timeout"]
-    assert QUEUE_NAME in json.dumps(worker["Events"])
-    assert resources["APIHandler"]["Properties"]["Layers"] == [{"Ref": "HelmLayer"}]
-    assert worker["Environment"]["Variables"]["CHARTHOUSE_ALLOW_HTTP_CHARTS"] == "false"
-    bucket = resources["ChartBucket"]["Properties"]
-    assert bucket["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
-    assert bucket["LifecycleConfiguration"]["Rules"][0]["Prefix"] == "incoming/"
-    for name in ("APIHandler", "ExecuteOperations", "RefreshRepositories"):
-        variables = resources[name]["Properties"]["Environment"]["Variables"]
-        assert variables["CHARTHOUSE_CHART_BUCKET"] == {"Ref": "ChartBucket"}, name
-        assert variables["CHARTHOUSE_TABLE"] == "charthouse", name  # merged into chalice's own, not replacing it
-    gateway = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::GatewayResponse"]
-    assert {g["ResponseType"] for g in gateway} == {"DEFAULT_4XX", "DEFAULT_5XX"}
-    assert all('"error"' in g["ResponseTemplates"]["application/json"] for g in gateway)
+def test_runtime_dependencies_replace_chalices_and_keep_the_app(tmp_path: Path) -> None:
+    archive = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in (
+            "app.py",
+            "chalicelib/__init__.py",
+            "chalice/app.py",
+            "yaml/_yaml.cpython-311-x86_64-linux-gnu.so",
+        ):
+            zf.writestr(name, "x")
+    deps = tmp_path / "deps"
+    (deps / "yaml").mkdir(parents=True)
+    (deps / "yaml" / "_yaml.cpython-313-x86_64-linux-gnu.so").write_text("y")
+    (deps / "yaml" / "__pycache__").mkdir()
+    (deps / "yaml" / "__pycache__" / "x.pyc").write_text("stale")
+    assert runtime.retarget(archive, deps) == 1
+    with zipfile.ZipFile(archive) as zf:
+        assert sorted(zf.namelist()) == [
+            "app.py",
+            "chalice/app.py",
+            "chalicelib/__init__.py",
+            "yaml/_yaml.cpython-313-x86_64-linux-gnu.so",
+        ]
+    assert runtime.version() == RUNTIME.removeprefix("python") and runtime.cache_dir().name.startswith(RUNTIME)
 
 
-def test_make_package_ships_bytecode_the_runtime_loads(packaged: Path, tmp_path: Path) -> None:
-    assert bytecode.packaged_runtimes(packaged) == {bytecode.interpreter_runtime()}  # the runtime is this Python
-    assert bytecode.main([str(packaged)]) == 0
+def test_bytecode_only_when_this_python_is_the_runtime(packaged: Path, tmp_path: Path) -> None:
+    assert bytecode.packaged_runtimes(packaged) == {RUNTIME}
+    if bytecode.interpreter_runtime() != RUNTIME:  # a .pyc of another minor is never loaded: none is shipped
+        before = (packaged / "deployment.zip").stat().st_size
+        assert bytecode.main([str(packaged)]) == 0
+        assert (packaged / "deployment.zip").stat().st_size == before
+    # the mechanism, with this Python: what make package ships when it runs under the runtime's Python
+    bytecode.add_bytecode(packaged / "deployment.zip")
     tag = sys.implementation.cache_tag
     with zipfile.ZipFile(packaged / "deployment.zip") as zf:
         names = set(zf.namelist())

@@ -67,3 +67,29 @@ def test_failures_name_the_thing_never_the_secret(caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.WARNING)
     vault.delete("charthouse/clusters/prod")  # best effort: logged, not raised
     assert "unreferenced" in caplog.text
+
+
+class AwsLikeDeletion:
+    """moto accepts PutSecretValue on a secret scheduled for deletion; Secrets Manager refuses it."""
+
+    def __init__(self, sm: Any) -> None:
+        self._sm = sm
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sm, name)
+
+    def put_secret_value(self, **kwargs: Any) -> Any:
+        if "DeletedDate" in self._sm.describe_secret(SecretId=kwargs["SecretId"]):
+            error = {"Error": {"Code": "InvalidRequestException", "Message": "it was marked for deletion."}}
+            raise ClientError(error, "PutSecretValue")  # type: ignore[arg-type]
+        return self._sm.put_secret_value(**kwargs)
+
+
+def test_a_deleted_secret_keeps_a_recovery_window_and_its_name_comes_back(sm: Any) -> None:
+    vault = Vault(AwsLikeDeletion(sm), "charthouse/dev/clusters/", "cluster credentials")
+    secret_id = vault.put("c1", {"token": "t1"})
+    vault.delete(secret_id)
+    assert "DeletedDate" in sm.describe_secret(SecretId=secret_id)  # scheduled, not force-deleted
+    assert vault.get(secret_id) is None
+    assert vault.put("c1", {"token": "t2"}) == secret_id  # registered again: restored with the new value
+    assert vault.get(secret_id) == {"token": "t2"}
