@@ -4,6 +4,7 @@ for unit and functional tests."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,20 @@ def chart_meta(url: str) -> dict[str, str]:
     m = re.match(r"^(.*)-(\d+\.\d+\.\d+.*)$", base)
     name, version = (m.group(1), m.group(2)) if m else (base, "0.1.0")
     return {"name": name, "version": version, "appVersion": "1.0"}
+
+
+def fake_manifest(ref: ReleaseRef, values: dict[str, Any]) -> str:
+    """A ConfigMap ``<name>-cm`` (``values.data`` as its data), a Secret ``<name>-secret`` when ``values.secret``
+    is given, and one ConfigMap per name in ``values.extra``: enough for a diff to see changes."""
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {ref.name}-cm\n"
+    if isinstance(values.get("data"), dict):
+        text += "data:\n" + "".join(f"  {k}: {json.dumps(str(v))}\n" for k, v in values["data"].items())
+    if isinstance(values.get("secret"), dict):
+        text += f"---\n# Source: fake/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {ref.name}-secret\n"
+        text += "stringData:\n" + "".join(f"  {k}: {json.dumps(str(v))}\n" for k, v in values["secret"].items())
+    for extra in values.get("extra") or []:
+        text += f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {extra}\n"
+    return text
 
 
 @dataclass
@@ -61,7 +76,7 @@ class FakeHelm:
             },
             "chart": {"metadata": chart_meta(spec.chart)},
             "config": values,
-            "manifest": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {ref.name}-cm\n",
+            "manifest": fake_manifest(ref, values),
             "hooks": [],
         }
         if not spec.dry_run:

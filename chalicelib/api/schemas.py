@@ -448,6 +448,33 @@ FINISHED_OPERATION: S = {
     ]
 }
 
+DIFF_OBJECT: S = {
+    "type": "object",
+    "required": ["api_version", "kind", "name", "change", "hook"],
+    "properties": {
+        "api_version": STR,
+        "kind": STR,
+        "name": STR,
+        "namespace": STR,
+        "source": STR,
+        "hook": BOOL,
+        "change": {"type": "string", "enum": ["added", "changed", "removed", "unchanged"]},
+        "diff": {"type": "string", "description": "unified diff of the object's YAML; Secret data masked"},
+    },
+}
+DIFF: S = {
+    "type": "object",
+    "required": ["release", "action", "from_revision", "summary", "objects"],
+    "properties": {
+        "release": REF,
+        "action": {"type": "string", "enum": ["install", "upgrade", "rollback"]},
+        "from_revision": INT,
+        "to_revision": INT,
+        "summary": {"type": "object", "additionalProperties": INT},
+        "objects": {"type": "array", "items": DIFF_OBJECT},
+    },
+}
+
 COMPONENTS: dict[str, S] = {
     "Error": ERROR,
     "Operation": OPERATION,
@@ -456,6 +483,7 @@ COMPONENTS: dict[str, S] = {
     "Revision": REVISION,
     "Cluster": CLUSTER,
     "DryRun": DRY_RUN,
+    "Diff": DIFF,
     "Repository": REPOSITORY,
     "Chart": CHART,
     "ChartShow": CHART_SHOW,

@@ -10,6 +10,7 @@ import yaml
 from .. import output, values
 from ..errors import UsageError
 from ..http import path
+from . import release_diff
 from .common import (
     Context,
     add_target,
@@ -291,6 +292,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         aliases=("releases", "rel"),
     )
 
+    release_diff.register(rel, parents)
     p = command(
         rel,
         "create",

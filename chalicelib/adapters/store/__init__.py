@@ -18,6 +18,9 @@ repository            REPO#<name> / META              REPOS / <name>        -   
 uploaded chart        CHART#<name> / V#<version>      UPLOADS / <name>#<v>  -                    POST chart
 release event         REL#<c>#<ns>#<n> / EVT#<t>#<u>  -                     -                    reconcile (TTL)
 CloudFormation reply  OP#<id> / CFN                   -                     -                    accept (TTL)
+runtime               RUNTIME#<name> / META           RUNTIMES / <name>     -                    PUT runtime
+runtime status        RUNTIME#<name> / STATUS         -                     -                    sync (versioned)
+runtime sync step     OP#<id> / RUNTIME               -                     -                    sync
 ====================  ==============================  ====================  ===================  =======================
 
 (<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric; <u>
@@ -47,6 +50,8 @@ Access patterns:
 * tokens, policies, repositories and uploaded charts (``put_*``/``get_*``/``list_*``/``delete_*``): GetItem,
   PutItem, DeleteItem on their keys; list: Query gsi1 ``TOKENS`` / ``POLICIES`` / ``REPOS`` / ``UPLOADS``
   (``begins_with(<name>#)`` for one chart's versions). A bearer token is found by GetItem on its hash.
+* runtimes: GetItem/PutItem/DeleteItem ``RUNTIME#<name>``; list: Query gsi1 ``RUNTIMES``; status: GetItem and a
+  PutItem conditional on its ``version``; the sync step of an operation: GetItem ``OP#<id>``/``RUNTIME``.
 * the local stack's restart (``unfinished_operations``): a Scan for queued and running operations.
 
 Modules, one concern each (``Store`` is their union; every name the rest of the code uses is importable from here):
@@ -59,6 +64,7 @@ Modules, one concern each (``Store`` is their union; every name the rest of the 
 ``operations``  operations, leases, idempotency keys, CloudFormation requests
 ``access``      clusters, tokens, policies, repositories, uploaded charts
 ``audit``       audit entries
+``runtimes``    runtimes, their status (optimistic version) and the sync step of an operation
 ==============  ======================================================================================
 """
 
@@ -70,6 +76,7 @@ from chalicelib.adapters.store.access import Access
 from chalicelib.adapters.store.audit import Audit
 from chalicelib.adapters.store.operations import IdempotentReplay, Operations
 from chalicelib.adapters.store.releases import Releases
+from chalicelib.adapters.store.runtimes import Runtimes
 from chalicelib.adapters.store.table import Table, table_definition
 from chalicelib.domain.models import ClusterInfo, Idempotency, Lease, ListQuery  # what the store takes and gives
 
@@ -85,7 +92,7 @@ __all__ = [
 ]
 
 
-class Store(Releases, Operations, Access, Audit):
+class Store(Releases, Operations, Access, Audit, Runtimes):
     """Typed access to the table, one concern per base class. Every AWS failure becomes ``DependencyUnavailable``;
     a failed condition is an answer (``False``, ``None``, ``ReleaseLocked``, ``IdempotentReplay``), never an error."""
 

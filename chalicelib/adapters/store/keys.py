@@ -228,3 +228,32 @@ def uploaded_charts(name: str | None = None) -> Query:
     """Every uploaded chart version, or one chart's versions."""
     key = Key("gsi1pk").eq(UPLOADS)
     return GSI1, key & Key("gsi1sk").begins_with(f"{name}#") if name else key
+
+
+# ---------------------------------------------------------------- runtimes
+
+
+RUNTIMES = "RUNTIMES"
+RUNTIME_STATUS = "STATUS"
+RUNTIME_STEP = "RUNTIME"
+
+
+def runtime(name: str) -> ItemKey:
+    return _key(f"RUNTIME#{name}")
+
+
+def runtime_index(name: str) -> IndexKeys:
+    return _gsi1(RUNTIMES, name)
+
+
+def runtimes() -> Query:
+    return GSI1, Key("gsi1pk").eq(RUNTIMES)
+
+
+def runtime_status(name: str) -> ItemKey:
+    return _key(f"RUNTIME#{name}", RUNTIME_STATUS)
+
+
+def runtime_step(op_id: str) -> ItemKey:
+    """The runtime sync step an operation belongs to, beside the operation (like a CloudFormation reply)."""
+    return _key(operation_pk(op_id), RUNTIME_STEP)
