@@ -226,3 +226,39 @@ class FakeQueue:
     def take(self) -> Message:
         """The oldest message (first in, first out), removed from the queue."""
         return Message.from_body(self.bodies.pop(0)[1])
+
+
+@dataclass
+class FakeGit:
+    """``core.runtimes.GitReader``: repositories as dicts of files, one commit per ``commit`` call."""
+
+    repos: dict[str, list[tuple[str, dict[str, bytes]]]] = field(default_factory=dict)
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)  # url -> the only accepted credentials
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def commit(self, url: str, files: dict[str, str]) -> str:
+        history = self.repos.setdefault(url, [])
+        merged = {**(history[-1][1] if history else {}), **{k: v.encode() for k, v in files.items()}}
+        merged = {k: v for k, v in merged.items() if v}  # an empty text deletes the file
+        sha = f"{len(history) + 1:040x}"
+        history.append((sha, merged))
+        return sha
+
+    def fetch(self, url: str, revision: str, credentials: dict[str, str] | None) -> Any:
+        from chalicelib.domain.gitops import Tree
+        from chalicelib.errors import InvalidInput, RepositoryAuthFailed, RepositoryUnreachable
+
+        self.calls.append((url, revision))
+        if url not in self.repos:
+            raise RepositoryUnreachable(f"{url} is unreachable: ConnectionRefusedError")
+        if url in self.credentials and credentials != self.credentials[url]:
+            raise RepositoryAuthFailed(f"{url} refused the credentials (HTTP 401)")
+        history = self.repos[url]
+        if revision in ("HEAD", "main"):
+            sha, files = history[-1]
+        else:
+            found = [h for h in history if h[0] == revision]
+            if not found:
+                raise InvalidInput("source.git.revision", f"{revision} is not a branch, tag or commit of {url}")
+            sha, files = found[0]
+        return Tree(sha, dict(files))

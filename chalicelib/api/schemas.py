@@ -242,6 +242,8 @@ PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
     "policy": param("policy", "path", _LABEL),
     "token": param("token", "path"),
     "operation_id": param("operation_id", "path"),
+    "runtime": param("runtime", "path", _LABEL),
+    "product": param("product", "path", _LABEL),
 }
 PAGING = [
     param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),

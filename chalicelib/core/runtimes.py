@@ -43,10 +43,10 @@ from chalicelib.domain.models import (
     ReleaseStatus,
     UninstallSpec,
     UpgradeSpec,
-    now,
+    iso,
 )
-from chalicelib.domain.runtimes import RuntimeSpec, Secrets
-from chalicelib.errors import CharthouseError, Conflict, RuntimeNotFound, Unauthenticated
+from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec, Secrets
+from chalicelib.errors import CharthouseError, Conflict, NotFound, RuntimeNotFound, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,9 @@ class RuntimeService:
         self.limits = limits
         self.clock = clock
 
+    def _at(self) -> str:
+        return str(iso(self.clock()))
+
     # ------------------------------------------------------------ declaration
 
     def _require(self, name: str) -> dict[str, Any]:
@@ -90,9 +93,56 @@ class RuntimeService:
             raise RuntimeNotFound(f"runtime {name} not found")
         return doc
 
+    # ------------------------------------------------------------ Git repositories
+
+    def put_repository(self, spec: GitRepositorySpec, creds: dict[str, str] | None) -> tuple[dict[str, Any], bool]:
+        """Register a Git repository (credentials to Secrets Manager; omitted: the stored ones are kept)."""
+        old = self.store.get_git_repository(spec.name)
+        secret = (old or {}).get("secret")
+        if creds is not None:
+            secret = self.vault.put(f"git-repositories/{spec.name}", creds)
+        doc = {**spec.to_json(), "secret": secret, "created_at": (old or {}).get("created_at") or self._at()}
+        self.store.put_git_repository(spec.name, doc)
+        return self.repository(spec.name), old is None
+
+    def repository(self, name: str) -> dict[str, Any]:
+        doc = self.store.get_git_repository(name)
+        if doc is None:
+            raise NotFound(f"Git repository {name} is not registered (PUT /v1/git-repositories/{name})")
+        return {**{k: v for k, v in doc.items() if k != "secret"}, "credentials": bool(doc.get("secret"))}
+
+    def repositories(self) -> list[dict[str, Any]]:
+        return [self.repository(d["name"]) for d in self.store.list_git_repositories()]
+
+    def delete_repository(self, name: str) -> None:
+        self.repository(name)
+        users = [
+            d["name"] for d in self.store.list_runtimes() if (d["source"].get("git") or {}).get("repository") == name
+        ]
+        if users:
+            raise Conflict(f"Git repository {name} is the source of runtimes {', '.join(users)}", runtimes=users)
+        doc = self.store.get_git_repository(name) or {}
+        self.store.delete_git_repository(name)
+        if doc.get("secret"):
+            self.vault.delete(doc["secret"])
+
+    def _git_access(self, doc: dict[str, Any], spec: RuntimeSpec) -> tuple[str, dict[str, str] | None]:
+        """The URL and credentials a runtime's Git source reads with (its own, or its repository's)."""
+        assert spec.git is not None
+        if spec.git.repository:
+            repo = self.store.get_git_repository(spec.git.repository)
+            if repo is None:
+                raise NotFound(f"Git repository {spec.git.repository} is not registered")
+            return str(repo["url"]), self.vault.get(repo["secret"]) if repo.get("secret") else None
+        return spec.git.url, self.vault.get(doc["git_secret"]) if doc.get("git_secret") else None
+
+    # ------------------------------------------------------------ runtimes
+
     def put(self, spec: RuntimeSpec, secrets: Secrets) -> tuple[dict[str, Any], bool]:
         """Create or replace; the destination cannot change once anything was deployed (409)."""
         self.registry.get(spec.destination.cluster)
+        if spec.git and spec.git.repository:
+            self.repository(spec.git.repository)
         old = self.store.get_runtime(spec.name)
         status, _ = self.store.get_runtime_status(spec.name)
         if old and status.get("deployed") and old["destination"] != spec.destination.to_json():
@@ -101,8 +151,8 @@ class RuntimeService:
                 "delete it (prune: true) and create another",
                 destination=old["destination"],
             )
-        doc: dict[str, Any] = {**spec.to_json(), "created_at": (old or {}).get("created_at") or now()}
-        doc["updated_at"] = now()
+        doc: dict[str, Any] = {**spec.to_json(), "created_at": (old or {}).get("created_at") or self._at()}
+        doc["updated_at"] = self._at()
         git_secret = (old or {}).get("git_secret") if spec.git else None
         if spec.git and secrets.git is not None:
             git_secret = self.vault.put(f"{spec.name}/git", secrets.git)
@@ -113,6 +163,10 @@ class RuntimeService:
         self.store.put_runtime(spec.name, doc)
         return self.view(spec.name), old is None
 
+    def declared(self, name: str) -> dict[str, Any] | None:
+        """The stored declaration (secret ids included: never shown), or None."""
+        return self.store.get_runtime(name)
+
     def view(self, name: str) -> dict[str, Any]:
         return self._shown(self._require(name), self.store.get_runtime_status(name)[0])
 
@@ -122,7 +176,7 @@ class RuntimeService:
         if out["source"].get("git") is not None:
             out["source"] = {"git": {**out["source"]["git"], "credentials": bool(doc.get("git_secret"))}}
         out["sync"] = {**out["sync"], "webhook": bool(doc.get("webhook_secret"))}
-        shown = {k: v for k, v in status.items() if k != "run"}
+        shown = {k: v for k, v in status.items() if k not in ("run", "checked_ts")}
         run = status.get("run")
         if run:
             shown["run"] = {k: v for k, v in run.items() if k != "steps"}
@@ -165,8 +219,8 @@ class RuntimeService:
         spec = RuntimeSpec.from_stored(doc)
         tree = None
         if spec.git:
-            creds = self.vault.get(doc["git_secret"]) if doc.get("git_secret") else None
-            tree = self.git.fetch(spec.git.url, spec.git.revision, creds)
+            url, creds = self._git_access(doc, spec)
+            tree = self.git.fetch(url, spec.git.revision, creds)
             commit = tree.commit
         else:
             commit = "inline-" + hashlib.sha256(json.dumps(spec.inline, sort_keys=True).encode()).hexdigest()[:12]
@@ -253,7 +307,7 @@ class RuntimeService:
         ts = self.clock()
         if status.get("phase") == "syncing" and run and ts - float(run.get("started_at", 0)) < STALE_RUN_S:
             return self._shown(doc, status)
-        status = {**status, "checked_at": now()}
+        status = {**status, "checked_at": self._at(), "checked_ts": ts}
         status.pop("run", None)
         try:
             commit, items = self._read(doc)
@@ -263,7 +317,7 @@ class RuntimeService:
             log.info("runtime %s: source not read: %s", name, exc.message)
             status.update(
                 phase="error",
-                last_error={"code": exc.code, "message": exc.message, "at": now(), "stage": "source"},
+                last_error={"code": exc.code, "message": exc.message, "at": self._at(), "stage": "source"},
             )
             self.store.put_runtime_status(name, status, version)
             return self._shown(doc, status)
@@ -273,7 +327,7 @@ class RuntimeService:
                 status["releases"][step["key"]]["commit"] = commit
         work = [s for s in steps if s["action"] != "unchanged"]
         if not work:
-            status.update(phase="synced", synced_commit=commit, synced_at=now(), last_error=None)
+            status.update(phase="synced", synced_commit=commit, synced_at=self._at(), last_error=None)
             self.store.put_runtime_status(name, status, version)
             return self._shown(doc, status)
         status.update(
@@ -339,7 +393,7 @@ class RuntimeService:
             }
             status.update(
                 phase="failed",
-                last_error={**error, "release": step["key"], "operation_id": op_id, "at": now(), "stage": "apply"},
+                last_error={**error, "release": step["key"], "operation_id": op_id, "at": self._at(), "stage": "apply"},
             )
             status.pop("run", None)
             if self.store.put_runtime_status(name, status, version):
@@ -369,7 +423,7 @@ class RuntimeService:
                 "operation_id": op.id,
                 "commit": run["commit"],
                 "revision": (op.result or {}).get("revision"),
-                "at": now(),
+                "at": self._at(),
             }
             if not uninstalled:
                 entry["digest"] = step["digest"]
@@ -382,7 +436,7 @@ class RuntimeService:
                     return
                 continue
             status.pop("run", None)
-            status.update(phase="synced", synced_commit=run["commit"], synced_at=now(), last_error=None)
+            status.update(phase="synced", synced_commit=run["commit"], synced_at=self._at(), last_error=None)
             if self.store.put_runtime_status(name, status, version):
                 return
 
@@ -397,7 +451,7 @@ class RuntimeService:
             if spec.sync.suspend:
                 continue
             status, _ = self.store.get_runtime_status(spec.name)
-            last = float(status.get("checked_at") or 0)
+            last = float(status.get("checked_ts") or 0)
             if ts - last < spec.sync.interval_s:
                 continue
             try:

@@ -52,6 +52,7 @@ RELEASES_FILES = ("releases.yaml", "helmfile.yaml", "helmfile.yml")
 RELEASE_FIELDS = frozenset({"name", "namespace", "chart", "version", "values", "set", "installed", "needs"})
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_RELEASES = 100
+BASE = {"install": True, "create_namespace": True}  # upgrade --install, creating the namespace (as helmfile does)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def desired(
 
 
 def _one(name: str, namespace: str, chart: LocalChart, extra: dict[str, Any]) -> Desired:
-    body = {"chart": f"uploaded/{chart.name}", "version": chart.version, "install": True, **extra}
+    body = {"chart": f"uploaded/{chart.name}", "version": chart.version, **BASE, **extra}
     return Desired(name, namespace, body, chart=chart)
 
 
@@ -183,7 +184,7 @@ def _release(
     ref = raw.get("chart")
     if not isinstance(ref, str) or not ref:
         raise InvalidInput(f"{at}.chart", "is required: repo/chart, oci://..., an https URL or ./local/dir")
-    body: dict[str, Any] = {"install": True, **extra}
+    body: dict[str, Any] = {**BASE, **extra}
     chart = None
     if ref.startswith(("./", "../")):
         if tree is None:

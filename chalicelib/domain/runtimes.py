@@ -23,10 +23,10 @@ from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput
 
 TOP_FIELDS = frozenset({"source", "destination", "sync"})
-GIT_FIELDS = frozenset({"url", "revision", "path", "username", "password"})
+GIT_FIELDS = frozenset({"url", "repository", "revision", "path", "username", "password"})
+GIT_REPOSITORY_FIELDS = frozenset({"url", "username", "password", "description"})
 SYNC_FIELDS = frozenset({"interval", "prune", "drift_correction", "suspend", "webhook_secret"})
 DEST_FIELDS = frozenset({"cluster", "namespaces"})
-MIN_INTERVAL_S = 60
 MAX_INTERVAL_S = 7 * 24 * 3600
 DEFAULT_INTERVAL_S = 300
 MAX_NAMESPACES = 50
@@ -35,12 +35,36 @@ MAX_URL = 2048
 
 @dataclass(frozen=True)
 class GitSource:
-    url: str
+    url: str  # empty when ``repository`` names a registered Git repository (its URL and credentials)
     revision: str = "HEAD"
     path: str = ""
+    repository: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "revision": self.revision, "path": self.path}
+        out = {"url": self.url, "revision": self.revision, "path": self.path}
+        if self.repository:
+            out["repository"] = self.repository
+        return out
+
+
+@dataclass(frozen=True)
+class GitRepositorySpec:
+    """``PUT /v1/git-repositories/{name}``: a Git repository runtimes (and Nautes' ``code_repo``) name."""
+
+    name: str
+    url: str
+    description: str = ""
+
+    @classmethod
+    def from_json(cls, name: str, body: dict[str, Any]) -> tuple[GitRepositorySpec, dict[str, str] | None]:
+        v.dns_label("repository", name)
+        v.no_unknown(body, GIT_REPOSITORY_FIELDS)
+        url = _git_url("url", body.get("url"))
+        creds = _credentials("", body.get("username"), body.get("password"))
+        return cls(name, url, v.text("description", body.get("description"), 256) or ""), creds
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "url": self.url, "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -147,23 +171,38 @@ def _source(raw: object) -> tuple[GitSource | None, dict[str, Any] | None, dict[
         return None, inline, None
     git = _object("source.git", src["git"])
     v.no_unknown(git, GIT_FIELDS, "source.git.")
-    url = git.get("url")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
-        raise InvalidInput("source.git.url", f"must be an http(s):// URL of at most {MAX_URL} characters")
-    if "@" in url.split("/", 3)[2]:
-        raise InvalidInput("source.git.url", "must not carry credentials: give username and password")
+    repository = ""
+    if git.get("repository") is not None:
+        repository = v.dns_label("source.git.repository", git.get("repository"))
+        if any(git.get(k) is not None for k in ("url", "username", "password")):
+            raise InvalidInput("source.git.repository", "give a registered repository, or url (and credentials)")
+        url = ""
+    else:
+        url = _git_url("source.git.url", git.get("url"))
     revision = v.text("source.git.revision", git.get("revision"), 255, "HEAD") or "HEAD"
     if any(c.isspace() for c in revision) or revision.startswith("-") or ".." in revision:
         raise InvalidInput("source.git.revision", "must be a branch, a tag or a commit id")
     path = clean_path("source.git.path", git.get("path"))
-    creds = None
-    if git.get("username") is not None or git.get("password") is not None:
-        user = v.text("source.git.username", git.get("username"), 256) or ""
-        password = v.text("source.git.password", git.get("password"), 4096)
-        if not password:
-            raise InvalidInput("source.git.password", "is required with a username (a token works too)")
-        creds = {"username": user, "password": password}
-    return GitSource(url, revision, path), None, creds
+    creds = _credentials("source.git.", git.get("username"), git.get("password"))
+    return GitSource(url, revision, path, repository), None, creds
+
+
+def _git_url(name: str, url: object) -> str:
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
+        raise InvalidInput(name, f"must be an http(s):// URL of at most {MAX_URL} characters")
+    if "@" in url.split("/", 3)[2] or "?" in url or "#" in url:
+        raise InvalidInput(name, "must not carry credentials, a query or a fragment: give username and password")
+    return url
+
+
+def _credentials(prefix: str, user_raw: object, password_raw: object) -> dict[str, str] | None:
+    if user_raw is None and password_raw is None:
+        return None
+    user = v.text(f"{prefix}username", user_raw, 256) or ""
+    password = v.text(f"{prefix}password", password_raw, 4096)
+    if not password:
+        raise InvalidInput(f"{prefix}password", "is required with a username (a token works too)")
+    return {"username": user, "password": password}
 
 
 def clean_path(name: str, raw: object) -> str:
@@ -191,9 +230,8 @@ def _destination(raw: object) -> Destination:
 def _sync(raw: object) -> tuple[SyncPolicy, str | None]:
     sync = _object("sync", raw if raw is not None else {})
     v.no_unknown(sync, SYNC_FIELDS, "sync.")
+    # a lower bound: the schedule's own rate (the reconcile tick) decides how often runtimes are looked at
     interval = v.duration_seconds("sync.interval", sync.get("interval"), MAX_INTERVAL_S, DEFAULT_INTERVAL_S)
-    if interval < MIN_INTERVAL_S:
-        raise InvalidInput("sync.interval", f"must be at least {MIN_INTERVAL_S} seconds")
     secret = sync.get("webhook_secret")
     if secret is not None and (not isinstance(secret, str) or not 16 <= len(secret) <= 256):
         raise InvalidInput("sync.webhook_secret", "must be a string of 16 to 256 characters")

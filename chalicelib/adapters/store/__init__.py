@@ -21,6 +21,7 @@ CloudFormation reply  OP#<id> / CFN                   -                     -   
 runtime               RUNTIME#<name> / META           RUNTIMES / <name>     -                    PUT runtime
 runtime status        RUNTIME#<name> / STATUS         -                     -                    sync (versioned)
 runtime sync step     OP#<id> / RUNTIME               -                     -                    sync
+Git repository        GITREPO#<name> / META           GITREPOS / <name>     -                    PUT git repository
 ====================  ==============================  ====================  ===================  =======================
 
 (<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric; <u>
@@ -51,7 +52,8 @@ Access patterns:
   PutItem, DeleteItem on their keys; list: Query gsi1 ``TOKENS`` / ``POLICIES`` / ``REPOS`` / ``UPLOADS``
   (``begins_with(<name>#)`` for one chart's versions). A bearer token is found by GetItem on its hash.
 * runtimes: GetItem/PutItem/DeleteItem ``RUNTIME#<name>``; list: Query gsi1 ``RUNTIMES``; status: GetItem and a
-  PutItem conditional on its ``version``; the sync step of an operation: GetItem ``OP#<id>``/``RUNTIME``.
+  PutItem conditional on its ``version``; the sync step of an operation: GetItem ``OP#<id>``/``RUNTIME``; Git
+  repositories: GetItem/PutItem/DeleteItem ``GITREPO#<name>``, list: Query gsi1 ``GITREPOS``.
 * the local stack's restart (``unfinished_operations``): a Scan for queued and running operations.
 
 Modules, one concern each (``Store`` is their union; every name the rest of the code uses is importable from here):

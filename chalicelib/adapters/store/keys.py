@@ -257,3 +257,18 @@ def runtime_status(name: str) -> ItemKey:
 def runtime_step(op_id: str) -> ItemKey:
     """The runtime sync step an operation belongs to, beside the operation (like a CloudFormation reply)."""
     return _key(operation_pk(op_id), RUNTIME_STEP)
+
+
+GIT_REPOSITORIES = "GITREPOS"
+
+
+def git_repository(name: str) -> ItemKey:
+    return _key(f"GITREPO#{name}")
+
+
+def git_repository_index(name: str) -> IndexKeys:
+    return _gsi1(GIT_REPOSITORIES, name)
+
+
+def git_repositories() -> Query:
+    return GSI1, Key("gsi1pk").eq(GIT_REPOSITORIES)

@@ -1,6 +1,6 @@
 """Runtimes: the declaration (``RUNTIME#<name>``/``META``), its status (``/STATUS``, written with an optimistic
 ``version`` so two syncs never interleave) and, beside an operation a sync started, the step it was (``OP#<id>``/
-``RUNTIME``)."""
+``RUNTIME``); and the Git repositories runtimes may name (``GITREPO#<name>``/``META``)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ class Runtimes(Part):
         except ClientError:
             return False
         return True
+
+    def put_git_repository(self, name: str, doc: dict[str, Any]) -> None:
+        self.table.put({**keys.git_repository(name), **keys.git_repository_index(name), **codec.to_doc(doc)})
+
+    def get_git_repository(self, name: str) -> dict[str, Any] | None:
+        item = self.table.get(keys.git_repository(name), consistent=True)
+        return codec.from_doc(item) if item else None
+
+    def list_git_repositories(self) -> list[dict[str, Any]]:
+        return [codec.from_doc(i) for i in self.table.query_all(*keys.git_repositories())]
+
+    def delete_git_repository(self, name: str) -> None:
+        self.table.delete(keys.git_repository(name))
 
     @staticmethod
     def runtime_step_item(doc: dict[str, Any]) -> dict[str, Any]:

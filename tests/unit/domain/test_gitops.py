@@ -44,7 +44,13 @@ releases:
     items = gitops.desired(t, "env/dev", None, "rt", NS, drift=True)
     assert [d.key for d in items] == ["data/db", "shop/web", "shop/old"]
     db, web, old = items
-    assert db.body == {"chart": "repo/postgres", "version": "12.x", "install": True, "drift_correction": True}
+    assert db.body == {
+        "chart": "repo/postgres",
+        "version": "12.x",
+        "install": True,
+        "create_namespace": True,
+        "drift_correction": True,
+    }
     assert web.needs == ("data/db",) and not old.installed
     assert web.body["values_files"][0] == {"name": "env/dev/values/web.yaml", "content": "greeting: hi\n"}
     assert json.loads(web.body["values_files"][1]["content"]) == {"replicas": 2}
@@ -91,7 +97,7 @@ def test_chart_at_the_path_and_manifests_directory() -> None:
 
 def test_inline_source() -> None:
     items = gitops.desired(None, "", {"releases": [{"name": "web", "chart": "repo/web"}]}, "rt", NS, False)
-    assert [d.body for d in items] == [{"chart": "repo/web", "install": True}]
+    assert [d.body for d in items] == [{"chart": "repo/web", "install": True, "create_namespace": True}]
 
 
 @pytest.mark.parametrize(

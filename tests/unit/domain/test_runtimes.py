@@ -41,7 +41,7 @@ def test_git_source_with_credentials_and_sync() -> None:
         ({"source": {"inline": {}}, "destination": DEST}, "source.inline.releases"),
         ({"source": {"git": GIT}, "destination": {"cluster": "prod", "namespaces": []}}, "destination.namespaces"),
         ({"source": {"git": GIT}, "destination": {"cluster": "Bad_Name", "namespaces": ["a"]}}, "destination.cluster"),
-        ({"source": {"git": GIT}, "destination": DEST, "sync": {"interval": 5}}, "sync.interval"),
+        ({"source": {"git": GIT}, "destination": DEST, "sync": {"interval": 0}}, "sync.interval"),
         ({"source": {"git": GIT}, "destination": DEST, "sync": {"webhook_secret": "short"}}, "sync.webhook_secret"),
         ({"source": {"git": GIT}, "destination": DEST, "other": 1}, "other"),
     ],

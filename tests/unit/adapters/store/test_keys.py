@@ -48,6 +48,10 @@ BUILT: dict[str, tuple[keys.ItemKey, keys.IndexKeys]] = {
     "uploaded chart": (keys.uploaded_chart("web", "1.2.3"), keys.uploaded_chart_index("web", "1.2.3")),
     "release event": (keys.release_event(REF, T, "u1"), {}),
     "CloudFormation reply": (keys.cfn_reply("op-1"), {}),
+    "runtime": (keys.runtime("web"), keys.runtime_index("web")),
+    "runtime status": (keys.runtime_status("web"), {}),
+    "runtime sync step": (keys.runtime_step("op-1"), {}),
+    "Git repository": (keys.git_repository("web"), keys.git_repository_index("web")),
 }
 
 
