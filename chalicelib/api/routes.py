@@ -76,6 +76,7 @@ ROUTE_MODULES = (
     "chalicelib.api.charts",
     "chalicelib.api.admin",
     "chalicelib.api.runtimes",
+    "chalicelib.compat.nautes",
 )  # all that declare routes
 
 

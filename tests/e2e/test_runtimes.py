@@ -176,3 +176,34 @@ def test_a_runtime_converges_on_pushed_commits(api: Api, stack: Stack, charts: C
     status, out = api.call("DELETE", f"{RT}?prune=true")
     assert status == 200 and [o["release"]["name"] for o in out["operations"]] == ["web"], out
     assert api.wait(out["operations"][0])["status"] == "succeeded"
+
+
+def test_the_nautes_seed_request_creates_a_runtime_that_syncs(api: Api, stack: Stack) -> None:
+    """The seed's example request, with the local Git repository as ``code_repo`` and the local cluster as the
+    environment: a directory of plain manifests becomes one release, synced at once."""
+    c = json.loads(stack.git_credentials_file.read_text())
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-settings\ndata:\n  level: '{{ debug }}'\n"
+    commit = push(stack, {"manifests/development/settings.yaml": manifest}, "nautes manifests")
+    repo = {"url": c["url"], "username": c["username"], "password": c["password"]}
+    status, out = api.call("PUT", "/v1/git-repositories/api-server", repo)
+    assert status in (200, 201) and c["password"] not in json.dumps(out), out
+    seed = {
+        "projects_ref": ["api-server"],
+        "manifest_source": {"code_repo": "api-server", "target_revision": "HEAD", "path": "manifests/development"},
+        "destination": {"environment": "local", "namespaces": ["dr-dev"]},
+    }
+    status, out = api.call("POST", "/api/v1/products/nautes-labs/deploymentruntimes/dr-dev", seed)
+    assert status == 200 and out["manifest_source"] == seed["manifest_source"], out
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status, rt = api.call("GET", "/v1/runtimes/nautes-labs-dr-dev")
+        if rt["status"]["phase"] != "syncing":
+            break
+        time.sleep(0.3)
+    assert (rt["status"]["phase"], rt["status"]["synced_commit"]) == ("synced", commit), rt["status"]
+    status, rel = api.call("GET", "/v1/clusters/local/namespaces/dr-dev/releases/nautes-labs-dr-dev?info=manifest")
+    assert status == 200 and "level: '{{ debug }}'" in rel["manifest"], rel
+    status, listed = api.call("GET", "/api/v1/products/nautes-labs/deploymentruntimes")
+    assert [i["name"] for i in listed["items"]] == ["dr-dev"]
+    status, _ = api.call("DELETE", "/api/v1/products/nautes-labs/deploymentruntimes/dr-dev")
+    assert status == 200
