@@ -68,6 +68,8 @@ def test_diff_shows_exactly_what_changes(api: Api, stack: Stack, charts: ChartSe
             NS,
             "--set",
             "greeting=bonjour",
+            "--set",
+            "password=first-Pa55word",
             "--exit-code",
         ],
         capture_output=True,
