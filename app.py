@@ -12,8 +12,10 @@ from chalicelib.api.console import bp as console
 from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
 from chalicelib.api.releases import bp as api
+from chalicelib.api.runtimes import bp as runtimes
 from chalicelib.api.worker import bp as worker
 from chalicelib.compat.cce import bp as cce
+from chalicelib.compat.nautes import bp as nautes
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
@@ -23,6 +25,8 @@ app.register_blueprint(guard)  # authentication, authorization and audit of ever
 app.register_blueprint(api)
 app.register_blueprint(admin)
 app.register_blueprint(charts)
+app.register_blueprint(runtimes)  # declared releases from Git, planned and kept in sync
+app.register_blueprint(nautes)  # Nautes' deployment runtimes (compat/)
 app.register_blueprint(worker)
 app.register_blueprint(events)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease

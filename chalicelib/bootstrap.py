@@ -15,12 +15,13 @@ from botocore.config import Config
 
 from chalicelib.adapters.blobs import Blobs, DirBlobs, S3Blobs
 from chalicelib.adapters.bus import Notifier
+from chalicelib.adapters.git import DulwichReader
 from chalicelib.adapters.helm import HelmCli
 from chalicelib.adapters.http import guard as netguard
 from chalicelib.adapters.queue import SqsQueue
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
-from chalicelib.config import ACCESS_KEY_SECRET_PREFIX, Settings, settings
+from chalicelib.config import Settings, settings
 from chalicelib.core.access_keys import AccessKeys
 from chalicelib.core.audit import AuditLog
 from chalicelib.core.auth import Tokens
@@ -28,11 +29,13 @@ from chalicelib.core.authz import Authorizer
 from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.custom_resource import CustomResource
+from chalicelib.core.diffs import Differ
 from chalicelib.core.drift import DriftDetector
 from chalicelib.core.operations import Announcer, Executor, Intake
 from chalicelib.core.reconcile import Reconciler
 from chalicelib.core.recovery import Recovery
 from chalicelib.core.repositories import RepositoryRegistry
+from chalicelib.core.runtimes import GitReader, RuntimeService
 from chalicelib.core.service import ReleaseService
 from chalicelib.core.uploads import UploadedCharts
 from chalicelib.domain import archives
@@ -63,6 +66,8 @@ class Deps:
     reconciler: Reconciler
     custom_resource: CustomResource
     access_keys: AccessKeys
+    differ: Differ
+    runtimes: RuntimeService
 
     @property
     def limits(self) -> Limits:
@@ -89,7 +94,7 @@ def _session_factory(region: str, role_arn: str | None) -> Any:
     )
 
 
-def build(cfg: Settings, helm: Any | None = None) -> Deps:
+def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) -> Deps:
     """Wire the real implementations (boto3 honours AWS_ENDPOINT_URL* for the local stage)."""
     session = boto3.session.Session(region_name=cfg.region)
     aws = aws_config(cfg.aws_timeout_s)
@@ -104,6 +109,18 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
     recovery = Recovery(store, intake, limits_of(cfg), cfg.recovery_policy)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, catalog)
     executor = Executor(store, service, announcer, reconciler.run)
+    differ = Differ(store, registry, service.helm)
+    runtimes = RuntimeService(
+        store,
+        Vault(secrets, cfg.runtime_secret_prefix, "runtime credentials"),
+        git or DulwichReader(netguard.Policy.for_stage(cfg.stage, cfg.allowed_networks)),
+        catalog.uploads,
+        intake,
+        differ,
+        registry,
+        limits_of(cfg),
+    )
+    intake.announcer.subscribe(runtimes.operation_ended)
     return Deps(
         cfg,
         store,
@@ -120,7 +137,9 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
         notifier,
         reconciler,
         custom_resource,
-        AccessKeys(store, Vault(secrets, ACCESS_KEY_SECRET_PREFIX, "access key secrets")),
+        AccessKeys(store, Vault(secrets, cfg.access_key_secret_prefix, "access key secrets")),
+        differ,
+        runtimes,
     )
 
 

@@ -13,10 +13,11 @@ from functools import lru_cache
 DEFAULT_TABLE = "charthouse"
 # Secrets Manager names: one prefix per stage, so two stages in one account never read each other's credentials.
 # The deployed templates (deploy/) grant exactly these prefixes; the defaults below serve the in-process tests.
-SECRET_PREFIX_FORMAT = "charthouse/{stage}/{kind}/"  # kind: clusters | repositories
+SECRET_PREFIX_FORMAT = "charthouse/{stage}/{kind}/"  # kind: clusters | repositories | access-keys | runtimes
 DEFAULT_SECRET_PREFIX = "charthouse/clusters/"
 DEFAULT_REPO_SECRET_PREFIX = "charthouse/repositories/"
-ACCESS_KEY_SECRET_PREFIX = "charthouse/access-keys/"
+DEFAULT_ACCESS_KEY_SECRET_PREFIX = "charthouse/access-keys/"  # secret keys of issued access keys
+DEFAULT_RUNTIME_SECRET_PREFIX = "charthouse/runtimes/"  # Git credentials and webhook secrets of runtimes
 DEFAULT_MAX_CHART_BYTES = 50 << 20  # one chart archive (uploads, repository downloads)
 QUEUE_NAME = "charthouse-operations.fifo"  # a literal: Chalice reads it when it packages the app
 DEFAULT_HELM_BINARY = "/opt/helm/helm"  # where the helm layer puts it in Lambda
@@ -64,6 +65,8 @@ class Settings:
     recovery_policy: str = "rollback"  # rollback | mark-failed (see docs/RELIABILITY.md)
     aws_timeout_s: int = 20  # read timeout of one AWS call (each is retried up to 4 times)
     repo_secret_prefix: str = DEFAULT_REPO_SECRET_PREFIX
+    runtime_secret_prefix: str = DEFAULT_RUNTIME_SECRET_PREFIX
+    access_key_secret_prefix: str = DEFAULT_ACCESS_KEY_SECRET_PREFIX
     chart_bucket: str = ""  # S3: uploaded charts, and the index cache when index_cache_dir is empty
     index_cache_dir: str = ""  # the local stages cache repository indexes in a directory
     max_chart_bytes: int = DEFAULT_MAX_CHART_BYTES
@@ -94,6 +97,9 @@ class Settings:
             recovery_policy=env.get("CHARTHOUSE_RECOVERY_POLICY", "rollback"),
             aws_timeout_s=_int("CHARTHOUSE_AWS_TIMEOUT", 20),
             repo_secret_prefix=env.get("CHARTHOUSE_REPO_SECRET_PREFIX") or stage_secret_prefix(stage, "repositories"),
+            runtime_secret_prefix=env.get("CHARTHOUSE_RUNTIME_SECRET_PREFIX") or stage_secret_prefix(stage, "runtimes"),
+            access_key_secret_prefix=env.get("CHARTHOUSE_ACCESS_KEY_SECRET_PREFIX")
+            or stage_secret_prefix(stage, "access-keys"),
             chart_bucket=env.get("CHARTHOUSE_CHART_BUCKET", ""),
             index_cache_dir=os.path.abspath(env["CHARTHOUSE_INDEX_CACHE_DIR"])
             if env.get("CHARTHOUSE_INDEX_CACHE_DIR")

@@ -12,6 +12,7 @@
     │   ├── ReleaseNotFound
     │   ├── OperationNotFound
     │   ├── RepositoryNotFound
+    │   ├── RuntimeNotFound
     │   └── ChartVersionNotFound         no chart or version in a repository matches the reference
     ├── Conflict                         the request is valid but clashes with current state
     │   ├── ReleaseLocked (operation_id) another operation holds the release's lease
@@ -85,6 +86,10 @@ class OperationNotFound(NotFound):
 
 class RepositoryNotFound(NotFound):
     code = "RepositoryNotFound"
+
+
+class RuntimeNotFound(NotFound):
+    code = "RuntimeNotFound"
 
 
 class ChartVersionNotFound(NotFound):

@@ -20,6 +20,7 @@ from .commands import (
     operation,
     release,
     repo,
+    runtime,
 )
 from .commands.common import Context, Formatter, positive_float
 from .config import DEFAULT_ENDPOINT
@@ -38,6 +39,7 @@ COMMANDS = (
     access,
     access_key,
     context,
+    runtime,
     completion,
 )
 EXAMPLES = (

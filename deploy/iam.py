@@ -72,6 +72,8 @@ CALLS: dict[str, tuple[Row, ...]] = {
         _EVENTS,  # a cancelled queued operation ends here
         (SECRETS_RW, "cluster-secrets", "cluster registration stores, replaces and deletes credentials"),
         (SECRETS_RW, "repo-secrets", "repository registration stores, replaces and deletes credentials"),
+        (SECRETS_RW, "access-key-secrets", "access keys: issued, verified (signatures), revoked"),
+        (SECRETS_RW, "runtime-secrets", "runtimes and Git repositories: credentials and webhook secrets"),
         (("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), "bucket-objects", "chart uploads (presigned too)"),
         (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
         _EKS,
@@ -101,7 +103,14 @@ CALLS: dict[str, tuple[Row, ...]] = {
         (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
         _FAILURES,
     ),
-    "ReconcileClusters": (*_COMMON, _SEND, _FAILURES),
+    "ReconcileClusters": (
+        *_COMMON,
+        _SEND,
+        (("secretsmanager:GetSecretValue",), "runtime-secrets", "the scheduled runtime sync reads Git credentials"),
+        (("s3:GetObject", "s3:PutObject"), "bucket-objects", "charts a runtime's source holds, stored as uploads"),
+        (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
+        _FAILURES,
+    ),
     "HelmReleaseResource": (
         *_COMMON,
         _SEND,
@@ -144,6 +153,8 @@ def _cfn_resource(key: str, function: str) -> Any:
         "bus": {"Fn::GetAtt": ["EventBus", "Arn"]},
         "cluster-secrets": {"Fn::Sub": f"{secret}{names.cluster_secrets}*"},
         "repo-secrets": {"Fn::Sub": f"{secret}{names.repository_secrets}*"},
+        "access-key-secrets": {"Fn::Sub": f"{secret}{names.access_key_secrets}*"},
+        "runtime-secrets": {"Fn::Sub": f"{secret}{names.runtime_secrets}*"},
         "bucket": {"Fn::GetAtt": ["ChartBucket", "Arn"]},
         "bucket-objects": {"Fn::Sub": "${ChartBucket.Arn}/*"},
         "eks-clusters": {"Fn::Sub": f"{arn}:eks:${{AWS::Region}}:${{AWS::AccountId}}:cluster/*"},
@@ -186,6 +197,14 @@ def _tf_resource(key: str, function: str, names: dict[str, str]) -> Any:
         "repo-secrets": [
             "arn:${data.aws_partition.chalice.partition}:secretsmanager:${data.aws_region.chalice.name}:"
             "${data.aws_caller_identity.chalice.account_id}:secret:" + stage.repository_secrets + "*"
+        ],
+        "access-key-secrets": [
+            "arn:${data.aws_partition.chalice.partition}:secretsmanager:${data.aws_region.chalice.name}:"
+            "${data.aws_caller_identity.chalice.account_id}:secret:" + stage.access_key_secrets + "*"
+        ],
+        "runtime-secrets": [
+            "arn:${data.aws_partition.chalice.partition}:secretsmanager:${data.aws_region.chalice.name}:"
+            "${data.aws_caller_identity.chalice.account_id}:secret:" + stage.runtime_secrets + "*"
         ],
         "bucket": ["${aws_s3_bucket.charts.arn}"],
         "bucket-objects": ["${aws_s3_bucket.charts.arn}/*"],

@@ -278,6 +278,8 @@ def function_resources(stage: str) -> dict[str, Any]:
         "CHARTHOUSE_EVENT_BUS": {"Ref": "EventBus"},
         "CHARTHOUSE_SECRET_PREFIX": sub(NAMES.cluster_secrets),
         "CHARTHOUSE_REPO_SECRET_PREFIX": sub(NAMES.repository_secrets),
+        "CHARTHOUSE_ACCESS_KEY_SECRET_PREFIX": sub(NAMES.access_key_secrets),
+        "CHARTHOUSE_RUNTIME_SECRET_PREFIX": sub(NAMES.runtime_secrets),
         "CHARTHOUSE_ADMINS": {"Ref": "AdminPrincipals"},
     }
     for function in FUNCTIONS:

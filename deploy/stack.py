@@ -126,6 +126,14 @@ class Names:
     def repository_secrets(self) -> str:
         return stage_secret_prefix(self.stage, "repositories")
 
+    @property
+    def access_key_secrets(self) -> str:
+        return stage_secret_prefix(self.stage, "access-keys")
+
+    @property
+    def runtime_secrets(self) -> str:
+        return stage_secret_prefix(self.stage, "runtimes")
+
     def log_group(self, function: str) -> str:
         return f"/charthouse/{self.stage}/{function}"
 

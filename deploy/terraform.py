@@ -378,6 +378,8 @@ def _function(name: str, function: str, fn: dict[str, Any]) -> None:
             "CHARTHOUSE_EVENT_BUS": "${aws_cloudwatch_event_bus.charthouse.name}",
             "CHARTHOUSE_SECRET_PREFIX": NAMES.cluster_secrets,
             "CHARTHOUSE_REPO_SECRET_PREFIX": NAMES.repository_secrets,
+            "CHARTHOUSE_ACCESS_KEY_SECRET_PREFIX": NAMES.access_key_secrets,
+            "CHARTHOUSE_RUNTIME_SECRET_PREFIX": NAMES.runtime_secrets,
             "CHARTHOUSE_ADMINS": "${var.admin_principals}",
         }
     )

@@ -29,6 +29,7 @@ from chalicelib.errors import NotFound
 
 from .aws import LocalAws
 from .charts import ChartServer
+from .gitserver import GitServer
 from .kube import KubePorts, LocalKube, free_port_numbers
 from .nodes import NodeConfig, node_names
 from .registry import OciRegistry, PushedChart
@@ -52,6 +53,7 @@ class StackConfig:
     charts_port: int = 8079  # serves examples/charts as http://127.0.0.1:<port>/<name>-<version>.tgz
     repo_port: int = 8078  # a private chart repository (basic auth or bearer token) serving examples/charts
     registry_port: int = 5000  # an OCI registry (docker-registry, TLS + htpasswd) with examples/charts pushed
+    git_port: int = 8077  # a Git server (git-http-backend, basic auth) with deploy.git, for runtimes
     sweep_every_s: float = 60.0  # the stale-lease sweep, as scheduled when deployed
     reconcile_every_s: float = 300.0  # the scheduled reconcile of every cluster (deployed: per stage, 15 min)
     lease_grace_s: int | None = None  # None: the service's default
@@ -61,7 +63,7 @@ class StackConfig:
     @classmethod
     def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
         """A stack on free loopback ports with the ``test`` stage, beside any other (tests, benchmarks)."""
-        api, aws, charts, etcd, peer, kube, repo, registry = free_port_numbers(8)
+        api, aws, charts, etcd, peer, kube, repo, registry, git = free_port_numbers(9)
         return cls(
             state_dir=state_dir,
             stage="test",
@@ -72,6 +74,7 @@ class StackConfig:
             charts_port=charts,
             repo_port=repo,
             registry_port=registry,
+            git_port=git,
             **overrides,
         )
 
@@ -99,6 +102,9 @@ class Stack:
         self.registry: OciRegistry | None = None
         self.example_repo_charts: dict[str, str] = {}  # name -> archive URL in the private repository
         self.example_oci: dict[str, PushedChart] = {}  # name -> its reference in the OCI registry
+        self.git: GitServer | None = None  # the Git server; deploy.git's URL and credentials in git_credentials_file
+        self.git_credentials_file = cfg.state_dir / "git-credentials.json"
+        self.deploy_repo = ""
 
     @property
     def api(self) -> str:
@@ -142,6 +148,7 @@ class Stack:
             for chart in sorted((ROOT / "examples" / "charts").iterdir()):
                 self.example_charts[chart.name] = self.charts.package(chart)
             self._start_chart_servers()
+            self._start_git_server()
             log.info("starting emulated AWS (moto) on %s", self.aws.endpoint)
             self.aws.start()
             log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
@@ -187,6 +194,9 @@ class Stack:
         if self.registry is not None:
             self.registry.stop()
             self.registry = None
+        if self.git is not None:
+            self.git.close()
+            self.git = None
         try:
             self.aws.stop()
         finally:
@@ -310,6 +320,17 @@ class Stack:
             with os.fdopen(fd, "w") as fh:
                 json.dump(body, fh, indent=2)
 
+    def _start_git_server(self) -> None:
+        """The Git server (git-http-backend behind basic auth) with an empty ``deploy.git``; its URL and credentials
+        in ``git-credentials.json`` (0600), kept across restarts like the repository's."""
+        creds = local_credentials(self.credentials_file)
+        log.info("starting the Git server (git-http-backend) on 127.0.0.1:%d", self.cfg.git_port)
+        self.git = GitServer(self.cfg.state_dir / "git", self.cfg.git_port, REPO_USER, creds["password"])
+        self.deploy_repo = self.git.create("deploy")
+        fd = os.open(self.git_credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"url": self.deploy_repo, "username": REPO_USER, "password": creds["password"]}, fh, indent=2)
+
     def _wait_for_api(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -409,6 +430,8 @@ A web app to wait for: {webapp} ("wait": true; its Pods run on simulated nodes, 
 Private chart repository: {repo} (helm repo add --username {user} --password ...; also Bearer token)
 OCI registry: {oci} (TLS, CA {ca}; helm registry login {host} --username {user} --ca-file {ca})
 Their password and token: {creds} (e.g. {repo_chart}, {oci}/hello)
+Git server for runtimes: {git} (basic auth {user}; URL and password in {git_creds}; push with
+  git -c http.extraHeader="Authorization: Basic $(printf '{user}:<password>' | base64)" push ...)
 Logs: {logs}. Stop with Ctrl-C (state is kept in .local/; `make clean-state` forgets it).
 
 Every call but /v1/health needs the admin token that is in {token_file} (0600; `python -m devstack token
@@ -436,6 +459,8 @@ def chart_servers(stack: Stack) -> dict[str, str]:
         "ca": str(stack.registry.ca_file),
         "creds": str(stack.credentials_file),
         "repo_chart": stack.example_repo_charts.get("hello", ""),
+        "git": stack.deploy_repo,
+        "git_creds": str(stack.git_credentials_file),
     }
 
 

@@ -8,13 +8,15 @@
 #     keeps the maintainer scripts from starting it during the install).
 #   * `htpasswd` (apache2-utils): bcrypt entries for the registry's htpasswd auth.
 #   * `gpg` (gnupg): keys for signed charts (helm package --sign, helm verify).
+#   * `git` (its /usr/lib/git-core/git-http-backend): the local Git server runtimes read (devstack/gitserver.py).
 #   * Idempotent and non-interactive. When all three exist it exits 0 at once, without touching apt.
 #   * apt-get runs `update` only when an install fails for want of package lists, and installs with
 #     --no-upgrade --no-install-recommends (never upgrades unrelated tools).
 set -euo pipefail
 
 # --- fast path: `make test` and `make run` call this every time ----------------------------------
-if [ -x /usr/bin/docker-registry ] && command -v htpasswd >/dev/null 2>&1 && command -v gpg >/dev/null 2>&1; then
+if [ -x /usr/bin/docker-registry ] && command -v htpasswd >/dev/null 2>&1 && command -v gpg >/dev/null 2>&1 \
+  && [ -x /usr/lib/git-core/git-http-backend ]; then
   exit 0
 fi
 
@@ -23,7 +25,7 @@ die() { say "ERROR: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root for apt-get (run with sudo)"
 export DEBIAN_FRONTEND=noninteractive
 
-PKGS=(docker-registry apache2-utils gnupg)
+PKGS=(docker-registry apache2-utils gnupg git)
 todo=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || todo+=("$p")

@@ -4,6 +4,7 @@ for unit and functional tests."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,20 @@ def chart_meta(url: str) -> dict[str, str]:
     m = re.match(r"^(.*)-(\d+\.\d+\.\d+.*)$", base)
     name, version = (m.group(1), m.group(2)) if m else (base, "0.1.0")
     return {"name": name, "version": version, "appVersion": "1.0"}
+
+
+def fake_manifest(ref: ReleaseRef, values: dict[str, Any]) -> str:
+    """A ConfigMap ``<name>-cm`` (``values.data`` as its data), a Secret ``<name>-secret`` when ``values.secret``
+    is given, and one ConfigMap per name in ``values.extra``: enough for a diff to see changes."""
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {ref.name}-cm\n"
+    if isinstance(values.get("data"), dict):
+        text += "data:\n" + "".join(f"  {k}: {json.dumps(str(v))}\n" for k, v in values["data"].items())
+    if isinstance(values.get("secret"), dict):
+        text += f"---\n# Source: fake/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {ref.name}-secret\n"
+        text += "stringData:\n" + "".join(f"  {k}: {json.dumps(str(v))}\n" for k, v in values["secret"].items())
+    for extra in values.get("extra") or []:
+        text += f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {extra}\n"
+    return text
 
 
 @dataclass
@@ -61,7 +76,7 @@ class FakeHelm:
             },
             "chart": {"metadata": chart_meta(spec.chart)},
             "config": values,
-            "manifest": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {ref.name}-cm\n",
+            "manifest": fake_manifest(ref, values),
             "hooks": [],
         }
         if not spec.dry_run:
@@ -211,3 +226,39 @@ class FakeQueue:
     def take(self) -> Message:
         """The oldest message (first in, first out), removed from the queue."""
         return Message.from_body(self.bodies.pop(0)[1])
+
+
+@dataclass
+class FakeGit:
+    """``core.runtimes.GitReader``: repositories as dicts of files, one commit per ``commit`` call."""
+
+    repos: dict[str, list[tuple[str, dict[str, bytes]]]] = field(default_factory=dict)
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)  # url -> the only accepted credentials
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def commit(self, url: str, files: dict[str, str]) -> str:
+        history = self.repos.setdefault(url, [])
+        merged = {**(history[-1][1] if history else {}), **{k: v.encode() for k, v in files.items()}}
+        merged = {k: v for k, v in merged.items() if v}  # an empty text deletes the file
+        sha = f"{len(history) + 1:040x}"
+        history.append((sha, merged))
+        return sha
+
+    def fetch(self, url: str, revision: str, credentials: dict[str, str] | None) -> Any:
+        from chalicelib.domain.gitops import Tree
+        from chalicelib.errors import InvalidInput, RepositoryAuthFailed, RepositoryUnreachable
+
+        self.calls.append((url, revision))
+        if url not in self.repos:
+            raise RepositoryUnreachable(f"{url} is unreachable: ConnectionRefusedError")
+        if url in self.credentials and credentials != self.credentials[url]:
+            raise RepositoryAuthFailed(f"{url} refused the credentials (HTTP 401)")
+        history = self.repos[url]
+        if revision in ("HEAD", "main"):
+            sha, files = history[-1]
+        else:
+            found = [h for h in history if h[0] == revision]
+            if not found:
+                raise InvalidInput("source.git.revision", f"{revision} is not a branch, tag or commit of {url}")
+            sha, files = found[0]
+        return Tree(sha, dict(files))

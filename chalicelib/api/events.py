@@ -29,8 +29,15 @@ def sweep_stale_leases(event: Any) -> dict[str, Any]:
 @bp.schedule(Rate(RECONCILE_EVERY_MIN, unit=Rate.MINUTES))
 def reconcile_clusters(event: Any) -> dict[str, Any]:
     """Queue a reconcile of every registered cluster (``reconcile.py``); each runs as its own operation, so one
-    unreachable cluster fails alone. The deployed rate is set per stage by the template (deploy/merge_template.py)."""
-    return bootstrap.get().reconciler.schedule_all()
+    unreachable cluster fails alone. The deployed rate is set per stage by the template (deploy/merge_template.py).
+    The same tick syncs every runtime whose interval has passed (``runtimes.py``): a new commit is noticed here."""
+    d = bootstrap.get()
+    out = d.reconciler.schedule_all()
+    try:
+        out["runtimes"] = d.runtimes.tick()
+    except CharthouseError as exc:  # the store failed: the reconcile was queued all the same
+        log.warning("runtimes not synced: %s", exc.message)
+    return out
 
 
 @bp.schedule(Rate(6, unit=Rate.HOURS))

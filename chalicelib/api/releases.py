@@ -527,6 +527,58 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
     return _submit(Action.ROLLBACK, ref, spec, body, lambda: d.service.check_rollback(ref, spec.revision))
 
 
+DIFF_QUERY = [
+    s.param("hooks", schema=fields.BOOL, desc="compare the hooks too"),
+    s.param("reveal", schema=fields.BOOL, desc="Secret data unmasked (needs the reveal permission)"),
+]
+
+
+def _diff_options(ref: ReleaseRef) -> tuple[bool, bool]:
+    query = _query()
+    v.no_unknown(query, frozenset({"hooks", "reveal"}))
+    hooks = bool(web.query_bools(query, ("hooks",)).get("hooks", False))
+    return hooks, _reveal(ref)
+
+
+@route(
+    bp,
+    "POST",
+    RELEASE + "/diff",
+    verb="upgrade",
+    summary="what an upgrade (the upgrade body) would change, per object, answered at once; nothing is applied",
+    ok={"200": s.json_response(s.ref("Diff"))},
+    errors=(400, 404, 409, 413, 422, 502, 503),
+    query=DIFF_QUERY,
+    body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+)
+def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    spec = UpgradeSpec.from_json(_body(), _limits())
+    hooks, reveal = _diff_options(ref)
+    d.catalog.check(spec)
+    return d.differ.upgrade(ref, spec, hooks, reveal)
+
+
+@route(
+    bp,
+    "POST",
+    RELEASE + "/rollback/diff",
+    verb="rollback",
+    summary="what a rollback (the rollback body) would change, per object, answered at once; nothing is applied",
+    ok={"200": s.json_response(s.ref("Diff"))},
+    errors=(400, 404, 422, 502, 503),
+    query=DIFF_QUERY,
+    body=fields.body_schema(ROLLBACK_FIELDS),
+)
+def diff_rollback(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+    d = bootstrap.get()
+    ref = ReleaseRef.parse(cluster, namespace, name)
+    spec = RollbackSpec.from_json(_body(), _limits())
+    hooks, reveal = _diff_options(ref)
+    return d.differ.rollback(ref, spec, hooks, reveal)
+
+
 @route(
     bp,
     "DELETE",

@@ -80,7 +80,9 @@ ROUTE_MODULES = (  # all that declare routes
     "chalicelib.api.charts",
     "chalicelib.api.admin",
     "chalicelib.api.console",
+    "chalicelib.api.runtimes",
     "chalicelib.compat.cce",
+    "chalicelib.compat.nautes",
 )
 
 

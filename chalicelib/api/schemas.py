@@ -257,6 +257,8 @@ PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
     "access_key": param("access_key", "path"),
     "cluster_id": param("cluster_id", "path", {"type": "string", "maxLength": 64}),
     "chart_id": param("chart_id", "path", {"type": "string", "maxLength": 64}),
+    "runtime": param("runtime", "path", _LABEL),
+    "product": param("product", "path", _LABEL),
 }
 PAGING = [
     param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -486,6 +488,33 @@ FINISHED_OPERATION: S = {
     ]
 }
 
+DIFF_OBJECT: S = {
+    "type": "object",
+    "required": ["api_version", "kind", "name", "change", "hook"],
+    "properties": {
+        "api_version": STR,
+        "kind": STR,
+        "name": STR,
+        "namespace": STR,
+        "source": STR,
+        "hook": BOOL,
+        "change": {"type": "string", "enum": ["added", "changed", "removed", "unchanged"]},
+        "diff": {"type": "string", "description": "unified diff of the object's YAML; Secret data masked"},
+    },
+}
+DIFF: S = {
+    "type": "object",
+    "required": ["release", "action", "from_revision", "summary", "objects"],
+    "properties": {
+        "release": REF,
+        "action": {"type": "string", "enum": ["install", "upgrade", "rollback"]},
+        "from_revision": INT,
+        "to_revision": INT,
+        "summary": {"type": "object", "additionalProperties": INT},
+        "objects": {"type": "array", "items": DIFF_OBJECT},
+    },
+}
+
 COMPONENTS: dict[str, S] = {
     "Error": ERROR,
     "Operation": OPERATION,
@@ -494,6 +523,7 @@ COMPONENTS: dict[str, S] = {
     "Revision": REVISION,
     "Cluster": CLUSTER,
     "DryRun": DRY_RUN,
+    "Diff": DIFF,
     "Repository": REPOSITORY,
     "Chart": CHART,
     "ChartShow": CHART_SHOW,

@@ -1,7 +1,7 @@
 """Access keys: the AK/SK pairs that Huawei Cloud's SDKs sign requests with (``SDK-HMAC-SHA256``).
 
 ``POST /v1/access-keys`` issues a pair for the caller's own principal and shows the secret once; the secret is kept
-in Secrets Manager (``charthouse/access-keys/<id>``), the table keeps only the key id, its owner and dates. A
+in Secrets Manager (``charthouse/<stage>/access-keys/<id>``), the table keeps only the key id, its owner and dates. A
 signed request is the key owner's: same principal, same groups, so the same policies apply as to its other
 credentials. A signature older (or newer) than ``MAX_SKEW_S`` is refused, and each signature is accepted once.
 """

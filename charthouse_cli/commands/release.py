@@ -11,6 +11,7 @@ from .. import completers, localchart, output, values, watch
 from ..completers import attach
 from ..errors import UsageError
 from ..http import path
+from . import release_diff
 from .common import (
     Context,
     add_target,
@@ -303,6 +304,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         aliases=("releases", "rel"),
     )
 
+    release_diff.register(rel, parents)
     p = command(
         rel,
         "create",

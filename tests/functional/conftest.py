@@ -20,7 +20,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.store import table_definition
 from chalicelib.config import QUEUE_NAME, Settings
 from tests.emulated import KUBECONFIG
-from tests.fakes import FakeHelm
+from tests.fakes import FakeGit, FakeHelm
 
 BUCKET = "charthouse-charts"
 
@@ -47,10 +47,17 @@ def helm() -> FakeHelm:
 
 
 @pytest.fixture
-def client(aws: str, helm: FakeHelm) -> Iterator[Client]:
+def git() -> FakeGit:
+    return FakeGit()
+
+
+@pytest.fixture
+def client(aws: str, helm: FakeHelm, git: FakeGit) -> Iterator[Client]:
     bootstrap.override(
         bootstrap.build(
-            Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET, auth_mode="token"), helm=helm
+            Settings(queue_url=aws, helm_binary="/nonexistent", chart_bucket=BUCKET, auth_mode="token"),
+            helm=helm,
+            git=git,
         )
     )
     from app import app

@@ -247,14 +247,15 @@ def test_terraform_completion_is_pure() -> None:
 
 def test_every_route_but_the_public_ones_needs_sigv4(sam: tuple[Path, dict[str, Any]]) -> None:
     """API Gateway's IAM authorizer guards the deployed API; the code then trusts only its identity (auth.py). The
-    public routes are health and the web console's static files (its pages call /v1 with the caller's credentials)."""
+    public routes are health, the web console's static files (its pages call /v1 with the caller's credentials)
+    and the runtimes' push webhook (verified by its HMAC signature instead)."""
     from chalicelib.api.openapi import spec
     from chalicelib.api.routes import TABLE
     from chalicelib.core.authz import PUBLIC
 
     spec()  # every route module imported
     public = {path for (_, path), declared in TABLE.items() if declared.verb == PUBLIC}
-    assert public == {"/v1/health", "/", "/ui", "/ui/v/{version}/{asset}"}
+    assert public == {"/v1/health", "/", "/ui", "/ui/v/{version}/{asset}", "/v1/runtimes/{runtime}/webhook"}
     # the compat routes declared without it (their clients sign their own way) are checked by the guard alone
     own_signing = {path for (_, path), declared in TABLE.items() if not declared.gateway_auth}
     body = sam[1]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]

@@ -146,6 +146,15 @@ class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(self._connection, req, context=self._tls_context)
 
 
+def pinned_opener(access: Access, policy: netguard.Policy, field: str) -> urllib.request.OpenerDirector:
+    """An opener whose every connection (redirects too) goes to an address the guard checked; no proxies."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),  # no proxy from the environment: the guard checks the real target
+        _PinnedHTTPHandler(policy, field),
+        _PinnedHTTPSHandler(access.ssl_context(), policy, field),
+    )
+
+
 def fetch(
     url: str,
     access: Access,
@@ -166,12 +175,7 @@ def fetch(
     try:
         # both schemes are pinned (a redirect may change the scheme), so a redirect target is checked as it is
         # connected to, like the first URL
-        handlers: list[Any] = [
-            urllib.request.ProxyHandler({}),  # no proxy from the environment: the guard checks the real target
-            _PinnedHTTPHandler(policy, field),
-            _PinnedHTTPSHandler(access.ssl_context(), policy, field),
-        ]
-        with urllib.request.build_opener(*handlers).open(req, timeout=timeout_s) as resp:
+        with pinned_opener(access, policy, field).open(req, timeout=timeout_s) as resp:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise PayloadTooLarge("chart", f"{shown} is larger than {max_bytes} bytes")

@@ -20,6 +20,10 @@ access key            AK#<id> / META                  AKS / <owner>#<id>    -   
 used signature        SIG#<hex> / META                -                     -                    signed calls (TTL)
 release event         REL#<c>#<ns>#<n> / EVT#<t>#<u>  -                     -                    reconcile (TTL)
 CloudFormation reply  OP#<id> / CFN                   -                     -                    accept (TTL)
+runtime               RUNTIME#<name> / META           RUNTIMES / <name>     -                    PUT runtime
+runtime status        RUNTIME#<name> / STATUS         -                     -                    sync (versioned)
+runtime sync step     OP#<id> / RUNTIME               -                     -                    sync
+Git repository        GITREPO#<name> / META           GITREPOS / <name>     -                    PUT git repository
 ====================  ==============================  ====================  ===================  =======================
 
 (<r> is the revision zero-padded to 10 digits, <t> the creation time zero-padded, so sort order is numeric; <u>
@@ -49,6 +53,9 @@ Access patterns:
 * tokens, policies, repositories and uploaded charts (``put_*``/``get_*``/``list_*``/``delete_*``): GetItem,
   PutItem, DeleteItem on their keys; list: Query gsi1 ``TOKENS`` / ``POLICIES`` / ``REPOS`` / ``UPLOADS``
   (``begins_with(<name>#)`` for one chart's versions). A bearer token is found by GetItem on its hash.
+* runtimes: GetItem/PutItem/DeleteItem ``RUNTIME#<name>``; list: Query gsi1 ``RUNTIMES``; status: GetItem and a
+  PutItem conditional on its ``version``; the sync step of an operation: GetItem ``OP#<id>``/``RUNTIME``; Git
+  repositories: GetItem/PutItem/DeleteItem ``GITREPO#<name>``, list: Query gsi1 ``GITREPOS``.
 * the local stack's restart (``unfinished_operations``): a Scan for queued and running operations.
 
 Modules, one concern each (``Store`` is their union; every name the rest of the code uses is importable from here):
@@ -61,6 +68,7 @@ Modules, one concern each (``Store`` is their union; every name the rest of the 
 ``operations``  operations, leases, idempotency keys, CloudFormation requests
 ``access``      clusters, tokens, policies, repositories, uploaded charts
 ``audit``       audit entries
+``runtimes``    runtimes, their status (optimistic version) and the sync step of an operation
 ==============  ======================================================================================
 """
 
@@ -72,6 +80,7 @@ from chalicelib.adapters.store.access import Access
 from chalicelib.adapters.store.audit import Audit
 from chalicelib.adapters.store.operations import IdempotentReplay, Operations
 from chalicelib.adapters.store.releases import Releases
+from chalicelib.adapters.store.runtimes import Runtimes
 from chalicelib.adapters.store.table import Table, table_definition
 from chalicelib.domain.models import ClusterInfo, Idempotency, Lease, ListQuery  # what the store takes and gives
 
@@ -87,7 +96,7 @@ __all__ = [
 ]
 
 
-class Store(Releases, Operations, Access, Audit):
+class Store(Releases, Operations, Access, Audit, Runtimes):
     """Typed access to the table, one concern per base class. Every AWS failure becomes ``DependencyUnavailable``;
     a failed condition is an answer (``False``, ``None``, ``ReleaseLocked``, ``IdempotentReplay``), never an error."""
 

@@ -248,3 +248,47 @@ def access_keys(owner: str | None = None) -> Query:
 def seen_signature(signature: str) -> ItemKey:
     """A signature already used (replay protection), kept until it would be too old anyway (TTL)."""
     return _key(f"SIG#{signature}")
+
+
+# ---------------------------------------------------------------- runtimes
+
+
+RUNTIMES = "RUNTIMES"
+RUNTIME_STATUS = "STATUS"
+RUNTIME_STEP = "RUNTIME"
+
+
+def runtime(name: str) -> ItemKey:
+    return _key(f"RUNTIME#{name}")
+
+
+def runtime_index(name: str) -> IndexKeys:
+    return _gsi1(RUNTIMES, name)
+
+
+def runtimes() -> Query:
+    return GSI1, Key("gsi1pk").eq(RUNTIMES)
+
+
+def runtime_status(name: str) -> ItemKey:
+    return _key(f"RUNTIME#{name}", RUNTIME_STATUS)
+
+
+def runtime_step(op_id: str) -> ItemKey:
+    """The runtime sync step an operation belongs to, beside the operation (like a CloudFormation reply)."""
+    return _key(operation_pk(op_id), RUNTIME_STEP)
+
+
+GIT_REPOSITORIES = "GITREPOS"
+
+
+def git_repository(name: str) -> ItemKey:
+    return _key(f"GITREPO#{name}")
+
+
+def git_repository_index(name: str) -> IndexKeys:
+    return _gsi1(GIT_REPOSITORIES, name)
+
+
+def git_repositories() -> Query:
+    return GSI1, Key("gsi1pk").eq(GIT_REPOSITORIES)

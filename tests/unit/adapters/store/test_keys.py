@@ -52,6 +52,10 @@ BUILT: dict[str, tuple[keys.ItemKey, keys.IndexKeys]] = {
     "CloudFormation reply": (keys.cfn_reply("op-1"), {}),
     "access key": (keys.access_key("op-1"), keys.access_key_index("token:ci", "op-1")),
     "used signature": (keys.seen_signature("0f" * 32), {}),
+    "runtime": (keys.runtime("web"), keys.runtime_index("web")),
+    "runtime status": (keys.runtime_status("web"), {}),
+    "runtime sync step": (keys.runtime_step("op-1"), {}),
+    "Git repository": (keys.git_repository("web"), keys.git_repository_index("web")),
 }
 
 

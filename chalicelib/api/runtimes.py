@@ -1,0 +1,341 @@
+"""HTTP routes of runtimes: declare, read, plan, sync, delete; the push webhook (core/runtimes.py does the work).
+
+A caller needs, on every namespace of a runtime's destination, ``install``, ``upgrade`` and ``uninstall`` to
+declare, sync or delete it (what a sync may do there), and ``read`` to see or plan it. The webhook is public: a
+push is accepted only with the runtime's webhook secret (GitHub's HMAC signature, or GitLab's token).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.api import schemas as s
+from chalicelib.api import web
+from chalicelib.api.guard import principal
+from chalicelib.api.routes import route
+from chalicelib.core.authz import PUBLIC, SELF
+from chalicelib.domain import fields
+from chalicelib.domain import validate as v
+from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec
+from chalicelib.errors import PayloadTooLarge
+
+bp = Blueprint(__name__)
+RUNTIME = "/v1/runtimes/{runtime}"
+WRITE_VERBS = ("install", "upgrade", "uninstall")
+MAX_WEBHOOK_BYTES = 1 << 20
+
+STR = {"type": "string"}
+RUNTIME_SCHEMA: s.S = {
+    "type": "object",
+    "required": ["name", "source", "destination", "sync", "status"],
+    "properties": {
+        "name": STR,
+        "source": {"type": "object", "description": "git: url, revision, path, credentials (a flag); or inline"},
+        "destination": {
+            "type": "object",
+            "required": ["cluster", "namespaces"],
+            "properties": {"cluster": STR, "namespaces": {"type": "array", "items": STR}},
+        },
+        "sync": {
+            "type": "object",
+            "properties": {
+                "interval": STR,
+                "prune": fields.BOOL,
+                "drift_correction": fields.BOOL,
+                "suspend": fields.BOOL,
+                "webhook": fields.BOOL,
+            },
+        },
+        "origin": {"type": "object"},
+        "created_at": STR,
+        "updated_at": STR,
+        "status": {
+            "type": "object",
+            "required": ["phase", "releases"],
+            "properties": {
+                "phase": {"type": "string", "enum": ["new", "syncing", "synced", "failed", "error"]},
+                "commit": STR,
+                "synced_commit": STR,
+                "synced_at": STR,
+                "checked_at": STR,
+                "deployed": fields.BOOL,
+                "releases": {"type": "object", "additionalProperties": {"type": "object"}},
+                "last_error": {"type": "object", "nullable": True},
+                "run": {"type": "object"},
+            },
+        },
+    },
+}
+RUNTIME_PUT: s.S = {
+    "type": "object",
+    "required": ["source", "destination"],
+    "additionalProperties": False,
+    "properties": {
+        "source": {
+            "type": "object",
+            "description": "exactly one of git {url, revision, path, username, password} or inline {releases}",
+        },
+        "destination": {"type": "object", "required": ["cluster", "namespaces"]},
+        "sync": {
+            "type": "object",
+            "properties": {
+                "interval": {"oneOf": [STR, {"type": "integer"}]},
+                "prune": fields.BOOL,
+                "drift_correction": fields.BOOL,
+                "suspend": fields.BOOL,
+                "webhook_secret": {"type": "string", "minLength": 16, "maxLength": 256},
+            },
+        },
+    },
+}
+PLAN_SCHEMA: s.S = {
+    "type": "object",
+    "required": ["runtime", "commit", "releases"],
+    "properties": {
+        "runtime": STR,
+        "commit": STR,
+        "releases": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["namespace", "name", "action"],
+                "properties": {
+                    "namespace": STR,
+                    "name": STR,
+                    "action": {"type": "string", "enum": ["install", "upgrade", "uninstall", "unchanged"]},
+                    "reason": STR,
+                    "digest": STR,
+                    "summary": {"type": "object"},
+                    "objects": {"type": "array", "items": s.DIFF_OBJECT},
+                },
+            },
+        },
+    },
+}
+DELETED_SCHEMA: s.S = {
+    "type": "object",
+    "required": ["name", "deleted", "operations", "errors"],
+    "properties": {
+        "name": STR,
+        "deleted": fields.BOOL,
+        "operations": {"type": "array", "items": s.ref("Operation")},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def require_on_destination(destination: dict[str, Any], verbs: tuple[str, ...]) -> None:
+    """The caller holds every one of ``verbs`` on every namespace of the destination."""
+    authorizer = bootstrap.get().authorizer
+    for namespace in destination.get("namespaces") or []:
+        for verb in verbs:
+            authorizer.require(principal(), verb, destination["cluster"], namespace)
+
+
+def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+    """Shared with the Nautes shape (compat/nautes.py): check the caller on the old and new destination, then put."""
+    d = bootstrap.get()
+    spec, secrets = RuntimeSpec.from_json(name, body, origin)
+    require_on_destination(spec.destination.to_json(), WRITE_VERBS)
+    existing = d.runtimes.declared(name)
+    if existing is not None:
+        require_on_destination(existing["destination"], WRITE_VERBS)
+    return d.runtimes.put(spec, secrets)
+
+
+def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:
+    out = bootstrap.get().runtimes.view(v.dns_label("runtime", name))
+    require_on_destination(out["destination"], verbs)
+    return out
+
+
+@route(
+    bp,
+    "PUT",
+    RUNTIME,
+    verb=SELF,
+    summary="declare or replace a runtime (its destination cannot change once deployed: 409)",
+    ok={"200": s.json_response(RUNTIME_SCHEMA), "201": s.json_response(RUNTIME_SCHEMA, "created")},
+    errors=(400, 404, 409, 413, 422, 503),
+    body=RUNTIME_PUT,
+)
+def put(runtime: str) -> Response:
+    out, created = put_runtime(runtime, web.json_body(bp.current_request))
+    return Response(body=out, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
+
+
+@route(
+    bp,
+    "GET",
+    RUNTIME,
+    verb=SELF,
+    summary="a runtime and its status: synced commit, when, per-release state, last error",
+    ok={"200": s.json_response(RUNTIME_SCHEMA)},
+    errors=(404, 422, 503),
+)
+def get(runtime: str) -> dict[str, Any]:
+    return view(runtime)
+
+
+@route(
+    bp,
+    "GET",
+    "/v1/runtimes",
+    verb=SELF,
+    summary="runtimes (those whose destination the caller may read)",
+    ok={"200": s.listing("runtimes", RUNTIME_SCHEMA)},
+    errors=(503,),
+)
+def list_runtimes() -> dict[str, Any]:
+    seen = bootstrap.get().authorizer.reader(principal())
+    items = bootstrap.get().runtimes.all()
+    return {
+        "runtimes": [
+            r
+            for r in items
+            if all(seen.can_read(r["destination"]["cluster"], n) for n in r["destination"]["namespaces"])
+        ]
+    }
+
+
+@route(
+    bp,
+    "DELETE",
+    RUNTIME,
+    verb=SELF,
+    summary="forget a runtime; prune=true uninstalls (as operations) every release it installed",
+    ok={"200": s.json_response(DELETED_SCHEMA)},
+    errors=(400, 404, 422, 503),
+    query=[s.param("prune", schema=fields.BOOL)],
+)
+def delete(runtime: str) -> dict[str, Any]:
+    query = web.query(bp.current_request)
+    v.no_unknown(query, frozenset({"prune"}))
+    prune = bool(web.query_bools(query, ("prune",)).get("prune", False))
+    view(runtime, WRITE_VERBS)
+    return bootstrap.get().runtimes.delete(runtime, prune)
+
+
+@route(
+    bp,
+    "POST",
+    RUNTIME + "/plan",
+    verb=SELF,
+    summary="what a sync would do now, per release (install, upgrade with its diff, uninstall, unchanged)",
+    ok={"200": s.json_response(PLAN_SCHEMA)},
+    errors=(404, 422, 502, 503),
+)
+def plan(runtime: str) -> dict[str, Any]:
+    view(runtime)
+    return bootstrap.get().runtimes.plan(runtime)
+
+
+@route(
+    bp,
+    "POST",
+    RUNTIME + "/sync",
+    verb=SELF,
+    summary="sync now: the plan applied as operations in needs order, stopping at the first failure",
+    ok={"202": s.json_response(RUNTIME_SCHEMA, "sync started (or already running); follow status")},
+    errors=(404, 422, 503),
+)
+def sync(runtime: str) -> Response:
+    view(runtime, WRITE_VERBS)
+    out = bootstrap.get().runtimes.sync(runtime, "api")
+    return Response(body=out, status_code=202, headers={"Content-Type": "application/json"})
+
+
+@route(
+    bp,
+    "POST",
+    RUNTIME + "/webhook",
+    verb=PUBLIC,
+    summary="a push event (GitHub X-Hub-Signature-256 or GitLab X-Gitlab-Token, the runtime's webhook secret)",
+    ok={"202": s.json_response(s.OBJECT, "verified: a sync started")},
+    errors=(401, 413, 503),
+    content_types=("application/json", "application/x-www-form-urlencoded"),
+)
+def webhook(runtime: str) -> Response:
+    req = bp.current_request
+    raw = req.raw_body or b""
+    raw = raw.encode() if isinstance(raw, str) else raw
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge("body", f"must be at most {MAX_WEBHOOK_BYTES // 1024} KiB")
+    headers: Any = req.headers
+    out = bootstrap.get().runtimes.webhook(runtime, dict(headers.items()) if headers else {}, raw)
+    return Response(body=out, status_code=202, headers={"Content-Type": "application/json"})
+
+
+# ---------------------------------------------------------------- Git repositories
+
+GIT_REPO = "/v1/git-repositories/{repository}"
+GIT_REPO_SCHEMA: s.S = {
+    "type": "object",
+    "required": ["name", "url", "credentials"],
+    "properties": {"name": STR, "url": STR, "description": STR, "credentials": fields.BOOL, "created_at": STR},
+}
+GIT_REPO_PUT: s.S = {
+    "type": "object",
+    "required": ["url"],
+    "additionalProperties": False,
+    "properties": {"url": STR, "username": STR, "password": STR, "description": STR},
+}
+
+
+@route(
+    bp,
+    "PUT",
+    GIT_REPO,
+    verb="admin",
+    summary="register a Git repository runtimes may name (credentials go to Secrets Manager)",
+    ok={"200": s.json_response(GIT_REPO_SCHEMA), "201": s.json_response(GIT_REPO_SCHEMA, "created")},
+    errors=(400, 413, 422, 503),
+    body=GIT_REPO_PUT,
+)
+def put_git_repository(repository: str) -> Response:
+    spec, creds = GitRepositorySpec.from_json(repository, web.json_body(bp.current_request))
+    out, created = bootstrap.get().runtimes.put_repository(spec, creds)
+    return Response(body=out, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
+
+
+@route(
+    bp,
+    "GET",
+    GIT_REPO,
+    verb="read",
+    summary="a registered Git repository (never its credentials)",
+    ok={"200": s.json_response(GIT_REPO_SCHEMA)},
+    errors=(404, 422, 503),
+)
+def get_git_repository(repository: str) -> dict[str, Any]:
+    return bootstrap.get().runtimes.repository(v.dns_label("repository", repository))
+
+
+@route(
+    bp,
+    "GET",
+    "/v1/git-repositories",
+    verb="read",
+    summary="registered Git repositories",
+    ok={"200": s.listing("repositories", GIT_REPO_SCHEMA)},
+    errors=(503,),
+)
+def list_git_repositories() -> dict[str, Any]:
+    return {"repositories": bootstrap.get().runtimes.repositories()}
+
+
+@route(
+    bp,
+    "DELETE",
+    GIT_REPO,
+    verb="admin",
+    summary="forget a Git repository (409 while a runtime reads it)",
+    ok={"204": s.DELETED},
+    errors=(404, 409, 422, 503),
+)
+def delete_git_repository(repository: str) -> Response:
+    bootstrap.get().runtimes.delete_repository(v.dns_label("repository", repository))
+    return Response(body="", status_code=204)

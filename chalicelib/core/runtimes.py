@@ -1,0 +1,488 @@
+"""Runtimes: declared releases kept in sync with their source (a Git revision and path, or inline).
+
+A **plan** reads the source at its current commit (``gitops.desired``) and says, per release, ``install``,
+``upgrade`` (with the diff helm renders), ``uninstall`` (``installed: false``, or gone from the source when the
+runtime prunes) or ``unchanged`` (same request as last applied, release deployed).
+
+A **sync** turns a plan into ordinary operations (same leases, audit, events), one at a time in ``needs`` order
+(uninstalls last): each operation is written together with a note of the step it is (``OP#<id>``/``RUNTIME``);
+when it ends, the announcer tells ``operation_ended``, which records the release's state and submits the next
+step, or stops the run at the first failure. Nothing waits: a sync started by the API, the schedule (``tick``)
+or a push webhook answers at once, and the worker advances it. A source that cannot be read (unknown revision,
+missing path, invalid releases file, unreachable repository, wrong credentials) changes nothing: the status says
+why (``last_error``) and the next interval tries again.
+
+The status document (``RUNTIME#<name>``/``STATUS``) is written conditionally on its version, so a sync started
+twice at once runs once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from chalicelib.adapters.store import Store
+from chalicelib.adapters.vault import Vault
+from chalicelib.core.clusters import ClusterRegistry
+from chalicelib.core.diffs import Differ
+from chalicelib.core.operations import Intake
+from chalicelib.core.uploads import UploadedCharts
+from chalicelib.domain import gitops
+from chalicelib.domain.models import (
+    Action,
+    Limits,
+    Operation,
+    OperationStatus,
+    ReleaseRef,
+    ReleaseStatus,
+    UninstallSpec,
+    UpgradeSpec,
+    iso,
+)
+from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec, Secrets
+from chalicelib.errors import CharthouseError, Conflict, NotFound, RuntimeNotFound, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+STALE_RUN_S = 3600  # a run whose operations were lost (no announcement) is abandoned after this long
+
+
+class GitReader(Protocol):
+    """Reads one revision of a repository (``adapters/git.py``; a fake in the tests)."""
+
+    def fetch(self, url: str, revision: str, credentials: dict[str, str] | None) -> gitops.Tree: ...
+
+
+class RuntimeService:
+    def __init__(
+        self,
+        store: Store,
+        vault: Vault,
+        git: GitReader,
+        uploads: UploadedCharts,
+        intake: Intake,
+        differ: Differ,
+        registry: ClusterRegistry,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.git = git
+        self.uploads = uploads
+        self.intake = intake
+        self.differ = differ
+        self.registry = registry
+        self.limits = limits
+        self.clock = clock
+
+    def _at(self) -> str:
+        return str(iso(self.clock()))
+
+    # ------------------------------------------------------------ declaration
+
+    def _require(self, name: str) -> dict[str, Any]:
+        doc = self.store.get_runtime(name)
+        if doc is None:
+            raise RuntimeNotFound(f"runtime {name} not found")
+        return doc
+
+    # ------------------------------------------------------------ Git repositories
+
+    def put_repository(self, spec: GitRepositorySpec, creds: dict[str, str] | None) -> tuple[dict[str, Any], bool]:
+        """Register a Git repository (credentials to Secrets Manager; omitted: the stored ones are kept)."""
+        old = self.store.get_git_repository(spec.name)
+        secret = (old or {}).get("secret")
+        if creds is not None:
+            secret = self.vault.put(f"git-repositories/{spec.name}", creds)
+        doc = {**spec.to_json(), "secret": secret, "created_at": (old or {}).get("created_at") or self._at()}
+        self.store.put_git_repository(spec.name, doc)
+        return self.repository(spec.name), old is None
+
+    def repository(self, name: str) -> dict[str, Any]:
+        doc = self.store.get_git_repository(name)
+        if doc is None:
+            raise NotFound(f"Git repository {name} is not registered (PUT /v1/git-repositories/{name})")
+        return {**{k: v for k, v in doc.items() if k != "secret"}, "credentials": bool(doc.get("secret"))}
+
+    def repositories(self) -> list[dict[str, Any]]:
+        return [self.repository(d["name"]) for d in self.store.list_git_repositories()]
+
+    def delete_repository(self, name: str) -> None:
+        self.repository(name)
+        users = [
+            d["name"] for d in self.store.list_runtimes() if (d["source"].get("git") or {}).get("repository") == name
+        ]
+        if users:
+            raise Conflict(f"Git repository {name} is the source of runtimes {', '.join(users)}", runtimes=users)
+        doc = self.store.get_git_repository(name) or {}
+        self.store.delete_git_repository(name)
+        if doc.get("secret"):
+            self.vault.delete(doc["secret"])
+
+    def _git_access(self, doc: dict[str, Any], spec: RuntimeSpec) -> tuple[str, dict[str, str] | None]:
+        """The URL and credentials a runtime's Git source reads with (its own, or its repository's)."""
+        assert spec.git is not None
+        if spec.git.repository:
+            repo = self.store.get_git_repository(spec.git.repository)
+            if repo is None:
+                raise NotFound(f"Git repository {spec.git.repository} is not registered")
+            return str(repo["url"]), self.vault.get(repo["secret"]) if repo.get("secret") else None
+        return spec.git.url, self.vault.get(doc["git_secret"]) if doc.get("git_secret") else None
+
+    # ------------------------------------------------------------ runtimes
+
+    def put(self, spec: RuntimeSpec, secrets: Secrets) -> tuple[dict[str, Any], bool]:
+        """Create or replace; the destination cannot change once anything was deployed (409)."""
+        self.registry.get(spec.destination.cluster)
+        if spec.git and spec.git.repository:
+            self.repository(spec.git.repository)
+        old = self.store.get_runtime(spec.name)
+        status, _ = self.store.get_runtime_status(spec.name)
+        if old and status.get("deployed") and old["destination"] != spec.destination.to_json():
+            raise Conflict(
+                f"runtime {spec.name} is deployed: its destination (cluster, namespaces) cannot change; "
+                "delete it (prune: true) and create another",
+                destination=old["destination"],
+            )
+        doc: dict[str, Any] = {**spec.to_json(), "created_at": (old or {}).get("created_at") or self._at()}
+        doc["updated_at"] = self._at()
+        git_secret = (old or {}).get("git_secret") if spec.git else None
+        if spec.git and secrets.git is not None:
+            git_secret = self.vault.put(f"{spec.name}/git", secrets.git)
+        webhook = (old or {}).get("webhook_secret")
+        if secrets.webhook is not None:
+            webhook = self.vault.put(f"{spec.name}/webhook", {"secret": secrets.webhook})
+        doc.update(git_secret=git_secret, webhook_secret=webhook)
+        self.store.put_runtime(spec.name, doc)
+        return self.view(spec.name), old is None
+
+    def declared(self, name: str) -> dict[str, Any] | None:
+        """The stored declaration (secret ids included: never shown), or None."""
+        return self.store.get_runtime(name)
+
+    def view(self, name: str) -> dict[str, Any]:
+        return self._shown(self._require(name), self.store.get_runtime_status(name)[0])
+
+    @staticmethod
+    def _shown(doc: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in doc.items() if k not in ("git_secret", "webhook_secret")}
+        if out["source"].get("git") is not None:
+            out["source"] = {"git": {**out["source"]["git"], "credentials": bool(doc.get("git_secret"))}}
+        out["sync"] = {**out["sync"], "webhook": bool(doc.get("webhook_secret"))}
+        shown = {k: v for k, v in status.items() if k not in ("run", "checked_ts")}
+        run = status.get("run")
+        if run:
+            shown["run"] = {k: v for k, v in run.items() if k != "steps"}
+            shown["run"]["steps"] = [{k: v for k, v in s.items() if k != "body"} for s in run.get("steps", [])]
+        out["status"] = {"phase": "new", "releases": {}, **shown}
+        return out
+
+    def all(self) -> list[dict[str, Any]]:
+        return [self._shown(d, self.store.get_runtime_status(d["name"])[0]) for d in self.store.list_runtimes()]
+
+    def delete(self, name: str, prune: bool) -> dict[str, Any]:
+        """Forget the runtime; with ``prune``, uninstall (as operations) every release it installed."""
+        doc = self._require(name)
+        status, _ = self.store.get_runtime_status(name)
+        queued, errors = [], []
+        if prune:
+            cluster = doc["destination"]["cluster"]
+            for key, rel in (status.get("releases") or {}).items():
+                if rel.get("state") == "uninstalled":
+                    continue
+                ref = ReleaseRef.parse(cluster, *key.split("/", 1))
+                record = self.store.get_release(ref)
+                if record is None or record.status is ReleaseStatus.UNINSTALLED:
+                    continue
+                try:
+                    queued.append(
+                        self.intake.accept(Action.UNINSTALL, ref, UninstallSpec.from_json({}, self.limits)).to_json()
+                    )
+                except CharthouseError as exc:
+                    errors.append({"release": key, "code": exc.code, "message": exc.message})
+        self.store.delete_runtime(name)
+        for secret in (doc.get("git_secret"), doc.get("webhook_secret")):
+            if secret:
+                self.vault.delete(secret)
+        return {"name": name, "deleted": True, "operations": queued, "errors": errors}
+
+    # ------------------------------------------------------------ reading the source
+
+    def _read(self, doc: dict[str, Any]) -> tuple[str, list[gitops.Desired]]:
+        spec = RuntimeSpec.from_stored(doc)
+        tree = None
+        if spec.git:
+            url, creds = self._git_access(doc, spec)
+            tree = self.git.fetch(url, spec.git.revision, creds)
+            commit = tree.commit
+        else:
+            commit = "inline-" + hashlib.sha256(json.dumps(spec.inline, sort_keys=True).encode()).hexdigest()[:12]
+        items = gitops.desired(
+            tree,
+            spec.git.path if spec.git else "",
+            spec.inline,
+            spec.name,
+            spec.destination.namespaces,
+            spec.sync.drift_correction,
+        )
+        for d in items:  # the request each would make must be valid now, not when its turn comes
+            UpgradeSpec.from_json(d.body, self.limits)
+        return commit, items
+
+    def _steps(self, doc: dict[str, Any], status: dict[str, Any], items: list[gitops.Desired]) -> list[dict[str, Any]]:
+        cluster = doc["destination"]["cluster"]
+        applied: dict[str, Any] = status.get("releases") or {}
+        steps: list[dict[str, Any]] = []
+        removals: list[dict[str, Any]] = []
+        for d in items:
+            record = self.store.get_release(ReleaseRef.parse(cluster, d.namespace, d.name))
+            live = record is not None and record.status is not ReleaseStatus.UNINSTALLED
+            base = {"key": d.key, "namespace": d.namespace, "name": d.name}
+            if not d.installed:
+                removals.append({**base, "action": "uninstall" if live else "unchanged", "reason": "installed: false"})
+                continue
+            prev = applied.get(d.key) or {}
+            if not live:
+                action = "install"
+            elif prev.get("digest") != d.digest() or (
+                record is not None and record.status is not ReleaseStatus.DEPLOYED
+            ):
+                action = "upgrade"
+            else:
+                action = "unchanged"
+            steps.append({**base, "action": action, "body": d.body, "digest": d.digest()})
+        if doc["sync"].get("prune"):
+            declared = {d.key for d in items}
+            for key, prev in applied.items():
+                if key in declared or prev.get("state") == "uninstalled":
+                    continue
+                namespace, name = key.split("/", 1)
+                record = self.store.get_release(ReleaseRef.parse(cluster, namespace, name))
+                if record is not None and record.status is not ReleaseStatus.UNINSTALLED:
+                    removals.append(
+                        {"key": key, "namespace": namespace, "name": name, "action": "uninstall", "reason": "pruned"}
+                    )
+        return steps + list(reversed(removals))
+
+    def _charts(self, items: list[gitops.Desired], steps: list[dict[str, Any]]) -> None:
+        """Store the charts built from the repository that a step installs or upgrades (content-addressed)."""
+        wanted = {s["key"] for s in steps if s["action"] in ("install", "upgrade")}
+        for d in items:
+            if d.chart is not None and d.key in wanted:
+                self.uploads.add(d.chart.archive)
+
+    # ------------------------------------------------------------ plan
+
+    def plan(self, name: str) -> dict[str, Any]:
+        """What a sync would do now, with each upgrade's diff; nothing is applied."""
+        doc = self._require(name)
+        status, _ = self.store.get_runtime_status(name)
+        commit, items = self._read(doc)
+        steps = self._steps(doc, status, items)
+        self._charts(items, steps)
+        out = []
+        for step in steps:
+            shown = {k: v for k, v in step.items() if k not in ("body", "key")}
+            if step["action"] in ("install", "upgrade"):
+                ref = ReleaseRef.parse(doc["destination"]["cluster"], step["namespace"], step["name"])
+                diff = self.differ.upgrade(ref, UpgradeSpec.from_json(step["body"], self.limits))
+                shown["summary"], shown["objects"] = diff["summary"], diff["objects"]
+            out.append(shown)
+        return {"runtime": name, "commit": commit, "releases": out}
+
+    # ------------------------------------------------------------ sync
+
+    def sync(self, name: str, trigger: str = "api") -> dict[str, Any]:
+        """Start a sync run (unless one is running); answers at once with the runtime and its status."""
+        doc = self._require(name)
+        status, version = self.store.get_runtime_status(name)
+        run = status.get("run")
+        ts = self.clock()
+        if status.get("phase") == "syncing" and run and ts - float(run.get("started_at", 0)) < STALE_RUN_S:
+            return self._shown(doc, status)
+        status = {**status, "checked_at": self._at(), "checked_ts": ts}
+        status.pop("run", None)
+        try:
+            commit, items = self._read(doc)
+            steps = self._steps(doc, status, items)
+            self._charts(items, steps)
+        except CharthouseError as exc:
+            log.info("runtime %s: source not read: %s", name, exc.message)
+            status.update(
+                phase="error",
+                last_error={"code": exc.code, "message": exc.message, "at": self._at(), "stage": "source"},
+            )
+            self.store.put_runtime_status(name, status, version)
+            return self._shown(doc, status)
+        status["commit"] = commit
+        for step in steps:
+            if step["action"] == "unchanged" and step["key"] in (status.get("releases") or {}):
+                status["releases"][step["key"]]["commit"] = commit
+        work = [s for s in steps if s["action"] != "unchanged"]
+        if not work:
+            status.update(phase="synced", synced_commit=commit, synced_at=self._at(), last_error=None)
+            self.store.put_runtime_status(name, status, version)
+            return self._shown(doc, status)
+        status.update(
+            phase="syncing",
+            run={
+                "id": uuid.uuid4().hex,
+                "commit": commit,
+                "trigger": trigger,
+                "started_at": ts,
+                "index": 0,
+                "steps": work,
+            },
+        )
+        if not self.store.put_runtime_status(name, status, version):
+            return self.view(name)  # another sync started first
+        self._advance(name)
+        return self.view(name)
+
+    def _advance(self, name: str) -> None:
+        """Submit the run's current step; a step that cannot be accepted ends the run."""
+        doc = self.store.get_runtime(name)
+        status, version = self.store.get_runtime_status(name)
+        run = status.get("run")
+        if doc is None or not run or status.get("phase") != "syncing":
+            return
+        step = run["steps"][run["index"]]
+        ref = ReleaseRef.parse(doc["destination"]["cluster"], step["namespace"], step["name"])
+        attach = self.store.runtime_step_item({"runtime": name, "run": run["id"], "index": run["index"]})
+        try:
+            if step["action"] == "uninstall":
+                op = self.intake.accept(
+                    Action.UNINSTALL, ref, UninstallSpec.from_json({}, self.limits), attachments=(attach,)
+                )
+            else:
+                op = self.intake.accept(
+                    Action.UPGRADE, ref, UpgradeSpec.from_json(step["body"], self.limits), attachments=(attach,)
+                )
+        except CharthouseError as exc:
+            self._stop(name, step, {"code": exc.code, "message": exc.message})
+            return
+        for _ in range(5):  # the operation may already have ended: never overwrite what its end recorded
+            if status.get("run", {}).get("id") != run["id"] or status["run"]["index"] != run["index"]:
+                return
+            releases = status.setdefault("releases", {})
+            current = releases.get(step["key"]) or {}
+            if current.get("operation_id") != op.id:
+                releases[step["key"]] = {**current, "state": "syncing", "operation_id": op.id, "action": step["action"]}
+            status["run"]["steps"][run["index"]]["operation_id"] = op.id
+            if self.store.put_runtime_status(name, status, version):
+                return
+            status, version = self.store.get_runtime_status(name)
+
+    def _stop(self, name: str, step: dict[str, Any], error: dict[str, Any], op_id: str | None = None) -> None:
+        for _ in range(5):
+            status, version = self.store.get_runtime_status(name)
+            releases = status.setdefault("releases", {})
+            releases[step["key"]] = {
+                **(releases.get(step["key"]) or {}),
+                "state": "failed",
+                "action": step["action"],
+                "operation_id": op_id,
+                "error": error,
+            }
+            status.update(
+                phase="failed",
+                last_error={**error, "release": step["key"], "operation_id": op_id, "at": self._at(), "stage": "apply"},
+            )
+            status.pop("run", None)
+            if self.store.put_runtime_status(name, status, version):
+                return
+
+    def operation_ended(self, op: Operation) -> None:
+        """The announcer's listener: record the step's outcome, then submit the next step or stop."""
+        note = self.store.get_runtime_step(op.id)
+        if note is None:
+            return
+        name = str(note["runtime"])
+        for _ in range(5):
+            status, version = self.store.get_runtime_status(name)
+            run = status.get("run")
+            if not run or run.get("id") != note["run"] or run.get("index") != note["index"]:
+                return  # a run that was replaced, or a step already recorded
+            step = run["steps"][run["index"]]
+            if op.status is not OperationStatus.SUCCEEDED:
+                error = op.error or {"code": "OperationFailed", "message": f"operation {op.id} failed"}
+                self._stop(name, step, {"code": error.get("code"), "message": error.get("message")}, op.id)
+                return
+            releases = status.setdefault("releases", {})
+            uninstalled = step["action"] == "uninstall"
+            entry = {
+                "state": "uninstalled" if uninstalled else "synced",
+                "action": step["action"],
+                "operation_id": op.id,
+                "commit": run["commit"],
+                "revision": (op.result or {}).get("revision"),
+                "at": self._at(),
+            }
+            if not uninstalled:
+                entry["digest"] = step["digest"]
+                status["deployed"] = True
+            releases[step["key"]] = entry
+            if run["index"] + 1 < len(run["steps"]):
+                run["index"] += 1
+                if self.store.put_runtime_status(name, status, version):
+                    self._advance(name)
+                    return
+                continue
+            status.pop("run", None)
+            status.update(phase="synced", synced_commit=run["commit"], synced_at=self._at(), last_error=None)
+            if self.store.put_runtime_status(name, status, version):
+                return
+
+    # ------------------------------------------------------------ schedule and webhook
+
+    def tick(self) -> dict[str, Any]:
+        """The schedule: sync every runtime whose interval has passed (not suspended). One failure stays its own."""
+        started, failed = [], []
+        ts = self.clock()
+        for doc in self.store.list_runtimes():
+            spec = RuntimeSpec.from_stored(doc)
+            if spec.sync.suspend:
+                continue
+            status, _ = self.store.get_runtime_status(spec.name)
+            last = float(status.get("checked_ts") or 0)
+            if ts - last < spec.sync.interval_s:
+                continue
+            try:
+                self.sync(spec.name, "schedule")
+                started.append(spec.name)
+            except CharthouseError as exc:
+                log.warning("runtime %s not synced: %s", spec.name, exc.message)
+                failed.append(spec.name)
+        return {"synced": started, "failed": failed}
+
+    def webhook(self, name: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """A push event (GitHub ``X-Hub-Signature-256``, GitLab ``X-Gitlab-Token``) verified against the runtime's
+        webhook secret, then a sync. Anything unverified is a 401 that says nothing about the runtime."""
+        doc = self.store.get_runtime(name)
+        secret_id = (doc or {}).get("webhook_secret")
+        secret = (self.vault.get(secret_id) or {}).get("secret") if secret_id else None
+        if not doc or not isinstance(secret, str) or not verify_push(secret, headers, body):
+            raise Unauthenticated("the webhook signature is missing or wrong")
+        if RuntimeSpec.from_stored(doc).sync.suspend:
+            return {"runtime": name, "sync": "suspended"}
+        return {"runtime": name, "sync": "started", "status": self.sync(name, "webhook")["status"]}
+
+
+def verify_push(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """GitHub: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``; GitLab: ``X-Gitlab-Token: <secret>``."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    signature = lower.get("x-hub-signature-256")
+    if signature:
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected.encode(), signature.strip().encode())
+    token = lower.get("x-gitlab-token")
+    if token:
+        return hmac.compare_digest(secret.encode(), token.encode())
+    return False

@@ -1,0 +1,138 @@
+"""A source tree -> the releases it declares: chart, releases file (helmfile subset), manifests; needs order."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+
+import pytest
+
+from chalicelib.domain import archives, gitops
+from chalicelib.domain.gitops import Tree
+from chalicelib.errors import InvalidInput
+
+NS = ("shop", "data")
+CHART = {
+    "charts/web/Chart.yaml": b"apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    "charts/web/templates/cm.yaml": b"kind: ConfigMap\n",
+}
+
+
+def tree(files: dict[str, str | bytes]) -> Tree:
+    return Tree("c0ffee" * 6 + "abcd", {k: v.encode() if isinstance(v, str) else v for k, v in files.items()})
+
+
+def test_releases_file_subset_in_needs_order() -> None:
+    releases = """
+releases:
+- name: web
+  chart: ../../charts/web
+  values: [values/web.yaml, {replicas: 2}]
+  set: [{name: image.tag, value: "v2"}, {name: port, value: 8080}]
+  needs: [db]
+- name: db
+  namespace: data
+  chart: repo/postgres
+  version: 12.x
+- name: old
+  chart: repo/old
+  installed: false
+"""
+    t = tree({"env/dev/releases.yaml": releases, "env/dev/values/web.yaml": "greeting: hi\n", **CHART})
+    items = gitops.desired(t, "env/dev", None, "rt", NS, drift=True)
+    assert [d.key for d in items] == ["data/db", "shop/web", "shop/old"]
+    db, web, old = items
+    assert db.body == {
+        "chart": "repo/postgres",
+        "version": "12.x",
+        "install": True,
+        "create_namespace": True,
+        "drift_correction": True,
+    }
+    assert web.needs == ("data/db",) and not old.installed
+    assert web.body["values_files"][0] == {"name": "env/dev/values/web.yaml", "content": "greeting: hi\n"}
+    assert json.loads(web.body["values_files"][1]["content"]) == {"replicas": 2}
+    assert web.body["set_json"] == ['image.tag="v2"', "port=8080"]
+    assert web.chart is not None and web.body["chart"] == "uploaded/web"
+    assert web.body["version"].startswith("1.0.0-rt-") and web.body["version"] == web.chart.version
+    assert web.digest() == gitops.desired(t, "env/dev", None, "rt", NS, drift=True)[1].digest()
+
+
+def test_local_chart_archive_is_deterministic_and_valid() -> None:
+    a = gitops.package({k.removeprefix("charts/web/"): v for k, v in CHART.items()}, None, "x")
+    b = gitops.package({k.removeprefix("charts/web/"): v for k, v in CHART.items()}, None, "x")
+    assert a == b
+    meta = archives.inspect(a.archive, archives.Limits(max_bytes=1 << 20))
+    assert (meta.name, meta.version) == ("web", a.version)
+    changed = gitops.package(
+        {"Chart.yaml": CHART["charts/web/Chart.yaml"], "templates/cm.yaml": b"kind: Secret\n"}, None, "x"
+    )
+    assert changed.version != a.version
+
+
+def test_chart_at_the_path_and_manifests_directory() -> None:
+    [one] = gitops.desired(tree({"app/Chart.yaml": CHART["charts/web/Chart.yaml"]}), "app", None, "rt", NS, False)
+    assert (one.name, one.namespace, one.body["chart"]) == ("rt", "shop", "uploaded/web")
+    [m] = gitops.desired(
+        tree({"k8s/a.yaml": "kind: ConfigMap\nx: '{{ y }}'\n", "k8s/sub/b.json": "{}", "k8s/README": "x"}),
+        "k8s",
+        None,
+        "rt",
+        NS,
+        False,
+    )
+    assert m.chart is not None and m.body["chart"] == "uploaded/rt-manifests"
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(m.chart.archive))) as tar:
+        names = sorted(tar.getnames())
+        assert names == [
+            "rt-manifests/Chart.yaml",
+            "rt-manifests/templates/a.yaml",
+            "rt-manifests/templates/sub_b.json",
+        ]
+        text = tar.extractfile("rt-manifests/templates/a.yaml").read().decode()  # type: ignore[union-attr]
+        assert '{{ "{{" }} y }}' in text
+
+
+def test_inline_source() -> None:
+    items = gitops.desired(None, "", {"releases": [{"name": "web", "chart": "repo/web"}]}, "rt", NS, False)
+    assert [d.body for d in items] == [{"chart": "repo/web", "install": True, "create_namespace": True}]
+
+
+@pytest.mark.parametrize(
+    ("files", "path", "field"),
+    [
+        ({"a.yaml": "x: 1"}, "missing", "source.git.path"),
+        ({"d/README.md": "hello"}, "d", "source.git.path"),
+        ({"releases.yaml": "releases: [\n"}, "", "releases.yaml"),
+        ({"releases.yaml": "repositories: []\nreleases: []\n"}, "", "releases.yaml: repositories"),
+        (
+            {"releases.yaml": "releases: [{name: a, chart: r/a, namespace: other}]"},
+            "",
+            "releases.yaml: releases[0].namespace",
+        ),
+        (
+            {"releases.yaml": "releases: [{name: a, chart: r/a, values: [nope.yaml]}]"},
+            "",
+            "releases.yaml: releases[0].values[0]",
+        ),
+        ({"releases.yaml": "releases: [{name: a, chart: r/a, needs: [b]}]"}, "", "releases: shop/a.needs"),
+        (
+            {"releases.yaml": "releases: [{name: a, chart: r/a, needs: [b]}, {name: b, chart: r/b, needs: [a]}]"},
+            "",
+            "releases: shop/a.needs",
+        ),
+        ({"releases.yaml": "releases: [{name: a, chart: r/a}, {name: a, chart: r/b}]"}, "", "releases.yaml: releases"),
+        ({"releases.yaml": "releases: [{name: a, chart: ./nochart}]"}, "", "releases.yaml: releases[0].chart"),
+        (
+            {"releases.yaml": "releases: [{name: a, chart: r/a, set: [{name: x}]}]"},
+            "",
+            "releases.yaml: releases[0].set[0]",
+        ),
+    ],
+)
+def test_an_unreadable_source_names_the_file_and_field(files: dict[str, str], path: str, field: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        gitops.desired(tree(files), path, None, "rt", NS, False)
+    assert err.value.field == field
