@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 
-.PHONY: run test setup kube lint unit e2e fuzz-values mutation clean-state package package-terraform
+.PHONY: run test setup kube lint unit e2e chaos fuzz-values mutation clean-state package package-terraform
 
 run: setup
 	$(PY) -m devstack
@@ -28,11 +28,11 @@ kube:
 	scripts/install-registry.sh
 
 # ruff (lint + format), mypy --strict on everything but the tests, and the layering contracts (pyproject.toml)
-PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack tests bench deploy
+PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack chaos tests bench deploy
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
-	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack
+	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack chaos
 	$(VENV)/bin/lint-imports --no-cache
 
 unit: $(VENV)/.installed
@@ -40,6 +40,12 @@ unit: $(VENV)/.installed
 
 e2e: setup
 	$(PY) -m pytest tests/e2e
+
+# the chaos harness, longer than make test's fixed-seed run (docs/RELIABILITY.md): CHAOS_MINUTES, CHAOS_SEED
+CHAOS_MINUTES ?= 30
+CHAOS_SEED ?= 1
+chaos: setup
+	$(PY) -m chaos --seed $(CHAOS_SEED) --minutes $(CHAOS_MINUTES)
 
 # mutation testing of the security- and reliability-critical modules ([tool.mutmut] in pyproject.toml); the score
 # and the explained survivors are in docs/SECURITY.md

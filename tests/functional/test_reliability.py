@@ -142,6 +142,36 @@ def test_sweep_recovers_pending_records_without_a_lease(api: Api, helm: FakeHelm
     assert rel["status"] == "deployed" and rel["last_action"] == "unlock"
 
 
+def test_operations_cut_off_by_a_stopped_stack_get_the_lost_workers_recovery(api: Api, helm: FakeHelm) -> None:
+    """Issue 17: install running, stack stopped (the queue's messages gone), helm left pending-install. On restart
+    ``interrupted`` ends it Interrupted and queues the unlock; nothing accepted since the restart is touched."""
+    import time
+
+    api.register()
+    _, op = post(api, NS, {"name": "web", "chart": CHART})
+    api.drain()  # the fake runs it; then it is made to look cut off mid-install: running, helm pending-install
+    boto3.client("dynamodb").update_item(
+        TableName="charthouse",
+        Key=emulated.typed(keys.operation(op["id"])),
+        UpdateExpression="SET #s = :r",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":r": {"S": "running"}},
+    )
+    bootstrap.get().store.table.delete(keys.release(ReleaseRef("prod", "apps", "web")))
+    helm.releases["prod/apps/web"][-1]["info"]["status"] = "pending-install"
+    restarted = time.time()
+    _, other = post(api, NS, {"name": "other", "chart": CHART})  # accepted after the restart: left alone
+    report = bootstrap.get().recovery.interrupted(restarted)
+    assert report.operations_failed == [op["id"]] and len(report.unlocks_queued) == 1
+    _, ended = api.call("GET", f"/v1/operations/{op['id']}")
+    assert ended["status"] == "failed" and ended["error"]["code"] == "Interrupted"
+    assert api.call("GET", f"/v1/operations/{other['id']}")[1]["status"] == "queued"
+    api.drain()
+    _, rel = api.call("GET", f"{NS}/web")
+    assert rel["status"] == "failed" and rel["last_action"] == "unlock"
+    assert bootstrap.get().recovery.interrupted(restarted).operations_failed == []  # once only
+
+
 def _fail(code: str) -> Any:
     def raiser(*args: Any, **kwargs: Any) -> Any:
         raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "Injected")
