@@ -35,6 +35,7 @@ class StackProcess:
         self.api = ""
         self.token = ""
         self.starts = 0
+        self._below: set[int] = set()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -66,11 +67,24 @@ class StackProcess:
     def stop(self, sig: signal.Signals = signal.SIGINT, timeout: float = 60) -> float:
         """Signal the stack's main process and wait for it to exit; returns the seconds it took."""
         assert self.proc is not None
+        self._below = set(self.processes())
         started = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=timeout)
         return time.monotonic() - started
+
+    def leftovers(self) -> list[int]:
+        """Processes that ran below the stack before the last ``stop`` and still run (none should)."""
+        alive = []
+        for pid in self._below:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                alive.append(pid)
+        return alive
 
     def close(self) -> None:
         """Stop it whatever state it is in (the end of a run, or a test)."""

@@ -125,12 +125,8 @@ class LocalAws:
             if self._server.poll() is None:
                 self.save()
         finally:
-            self._server.terminate()
-            try:
-                self._server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-                self._server.wait()
+            self._server.kill()  # its state is saved (or the save failed, and a clean exit would not help): no wait
+            self._server.wait()
             self._server = None
 
     # ------------------------------------------------------------ snapshot

@@ -38,7 +38,7 @@ from .registry import OciRegistry, PushedChart
 log = logging.getLogger("devstack")
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_EVERY_S = 5.0
-STOP_GRACE_S = 3.0  # the stack's processes get this long to exit on SIGTERM before they are killed
+STOP_GRACE_S = 1.5  # the stack's processes get this long to exit on SIGTERM before they are killed
 START_WAIT_S = 30.0  # how long `make run` waits for a stack still stopping on the same state dir
 REPO_USER = "charthouse"  # the private chart repository's and the OCI registry's user; the password is random
 
@@ -236,14 +236,18 @@ class Stack:
         return own
 
     def supervise(self) -> list[str]:
-        """One look at the children: a kube-apiserver that exited is started again (etcd keeps the objects);
-        returns the names of the others that exited (the stack cannot run without them)."""
+        """One look at the children. As Lambda starts a new instance for a lost one, a worker or the scheduler that
+        exited is started again, and so is a kube-apiserver (etcd keeps the objects). Returns the names of the
+        others that exited: the stack cannot run without them."""
         dead = self.dead()
         if "kube-apiserver" in dead:
             log.warning("the kube-apiserver exited; starting it again")
             self.kube.restart_apiserver()
-            dead = self.dead()
-        return dead
+        for index, name in enumerate(self._names):
+            if name in dead and (name.startswith("worker-") or name == "scheduler"):
+                log.warning("%s exited (code %s); starting it again", name, self._procs[index].returncode)
+                self._spawn(name, [str(a) for a in self._procs[index].args], at=index)  # type: ignore[union-attr]
+        return self.dead()
 
     def __enter__(self) -> Stack:
         self.start()
@@ -283,19 +287,22 @@ class Stack:
         with api_client:
             wait_for_nodes(api_client, node_names(self.cfg.nodes), timeout)
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], at: int | None = None) -> None:
+        """Start a child (its log in logs/<name>.log); ``at``: in place of the one at that index (a restart)."""
         with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own copy of the descriptor
-            self._procs.append(
-                subprocess.Popen(
-                    argv,
-                    cwd=ROOT,
-                    env=self.env(),
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # a Ctrl-C reaches only main(), which stops the children in order
-                )
+            proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C reaches only main(), which stops the children in order
             )
+        if at is not None:
+            self._procs[at] = proc
+            return
+        self._procs.append(proc)
         self._names.append(name)
 
     def _start_chart_servers(self) -> None:
