@@ -134,10 +134,10 @@ class Intake:
             if prior is None:
                 raise Conflict("a request with this Idempotency-Key is being accepted right now; retry") from exc
             return prior
-        # One message group per release keeps its operations in order. Recovery gets a group of its own: the
-        # release's group may be blocked behind the message of the very worker that was lost (invisible until its
-        # visibility timeout), and the lease already keeps recovery apart from every other operation.
-        group = f"{ref.key}/recovery" if action is Action.UNLOCK else ref.key
+        # One message group per operation: the lease already keeps one operation per release at a time, and a
+        # group per release would block every later operation on it behind the message of a lost worker (in flight,
+        # invisible for the visibility timeout, 960 s) until the sweep failed them too (found by python -m chaos).
+        group = op.id
         try:
             self.queue.send(message, group=group)
         except DependencyUnavailable as exc:

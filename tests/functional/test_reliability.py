@@ -172,6 +172,26 @@ def test_operations_cut_off_by_a_stopped_stack_get_the_lost_workers_recovery(api
     assert bootstrap.get().recovery.interrupted(restarted).operations_failed == []  # once only
 
 
+def test_a_lost_workers_message_does_not_block_the_next_operation_on_its_release(api: Api) -> None:
+    """Found by the chaos harness (seed 3, kill-worker): the lost worker's message stays in flight (invisible for
+    the queue's visibility timeout, 960 s); with one FIFO message group per release, every later operation on that
+    release waited behind it until the sweep failed it WorkerLost too. The lease already keeps one operation per
+    release at a time, so each message has a group of its own."""
+    api.register()
+    _, lost = post(api, NS, {"name": "web", "chart": CHART})
+    sqs = boto3.client("sqs")
+    taken = sqs.receive_message(QueueUrl=api.queue_url, VisibilityTimeout=960)["Messages"]  # the worker that died
+    assert json.loads(taken[0]["Body"])["operation_id"] == lost["id"]
+    expire_lease("web")
+    sweep(api)  # WorkerLost, and an unlock queued
+    api.drain()
+    status, op = post(api, NS, {"name": "web", "chart": CHART})
+    assert status == 202, op
+    api.drain()
+    _, ended = api.call("GET", f"/v1/operations/{op['id']}")
+    assert ended["status"] == "succeeded", ended
+
+
 def _fail(code: str) -> Any:
     def raiser(*args: Any, **kwargs: Any) -> Any:
         raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "Injected")

@@ -95,7 +95,7 @@ def test_accept_records_a_queued_operation_takes_the_lease_and_sends_one_message
     assert op.status is OperationStatus.QUEUED and op.action is Action.INSTALL and op.release == REF
     assert shown(world.store.get_operation(op.id)) == shown(op)
     assert world.store.lease_holder(REF) == op.id
-    assert [group for group, _ in world.queue.bodies] == [REF.key]
+    assert [group for group, _ in world.queue.bodies] == [op.id]
     message = world.queue.take()
     assert message.operation_id == op.id and message.action is Action.INSTALL
     assert isinstance(message.spec, InstallSpec) and message.spec.chart == CHART
@@ -116,9 +116,11 @@ def test_a_second_operation_on_a_busy_release_is_refused_and_not_sent(world: Wor
     assert len(world.queue.bodies) == 1
 
 
-def test_an_unlock_is_sent_in_a_message_group_of_its_own(world: World) -> None:
-    world.intake.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
-    assert [group for group, _ in world.queue.bodies] == [f"{REF.key}/recovery"]
+def test_every_operation_is_sent_in_a_message_group_of_its_own(world: World) -> None:
+    """A lost worker's message (in flight for the visibility timeout) must block no later operation, an unlock
+    included; the lease keeps the order on a release."""
+    op = world.intake.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
+    assert [group for group, _ in world.queue.bodies] == [op.id]
 
 
 def test_when_the_queue_is_down_the_operation_fails_and_frees_the_lease(world: World) -> None:
