@@ -13,6 +13,7 @@ import argparse
 import json
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -136,7 +137,11 @@ def run(args: argparse.Namespace) -> Report:
             number += 1
             rng = random.Random(f"{args.seed}/{number}")  # a round replays alone: same seed, same number
             try:
-                bad = one_round(stack, rng, kinds, report, number)
+                bad = []
+                if stack.proc is not None and stack.proc.poll() is not None:
+                    bad.append(f"the stack exited on its own ({stack.proc.returncode}); started again")
+                    stack.start()
+                bad += one_round(stack, rng, kinds, report, number)
             except Exception as exc:  # noqa: BLE001 - the harness itself failing is reported, with the seed
                 bad = [f"the round failed: {type(exc).__name__}: {exc}"]
             report.rounds = number
@@ -155,8 +160,14 @@ def run(args: argparse.Namespace) -> Report:
     return report
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM as Ctrl-C: the stack is stopped on the way out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     report = run(args)
     figures = report.to_json()
     print(json.dumps(figures, indent=2), flush=True)

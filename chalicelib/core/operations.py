@@ -44,6 +44,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import (
     CharthouseError,
+    ClusterUnreachable,
     Conflict,
     DependencyUnavailable,
     HelmError,
@@ -293,7 +294,9 @@ class Executor:
             return self.reconcile(kubeconfig, op, spec), None
         previous = self.store.get_release(op.release)
         released, extra = self._handlers[op.action](kubeconfig, op.release, spec)
-        record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
+        record = _patiently(
+            lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
+        )
         result: dict[str, Any] = {
             "status": record.status.value if record else "uninstalled",
             "revision": record.revision if record else None,
@@ -305,10 +308,25 @@ class Executor:
         """Best effort: record helm's state after a failure (a failed revision is history too)."""
         try:
             previous = self.store.get_release(op.release)
-            return self.service.snapshot(kubeconfig, op, spec, previous, failed=True)
+            return _patiently(lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=True))
         except Exception:  # noqa: BLE001 - the original error is what the caller needs to see
             log.info("operation %s: could not read helm's state after the failure", op.id)
             return None
+
+
+READ_BACK_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # within WORKER_MARGIN_S
+
+
+def _patiently(read_back: Callable[[], ReleaseRecord | None]) -> ReleaseRecord | None:
+    """Read helm's state back after helm ran, retrying while the cluster is unreachable (its API server restarting):
+    helm's change is made, and an operation recorded without it leaves the store unlike helm (python -m chaos)."""
+    for pause in READ_BACK_PAUSES_S:
+        try:
+            return read_back()
+        except ClusterUnreachable:
+            log.info("reading helm's state back: the cluster is unreachable; again in %.0f s", pause)
+            time.sleep(pause)
+    return read_back()
 
 
 def _ended(

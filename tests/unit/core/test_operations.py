@@ -323,3 +323,27 @@ def test_a_malformed_message_body_is_dropped(world: World) -> None:
     group, body = world.queue.bodies.pop(0)
     done = world.executor.execute_body(body)
     assert done is not None and done.id == op.id and done.status is OperationStatus.SUCCEEDED
+
+
+def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the chaos harness (seed 17, kube-apiserver restarted): helm installed, the read-back met the API
+    server restarting, and the operation ended failed with the store unlike helm. The read-back is retried."""
+    import chalicelib.core.operations as operations
+    from chalicelib.errors import ClusterUnreachable
+
+    monkeypatch.setattr(operations.time, "sleep", lambda s: None)
+    real = world.service.snapshot
+    calls = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ClusterUnreachable("connection refused")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(world.service, "snapshot", flaky)
+    world.install()
+    done = world.run_next()
+    assert done is not None and done.status is OperationStatus.SUCCEEDED, done
+    record = world.store.get_release(REF)
+    assert record is not None and record.revision == 1 and len(calls) == 3
