@@ -37,6 +37,7 @@ class Report:
     seed: int
     rounds: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    missed: Counter[str] = field(default_factory=Counter)  # faults that found no target (no helm running, ...)
     operations: Counter[str] = field(default_factory=Counter)  # terminal status (and error code) -> count
     answers: Counter[int] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -47,6 +48,7 @@ class Report:
             "seed": self.seed,
             "rounds": self.rounds,
             "faults": dict(self.faults),
+            "faults_without_target": dict(self.missed),
             "operations": dict(self.operations),
             "answers": {str(k): v for k, v in sorted(self.answers.items())},
             "violations": self.violations,
@@ -92,6 +94,8 @@ def one_round(stack: StackProcess, rng: random.Random, kinds: list[str], report:
     time.sleep(max(0.0, started + fault_at - time.monotonic()))
     what = FAULTS[kind](stack, rng, ledger)
     report.faults[kind] += 1
+    if what.startswith("no "):
+        report.missed[kind] += 1
     print(
         f"round {number}: {len(calls)} calls ({', '.join(f'{c.verb} {c.release}' for c in calls)}); "
         f"fault {kind} at {fault_at:.1f} s: {what}",
