@@ -120,17 +120,21 @@ def _release(stack: StackProcess, release: str, settled: Settled) -> list[str]:
 
 
 def _ran_once(release: str, settled: Settled, history: list[dict[str, Any]]) -> list[str]:
-    """Succeeded revision-making operations since the release's last succeeded uninstall have distinct revisions,
-    none beyond helm's newest."""
-    ops = sorted(
-        (o for o in settled.operations if o["release"]["name"] == release and o["status"] == "succeeded"),
-        key=lambda o: str(o["finished_at"]),
-    )
+    """Succeeded revision-making operations since the release's history last began (an uninstall, whatever its
+    outcome, or an install at revision 1) have distinct revisions, none beyond helm's newest. (Found wrong by a
+    30-minute run: an uninstall cut off by a stopped stack after helm finished ends failed, yet the history is
+    gone.)"""
     since: list[dict[str, Any]] = []
-    for op in ops:
-        if op["action"] == "uninstall":
+    everything = sorted(
+        (o for o in settled.operations if o["release"]["name"] == release), key=lambda o: str(o["finished_at"])
+    )
+    for op in everything:
+        fresh = op["action"] == "install" and int((op.get("result") or {}).get("revision") or 0) == 1
+        if op["action"] == "uninstall" or fresh:
+            # a new history: an uninstall may have removed the release though it ended failed (cut off after helm
+            # finished: Interrupted, WorkerLost), and an install at revision 1 starts one anyway
             since = []
-        elif op["action"] in REVISION_VERBS:
+        if op["status"] == "succeeded" and op["action"] in REVISION_VERBS:
             since.append(op)
     revisions = [int((o.get("result") or {}).get("revision") or 0) for o in since]
     bad = []

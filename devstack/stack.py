@@ -204,15 +204,21 @@ class Stack:
         if self.registry is not None:
             self.registry.stop()
             self.registry = None
+        kube = threading.Thread(target=self._stop_kube, daemon=True)  # beside the emulator's save: seconds saved
+        kube.start()
         try:
             self.aws.stop()
         finally:
-            try:
-                self.kube.stop()
-            finally:
-                if self.adopts_orphans:
-                    self.stop_orphans()
-                self._lock.release()
+            kube.join()
+            if self.adopts_orphans:
+                self.stop_orphans()
+            self._lock.release()
+
+    def _stop_kube(self) -> None:
+        try:
+            self.kube.stop()
+        except Exception:  # noqa: BLE001 - a thread's error would vanish: say it
+            log.exception("stopping the cluster failed")
 
     def stop_orphans(self) -> int:
         """Kill what a killed process left running below this one (a helm whose worker died); the stack's own
