@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 CHECKOV := .venv-checkov/.installed
 
-.PHONY: run test setup kube browser shells lint unit e2e fuzz-values mutation clean-state package package-terraform bench-plots
+.PHONY: run test setup kube browser shells lint unit e2e chaos fuzz-values mutation clean-state package package-terraform bench-plots
 
 run: setup
 	$(PY) -m devstack
@@ -43,11 +43,11 @@ shells:
 	scripts/install-shells.sh
 
 # ruff (lint + format), mypy --strict on everything but the tests, and the layering contracts (pyproject.toml)
-PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack tests bench deploy
+PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack chaos tests bench deploy
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
-	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack
+	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack chaos
 	$(VENV)/bin/lint-imports --no-cache
 
 unit: $(VENV)/.installed
@@ -55,6 +55,12 @@ unit: $(VENV)/.installed
 
 e2e: setup
 	$(PY) -m pytest tests/e2e
+
+# the chaos harness, longer than make test's fixed-seed run (docs/RELIABILITY.md): CHAOS_MINUTES, CHAOS_SEED
+CHAOS_MINUTES ?= 30
+CHAOS_SEED ?= 1
+chaos: setup
+	$(PY) -m chaos --seed $(CHAOS_SEED) --minutes $(CHAOS_MINUTES)
 
 # mutation testing of the security- and reliability-critical modules ([tool.mutmut] in pyproject.toml); the score
 # and the explained survivors are in docs/SECURITY.md

@@ -3,8 +3,8 @@ in-process ``mock_aws`` test keeps its own state), the table and queue, and a di
 
 moto keeps state in memory only, so the stack saves the table and the secrets to a 0600 JSON file (periodically
 and on shutdown) and loads it on the next start: clusters, releases and history survive a restart. Messages in
-flight do not: operations that were still queued or running are ended ``failed`` (code ``Interrupted``) on load,
-and their leases freed, so nothing is left waiting for a worker that is gone.
+flight do not: operations that were still queued or running are recovered when the stack's scheduler starts
+(``Recovery.interrupted``: ended ``failed`` with code ``Interrupted``, their releases unlocked as a lost worker's).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal, TypedDict
 
@@ -23,9 +22,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.store import Store, table_definition
+from chalicelib.adapters.store import table_definition
 from chalicelib.config import QUEUE_NAME
-from chalicelib.domain.models import OperationStatus, now
 
 log = logging.getLogger(__name__)
 REGION = "us-east-1"
@@ -76,6 +74,10 @@ class LocalAws:
     def client(self, service: Service) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
 
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid if self._server is not None else None
+
     def start(self, timeout: float = 30) -> None:
         with open(self.log, "ab") as out:
             self._server = subprocess.Popen(
@@ -123,12 +125,8 @@ class LocalAws:
             if self._server.poll() is None:
                 self.save()
         finally:
-            self._server.terminate()
-            try:
-                self._server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-                self._server.wait()
+            self._server.kill()  # its state is saved (or the save failed, and a clean exit would not help): no wait
+            self._server.wait()
             self._server = None
 
     # ------------------------------------------------------------ snapshot
@@ -186,18 +184,4 @@ class LocalAws:
         for secret in data["secrets"]:
             sm.create_secret(Name=secret["name"], SecretString=secret["value"])
         self._load_bucket()
-        self._end_interrupted()
         log.info("restored %d items and %d secrets", len(data["items"]), len(data["secrets"]))
-
-    def _end_interrupted(self) -> None:
-        store = Store(boto3.resource("dynamodb", endpoint_url=self.endpoint, **CREDS), self.table)
-        for op in store.unfinished_operations():
-            error = {
-                "code": "Interrupted",
-                "message": "the local stack stopped before this operation finished",
-                "details": {},
-            }
-            ts = now()
-            store.finish_operation(
-                replace(op, status=OperationStatus.FAILED, updated_at=ts, finished_at=ts, error=error), None
-            )

@@ -521,6 +521,16 @@ class LocalKube:
             _terminate(self._children.pop(), _STOP_GRACE_SECONDS)
         self._release_state_dir()
 
+    def restart_apiserver(self, timeout: float = 60) -> None:
+        """Stop the kube-apiserver if it still runs and start it again in its place (etcd keeps every object);
+        returns once it is ready. The local stack does this when the API server exits on its own."""
+        index = next(i for i, c in enumerate(self._children) if c.name == "kube-apiserver")
+        old = self._children[index]
+        _terminate(old, _STOP_GRACE_SECONDS)
+        child = _spawn(old.name, [str(a) for a in old.proc.args], old.log_path, old.pid_file)  # type: ignore[union-attr]
+        self._children[index] = child
+        self._wait_ready(child, self._apiserver_ready, time.monotonic() + timeout)
+
     def __enter__(self) -> Self:
         self.start()
         return self

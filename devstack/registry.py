@@ -162,6 +162,10 @@ class OciRegistry:
             proc.kill()
             proc.wait()
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -3,6 +3,9 @@
 Run as ``python -m devstack.scheduler`` from the project directory with the stage's environment;
 ``CHARTHOUSE_LOCAL_SWEEP_EVERY`` sets the sweep's period in seconds (default 60, as deployed),
 ``CHARTHOUSE_LOCAL_RECONCILE_EVERY`` the reconcile's (default 300; deployed, each stage sets its own rate).
+
+When it starts, it first recovers the operations the previous run of the stack left unfinished (accepted before
+``CHARTHOUSE_LOCAL_STARTED_AT``, epoch seconds: ``Recovery.interrupted``), then sweeps once, then keeps the timers.
 """
 
 from __future__ import annotations
@@ -42,14 +45,22 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sys.path.insert(0, os.getcwd())
     importlib.import_module("app")  # registers the blueprints
+    from chalicelib import bootstrap
     from chalicelib.api.events import reconcile_clusters, sweep_stale_leases
     from devstack.worker import LocalContext
+
+    started_at = float(os.environ.get("CHARTHOUSE_LOCAL_STARTED_AT", "0"))
+    if started_at:
+        try:
+            bootstrap.get().recovery.interrupted(started_at)
+        except Exception:  # noqa: BLE001 - the sweep recovers them later (their leases expire)
+            log.exception("recovering the operations of the previous run failed")
 
     jobs: list[tuple[str, Callable[..., Any], float]] = [
         ("sweep", sweep_stale_leases, float(os.environ.get("CHARTHOUSE_LOCAL_SWEEP_EVERY", "60"))),
         ("reconcile", reconcile_clusters, float(os.environ.get("CHARTHOUSE_LOCAL_RECONCILE_EVERY", "300"))),
     ]
-    due = {name: time.monotonic() + every for name, _, every in jobs}
+    due = {name: time.monotonic() + (0 if name == "sweep" else every) for name, _, every in jobs}
     while not stop.wait(TICK_S):
         for name, handler, every in jobs:
             if time.monotonic() < due[name]:

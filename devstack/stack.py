@@ -7,6 +7,7 @@ everything on Ctrl-C or SIGTERM. The end-to-end tests start the same ``Stack`` o
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -30,13 +31,16 @@ from chalicelib.errors import NotFound
 from .aws import LocalAws
 from .charts import ChartServer
 from .gitserver import GitServer
-from .kube import KubePorts, LocalKube, free_port_numbers
+from .kube import KubePorts, KubeStartError, LocalKube, free_port_numbers
+from .lifecycle import StackBusy, StateLock, adopt_orphans, kill_tree, orphans, reap
 from .nodes import NodeConfig, node_names
 from .registry import OciRegistry, PushedChart
 
 log = logging.getLogger("devstack")
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_EVERY_S = 5.0
+STOP_GRACE_S = 1.5  # the stack's processes get this long to exit on SIGTERM before they are killed
+START_WAIT_S = 30.0  # how long `make run` waits for a stack still stopping on the same state dir
 REPO_USER = "charthouse"  # the private chart repository's and the OCI registry's user; the password is random
 
 
@@ -105,6 +109,9 @@ class Stack:
         self.git: GitServer | None = None  # the Git server; deploy.git's URL and credentials in git_credentials_file
         self.git_credentials_file = cfg.state_dir / "git-credentials.json"
         self.deploy_repo = ""
+        self.started_at = time.time()
+        self._lock = StateLock(cfg.state_dir)
+        self.adopts_orphans = False  # set by main(), which makes this process the reaper of orphans below it
 
     @property
     def api(self) -> str:
@@ -124,6 +131,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "CHARTHOUSE_LOCAL_SWEEP_EVERY": str(self.cfg.sweep_every_s),
             "CHARTHOUSE_LOCAL_RECONCILE_EVERY": str(self.cfg.reconcile_every_s),
+            "CHARTHOUSE_LOCAL_STARTED_AT": repr(self.started_at),  # older unfinished operations were interrupted
             "CHARTHOUSE_EVENT_BUS": self.aws.event_bus,
             "CHARTHOUSE_CHART_BUCKET": self.aws.bucket,
             "CHARTHOUSE_INDEX_CACHE_DIR": str(self.cfg.state_dir / "index-cache"),
@@ -133,7 +141,11 @@ class Stack:
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
+    def start(self, wait_s: float = 0) -> None:
+        """Start every part, in order. Another stack on the same state dir: wait up to ``wait_s`` for it to finish
+        stopping, then ``StackBusy``."""
+        self._lock.acquire(wait_s)
+        self.started_at = time.time()
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
             log.info(
@@ -172,16 +184,21 @@ class Stack:
             raise
 
     def stop(self) -> None:
+        """Stop everything within seconds, operations in flight or not: the stack's own processes get SIGTERM and
+        ``STOP_GRACE_S`` to exit, then are killed with every process below them (a worker's helm runs in a group
+        of its own); then the emulator saves its state, and the cluster stops. An operation cut off here is
+        recovered when the stack starts again (``Recovery.interrupted``)."""
         self._stop_snapshots.set()
         for proc in reversed(self._procs):
             if proc.poll() is None:
                 proc.terminate()
-        deadline = time.monotonic() + 20
-        for proc in self._procs:
+        deadline = time.monotonic() + STOP_GRACE_S
+        for name, proc in zip(self._names, self._procs, strict=True):
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.05, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                proc.kill()
+                log.info("%s did not stop within %.0f s: killing it and what it runs", name, STOP_GRACE_S)
+                kill_tree(proc.pid)
                 proc.wait()
         self._procs.clear()
         self._names.clear()
@@ -197,10 +214,56 @@ class Stack:
         if self.git is not None:
             self.git.close()
             self.git = None
+        kube = threading.Thread(target=self._stop_kube, daemon=True)  # beside the emulator's save: seconds saved
+        kube.start()
         try:
             self.aws.stop()
         finally:
+            kube.join()
+            if self.adopts_orphans:
+                self.stop_orphans()
+            self._lock.release()
+
+    def _stop_kube(self) -> None:
+        try:
             self.kube.stop()
+        except Exception:  # noqa: BLE001 - a thread's error would vanish: say it
+            log.exception("stopping the cluster failed")
+
+    def stop_orphans(self) -> int:
+        """Kill what a killed process left running below this one (a helm whose worker died); the stack's own
+        children are not touched. Only meaningful after ``lifecycle.adopt_orphans()`` (``adopts_orphans``)."""
+        adopted = orphans(self._own_pids())
+        for pid in adopted:
+            kill_tree(pid)
+            reap(pid)
+        return len(adopted)
+
+    def reap_orphans(self) -> None:
+        """Reap adopted orphans that exited on their own (no zombie left behind)."""
+        for pid in orphans(self._own_pids()):
+            reap(pid, timeout_s=0)
+
+    def _own_pids(self) -> set[int]:
+        own = {p.pid for p in self._procs} | set(self.kube.pids)
+        for server in (self.aws.pid, self.registry.pid if self.registry else None):
+            if server is not None:
+                own.add(server)
+        return own
+
+    def supervise(self) -> list[str]:
+        """One look at the children. As Lambda starts a new instance for a lost one, a worker or the scheduler that
+        exited is started again, and so is a kube-apiserver (etcd keeps the objects). Returns the names of the
+        others that exited: the stack cannot run without them."""
+        dead = self.dead()
+        if "kube-apiserver" in dead:
+            log.warning("the kube-apiserver exited; starting it again")
+            self.kube.restart_apiserver()
+        for index, name in enumerate(self._names):
+            if name in dead and (name.startswith("worker-") or name == "scheduler"):
+                log.warning("%s exited (code %s); starting it again", name, self._procs[index].returncode)
+                self._spawn(name, [str(a) for a in self._procs[index].args], at=index)  # type: ignore[union-attr]
+        return self.dead()
 
     def __enter__(self) -> Stack:
         self.start()
@@ -240,13 +303,22 @@ class Stack:
         with api_client:
             wait_for_nodes(api_client, node_names(self.cfg.nodes), timeout)
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], at: int | None = None) -> None:
+        """Start a child (its log in logs/<name>.log); ``at``: in place of the one at that index (a restart)."""
         with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own copy of the descriptor
-            self._procs.append(
-                subprocess.Popen(
-                    argv, cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-                )
+            proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C reaches only main(), which stops the children in order
             )
+        if at is not None:
+            self._procs[at] = proc
+            return
+        self._procs.append(proc)
         self._names.append(name)
 
     def _start_chart_servers(self) -> None:
@@ -464,18 +536,86 @@ def chart_servers(stack: Stack) -> dict[str, str]:
     }
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description="Run the local stack until Ctrl-C.")
+    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local", help="where state is kept (.local)")
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="the test stage on free loopback ports (chosen once, kept in <state-dir>/ports.json), beside any other",
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sweep-every", type=float, default=None, help="seconds between sweeps (default 60)")
+    parser.add_argument("--lease-grace", type=int, default=None, help="seconds added to every lease")
+    parser.add_argument("--wait", type=float, default=START_WAIT_S, help="seconds to wait for a stack still stopping")
+    return parser.parse_args(argv)
+
+
+def config_of(args: argparse.Namespace) -> StackConfig:
+    """The stack ``args`` ask for. Isolated ports are picked once per state dir, so a restart finds its cluster
+    registration, kubeconfig and chart URLs where they were."""
+    state: Path = args.state_dir.absolute()
+    overrides: dict[str, Any] = {"workers": args.workers}
+    if args.sweep_every is not None:
+        overrides["sweep_every_s"] = args.sweep_every
+    if args.lease_grace is not None:
+        overrides["lease_grace_s"] = args.lease_grace
+    if not args.isolated:
+        return StackConfig(state_dir=state, **overrides)
+    ports_file = state / "ports.json"
+    try:
+        p = json.loads(ports_file.read_text())
+        ports = {"kube_ports": KubePorts(p["etcd"], p["peer"], p["kube"])} | {
+            k: p[k] for k in ("api_port", "aws_port", "charts_port", "repo_port", "registry_port")
+        }
+        return StackConfig(state_dir=state, stage="test", **ports, **overrides)
+    except (OSError, ValueError, KeyError, TypeError):
+        cfg = StackConfig.isolated(state, StackConfig.helm_binary, **overrides)
+    state.mkdir(parents=True, exist_ok=True)
+    k = cfg.kube_ports
+    saved = {"etcd": k.etcd, "peer": k.etcd_peer, "kube": k.api}
+    saved |= {
+        name: getattr(cfg, name) for name in ("api_port", "aws_port", "charts_port", "repo_port", "registry_port")
+    }
+    ports_file.write_text(json.dumps(saved) + "\n")
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[devstack %(asctime)s] %(message)s", datefmt="%H:%M:%S")
-    state = ROOT / ".local"
-    stack = Stack(StackConfig(state_dir=state))
+    args = parse_args(argv)
+    cfg = config_of(args)
+    state = cfg.state_dir
+    stack = Stack(cfg)
+    stack.adopts_orphans = adopt_orphans()
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            return
         stopping.set()
+        if starting.is_set():
+            raise KeyboardInterrupt  # stop a start half-way: start() stops what it started
 
+    starting = threading.Event()
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    stack.start()
+    starting.set()
+    try:
+        stack.start(wait_s=args.wait)
+    except StackBusy as exc:
+        log.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        log.info("stopped while starting")
+        return 130
+    except (KubeStartError, RuntimeError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.error("the stack did not start: %s (logs in %s)", first, stack.logs)
+        return 1
+    finally:
+        starting.clear()
+    (state / "stack.json").write_text(json.dumps({"api": stack.api, "pid": os.getpid()}) + "\n")
     print(
         EXAMPLE.format(
             api=stack.api,
@@ -493,11 +633,19 @@ def main() -> int:
     )
     try:
         while not stopping.wait(1.0):
-            if stack.dead():
-                log.error("a component exited: %s; stopping (see %s)", ", ".join(stack.dead()), stack.logs)
+            if stack.adopts_orphans:
+                stack.reap_orphans()
+            try:
+                dead = stack.supervise()
+            except KubeStartError as exc:
+                dead = [str(exc).splitlines()[0]]
+            if dead:
+                log.error("a component exited: %s; stopping (see %s)", ", ".join(dead), stack.logs)
                 break
     finally:
         log.info("stopping")
+        started = time.monotonic()
+        (state / "stack.json").unlink(missing_ok=True)
         stack.stop()
-        log.info("stopped; state kept in %s", state)
+        log.info("stopped in %.1f s; state kept in %s", time.monotonic() - started, state)
     return 0

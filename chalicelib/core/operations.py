@@ -47,6 +47,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import (
     CharthouseError,
+    ClusterUnreachable,
     Conflict,
     DependencyUnavailable,
     HelmError,
@@ -151,11 +152,10 @@ class Intake:
     def enqueue(self, op: Operation, spec: Spec) -> None:
         """Send an accepted operation to the worker. If the message cannot be sent the operation ends ``failed``
         (its lease freed) and ``DependencyUnavailable`` is raised."""
-        # One message group per release keeps its operations in order. Recovery gets a group of its own: the
-        # release's group may be blocked behind the message of the very worker that was lost (invisible until its
-        # visibility timeout), and the lease already keeps recovery apart from every other operation.
-        ref = op.release
-        group = f"{ref.key}/recovery" if op.action is Action.UNLOCK else ref.key
+        # One message group per operation: the lease already keeps one operation per release at a time, and a
+        # group per release would block every later operation on it behind the message of a lost worker (in flight,
+        # invisible for the visibility timeout, 960 s) until the sweep failed them too (found by python -m chaos).
+        group = op.id
         try:
             self.queue.send(Message(op.id, op.action, spec), group=group)
         except DependencyUnavailable as exc:
@@ -288,9 +288,12 @@ class Executor:
         if stored is None or stored.status is not OperationStatus.QUEUED:
             return None
         with kill_by(deadline):
-            return self._execute(stored, spec, None)
+            return self._execute(stored, spec, None, deadline)
 
-    def _execute(self, op: Operation, spec: Spec, remaining_s: float | None) -> Operation | None:
+    def _execute(
+        self, op: Operation, spec: Spec, remaining_s: float | None, deadline: float | None = None
+    ) -> Operation | None:
+        """Run ``op``; ``deadline`` (monotonic) bounds the read-back retries of an operation run in a request."""
         if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
             error = {
                 "code": "WorkerTimeBudget",
@@ -308,18 +311,18 @@ class Executor:
             return None  # a concurrent delivery took it
         op = replace(op, status=OperationStatus.RUNNING, started_at=now())
         try:
-            result, record = self._run(op, spec, kubeconfig)
+            result, record = self._run(op, spec, kubeconfig, deadline)
             return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
             # only a helm failure on a reachable cluster can have changed helm's state
             changed = isinstance(exc, HelmError) and not op.release.cluster_wide
-            record = self._snapshot_after_failure(op, spec, kubeconfig) if changed else None
+            record = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else None
             return self._finish(op, OperationStatus.FAILED, record, error=error_json(exc))
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
             error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}
-            record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig)
+            record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig, deadline)
             return self._finish(op, OperationStatus.FAILED, record, error=error)
 
     def _finish(
@@ -335,12 +338,16 @@ class Executor:
         self.announcer.ended(done.id, done if won else None)  # a verdict that won needs no read back
         return done
 
-    def _run(self, op: Operation, spec: Spec, kubeconfig: str) -> tuple[dict[str, Any], ReleaseRecord | None]:
+    def _run(
+        self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
+    ) -> tuple[dict[str, Any], ReleaseRecord | None]:
         if isinstance(spec, ReconcileSpec):
             return self.reconcile(kubeconfig, op, spec), None
         previous = self.store.get_release(op.release)
         released, extra = self._handlers[op.action](kubeconfig, op.release, spec)
-        record = self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released)
+        record = _patiently(
+            lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released), deadline
+        )
         result: dict[str, Any] = {
             "status": record.status.value if record else "uninstalled",
             "revision": record.revision if record else None,
@@ -348,14 +355,34 @@ class Executor:
         }
         return result, record
 
-    def _snapshot_after_failure(self, op: Operation, spec: Spec, kubeconfig: str) -> ReleaseRecord | None:
+    def _snapshot_after_failure(
+        self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
+    ) -> ReleaseRecord | None:
         """Best effort: record helm's state after a failure (a failed revision is history too)."""
         try:
             previous = self.store.get_release(op.release)
-            return self.service.snapshot(kubeconfig, op, spec, previous, failed=True)
+            return _patiently(lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=True), deadline)
         except Exception:  # noqa: BLE001 - the original error is what the caller needs to see
             log.info("operation %s: could not read helm's state after the failure", op.id)
             return None
+
+
+READ_BACK_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # within WORKER_MARGIN_S
+
+
+def _patiently(read_back: Callable[[], ReleaseRecord | None], deadline: float | None = None) -> ReleaseRecord | None:
+    """Read helm's state back after helm ran, retrying while the cluster is unreachable (its API server restarting):
+    helm's change is made, and an operation recorded without it leaves the store unlike helm (python -m chaos).
+    No pause goes past ``deadline`` (an operation run in a request must still answer in time)."""
+    for pause in READ_BACK_PAUSES_S:
+        if deadline is not None and time.monotonic() + pause > deadline:
+            break
+        try:
+            return read_back()
+        except ClusterUnreachable:
+            log.info("reading helm's state back: the cluster is unreachable; again in %.0f s", pause)
+            time.sleep(pause)
+    return read_back()
 
 
 def _ended(

@@ -10,11 +10,16 @@ live. An expired lease therefore means the worker is gone (process killed, Lambd
 The scheduled sweep does this for every expired lease, and queues an ``unlock`` for every release whose record
 says ``pending-*``/``uninstalling`` while no lease is held (helm was killed, but the worker survived to record
 it). ``POST .../unlock`` does the same for one release, and only once its lease has expired.
+
+An operation cut off by a stopped local stack (its queue message died with the emulator) gets the same policy,
+without waiting for its lease: ``interrupted`` ends it ``failed`` with code ``Interrupted``, announces it, frees its
+lease and queues the ``unlock``. The local stack's scheduler calls it once when the stack starts again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chalicelib.adapters.store import Store
@@ -56,7 +61,6 @@ class Recovery:
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
-        spec = UnlockSpec(policy=self.policy, timeout_s=self.limits.default_timeout_s)
         stuck: dict[str, ReleaseRef] = {}
         for lease in self.store.expired_leases():
             report.leases_expired += 1
@@ -76,12 +80,7 @@ class Recovery:
                     stuck[record.ref.key] = record.ref
             if not token:
                 break
-        for ref in stuck.values():
-            try:
-                op = self.intake.accept(Action.UNLOCK, ref, spec)
-            except ReleaseLocked:
-                continue  # someone took it meanwhile: their operation will leave it consistent
-            report.unlocks_queued.append(op.id)
+        self._queue_unlocks(stuck.values(), report)
         if report.leases_expired or report.unlocks_queued:
             log.info(
                 "sweep: %d expired leases, %d operations failed, %d unlocks queued",
@@ -90,6 +89,44 @@ class Recovery:
                 len(report.unlocks_queued),
             )
         return report
+
+    def interrupted(self, before: float) -> SweepReport:
+        """Recover every operation accepted before ``before`` (epoch seconds) that never ended: the stack that was
+        running it stopped, and its message with it. Each ends ``failed`` (``Interrupted``, conditional, announced),
+        its lease is freed, and its release gets an ``unlock`` operation (the policy a lost worker's gets)."""
+        report = SweepReport()
+        error = {
+            "code": "Interrupted",
+            "details": {},
+            "message": "the local stack stopped before this operation finished; its release was recovered",
+        }
+        stuck: dict[str, ReleaseRef] = {}
+        for op in self.store.unfinished_operations():
+            if op.created_at >= before:
+                continue  # accepted since the restart: its message is in the queue
+            if self.store.fail_operation(op.id, error):
+                report.operations_failed.append(op.id)
+                self.intake.announcer.ended(op.id)
+            self.store.release_lease(op.release, op.id)
+            if not op.release.cluster_wide:
+                stuck[op.release.key] = op.release
+        self._queue_unlocks(stuck.values(), report)
+        if report.operations_failed or report.unlocks_queued:
+            log.info(
+                "restart: %d interrupted operations failed, %d unlocks queued",
+                len(report.operations_failed),
+                len(report.unlocks_queued),
+            )
+        return report
+
+    def _queue_unlocks(self, refs: Iterable[ReleaseRef], report: SweepReport) -> None:
+        spec = UnlockSpec(policy=self.policy, timeout_s=self.limits.default_timeout_s)
+        for ref in refs:
+            try:
+                op = self.intake.accept(Action.UNLOCK, ref, spec)
+            except ReleaseLocked:
+                continue  # someone took it meanwhile: their operation will leave it consistent
+            report.unlocks_queued.append(op.id)
 
     def _fail_lost(self, lease: Lease) -> bool:
         error = {

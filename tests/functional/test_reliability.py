@@ -142,6 +142,56 @@ def test_sweep_recovers_pending_records_without_a_lease(api: Api, helm: FakeHelm
     assert rel["status"] == "deployed" and rel["last_action"] == "unlock"
 
 
+def test_operations_cut_off_by_a_stopped_stack_get_the_lost_workers_recovery(api: Api, helm: FakeHelm) -> None:
+    """Issue 17: install running, stack stopped (the queue's messages gone), helm left pending-install. On restart
+    ``interrupted`` ends it Interrupted and queues the unlock; nothing accepted since the restart is touched."""
+    import time
+
+    api.register()
+    _, op = post(api, NS, {"name": "web", "chart": CHART})
+    api.drain()  # the fake runs it; then it is made to look cut off mid-install: running, helm pending-install
+    boto3.client("dynamodb").update_item(
+        TableName="charthouse",
+        Key=emulated.typed(keys.operation(op["id"])),
+        UpdateExpression="SET #s = :r",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":r": {"S": "running"}},
+    )
+    bootstrap.get().store.table.delete(keys.release(ReleaseRef("prod", "apps", "web")))
+    helm.releases["prod/apps/web"][-1]["info"]["status"] = "pending-install"
+    restarted = time.time()
+    _, other = post(api, NS, {"name": "other", "chart": CHART})  # accepted after the restart: left alone
+    report = bootstrap.get().recovery.interrupted(restarted)
+    assert report.operations_failed == [op["id"]] and len(report.unlocks_queued) == 1
+    _, ended = api.call("GET", f"/v1/operations/{op['id']}")
+    assert ended["status"] == "failed" and ended["error"]["code"] == "Interrupted"
+    assert api.call("GET", f"/v1/operations/{other['id']}")[1]["status"] == "queued"
+    api.drain()
+    _, rel = api.call("GET", f"{NS}/web")
+    assert rel["status"] == "failed" and rel["last_action"] == "unlock"
+    assert bootstrap.get().recovery.interrupted(restarted).operations_failed == []  # once only
+
+
+def test_a_lost_workers_message_does_not_block_the_next_operation_on_its_release(api: Api) -> None:
+    """Found by the chaos harness (seed 3, kill-worker): the lost worker's message stays in flight (invisible for
+    the queue's visibility timeout, 960 s); with one FIFO message group per release, every later operation on that
+    release waited behind it until the sweep failed it WorkerLost too. The lease already keeps one operation per
+    release at a time, so each message has a group of its own."""
+    api.register()
+    _, lost = post(api, NS, {"name": "web", "chart": CHART})
+    sqs = boto3.client("sqs")
+    taken = sqs.receive_message(QueueUrl=api.queue_url, VisibilityTimeout=960)["Messages"]  # the worker that died
+    assert json.loads(taken[0]["Body"])["operation_id"] == lost["id"]
+    expire_lease("web")
+    sweep(api)  # WorkerLost, and an unlock queued
+    api.drain()
+    status, op = post(api, NS, {"name": "web", "chart": CHART})
+    assert status == 202, op
+    api.drain()
+    _, ended = api.call("GET", f"/v1/operations/{op['id']}")
+    assert ended["status"] == "succeeded", ended
+
+
 def _fail(code: str) -> Any:
     def raiser(*args: Any, **kwargs: Any) -> Any:
         raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "Injected")

@@ -22,6 +22,7 @@ MIRRORS = {  # tests/unit/<dir> -> the package its files are named after
     "cli": ROOT / "charthouse_cli",
     "bench": ROOT / "bench",
     "devstack": ROOT / "devstack",
+    "chaos": ROOT / "chaos",
 }
 # Packages whose unit tests do not mirror them module by module yet; drop an entry as soon as they do.
 NOT_YET_MIRRORED: tuple[str, ...] = ()

@@ -95,7 +95,7 @@ def test_accept_records_a_queued_operation_takes_the_lease_and_sends_one_message
     assert op.status is OperationStatus.QUEUED and op.action is Action.INSTALL and op.release == REF
     assert shown(world.store.get_operation(op.id)) == shown(op)
     assert world.store.lease_holder(REF) == op.id
-    assert [group for group, _ in world.queue.bodies] == [REF.key]
+    assert [group for group, _ in world.queue.bodies] == [op.id]
     message = world.queue.take()
     assert message.operation_id == op.id and message.action is Action.INSTALL
     assert isinstance(message.spec, InstallSpec) and message.spec.chart == CHART
@@ -116,9 +116,11 @@ def test_a_second_operation_on_a_busy_release_is_refused_and_not_sent(world: Wor
     assert len(world.queue.bodies) == 1
 
 
-def test_an_unlock_is_sent_in_a_message_group_of_its_own(world: World) -> None:
-    world.intake.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
-    assert [group for group, _ in world.queue.bodies] == [f"{REF.key}/recovery"]
+def test_every_operation_is_sent_in_a_message_group_of_its_own(world: World) -> None:
+    """A lost worker's message (in flight for the visibility timeout) must block no later operation, an unlock
+    included; the lease keeps the order on a release."""
+    op = world.intake.accept(Action.UNLOCK, REF, UninstallSpec.from_json({}, LIMITS))
+    assert [group for group, _ in world.queue.bodies] == [op.id]
 
 
 def test_when_the_queue_is_down_the_operation_fails_and_frees_the_lease(world: World) -> None:
@@ -366,3 +368,47 @@ def test_execute_here_runs_without_a_message_and_stops_helm_by_the_deadline(worl
     assert done is not None and done.status is OperationStatus.SUCCEEDED and world.ended == [done]
     assert world.store.get_operation(op.id) == done and world.store.lease(REF) is None
     assert world.executor.execute_here(op, spec, 15) is None  # already run: never twice
+
+
+def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the chaos harness (seed 17, kube-apiserver restarted): helm installed, the read-back met the API
+    server restarting, and the operation ended failed with the store unlike helm. The read-back is retried."""
+    import chalicelib.core.operations as operations
+    from chalicelib.errors import ClusterUnreachable
+
+    monkeypatch.setattr(operations.time, "sleep", lambda s: None)
+    real = world.service.snapshot
+    calls = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ClusterUnreachable("connection refused")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(world.service, "snapshot", flaky)
+    world.install()
+    done = world.run_next()
+    assert done is not None and done.status is OperationStatus.SUCCEEDED, done
+    record = world.store.get_release(REF)
+    assert record is not None and record.revision == 1 and len(calls) == 3
+
+
+def test_read_back_retries_stop_at_the_requests_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operation run inside a request retries its read-back only while the answer can still be on time."""
+    import time
+
+    import chalicelib.core.operations as operations
+    from chalicelib.errors import ClusterUnreachable
+
+    slept: list[float] = []
+    monkeypatch.setattr(operations.time, "sleep", slept.append)
+    calls: list[int] = []
+
+    def unreachable() -> Any:
+        calls.append(1)
+        raise ClusterUnreachable("connection refused")
+
+    with pytest.raises(ClusterUnreachable):
+        operations._patiently(unreachable, deadline=time.monotonic() + 3.5)
+    assert slept == [1.0, 2.0] and len(calls) == 3
