@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from chalicelib.core.auth import Principal
-from chalicelib.core.authz import SELF, Authorizer, Policy, Rule
+from chalicelib.core.authz import SELF, VERBS, Authorizer, Policy, Rule
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from tests.emulated import emulated_store
 
@@ -165,3 +166,35 @@ def test_what_a_reader_sees_is_bounded_by_cluster_and_namespace(authorizer: Auth
     seen = authorizer.reader(Principal("token:r", "token"))
     assert seen.can_read("prod", "a-web") and seen.can_read("prod")  # a cluster-wide list, filtered later
     assert not seen.can_read("dev", "a-web") and not seen.can_read("dev") and not seen.can_read("prod", "b")
+
+
+def test_policy_bounds_and_messages_are_exact() -> None:
+    """The limits are the documented ones (100 rules, 256 characters of description), and each refusal names its
+    field with the message a caller reads."""
+    read = {"verbs": ["read"]}
+    assert len(Policy.from_json("p", {"principals": ["t"], "rules": [read] * 100}).rules) == 100
+    assert Policy.from_json("p", {"principals": ["t"], "rules": [read], "description": "d" * 256}).description
+    assert Policy.from_json("p", {"principals": ["t"], "rules": [read]}).description == ""
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"principals": ["t"], "rules": [read] * 101}, "rules", "must be a non-empty list of rules (at most 100)"),
+        ({"principals": ["t"], "rules": [read], "description": "d" * 257}, "description", "256"),
+        ({"principals": [], "rules": [read]}, "principals", "must be a non-empty list of patterns (at most 100)"),
+        ({"principals": ["a b"], "rules": [read]}, "principals", "'a b' is not a pattern"),
+        ({"principals": ["t"], "rules": [{"verbs": ["fly"]}]}, "rules[0].verbs", ", ".join(VERBS)),
+    ]
+    for body, field, text in cases:
+        with pytest.raises(InvalidInput) as exc:
+            Policy.from_json("p", body)
+        assert exc.value.field == field and text in exc.value.message, (field, exc.value.message)
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("Bad_Name", {"principals": ["t"], "rules": [read]})
+    assert exc.value.field == "policy"
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": ["x" * 70 + " y"], "rules": [read]})
+    assert repr("x" * 60) in exc.value.message and "x" * 61 not in exc.value.message
+
+
+def test_rules_given_to_allowed_are_used_instead_of_the_stored_ones(authorizer: Authorizer) -> None:
+    team = Principal("token:a", "token")
+    assert not authorizer.allowed(team, "install", "prod", "a")  # no policy applies
+    assert authorizer.allowed(team, "install", "prod", "a", rules=[Rule(("install",), ("prod",), ("a",))])
