@@ -12,6 +12,8 @@ from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
 from chalicelib.api.releases import bp as api
 from chalicelib.api.worker import bp as worker
+from chalicelib.compat.cloudpods import bp as cloudpods
+from chalicelib.compat.helm_engine import bp as helm_engine
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
@@ -23,4 +25,6 @@ app.register_blueprint(admin)
 app.register_blueprint(charts)
 app.register_blueprint(worker)
 app.register_blueprint(events)
+app.register_blueprint(helm_engine)  # drop-in surfaces of the release APIs Charthouse replaces (docs/COMPAT.md)
+app.register_blueprint(cloudpods)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+VERSION = "0.1.0"  # the service's version (pyproject.toml's; /v1/health shows it)
 DEFAULT_TABLE = "charthouse"
 DEFAULT_SECRET_PREFIX = "charthouse/clusters/"
 DEFAULT_REPO_SECRET_PREFIX = "charthouse/repositories/"
@@ -63,6 +64,7 @@ class Settings:
     admins: tuple[str, ...] = ("token:admin",)  # principal patterns that may do everything (docs/SECURITY.md)
     audit_days: int = 365  # audit entries expire after this many days (DynamoDB TTL)
     allowed_networks: tuple[str, ...] = ()  # CIDRs that repository/chart URLs may reach despite the SSRF guard
+    default_cluster: str = ""  # the compat surfaces' cluster when a request names none (chalicelib/compat)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -94,6 +96,7 @@ class Settings:
             admins=_list(env.get("CHARTHOUSE_ADMINS", "token:admin")),
             audit_days=_int("CHARTHOUSE_AUDIT_DAYS", 365),
             allowed_networks=_list(env.get("CHARTHOUSE_ALLOWED_NETWORKS", "")),
+            default_cluster=env.get("CHARTHOUSE_DEFAULT_CLUSTER", ""),
         )
 
 

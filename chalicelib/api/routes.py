@@ -71,7 +71,13 @@ class Route:
 
 
 TABLE: dict[tuple[str, str], Route] = {}
-ROUTE_MODULES = ("chalicelib.api.releases", "chalicelib.api.charts", "chalicelib.api.admin")  # all that declare routes
+ROUTE_MODULES = (
+    "chalicelib.api.releases",
+    "chalicelib.api.charts",
+    "chalicelib.api.admin",
+    "chalicelib.compat.helm_engine",
+    "chalicelib.compat.cloudpods",
+)  # all that declare routes
 
 
 def route(

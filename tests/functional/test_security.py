@@ -24,6 +24,7 @@ PARAMS = {
     "chart": "c",
     "policy": "p",
     "token": "t",
+    "revision": "1",
 }
 ROUTES = {key: declared.verb for key, declared in TABLE.items()}  # (method, path) -> the verb it declares
 SECRET = "s3cr3t-db-password-value"
