@@ -424,3 +424,51 @@ def delete(name: str) -> Any:
     ref = _ref(name, {}, _query(WHERE))
     d = bootstrap.get()
     return _ended(sync.submit(Action.UNINSTALL, ref, UninstallSpec(), lambda: d.service.check_uninstall(ref)), ref)
+
+
+REPO_PARAMS = ("limit", "offset", "details", "all", "type", "scope", "search", "name", *WHERE)
+
+
+@route(
+    bp,
+    "GET",
+    "/api/repos",
+    verb=SELF,
+    summary="Cloudpods: the chart repositories (climc k8s-repo-list); the document's release-list example uses it",
+    ok={
+        "200": s.json_response(
+            {
+                "type": "object",
+                "required": ["data", "total", "limit", "offset"],
+                "properties": {"data": {"type": "array", "items": {"type": "object"}}, "total": s.INT},
+            }
+        )
+    },
+    errors=(400, 422, 503),
+    query=[s.param(p) for p in REPO_PARAMS],
+)
+def list_repos() -> dict[str, Any]:
+    """Registered repositories in Cloudpods' shape (``type: external``; credentials never shown). The parameters
+    climc sends with it (``cluster``, ``details``, ``all``, ``type``, ...) are accepted; ``cluster`` does not
+    scope a repository, which serves every cluster."""
+    query = _query(REPO_PARAMS)
+    sync.allow("read", None, None)
+    limit = v.integer("limit", query.get("limit"), 0, 1000, 20)
+    limit = 20 if limit is None else limit
+    offset = v.integer("offset", query.get("offset"), 0, 1_000_000, 0) or 0
+    repos = [
+        {
+            "id": str(uuid.uuid5(ID_NAMESPACE, f"repository/{r.name}")),
+            "name": r.name,
+            "url": r.url,
+            "type": "external",
+            "kind": r.kind,  # http (a chart repository) or oci (a registry)
+            "description": r.description,
+        }
+        for r in bootstrap.get().catalog.repos.all()
+        if query.get("type") != "internal"
+        and (not query.get("name") or r.name == query["name"])
+        and (not query.get("search") or query["search"] in r.name)
+    ]
+    page = repos[offset : offset + limit] if limit else repos[offset:]
+    return {"data": page, "total": len(repos), "limit": limit, "offset": offset}

@@ -26,6 +26,9 @@ def test_every_cloudpods_example(api: Api, stack: Stack) -> None:
     assert rel["status"] == "deployed" and rel["version"] == 1 and rel["type"] == "external"
     assert {"configmap", "k8s_service"} <= set(rel["resources"]), rel["resources"]
 
+    # the document's list example, as written (its path is the repository list, its query has a stray "?")
+    status, repos = api.call("GET", "/api/repos?all=true&cluster=local?details=false&limit=20&offset=0&type=external")
+    assert status == 200 and "bitnami-new" in [r["name"] for r in repos["data"]]
     status, page = api.call("GET", "/api/releases?all=true&cluster=local&details=false&limit=20&offset=0&type=external")
     assert status == 200 and "etcd-release" in [r["name"] for r in page["data"]] and page["total"] >= 1
     status, shown = api.call("GET", "/api/releases/etcd-release")

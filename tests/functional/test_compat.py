@@ -230,3 +230,23 @@ def test_health_get_yaml_and_refresh_all(api: Api) -> None:
     assert b"name: web" in resp.body
     assert api.call("POST", "/v1/repositories/refresh")[1] == {"repositories": [], "failed": []}
     assert api.call("GET", f"{V1}/web?output=xml")[0] == 422
+
+
+def test_past_the_gateway_limit_the_answer_names_the_operation(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.compat import sync
+
+    monkeypatch.setattr(sync, "WAIT_S", 0)  # nothing runs the queue here: the operation is still queued
+    api.register()
+    out = api.call("POST", f"{ENGINE}/web?chart={CHART}", {})[1]
+    assert out["code"] == 1 and "poll GET /v1/operations/op-" in out["error"], out
+    assert api.call("GET", f"{ENGINE}/web")[1] == {"code": 0, "data": {}}  # pending-install: nothing to show yet
+    body = {"chart_name": CHART, "cluster": "prod", "namespace": "apps", "release_name": "pods"}
+    status, op = api.call("POST", "/api/releases", body)
+    assert status == 202 and op["status"] == "queued" and op["action"] == "install"
+    status, shown = api.call("GET", "/api/releases/pods?cluster=prod&namespace=apps")
+    assert status == 200 and shown["status"] == "pending-install"
+
+
+def test_cloudpods_repository_list_example_as_written(api: Api) -> None:
+    status, page = api.call("GET", "/api/repos?all=true&cluster=test122?details=false&limit=20&offset=0&type=external")
+    assert status == 200 and page == {"data": [], "total": 0, "limit": 20, "offset": 0}
