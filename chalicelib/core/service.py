@@ -22,6 +22,7 @@ from chalicelib.domain.models import (
     Action,
     ChartSpec,
     InstallSpec,
+    Lease,
     ListQuery,
     NameRequest,
     Operation,
@@ -177,19 +178,26 @@ class ReleaseService:
         """The stored record as it is right now: while an accepted operation holds the release, its status is
         the one helm gives it meanwhile (``pending-install``, ``pending-upgrade``, ``pending-rollback``,
         ``uninstalling``), from the moment it is accepted; a first install shows a record at revision 0."""
-        record = self.store.get_release(ref)
-        lease = self.store.lease(ref)
+        return self._pending(ref, self.store.get_release(ref), self.store.lease(ref))
+
+    def _pending(self, ref: ReleaseRef, record: ReleaseRecord | None, lease: Lease | None) -> ReleaseRecord | None:
         if lease is None or lease.expired:
             return record
         op = self.store.get_operation(lease.operation_id)
         if op is None or op.status.terminal or op.action not in _PENDING:
             return record
-        status = _PENDING[op.action]
         if record is None or record.status is ReleaseStatus.UNINSTALLED:
             if op.action not in (Action.INSTALL, Action.UPGRADE):
                 return record
             return _pending_record(ref, op, record)
-        return dataclasses.replace(record, status=status, last_action=op.action.value, last_operation_id=op.id)
+        return dataclasses.replace(
+            record, status=_PENDING[op.action], last_action=op.action.value, last_operation_id=op.id
+        )
+
+    def _with_pending(self, records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+        """``current`` for a page of records: one query for the live leases, an operation read per held one."""
+        leases = {lease.ref.key: lease for lease in self.store.live_leases()} if records else {}
+        return [self._pending(r.ref, r, leases[r.ref.key]) or r if r.ref.key in leases else r for r in records]
 
     def get(
         self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None, reveal: bool = False
@@ -251,7 +259,7 @@ class ReleaseService:
             self.registry.get(q.cluster)
         if not q.whole:
             records, token = self.store.list_releases(q)
-            return [r.to_json() for r in records], token
+            return [r.to_json() for r in self._with_pending(records)], token
         start = _offset(q.next_token)
         found: list[ReleaseRecord] = []
         page = dataclasses.replace(q, limit=1000, next_token=None)
@@ -268,7 +276,8 @@ class ReleaseService:
         if q.reverse:
             found.reverse()
         more = start + q.limit < len(found)
-        return [r.to_json() for r in found[start : start + q.limit]], f"{OFFSET}{start + q.limit}" if more else None
+        shown = self._with_pending(found[start : start + q.limit])
+        return [r.to_json() for r in shown], f"{OFFSET}{start + q.limit}" if more else None
 
     # ------------------------------------------------------------ recovery (worker side of an unlock operation)
 

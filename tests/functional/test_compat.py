@@ -180,6 +180,8 @@ def test_a_release_being_installed_reads_as_pending(api: Api) -> None:
     api.drain()
     api.call("PUT", f"{V1}/web", {"chart": CHART})
     assert api.call("GET", f"{V1}/web")[1]["status"] == "pending-upgrade"
+    assert [r["status"] for r in api.call("GET", "/v1/releases")[1]["releases"]] == ["pending-upgrade"]
+    assert [r["status"] for r in api.call("GET", "/v1/releases?sort=name")[1]["releases"]] == ["pending-upgrade"]
     api.drain()
     assert api.call("GET", f"{V1}/web")[1]["status"] == "deployed"
 
