@@ -12,13 +12,14 @@ from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
 from chalicelib.api.releases import bp as api
 from chalicelib.api.worker import bp as worker
+from chalicelib.compat.cce import bp as cce
 from chalicelib.compat.cloudpods import bp as cloudpods
 from chalicelib.compat.helm_engine import bp as helm_engine
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
 logging.getLogger("chalicelib").setLevel(logging.INFO)
-app.api.binary_types = sorted({*app.api.binary_types, *ARCHIVE_TYPES})  # chart uploads arrive as bytes
+app.api.binary_types = sorted({*app.api.binary_types, *ARCHIVE_TYPES, "multipart/form-data"})  # uploads: bytes
 app.register_blueprint(guard)  # authentication, authorization and audit of every request
 app.register_blueprint(api)
 app.register_blueprint(admin)
@@ -28,3 +29,4 @@ app.register_blueprint(events)
 app.register_blueprint(helm_engine)  # drop-in surfaces of the release APIs Charthouse replaces (docs/COMPAT.md)
 app.register_blueprint(cloudpods)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease
+app.register_blueprint(cce)  # Huawei CCE's release and chart API (compat)

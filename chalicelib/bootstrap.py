@@ -20,7 +20,8 @@ from chalicelib.adapters.http import guard as netguard
 from chalicelib.adapters.queue import SqsQueue
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
-from chalicelib.config import Settings, settings
+from chalicelib.config import ACCESS_KEY_SECRET_PREFIX, Settings, settings
+from chalicelib.core.access_keys import AccessKeys
 from chalicelib.core.audit import AuditLog
 from chalicelib.core.auth import Tokens
 from chalicelib.core.authz import Authorizer
@@ -61,6 +62,7 @@ class Deps:
     notifier: Notifier
     reconciler: Reconciler
     custom_resource: CustomResource
+    access_keys: AccessKeys
 
     @property
     def limits(self) -> Limits:
@@ -118,6 +120,7 @@ def build(cfg: Settings, helm: Any | None = None) -> Deps:
         notifier,
         reconciler,
         custom_resource,
+        AccessKeys(store, Vault(secrets, ACCESS_KEY_SECRET_PREFIX, "access key secrets")),
     )
 
 

@@ -14,6 +14,7 @@ VERSION = "0.1.0"  # the service's version (pyproject.toml's; /v1/health shows i
 DEFAULT_TABLE = "charthouse"
 DEFAULT_SECRET_PREFIX = "charthouse/clusters/"
 DEFAULT_REPO_SECRET_PREFIX = "charthouse/repositories/"
+ACCESS_KEY_SECRET_PREFIX = "charthouse/access-keys/"
 DEFAULT_MAX_CHART_BYTES = 50 << 20  # one chart archive (uploads, repository downloads)
 QUEUE_NAME = "charthouse-operations.fifo"  # a literal: Chalice reads it when it packages the app
 DEFAULT_HELM_BINARY = "/opt/helm/helm"  # where the helm layer puts it in Lambda

@@ -10,7 +10,7 @@ from typing import IO
 
 from . import __version__
 from .auth import AuthOptions, resolve
-from .commands import access, chart, cluster, completion, operation, release, repo
+from .commands import access, access_key, chart, cluster, completion, operation, release, repo
 from .commands.common import Context, Formatter, positive_float
 from .errors import EXIT_CODES_HELP, INTERRUPTED, CliError, OperationFailed, UsageError
 from .http import ApiClient
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     root.set_defaults(handler=None, group_parser=root, root_parser=root)
     sub = root.add_subparsers(title="commands", metavar="COMMAND")
     leaf_parents = [_global_options(suppress=True)]
-    for module in (release, cluster, repo, chart, operation, access, completion):
+    for module in (release, cluster, repo, chart, operation, access, access_key, completion):
         module.register(sub, leaf_parents)
     return root
 

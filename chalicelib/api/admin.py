@@ -1,4 +1,4 @@
-"""HTTP routes of access control: who am I, bearer tokens (local stages), policies, the audit log."""
+"""HTTP routes of access control: who am I, bearer tokens (local stages), access keys, policies, the audit log."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import route
 from chalicelib.core.authz import SELF, Policy
 from chalicelib.domain import validate as v
+from chalicelib.errors import NotFound
 
 bp = Blueprint(__name__)
 
@@ -86,6 +87,74 @@ def create_token() -> Response:
 )
 def delete_token(token: str) -> Response:
     bootstrap.get().tokens.delete(token)
+    return Response(body="", status_code=204)
+
+
+# ---------------------------------------------------------------- access keys (SDK-HMAC-SHA256 signing)
+
+
+def _sees_all() -> bool:
+    """Admins list and revoke every principal's access keys; the others their own."""
+    return bootstrap.get().authorizer.allowed(principal(), "admin")
+
+
+@route(
+    bp,
+    "POST",
+    "/v1/access-keys",
+    verb=SELF,
+    summary="issue an access key pair for the caller (AK/SK request signing): the only time the secret is shown",
+    ok={"201": s.json_response(s.ACCESS_KEY_CREATED, "created")},
+    errors=(400, 422, 503),
+    body=s.ACCESS_KEY_POST,
+)
+def create_access_key() -> Response:
+    body = web.json_body(bp.current_request)
+    v.no_unknown(body, frozenset({"description"}))
+    description = v.text("description", body.get("description"), 256)
+    return _json(bootstrap.get().access_keys.create(principal(), description), 201)
+
+
+@route(
+    bp,
+    "GET",
+    "/v1/access-keys",
+    verb=SELF,
+    summary="the caller's access keys (an admin: everyone's); never a secret",
+    ok={"200": s.listing("access_keys", s.ACCESS_KEY_ITEM)},
+    errors=(503,),
+)
+def list_access_keys() -> dict[str, Any]:
+    return {"access_keys": bootstrap.get().access_keys.list(principal(), _sees_all())}
+
+
+@route(
+    bp,
+    "GET",
+    "/v1/access-keys/{access_key}",
+    verb=SELF,
+    summary="one of the caller's access keys",
+    ok={"200": s.json_response(s.ACCESS_KEY_ITEM)},
+    errors=(404, 503),
+)
+def get_access_key(access_key: str) -> dict[str, Any]:
+    found = [k for k in bootstrap.get().access_keys.list(principal(), _sees_all()) if k["id"] == access_key]
+    if not found:
+        raise NotFound(f"no access key {access_key[:64]}")
+    return found[0]
+
+
+@route(
+    bp,
+    "DELETE",
+    "/v1/access-keys/{access_key}",
+    verb=SELF,
+    summary="revoke an access key (its secret is deleted)",
+    ok={"204": s.DELETED},
+    errors=(404, 503),
+)
+def delete_access_key(access_key: str) -> Response:
+    bootstrap.get().access_keys.delete(principal(), access_key, _sees_all())
     return Response(body="", status_code=204)
 
 

@@ -15,7 +15,7 @@ from chalicelib.api import web
 from chalicelib.api.routes import route
 from chalicelib.core.catalog import SHOW_PARTS
 from chalicelib.core.repositories import UPLOADED, RepositorySpec, uploaded_repository_json
-from chalicelib.domain import fields
+from chalicelib.domain import fields, multipart
 from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
@@ -23,6 +23,7 @@ bp = Blueprint(__name__)
 
 ARCHIVE_TYPES = s.ARCHIVE_TYPES
 VALUES_FORMATS = ("text", "json")
+FORM_FIELDS = ("chart", "content", "file")  # the form field holding the archive, in a multipart upload
 MAX_DIRECT_UPLOAD = 10 * 1000 * 1000  # API Gateway's body limit; larger charts go through POST /v1/charts/uploads
 
 
@@ -257,7 +258,8 @@ def delete_chart(repository: str, chart: str) -> Response:
     "POST",
     "/v1/charts",
     verb="charts",
-    summary="upload a packaged chart (.tgz) as the body, or finish a presigned upload with {upload_id}",
+    summary="upload a packaged chart (.tgz) as the body or a multipart form field (chart, content or file), "
+    "or finish a presigned upload with {upload_id}",
     ok={
         "201": s.json_response(s.ref("Chart"), "stored"),
         "200": s.json_response(s.ref("Chart"), "the same archive was already stored"),
@@ -265,10 +267,10 @@ def delete_chart(repository: str, chart: str) -> Response:
     errors=(400, 409, 413, 422, 503),
     query=[s.param("overwrite", schema=fields.BOOL)],
     request_body=s.CHART_UPLOAD,
-    content_types=(*ARCHIVE_TYPES, "application/json"),
+    content_types=(*ARCHIVE_TYPES, "application/json", multipart.MEDIA_TYPE),
 )
 def upload_chart() -> Response:
-    """The archive as the body (up to 10 MB), or {"upload_id": ...} after a presigned upload."""
+    """The archive as the body or a multipart form (up to 10 MB), or {"upload_id": ...} after a presigned upload."""
     request = bp.current_request
     query = web.query_bools(_query(), ("overwrite",))
     v.no_unknown(query, frozenset({"overwrite"}))
@@ -279,6 +281,12 @@ def upload_chart() -> Response:
         body = web.json_body(request)
         v.no_unknown(body, frozenset({"upload_id"}))
         chart, created = uploads.complete(body.get("upload_id"), overwrite)
+    elif content_type == multipart.MEDIA_TYPE:
+        form = web.form_body(request, MAX_DIRECT_UPLOAD)
+        part = next((p for p in (form.get(n) for n in FORM_FIELDS) if p is not None), None)
+        if part is None or not part.data:
+            raise InvalidInput("chart", f"the form needs the packaged chart (.tgz) as one of {', '.join(FORM_FIELDS)}")
+        chart, created = uploads.add(part.data, overwrite)
     else:
         raw = request.raw_body or b""
         data = raw.encode() if isinstance(raw, str) else raw

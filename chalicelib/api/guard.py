@@ -12,9 +12,10 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import web
-from chalicelib.api.routes import verb_of
+from chalicelib.api.routes import route_of, verb_of
 from chalicelib.core.auth import Principal, authenticate
 from chalicelib.core.authz import PUBLIC
+from chalicelib.domain.sdksign import SignedRequest, is_signed
 from chalicelib.errors import CharthouseError, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,14 @@ def authenticate_authorize_audit(event: Request, get_response: Callable[[Request
     if verb == PUBLIC:
         return get_response(event)
     params = {k: str(val) for k, val in (event.uri_params or {}).items()}
+    declared = route_of(method, route)
     who = "anonymous"
     d = bootstrap.get()
     try:
-        caller = authenticate(event, d.settings.auth_mode, d.tokens)
+        caller = authenticate(event, d.settings.auth_mode, d.tokens, d.access_keys, _signed(event, route, params))
         who = caller.id
-        d.authorizer.require(caller, verb, params.get("cluster"), params.get("namespace"))
+        scope = declared.scope(params) if declared and declared.scope else params
+        d.authorizer.require(caller, verb, scope.get("cluster"), scope.get("namespace"))
     except CharthouseError as exc:
         response = web.error_response(exc)
         if isinstance(exc, Unauthenticated):
@@ -63,9 +66,29 @@ def authenticate_authorize_audit(event: Request, get_response: Callable[[Request
     return response
 
 
+def _signed(event: Request, route: str, params: dict[str, str]) -> SignedRequest | None:
+    """What an SDK-HMAC-SHA256 signature covers (``domain/sdksign``): the concrete path, every query value."""
+    headers: Any = event.headers
+    if not is_signed(headers.get("authorization") if headers else None):
+        return None
+    query = event.query_params
+    pairs = tuple((k, str(val)) for k in (query or {}) for val in query.getlist(k)) if query else ()
+    raw = event.raw_body or b""
+    return SignedRequest(
+        method=event.method.upper(),
+        path=_concrete(route, params),
+        query=pairs,
+        headers={k.lower(): str(val) for k, val in (headers or {}).items()},
+        body=raw.encode() if isinstance(raw, str) else raw,
+    )
+
+
 def _audit(event: Request, route: str, params: dict[str, str], who: str, response: Response) -> None:
     body: Any = response.body
     op_id = body.get("id") if isinstance(body, dict) and str(body.get("id", "")).startswith("op-") else None
+    op_id = (
+        op_id or str(response.headers.get("X-Charthouse-Operation") or "") or None
+    )  # the compat surfaces answer in other shapes
     if isinstance(body, dict) and isinstance(body.get("release"), dict) and "name" not in params:
         params = {**params, "name": str(body["release"].get("name"))}  # install: the name is in the body
     error = body.get("error") if isinstance(body, dict) else None

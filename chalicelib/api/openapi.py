@@ -34,7 +34,8 @@ def spec() -> s.S:
         importlib.import_module(module)
     paths: s.S = {}
     for (method, path), declared in sorted(routes.TABLE.items(), key=lambda item: (item[0][1], item[0][0])):
-        paths.setdefault(path, {})[method.lower()] = declared.operation()
+        if declared.published:
+            paths.setdefault(path, {})[method.lower()] = declared.operation()
     return {
         "openapi": "3.0.3",
         "info": INFO,

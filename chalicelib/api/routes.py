@@ -26,6 +26,7 @@ from chalicelib.core.authz import PUBLIC, SELF, VERBS
 JSON = ("application/json",)
 _PARAM = re.compile(r"{(\w+)}")
 View = TypeVar("View", bound=Callable[..., Any])
+Scope = Callable[[dict[str, str]], dict[str, str]]  # path parameters -> {"cluster", "namespace"} to authorize on
 
 
 def _route_authorizer() -> Any:
@@ -50,6 +51,8 @@ class Route:
     body: s.S | None = None  # the JSON body's schema
     request_body: s.S | None = None  # a whole OpenAPI requestBody, for bodies that are not (only) JSON
     content_types: tuple[str, ...] = JSON
+    published: bool = True  # in the OpenAPI document (the compat surfaces answer in other APIs' shapes: not)
+    scope: Scope | None = None  # the cluster/namespace the route addresses, from its path parameters
 
     def operation(self) -> s.S:
         """The OpenAPI operation object."""
@@ -71,13 +74,14 @@ class Route:
 
 
 TABLE: dict[tuple[str, str], Route] = {}
-ROUTE_MODULES = (
+ROUTE_MODULES = (  # all that declare routes
     "chalicelib.api.releases",
     "chalicelib.api.charts",
     "chalicelib.api.admin",
+    "chalicelib.compat.cce",
     "chalicelib.compat.helm_engine",
     "chalicelib.compat.cloudpods",
-)  # all that declare routes
+)
 
 
 def route(
@@ -93,8 +97,15 @@ def route(
     body: s.S | None = None,
     request_body: s.S | None = None,
     content_types: tuple[str, ...] = JSON,
+    published: bool = True,
+    gateway_auth: bool = True,
+    scope: Scope | None = None,
 ) -> Callable[[View], View]:
-    """Declare a route once; the view is wrapped so that domain errors become their HTTP answers (``web``)."""
+    """Declare a route once; the view is wrapped so that domain errors become their HTTP answers (``web``).
+
+    ``gateway_auth=False`` leaves the route without API Gateway's authorizer: for the compat surfaces, whose
+    clients sign requests their own way (``SDK-HMAC-SHA256``), checked by the guard. ``scope`` maps path
+    parameters named otherwise (``cluster_id``) onto the cluster and namespace the guard authorizes on."""
     if verb not in (*VERBS, PUBLIC, SELF):
         raise ValueError(f"{method} {path}: {verb!r} is not an authorization verb")
     unknown = [p for p in _PARAM.findall(path) if p not in s.PATH_PARAMS]
@@ -112,9 +123,11 @@ def route(
         body,
         request_body,
         content_types,
+        published,
+        scope,
     )
     options: dict[str, Any] = {"methods": [method], "content_types": list(content_types)}
-    if verb != PUBLIC:
+    if verb != PUBLIC and gateway_auth:
         options["authorizer"] = AUTHORIZER
 
     def register(view: View) -> View:
@@ -122,6 +135,10 @@ def route(
         return view
 
     return register
+
+
+def route_of(method: str, path: str) -> Route | None:
+    return TABLE.get((method, path))
 
 
 def verb_of(method: str, path: str) -> str:

@@ -252,6 +252,9 @@ PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
     "token": param("token", "path"),
     "operation_id": param("operation_id", "path"),
     "revision": param("revision", "path", {"type": "string", "pattern": "^[0-9]{1,9}$"}),
+    "access_key": param("access_key", "path"),
+    "cluster_id": param("cluster_id", "path", {"type": "string", "maxLength": 64}),
+    "chart_id": param("chart_id", "path", {"type": "string", "maxLength": 64}),
 }
 PAGING = [
     param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -381,6 +384,13 @@ CHART_UPLOAD: S = {  # the request body of POST /v1/charts: the archive itself, 
             for t in ("application/gzip", "application/octet-stream")
         },
         "application/json": {"schema": {"type": "object", "required": ["upload_id"], "properties": {"upload_id": STR}}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "description": "the archive in one field: chart, content or file",
+                "properties": {k: {"type": "string", "format": "binary"} for k in ("chart", "content", "file")},
+            }
+        },
     },
 }
 UPLOAD_SLOT: S = {
@@ -430,6 +440,17 @@ WHOAMI: S = {
     "properties": {"id": STR, "kind": STR, "groups": {"type": "array"}, "admin": BOOL, "rules": {"type": "array"}},
 }
 TOKEN_ITEM: S = {"type": "object", "required": ["name"], "properties": {"name": STR, "created_at": STR}}
+ACCESS_KEY_ITEM: S = {
+    "type": "object",
+    "required": ["id", "owner", "created_at"],
+    "properties": {"id": STR, "owner": STR, "description": STR, "created_at": {"type": "string", "nullable": True}},
+}
+ACCESS_KEY_CREATED: S = {
+    "type": "object",
+    "required": ["id", "owner", "access_key", "secret_key"],
+    "properties": {**ACCESS_KEY_ITEM["properties"], "access_key": STR, "secret_key": STR},
+}
+ACCESS_KEY_POST: S = {"type": "object", "additionalProperties": False, "properties": {"description": STR}}
 TOKEN_CREATED: S = {"type": "object", "required": ["name", "token"], "properties": {"name": STR, "token": STR}}
 TOKEN_POST: S = {"type": "object", "required": ["name"], "properties": {"name": STR}, "additionalProperties": False}
 AUDIT_ENTRY: S = {

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from chalice.app import Request, Response
 
+from chalicelib.domain import multipart
 from chalicelib.domain import validate as v
 from chalicelib.errors import (
     CharthouseError,
@@ -27,6 +28,7 @@ from chalicelib.errors import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 512 * 1024
+MAX_FORM_BYTES = 10 * 1000 * 1000  # API Gateway's body limit
 _STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
     (PayloadTooLarge, 413),
     (InvalidInput, 422),
@@ -81,6 +83,16 @@ def json_body(request: Request) -> dict[str, Any]:
     except RecursionError as exc:
         raise InvalidInput("body", "is nested too deeply") from exc
     return v.object_body(data)
+
+
+def form_body(request: Request, max_bytes: int = MAX_FORM_BYTES) -> multipart.Form:
+    """A multipart/form-data body (``domain/multipart``): every upload route reads its form here."""
+    raw = request.raw_body or b""
+    data = raw.encode() if isinstance(raw, str) else raw
+    if len(data) > max_bytes:
+        raise PayloadTooLarge("body", f"must be at most {max_bytes} bytes")
+    headers: Any = request.headers
+    return multipart.parse(str((headers or {}).get("content-type") or ""), data)
 
 
 def query(request: Request) -> dict[str, str]:

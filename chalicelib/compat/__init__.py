@@ -1,2 +1,5 @@
-"""Translation blueprints for the release APIs Charthouse replaces: each maps its API's requests onto the same core
-operations, authorization, audit and redaction as /v1 (docs/COMPAT.md)."""
+"""Translation blueprints for the release APIs Charthouse replaces.
+
+Each module answers one API's routes in that API's shapes, mapping them onto the same core operations,
+authorization verbs, audit and redaction as ``/v1`` (through ``bootstrap``; never the store or helm directly).
+"""

@@ -26,6 +26,7 @@ from chalicelib.compat import sync
 from chalicelib.config import VERSION
 from chalicelib.core.authz import SELF
 from chalicelib.core.repositories import UPLOADED
+from chalicelib.domain import multipart
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     Action,
@@ -39,6 +40,7 @@ from chalicelib.errors import CharthouseError, InvalidInput
 
 bp = Blueprint(__name__)
 
+MAX_UPLOAD_BYTES = 10 * 1000 * 1000  # API Gateway's body limit (as POST /v1/charts)
 BASE = "/api/namespaces/{namespace}/releases"
 RELEASE = BASE + "/{name}"
 ANSWER: s.S = {
@@ -556,6 +558,43 @@ def envs() -> dict[str, Any]:
             "CHARTHOUSE_VERSION": VERSION,
             "CHARTHOUSE_DEFAULT_CLUSTER": d.settings.default_cluster,
         }
+
+    return _answer(work)
+
+
+@route(
+    bp,
+    "POST",
+    "/api/charts/upload",
+    verb=SELF,
+    summary="helm-engine: upload a chart (multipart form field chart, a .tgz) to the uploaded repository",
+    ok=OK,
+    errors=(400, 413),
+    request_body={
+        "required": True,
+        "content": {
+            multipart.MEDIA_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": ["chart"],
+                    "properties": {"chart": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    },
+    content_types=(multipart.MEDIA_TYPE,),
+)
+def upload_chart() -> dict[str, Any]:
+    def work() -> Any:
+        sync.allow("charts", None, None)
+        form = web.form_body(bp.current_request, MAX_UPLOAD_BYTES)
+        part = form.get("chart")
+        if part is None or not part.data:
+            raise InvalidInput("chart", "is required: the packaged chart (.tgz) as the form field chart")
+        if part.filename is not None and not part.filename.endswith(".tgz"):
+            raise InvalidInput("chart", "must be a .tgz file (a packaged chart)")
+        chart, _ = bootstrap.get().catalog.uploads.add(part.data, False)
+        return chart
 
     return _answer(work)
 

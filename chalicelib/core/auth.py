@@ -4,8 +4,11 @@
   ``requestContext.identity.userArn`` (``arn:aws:sts::<account>:assumed-role/<role>/<session>`` or an IAM user).
 * ``jwt``: a Cognito user pool (or JWT) authorizer has checked the token; the caller is ``jwt:<sub>`` and its
   groups (``cognito:groups``) are ``group:<name>``.
-* ``token`` (the local stages): ``Authorization: Bearer <token>``; tokens are random, shown once when created, and
-  stored only as their SHA-256. The caller is ``token:<name>``.
+* ``token`` (the local stages): ``Authorization: Bearer <token>`` (or ``X-Auth-Token: <token>``, as Huawei
+  Cloud's clients send it); tokens are random, shown once when created, and stored only as their SHA-256. The
+  caller is ``token:<name>``.
+* in every mode, a request signed ``SDK-HMAC-SHA256`` with an access key Charthouse issued (``access_keys``) is
+  the key owner's. Only routes without a gateway authorizer (the compat surfaces) can receive one when deployed.
 
 The mode is a setting (``CHARTHOUSE_AUTH``), so a deployed stage never accepts bearer tokens and the local stage
 never trusts a forged identity. API Gateway's authorizer (``api/routes.py``) guards every route but the public ones
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.adapters.store import Store
+from chalicelib.domain import sdksign
 from chalicelib.domain.models import iso, now
 from chalicelib.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
@@ -107,10 +111,26 @@ class Request(Protocol):
     def headers(self) -> Mapping[str, str] | None: ...
 
 
-def authenticate(request: Request, mode: str, tokens: Tokens) -> Principal:
+class SignedCallers(Protocol):
+    """Who signed a request with an access key (``core/access_keys``)."""
+
+    def authenticate(self, req: sdksign.SignedRequest) -> Principal: ...
+
+
+def authenticate(
+    request: Request,
+    mode: str,
+    tokens: Tokens,
+    signers: SignedCallers | None = None,
+    signed: sdksign.SignedRequest | None = None,
+) -> Principal:
     """The caller of ``request`` under ``mode``; ``Unauthenticated`` when there is none."""
     context: Mapping[str, Any] = request.context or {}
     headers: Mapping[str, str] = request.headers or {}
+    if sdksign.is_signed(headers.get("authorization")):
+        if signers is None or signed is None:
+            raise Unauthenticated("SDK-HMAC-SHA256 signatures are not accepted here")
+        return signers.authenticate(signed)
     if mode == "iam":
         arn = (context.get("identity") or {}).get("userArn")
         if isinstance(arn, str) and arn.startswith("arn:"):
@@ -126,6 +146,8 @@ def authenticate(request: Request, mode: str, tokens: Tokens) -> Principal:
     elif mode == "token":
         header = headers.get("authorization") or ""
         scheme, _, token = header.partition(" ")
+        if not header and headers.get("x-auth-token"):
+            scheme, token = "bearer", headers.get("x-auth-token") or ""
         if scheme.lower() == "bearer" and token.strip():
             name = tokens.lookup(token.strip())
             if name:

@@ -4,10 +4,13 @@ the local cluster with a chart of a registered repository (real helm, real kube-
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
+from pathlib import Path
 from typing import Any
 
-from devstack.stack import Stack
+from chalicelib.domain import multipart
+from devstack.stack import ROOT, Stack
 from tests.e2e.conftest import Api
 
 RELEASES = "/api/namespaces/default/releases"
@@ -75,11 +78,37 @@ def get_with_body(api: Api, path: str, body: Any) -> Any:
     """GET with a JSON body, as helm-engine's list takes it."""
     req = urllib.request.Request(api.base + path, data=json.dumps(body).encode(), method="GET")
     req.add_header("Content-Type", "application/json")
-    from devstack.stack import _TOKENS  # the stack's admin token
-
-    req.add_header("Authorization", "Bearer " + next(t for b, t in _TOKENS.items() if api.base.startswith(b)))
+    req.add_header("Authorization", "Bearer " + admin_token(api))
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
+
+
+def admin_token(api: Api) -> str:
+    from devstack.stack import _TOKENS  # the stack's admin token
+
+    return next(t for b, t in _TOKENS.items() if api.base.startswith(b))
+
+
+def test_upload_chart_multipart(api: Api, stack: Stack, tmp_path: Path) -> None:
+    """POST /api/charts/upload with the form field chart (a .tgz), as helm-engine takes it; then install it."""
+    done = subprocess.run(
+        [str(stack.cfg.helm_binary), "package", str(ROOT / "examples/charts/hello"), "-d", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    archive = tmp_path / "hello-0.1.0.tgz"
+    content_type, body = multipart.encode([("chart", archive.read_bytes(), archive.name)], "charthouse-e2e")
+    req = urllib.request.Request(api.base + "/api/charts/upload", data=body, method="POST")
+    req.add_header("Content-Type", content_type)
+    req.add_header("Authorization", "Bearer " + admin_token(api))
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        out = json.loads(resp.read())
+    assert out["code"] == 0 and out["data"]["ref"] == "uploaded/hello", out
+    assert "hello-0.1.0.tgz" in [c["name"] for c in ok(api.call("GET", "/api/charts/upload"))]
+    assert ok(api.call("POST", f"{RELEASES}/uploaded-hello?chart=uploaded/hello", {}))["status"] == "deployed"
+    assert api.call("DELETE", f"{RELEASES}/uploaded-hello")[1] == {"code": 0}
 
 
 def test_every_helm_engine_example(api: Api, stack: Stack) -> None:

@@ -252,3 +252,19 @@ def test_past_the_gateway_limit_the_answer_names_the_operation(api: Api, monkeyp
 def test_cloudpods_repository_list_example_as_written(api: Api) -> None:
     status, page = api.call("GET", "/api/repos?all=true&cluster=test122?details=false&limit=20&offset=0&type=external")
     assert status == 200 and page == {"data": [], "total": 0, "limit": 20, "offset": 0}
+
+
+def test_helm_engine_upload_then_install_the_uploaded_chart(synced: Api) -> None:
+    from chalicelib.domain import multipart
+    from tests.functional.test_charts_api import tgz
+
+    content_type, body = multipart.encode([("chart", tgz("demo", "1.0.0"), "demo-1.0.0.tgz")], "xyzBOUNDARYxyz")
+    resp = synced.c.http.post("/api/charts/upload", headers={"Content-Type": content_type, **synced.auth}, body=body)
+    out = resp.json_body
+    assert resp.status_code == 200 and out["code"] == 0 and out["data"]["ref"] == "uploaded/demo", out
+    listed = synced.call("GET", "/api/charts/upload")[1]
+    assert listed["data"] == [{"name": "demo-1.0.0.tgz", "chart": "uploaded/demo", "version": "1.0.0"}]
+    assert synced.call("POST", f"{ENGINE}/up?chart=uploaded/demo", {})[1]["code"] == 0
+    content_type, body = multipart.encode([("chart", b"not a chart", "notes.txt")], "xyzBOUNDARYxyz")
+    resp = synced.c.http.post("/api/charts/upload", headers={"Content-Type": content_type, **synced.auth}, body=body)
+    assert resp.json_body["code"] == 1 and resp.json_body["error"].startswith("chart")

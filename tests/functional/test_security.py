@@ -25,6 +25,9 @@ PARAMS = {
     "policy": "p",
     "token": "t",
     "revision": "1",
+    "access_key": "CHAK0",
+    "cluster_id": "prod",
+    "chart_id": "c0",
 }
 ROUTES = {key: declared.verb for key, declared in TABLE.items()}  # (method, path) -> the verb it declares
 SECRET = "s3cr3t-db-password-value"

@@ -18,6 +18,7 @@ MIRRORS = {  # tests/unit/<dir> -> the package its files are named after
     "adapters": ROOT / "chalicelib" / "adapters",
     "core": ROOT / "chalicelib" / "core",
     "api": ROOT / "chalicelib" / "api",
+    "compat": ROOT / "chalicelib" / "compat",
     "cli": ROOT / "charthouse_cli",
     "bench": ROOT / "bench",
     "devstack": ROOT / "devstack",

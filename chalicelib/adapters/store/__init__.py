@@ -16,6 +16,8 @@ token (local stages)  TOKEN#<sha256> / META           TOKENS / <name>       -   
 policy                POLICY#<name> / META            POLICIES / <name>     -                    PUT /v1/policies/{name}
 repository            REPO#<name> / META              REPOS / <name>        -                    PUT repository
 uploaded chart        CHART#<name> / V#<version>      UPLOADS / <name>#<v>  -                    POST chart
+access key            AK#<id> / META                  AKS / <owner>#<id>    -                    POST /v1/access-keys
+used signature        SIG#<hex> / META                -                     -                    signed calls (TTL)
 release event         REL#<c>#<ns>#<n> / EVT#<t>#<u>  -                     -                    reconcile (TTL)
 CloudFormation reply  OP#<id> / CFN                   -                     -                    accept (TTL)
 ====================  ==============================  ====================  ===================  =======================

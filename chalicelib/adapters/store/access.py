@@ -1,5 +1,5 @@
 """What gives access to clusters and charts: registered clusters, bearer tokens (local stages), authorization
-policies, chart repositories and uploaded charts.
+policies, chart repositories, uploaded charts, access keys (and the request signatures already used).
 
 A cluster is stored attribute by attribute (``ClusterInfo``); the others are documents whose shape belongs to the
 core module that writes them (``auth``, ``authz``, ``repositories``, ``uploads``): the store keys and lists them,
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from boto3.dynamodb.conditions import ConditionBase
+from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
 from chalicelib.adapters.store.table import Part
@@ -92,6 +93,33 @@ class Access(Part):
 
     def delete_uploaded_chart(self, name: str, version: str) -> None:
         self.table.delete(keys.uploaded_chart(name, version))
+
+    # ------------------------------------------------------------ access keys (SDK-HMAC-SHA256 signing)
+
+    def put_access_key(self, key_id: str, owner: str, doc: dict[str, Any]) -> None:
+        self._put_doc(keys.access_key(key_id), keys.access_key_index(owner, key_id), doc)
+
+    def get_access_key(self, key_id: str) -> dict[str, Any] | None:
+        return self._get_doc(keys.access_key(key_id))
+
+    def list_access_keys(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """Every access key's document, or those of ``owner``."""
+        docs = self._list_docs(*keys.access_keys(owner))
+        return [d for d in docs if d.get("owner") == owner] if owner else docs
+
+    def delete_access_key(self, key_id: str) -> None:
+        self.table.delete(keys.access_key(key_id))
+
+    def claim_signature(self, signature: str, expires_epoch: int) -> bool:
+        """Record a request signature as used; False when it was used already (a replay)."""
+        try:
+            self.table.put(
+                {**keys.seen_signature(signature), "ttl": expires_epoch},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError:
+            return False
+        return True
 
     # ------------------------------------------------------------ documents
 

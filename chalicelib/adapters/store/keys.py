@@ -34,6 +34,7 @@ TOKENS = "TOKENS"
 POLICIES = "POLICIES"
 REPOSITORIES = "REPOS"
 UPLOADS = "UPLOADS"
+ACCESS_KEYS = "AKS"
 
 
 def sortable(ts: float) -> str:
@@ -232,3 +233,22 @@ def uploaded_charts(name: str | None = None) -> Query:
     """Every uploaded chart version, or one chart's versions."""
     key = Key("gsi1pk").eq(UPLOADS)
     return GSI1, key & Key("gsi1sk").begins_with(f"{name}#") if name else key
+
+
+def access_key(key_id: str) -> ItemKey:
+    """An access key (SDK-HMAC-SHA256 signing) by its id; its secret is in Secrets Manager, not here."""
+    return _key(f"AK#{key_id}")
+
+
+def access_key_index(owner: str, key_id: str) -> IndexKeys:
+    return _gsi1(ACCESS_KEYS, f"{owner}#{key_id}")
+
+
+def access_keys(owner: str | None = None) -> Query:
+    key = Key("gsi1pk").eq(ACCESS_KEYS)
+    return GSI1, key & Key("gsi1sk").begins_with(f"{owner}#") if owner else key
+
+
+def seen_signature(signature: str) -> ItemKey:
+    """A signature already used (replay protection), kept until it would be too old anyway (TTL)."""
+    return _key(f"SIG#{signature}")

@@ -1,0 +1,118 @@
+"""SDK-HMAC-SHA256: a request signed by huaweicloudsdkcore's own signer verifies; any change to what it covers does not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
+
+from chalicelib.domain import sdksign
+from chalicelib.errors import Unauthenticated
+
+AK, SK = "CHAKTEST", "secret-key-value"
+PATH = "/cce/cam/v3/clusters/local/namespace/default/releases/web"
+
+
+def signed(
+    method: str = "GET",
+    path: str = PATH,
+    query: list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+    content_type: str = "application/json",
+) -> sdksign.SignedRequest:
+    """Sign with the SDK's signer, then see the request as the service receives it."""
+    req = SdkRequest(
+        method=method,
+        schema="http",
+        host="127.0.0.1:8000",
+        resource_path=path,
+        query_params=query or [],
+        header_params={"Content-Type": content_type, "X-Project-Id": "p", "User-Agent": "huaweicloud-usdk-python/3.0"},
+        body=body,
+    )
+    Signer(BasicCredentials(AK, SK, "p")).sign(req)
+    headers = {k.lower(): str(v) for k, v in req.header_params.items()}
+    return sdksign.SignedRequest(method, path, tuple(query or ()), headers, body)
+
+
+def check(req: sdksign.SignedRequest, secret: str = SK) -> None:
+    sdksign.verify(secret, req, sdksign.parse_authorization(req.headers["authorization"]))
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        signed(),
+        signed(query=[("namespace", "default"), ("chart_id", "a b~c")]),
+        signed("POST", "/cce/cam/v3/clusters/local/releases", body=b'{"name": "web"}'),
+        signed("POST", "/v2/charts", body=b"--b\r\n...", content_type="multipart/form-data; boundary=b"),
+        signed("DELETE", "/v2/charts/6f1c2a52-0d3c-4f53-9a55-63a3c1b0c0de"),
+    ],
+)
+def test_what_the_sdk_signs_verifies(req: sdksign.SignedRequest) -> None:
+    assert sdksign.is_signed(req.headers["authorization"])
+    check(req)
+    assert sdksign.parse_authorization(req.headers["authorization"]).access_key == AK
+
+
+def test_a_multipart_body_is_unsigned_as_the_sdk_sends_it() -> None:
+    req = signed("POST", "/v2/charts", body=b"original", content_type="multipart/form-data; boundary=b")
+    assert req.headers["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
+    check(replace(req, body=b"other"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"method": "DELETE"},
+        {"path": PATH.replace("web", "db")},
+        {"query": (("namespace", "kube-system"),)},
+        {"body": b'{"name": "evil"}'},
+    ],
+)
+def test_any_change_breaks_the_signature(change: dict[str, object]) -> None:
+    req = signed("POST", PATH, body=b'{"name": "web"}')
+    with pytest.raises(Unauthenticated, match="does not match"):
+        check(replace(req, **change))  # type: ignore[arg-type]
+
+
+def test_a_changed_header_or_secret_breaks_it() -> None:
+    req = signed()
+    with pytest.raises(Unauthenticated):
+        check(replace(req, headers={**req.headers, "x-project-id": "other"}))
+    with pytest.raises(Unauthenticated):
+        check(req, "another-secret")
+    missing = {k: v for k, v in req.headers.items() if k != "user-agent"}
+    with pytest.raises(Unauthenticated, match="user-agent is missing"):
+        check(replace(req, headers=missing))
+
+
+def test_the_date_must_be_signed() -> None:
+    req = signed()
+    auth = sdksign.parse_authorization(req.headers["authorization"])
+    unsigned_date = replace(auth, signed_headers=tuple(h for h in auth.signed_headers if h != "x-sdk-date"))
+    with pytest.raises(Unauthenticated, match="X-Sdk-Date"):
+        sdksign.verify(SK, req, unsigned_date)
+    assert sdksign.signed_at(req.headers).year >= 2024
+    with pytest.raises(Unauthenticated):
+        sdksign.signed_at({"x-sdk-date": "yesterday"})
+    with pytest.raises(Unauthenticated):
+        sdksign.signed_at({})
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["SDK-HMAC-SHA256 Access=a", "SDK-HMAC-SHA256 Access=a, SignedHeaders=host, Signature=zz", "Bearer x"],
+)
+def test_malformed_authorization(header: str) -> None:
+    with pytest.raises(Unauthenticated, match="malformed"):
+        sdksign.parse_authorization(header)
+
+
+def test_canonical_forms() -> None:
+    assert sdksign.canonical_uri("/v2/charts") == "/v2/charts/"
+    assert sdksign.canonical_uri("/a%20b/c~d") == "/a%20b/c~d/"
+    assert sdksign.canonical_query((("b", "2"), ("a", "x y"), ("a", "1"))) == "a=1&a=x%20y&b=2"
