@@ -100,6 +100,10 @@ RELEASE_SCHEMA: s.S = {
     },
 }
 ONE = {"200": s.json_response(RELEASE_SCHEMA), "202": s.json_response(s.ref("Operation"), "still running: poll it")}
+CHANGE = {
+    **ONE,
+    "200": s.json_response({"oneOf": [RELEASE_SCHEMA, s.ref("DryRun")]}, "the release, or a dry run's answer"),
+}
 HISTORY_SCHEMA: s.S = {"type": "array", "items": {"type": "object", "required": ["revision", "status", "chart"]}}
 
 
@@ -222,13 +226,14 @@ def _values(body: dict[str, Any]) -> dict[str, Any]:
     RELEASES,
     verb=SELF,
     summary="Cloudpods: create a release (climc k8s-release-create); answers with it once installed",
-    ok={**ONE, "201": s.json_response(RELEASE_SCHEMA)},
+    ok=CHANGE,
     errors=(400, 404, 409, 422, 502, 503),
+    query=[s.param("cluster"), s.param("namespace")],
     body={"type": "object", "properties": {f: {} for f in CREATE_FIELDS}, "additionalProperties": False},
 )
 def create() -> Any:
     body = _body(CREATE_FIELDS)
-    cluster, namespace = _where(body, {})
+    cluster, namespace = _where(body, _query(WHERE))
     cluster = cluster or sync.default_cluster("cluster")
     chart = v.text("chart_name", body.get("chart_name"), 1024)
     if not chart:
@@ -241,14 +246,15 @@ def create() -> Any:
     d = bootstrap.get()
     spec, name_req = InstallSpec.from_json(ours, d.limits)
     ref = ReleaseRef.parse(cluster, namespace or "default", d.service.resolve_name(cluster, spec.chart, name_req))
-    if spec.dry_run:
-        sync.allow("install", ref.cluster, ref.namespace)
-        return d.service.dry_run(ref, spec)
 
     def check() -> None:
         d.service.check_install(ref, spec)
         d.catalog.check(spec)
 
+    if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
+        sync.allow("install", ref.cluster, ref.namespace)
+        check()
+        return d.service.dry_run(ref, spec)
     return _ended(sync.submit(Action.INSTALL, ref, spec, check), ref)
 
 
@@ -333,7 +339,7 @@ def show(name: str) -> dict[str, Any]:
     RELEASE,
     verb=SELF,
     summary="Cloudpods: upgrade a release (climc k8s-release-upgrade); answers with it once upgraded",
-    ok=ONE,
+    ok=CHANGE,
     errors=(400, 404, 409, 422, 502, 503),
     query=[s.param("cluster"), s.param("namespace")],
     body={"type": "object", "properties": {f: {} for f in UPGRADE_FIELDS}, "additionalProperties": False},
@@ -349,14 +355,15 @@ def upgrade(name: str) -> Any:
     if not chart or "/" not in str(chart):
         raise InvalidInput("chart_name", "is required (<repository>/<chart>)")
     spec = UpgradeSpec.from_json({"chart": chart, **_values(body)}, d.limits)
-    if spec.dry_run:
-        sync.allow("upgrade", ref.cluster, ref.namespace)
-        return d.service.dry_run(ref, spec)
 
     def check() -> None:
         d.service.check_upgrade(ref, spec)
         d.catalog.check(spec)
 
+    if spec.dry_run:
+        sync.allow("upgrade", ref.cluster, ref.namespace)
+        check()
+        return d.service.dry_run(ref, spec)
     return _ended(sync.submit(Action.UPGRADE, ref, spec, check), ref)
 
 

@@ -243,14 +243,15 @@ def install(namespace: str, name: str) -> dict[str, Any]:
         spec, _ = InstallSpec.from_json(ours, bootstrap.get().limits)
         ref = ReleaseRef.parse(cluster, namespace, name)
         d = bootstrap.get()
-        if spec.dry_run:
-            sync.allow("install", cluster, namespace)
-            return d.service.dry_run(ref, spec)
 
         def check() -> None:
             d.service.check_install(ref, spec)
             d.catalog.check(spec)
 
+        if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
+            sync.allow("install", cluster, namespace)
+            check()
+            return d.service.dry_run(ref, spec)
         return _ended(sync.submit(Action.INSTALL, ref, spec, check), ref)
 
     return _answer(work)
@@ -278,14 +279,15 @@ def upgrade(namespace: str, name: str) -> dict[str, Any]:
         spec = UpgradeSpec.from_json(ours, bootstrap.get().limits)
         ref = ReleaseRef.parse(cluster, namespace, name)
         d = bootstrap.get()
-        if spec.dry_run:
-            sync.allow("upgrade", cluster, namespace)
-            return d.service.dry_run(ref, spec)
 
         def check() -> None:
             d.service.check_upgrade(ref, spec)
             d.catalog.check(spec)
 
+        if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
+            sync.allow("upgrade", cluster, namespace)
+            check()
+            return d.service.dry_run(ref, spec)
         return _ended(sync.submit(Action.UPGRADE, ref, spec, check), ref)
 
     return _answer(work)

@@ -268,3 +268,14 @@ def test_helm_engine_upload_then_install_the_uploaded_chart(synced: Api) -> None
     content_type, body = multipart.encode([("chart", b"not a chart", "notes.txt")], "xyzBOUNDARYxyz")
     resp = synced.c.http.post("/api/charts/upload", headers={"Content-Type": content_type, **synced.auth}, body=body)
     assert resp.json_body["code"] == 1 and resp.json_body["error"].startswith("chart")
+
+
+def test_dry_runs_answer_at_once_and_record_nothing(synced: Api) -> None:
+    out = synced.call("POST", f"{ENGINE}/web?chart={CHART}", {"dry_run": True})[1]
+    assert out["code"] == 0 and "manifest" in out["data"], out
+    status, dry = synced.call(
+        "POST", "/api/releases?cluster=prod&namespace=apps", {"chart_name": CHART, "release_name": "d", "dry_run": True}
+    )
+    assert status == 200 and dry["dry_run"] == "client" and dry["release"]["namespace"] == "apps", dry
+    assert synced.call("GET", "/api/releases")[1]["total"] == 0
+    assert synced.call("GET", f"{ENGINE}/web")[1]["code"] == 1
