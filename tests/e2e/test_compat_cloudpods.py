@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from devstack.stack import Stack
+from devstack.stack import Stack, request
 from tests.e2e.conftest import Api
 
 
@@ -49,3 +49,18 @@ def test_every_cloudpods_example(api: Api, stack: Stack) -> None:
     status, gone = api.call("DELETE", "/api/releases/etcd-release")
     assert status == 200 and gone["status"] == "uninstalled"
     assert repo.password not in json.dumps([rel, page, shown, up, back])
+
+
+def test_a_principal_limited_to_one_namespace_is_refused_on_both_surfaces(api: Api, stack: Stack) -> None:
+    token = api.call("POST", "/v1/tokens", {"name": "team-compat"})[1]["token"]
+    rules = [{"verbs": ["read", "install", "uninstall"], "clusters": ["local"], "namespaces": ["team"]}]
+    status, _ = api.call("PUT", "/v1/policies/team-compat", {"principals": ["token:team-compat"], "rules": rules})
+    assert status in (200, 201)
+    chart = "http://127.0.0.1:1/never-fetched-0.1.0.tgz"
+    status, out = request("POST", f"{stack.api}/api/namespaces/default/releases/x?chart={chart}", {}, token=token)
+    assert status == 200 and out["code"] == 1 and "may not install" in out["error"], out
+    body = {"chart_name": chart, "cluster": "local", "namespace": "default", "release_name": "x"}
+    status, out = request("POST", f"{stack.api}/api/releases", body, token=token)
+    assert status == 403 and out["error"]["code"] == "Forbidden", out
+    entries = api.call("GET", "/v1/audit?principal=token:team-compat")[1]["entries"]
+    assert {e["path"] for e in entries} >= {"/api/releases", "/api/namespaces/default/releases/x"}

@@ -84,7 +84,7 @@ def get_with_body(api: Api, path: str, body: Any) -> Any:
 
 
 def admin_token(api: Api) -> str:
-    from devstack.stack import _TOKENS  # the stack's admin token
+    from devstack.stack import _TOKENS  # the admin token of the stack serving api.base
 
     return next(t for b, t in _TOKENS.items() if api.base.startswith(b))
 
