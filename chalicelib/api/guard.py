@@ -43,7 +43,9 @@ def authenticate_authorize_audit(event: Request, get_response: Callable[[Request
     who = "anonymous"
     d = bootstrap.get()
     try:
-        caller = authenticate(event, d.settings.auth_mode, d.tokens, d.access_keys, _signed(event, route, params))
+        signed = _signed(event, route, params)
+        gateway_checked = declared.gateway_auth if declared else True
+        caller = authenticate(event, d.settings.auth_mode, d.tokens, d.access_keys, signed, gateway_checked)
         who = caller.id
         scope = declared.scope(params) if declared and declared.scope else params
         d.authorizer.require(caller, verb, scope.get("cluster"), scope.get("namespace"))

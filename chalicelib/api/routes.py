@@ -53,6 +53,7 @@ class Route:
     content_types: tuple[str, ...] = JSON
     published: bool = True  # in the OpenAPI document (the compat surfaces answer in other APIs' shapes: not)
     scope: Scope | None = None  # the cluster/namespace the route addresses, from its path parameters
+    gateway_auth: bool = True  # API Gateway's authorizer checks the caller first (else only the guard does)
 
     def operation(self) -> s.S:
         """The OpenAPI operation object."""
@@ -125,6 +126,7 @@ def route(
         content_types,
         published,
         scope,
+        gateway_auth,
     )
     options: dict[str, Any] = {"methods": [method], "content_types": list(content_types)}
     if verb != PUBLIC and gateway_auth:

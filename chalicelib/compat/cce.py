@@ -193,10 +193,9 @@ def _finished(op: Operation, status_code: int, chart: dict[str, Any] | None = No
     headers: dict[str, str | list[str]] = {OPERATION_HEADER: op.id, "Content-Type": "application/json"}
     if op.status is OperationStatus.FAILED:
         error = op.error or {}
-        body = {
-            "error_code": str(error.get("code") or "OperationFailed"),
-            "error_msg": str(error.get("message") or f"operation {op.id} failed"),
-        }
+        code = str(error.get("code") or "OperationFailed")
+        message = str(error.get("message") or f"operation {op.id} failed")
+        body = {"error_code": code, "error_msg": message, "error": {"code": code, "message": message, "details": {}}}
         return Response(body=body, status_code=400, headers=headers)
     record = d.service.record(op.release)
     if record is None or not op.status.terminal and record.get("last_operation_id") != op.id:
@@ -246,7 +245,7 @@ def create_release(cluster_id: str) -> Response:
         dry = d.service.dry_run(ref, spec, False)
         shown = shapes.release(
             {**ref.to_json(), "chart": entry["name"], "chart_version": entry["version"], "status": "pending-install"},
-            dry.get("values", spec_json["values"]),
+            redact.mask_values(dry.get("values", spec_json["values"])),
         )
         return Response(body={**shown, "status_description": "dry run: nothing was installed"}, status_code=201)
     d.service.check_install(ref, spec)

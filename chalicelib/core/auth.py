@@ -123,14 +123,19 @@ def authenticate(
     tokens: Tokens,
     signers: SignedCallers | None = None,
     signed: sdksign.SignedRequest | None = None,
+    gateway_checked: bool = True,
 ) -> Principal:
-    """The caller of ``request`` under ``mode``; ``Unauthenticated`` when there is none."""
+    """The caller of ``request`` under ``mode``; ``Unauthenticated`` when there is none. ``gateway_checked=False``
+    (a route without API Gateway's authorizer): nothing in the request context is trusted, so in the ``iam`` and
+    ``jwt`` modes only an access key signature will do."""
     context: Mapping[str, Any] = request.context or {}
     headers: Mapping[str, str] = request.headers or {}
     if sdksign.is_signed(headers.get("authorization")):
         if signers is None or signed is None:
             raise Unauthenticated("SDK-HMAC-SHA256 signatures are not accepted here")
         return signers.authenticate(signed)
+    if mode in ("iam", "jwt") and not gateway_checked:
+        raise Unauthenticated("sign the request with an access key (SDK-HMAC-SHA256; POST /v1/access-keys)")
     if mode == "iam":
         arn = (context.get("identity") or {}).get("userArn")
         if isinstance(arn, str) and arn.startswith("arn:"):

@@ -8,6 +8,8 @@ Runs once per helm major (see conftest's ``helm_major``).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from devstack.stack import Stack
 from tests.e2e.conftest import Api, ChartServer
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 NS = "default"
 SECRET = "e2e-cce-db-password"
 
@@ -146,3 +149,29 @@ def test_a_principal_limited_to_one_namespace_is_refused(api: Api, stack: Stack,
         cce.create_release(CreateReleaseRequest(cluster_id="local", body=body))
     assert refused.value.status_code == 403
     assert key["secret_key"] not in json.dumps(api.call("GET", "/v1/access-keys")[1])
+
+
+def test_the_readme_example_works(stack: Stack, tmp_path: Path) -> None:
+    """The README's CCE example, run as written but against this stack (its address, token, helm and files)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- cce-example", 1)[1].split("```sh\n", 1)[1].split("\n```\n", 1)[0]
+    here = "\x00HERE\x00"  # a placeholder, so that no replacement rewrites another's result
+    for old, new in (
+        ("http://127.0.0.1:8000", stack.api),
+        ("$API", stack.api),
+        ('"$AUTH"', f'"Authorization: Bearer {stack.token}"'),
+        ("-d /tmp\n", f"-d {here}\n"),
+        ("/tmp/", f"{here}/"),
+        (".local/", f"{here}/"),
+        ("layers/helm/build/v4/helm", str(stack.cfg.helm_binary)),
+        (".venv/bin/python", sys.executable),
+        (here, str(tmp_path)),
+    ):
+        block = block.replace(old, new)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()[-2:]  # after helm package's line
+    assert lines[0] == "DEPLOYED 1", done.stdout
+    assert json.loads(lines[1]) == {"greeting": "ni hao"}

@@ -231,3 +231,19 @@ def test_v1_upload_takes_a_multipart_form_too(api: Api) -> None:
     ctype, data = multipart.encode([("other", b"x", None)], "zz")
     resp = api.c.http.post("/v1/charts", headers={"Content-Type": ctype, **api.auth}, body=data)
     assert resp.status_code == 422 and resp.json_body["error"]["details"]["field"] == "chart", resp.json_body
+
+
+def test_a_dry_run_installs_nothing_and_masks_values(api: Api) -> None:
+    chart = installed(api)
+    body = {
+        "name": "trial",
+        "namespace": "team-a",
+        "chart_id": chart["id"],
+        "values": {"db": {"password": SECRET}},
+        "parameters": {"dry_run": True},
+    }
+    status, shown = call(api, "POST", f"{C}/prod/releases", body)
+    assert status == 201 and shown["status_description"].startswith("dry run"), shown
+    assert SECRET not in json.dumps(shown) and json.loads(shown["values"])["db"]["password"] == "******"
+    status, _ = call(api, "GET", f"{C}/prod/namespace/team-a/releases/trial")
+    assert status == 404

@@ -87,3 +87,15 @@ def test_kinds_of_record_never_mix(store: Store, count: int) -> None:
     listed = [store.list_tokens(), store.list_policies(), store.list_repositories(), store.list_uploaded_charts()]
     assert [len(docs) for docs in listed] == [count] * 4 and len(store.list_clusters()) == count
     assert len(raw_items()) == 5 * count
+
+
+def test_access_keys_are_listed_per_owner_and_signatures_claimed_once(store: Store) -> None:
+    store.put_access_key("CHAK1", "token:a", {"id": "CHAK1", "owner": "token:a"})
+    store.put_access_key("CHAK2", "token:ab", {"id": "CHAK2", "owner": "token:ab"})
+    assert store.get_access_key("CHAK1") == {"id": "CHAK1", "owner": "token:a"}
+    assert [d["id"] for d in store.list_access_keys("token:a")] == ["CHAK1"]  # not token:ab's
+    assert {d["id"] for d in store.list_access_keys()} == {"CHAK1", "CHAK2"}
+    store.delete_access_key("CHAK1")
+    assert store.get_access_key("CHAK1") is None
+    assert store.claim_signature("f" * 64, 2_000_000_000) is True
+    assert store.claim_signature("f" * 64, 2_000_000_000) is False
