@@ -23,6 +23,7 @@ from chalicelib.api.releases import list_query
 from chalicelib.api.routes import route
 from chalicelib.compat import sync
 from chalicelib.core.authz import SELF
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.fields import STR
 from chalicelib.domain.models import (
@@ -79,6 +80,31 @@ STATUS_FLAGS = {
     "superseded": "superseded",
     "pending": "pending",
 }
+FIELD_SCHEMAS: s.S = {
+    "chart_name": {"type": "string", "description": "<repository>/<chart>"},
+    "release_name": fields.SCHEMAS["name"],
+    "version": fields.SCHEMAS["version"],
+    "values": {"type": "string", "description": "a YAML values file (climc --values)"},
+    "values_json": {"type": "object"},
+    "sets": {"type": "object", "description": "{'a.b': value} (helm --set)"},
+    "dry_run": fields.SCHEMAS["dry_run"],
+    "details": fields.BOOL,
+    "timeout": fields.SCHEMAS["timeout"],
+    "cluster": STR,
+    "namespace": STR,
+    "reuse_values": fields.SCHEMAS["reuse_values"],
+    "reset_values": fields.SCHEMAS["reset_values"],
+    "force": fields.SCHEMAS["force"],
+    "recreate": {"type": "boolean", "description": "refused: removed from Helm 3"},
+    "revision": fields.SCHEMAS["revision"],
+    "description": fields.SCHEMAS["description"],
+}
+
+
+def _body_schema(names: tuple[str, ...]) -> s.S:
+    return {"type": "object", "properties": {n: FIELD_SCHEMAS[n] for n in names}, "additionalProperties": False}
+
+
 REFUSED = {"recreate": "was removed from Helm 3 (pods are restarted by a changed pod template instead)"}
 
 RELEASE_SCHEMA: s.S = {
@@ -229,7 +255,7 @@ def _values(body: dict[str, Any]) -> dict[str, Any]:
     ok=CHANGE,
     errors=(400, 404, 409, 422, 502, 503),
     query=[s.param("cluster"), s.param("namespace")],
-    body={"type": "object", "properties": {f: {} for f in CREATE_FIELDS}, "additionalProperties": False},
+    body=_body_schema(CREATE_FIELDS),
 )
 def create() -> Any:
     body = _body(CREATE_FIELDS)
@@ -342,7 +368,7 @@ def show(name: str) -> dict[str, Any]:
     ok=CHANGE,
     errors=(400, 404, 409, 422, 502, 503),
     query=[s.param("cluster"), s.param("namespace")],
-    body={"type": "object", "properties": {f: {} for f in UPGRADE_FIELDS}, "additionalProperties": False},
+    body=_body_schema(UPGRADE_FIELDS),
 )
 def upgrade(name: str) -> Any:
     query = _query(WHERE)
@@ -405,7 +431,7 @@ def history(name: str) -> list[dict[str, Any]]:
     ok=ONE,
     errors=(400, 404, 409, 422, 502, 503),
     query=[s.param("cluster"), s.param("namespace")],
-    body={"type": "object", "properties": {f: {} for f in ROLLBACK_FIELDS}, "additionalProperties": False},
+    body=_body_schema(ROLLBACK_FIELDS),
 )
 def rollback(name: str) -> Any:
     query = _query(WHERE)

@@ -26,7 +26,7 @@ from chalicelib.compat import sync
 from chalicelib.config import VERSION
 from chalicelib.core.authz import SELF
 from chalicelib.core.repositories import UPLOADED
-from chalicelib.domain import multipart
+from chalicelib.domain import fields, multipart
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     Action,
@@ -111,8 +111,20 @@ LIST_FIELDS = (
 )
 
 
+def _field_schema(name: str) -> s.S:
+    """A helm-engine body field's schema: Charthouse's for the field it maps to, else what helm-engine takes."""
+    ours = {**CHART_FIELDS, **UPGRADE_ONLY, **ROLLBACK_FIELDS}.get(name)
+    if ours is not None:
+        return fields.SCHEMAS[ours]
+    if name in ("limit", "offset"):
+        return {"type": "integer", "minimum": 0}
+    if name in REPO_FIELDS or name == "filter":
+        return {"oneOf": [fields.STR, fields.BOOL]} if name == "insecure_skip_verify" else fields.STR
+    return fields.BOOL  # recreate and the list flags
+
+
 def _body_schema(names: tuple[str, ...] | list[str]) -> s.S:
-    return {"type": "object", "properties": {n: {} for n in names}, "additionalProperties": False}
+    return {"type": "object", "properties": {n: _field_schema(n) for n in names}, "additionalProperties": False}
 
 
 INSTALL_BODY = _body_schema([*CHART_FIELDS, *REPO_FIELDS])
