@@ -16,6 +16,8 @@ from chalicelib.api.runtimes import bp as runtimes
 from chalicelib.api.worker import bp as worker
 from chalicelib.compat.cce import bp as cce
 from chalicelib.compat.nautes import bp as nautes
+from chalicelib.compat.cloudpods import bp as cloudpods
+from chalicelib.compat.helm_engine import bp as helm_engine
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
@@ -29,6 +31,8 @@ app.register_blueprint(runtimes)  # declared releases from Git, planned and kept
 app.register_blueprint(nautes)  # Nautes' deployment runtimes (compat/)
 app.register_blueprint(worker)
 app.register_blueprint(events)
+app.register_blueprint(helm_engine)  # drop-in surfaces of the release APIs Charthouse replaces (docs/COMPAT.md)
+app.register_blueprint(cloudpods)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease
 app.register_blueprint(console)  # the web console at /ui (static files; the pages call /v1)
 app.register_blueprint(cce)  # Huawei CCE's release and chart API (compat)

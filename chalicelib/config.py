@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+VERSION = "0.1.0"  # the service's version (pyproject.toml's; /v1/health shows it)
 DEFAULT_TABLE = "charthouse"
 # Secrets Manager names: one prefix per stage, so two stages in one account never read each other's credentials.
 # The deployed templates (deploy/) grant exactly these prefixes; the defaults below serve the in-process tests.
@@ -75,6 +76,7 @@ class Settings:
     admins: tuple[str, ...] = ("token:admin",)  # principal patterns that may do everything (docs/SECURITY.md)
     audit_days: int = 365  # audit entries expire after this many days (DynamoDB TTL)
     allowed_networks: tuple[str, ...] = ()  # CIDRs that repository/chart URLs may reach despite the SSRF guard
+    default_cluster: str = ""  # the compat surfaces' cluster when a request names none (chalicelib/compat)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -110,6 +112,7 @@ class Settings:
             admins=_list(env.get("CHARTHOUSE_ADMINS", "token:admin")),
             audit_days=_int("CHARTHOUSE_AUDIT_DAYS", 365),
             allowed_networks=_list(env.get("CHARTHOUSE_ALLOWED_NETWORKS", "")),
+            default_cluster=env.get("CHARTHOUSE_DEFAULT_CLUSTER", ""),
         )
 
 

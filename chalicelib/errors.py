@@ -17,6 +17,7 @@
     ├── Conflict                         the request is valid but clashes with current state
     │   ├── ReleaseLocked (operation_id) another operation holds the release's lease
     │   ├── ReleaseExists                install of a name that is already deployed
+    │   ├── NoPreviousRevision           a rollback to "the previous revision" of a release that has none
     │   └── ChartVersionExists           an upload of a name+version already stored with other content
     ├── UpstreamError                    a cluster or helm failed
     │   ├── ClusterUnreachable           connection refused, TLS, DNS, timeout
@@ -110,6 +111,10 @@ class ReleaseLocked(Conflict):
 
 class ReleaseExists(Conflict):
     code = "ReleaseExists"
+
+
+class NoPreviousRevision(Conflict):
+    code = "NoPreviousRevision"
 
 
 class ChartVersionExists(Conflict):

@@ -125,6 +125,7 @@ class Stack:
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
+            "CHARTHOUSE_DEFAULT_CLUSTER": self.cfg.cluster,  # the compat surfaces' cluster when none is named
             "CHARTHOUSE_STAGE": self.cfg.stage,  # the workers fetch charts: the SSRF guard admits loopback by stage
             "CHARTHOUSE_HELM_BINARY": str(self.cfg.helm_binary),
             "CHARTHOUSE_HELM_SERVER_SIDE": "false",

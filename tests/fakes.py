@@ -50,6 +50,7 @@ class FakeHelm:
     calls: list[str] = field(default_factory=list)
     unreachable: bool = False
     secrets_unreadable: bool = False  # the release Secrets cannot be read (RBAC): the service must ask helm
+    version: str = "v4.0.0-fake"
 
     def _check(self, kubeconfig: str, verb: str) -> None:
         self.calls.append(verb)

@@ -22,6 +22,7 @@ from chalicelib.errors import InvalidInput, PayloadTooLarge
 bp = Blueprint(__name__)
 
 ARCHIVE_TYPES = s.ARCHIVE_TYPES
+VALUES_FORMATS = ("text", "json")
 FORM_FIELDS = ("chart", "content", "file")  # the form field holding the archive, in a multipart upload
 # A Lambda proxy request carries 6 MB and a binary body arrives base64-encoded (4/3 larger): 3 MiB is 4.2 MB of
 # base64, with room for the headers. Larger charts go through POST /v1/charts/uploads (a presigned S3 upload).
@@ -104,6 +105,31 @@ def delete_repository(repository: str) -> Response:
 @route(
     bp,
     "POST",
+    "/v1/repositories/refresh",
+    verb="charts",
+    summary="fetch every repository's index again (helm repo update); one that fails is listed under failed",
+    ok={
+        "200": s.json_response(
+            {
+                "type": "object",
+                "required": ["repositories", "failed"],
+                "properties": {
+                    "repositories": {"type": "array", "items": s.ref("Repository")},
+                    "failed": {"type": "array", "items": s.OBJECT},
+                },
+            }
+        )
+    },
+    errors=(503,),
+)
+def refresh_repositories() -> dict[str, Any]:
+    done, failed = bootstrap.get().catalog.repos.refresh_all()
+    return {"repositories": [r.to_json() for r in done], "failed": failed}
+
+
+@route(
+    bp,
+    "POST",
     "/v1/repositories/{repository}/refresh",
     verb="charts",
     summary="fetch the repository's index again",
@@ -179,11 +205,17 @@ def search_charts() -> dict[str, Any]:
         s.param("version"),
         s.param("devel", schema=fields.BOOL),
         s.param("info", desc=f"all, or comma-separated {','.join(SHOW_PARTS)} (default chart)"),
+        s.param(
+            "format",
+            schema={"type": "string", "enum": list(VALUES_FORMATS)},
+            desc="values as the chart's text (default) or as an object (json)",
+        ),
     ],
 )
 def show_chart(repository: str, chart: str) -> dict[str, Any]:
     query = web.query_bools(_query(), ("devel",))
-    v.no_unknown(query, frozenset({"version", "info", "devel"}))
+    v.no_unknown(query, frozenset({"version", "info", "devel", "format"}))
+    as_object = v.choice("format", query.get("format"), VALUES_FORMATS) == "json"
     asked = (query.get("info") or "chart").split(",")
     if "all" in asked:
         asked = list(SHOW_PARTS)
@@ -197,6 +229,7 @@ def show_chart(repository: str, chart: str) -> dict[str, Any]:
         v.chart_version("version", query.get("version")),
         bool(query.get("devel")),
         tuple(dict.fromkeys(asked)),
+        values_as_object=as_object,
     )
 
 

@@ -18,6 +18,7 @@ from chalicelib.api import web
 from chalicelib.api.guard import principal
 from chalicelib.api.openapi import spec as openapi_spec
 from chalicelib.api.routes import route
+from chalicelib.config import VERSION
 from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.core.clusters import ClusterSpec
 from chalicelib.core.operations import fits_inline
@@ -27,6 +28,7 @@ from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     INSTALL_FIELDS,
+    LIST_SORTS,
     RECONCILE_FIELDS,
     ROLLBACK_FIELDS,
     STATUS_FILTERS,
@@ -52,6 +54,7 @@ from chalicelib.domain.models import (
     UnlockSpec,
     UpgradeSpec,
 )
+from chalicelib.domain.namefilter import NameFilter
 from chalicelib.errors import (
     DependencyUnavailable,
     InvalidInput,
@@ -130,8 +133,6 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
     op = d.intake.replay(idem)
     if op is None:
         check()
-        if isinstance(spec, ChartSpec):  # the cluster's and the repository's added masking rules travel with it
-            spec = spec.masked_by(d.registry.get(ref.cluster).masking + d.catalog.masking(spec))
         if isinstance(spec, ChartSpec) and spec.dry_run:
             return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
         budget = _inline_budget()
@@ -220,9 +221,30 @@ def _accepted(op: Operation) -> Response:
 # ---------------------------------------------------------------- meta
 
 
-@route(bp, "GET", "/v1/health", verb=PUBLIC, summary="health check", ok={"200": s.json_response(s.OBJECT)})
+@route(
+    bp,
+    "GET",
+    "/v1/health",
+    verb=PUBLIC,
+    summary="health check, with the service's and helm's versions",
+    ok={
+        "200": s.json_response(
+            {
+                "type": "object",
+                "required": ["status", "stage", "version", "helm_version"],
+                "properties": {
+                    "status": fields.STR,
+                    "stage": fields.STR,
+                    "version": fields.STR,
+                    "helm_version": fields.STR,
+                },
+            }
+        )
+    },
+)
 def health() -> dict[str, Any]:
-    return {"status": "ok", "stage": bootstrap.get().settings.stage}
+    d = bootstrap.get()
+    return {"status": "ok", "stage": d.settings.stage, "version": VERSION, "helm_version": d.service.helm_version()}
 
 
 @route(bp, "GET", "/v1/openapi.json", verb=SELF, summary="this document", ok={"200": s.json_response(s.OBJECT)})
@@ -315,7 +337,8 @@ def list_namespaces(cluster: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- releases: reads
 
 
-def _list_query(query: dict[str, str], cluster: str | None, namespace: str | None) -> ListQuery:
+def list_query(query: dict[str, str], cluster: str | None, namespace: str | None) -> ListQuery:
+    """A release list's filters from query parameters (also used by the compat surfaces)."""
     statuses: tuple[str, ...] = ()
     if query.get("status"):
         statuses = tuple(query["status"].split(","))
@@ -333,13 +356,19 @@ def _list_query(query: dict[str, str], cluster: str | None, namespace: str | Non
         statuses=statuses,
         limit=web.limit(query),
         next_token=query.get("next_token"),
+        sort=v.choice("sort", query.get("sort"), LIST_SORTS),
+        reverse=v.choice("order", query.get("order"), ("asc", "desc")) == "desc",
+        filter=NameFilter.parse("filter", query["filter"]) if query.get("filter") else None,
     )
+
+
+LIST_PARAMS = frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token", "filter", "sort"})
 
 
 def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     query = _query()
-    v.no_unknown(query, frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token"}))
-    items, token = bootstrap.get().service.list(_list_query(query, cluster, namespace))
+    v.no_unknown(query, LIST_PARAMS | {"order"})
+    items, token = bootstrap.get().service.list(list_query(query, cluster, namespace))
     # filtered after the page is read: a page may hold fewer than ``limit`` items; next_token still continues it
     return web.page(_visible(items), token, "releases")
 
@@ -392,7 +421,7 @@ def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
     RELEASE,
     verb="read",
     summary="a release from the store; info= reads details through helm",
-    ok={"200": s.json_response(s.ref("Release"))},
+    ok={"200": s.yaml_or_json(s.ref("Release"))},
     errors=(404, 422, 502, 503),
     query=[
         s.param(
@@ -402,11 +431,17 @@ def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
         ),
         s.param("revision", schema={"type": "integer", "minimum": 1}),
         s.param("reveal", schema=fields.BOOL, desc="values and Secret data unmasked (needs the reveal permission)"),
+        s.param("output", schema={"type": "string", "enum": list(web.OUTPUTS)}, desc="json (default) or yaml"),
     ],
 )
-def get_release(cluster: str, namespace: str, name: str) -> dict[str, Any]:
+def get_release(cluster: str, namespace: str, name: str) -> Any:
     query = _query()
-    v.no_unknown(query, frozenset({"info", "revision", "reveal"}))
+    v.no_unknown(query, frozenset({"info", "revision", "reveal", "output"}))
+    return web.output(get_release_json(cluster, namespace, name, query), query.get("output"))
+
+
+def get_release_json(cluster: str, namespace: str, name: str, query: dict[str, str]) -> dict[str, Any]:
+    """A release as ``GET .../releases/{name}`` shows it (``info``, ``revision``, ``reveal`` from ``query``)."""
     ref = ReleaseRef.parse(cluster, namespace, name)
     parts: tuple[str, ...] = ()
     live: list[str] = []  # drift (live objects vs the manifest) and events (reconcile findings)
@@ -515,7 +550,7 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
     RELEASE + "/rollback",
     verb="rollback",
     summary="roll back to a revision (default: the previous one)",
-    ok={"202": s.ACCEPTED},
+    ok={"202": s.ACCEPTED, "200": s.json_response(s.OBJECT, "dry run: the revision it would roll back to")},
     errors=(400, 404, 409, 422, 503),
     body=fields.body_schema(ROLLBACK_FIELDS),
 )
@@ -524,7 +559,13 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
     spec = RollbackSpec.from_json(body, _limits())
-    return _submit(Action.ROLLBACK, ref, spec, body, lambda: d.service.check_rollback(ref, spec.revision))
+    if spec.dry_run:
+        return Response(body=d.service.rollback_preview(ref, spec), status_code=200)
+    return _submit(Action.ROLLBACK, ref, spec, body, lambda: _checked(d.service.check_rollback(ref, spec.revision)))
+
+
+def _checked(_: object) -> None:
+    """A check whose answer is not needed here (it raises when the request cannot go on)."""
 
 
 DIFF_QUERY = [

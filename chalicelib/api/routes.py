@@ -83,6 +83,8 @@ ROUTE_MODULES = (  # all that declare routes
     "chalicelib.api.runtimes",
     "chalicelib.compat.cce",
     "chalicelib.compat.nautes",
+    "chalicelib.compat.helm_engine",
+    "chalicelib.compat.cloudpods",
 )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from chalicelib.core.authz import VERBS
 from chalicelib.core.repositories import REPO_FIELDS
 from chalicelib.domain.fields import BOOL, NAME_PATTERN, STR
-from chalicelib.domain.models import STATUS_FILTERS, Action, OperationStatus
+from chalicelib.domain.models import LIST_SORTS, STATUS_FILTERS, Action, OperationStatus
+from chalicelib.domain.namefilter import MAX_PATTERN
 
 S = dict[str, Any]
 ACTIONS = [a.value for a in Action]
@@ -194,6 +195,14 @@ def json_response(schema: S, description: str = "OK") -> S:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def yaml_or_json(schema: S, description: str = "OK") -> S:
+    """A response as JSON, or as YAML text with ``?output=yaml``."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}, "application/yaml": {"schema": STR}},
+    }
+
+
 def errors(*codes: int) -> dict[str, S]:
     names = {
         400: "malformed request",
@@ -254,6 +263,7 @@ PATH_PARAMS: dict[str, S] = {  # every {parameter} a route path may hold
     "operation_id": param("operation_id", "path"),
     "version": param("version", "path", {"type": "string", "pattern": "^[0-9a-f]{16}$"}),
     "asset": param("asset", "path", {"type": "string", "pattern": "^[a-z0-9-]+[.][a-z]+$"}),
+    "revision": param("revision", "path", {"type": "string", "pattern": "^[0-9]{1,9}$"}),
     "access_key": param("access_key", "path"),
     "cluster_id": param("cluster_id", "path", {"type": "string", "maxLength": 64}),
     "chart_id": param("chart_id", "path", {"type": "string", "maxLength": 64}),
@@ -269,6 +279,13 @@ LIST_FILTERS = [
     param("name", desc="exact release name"),
     param("search", desc="substring of the release name"),
     param("chart", desc="chart name"),
+    param(
+        "filter",
+        schema={"type": "string", "maxLength": MAX_PATTERN},
+        desc="a regular expression the name matches (helm list --filter; no back references or look-arounds)",
+    ),
+    param("sort", schema={"type": "string", "enum": list(LIST_SORTS)}, desc="default: cluster, namespace, name"),
+    param("order", schema={"type": "string", "enum": ["asc", "desc"]}, desc="with sort; default asc"),
     *PAGING,
 ]
 RELEASE_LIST = json_response(
@@ -371,7 +388,7 @@ CHART_SHOW: S = {
         "version": STR,
         "digest": STR,
         "chart": {"type": "object"},
-        "values": STR,
+        "values": {"oneOf": [STR, {"type": "object"}], "description": "text; an object with format=json"},
         "readme": STR,
         "crds": {"type": "array", "items": {"type": "object", "required": ["path", "content"]}},
         "schema": {"type": "string", "description": "the text of values.schema.json (empty when there is none)"},

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from chalice.app import Request, Response
 
 from chalicelib.domain import multipart
@@ -108,6 +109,17 @@ def query_bools(query: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]
         else:
             out[key] = value
     return out
+
+
+OUTPUTS = ("json", "yaml")
+
+
+def output(body: dict[str, Any], asked: str | None) -> Any:
+    """``?output=json|yaml``: the body as JSON (default) or as one YAML document (``application/yaml``)."""
+    if v.choice("output", asked, OUTPUTS) != "yaml":
+        return body
+    text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return Response(body=text, status_code=200, headers={"Content-Type": "application/yaml"})
 
 
 def page(items: list[dict[str, Any]], token: str | None, key: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from chalicelib.core.repositories import UPLOADED, Connection, RepositoryRegistr
 from chalicelib.core.uploads import UploadedCharts
 from chalicelib.domain import archives, chartindex, dependencies, redact
 from chalicelib.domain import validate as v
+from chalicelib.domain import values as vals
 from chalicelib.domain.models import ChartSpec
 from chalicelib.errors import (
     ChartNotFound,
@@ -287,6 +288,26 @@ class Catalog:
         return out
 
     def show(
+        self,
+        repository: str,
+        chart: str,
+        version: str | None,
+        devel: bool,
+        parts: tuple[str, ...],
+        values_as_object: bool = False,
+    ) -> dict[str, Any]:
+        """``helm show``; ``values_as_object``: the chart's values.yaml read as helm reads it, as an object."""
+        out = self._show(repository, chart, version, devel, parts)
+        if values_as_object and "values" in out:
+            try:
+                out["values"] = vals.parse_values(out["values"] or None, "values.yaml")
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    "format", f"the chart's values.yaml cannot be shown as an object: {exc.message}"
+                ) from exc
+        return out
+
+    def _show(
         self, repository: str, chart: str, version: str | None, devel: bool, parts: tuple[str, ...]
     ) -> dict[str, Any]:
         ref = ChartRef.parse(f"{repository}/{chart}", "chart")

@@ -28,6 +28,7 @@ from chalicelib.config import WORKER_MARGIN_S
 from chalicelib.core.service import ReleaseService, error_json
 from chalicelib.domain.models import (
     Action,
+    ChartSpec,
     Idempotency,
     InstallSpec,
     Operation,
@@ -310,6 +311,8 @@ class Executor:
         if not self.store.start_operation(op.id):
             return None  # a concurrent delivery took it
         op = replace(op, status=OperationStatus.RUNNING, started_at=now())
+        if isinstance(spec, ChartSpec):
+            spec = spec.masked_by(self.service.added_masking(op.release.cluster, spec))
         try:
             result, record = self._run(op, spec, kubeconfig, deadline)
             return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)

@@ -28,7 +28,7 @@ from chalicelib.config import CREDENTIAL_CACHE_S
 from chalicelib.domain import chartindex, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import iso, now
-from chalicelib.errors import InvalidInput, RepositoryNotFound
+from chalicelib.errors import CharthouseError, InvalidInput, RepositoryNotFound
 
 log = logging.getLogger(__name__)
 
@@ -362,6 +362,18 @@ class RepositoryRegistry:
         repo = self._store_index(conn.repo, self._fetch_index(conn.repo.url, conn.access))
         self._store.put_repository(repo.name, repo.to_item())
         return repo
+
+    def refresh_all(self) -> tuple[list[Repository], list[dict[str, Any]]]:
+        """``helm repo update``: every repository's index fetched again. One that fails is reported (its error's
+        code and message, which name no credential) and the others go on."""
+        done: list[Repository] = []
+        failed: list[dict[str, Any]] = []
+        for repo in self.all():
+            try:
+                done.append(self.refresh(repo.name))
+            except CharthouseError as exc:
+                failed.append({"name": repo.name, "error": {"code": exc.code, "message": exc.message}})
+        return done, failed
 
     def index(self, name: str) -> dict[str, Any]:
         """The cached compact index of an HTTP repository (fetched once if the cache has none)."""

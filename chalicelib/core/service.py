@@ -5,9 +5,11 @@ No chalice and no subprocess here: helm, the store and the queue are injected.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from chalicelib.adapters.helm import Helm
@@ -18,8 +20,10 @@ from chalicelib.domain import manifests, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.domain.models import (
+    Action,
     ChartSpec,
     InstallSpec,
+    Lease,
     ListQuery,
     NameRequest,
     Operation,
@@ -34,7 +38,14 @@ from chalicelib.domain.models import (
     UpgradeSpec,
     now,
 )
-from chalicelib.errors import CharthouseError, HelmError, InvalidInput, ReleaseExists, ReleaseNotFound
+from chalicelib.errors import (
+    CharthouseError,
+    HelmError,
+    InvalidInput,
+    NoPreviousRevision,
+    ReleaseExists,
+    ReleaseNotFound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +54,27 @@ MAX_NOTES = 16 * 1024
 
 
 class ReleaseService:
-    def __init__(self, store: Store, registry: ClusterRegistry, helm: Helm) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: ClusterRegistry,
+        helm: Helm,
+        repository_masking: Callable[[ChartSpec], redact.Masking] = lambda spec: redact.NO_MASKING,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.helm = helm
+        self._repository_masking = repository_masking  # Catalog.masking: the chart repository's added rules
+        self._helm_version: str | None = None
+
+    def helm_version(self) -> str:
+        """The helm binary's version (``v4.0.1``), read once per container; ``unknown`` when helm cannot say."""
+        if self._helm_version is None:
+            try:
+                self._helm_version = self.helm.version or "unknown"
+            except CharthouseError:
+                return "unknown"
+        return self._helm_version
 
     # ------------------------------------------------------------ decisions before accepting
 
@@ -87,12 +115,36 @@ class ReleaseService:
             raise ReleaseNotFound(f"release {ref.key} not found")
         return record
 
-    def check_rollback(self, ref: ReleaseRef, revision: int) -> None:
+    def check_rollback(self, ref: ReleaseRef, revision: int) -> int:
+        """The revision a rollback goes to (``revision``, or the one before the current one); refused when there
+        is none: ``NoPreviousRevision`` (409) rather than helm's own error after the operation ran."""
         record = self.require_release(ref)
-        if record.status is ReleaseStatus.UNINSTALLED and not self.store.history(ref, 1):
+        history = self.store.history(ref, 1000)
+        if record.status is ReleaseStatus.UNINSTALLED and not history:
             raise ReleaseNotFound(f"release {ref.key} was uninstalled without history")
-        if revision and not any(r.revision == revision for r in self.store.history(ref, 1000)):
-            raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
+        if revision:
+            if not any(r.revision == revision for r in history):
+                raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
+            return revision
+        earlier = [r.revision for r in history if r.revision < record.revision]
+        if not earlier:
+            raise NoPreviousRevision(
+                f"release {ref.key} has no revision before {record.revision} to roll back to",
+                revision=record.revision,
+            )
+        return max(earlier)
+
+    def rollback_preview(self, ref: ReleaseRef, spec: RollbackSpec) -> dict[str, Any]:
+        """A rollback's dry run: what it would do, checked like the real one; nothing runs and nothing changes."""
+        target = self.check_rollback(ref, spec.revision)
+        record = self.require_release(ref)
+        to = next(r for r in self.store.history(ref, 1000) if r.revision == target)
+        return {
+            "dry_run": spec.dry_run,
+            "release": {**ref.to_json(), "revision": record.revision, "status": record.status.value},
+            "rollback_to": to.to_json(),
+            "new_revision": max(r.revision for r in self.store.history(ref, 1)) + 1,
+        }
 
     def check_test(self, ref: ReleaseRef) -> None:
         record = self.require_release(ref)
@@ -106,7 +158,14 @@ class ReleaseService:
 
     # ------------------------------------------------------------ dry run (synchronous)
 
+    def added_masking(self, cluster: str, spec: ChartSpec) -> redact.Masking:
+        """The cluster's and the chart repository's added masking rules (docs/SECURITY.md), to join to ``spec``'s
+        own ``set_sensitive`` (``ChartSpec.masked_by``): helm's messages are scrubbed by them, and the release
+        remembers them. Every surface's operations pass here (the executor, dry runs), so none can skip them."""
+        return self.registry.get(cluster).masking + self._repository_masking(spec)
+
     def dry_run(self, ref: ReleaseRef, spec: ChartSpec, reveal: bool = False) -> dict[str, Any]:
+        spec = spec.masked_by(self.added_masking(ref.cluster, spec))
         creds = self.registry.credentials(ref.cluster)
         if isinstance(spec, InstallSpec):
             release = self.helm.install(creds.kubeconfig, ref, spec)
@@ -130,13 +189,44 @@ class ReleaseService:
 
     # ------------------------------------------------------------ reads
 
+    def current(self, ref: ReleaseRef) -> ReleaseRecord | None:
+        """The stored record as it is right now: while an accepted operation holds the release, its status is
+        the one helm gives it meanwhile (``pending-install``, ``pending-upgrade``, ``pending-rollback``,
+        ``uninstalling``), from the moment it is accepted; a first install shows a record at revision 0."""
+        return self._pending(ref, self.store.get_release(ref), self.store.lease(ref))
+
+    def _pending(self, ref: ReleaseRef, record: ReleaseRecord | None, lease: Lease | None) -> ReleaseRecord | None:
+        if lease is None or lease.expired:
+            return record
+        op = self.store.get_operation(lease.operation_id)
+        if op is None or op.status.terminal or op.action not in _PENDING:
+            return record
+        if record is None or record.status is ReleaseStatus.UNINSTALLED:
+            if op.action not in (Action.INSTALL, Action.UPGRADE):
+                return record
+            return _pending_record(ref, op, record)
+        return dataclasses.replace(
+            record, status=_PENDING[op.action], last_action=op.action.value, last_operation_id=op.id
+        )
+
+    def _with_pending(self, records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+        """``current`` for a page of records: one query for the live leases, an operation read per held one."""
+        leases = {lease.ref.key: lease for lease in self.store.live_leases()} if records else {}
+        return [self._pending(r.ref, r, leases[r.ref.key]) or r if r.ref.key in leases else r for r in records]
+
     def get(
         self, ref: ReleaseRef, parts: tuple[str, ...], revision: int | None, reveal: bool = False
     ) -> dict[str, Any]:
         """The stored record, plus ``parts`` read through helm. Values and manifests are masked (secret-looking
-        keys, ``set_sensitive`` paths, the cluster's added rules, Secret data) unless ``reveal``."""
-        record = self.require_release(ref)
+        keys, ``set_sensitive`` paths, the cluster's added rules, Secret data) unless ``reveal``. A release being installed answers too
+        (``current``), without details until its first revision exists."""
+        self.registry.get(ref.cluster)
+        record = self.current(ref)
+        if record is None:
+            raise ReleaseNotFound(f"release {ref.key} not found")
         out = record.to_json()
+        if record.status is ReleaseStatus.PENDING_INSTALL and not self.store.history(ref, 1):
+            return out  # nothing helm could show yet
         if revision:
             match = [r for r in self.store.history(ref, 1000) if r.revision == revision]
             if not match:
@@ -174,14 +264,36 @@ class ReleaseService:
         return found.to_json() if found else None
 
     def history(self, ref: ReleaseRef, max_entries: int) -> list[dict[str, Any]]:
-        self.require_release(ref)
+        if self.current(ref) is None:
+            self.require_release(ref)
         return [r.to_json() for r in self.store.history(ref, max_entries)]
 
     def list(self, q: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of records. Sorted (``sort``) or filtered by a regular expression (``filter``), every matching
+        record is read first (at most ``MAX_WHOLE_LIST``), then paged with an offset token."""
         if q.cluster:
             self.registry.get(q.cluster)
-        records, token = self.store.list_releases(q)
-        return [r.to_json() for r in records], token
+        if not q.whole:
+            records, token = self.store.list_releases(q)
+            return [r.to_json() for r in self._with_pending(records)], token
+        start = _offset(q.next_token)
+        found: list[ReleaseRecord] = []
+        page = dataclasses.replace(q, limit=1000, next_token=None)
+        while True:
+            records, token = self.store.list_releases(page)
+            found += [r for r in records if q.filter is None or q.filter.matches(r.ref.name)]
+            if token is None or len(found) >= MAX_WHOLE_LIST:
+                break
+            page = dataclasses.replace(page, next_token=token)
+        if q.sort:
+            found.sort(key=lambda r: (r.ref.name, r.ref.namespace, r.ref.cluster))
+            if q.sort == "last_deployed":
+                found.sort(key=lambda r: r.last_deployed)
+        if q.reverse:
+            found.reverse()
+        more = start + q.limit < len(found)
+        shown = self._with_pending(found[start : start + q.limit])
+        return [r.to_json() for r in shown], f"{OFFSET}{start + q.limit}" if more else None
 
     # ------------------------------------------------------------ recovery (worker side of an unlock operation)
 
@@ -339,6 +451,48 @@ class HelmReadBack:
 
     def values(self) -> Any:
         return self.helm.get(self.kubeconfig, self.ref, "values", None)
+
+
+_PENDING = {
+    Action.INSTALL: ReleaseStatus.PENDING_INSTALL,
+    Action.UPGRADE: ReleaseStatus.PENDING_UPGRADE,
+    Action.ROLLBACK: ReleaseStatus.PENDING_ROLLBACK,
+    Action.UNINSTALL: ReleaseStatus.UNINSTALLING,
+}
+MAX_WHOLE_LIST = 10_000
+OFFSET = "offset:"
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    number = token.removeprefix(OFFSET)
+    if not token.startswith(OFFSET) or not number.isdigit() or len(number) > 9:
+        raise InvalidInput("next_token", "is not a token this API returned (for this sort or filter)")
+    return int(number)
+
+
+def _pending_record(ref: ReleaseRef, op: Operation, before: ReleaseRecord | None) -> ReleaseRecord:
+    """What a release being installed shows before helm has made its first revision."""
+    chart = str(op.request.get("chart") or "")
+    return ReleaseRecord(
+        ref=ref,
+        status=ReleaseStatus.PENDING_INSTALL,
+        revision=before.revision if before else 0,
+        chart_name=chart.rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz"),
+        chart_version=str(op.request.get("version") or ""),
+        app_version="",
+        first_deployed="",
+        last_deployed="",
+        description="Install accepted",
+        notes="",
+        values_digest=str(op.request.get("values") or ""),
+        labels=dict(op.request.get("labels") or {}),
+        last_action=op.action.value,
+        last_operation_id=op.id,
+        failures=0,
+        updated_at=op.created_at,
+    )
 
 
 def _sensitive(previous: ReleaseRecord | None, spec: Spec) -> tuple[tuple[str | int, ...], ...]:

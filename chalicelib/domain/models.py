@@ -18,6 +18,7 @@ from chalicelib.domain import fields, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.domain.fields import CASCADE_MODES, DRY_RUN_MODES, RECOVERY_POLICIES
+from chalicelib.domain.namefilter import NameFilter
 from chalicelib.errors import InvalidInput
 
 
@@ -309,6 +310,7 @@ ROLLBACK_FIELDS = fields.declare(
     "disable_hooks",
     "description",
     "max_history",
+    "dry_run",
 )
 
 
@@ -325,6 +327,7 @@ class RollbackSpec:
     disable_hooks: bool = False
     description: str | None = None
     max_history: int = 10
+    dry_run: str | None = None  # checked and answered at once (what it would roll back to); nothing runs
 
     @classmethod
     def from_json(cls, body: dict[str, Any], limits: Limits) -> RollbackSpec:
@@ -342,6 +345,7 @@ class RollbackSpec:
             disable_hooks=v.boolean("disable_hooks", body.get("disable_hooks")),
             description=v.text("description", body.get("description")),
             max_history=v.integer("max_history", body.get("max_history"), 0, 1000, limits.default_max_history) or 0,
+            dry_run=_dry_run(body.get("dry_run")),
         )
 
 
@@ -667,6 +671,17 @@ class ListQuery:
     statuses: tuple[str, ...] = ()
     limit: int = 100
     next_token: str | None = None
+    sort: str | None = None  # one of LIST_SORTS; None: the store's order (cluster, namespace, name)
+    reverse: bool = False
+    filter: NameFilter | None = None  # a regular expression on the name (namefilter.py)
+
+    @property
+    def whole(self) -> bool:
+        """Sorting and regular expressions need every matching record before the first page."""
+        return self.sort is not None or self.filter is not None
+
+
+LIST_SORTS = ("name", "last_deployed")
 
 
 @dataclass(frozen=True)

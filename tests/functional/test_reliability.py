@@ -269,6 +269,9 @@ def test_a_key_reused_on_another_release_is_422(api: Api) -> None:
     post(api, NS, {"name": "a", "chart": CHART})
     post(api, NS, {"name": "b", "chart": CHART})
     api.drain()
+    for name in ("a", "b"):  # a revision to roll back to (else 409 NoPreviousRevision)
+        api.call("PUT", f"{NS}/{name}", {"chart": CHART})
+    api.drain()
     assert post(api, f"{NS}/a/rollback", {}, key="rb")[0] == 202
     status, err = post(api, f"{NS}/b/rollback", {}, key="rb")  # same body, another release
     assert status == 422 and err["error"]["details"]["field"] == "Idempotency-Key"

@@ -27,6 +27,7 @@ PARAMS = {
     "policy": "p",
     "token": "t",
     "asset": "main.js",
+    "revision": "1",
     "access_key": "CHAK0",
     "cluster_id": "prod",
     "chart_id": "c0",

@@ -112,6 +112,10 @@ def leases_expired_before(ts: float) -> Query:
     return GSI1, Key("gsi1pk").eq(LEASES) & Key("gsi1sk").lt(sortable(ts))
 
 
+def leases_live_at(ts: float) -> Query:
+    return GSI1, Key("gsi1pk").eq(LEASES) & Key("gsi1sk").gte(sortable(ts))
+
+
 # ---------------------------------------------------------------- operations, idempotency keys, CloudFormation
 
 

@@ -151,6 +151,12 @@ class Operations(Part):
         items, _ = self.table.query_page(index, key, None, limit, None)
         return [codec.lease_from_item(i) for i in items]
 
+    def live_leases(self, limit: int = 1000) -> list[Lease]:
+        """Leases not yet expired: the releases an operation holds right now (one range query)."""
+        index, key = keys.leases_live_at(now())
+        items, _ = self.table.query_page(index, key, None, limit, None)
+        return [codec.lease_from_item(i) for i in items]
+
     def release_lease(self, ref: ReleaseRef, op_id: str) -> None:
         """Free the lease if ``op_id`` still holds it."""
         try:

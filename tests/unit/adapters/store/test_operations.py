@@ -95,6 +95,13 @@ def test_expired_leases_lists_only_the_expired_ones(store: Store) -> None:
     assert [(lease.ref, lease.operation_id) for lease in store.expired_leases()] == [(REF, stale.id)]
 
 
+def test_live_leases_lists_only_the_live_ones(store: Store) -> None:
+    stale, live = new_op(), new_op(OTHER)
+    store.accept(stale, lease_s=-1)
+    store.accept(live, lease_s=600)
+    assert [(lease.ref, lease.operation_id) for lease in store.live_leases()] == [(OTHER, live.id)]
+
+
 def test_release_lease_frees_only_our_own_lease(store: Store) -> None:
     op = new_op()
     store.accept(op, lease_s=600)
