@@ -15,9 +15,9 @@ from chalicelib.api.releases import bp as api
 from chalicelib.api.runtimes import bp as runtimes
 from chalicelib.api.worker import bp as worker
 from chalicelib.compat.cce import bp as cce
-from chalicelib.compat.nautes import bp as nautes
 from chalicelib.compat.cloudpods import bp as cloudpods
 from chalicelib.compat.helm_engine import bp as helm_engine
+from chalicelib.compat.nautes import bp as nautes
 
 app = Chalice(app_name="charthouse")
 app.log.setLevel(logging.INFO)
