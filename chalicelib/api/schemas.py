@@ -247,7 +247,7 @@ def finished(other: S | None) -> S:
     """The answer of an operation that ended within ``Prefer: wait`` (beside ``other``, a dry run's, if any)."""
     schema = ref("FinishedOperation")
     if other is not None:
-        schema = {"oneOf": [other["content"]["application/json"]["schema"], schema]}
+        schema = {"anyOf": [other["content"]["application/json"]["schema"], schema]}
     return json_response(schema, "ended within Prefer: wait" + (f", or {other['description']}" if other else ""))
 
 

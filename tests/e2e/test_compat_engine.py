@@ -4,6 +4,8 @@ the local cluster with a chart of a registered repository (real helm, real kube-
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -90,24 +92,29 @@ def admin_token(api: Api) -> str:
 
 
 def test_upload_chart_multipart(api: Api, stack: Stack, tmp_path: Path) -> None:
-    """POST /api/charts/upload with the form field chart (a .tgz), as helm-engine takes it; then install it."""
+    """POST /api/charts/upload with the form field chart (a .tgz), as helm-engine takes it; then install it. The
+    example chart is renamed first: other tests on this stack upload it too, and a version is immutable."""
+    chart = tmp_path / "engine-hello"
+    shutil.copytree(ROOT / "examples/charts/hello", chart)
+    meta = chart / "Chart.yaml"
+    meta.write_text(re.sub(r"(?m)^name: .*$", "name: engine-hello", meta.read_text()))
     done = subprocess.run(
-        [str(stack.cfg.helm_binary), "package", str(ROOT / "examples/charts/hello"), "-d", str(tmp_path)],
+        [str(stack.cfg.helm_binary), "package", str(chart), "-d", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    archive = tmp_path / "hello-0.1.0.tgz"
+    archive = tmp_path / "engine-hello-0.1.0.tgz"
     content_type, body = multipart.encode([("chart", archive.read_bytes(), archive.name)], "charthouse-e2e")
     req = urllib.request.Request(api.base + "/api/charts/upload", data=body, method="POST")
     req.add_header("Content-Type", content_type)
     req.add_header("Authorization", "Bearer " + admin_token(api))
     with urllib.request.urlopen(req, timeout=60) as resp:
         out = json.loads(resp.read())
-    assert out["code"] == 0 and out["data"]["ref"] == "uploaded/hello", out
-    assert "hello-0.1.0.tgz" in [c["name"] for c in ok(api.call("GET", "/api/charts/upload"))]
-    assert ok(api.call("POST", f"{RELEASES}/uploaded-hello?chart=uploaded/hello", {}))["status"] == "deployed"
+    assert out["code"] == 0 and out["data"]["ref"] == "uploaded/engine-hello", out
+    assert "engine-hello-0.1.0.tgz" in [c["name"] for c in ok(api.call("GET", "/api/charts/upload"))]
+    assert ok(api.call("POST", f"{RELEASES}/uploaded-hello?chart=uploaded/engine-hello", {}))["status"] == "deployed"
     assert api.call("DELETE", f"{RELEASES}/uploaded-hello")[1] == {"code": 0}
 
 
