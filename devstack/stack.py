@@ -83,6 +83,10 @@ class StackConfig:
         )
 
 
+# the ports of an isolated stack kept in <state-dir>/ports.json besides the cluster's (every server it starts)
+ISOLATED_PORTS = ("api_port", "aws_port", "charts_port", "repo_port", "registry_port", "git_port")
+
+
 def free_port() -> int:
     return free_port_numbers(1)[0]
 
@@ -566,18 +570,14 @@ def config_of(args: argparse.Namespace) -> StackConfig:
     ports_file = state / "ports.json"
     try:
         p = json.loads(ports_file.read_text())
-        ports = {"kube_ports": KubePorts(p["etcd"], p["peer"], p["kube"])} | {
-            k: p[k] for k in ("api_port", "aws_port", "charts_port", "repo_port", "registry_port")
-        }
+        ports = {"kube_ports": KubePorts(p["etcd"], p["peer"], p["kube"])} | {k: p[k] for k in ISOLATED_PORTS}
         return StackConfig(state_dir=state, stage="test", **ports, **overrides)
     except (OSError, ValueError, KeyError, TypeError):
         cfg = StackConfig.isolated(state, StackConfig.helm_binary, **overrides)
     state.mkdir(parents=True, exist_ok=True)
     k = cfg.kube_ports
     saved = {"etcd": k.etcd, "peer": k.etcd_peer, "kube": k.api}
-    saved |= {
-        name: getattr(cfg, name) for name in ("api_port", "aws_port", "charts_port", "repo_port", "registry_port")
-    }
+    saved |= {name: getattr(cfg, name) for name in ISOLATED_PORTS}
     ports_file.write_text(json.dumps(saved) + "\n")
     return cfg
 
