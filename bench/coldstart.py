@@ -33,12 +33,28 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.bench_releases import HELMS
 from bench.report import Series
 from deploy.bytecode import add_bytecode
 from devstack.stack import ROOT
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1000 * 1000  # bytes: function code plus every layer, unzipped (AWS: 250 MB)
 HEAVY = ("kubernetes", "yaml", "_yaml", "boto3", "botocore", "chalice", "urllib3", "dateutil")
+
+# The API handler called as Lambda calls it, with an API Gateway proxy event for a route that touches no cluster
+FIRST_REQUEST = """
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "api_handler", 1024, "cold-start"
+    def get_remaining_time_in_millis(self): return 28000
+request = {"resourcePath": "/v1/health", "httpMethod": "GET", "path": "/api/v1/health", "stage": "api",
+           "requestId": "cold-start", "identity": {"sourceIp": "127.0.0.1"}}
+event = {"resource": "/v1/health", "path": "/v1/health", "httpMethod": "GET", "headers": {"Host": "localhost"},
+         "multiValueHeaders": {"Host": ["localhost"]}, "queryStringParameters": None,
+         "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+         "requestContext": request, "body": None, "isBase64Encoded": False}
+answer = app.app(event, Context())
+assert answer["statusCode"] == 200 and '"helm_version": "v' in answer["body"].replace('":"', '": "'), answer
+"""
 
 # (label, module imported, first-call code run after it, the Lambda handler it stands for)
 PATHS: tuple[tuple[str, str, str, str], ...] = (
@@ -57,6 +73,12 @@ PATHS: tuple[tuple[str, str, str, str], ...] = (
         "app",
         "import kubernetes.config, kubernetes.client.api_client",
         "a worker's first operation (release_secrets.read)",
+    ),
+    (
+        "app + first request: GET /v1/health",
+        "app",
+        FIRST_REQUEST,
+        "a cold API container's first request, through the handler (no cluster, no AWS call; helm version once)",
     ),
     (
         "app + recovery: kubernetes CoreV1Api",
@@ -89,6 +111,7 @@ def _env(root: Path) -> dict[str, str]:
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",
             "CHARTHOUSE_QUEUE_URL": "http://127.0.0.1:9/queue",
+            "CHARTHOUSE_HELM_BINARY": str(HELMS[4]),  # the helm layer's binary (/opt/helm/helm on Lambda)
             "PYTHONPATH": str(root),
             "PYTHONDONTWRITEBYTECODE": "1",
         }

@@ -121,7 +121,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         registry,
         limits_of(cfg),
     )
-    intake.announcer.subscribe(runtimes.operation_ended)
+    intake.announcer.subscribe(lambda op, _: runtimes.operation_ended(op))
     return Deps(
         cfg,
         store,
@@ -160,8 +160,8 @@ def wire_events(
         store, registry, service, intake, notifier, DriftDetector(registry, service.helm), cfg.default_timeout_s
     )
     custom_resource = CustomResource(store, service, intake, catalog, limits_of(cfg), cfg.stage != "prod")
-    intake.announcer.subscribe(lambda op: notifier.operation_ended(op, store.get_release(op.release)))
-    intake.announcer.subscribe(custom_resource.operation_ended)
+    intake.announcer.subscribe(lambda op, rec: notifier.operation_ended(op, rec or store.get_release(op.release)))
+    intake.announcer.subscribe(lambda op, _: custom_resource.operation_ended(op))
     return notifier, reconciler, custom_resource
 
 

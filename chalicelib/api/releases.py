@@ -46,6 +46,7 @@ from chalicelib.domain.models import (
     OperationQuery,
     OperationStatus,
     ReconcileSpec,
+    ReleaseRecord,
     ReleaseRef,
     ReleaseTestSpec,
     RollbackSpec,
@@ -137,9 +138,8 @@ def _submit(action: Action, ref: ReleaseRef, spec: Spec, body: dict[str, Any], c
             return Response(body=d.service.dry_run(ref, spec, _reveal(ref)), status_code=200)
         budget = _inline_budget()
         if budget is not None and fits_inline(action, spec, budget):
-            op = _run_here(action, ref, spec, idem, budget - (time.monotonic() - started))
-        else:
-            op = d.intake.accept(action, ref, spec, idem)
+            return _accepted(*_run_here(action, ref, spec, idem, budget - (time.monotonic() - started)))
+        op = d.intake.accept(action, ref, spec, idem)
     return _accepted(op)
 
 
@@ -154,21 +154,24 @@ def _inline_budget() -> float | None:
     return min(wait, remaining() / 1000 - LAMBDA_MARGIN_S) if callable(remaining) else float(wait)
 
 
-def _run_here(action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None, seconds: float) -> Operation:
+def _run_here(
+    action: Action, ref: ReleaseRef, spec: Spec, idem: Idempotency | None, seconds: float
+) -> tuple[Operation, ReleaseRecord | None]:
     """Accept the operation without a message and run it in this function under the release's lease
-    (``Executor.execute_here``). If it cannot start here (Secrets Manager unavailable) it goes to the worker
-    after all; a replayed twin's operation is only waited for."""
+    (``Executor.execute_here``): the operation, and the release record it wrote (None: read the store). If it
+    cannot start here (Secrets Manager unavailable) it goes to the worker after all; a replayed twin's operation
+    is only waited for."""
     d = bootstrap.get()
     op = d.intake.accept(action, ref, spec, idem, enqueue=False)
     if op.status is not OperationStatus.QUEUED:
-        return op
+        return op, None
     try:
         done = d.executor.execute_here(op, spec, seconds)
     except DependencyUnavailable:
         log.info("operation %s could not start in the request; handed to the worker", op.id)
         d.intake.enqueue(op, spec)
-        return op
-    return done or op
+        return op, None
+    return (done.op, done.record) if done else (op, None)
 
 
 def _reveal(ref: ReleaseRef) -> bool:
@@ -200,9 +203,10 @@ def _preferred_wait() -> int | None:
     return min(int(found.group(1)), MAX_WAIT_S) if found else None
 
 
-def _accepted(op: Operation) -> Response:
+def _accepted(op: Operation, record: ReleaseRecord | None = None) -> Response:
     """202 with the operation to poll; or, asked to wait (``Prefer: wait=N``) and the operation ended in time,
-    200 (201 for an install that succeeded) with the finished operation and the release record."""
+    200 (201 for an install that succeeded) with the finished operation and the release record (``record``
+    when this request wrote it, else as stored)."""
     location: dict[str, str | list[str]] = {"Location": f"/v1/operations/{op.id}", "Content-Type": "application/json"}
     wait = _preferred_wait()
     if wait is None:
@@ -214,7 +218,7 @@ def _accepted(op: Operation) -> Response:
     if not op.status.terminal:
         return Response(body=op.to_json(), status_code=202, headers=location)
     created = op.action is Action.INSTALL and op.status is OperationStatus.SUCCEEDED
-    body = {**op.to_json(), "record": d.service.record(op.release)}
+    body = {**op.to_json(), "record": record.to_json() if record else d.service.record(op.release)}
     return Response(body=body, status_code=201 if created else 200, headers=location)
 
 

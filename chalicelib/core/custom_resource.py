@@ -288,7 +288,7 @@ class CustomResource:
         """An operation listener (``operations.Announcer``): answer the CloudFormation request attached to ``op``, if any, exactly once."""
         if op.action not in ENDING_ACTIONS:
             return
-        doc = self.store.take_cfn_reply(op.id)
+        doc = self.store.take_cfn_reply(op)
         if doc is None:
             return
         req = CfnRequest.from_attachment(doc)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from chalicelib.adapters.helm import KILL_MARGIN_S, kill_by
@@ -65,7 +65,9 @@ class ClusterJob(Protocol):
     def __call__(self, kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]: ...
 
 
-Listener = Callable[[Operation], None]
+# a listener gets the operation as stored and, when whoever ended it wrote it, the release record it left (None: the
+# listener reads the store if it needs the record)
+Listener = Callable[[Operation, ReleaseRecord | None], None]
 
 
 class Announcer:
@@ -80,9 +82,9 @@ class Announcer:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def ended(self, op_id: str, stored: Operation | None = None) -> None:
+    def ended(self, op_id: str, stored: Operation | None = None, record: ReleaseRecord | None = None) -> None:
         """Tell the listeners that an operation ended; they see it as stored (the verdict that won): ``stored``
-        when the caller knows its own write won, else read back."""
+        when the caller knows its own write won, else read back; ``record`` when the caller wrote the release's."""
         if not self._listeners:
             return
         try:
@@ -94,7 +96,7 @@ class Announcer:
             return
         for listener in self._listeners:
             try:
-                listener(op)
+                listener(op, record)
             except Exception:  # noqa: BLE001 - an event or an answer that failed must not undo the operation
                 log.exception("a listener failed on operation %s", op_id)
 
@@ -131,11 +133,11 @@ class Intake:
     ) -> Operation:
         """A new queued operation holding the release's lease (or, for a replayed Idempotency-Key, the earlier
         one). ``enqueue=False`` leaves it for the caller to run (``Executor.execute_here``) or ``enqueue``."""
-        op = Operation.new(action, ref, spec_summary(spec))
+        op = Operation.new(action, ref, spec_summary(spec), tuple(str(a["sk"]) for a in attachments))
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
         try:
-            self.store.accept(
+            op = self.store.accept(
                 op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem, attachments=attachments
             )
         except IdempotentReplay as exc:
@@ -210,6 +212,14 @@ def fits_inline(action: Action, spec: Spec, seconds: float) -> bool:
     return action in INLINE_ACTIONS and spec.timeout_s + INLINE_KILL_MARGIN_S + INLINE_RECORD_MARGIN_S <= seconds
 
 
+@dataclass(frozen=True)
+class Finished:
+    """An operation as a run ended it, and the release record the run wrote (None: it wrote none)."""
+
+    op: Operation
+    record: ReleaseRecord | None
+
+
 Outcome = tuple[dict[str, Any] | None, dict[str, Any]]  # (the release helm printed, if it did; extra result fields)
 
 
@@ -273,27 +283,28 @@ class Executor:
         if op is None or op.status is not OperationStatus.QUEUED:
             log.info("operation %s is not queued (any more); nothing to do", message.operation_id)
             return None
-        return self._execute(op, message.spec, remaining_s)
+        finished = self._execute(op, message.spec, remaining_s)
+        return finished.op if finished else None
 
-    def execute_here(self, op: Operation, spec: Spec, seconds: float) -> Operation | None:
+    def execute_here(self, op: Operation, spec: Spec, seconds: float) -> Finished | None:
         """Run an operation just accepted without a message (``Intake.accept(enqueue=False)``) in this process: the
         API function, holding the release's lease exactly as a worker would, recorded exactly as a worker records
         it. No helm process outlives ``seconds`` less ``INLINE_RECORD_MARGIN_S`` (kept to record the outcome), so
         the caller can answer in time; ``fits_inline`` says whether the operation's own helm timeout fits.
 
-        Returns the finished operation, or None if another runner took it. Raises ``DependencyUnavailable`` when
-        it could not start (nothing ran): the caller hands it to the worker (``Intake.enqueue``). If this process
-        dies meanwhile, the lease expires and the sweep recovers the release as it does for a lost worker."""
+        Returns the finished operation and the record it wrote, or None if another runner took it (its start is
+        conditional, as a worker's). Raises ``DependencyUnavailable`` when it could not start (nothing ran): the
+        caller hands it to the worker (``Intake.enqueue``). If this process dies meanwhile, the lease expires and
+        the sweep recovers the release as it does for a lost worker."""
         deadline = time.monotonic() + seconds - INLINE_RECORD_MARGIN_S
-        stored = self.store.get_operation(op.id)  # as stored: what the worker would start from and announce
-        if stored is None or stored.status is not OperationStatus.QUEUED:
+        if op.status is not OperationStatus.QUEUED:
             return None
         with kill_by(deadline):
-            return self._execute(stored, spec, None, deadline)
+            return self._execute(op, spec, None, deadline)
 
     def _execute(
         self, op: Operation, spec: Spec, remaining_s: float | None, deadline: float | None = None
-    ) -> Operation | None:
+    ) -> Finished | None:
         """Run ``op``; ``deadline`` (monotonic) bounds the read-back retries of an operation run in a request."""
         if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
             error = {
@@ -335,11 +346,11 @@ class Executor:
         record: ReleaseRecord | None,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
-    ) -> Operation:
+    ) -> Finished:
         done = _ended(op, status, result=result, error=error)
-        won = self.store.finish_operation(done, record)
-        self.announcer.ended(done.id, done if won else None)  # a verdict that won needs no read back
-        return done
+        won = self.store.finish_operation(done, record)  # the record is written either way
+        self.announcer.ended(done.id, done if won else None, record)  # a verdict that won needs no read back
+        return Finished(done, record)
 
     def _run(
         self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None

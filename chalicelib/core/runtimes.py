@@ -401,7 +401,7 @@ class RuntimeService:
 
     def operation_ended(self, op: Operation) -> None:
         """The announcer's listener: record the step's outcome, then submit the next step or stop."""
-        note = self.store.get_runtime_step(op.id)
+        note = self.store.get_runtime_step(op)
         if note is None:
             return
         name = str(note["runtime"])

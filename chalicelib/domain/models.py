@@ -574,11 +574,16 @@ class Operation:
     finished_at: float | None = None
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    # the kinds of item stored with it when it was accepted (a CloudFormation request, a runtime step), so that
+    # whoever looks for one when it ends need not read to find none; None: not known (stored before they were kept)
+    attachments: tuple[str, ...] | None = None
 
     PREFIX: ClassVar[str] = "op-"
 
     @classmethod
-    def new(cls, action: Action, release: ReleaseRef, request: dict[str, Any]) -> Operation:
+    def new(
+        cls, action: Action, release: ReleaseRef, request: dict[str, Any], attachments: tuple[str, ...] = ()
+    ) -> Operation:
         ts = now()
         return cls(
             id=f"{cls.PREFIX}{uuid.uuid4().hex}",
@@ -588,7 +593,12 @@ class Operation:
             created_at=ts,
             updated_at=ts,
             request=request,
+            attachments=attachments,
         )
+
+    def may_have(self, attachment: str) -> bool:
+        """Whether an item of this kind may be stored with it (False only when it is known not to be)."""
+        return self.attachments is None or attachment in self.attachments
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -42,10 +42,10 @@ def plain(item: Any) -> Any:
 
 
 def dynamo_safe(data: Any) -> Any:
-    """Floats to Decimal for the DynamoDB serializer, recursively."""
+    """Floats to Decimal for the DynamoDB serializer, tuples to the lists a read gives back, recursively."""
     if isinstance(data, dict):
         return {k: dynamo_safe(v) for k, v in data.items()}
-    if isinstance(data, list):
+    if isinstance(data, (list, tuple)):
         return [dynamo_safe(v) for v in data]
     if isinstance(data, float):
         return number(data)
@@ -147,6 +147,8 @@ def operation_attributes(op: Operation) -> dict[str, Any]:
         item["result"] = dynamo_safe(op.result)
     if op.error is not None:
         item["error"] = dynamo_safe(op.error)
+    if op.attachments is not None:
+        item["attachments"] = list(op.attachments)
     return item
 
 
@@ -164,6 +166,7 @@ def operation_from_item(item: dict[str, Any]) -> Operation:
         finished_at=i.get("finished_at"),
         result=i.get("result"),
         error=i.get("error"),
+        attachments=tuple(map(str, i["attachments"])) if "attachments" in i else None,
     )
 
 

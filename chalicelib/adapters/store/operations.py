@@ -51,8 +51,9 @@ class Operations(Part):
 
     def accept(
         self, op: Operation, lease_s: int, idem: Idempotency | None = None, attachments: tuple[dict[str, Any], ...] = ()
-    ) -> None:
-        """Record a queued operation, take the release's lease and claim the idempotency key, atomically.
+    ) -> Operation:
+        """Record a queued operation, take the release's lease and claim the idempotency key, atomically; the
+        operation as stored (its request as a read would give it back), without reading it.
         ``attachments`` are items stored with the operation in the same transaction (under the operation's
         partition, each at its own ``sk``: e.g. the CloudFormation request to answer when it ends, made by
         ``cfn_reply_item``).
@@ -62,11 +63,12 @@ class Operations(Part):
         """
         ts = now()
         lease = Lease(op.release, op.id, ts + lease_s)
+        record = operation_item(op)
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self.table.name,
-                    "Item": operation_item(op),
+                    "Item": record,
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -108,11 +110,12 @@ class Operations(Part):
                     }
                 }
             )
-        for attempt in range(ACCEPT_ATTEMPTS):
+        attempt = 0
+        while True:
             try:
                 # the token makes a retried call (response lost in transit) a no-op, not a conflict with itself
                 self.table.transact(items, token=f"{attempt}{op.id[1:]}")
-                return
+                return codec.operation_from_item(record)
             except ClientError as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if idem is not None and len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
@@ -120,7 +123,8 @@ class Operations(Part):
                 if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
                     raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
                 holder = self.lease_holder(op.release)
-                if holder is None and attempt + 1 < ACCEPT_ATTEMPTS:
+                attempt += 1
+                if holder is None and attempt < ACCEPT_ATTEMPTS:
                     continue  # the holder finished between our write and our read: the release is free now
                 raise ReleaseLocked(
                     f"release {op.release.key} is locked by operation {holder or 'that just ended; retry'}",
@@ -283,11 +287,14 @@ class Operations(Part):
         It holds the presigned ResponseURL: it is never listed, returned or logged, and expires (``ttl``)."""
         return {"sk": keys.CFN_REPLY, **codec.to_doc(reply), "ttl": int(now()) + CFN_REPLY_TTL_S}
 
-    def take_cfn_reply(self, op_id: str) -> dict[str, Any] | None:
-        """Claim the operation's CloudFormation request, once: the first caller gets it, every later one None."""
+    def take_cfn_reply(self, op: Operation) -> dict[str, Any] | None:
+        """Claim the operation's CloudFormation request, once: the first caller gets it, every later one None (and
+        an operation accepted without one, at no read)."""
+        if not op.may_have(keys.CFN_REPLY):
+            return None
         try:
             resp = self.table.update(
-                keys.cfn_reply(op_id),
+                keys.cfn_reply(op.id),
                 UpdateExpression="SET answered_at = :t",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(answered_at)",
                 ExpressionAttributeValues={":t": codec.number(now())},

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
 from chalicelib.adapters.store.table import Part
+from chalicelib.domain.models import Operation
 
 
 class Runtimes(Part):
@@ -64,6 +65,9 @@ class Runtimes(Part):
         """The attachment (see ``accept``) naming the runtime sync step an operation is, written with it."""
         return {"sk": keys.RUNTIME_STEP, **codec.to_doc(doc)}
 
-    def get_runtime_step(self, op_id: str) -> dict[str, Any] | None:
-        item = self.table.get(keys.runtime_step(op_id), consistent=True)
+    def get_runtime_step(self, op: Operation) -> dict[str, Any] | None:
+        """The runtime step ``op`` is (None for an operation accepted without one, at no read)."""
+        if not op.may_have(keys.RUNTIME_STEP):
+            return None
+        item = self.table.get(keys.runtime_step(op.id), consistent=True)
         return codec.from_doc(item) if item else None

@@ -23,6 +23,7 @@ from chalicelib.domain.models import (
     OperationQuery,
     OperationStatus,
     ReconcileSpec,
+    ReleaseRecord,
     ReleaseRef,
     ReleaseStatus,
     RollbackSpec,
@@ -55,6 +56,11 @@ class World:
     intake: Intake
     executor: Executor
     ended: list[Operation] = field(default_factory=list)
+    records: list[ReleaseRecord | None] = field(default_factory=list)  # as each ending was announced with it
+
+    def heard(self, op: Operation, record: ReleaseRecord | None) -> None:
+        self.ended.append(op)
+        self.records.append(record)
 
     def install(self, ref: ReleaseRef = REF, chart: str = CHART, idem: Idempotency | None = None) -> Operation:
         spec, _ = InstallSpec.from_json({"name": ref.name, "chart": chart}, LIMITS)
@@ -79,7 +85,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         intake = Intake(store, queue, lease_grace_s=60, announcer=announcer)  # type: ignore[arg-type]
         executor = Executor(store, service, announcer, reconcile=_no_reconcile)
         w = World(store, helm, queue, service, announcer, intake, executor)
-        announcer.subscribe(w.ended.append)
+        announcer.subscribe(w.heard)
         yield w
 
 
@@ -304,12 +310,12 @@ def test_an_operation_ended_meanwhile_is_not_run(world: World) -> None:
 
 
 def test_a_failing_listener_does_not_undo_the_operation(world: World) -> None:
-    def broken(op: Operation) -> None:
+    def broken(op: Operation, record: ReleaseRecord | None) -> None:
         raise RuntimeError("the event bus is down")
 
     later: list[Operation] = []
     world.announcer.subscribe(broken)
-    world.announcer.subscribe(later.append)
+    world.announcer.subscribe(lambda op, _: later.append(op))
     world.install()
     done = world.run_next()
     assert done is not None and done.status is OperationStatus.SUCCEEDED
@@ -364,9 +370,13 @@ def test_execute_here_runs_without_a_message_and_stops_helm_by_the_deadline(worl
     spec, _ = InstallSpec.from_json({"name": REF.name, "chart": CHART, "timeout": 10}, LIMITS)
     op = world.intake.accept(Action.INSTALL, REF, spec, enqueue=False)
     assert world.queue.bodies == []  # nothing for the worker
-    done = world.executor.execute_here(op, spec, 15)
-    assert done is not None and done.status is OperationStatus.SUCCEEDED and world.ended == [done]
+    finished = world.executor.execute_here(op, spec, 15)
+    assert finished is not None
+    done = finished.op
+    assert done.status is OperationStatus.SUCCEEDED and world.ended == [done]
     assert world.store.get_operation(op.id) == done and world.store.lease(REF) is None
+    # the answer and the listeners get the record the run wrote, as stored, without reading it back
+    assert finished.record is not None and finished.record == world.store.get_release(REF) == world.records[0]
     assert world.executor.execute_here(op, spec, 15) is None  # already run: never twice
 
 

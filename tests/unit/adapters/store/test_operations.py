@@ -237,21 +237,32 @@ def test_unfinished_operations_are_the_queued_and_running_ones(store: Store) -> 
 
 
 def test_a_cloudformation_request_is_stored_with_its_operation_and_taken_once(store: Store) -> None:
-    op = new_op()
     reply = {"response_url": "https://s3.example/presigned?sig=x", "request_id": "r1"}
-    store.accept(op, lease_s=600, attachments=(store.cfn_reply_item(reply),))
-    assert store.get_operation(op.id) == op  # the attachment is not the operation record
-    assert store.take_cfn_reply(op.id) == reply
-    assert store.take_cfn_reply(op.id) is None
-    assert store.take_cfn_reply("op-without-one") is None
+    attachment = store.cfn_reply_item(reply)
+    op = replace(new_op(), attachments=(attachment["sk"],))
+    store.accept(op, lease_s=600, attachments=(attachment,))
+    assert store.get_operation(op.id) == op  # the attachment is not the operation record; its kind is kept
+    assert store.take_cfn_reply(op) == reply
+    assert store.take_cfn_reply(op) is None
+    assert store.take_cfn_reply(replace(op, id="op-without-one")) is None
+    assert store.take_cfn_reply(replace(op, attachments=None)) is None  # kinds unknown: read, already taken
+
+
+def test_an_operation_known_to_have_no_attachment_is_not_read(store: Store) -> None:
+    op = new_op()
+    assert op.attachments == ()
+    store.accept(op, lease_s=600, attachments=(store.cfn_reply_item({"request_id": "r3"}),))  # not declared
+    assert store.take_cfn_reply(op) is None  # never looked for
+    assert store.take_cfn_reply(replace(op, attachments=None)) == {"request_id": "r3"}  # stored before kinds were kept
 
 
 def test_an_attachment_is_written_only_with_its_operation(store: Store) -> None:
     store.accept(new_op(), lease_s=600)
-    refused = new_op()
+    attachment = store.cfn_reply_item({"request_id": "r2"})
+    refused = replace(new_op(), attachments=(attachment["sk"],))
     with pytest.raises(ReleaseLocked):
-        store.accept(refused, lease_s=600, attachments=(store.cfn_reply_item({"request_id": "r2"}),))
-    assert store.take_cfn_reply(refused.id) is None
+        store.accept(refused, lease_s=600, attachments=(attachment,))
+    assert store.take_cfn_reply(refused) is None
 
 
 def test_a_cloudformation_request_expires(store: Store) -> None:

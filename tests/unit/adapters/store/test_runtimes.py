@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.adapters.store import Store
 from chalicelib.domain.models import Action, Operation, ReleaseRef
 
@@ -27,7 +29,9 @@ def test_status_is_written_over_the_version_it_was_read_at(store: Store) -> None
 
 
 def test_the_step_note_is_written_with_its_operation(store: Store) -> None:
-    op = Operation.new(Action.UPGRADE, ReleaseRef("c", "ns", "web"), {})
-    store.accept(op, lease_s=60, attachments=(store.runtime_step_item({"runtime": "a", "run": "r1", "index": 0}),))
-    assert store.get_runtime_step(op.id) == {"runtime": "a", "run": "r1", "index": 0}
-    assert store.get_runtime_step("op-none") is None
+    note = store.runtime_step_item({"runtime": "a", "run": "r1", "index": 0})
+    op = Operation.new(Action.UPGRADE, ReleaseRef("c", "ns", "web"), {}, (note["sk"],))
+    store.accept(op, lease_s=60, attachments=(note,))
+    assert store.get_runtime_step(op) == {"runtime": "a", "run": "r1", "index": 0}
+    assert store.get_runtime_step(replace(op, id="op-none")) is None
+    assert store.get_runtime_step(replace(op, attachments=())) is None  # known to have none: not read
