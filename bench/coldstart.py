@@ -35,7 +35,8 @@ from typing import Any
 
 from bench.bench_releases import HELMS
 from bench.report import Series
-from deploy.bytecode import add_bytecode
+from deploy.bytecode import runtime_interpreter
+from deploy.stack import RUNTIME
 from devstack.stack import ROOT
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1000 * 1000  # bytes: function code plus every layer, unzipped (AWS: 250 MB)
@@ -119,11 +120,19 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
-def one_run(module: str, first_call: str, root: Path, importtime: bool = False) -> tuple[dict[str, Any], str]:
+def runtime_python() -> str:
+    """The functions' runtime Python when this machine has it (``deploy.bytecode.runtime_interpreter``), which then
+    packages, compiles and imports as Lambda would; else this interpreter."""
+    return runtime_interpreter(RUNTIME) or sys.executable
+
+
+def one_run(
+    module: str, first_call: str, root: Path, importtime: bool = False, python: str = sys.executable
+) -> tuple[dict[str, Any], str]:
     """One fresh interpreter on the unzipped package ``root``: (measurements, stderr). ``-S``: no site-packages,
     so only the package and the standard library are importable, as on Lambda."""
     code = CHILD.format(module=module, first_call=first_call or "pass", heavy=HEAVY)
-    argv = [sys.executable, "-S", *(["-X", "importtime"] if importtime else []), "-c", code]
+    argv = [python, "-S", *(["-X", "importtime"] if importtime else []), "-c", code]
     done = subprocess.run(argv, cwd=root, env=_env(root), capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"import {module} failed: {done.stderr.strip()[-500:]}")
@@ -147,7 +156,7 @@ def slowest_imports(importtime_stderr: str, top: int = 8, skip: tuple[str, ...] 
     return sorted(best.items(), key=lambda kv: -kv[1])[:top]
 
 
-def measure_imports(runs: int, shipped: Path, plain: Path) -> list[dict[str, Any]]:
+def measure_imports(runs: int, shipped: Path, plain: Path, python: str = sys.executable) -> list[dict[str, Any]]:
     """Every path: import and first-call seconds from the package with bytecode (``shipped``) and without it
     (``plain``), alternating, n = ``runs`` each."""
     out = []
@@ -155,13 +164,13 @@ def measure_imports(runs: int, shipped: Path, plain: Path) -> list[dict[str, Any
         cached_imp, cached_first, cold_imp, cold_first = Series(), Series(), Series(), Series()
         info: dict[str, Any] = {}
         for _ in range(runs):
-            info, _ = one_run(module, first_call, shipped)
+            info, _ = one_run(module, first_call, shipped, python=python)
             cached_imp.add(info["import_s"])
             cached_first.add(info["first_call_s"])
-            cold, _ = one_run(module, first_call, plain)
+            cold, _ = one_run(module, first_call, plain, python=python)
             cold_imp.add(cold["import_s"])
             cold_first.add(cold["first_call_s"])
-        _, stderr = one_run(module, first_call, shipped, importtime=True)
+        _, stderr = one_run(module, first_call, shipped, importtime=True, python=python)
         out.append(
             {
                 "path": label,
@@ -217,12 +226,13 @@ def zip_sizes(path: Path, depth: int = 1) -> dict[str, Any]:
     }
 
 
-def package(tmp: Path) -> dict[str, Any]:
-    """``chalice package --stage dev`` with the merge template, into ``tmp`` (not dist/)."""
+def package(tmp: Path, python: str) -> dict[str, Any]:
+    """``chalice package --stage dev`` with the merge template, into ``tmp`` (not dist/); when ``python`` is the
+    runtime's, its dependencies rebuilt for it as ``make package`` does (``deploy.runtime``)."""
     merge = tmp / "merge.json"
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     steps = [
-        [sys.executable, "-m", "deploy.merge_template", str(merge)],
+        [sys.executable, "-m", "deploy.merge_template", str(merge), "dev"],
         [
             str(Path(sys.executable).parent / "chalice"),
             "package",
@@ -233,6 +243,8 @@ def package(tmp: Path) -> dict[str, Any]:
             str(tmp / "out"),
         ],
     ]
+    if python != sys.executable:
+        steps.append([sys.executable, "-m", "deploy.runtime", str(tmp / "out")])
     for argv in steps:
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
@@ -241,22 +253,27 @@ def package(tmp: Path) -> dict[str, Any]:
 
 
 def measure(runs: int) -> dict[str, Any]:
-    """Package once (``chalice package``, then ``deploy.bytecode`` on a copy), then imports and sizes."""
+    """Package once (``chalice package``, then ``deploy.bytecode`` on a copy), then imports and sizes: with the
+    runtime's Python when this machine has it (``runtime_python``)."""
     build = ROOT / "layers" / "helm" / "build"
+    python = runtime_python()
     with tempfile.TemporaryDirectory(prefix="bench-package-") as name:
         tmp = Path(name)
-        plain_zip = package(tmp)
+        plain_zip = package(tmp, python)
         if "error" in plain_zip:
             raise RuntimeError(plain_zip["error"])
         shipped = tmp / "shipped.zip"
         shutil.copy(tmp / "out" / "deployment.zip", shipped)
-        add_bytecode(shipped)
+        compile_with = "import sys; from pathlib import Path; from deploy.bytecode import add_bytecode; "
+        compile_with += "add_bytecode(Path(sys.argv[1]))"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run([python, "-c", compile_with, str(shipped)], cwd=ROOT, env=env, check=True, timeout=900)
         roots = (
             unzip_read_only(shipped, tmp / "shipped"),
             unzip_read_only(tmp / "out" / "deployment.zip", tmp / "plain"),
         )
         try:
-            imports = measure_imports(runs, *roots)
+            imports = measure_imports(runs, *roots, python=python)
         finally:
             for root in roots:
                 _writable(root)  # so that the temp directory can be removed
@@ -269,7 +286,8 @@ def measure(runs: int) -> dict[str, Any]:
     out["limit_unzipped_bytes"] = LAMBDA_UNZIPPED_LIMIT
     out["function_plus_helm4_layer_unzipped_bytes"] = code + helm4
     out["headroom_bytes"] = LAMBDA_UNZIPPED_LIMIT - code - helm4
-    return {"runs": runs, "imports": imports, "sizes": out}
+    version = subprocess.run([python, "--version"], capture_output=True, text=True).stdout.strip()
+    return {"runs": runs, "python": version, "imports": imports, "sizes": out}
 
 
 # ---------------------------------------------------------------- tables
@@ -340,7 +358,12 @@ def render(result: dict[str, Any], md: bool = False) -> str:
     )
     return "\n\n".join(
         [
-            block(f"3. Cold start: import time in a fresh interpreter (ms, n={result['runs']} each)", header, rows, md),
+            block(
+                f"3. Cold start: import time in a fresh {result.get('python', 'interpreter')} (ms, n={result['runs']} each)",
+                header,
+                rows,
+                md,
+            ),
             block("3b. Sizes", ["artifact", "zip", "unzipped", "largest parts (unzipped)"], size_rows, md),
         ]
     )

@@ -6,23 +6,27 @@ read-only, so without this every cold container compiles every module it imports
 Every ``.py`` in the zip (but ``NOT_COMPILED``) gets ``__pycache__/<module>.<tag>.pyc`` beside it, compiled by ``compileall`` with the
 *unchecked-hash* invalidation mode: the interpreter loads it without comparing it with the source's mtime, which
 the zip's extraction does not keep exactly, and never tries to rewrite it. A ``.pyc`` only serves the Python minor
-that wrote it (its tag, e.g. ``cpython-313``), so this compiles only when the running interpreter is the functions'
-runtime (read from the packaged template), and otherwise skips and says so: such a package still works, it only
-compiles at import (about 0.7 s of a cold start, docs/PERFORMANCE.md).
+that wrote it (its tag, e.g. ``cpython-313``), so it is compiled by the functions' runtime (read from the packaged
+template): this interpreter when it is that Python, else that Python found on this machine (``runtime_interpreter``:
+on ``PATH`` or installed by pyenv), run on this module. Without one it skips and says so: such a package still
+works, it only compiles at import (about 0.3 s of a cold start, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import compileall
 import json
+import os
 import py_compile
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 ZIP_NAME = "deployment.zip"
 # Not compiled: the generated kubernetes API and model classes (~47 MB of bytecode) are imported only by the rare
 # paths that build ``CoreV1Api`` (cluster probe, namespaces, recovery), and the asyncio client (~25 MB) never;
@@ -33,6 +37,27 @@ NOT_COMPILED = re.compile(r"(^|/)kubernetes/(aio|client/api|client/models)/")
 def interpreter_runtime() -> str:
     """The Lambda runtime name of the running interpreter: ``python3.11``."""
     return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def runtime_interpreter(runtime: str) -> str | None:
+    """An interpreter on this machine that is ``runtime`` (``python3.13``): on ``PATH``, or a pyenv installation
+    (pyenv's shims answer only for the versions selected). None when there is none."""
+    found = shutil.which(runtime)
+    pyenv = sorted(Path.home().glob(f".pyenv/versions/{runtime.removeprefix('python')}.*/bin/{runtime}"))
+    want = runtime.removeprefix("python")
+    for candidate in [*([found] if found else []), *map(str, reversed(pyenv))]:
+        try:
+            done = subprocess.run(
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except OSError:
+            continue
+        if done.returncode == 0 and done.stdout.strip() == want:
+            return candidate
+    return None
 
 
 def packaged_runtimes(out_dir: Path) -> set[str]:
@@ -93,6 +118,10 @@ def main(argv: list[str]) -> int:
         return 2
     out_dir = Path(argv[0])
     runtimes, mine = packaged_runtimes(out_dir), interpreter_runtime()
+    other = runtime_interpreter(next(iter(runtimes))) if len(runtimes) == 1 and runtimes != {mine} else None
+    if other:  # compiled by the runtime's own Python: this module needs the standard library only
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.run([other, "-m", "deploy.bytecode", str(out_dir)], cwd=ROOT, env=env).returncode
     if runtimes and runtimes != {mine}:
         # a .pyc of another minor is never loaded there: shipping it would only add megabytes
         print(

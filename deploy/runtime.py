@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "requirements.txt"
 ZIP_NAME = "deployment.zip"
 APP_ROOTS = ("app.py", "chalicelib/", "chalice/")  # what Chalice adds that is not a dependency
+# Not shipped: the kubernetes client's asyncio half (kubernetes/aio) and the aiohttp family only it needs. No path
+# imports them (the app uses the synchronous client; tests/functional/test_package.py imports every path without
+# them), and they are ~40 MB of the 250 MB a function and its layers may unzip to.
+NOT_SHIPPED = re.compile(
+    r"^(kubernetes/aio/|(aiohttp|aiohttp_retry|aiosignal|aiohappyeyeballs|frozenlist|multidict|propcache|yarl)"
+    r"(/|-[^/]*\.dist-info/))"
+)
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")  # glibc of AL2023: 2.34
 
 
@@ -76,7 +84,7 @@ def retarget(archive: Path, deps: Path) -> int:
                 dst.writestr(info, src.read(info.filename), zipfile.ZIP_DEFLATED)
         for path in sorted(deps.rglob("*")):
             rel = path.relative_to(deps).as_posix()
-            if path.is_dir() or "__pycache__/" in rel or rel == ".complete":
+            if path.is_dir() or "__pycache__/" in rel or rel == ".complete" or NOT_SHIPPED.match(rel):
                 continue
             entry = zipfile.ZipInfo(rel, date_time=(2020, 1, 1, 0, 0, 0))
             entry.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16

@@ -21,6 +21,7 @@ import glob
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from chalicelib.core.uploads import UploadedCharts
 from chalicelib.domain import archives, chartindex, dependencies, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
+from chalicelib.domain.archive_cache import ArchiveCache
 from chalicelib.domain.models import ChartSpec
 from chalicelib.errors import (
     ChartNotFound,
@@ -90,6 +92,7 @@ class Catalog:
         self.uploads = uploads
         self._helm = helm_binary
         self.limits = limits
+        self.archives = ArchiveCache()  # per container: a chart named by digest is downloaded once
 
     # ------------------------------------------------------------ checks at the API
 
@@ -212,7 +215,9 @@ class Catalog:
         """The archive bytes of an HTTP, URL or uploaded chart (not OCI: helm pulls those)."""
         if ref.kind == "uploaded":
             upload = self.uploads.resolve(ref.name, version, devel)
-            return Archive(self.uploads.archive(upload), upload["version"])
+            return Archive(
+                self._by_digest(upload.get("digest"), lambda: self.uploads.archive(upload)), upload["version"]
+            )
         if ref.kind == "url":
             access = conn.access if conn else Access(ref.location)
             data = self._get(ref.location, access, ref)
@@ -222,11 +227,20 @@ class Catalog:
         entry = chartindex.resolve(self.repos.index(conn.repo.name), conn.repo.name, ref.name, version, devel)
         if not entry.urls:
             raise ChartVersionNotFound(f"chart {ref.name} {entry.version} has no download URL in the index")
-        data = self._get(entry.urls[0], conn.access, ref)
+        data = self._by_digest(entry.digest, lambda: self._get(entry.urls[0], conn.access, ref))
         if entry.digest and entry.digest != archives.inspect(data, self.limits).digest:
             raise InvalidInput("chart", f"{ref.name} {entry.version} does not match the digest in the index")
         prov = self._get(entry.urls[0] + ".prov", conn.access, ref, MAX_PROV_BYTES) if with_prov else None
         return Archive(data, entry.version, prov, entry.urls[0])
+
+    def _by_digest(self, digest: str | None, download: Callable[[], bytes]) -> bytes:
+        """The archive with this sha256 digest, kept from an earlier download when there was one."""
+        data = self.archives.get(digest) if digest else None
+        if data is None:
+            data = download()
+            if digest:
+                self.archives.put(digest, data)  # kept only if it is what the digest says
+        return data
 
     def _get(self, url: str, access: Access, ref: ChartRef, max_bytes: int | None = None) -> bytes:
         try:

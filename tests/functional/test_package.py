@@ -38,6 +38,9 @@ def test_runtime_dependencies_replace_chalices_and_keep_the_app(tmp_path: Path) 
     (deps / "yaml" / "_yaml.cpython-313-x86_64-linux-gnu.so").write_text("y")
     (deps / "yaml" / "__pycache__").mkdir()
     (deps / "yaml" / "__pycache__" / "x.pyc").write_text("stale")
+    for unused in ("kubernetes/aio/__init__.py", "aiohttp/__init__.py", "aiohttp-3.14.5.dist-info/METADATA"):
+        (deps / unused).parent.mkdir(parents=True, exist_ok=True)
+        (deps / unused).write_text("never imported")
     assert runtime.retarget(archive, deps) == 1
     with zipfile.ZipFile(archive) as zf:
         assert sorted(zf.namelist()) == [
@@ -49,15 +52,48 @@ def test_runtime_dependencies_replace_chalices_and_keep_the_app(tmp_path: Path) 
     assert runtime.version() == RUNTIME.removeprefix("python") and runtime.cache_dir().name.startswith(RUNTIME)
 
 
-def test_bytecode_only_when_this_python_is_the_runtime(packaged: Path, tmp_path: Path) -> None:
+NOT_SHIPPED_IMPORT = """
+import importlib.abc, re, sys
+from deploy.runtime import NOT_SHIPPED
+class NotShipped(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if NOT_SHIPPED.match(name.replace(".", "/") + "/"):
+            raise ImportError(f"{name} is not shipped")
+sys.meta_path.insert(0, NotShipped())
+import app
+import kubernetes.config, kubernetes.client.api_client
+from kubernetes import client
+client.CoreV1Api
+print("imported")
+"""
+
+
+def test_every_kubernetes_path_imports_without_what_is_not_shipped() -> None:
+    """The worker's read-back (ApiClient), the probe, namespaces and recovery (CoreV1Api) need none of what
+    ``deploy.runtime.NOT_SHIPPED`` leaves out of the package."""
+    done = subprocess.run(
+        [sys.executable, "-c", NOT_SHIPPED_IMPORT], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr[-2000:]
+
+
+def test_bytecode_is_compiled_by_the_runtimes_python(packaged: Path, tmp_path: Path) -> None:
     assert bytecode.packaged_runtimes(packaged) == {RUNTIME}
-    if bytecode.interpreter_runtime() != RUNTIME:  # a .pyc of another minor is never loaded: none is shipped
+    loader = sys.executable
+    if bytecode.interpreter_runtime() != RUNTIME:
+        other = bytecode.runtime_interpreter(RUNTIME)
         before = (packaged / "deployment.zip").stat().st_size
         assert bytecode.main([str(packaged)]) == 0
-        assert (packaged / "deployment.zip").stat().st_size == before
-    # the mechanism, with this Python: what make package ships when it runs under the runtime's Python
-    bytecode.add_bytecode(packaged / "deployment.zip")
-    tag = sys.implementation.cache_tag
+        if other is None:  # no such Python here: nothing shipped (a .pyc of another minor is never loaded)
+            assert (packaged / "deployment.zip").stat().st_size == before
+            bytecode.add_bytecode(packaged / "deployment.zip")  # the mechanism, with this Python
+        else:  # compiled by the runtime's own Python, found on this machine
+            loader = other
+    else:
+        assert bytecode.main([str(packaged)]) == 0
+    tag = subprocess.run(
+        [loader, "-c", "import sys; print(sys.implementation.cache_tag)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     with zipfile.ZipFile(packaged / "deployment.zip") as zf:
         names = set(zf.namelist())
         zf.extractall(tmp_path / "task")
@@ -75,7 +111,7 @@ def test_bytecode_only_when_this_python_is_the_runtime(packaged: Path, tmp_path:
     (tmp_path / "task" / "chalicelib/domain/semver.py").write_text("raise RuntimeError('source was compiled')\n")
     code = "import chalicelib.domain.semver as m; print(m.__cached__)"
     env = {"PYTHONPATH": str(tmp_path / "task"), "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([loader, "-S", "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(_pyc("chalicelib/domain/semver.py", tag))
 

@@ -135,3 +135,36 @@ def test_a_dependency_from_an_unregistered_source_is_refused(
         _materialize(tmp_path, repository, monkeypatch)
     assert exc.value.field == "dependency_update" and words in exc.value.message
     assert fetched == []  # nothing was fetched from it
+
+
+# ---------------------------------------------------------------- archives kept by digest
+
+
+def test_a_repository_chart_is_downloaded_once_per_container(fetched: list[tuple[str, Any, Any]]) -> None:
+    catalog = Catalog(Registered(URL, INDEX), SimpleNamespace(), "/nonexistent", archives.Limits())  # type: ignore[arg-type]
+    spec = SimpleNamespace(chart="deps/db", version="1.4.0", devel=False, verify=False, dependency_update=False)
+    for _ in range(2):
+        with Workdir("") as workdir:
+            chart = catalog.materialize(spec, workdir)  # type: ignore[arg-type]
+            assert Path(chart.path).read_bytes() == DB["1.4.0"]
+    assert [url for url, _, _ in fetched] == [f"{URL}/db-1.4.0.tgz"]  # the second install used the kept archive
+    spec.version = "2.0.0"
+    with Workdir("") as workdir:
+        catalog.materialize(spec, workdir)  # type: ignore[arg-type]
+    assert len(fetched) == 2  # another digest: downloaded
+
+
+def test_an_archive_unlike_its_index_digest_is_refused_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def tampered(url: str, *args: Any) -> bytes:
+        calls.append(url)
+        return DB["1.0.0"]  # not what the index says 1.4.0 is
+
+    monkeypatch.setattr(catalog_module, "fetch", tampered)
+    catalog = Catalog(Registered(URL, INDEX), SimpleNamespace(), "/nonexistent", archives.Limits())  # type: ignore[arg-type]
+    spec = SimpleNamespace(chart="deps/db", version="1.4.0", devel=False, verify=False, dependency_update=False)
+    for _ in range(2):
+        with Workdir("") as workdir, pytest.raises(InvalidInput, match="does not match the digest"):
+            catalog.materialize(spec, workdir)  # type: ignore[arg-type]
+    assert len(calls) == 2 and len(catalog.archives) == 0
