@@ -153,9 +153,13 @@ class HelmCli:
         self.kubeconfig = kubeconfig
         self.scratch = scratch
         scratch.mkdir(parents=True, exist_ok=True)
+        # a user's helm keeps the cluster's API discovery in ~/.kube/cache between calls, as the service's does
+        self.kube_cache = scratch / "kube-cache"
+        self.kube_cache.mkdir(mode=0o700, exist_ok=True)
 
     def run(self, args: list[str], timeout: float = 330.0) -> tuple[float, str]:
-        """Run helm with a fresh HOME/HELM_*_HOME; returns (seconds of the helm process alone, stdout)."""
+        """Run helm with a fresh HOME/HELM_*_HOME and the kept discovery cache; returns (seconds of the helm
+        process alone, stdout)."""
         with tempfile.TemporaryDirectory(dir=self.scratch) as home:
             env = {
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -164,6 +168,7 @@ class HelmCli:
                 "HELM_CACHE_HOME": f"{home}/cache",
                 "HELM_CONFIG_HOME": f"{home}/config",
                 "HELM_DATA_HOME": f"{home}/data",
+                "KUBECACHEDIR": str(self.kube_cache),
                 "TMPDIR": home,
             }
             started = time.perf_counter()

@@ -10,6 +10,8 @@ table; ``HelmCli`` only glues them to ``run``.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import logging
 import os
@@ -61,8 +63,21 @@ GET_WHAT = ("values", "manifest", "notes", "hooks", "metadata")
 # ---------------------------------------------------------------- work directory
 
 
+@functools.cache
+def kube_cache_dir() -> str:
+    """This process's cache of the clusters' API discovery (``KUBECACHEDIR``), shared by its helm processes and kept
+    for its lifetime: helm otherwise asks every cluster for its API groups on each call and writes ~140 files that
+    each work directory would have to remove (10-40 ms, docs/PERFORMANCE.md). Entries are per API server URL and
+    hold no credentials; helm re-reads a cluster's discovery when a kind is missing from it (a CRD added since).
+    A private directory (``mkdtemp``: 0700, a random name), removed when the process exits."""
+    path = tempfile.mkdtemp(prefix="charthouse-kube-cache-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 class Workdir:
-    """A fresh 0700 directory with a 0600 kubeconfig and helm's homes; removed on exit."""
+    """A fresh 0700 directory with a 0600 kubeconfig and helm's homes; removed on exit. The clusters' API
+    discovery is cached apart (``kube_cache_dir``)."""
 
     def __init__(self, kubeconfig: str) -> None:
         self._kubeconfig = kubeconfig
@@ -95,6 +110,7 @@ class Workdir:
             "HELM_CACHE_HOME": str(self.path / "cache"),
             "HELM_CONFIG_HOME": str(self.path / "config"),
             "HELM_DATA_HOME": str(self.path / "data"),
+            "KUBECACHEDIR": kube_cache_dir(),
             "TMPDIR": str(self.path),
         }
 

@@ -196,6 +196,13 @@ def test_workdir_is_private_and_removed() -> None:
     assert not path.exists()
 
 
+def test_the_discovery_cache_is_private_and_outlives_work_directories() -> None:
+    with helm.Workdir("") as one, helm.Workdir("") as two:
+        cache = Path(one.env()["KUBECACHEDIR"])
+        assert two.env()["KUBECACHEDIR"] == str(cache) and not cache.is_relative_to(one.path)
+    assert cache.is_dir() and (cache.stat().st_mode & 0o777) == 0o700  # kept for the next helm call
+
+
 LIMITS = Limits(780, 300, 10, True)
 
 
