@@ -18,10 +18,10 @@ from devstack.stack import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs"
-OVERHEAD_FILES = ("2026-11-27-inline-helm4.json", "2026-11-27-inline-helm3.json")
-SCALE_FILE = "2026-11-21-helm4.json"  # the full run: 1,000 / 10,000 / 100,000 records
-REAL_FILES = ("2026-11-21-helm4.json", "2026-11-21-helm4-real1000.json")  # helm's list on 101 and 1,001 releases
-THROUGHPUT_FILE = "2026-11-21-helm4.json"
+OVERHEAD_FILES = ("2026-11-28-helm4.json", "2026-11-28-helm3.json")
+SCALE_FILE = "2026-11-28-helm4.json"  # the full run: 1,000 / 10,000 / 100,000 records
+REAL_FILES = ("2026-11-28-helm4.json", "2026-11-21-helm4-real1000.json")  # helm's list on 101 and 1,001 releases
+THROUGHPUT_FILE = "2026-11-28-helm4.json"
 VERBS = ("install", "upgrade", "rollback", "uninstall")
 
 SYNC_SEGMENTS = (
