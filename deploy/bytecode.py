@@ -9,7 +9,7 @@ the zip's extraction does not keep exactly, and never tries to rewrite it. A ``.
 that wrote it (its tag, e.g. ``cpython-313``), so it is compiled by the functions' runtime (read from the packaged
 template): this interpreter when it is that Python, else that Python found on this machine (``runtime_interpreter``:
 on ``PATH`` or installed by pyenv), run on this module. Without one it skips and says so: such a package still
-works, it only compiles at import (about 0.3 s of a cold start, docs/PERFORMANCE.md).
+works, it only compiles at import (about 0.5 s of a cold start, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def interpreter_runtime() -> str:
 def runtime_interpreter(runtime: str) -> str | None:
     """An interpreter on this machine that is ``runtime`` (``python3.13``): on ``PATH``, or a pyenv installation
     (pyenv's shims answer only for the versions selected). None when there is none."""
-    found = shutil.which(runtime)
-    pyenv = sorted(Path.home().glob(f".pyenv/versions/{runtime.removeprefix('python')}.*/bin/{runtime}"))
     want = runtime.removeprefix("python")
-    for candidate in [*([found] if found else []), *map(str, reversed(pyenv))]:
+    found = shutil.which(runtime)
+    pyenv = sorted(Path.home().glob(f".pyenv/versions/{want}.*/bin/{runtime}"), reverse=True)  # newest patch first
+    for candidate in [*([found] if found else []), *map(str, pyenv)]:
         try:
             done = subprocess.run(
                 [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
@@ -53,7 +53,7 @@ def runtime_interpreter(runtime: str) -> str | None:
                 text=True,
                 timeout=30,
             )
-        except OSError:
+        except (OSError, subprocess.TimeoutExpired):
             continue
         if done.returncode == 0 and done.stdout.strip() == want:
             return candidate
