@@ -616,7 +616,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         starting.clear()
-    (state / "stack.json").write_text(json.dumps({"api": stack.api, "pid": os.getpid()}) + "\n")
+    ready = state / "stack.json.tmp"  # written whole, then renamed: whoever waits for stack.json never reads half
+    ready.write_text(json.dumps({"api": stack.api, "pid": os.getpid()}) + "\n")
+    ready.replace(state / "stack.json")
     print(
         EXAMPLE.format(
             api=stack.api,
