@@ -8,11 +8,14 @@ from chalicelib.api.admin import bp as admin
 from chalicelib.api.cfn import bp as cfn
 from chalicelib.api.charts import ARCHIVE_TYPES
 from chalicelib.api.charts import bp as charts
+from chalicelib.api.clusters import bp as clusters
 from chalicelib.api.console import bp as console
 from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
-from chalicelib.api.releases import bp as api
+from chalicelib.api.operations import bp as operations
+from chalicelib.api.releases import bp as releases
 from chalicelib.api.runtimes import bp as runtimes
+from chalicelib.api.web import bp as web
 from chalicelib.api.worker import bp as worker
 from chalicelib.compat.cce import bp as cce
 from chalicelib.compat.cloudpods import bp as cloudpods
@@ -24,7 +27,10 @@ app.log.setLevel(logging.INFO)
 logging.getLogger("chalicelib").setLevel(logging.INFO)
 app.api.binary_types = sorted({*app.api.binary_types, *ARCHIVE_TYPES, "multipart/form-data"})  # uploads: bytes
 app.register_blueprint(guard)  # authentication, authorization and audit of every request
-app.register_blueprint(api)
+app.register_blueprint(web)  # Chalice's own errors in the service's error shape
+app.register_blueprint(clusters)
+app.register_blueprint(releases)
+app.register_blueprint(operations)
 app.register_blueprint(admin)
 app.register_blueprint(charts)
 app.register_blueprint(runtimes)  # declared releases from Git, planned and kept in sync

@@ -34,12 +34,13 @@ from chalicelib.core.drift import DriftDetector
 from chalicelib.core.operations import Announcer, Executor, Intake
 from chalicelib.core.reconcile import Reconciler
 from chalicelib.core.recovery import Recovery
+from chalicelib.core.releases import Releases
 from chalicelib.core.repositories import RepositoryRegistry
 from chalicelib.core.runtimes import GitReader, RuntimeService
 from chalicelib.core.service import ReleaseService
 from chalicelib.core.uploads import UploadedCharts
 from chalicelib.domain import archives
-from chalicelib.domain.models import Limits
+from chalicelib.domain.models import Limits, Operation, ReconcileSpec
 
 
 # Throttling and transient errors are retried by botocore itself (standard mode: backoff with jitter); every call
@@ -68,6 +69,7 @@ class Deps:
     access_keys: AccessKeys
     differ: Differ
     runtimes: RuntimeService
+    releases: Releases  # the hall: one use case per release verb, for every door (core/releases.py)
 
     @property
     def limits(self) -> Limits:
@@ -108,9 +110,15 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     announcer = Announcer(store)
     intake = Intake(store, queue, cfg.lease_grace_s, announcer)
     recovery = Recovery(store, intake, limits_of(cfg), cfg.recovery_policy)
-    notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, catalog)
-    executor = Executor(store, service, announcer, reconciler.run)
+    authorizer = Authorizer(store, cfg.admins)
     differ = Differ(store, registry, service.helm)
+
+    def reconcile(kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]:
+        return reconciler.run(kubeconfig, op, spec)  # the reconciler corrects drift through the hall: built after
+
+    executor = Executor(store, service, announcer, reconcile)
+    releases = Releases(authorizer, registry, service, catalog, intake, executor, recovery, differ)
+    notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, releases)
     runtimes = RuntimeService(
         store,
         Vault(secrets, cfg.runtime_secret_prefix, "runtime credentials"),
@@ -120,6 +128,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         differ,
         registry,
         limits_of(cfg),
+        releases,
     )
     intake.announcer.subscribe(lambda op, _: runtimes.operation_ended(op))
     return Deps(
@@ -133,7 +142,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         recovery,
         catalog,
         Tokens(store),
-        Authorizer(store, cfg.admins),
+        authorizer,
         AuditLog(store, cfg.audit_days),
         notifier,
         reconciler,
@@ -141,6 +150,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         AccessKeys(store, Vault(secrets, cfg.access_key_secret_prefix, "access key secrets")),
         differ,
         runtimes,
+        releases,
     )
 
 
@@ -151,15 +161,22 @@ def wire_events(
     registry: ClusterRegistry,
     service: ReleaseService,
     intake: Intake,
-    catalog: Catalog,
+    releases: Releases,
 ) -> tuple[Notifier, Reconciler, CustomResource]:
     """State-change events, reconcile and the CloudFormation custom resource, told of every operation that ends."""
     events = session.client("events", config=aws_config(cfg.aws_timeout_s)) if cfg.event_bus else None
     notifier = Notifier(events, cfg.event_bus)
     reconciler = Reconciler(
-        store, registry, service, intake, notifier, DriftDetector(registry, service.helm), cfg.default_timeout_s
+        store,
+        registry,
+        service,
+        intake,
+        notifier,
+        DriftDetector(registry, service.helm),
+        cfg.default_timeout_s,
+        releases,
     )
-    custom_resource = CustomResource(store, service, intake, catalog, limits_of(cfg), cfg.stage != "prod")
+    custom_resource = CustomResource(store, releases, limits_of(cfg), cfg.stage != "prod")
     intake.announcer.subscribe(lambda op, rec: notifier.operation_ended(op, rec or store.get_release(op.release)))
     intake.announcer.subscribe(lambda op, _: custom_resource.operation_ended(op))
     return notifier, reconciler, custom_resource

@@ -76,7 +76,9 @@ class Route:
 
 TABLE: dict[tuple[str, str], Route] = {}
 ROUTE_MODULES = (  # all that declare routes
+    "chalicelib.api.clusters",
     "chalicelib.api.releases",
+    "chalicelib.api.operations",
     "chalicelib.api.charts",
     "chalicelib.api.admin",
     "chalicelib.api.console",

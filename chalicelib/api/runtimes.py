@@ -16,15 +16,15 @@ from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
 from chalicelib.api.routes import route
+from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
 from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
-from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec
+from chalicelib.domain.runtimes import GitRepositorySpec
 from chalicelib.errors import PayloadTooLarge
 
 bp = Blueprint(__name__)
 RUNTIME = "/v1/runtimes/{runtime}"
-WRITE_VERBS = ("install", "upgrade", "uninstall")
 MAX_WEBHOOK_BYTES = 1 << 20
 
 STR = {"type": "string"}
@@ -125,31 +125,6 @@ DELETED_SCHEMA: s.S = {
         "errors": {"type": "array", "items": {"type": "object"}},
     },
 }
-
-
-def require_on_destination(destination: dict[str, Any], verbs: tuple[str, ...]) -> None:
-    """The caller holds every one of ``verbs`` on every namespace of the destination."""
-    authorizer = bootstrap.get().authorizer
-    for namespace in destination.get("namespaces") or []:
-        for verb in verbs:
-            authorizer.require(principal(), verb, destination["cluster"], namespace)
-
-
-def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
-    """Shared with the Nautes shape (compat/nautes.py): check the caller on the old and new destination, then put."""
-    d = bootstrap.get()
-    spec, secrets = RuntimeSpec.from_json(name, body, origin)
-    require_on_destination(spec.destination.to_json(), WRITE_VERBS)
-    existing = d.runtimes.declared(name)
-    if existing is not None:
-        require_on_destination(existing["destination"], WRITE_VERBS)
-    return d.runtimes.put(spec, secrets)
-
-
-def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:
-    out = bootstrap.get().runtimes.view(v.dns_label("runtime", name))
-    require_on_destination(out["destination"], verbs)
-    return out
 
 
 @route(

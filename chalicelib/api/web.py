@@ -1,4 +1,6 @@
-"""HTTP plumbing shared by the route blueprints: the one mapping from domain errors to HTTP, request parsing."""
+"""HTTP plumbing shared by the route blueprints and the compat surfaces: the one mapping from domain errors to HTTP
+(and Chalice's own errors put in the same shape), request parsing (JSON and multipart bodies, query strings, a
+release list's filters), paging and output formats. No route is declared here."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from chalice.app import Request, Response
+from chalice.app import Blueprint, Request, Response
 
 from chalicelib.domain import multipart
 from chalicelib.domain import validate as v
+from chalicelib.domain.models import LIST_SORTS, STATUS_FILTERS, ListQuery
+from chalicelib.domain.namefilter import NameFilter
 from chalicelib.errors import (
     CharthouseError,
     Conflict,
@@ -26,6 +30,7 @@ from chalicelib.errors import (
 )
 
 log = logging.getLogger(__name__)
+bp = Blueprint(__name__)  # carries the middleware below (app.py registers it)
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_FORM_BYTES = 10 * 1000 * 1000  # API Gateway's body limit
@@ -47,6 +52,24 @@ def error_response(exc: CharthouseError) -> Response:
         status = 400
     body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+@bp.middleware("http")
+def chalice_errors_in_our_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers some requests itself (405 method not allowed, 415 media type, 400 bad body) with
+    ``{"Code", "Message"}``: give those the service's error shape too, so every error reads the same."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        response.body = {
+            "error": {
+                "code": str(body["Code"]).removesuffix("Error") or "Error",
+                "message": str(body["Message"]),
+                "details": {},
+            }
+        }
+        response.headers["Content-Type"] = "application/json"
+    return response
 
 
 def handled(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,3 +151,31 @@ def page(items: list[dict[str, Any]], token: str | None, key: str) -> dict[str, 
 
 def limit(query: dict[str, str]) -> int:
     return v.integer("limit", query.get("limit"), 1, 1000, 100) or 100
+
+
+LIST_PARAMS = frozenset({"namespace", "status", "name", "search", "chart", "limit", "next_token", "filter", "sort"})
+
+
+def list_query(query: dict[str, str], cluster: str | None, namespace: str | None) -> ListQuery:
+    """A release list's filters from query parameters (``/v1`` and the compat surfaces)."""
+    statuses: tuple[str, ...] = ()
+    if query.get("status"):
+        statuses = tuple(query["status"].split(","))
+        for s in statuses:
+            if s not in STATUS_FILTERS:
+                raise InvalidInput("status", f"must be one of {', '.join(STATUS_FILTERS)} (comma-separated)")
+    return ListQuery(
+        cluster=v.dns_label("cluster", cluster) if cluster else None,
+        namespace=v.dns_label("namespace", namespace or query.get("namespace"))
+        if (namespace or query.get("namespace"))
+        else None,
+        name=v.release_name("name", query["name"]) if query.get("name") else None,
+        search=v.text("search", query.get("search"), 53),
+        chart=v.text("chart", query.get("chart"), 128),
+        statuses=statuses,
+        limit=limit(query),
+        next_token=query.get("next_token"),
+        sort=v.choice("sort", query.get("sort"), LIST_SORTS),
+        reverse=v.choice("order", query.get("order"), ("asc", "desc")) == "desc",
+        filter=NameFilter.parse("filter", query["filter"]) if query.get("filter") else None,
+    )

@@ -27,13 +27,12 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import JSON, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.authz import SELF
+from chalicelib.core.releases import Caller, Outcome, Releases
 from chalicelib.domain import archives, multipart, redact, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
-    Action,
     InstallSpec,
     ListQuery,
-    Operation,
     OperationStatus,
     ReleaseRef,
     RollbackSpec,
@@ -186,10 +185,19 @@ def _release(ref: ReleaseRef, with_values: bool = True) -> dict[str, Any]:
     return shapes.release(record, values)
 
 
-def _finished(op: Operation, status_code: int, chart: dict[str, Any] | None = None) -> Response:
-    """Wait for ``op``; a failure is an error in CCE's shape, otherwise the release as it now is."""
+def _hall() -> Releases:
+    return bootstrap.get().releases
+
+
+def _caller() -> Caller:
+    """CCE's client expects a finished answer: the hall waits up to ``WAIT_S`` for the operation's end."""
+    return Caller(principal(), wait_s=WAIT_S)
+
+
+def _finished(outcome: Outcome, status_code: int, chart: dict[str, Any] | None = None) -> Response:
+    """A failure is an error in CCE's shape, otherwise the release as it now is."""
     d = bootstrap.get()
-    op = d.intake.wait(op.id, WAIT_S)
+    op = outcome.op
     headers: dict[str, str | list[str]] = {OPERATION_HEADER: op.id, "Content-Type": "application/json"}
     if op.status is OperationStatus.FAILED:
         error = op.error or {}
@@ -227,7 +235,6 @@ def create_release(cluster_id: str) -> Response:
     body = _body()
     v.no_unknown(body, CREATE_FIELDS)
     namespace = v.dns_label("namespace", body.get("namespace"))
-    d.authorizer.require(principal(), "install", cluster, namespace)
     params = _parameters(body.get("parameters"))
     entry = _chart_entry(body.get("chart_id"))
     spec_json = _chart_spec(entry, body, params)
@@ -239,18 +246,18 @@ def create_release(cluster_id: str) -> Response:
         raise InvalidInput("name", "is required (or parameters.name_template)")
     if params.get("replace"):
         spec_json["replace"] = True
-    spec, name_req = InstallSpec.from_json(spec_json, d.limits)
-    ref = ReleaseRef.parse(cluster, namespace, d.service.resolve_name(cluster, spec.chart, name_req))
     if params.get("dry_run"):
-        dry = d.service.dry_run(ref, spec, False)
+        spec_json["dry_run"] = True
+    spec, name_req = InstallSpec.from_json(spec_json, d.limits)
+    outcome = _hall().install(_caller(), cluster, namespace, spec, name_req)  # checked, masked, dry run or accepted
+    if outcome.dry_run is not None:
+        ref = outcome.ref
         shown = shapes.release(
             {**ref.to_json(), "chart": entry["name"], "chart_version": entry["version"], "status": "pending-install"},
-            redact.mask_values(dry.get("values", spec_json["values"])),
+            outcome.values,
         )
         return Response(body={**shown, "status_description": "dry run: nothing was installed"}, status_code=201)
-    d.service.check_install(ref, spec)
-    d.catalog.check(spec)
-    return _finished(d.intake.accept(Action.INSTALL, ref, spec), 201, entry)
+    return _finished(outcome, 201, entry)
 
 
 @cce_route(
@@ -309,7 +316,6 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
     body = _body()
     v.no_unknown(body, UPDATE_FIELDS)
     action = v.choice("action", body.get("action") or "upgrade", ("upgrade", "rollback")) or "upgrade"
-    d.authorizer.require(principal(), action, ref.cluster, ref.namespace)
     params = _parameters(body.get("parameters"))
     if action == "rollback":
         revision = params.get("release_version")
@@ -317,21 +323,18 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
         if params.get("no_hooks"):
             rollback["disable_hooks"] = True
         spec = RollbackSpec.from_json(rollback, d.limits)
-        d.service.check_rollback(ref, spec.revision)
-        return _finished(d.intake.accept(Action.ROLLBACK, ref, spec), 200)
-    record = d.service.get(ref, (), None)
-    entry = (
-        _chart_entry(body["chart_id"])
-        if body.get("chart_id")
-        else _chart_entry(shapes.chart_uuid(str(record.get("chart")), str(record.get("chart_version"))), "chart_id")
-    )
+        return _finished(_hall().rollback(_caller(), ref, spec), 200)
+    if body.get("chart_id"):
+        entry = _chart_entry(body["chart_id"])
+    else:  # the chart the release has (none: ReleaseNotFound)
+        d.authorizer.require(principal(), "upgrade", ref.cluster, ref.namespace)
+        record = d.service.get(ref, (), None)
+        entry = _chart_entry(shapes.chart_uuid(str(record.get("chart")), str(record.get("chart_version"))), "chart_id")
     spec_json = _chart_spec(entry, body, params)
     if params.get("reset_values"):
         spec_json["reset_values"] = True
     upgrade = UpgradeSpec.from_json(spec_json, d.limits)
-    d.service.check_upgrade(ref, upgrade)
-    d.catalog.check(upgrade)
-    return _finished(d.intake.accept(Action.UPGRADE, ref, upgrade), 200, entry)
+    return _finished(_hall().upgrade(_caller(), ref, upgrade), 200, entry)
 
 
 @cce_route("DELETE", RELEASE, verb="uninstall", summary="CCE: delete a release", scope=_scope)
@@ -339,8 +342,7 @@ def delete_release(cluster_id: str, namespace: str, name: str) -> Response:
     d = bootstrap.get()
     ref = ReleaseRef.parse(cluster_name(cluster_id), namespace, name)
     spec = UninstallSpec.from_json({}, d.limits)
-    d.service.check_uninstall(ref)
-    answer = _finished(d.intake.accept(Action.UNINSTALL, ref, spec), 200)
+    answer = _finished(_hall().uninstall(_caller(), ref, spec), 200)
     if answer.status_code == 200 and isinstance(answer.body, dict):
         answer.body = json.dumps(f"release {ref.name} deleted" if answer.body.get("status") == "DELETED" else "")
     return answer

@@ -19,7 +19,6 @@ from chalice.app import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
-from chalicelib.api.releases import list_query
 from chalicelib.api.routes import route
 from chalicelib.compat import sync
 from chalicelib.core.authz import SELF
@@ -269,19 +268,11 @@ def create() -> Any:
         ours["name"] = body["release_name"]
     else:
         ours["generate_name"] = True
-    d = bootstrap.get()
-    spec, name_req = InstallSpec.from_json(ours, d.limits)
-    ref = ReleaseRef.parse(cluster, namespace or "default", d.service.resolve_name(cluster, spec.chart, name_req))
-
-    def check() -> None:
-        d.service.check_install(ref, spec)
-        d.catalog.check(spec)
-
-    if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
-        sync.allow("install", ref.cluster, ref.namespace)
-        check()
-        return d.service.dry_run(ref, spec)
-    return _ended(sync.submit(Action.INSTALL, ref, spec, check), ref)
+    spec, name_req = InstallSpec.from_json(ours, bootstrap.get().limits)
+    outcome = sync.hall().install(sync.caller(), cluster, namespace or "default", spec, name_req)
+    if outcome.dry_run is not None:  # as /v1: checked, then answered at once; nothing recorded
+        return outcome.dry_run
+    return _ended(sync.ended(outcome), outcome.ref)
 
 
 @route(
@@ -323,7 +314,7 @@ def list_releases() -> dict[str, Any]:
         if query.get(key):
             filters[key] = query[key]
     sync.allow("read", cluster, namespace)
-    q = list_query(filters, cluster, namespace)
+    q = web.list_query(filters, cluster, namespace)
     items = [] if query.get("type") == "internal" else _all(q)
     page = items[offset : offset + limit] if limit else items[offset:]
     data = [
@@ -381,16 +372,10 @@ def upgrade(name: str) -> Any:
     if not chart or "/" not in str(chart):
         raise InvalidInput("chart_name", "is required (<repository>/<chart>)")
     spec = UpgradeSpec.from_json({"chart": chart, **_values(body)}, d.limits)
-
-    def check() -> None:
-        d.service.check_upgrade(ref, spec)
-        d.catalog.check(spec)
-
-    if spec.dry_run:
-        sync.allow("upgrade", ref.cluster, ref.namespace)
-        check()
-        return d.service.dry_run(ref, spec)
-    return _ended(sync.submit(Action.UPGRADE, ref, spec, check), ref)
+    outcome = sync.hall().upgrade(sync.caller(), ref, spec)
+    if outcome.dry_run is not None:
+        return outcome.dry_run
+    return _ended(sync.ended(outcome), ref)
 
 
 @route(
@@ -440,7 +425,7 @@ def rollback(name: str) -> Any:
     d = bootstrap.get()
     ours = {k: body[k] for k in ("revision", "description") if body.get(k) not in (None, "")}
     spec = RollbackSpec.from_json(ours, d.limits)
-    return _ended(sync.submit(Action.ROLLBACK, ref, spec, lambda: d.service.check_rollback(ref, spec.revision)), ref)
+    return _ended(sync.ended(sync.hall().rollback(sync.caller(), ref, spec)), ref)
 
 
 @route(
@@ -455,8 +440,7 @@ def rollback(name: str) -> Any:
 )
 def delete(name: str) -> Any:
     ref = _ref(name, {}, _query(WHERE))
-    d = bootstrap.get()
-    return _ended(sync.submit(Action.UNINSTALL, ref, UninstallSpec(), lambda: d.service.check_uninstall(ref)), ref)
+    return _ended(sync.ended(sync.hall().uninstall(sync.caller(), ref, UninstallSpec())), ref)
 
 
 REPO_PARAMS = ("limit", "offset", "details", "all", "type", "scope", "search", "name", *WHERE)

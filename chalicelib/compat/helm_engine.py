@@ -20,7 +20,6 @@ from chalice.app import Blueprint
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
-from chalicelib.api.releases import list_query
 from chalicelib.api.routes import route
 from chalicelib.compat import sync
 from chalicelib.config import VERSION
@@ -29,7 +28,6 @@ from chalicelib.core.repositories import UPLOADED
 from chalicelib.domain import fields, multipart
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
-    Action,
     InstallSpec,
     ReleaseRef,
     RollbackSpec,
@@ -75,7 +73,6 @@ CHART_FIELDS = {
     "version": "version",
 }
 UPGRADE_ONLY = {"force": "force", "install": "install", "cleanup_on_fail": "cleanup_on_fail"}
-INSTALL_ONLY: dict[str, str] = {}
 REPO_FIELDS = ("repo", "username", "password", "ca_file", "cert_file", "key_file", "keyring", "insecure_skip_verify")
 REFUSED = {
     "recreate": "was removed from Helm 3 (pods are restarted by a changed pod template instead)",
@@ -252,19 +249,12 @@ def install(namespace: str, name: str) -> dict[str, Any]:
         body = _body([*CHART_FIELDS, *REPO_FIELDS])
         _refuse(body)
         ours = {**_translate(body, CHART_FIELDS), "chart": _chart(query, body), "name": name}
-        spec, _ = InstallSpec.from_json(ours, bootstrap.get().limits)
-        ref = ReleaseRef.parse(cluster, namespace, name)
-        d = bootstrap.get()
-
-        def check() -> None:
-            d.service.check_install(ref, spec)
-            d.catalog.check(spec)
-
-        if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
-            sync.allow("install", cluster, namespace)
-            check()
-            return d.service.dry_run(ref, spec)
-        return _ended(sync.submit(Action.INSTALL, ref, spec, check), ref)
+        spec, name_req = InstallSpec.from_json(ours, bootstrap.get().limits)
+        ReleaseRef.parse(cluster, namespace, name)
+        outcome = sync.hall().install(sync.caller(), cluster, namespace, spec, name_req)
+        if outcome.dry_run is not None:  # as /v1: checked, then answered at once; nothing recorded
+            return outcome.dry_run
+        return _ended(sync.ended(outcome), outcome.ref)
 
     return _answer(work)
 
@@ -290,17 +280,10 @@ def upgrade(namespace: str, name: str) -> dict[str, Any]:
         ours = {**_translate(body, {**CHART_FIELDS, **UPGRADE_ONLY}), "chart": _chart(query, body)}
         spec = UpgradeSpec.from_json(ours, bootstrap.get().limits)
         ref = ReleaseRef.parse(cluster, namespace, name)
-        d = bootstrap.get()
-
-        def check() -> None:
-            d.service.check_upgrade(ref, spec)
-            d.catalog.check(spec)
-
-        if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
-            sync.allow("upgrade", cluster, namespace)
-            check()
-            return d.service.dry_run(ref, spec)
-        return _ended(sync.submit(Action.UPGRADE, ref, spec, check), ref)
+        outcome = sync.hall().upgrade(sync.caller(), ref, spec)
+        if outcome.dry_run is not None:  # as /v1: checked, then answered at once; nothing recorded
+            return outcome.dry_run
+        return _ended(sync.ended(outcome), ref)
 
     return _answer(work)
 
@@ -319,8 +302,7 @@ def uninstall(namespace: str, name: str) -> dict[str, Any]:
         query = _query()
         _no_other(query, ())
         ref = ReleaseRef.parse(_cluster(query), namespace, name)
-        d = bootstrap.get()
-        ended = sync.submit(Action.UNINSTALL, ref, UninstallSpec(), lambda: d.service.check_uninstall(ref))
+        ended = sync.ended(sync.hall().uninstall(sync.caller(), ref, UninstallSpec()))
         if ended.running or not ended.ok:
             raise sync.Unfinished(ended)
         return None
@@ -348,13 +330,10 @@ def rollback(namespace: str, name: str, revision: str) -> dict[str, Any]:
         _refuse(body)
         ours = {**_translate(body, ROLLBACK_FIELDS), "revision": v.integer("revision", revision, 1, 1_000_000)}
         spec = RollbackSpec.from_json(ours, bootstrap.get().limits)
-        d = bootstrap.get()
-        if spec.dry_run:
-            sync.allow("rollback", ref.cluster, ref.namespace)
-            return d.service.rollback_preview(ref, spec)
-        return _ended(
-            sync.submit(Action.ROLLBACK, ref, spec, lambda: d.service.check_rollback(ref, spec.revision)), ref
-        )
+        outcome = sync.hall().rollback(sync.caller(), ref, spec)
+        if outcome.dry_run is not None:
+            return outcome.dry_run
+        return _ended(sync.ended(outcome), ref)
 
     return _answer(work)
 
@@ -438,7 +417,7 @@ def list_releases(namespace: str) -> dict[str, Any]:
         limit = v.integer("limit", options.get("limit"), 0, 1000, 0) or 1000
         offset = v.integer("offset", options.get("offset"), 0, 1_000_000, 0) or 0
         pattern = options.get("filter")
-        q = list_query(
+        q = web.list_query(
             {
                 "status": ",".join(statuses),
                 "sort": "last_deployed" if flags["by_date"] else "name",

@@ -29,7 +29,7 @@ from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
 from chalicelib.api.routes import route
-from chalicelib.api.runtimes import WRITE_VERBS, put_runtime, view
+from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
 from chalicelib.core.authz import SELF
 from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput, RuntimeNotFound

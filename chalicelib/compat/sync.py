@@ -1,20 +1,20 @@
-"""What every compat surface does with a release verb: authorize it as /v1 does, check it, accept it as an
-operation and wait for its end (the APIs Charthouse replaces answer when helm is done).
+"""What the compat surfaces share: the caller they hand the hall (``core/releases.py``), which authorizes, checks,
+masks and accepts a verb exactly as for ``/v1`` and waits for its end (the APIs Charthouse replaces answer when helm
+is done); how an ended operation reads; and how they address clusters and releases.
 
-The operation is the same one ``/v1`` would make (same checks, queue, lease, audit trail and record); an operation
-still running when the gateway's limit nears is answered as such, naming the operation to poll.
+An operation still running when the gateway's limit nears is answered as such, naming the operation to poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import bootstrap
 from chalicelib.api.guard import principal
+from chalicelib.core.releases import Caller, Outcome, Releases
 from chalicelib.domain import validate as v
-from chalicelib.domain.models import Action, ListQuery, Operation, OperationStatus, ReleaseRef, Spec
+from chalicelib.domain.models import ListQuery, Operation, OperationStatus, ReleaseRef
 from chalicelib.errors import InvalidInput, ReleaseNotFound
 
 WAIT_S = 25  # API Gateway answers within 29 s (the same bound as Prefer: wait)
@@ -66,13 +66,18 @@ def readable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in items if seen.can_read(str(i["cluster"]), str(i["namespace"]))]
 
 
-def submit(action: Action, ref: ReleaseRef, spec: Spec, check: Callable[[], object]) -> Ended:
-    """Authorize (the verb of ``action``), ``check`` against the stored state, accept, and wait for the end."""
-    allow(action.value, ref.cluster, ref.namespace)
-    check()
-    d = bootstrap.get()
-    op = d.intake.accept(action, ref, spec)
-    return Ended(d.intake.wait(op.id, WAIT_S))
+def hall() -> Releases:
+    """The hall's use cases (one per release verb), as ``bootstrap`` wired them."""
+    return bootstrap.get().releases
+
+
+def caller() -> Caller:
+    """The caller of a compat request: queued, then waited for up to ``WAIT_S``."""
+    return Caller(principal(), wait_s=WAIT_S)
+
+
+def ended(outcome: Outcome) -> Ended:
+    return Ended(outcome.op)
 
 
 def cluster_named(name: object, field: str) -> str:

@@ -10,6 +10,8 @@ are read as CloudFormation sends them). The PhysicalResourceId is ``<cluster>/<n
 * Create -> install. Update -> upgrade (``install: true``), or, when cluster, namespace or name changed, an install
   of the new release under a new PhysicalResourceId (CloudFormation then sends Delete for the old one).
   Delete -> uninstall; a release that does not exist (never created, already gone, unknown cluster) is a SUCCESS.
+* Each request goes through the hall (``core/releases.py``) as the service itself (IAM decides who may invoke the
+  function): the same checks, chart-source rules and masking as ``/v1``.
 * The handler never waits for helm: it accepts the operation with the request attached (``OP#<id>`` / ``CFN``, in
   the accept transaction), and whoever ends the operation (the worker, or the sweep that declares a worker lost)
   answers through ``operation_ended``. The attachment is claimed once (a conditional write), so the answer is sent
@@ -32,9 +34,7 @@ from typing import Any
 
 from chalicelib.adapters.http import presigned
 from chalicelib.adapters.store import Store
-from chalicelib.core.catalog import Catalog
-from chalicelib.core.operations import Intake
-from chalicelib.core.service import ReleaseService
+from chalicelib.core.releases import Caller, Releases
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     INSTALL_FIELDS,
@@ -46,7 +46,6 @@ from chalicelib.domain.models import (
     Operation,
     OperationStatus,
     ReleaseRef,
-    ReleaseStatus,
     UninstallSpec,
     UpgradeSpec,
 )
@@ -188,17 +187,13 @@ class CustomResource:
     def __init__(
         self,
         store: Store,
-        service: ReleaseService,
-        intake: Intake,
-        catalog: Catalog,
+        releases: Releases,
         limits: Limits,
         allow_http: bool,
         send: Callable[[str, bytes], None] = presigned.put,
     ) -> None:
         self.store = store
-        self.service = service
-        self.intake = intake
-        self.catalog = catalog
+        self.releases = releases
         self.limits = limits
         self.allow_http = allow_http
         self.send = send
@@ -239,10 +234,7 @@ class CustomResource:
         idem = Idempotency(
             f"cfn:{req.request_id}"[:128] if req.request_id else "cfn:none",
             hashlib.sha256(f"{req.request_type}:{req.stack_id}:{req.request_id}".encode()).hexdigest(),
-        )
-        prior = self.intake.replay(idem)  # Lambda invoked us again for the same request: it is underway
-        if prior is not None:
-            return prior
+        )  # Lambda invoked us again for the same request: the hall answers with the operation underway
         if req.request_type == "Delete":
             return self._delete(req, idem)
         props = ReleaseProps.parse(req.properties)
@@ -254,33 +246,29 @@ class CustomResource:
         if old is not None and old != props.ref:
             return self._install(req, props, idem)  # replacement: CloudFormation deletes the old one afterwards
         spec = UpgradeSpec.from_json(props.body(UPGRADE_FIELDS, install=True), self.limits)
-        self.service.check_upgrade(props.ref, spec)
-        self.catalog.check(spec)
-        attach = self.store.cfn_reply_item(req.attachment(props.ref.key, self._failed_id(req)))
-        return self.intake.accept(Action.UPGRADE, props.ref, spec, idem, (attach,))
+        return self.releases.upgrade(self._caller(req, props.ref.key, idem), props.ref, spec).op
+
+    def _caller(self, req: CfnRequest, physical_id: str, idem: Idempotency, fallback: str | None = None) -> Caller:
+        """The service as the caller, the answer's attachment written with the operation."""
+        attach = self.store.cfn_reply_item(req.attachment(physical_id, fallback or self._failed_id(req)))
+        return Caller.service("custom-resource", attachments=(attach,), idempotency=idem)
 
     def _install(self, req: CfnRequest, props: ReleaseProps, idem: Idempotency) -> Operation:
-        body = props.body(INSTALL_FIELDS, name=props.ref.name)
-        spec, _ = InstallSpec.from_json(body, self.limits)
-        self.service.check_install(props.ref, spec)
-        self.catalog.check(spec)
-        attach = self.store.cfn_reply_item(req.attachment(props.ref.key, self._failed_id(req)))
-        return self.intake.accept(Action.INSTALL, props.ref, spec, idem, (attach,))
+        spec, name = InstallSpec.from_json(props.body(INSTALL_FIELDS, name=props.ref.name), self.limits)
+        ref = props.ref
+        return self.releases.install(self._caller(req, ref.key, idem), ref.cluster, ref.namespace, spec, name).op
 
     def _delete(self, req: CfnRequest, idem: Idempotency) -> Operation | None:
+        """ClusterNotFound / ReleaseNotFound (none, or already uninstalled): nothing to delete."""
         ref = _ref_of(req.physical_resource_id)
         if ref is None:
             raise ReleaseNotFound("the resource names no release")
-        record = self.service.require_release(ref)  # ClusterNotFound / ReleaseNotFound: nothing to delete
-        if record.status is ReleaseStatus.UNINSTALLED:
-            raise ReleaseNotFound("the release is already uninstalled")
         try:  # a Delete must not fail on properties a later template broke: they only tune the uninstall
             options = ReleaseProps.parse(req.properties).options if req.properties else {}
         except InvalidInput:
             options = {}
         spec = UninstallSpec.from_json({k: val for k, val in options.items() if k in ("timeout", "wait")}, self.limits)
-        attach = self.store.cfn_reply_item(req.attachment(ref.key, ref.key))
-        return self.intake.accept(Action.UNINSTALL, ref, spec, idem, (attach,))
+        return self.releases.uninstall(self._caller(req, ref.key, idem, ref.key), ref, spec).op
 
     # ------------------------------------------------------------ the answer, when the operation ends
 

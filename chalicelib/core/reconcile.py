@@ -26,6 +26,7 @@ from chalicelib.adapters.store import Store
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.drift import DriftDetector
 from chalicelib.core.operations import Intake
+from chalicelib.core.releases import Caller, Releases
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
     STATUS_FILTERS,
@@ -74,6 +75,7 @@ class Reconciler:
         notifier: Notifier,
         drift: DriftDetector,
         default_timeout_s: int,
+        releases: Releases,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -82,6 +84,7 @@ class Reconciler:
         self.notifier = notifier
         self.drift = drift
         self.default_timeout_s = default_timeout_s
+        self.releases = releases  # drift correction is a door to the hall's rollback
 
     # ------------------------------------------------------------ requesting
 
@@ -214,18 +217,17 @@ class Reconciler:
                 continue
             if not report["drifted"]:
                 continue
+            fix = RollbackSpec(
+                revision=record.revision,
+                timeout_s=self.default_timeout_s,
+                description="drift correction: re-apply the current revision",
+            )
             try:
-                fix = self.intake.accept(
-                    Action.ROLLBACK,
-                    record.ref,
-                    RollbackSpec(
-                        revision=record.revision,
-                        timeout_s=self.default_timeout_s,
-                        description="drift correction: re-apply the current revision",
-                    ),
-                )
-                fix_id: str | None = fix.id
+                fix_id: str | None = self.releases.rollback(Caller.service("drift-correction"), record.ref, fix).op.id
             except ReleaseLocked:
+                fix_id = None
+            except CharthouseError as exc:  # refused by the hall's checks: reported, and tried again next time
+                log.info("drift of %s not corrected: %s", record.ref.key, exc.code)
                 fix_id = None
             event = {
                 "kind": "drift",

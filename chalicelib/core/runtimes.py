@@ -32,6 +32,7 @@ from chalicelib.adapters.vault import Vault
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.diffs import Differ
 from chalicelib.core.operations import Intake
+from chalicelib.core.releases import Caller, Releases
 from chalicelib.core.uploads import UploadedCharts
 from chalicelib.domain import gitops
 from chalicelib.domain.models import (
@@ -70,6 +71,7 @@ class RuntimeService:
         differ: Differ,
         registry: ClusterRegistry,
         limits: Limits,
+        releases: Releases,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -80,6 +82,7 @@ class RuntimeService:
         self.differ = differ
         self.registry = registry
         self.limits = limits
+        self.releases = releases  # a sync's steps go through the hall, as any door's requests
         self.clock = clock
 
     def _at(self) -> str:
@@ -356,15 +359,12 @@ class RuntimeService:
         step = run["steps"][run["index"]]
         ref = ReleaseRef.parse(doc["destination"]["cluster"], step["namespace"], step["name"])
         attach = self.store.runtime_step_item({"runtime": name, "run": run["id"], "index": run["index"]})
-        try:
+        caller = Caller.service(f"runtime:{name}", attachments=(attach,))  # declaring the runtime was authorized
+        try:  # the hall's checks: the cluster, the release's state (an upsert: install: true), the chart's source
             if step["action"] == "uninstall":
-                op = self.intake.accept(
-                    Action.UNINSTALL, ref, UninstallSpec.from_json({}, self.limits), attachments=(attach,)
-                )
+                op = self.releases.uninstall(caller, ref, UninstallSpec.from_json({}, self.limits)).op
             else:
-                op = self.intake.accept(
-                    Action.UPGRADE, ref, UpgradeSpec.from_json(step["body"], self.limits), attachments=(attach,)
-                )
+                op = self.releases.upgrade(caller, ref, UpgradeSpec.from_json(step["body"], self.limits)).op
         except CharthouseError as exc:
             self._stop(name, step, {"code": exc.code, "message": exc.message})
             return

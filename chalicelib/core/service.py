@@ -92,8 +92,9 @@ class ReleaseService:
         base = re.sub(r"[^a-z0-9-]", "-", base.lower()).strip("-")[:42] or "release"
         return f"{base}-{int(time.time())}"
 
+    # The checks below read the stored state of a release on a cluster the caller resolved (``core/releases.py``).
+
     def check_install(self, ref: ReleaseRef, spec: InstallSpec) -> None:
-        self.registry.get(ref.cluster)
         record = self.store.get_release(ref)
         if record and record.status is not ReleaseStatus.UNINSTALLED and not spec.dry_run:
             if not (spec.replace and record.status is ReleaseStatus.FAILED):
@@ -103,13 +104,16 @@ class ReleaseService:
                 )
 
     def check_upgrade(self, ref: ReleaseRef, spec: UpgradeSpec) -> None:
-        self.registry.get(ref.cluster)
         record = self.store.get_release(ref)
         if (record is None or record.status is ReleaseStatus.UNINSTALLED) and not spec.install:
             raise ReleaseNotFound(f"release {ref.key} not found; set install: true to install it")
 
     def require_release(self, ref: ReleaseRef) -> ReleaseRecord:
+        """The stored record of a release, its cluster resolved first (``ClusterNotFound``, ``ReleaseNotFound``)."""
         self.registry.get(ref.cluster)
+        return self._stored(ref)
+
+    def _stored(self, ref: ReleaseRef) -> ReleaseRecord:
         record = self.store.get_release(ref)
         if record is None:
             raise ReleaseNotFound(f"release {ref.key} not found")
@@ -118,7 +122,7 @@ class ReleaseService:
     def check_rollback(self, ref: ReleaseRef, revision: int) -> int:
         """The revision a rollback goes to (``revision``, or the one before the current one); refused when there
         is none: ``NoPreviousRevision`` (409) rather than helm's own error after the operation ran."""
-        record = self.require_release(ref)
+        record = self._stored(ref)
         history = self.store.history(ref, 1000)
         if record.status is ReleaseStatus.UNINSTALLED and not history:
             raise ReleaseNotFound(f"release {ref.key} was uninstalled without history")
@@ -147,12 +151,12 @@ class ReleaseService:
         }
 
     def check_test(self, ref: ReleaseRef) -> None:
-        record = self.require_release(ref)
+        record = self._stored(ref)
         if record.status is ReleaseStatus.UNINSTALLED:
             raise ReleaseNotFound(f"release {ref.key} is uninstalled: nothing to test")
 
     def check_uninstall(self, ref: ReleaseRef) -> None:
-        record = self.require_release(ref)
+        record = self._stored(ref)
         if record.status is ReleaseStatus.UNINSTALLED:
             raise ReleaseNotFound(f"release {ref.key} is already uninstalled")
 
@@ -161,11 +165,12 @@ class ReleaseService:
     def added_masking(self, cluster: str, spec: ChartSpec) -> redact.Masking:
         """The cluster's and the chart repository's added masking rules (docs/SECURITY.md), to join to ``spec``'s
         own ``set_sensitive`` (``ChartSpec.masked_by``): helm's messages are scrubbed by them, and the release
-        remembers them. Every surface's operations pass here (the executor, dry runs), so none can skip them."""
+        remembers them. The hall joins them when it accepts (``core/releases.py``) and the executor again when it
+        runs (the rules as they are then), so no door can skip them."""
         return self.registry.get(cluster).masking + self._repository_masking(spec)
 
     def dry_run(self, ref: ReleaseRef, spec: ChartSpec, reveal: bool = False) -> dict[str, Any]:
-        spec = spec.masked_by(self.added_masking(ref.cluster, spec))
+        """helm's dry run of ``spec``, whose added masking rules the hall has joined (``core/releases.py``)."""
         creds = self.registry.credentials(ref.cluster)
         if isinstance(spec, InstallSpec):
             release = self.helm.install(creds.kubeconfig, ref, spec)

@@ -119,12 +119,11 @@ def test_install_may_replace_a_failed_release_only_when_asked(world: World) -> N
     world.service.check_install(REF, replace(spec, replace=True))
 
 
-def test_install_over_an_uninstalled_release_and_on_an_unknown_cluster(world: World) -> None:
+def test_install_over_an_uninstalled_release(world: World) -> None:
+    """(The cluster is resolved before, by the hall: tests/unit/core/test_releases.py.)"""
     world.store.put_releases([replace(world.install(), status=ReleaseStatus.UNINSTALLED)])
     spec, _ = InstallSpec.from_json({"name": "web", "chart": CHART}, LIMITS)
     world.service.check_install(REF, spec)
-    with pytest.raises(ClusterNotFound):
-        world.service.check_install(ReleaseRef("nowhere", "apps", "web"), spec)
 
 
 def test_upgrade_needs_a_release_unless_it_may_install(world: World) -> None:

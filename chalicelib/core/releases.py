@@ -1,0 +1,291 @@
+"""The hall: one use case per release verb, the same for every door (``/v1``, the compat surfaces, runtimes and
+Nautes, the CloudFormation custom resource, drift correction).
+
+Each verb does, in this one order, whoever calls it:
+
+1. **authorize** the caller for the verb on the cluster and namespace it acts on (``authz``; a ``service`` caller,
+   the service acting on something an authorized caller declared, is not asked again);
+2. **resolve the cluster** (``ClusterNotFound`` otherwise);
+3. **replay**: an Idempotency-Key seen before answers with its operation (nothing below runs again);
+4. **check** the stored state (an upgrade of a release that does not exist needs ``install: true``; an install of
+   one that exists is refused; rollback, test and uninstall need the release) and **the chart source** (the
+   catalog's rules: a registered repository, an allowed network, a keyring to verify with);
+5. **join the masking rules** of the cluster and of the chart's repository to the request's own (``set_sensitive``),
+   so the operation carries them and every answer below is masked by them;
+6. **answer a dry run** at once (nothing accepted, nothing recorded);
+7. **accept** (the operation record, the release's lease, the idempotency key, in one transaction) and **run it in
+   this request** when the caller's budget (``Caller.budget_s``) leaves room for helm's timeout and the margins
+   (``operations.fits_inline``), else **queue** it for the worker;
+8. **wait** for its end as long as the caller asked (``Caller.wait_s``).
+
+A door parses its API's shape into a spec and a ``Caller``, calls one of these, and renders the ``Outcome`` (or
+the error) in its API's shape. Nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from chalicelib.core.auth import Principal
+from chalicelib.core.authz import Authorizer
+from chalicelib.core.catalog import Catalog
+from chalicelib.core.clusters import ClusterRegistry
+from chalicelib.core.diffs import Differ
+from chalicelib.core.operations import Executor, Intake, fits_inline
+from chalicelib.core.recovery import Recovery
+from chalicelib.core.service import ReleaseService
+from chalicelib.domain import redact
+from chalicelib.domain.models import (
+    Action,
+    ChartSpec,
+    Idempotency,
+    InstallSpec,
+    NameRequest,
+    Operation,
+    OperationQuery,
+    OperationStatus,
+    ReleaseRecord,
+    ReleaseRef,
+    ReleaseTestSpec,
+    RollbackSpec,
+    Spec,
+    UninstallSpec,
+    UnlockSpec,
+    UpgradeSpec,
+)
+from chalicelib.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+SERVICE = "service"  # the kind of a principal that is the service itself (never one a request authenticates as)
+Chart = TypeVar("Chart", InstallSpec, UpgradeSpec)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, and how they want the answer: what a door knows of its request beyond the spec.
+
+    ``budget_s``: the seconds this request may spend running the operation itself (``Prefer: wait=N`` bounded by
+    the function's remaining time); None queues it. ``wait_s``: how long to wait for the operation's end once
+    accepted (None: not at all; 0: read it once). ``reveal``: a dry run's manifest and values unmasked (needs the
+    ``reveal`` permission). ``attachments``: store items written with the operation (a CloudFormation reply, a
+    runtime's step)."""
+
+    principal: Principal
+    idempotency: Idempotency | None = None
+    budget_s: float | None = None
+    wait_s: float | None = None
+    reveal: bool = False
+    attachments: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def service(cls, name: str, attachments: tuple[dict[str, Any], ...] = (), **options: Any) -> Caller:
+        """The service acting on its own: a runtime's sync (its declaration was authorized), the CloudFormation
+        custom resource (IAM decides who may invoke it), drift correction (the release opted in)."""
+        return cls(Principal(f"charthouse:{name}", SERVICE), attachments=attachments, **options)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The hall's answer: an operation (accepted, run here, or replayed) or a dry run's answer."""
+
+    ref: ReleaseRef
+    operation: Operation | None = None
+    record: ReleaseRecord | None = None  # the release record a run in this request wrote (None: read the store)
+    dry_run: dict[str, Any] | None = None  # a dry run's answer (``service.dry_run`` or ``rollback_preview``)
+    values: Any = None  # a dry run's values as the caller may see them: masked by the joined rules unless revealed
+
+    @property
+    def op(self) -> Operation:
+        """The operation (a dry run has none: asking for it is a bug in the door)."""
+        if self.operation is None:
+            raise ValueError(f"a dry run of {self.ref.key} has no operation")
+        return self.operation
+
+
+class Releases:
+    """install, upgrade, rollback, uninstall, test, unlock; the dry runs and diffs that share their path."""
+
+    def __init__(
+        self,
+        authorizer: Authorizer,
+        registry: ClusterRegistry,
+        service: ReleaseService,
+        catalog: Catalog,
+        intake: Intake,
+        executor: Executor,
+        recovery: Recovery,
+        differ: Differ,
+    ) -> None:
+        self.authorizer = authorizer
+        self.registry = registry
+        self.service = service
+        self.catalog = catalog
+        self.intake = intake
+        self.executor = executor
+        self.recovery = recovery
+        self.differ = differ
+
+    # ------------------------------------------------------------ the verbs
+
+    def install(self, caller: Caller, cluster: str, namespace: str, spec: InstallSpec, name: NameRequest) -> Outcome:
+        """Install ``spec`` as the release ``name`` asks for (given, generated or rendered from a template)."""
+        started = time.monotonic()
+        self._allow(caller, "install", cluster, namespace)
+        info = self.registry.get(cluster)
+        ref = ReleaseRef.parse(cluster, namespace, self.service.resolve_name(cluster, spec.chart, name))
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.service.check_install(ref, spec)
+        return self._chart_verb(Action.INSTALL, caller, ref, self._sourced(spec, info.masking), started)
+
+    def upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec) -> Outcome:
+        """Upgrade; a release that does not exist is refused unless ``install: true`` (an upsert)."""
+        started = time.monotonic()
+        self._allow(caller, "upgrade", ref.cluster, ref.namespace)
+        info = self.registry.get(ref.cluster)
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.service.check_upgrade(ref, spec)
+        return self._chart_verb(Action.UPGRADE, caller, ref, self._sourced(spec, info.masking), started)
+
+    def rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec) -> Outcome:
+        """Roll back to ``spec.revision`` (default: the one before the current); a dry run previews it."""
+        started = time.monotonic()
+        self._allow(caller, "rollback", ref.cluster, ref.namespace)
+        self.registry.get(ref.cluster)
+        if spec.dry_run:
+            return Outcome(ref, dry_run=self.service.rollback_preview(ref, spec))
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.service.check_rollback(ref, spec.revision)
+        return self._submit(Action.ROLLBACK, caller, ref, spec, started)
+
+    def uninstall(self, caller: Caller, ref: ReleaseRef, spec: UninstallSpec) -> Outcome:
+        started = time.monotonic()
+        self._allow(caller, "uninstall", ref.cluster, ref.namespace)
+        self.registry.get(ref.cluster)
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.service.check_uninstall(ref)
+        return self._submit(Action.UNINSTALL, caller, ref, spec, started)
+
+    def test(self, caller: Caller, ref: ReleaseRef, spec: ReleaseTestSpec) -> Outcome:
+        """Run the chart's tests (``helm test``)."""
+        started = time.monotonic()
+        self._allow(caller, "test", ref.cluster, ref.namespace)
+        self.registry.get(ref.cluster)
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.service.check_test(ref)
+        return self._submit(Action.TEST, caller, ref, spec, started)
+
+    def unlock(self, caller: Caller, ref: ReleaseRef, spec: UnlockSpec) -> Outcome:
+        """Recover a release whose operation was lost: 409 until that operation's lease has expired (``recovery``);
+        always queued (the worker applies the recovery policy)."""
+        self._allow(caller, "unlock", ref.cluster, ref.namespace)
+        self.registry.get(ref.cluster)
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        return self._waited(caller, Outcome(ref, self.recovery.unlock(ref, spec)))
+
+    # ------------------------------------------------------------ diffs (an upgrade's or a rollback's dry run, per object)
+
+    def diff_upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec, hooks: bool) -> dict[str, Any]:
+        self._allow(caller, "upgrade", ref.cluster, ref.namespace)
+        self.catalog.check(spec)
+        return self.differ.upgrade(ref, spec, hooks, caller.reveal)
+
+    def diff_rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec, hooks: bool) -> dict[str, Any]:
+        self._allow(caller, "rollback", ref.cluster, ref.namespace)
+        return self.differ.rollback(ref, spec, hooks, caller.reveal)
+
+    # ------------------------------------------------------------ reads a door renders an outcome with
+
+    def operation(self, operation_id: str) -> Operation:
+        """One operation (``OperationNotFound`` for an id this service never gave out)."""
+        return self.intake.get(operation_id)
+
+    def operations(self, query: OperationQuery) -> tuple[list[Operation], str | None]:
+        """Operations, newest first, one page."""
+        return self.intake.list(query)
+
+    def wait(self, op: Operation, seconds: float) -> Operation:
+        """``op`` once it ended, or as it is after ``seconds``."""
+        return op if op.status.terminal else self.intake.wait(op.id, seconds)
+
+    def record(self, ref: ReleaseRef) -> dict[str, Any] | None:
+        """The stored record (None when there is none)."""
+        return self.service.record(ref)
+
+    def record_of(self, outcome: Outcome) -> dict[str, Any] | None:
+        """The release record an outcome left: the one its run wrote, else as stored."""
+        return outcome.record.to_json() if outcome.record else self.service.record(outcome.ref)
+
+    # ------------------------------------------------------------ the steps
+
+    def _allow(self, caller: Caller, verb: str, cluster: str, namespace: str) -> None:
+        if caller.principal.kind != SERVICE:
+            self.authorizer.require(caller.principal, verb, cluster, namespace)
+        if caller.reveal:
+            self.authorizer.require(caller.principal, "reveal", cluster, namespace)
+
+    def _replay(self, caller: Caller, spec: Spec) -> Outcome | None:
+        """The operation an earlier request with the caller's Idempotency-Key made (a dry run has none)."""
+        if isinstance(spec, ChartSpec) and spec.dry_run:
+            return None
+        op = self.intake.replay(caller.idempotency)
+        return None if op is None else self._waited(caller, Outcome(op.release, op))
+
+    def _sourced(self, spec: Chart, cluster_masking: redact.Masking) -> Chart:
+        """The chart-source check, then the cluster's and the repository's masking rules joined to the spec's."""
+        self.catalog.check(spec)
+        return spec.masked_by(cluster_masking + self.catalog.masking(spec))
+
+    def _chart_verb(
+        self, action: Action, caller: Caller, ref: ReleaseRef, spec: InstallSpec | UpgradeSpec, started: float
+    ) -> Outcome:
+        if not spec.dry_run:
+            return self._submit(action, caller, ref, spec, started)
+        rules = redact.Masking(spec.sensitive_paths, spec.sensitive_keys)
+        shown = spec.values if caller.reveal else redact.mask_values(spec.values, rules.paths, rules.keys)
+        return Outcome(ref, dry_run=self.service.dry_run(ref, spec, caller.reveal), values=shown)
+
+    def _submit(self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, started: float) -> Outcome:
+        """Run here when the caller's budget allows, else queue; then wait as asked."""
+        budget = caller.budget_s
+        if budget is not None and fits_inline(action, spec, budget):
+            outcome = self._run_here(action, caller, ref, spec, budget - (time.monotonic() - started))
+        else:
+            outcome = Outcome(ref, self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments))
+        return self._waited(caller, outcome)
+
+    def _run_here(self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, seconds: float) -> Outcome:
+        """Accept without a message and run it in this process under the release's lease
+        (``Executor.execute_here``). If it cannot start here (Secrets Manager unavailable) it goes to the worker
+        after all; a replayed twin's operation is only waited for."""
+        op = self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments, enqueue=False)
+        if op.status is not OperationStatus.QUEUED:
+            return Outcome(ref, op)
+        try:
+            done = self.executor.execute_here(op, spec, seconds)
+        except DependencyUnavailable:
+            log.info("operation %s could not start in the request; handed to the worker", op.id)
+            self.intake.enqueue(op, spec)
+            return Outcome(ref, op)
+        return Outcome(ref, done.op, done.record) if done else Outcome(ref, op)
+
+    def _waited(self, caller: Caller, outcome: Outcome) -> Outcome:
+        op = outcome.operation
+        if caller.wait_s is None or op is None or op.status.terminal:
+            return outcome
+        return replace(outcome, operation=self.intake.wait(op.id, caller.wait_s))
