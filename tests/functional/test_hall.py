@@ -152,7 +152,7 @@ def test_runtime_sync(hall: Api) -> None:
     assert status["phase"] == "failed" and status["last_error"]["code"] == "InvalidInput", status
     assert status["last_error"]["operation_id"] is None and "nowhere" in status["last_error"]["message"]
     assert operations(hall, "web") == []  # refused by the chart-source check before an operation existed
-    good = {"source": {"inline": {"releases": [{"name": "web", "chart": CHART, "values": {"dsn": DSN}}]}}, **declared}
+    good = {"source": {"inline": {"releases": [{"name": "web", "chart": CHART, "values": [{"dsn": DSN}]}]}}, **declared}
     assert hall.call("PUT", "/v1/runtimes/shop", good)[0] == 200
     assert synced(hall, "shop")["phase"] == "synced"
     op = operations(hall, "web")[0]
