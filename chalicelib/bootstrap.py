@@ -6,9 +6,10 @@ the invoked handler uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -215,3 +216,27 @@ def override(deps: Deps | None) -> None:
     """Tests: use these dependencies instead of the real ones (None restores)."""
     global _override
     _override = deps
+
+
+T = TypeVar("T")
+
+
+class Use(Generic[T]):
+    """A service a route module receives from the wiring, declared once at the top of the module::
+
+        releases = bootstrap.use(lambda d: d.releases)   # the hall
+        ...
+        releases().install(...)
+
+    Nothing is built at import (a cold start pays only for what the invoked handler uses); a call answers the
+    service this container built, or what a test put in with ``override`` (the same seam)."""
+
+    def __init__(self, pick: Callable[[Deps], T]) -> None:
+        self._pick = pick
+
+    def __call__(self) -> T:
+        return self._pick(get())
+
+
+def use(pick: Callable[[Deps], T]) -> Use[T]:
+    return Use(pick)

@@ -12,16 +12,17 @@ from chalicelib.api import operations, web
 from chalicelib.api import schemas as s
 from chalicelib.api.guard import principal
 from chalicelib.api.routes import route
-from chalicelib.core.clusters import ClusterRegistry, ClusterSpec
+from chalicelib.core.clusters import ClusterSpec
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import RECONCILE_FIELDS, ReconcileSpec
 
 bp = Blueprint(__name__)
-
-
-def registry() -> ClusterRegistry:
-    return bootstrap.get().registry
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+_intake = bootstrap.use(lambda d: d.intake)
+_limits = bootstrap.use(lambda d: d.limits)
+_reconciler = bootstrap.use(lambda d: d.reconciler)
+_registry = bootstrap.use(lambda d: d.registry)
 
 
 def _query() -> dict[str, str]:
@@ -32,8 +33,8 @@ def _query() -> dict[str, str]:
     bp, "GET", "/v1/clusters", verb="read", summary="list clusters", ok={"200": s.listing("clusters", s.ref("Cluster"))}
 )
 def list_clusters() -> dict[str, Any]:
-    seen = bootstrap.get().authorizer.reader(principal())
-    return {"clusters": [c.to_json() for c in registry().all() if seen.can_read(c.name)]}
+    seen = _authorizer().reader(principal())
+    return {"clusters": [c.to_json() for c in _registry().all() if seen.can_read(c.name)]}
 
 
 @route(
@@ -48,7 +49,7 @@ def list_clusters() -> dict[str, Any]:
 )
 def put_cluster(cluster: str) -> Response:
     spec = ClusterSpec.from_json(cluster, web.json_body(bp.current_request))
-    info, created = registry().put(spec)
+    info, created = _registry().put(spec)
     return Response(
         body=info.to_json(), status_code=201 if created else 200, headers={"Content-Type": "application/json"}
     )
@@ -64,8 +65,8 @@ def put_cluster(cluster: str) -> Response:
     errors=(404, 422, 503),
 )
 def get_cluster(cluster: str) -> dict[str, Any]:
-    info = registry().get(v.dns_label("cluster", cluster))
-    probe = registry().probe(cluster)
+    info = _registry().get(v.dns_label("cluster", cluster))
+    probe = _registry().probe(cluster)
     out = info.to_json()
     out.update(reachable=probe.reachable, server_version=probe.server_version)
     if probe.error:
@@ -84,9 +85,9 @@ def get_cluster(cluster: str) -> dict[str, Any]:
     query=[s.param("force", schema=fields.BOOL)],
 )
 def delete_cluster(cluster: str) -> Response:
-    registry().get(v.dns_label("cluster", cluster))
+    _registry().get(v.dns_label("cluster", cluster))
     force = bool(web.query_bools(_query(), ("force",)).get("force", False))
-    registry().delete(cluster, force)
+    _registry().delete(cluster, force)
     return Response(body="", status_code=204)
 
 
@@ -100,8 +101,8 @@ def delete_cluster(cluster: str) -> Response:
     errors=(404, 422, 502, 503),
 )
 def list_namespaces(cluster: str) -> dict[str, Any]:
-    seen = bootstrap.get().authorizer.reader(principal())
-    names = registry().namespaces(v.dns_label("cluster", cluster))
+    seen = _authorizer().reader(principal())
+    names = _registry().namespaces(v.dns_label("cluster", cluster))
     return {"namespaces": [n for n in names if seen.can_read(cluster, n["name"])]}
 
 
@@ -117,10 +118,9 @@ def list_namespaces(cluster: str) -> dict[str, Any]:
 )
 def reconcile(cluster: str) -> Response:
     """Bring the store in line with the cluster (reconcile.py): 202 with the operation; 409 while one runs."""
-    d = bootstrap.get()
     v.dns_label("cluster", cluster)
     request = bp.current_request
     body = web.json_body(request)
-    spec = ReconcileSpec.from_json(body, d.limits)
-    op = d.intake.replay(operations.idempotency(request, body))
-    return operations.accepted(request, operations.waited(request, op or d.reconciler.request(cluster, spec)))
+    spec = ReconcileSpec.from_json(body, _limits())
+    op = _intake().replay(operations.idempotency(request, body))
+    return operations.accepted(request, operations.waited(request, op or _reconciler().request(cluster, spec)))

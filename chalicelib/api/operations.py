@@ -16,22 +16,19 @@ from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
 from chalicelib.api.routes import route
-from chalicelib.core.releases import Caller, Outcome, Releases
+from chalicelib.core.releases import Caller, Outcome
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import Action, Idempotency, Operation, OperationQuery, OperationStatus
 from chalicelib.errors import InvalidInput
 
 bp = Blueprint(__name__)
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+releases = bootstrap.use(lambda d: d.releases)  # the hall (core/releases.py)
 
 MAX_WAIT_S = 25  # API Gateway answers within 29 s
 LAMBDA_MARGIN_S = 2  # an operation run in the request leaves the function this long to answer
 PREFER_WAIT = re.compile(r"(?:^|[\s,;])wait\s*=\s*(\d{1,6})\b", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-
-
-def releases() -> Releases:
-    """The hall (``core/releases.py``), as wired by ``bootstrap``."""
-    return bootstrap.get().releases
 
 
 # ---------------------------------------------------------------- a request -> the hall's caller
@@ -119,7 +116,7 @@ def accepted(request: Request, outcome: Outcome) -> Response:
 
 def visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only what the caller may read (items carry ``cluster``/``namespace``, or a ``release`` holding them)."""
-    seen = bootstrap.get().authorizer.reader(principal())
+    seen = _authorizer().reader(principal())
     return [
         i
         for i in items
@@ -144,7 +141,7 @@ def visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 )
 def get_operation(operation_id: str) -> dict[str, Any]:
     op = releases().operation(operation_id)
-    bootstrap.get().authorizer.require(principal(), "read", op.release.cluster, op.release.namespace)
+    _authorizer().require(principal(), "read", op.release.cluster, op.release.namespace)
     return op.to_json()
 
 

@@ -17,7 +17,7 @@ from chalicelib.api.routes import route
 from chalicelib.config import VERSION
 from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.core.reconcile import LIVE_INFO
-from chalicelib.core.releases import Caller, Outcome, Releases
+from chalicelib.core.releases import Caller, Outcome
 from chalicelib.core.service import INFO_PARTS
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
@@ -29,7 +29,6 @@ from chalicelib.domain.models import (
     UNLOCK_FIELDS,
     UPGRADE_FIELDS,
     InstallSpec,
-    Limits,
     ReleaseRef,
     ReleaseTestSpec,
     RollbackSpec,
@@ -40,13 +39,14 @@ from chalicelib.domain.models import (
 from chalicelib.errors import InvalidInput
 
 bp = Blueprint(__name__)
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+_limits = bootstrap.use(lambda d: d.limits)
+_reconciler = bootstrap.use(lambda d: d.reconciler)
+_service = bootstrap.use(lambda d: d.service)
+_settings = bootstrap.use(lambda d: d.settings)
 
 RELEASES = "/v1/clusters/{cluster}/namespaces/{namespace}/releases"
 RELEASE = RELEASES + "/{name}"
-
-
-def _hall() -> Releases:
-    return operations.releases()
 
 
 def _body() -> dict[str, Any]:
@@ -57,15 +57,11 @@ def _query() -> dict[str, str]:
     return web.query(bp.current_request)
 
 
-def _limits() -> Limits:
-    return bootstrap.get().limits
-
-
 def _reveal(ref: ReleaseRef) -> bool:
     """``?reveal=true``: show values and Secret data unmasked, which needs the ``reveal`` permission."""
     if not operations.wants_reveal(bp.current_request):
         return False
-    bootstrap.get().authorizer.require(principal(), "reveal", ref.cluster, ref.namespace)
+    _authorizer().require(principal(), "reveal", ref.cluster, ref.namespace)
     return True
 
 
@@ -98,8 +94,7 @@ def _caller(body: dict[str, Any], dry_run: bool = False) -> Caller:
     },
 )
 def health() -> dict[str, Any]:
-    d = bootstrap.get()
-    return {"status": "ok", "stage": d.settings.stage, "version": VERSION, "helm_version": d.service.helm_version()}
+    return {"status": "ok", "stage": _settings().stage, "version": VERSION, "helm_version": _service().helm_version()}
 
 
 @route(bp, "GET", "/v1/openapi.json", verb=SELF, summary="this document", ok={"200": s.json_response(s.OBJECT)})
@@ -113,7 +108,7 @@ def openapi() -> dict[str, Any]:
 def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     query = _query()
     v.no_unknown(query, web.LIST_PARAMS | {"order"})
-    items, token = bootstrap.get().service.list(web.list_query(query, cluster, namespace))
+    items, token = _service().list(web.list_query(query, cluster, namespace))
     # filtered after the page is read: a page may hold fewer than ``limit`` items; next_token still continues it
     return web.page(operations.visible(items), token, "releases")
 
@@ -203,11 +198,11 @@ def get_release_json(cluster: str, namespace: str, name: str, query: dict[str, s
                 )
         parts = tuple(dict.fromkeys(asked))
     revision = v.integer("revision", query.get("revision"), 1, 1_000_000)
-    out = bootstrap.get().service.get(ref, parts, revision, _reveal(ref))
+    out = _service().get(ref, parts, revision, _reveal(ref))
     if "drift" in live:
-        out["drift"] = bootstrap.get().reconciler.drift_of(ref)
+        out["drift"] = _reconciler().drift_of(ref)
     if "events" in live:
-        out["events"] = bootstrap.get().reconciler.events_of(ref)
+        out["events"] = _reconciler().events_of(ref)
     return out
 
 
@@ -234,7 +229,7 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     v.no_unknown(query, frozenset({"max"}))
     ref = ReleaseRef.parse(cluster, namespace, name)
     max_entries = v.integer("max", query.get("max"), 1, 1000, 256) or 256
-    return {"release": ref.to_json(), "history": bootstrap.get().service.history(ref, max_entries)}
+    return {"release": ref.to_json(), "history": _service().history(ref, max_entries)}
 
 
 # ---------------------------------------------------------------- releases: the verbs (the hall decides)
@@ -255,7 +250,7 @@ def install(cluster: str, namespace: str) -> Response:
     v.dns_label("namespace", namespace)
     body = _body()
     spec, name = InstallSpec.from_json(body, _limits())
-    outcome = _hall().install(_caller(body, bool(spec.dry_run)), cluster, namespace, spec, name)
+    outcome = operations.releases().install(_caller(body, bool(spec.dry_run)), cluster, namespace, spec, name)
     return _answered(outcome)
 
 
@@ -273,7 +268,7 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
     spec = UpgradeSpec.from_json(body, _limits())
-    return _answered(_hall().upgrade(_caller(body, bool(spec.dry_run)), ref, spec))
+    return _answered(operations.releases().upgrade(_caller(body, bool(spec.dry_run)), ref, spec))
 
 
 @route(
@@ -290,7 +285,7 @@ def rollback(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
     spec = RollbackSpec.from_json(body, _limits())
-    return _answered(_hall().rollback(_caller(body, bool(spec.dry_run)), ref, spec))
+    return _answered(operations.releases().rollback(_caller(body, bool(spec.dry_run)), ref, spec))
 
 
 def _answered(outcome: Outcome) -> Response:
@@ -328,7 +323,7 @@ def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ref = ReleaseRef.parse(cluster, namespace, name)
     spec = UpgradeSpec.from_json(_body(), _limits())
     hooks, caller = _diff_options()
-    return _hall().diff_upgrade(caller, ref, spec, hooks)
+    return operations.releases().diff_upgrade(caller, ref, spec, hooks)
 
 
 @route(
@@ -346,7 +341,7 @@ def diff_rollback(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ref = ReleaseRef.parse(cluster, namespace, name)
     spec = RollbackSpec.from_json(_body(), _limits())
     hooks, caller = _diff_options()
-    return _hall().diff_rollback(caller, ref, spec, hooks)
+    return operations.releases().diff_rollback(caller, ref, spec, hooks)
 
 
 @route(
@@ -368,7 +363,7 @@ def uninstall(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     options = {**web.query_bools(_query(), ("keep_history", "disable_hooks", "wait")), **_body()}
     spec = UninstallSpec.from_json(options, _limits())
-    return _answered(_hall().uninstall(_caller(options), ref, spec))
+    return _answered(operations.releases().uninstall(_caller(options), ref, spec))
 
 
 @route(
@@ -385,7 +380,7 @@ def test_release(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
     spec = ReleaseTestSpec.from_json(body, _limits())
-    return _answered(_hall().test(_caller(body), ref, spec))
+    return _answered(operations.releases().test(_caller(body), ref, spec))
 
 
 @route(
@@ -402,5 +397,5 @@ def unlock(cluster: str, namespace: str, name: str) -> Response:
     """Recover a release whose operation was lost; 409 until that operation's lease has expired."""
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
-    spec = UnlockSpec.from_json(body, _limits(), bootstrap.get().settings.recovery_policy)
-    return _answered(_hall().unlock(_caller(body), ref, spec))
+    spec = UnlockSpec.from_json(body, _limits(), _settings().recovery_policy)
+    return _answered(operations.releases().unlock(_caller(body), ref, spec))

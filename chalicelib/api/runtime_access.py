@@ -12,12 +12,15 @@ from chalicelib.api.guard import principal
 from chalicelib.domain import validate as v
 from chalicelib.domain.runtimes import RuntimeSpec
 
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+_runtimes = bootstrap.use(lambda d: d.runtimes)
+
 WRITE_VERBS = ("install", "upgrade", "uninstall")
 
 
 def require_on_destination(destination: dict[str, Any], verbs: tuple[str, ...]) -> None:
     """The caller holds every one of ``verbs`` on every namespace of the destination."""
-    authorizer = bootstrap.get().authorizer
+    authorizer = _authorizer()
     for namespace in destination.get("namespaces") or []:
         for verb in verbs:
             authorizer.require(principal(), verb, destination["cluster"], namespace)
@@ -25,17 +28,16 @@ def require_on_destination(destination: dict[str, Any], verbs: tuple[str, ...]) 
 
 def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
     """Check the caller on the old and new destination, then put."""
-    d = bootstrap.get()
     spec, secrets = RuntimeSpec.from_json(name, body, origin)
     require_on_destination(spec.destination.to_json(), WRITE_VERBS)
-    existing = d.runtimes.declared(name)
+    existing = _runtimes().declared(name)
     if existing is not None:
         require_on_destination(existing["destination"], WRITE_VERBS)
-    return d.runtimes.put(spec, secrets)
+    return _runtimes().put(spec, secrets)
 
 
 def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:
     """A runtime as shown, once the caller holds ``verbs`` on its destination."""
-    out = bootstrap.get().runtimes.view(v.dns_label("runtime", name))
+    out = _runtimes().view(v.dns_label("runtime", name))
     require_on_destination(out["destination"], verbs)
     return out

@@ -27,7 +27,7 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import JSON, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.authz import SELF
-from chalicelib.core.releases import Caller, Outcome, Releases
+from chalicelib.core.releases import Caller, Outcome
 from chalicelib.domain import archives, multipart, redact, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
@@ -43,6 +43,12 @@ from chalicelib.domain.models import (
 from chalicelib.errors import CharthouseError, ChartVersionNotFound, ClusterNotFound, InvalidInput, NotFound
 
 bp = Blueprint(__name__)
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+_catalog = bootstrap.use(lambda d: d.catalog)
+_limits = bootstrap.use(lambda d: d.limits)
+_registry = bootstrap.use(lambda d: d.registry)
+_hall = bootstrap.use(lambda d: d.releases)
+_service = bootstrap.use(lambda d: d.service)
 
 CLUSTER = "/cce/cam/v3/clusters/{cluster_id}"
 RELEASES = CLUSTER + "/releases"
@@ -92,7 +98,7 @@ def cce_route(
 
 def cluster_name(cluster_id: str) -> str:
     """A cluster's name from CCE's ``cluster_id``: its name, or the id Charthouse derives from it."""
-    registry = bootstrap.get().registry
+    registry = _registry()
     if _LABEL.match(cluster_id):
         try:
             return registry.get(cluster_id).name
@@ -116,7 +122,7 @@ def _scope(params: dict[str, str]) -> dict[str, str]:
 def _chart_entry(chart_id: object, field: str = "chart_id") -> dict[str, Any]:
     if not isinstance(chart_id, str) or not chart_id:
         raise InvalidInput(field, "is required: the id of an uploaded chart (POST /v2/charts answers it)")
-    for entry in bootstrap.get().catalog.uploads.entries():
+    for entry in _catalog().uploads.entries():
         if shapes.chart_uuid(str(entry["name"]), str(entry["version"])) == chart_id:
             return entry
     raise ChartVersionNotFound(f"no uploaded chart with id {chart_id[:64]}")
@@ -174,19 +180,15 @@ def _chart_spec(entry: dict[str, Any], body: dict[str, Any], params: dict[str, A
 def _shown_values(ref: ReleaseRef) -> Any:
     """The release's user values, masked; None when helm has none to show (an uninstalled release)."""
     try:
-        return bootstrap.get().service.get(ref, ("values",), None).get("values")
+        return _service().get(ref, ("values",), None).get("values")
     except CharthouseError:
         return None
 
 
 def _release(ref: ReleaseRef, with_values: bool = True) -> dict[str, Any]:
-    record = bootstrap.get().service.get(ref, (), None)
+    record = _service().get(ref, (), None)
     values = _shown_values(ref) if with_values and record.get("status") != "uninstalled" else None
     return shapes.release(record, values)
-
-
-def _hall() -> Releases:
-    return bootstrap.get().releases
 
 
 def _caller() -> Caller:
@@ -196,7 +198,6 @@ def _caller() -> Caller:
 
 def _finished(outcome: Outcome, status_code: int, chart: dict[str, Any] | None = None) -> Response:
     """A failure is an error in CCE's shape, otherwise the release as it now is."""
-    d = bootstrap.get()
     op = outcome.op
     headers: dict[str, str | list[str]] = {OPERATION_HEADER: op.id, "Content-Type": "application/json"}
     if op.status is OperationStatus.FAILED:
@@ -205,7 +206,7 @@ def _finished(outcome: Outcome, status_code: int, chart: dict[str, Any] | None =
         message = str(error.get("message") or f"operation {op.id} failed")
         body = {"error_code": code, "error_msg": message, "error": {"code": code, "message": message, "details": {}}}
         return Response(body=body, status_code=400, headers=headers)
-    record = d.service.record(op.release)
+    record = _service().record(op.release)
     if record is None or not op.status.terminal and record.get("last_operation_id") != op.id:
         shown = shapes.pending(op.to_json(), op.release.cluster, chart)
         if record is not None:
@@ -230,7 +231,6 @@ def _finished(outcome: Outcome, status_code: int, chart: dict[str, Any] | None =
     status="201",
 )
 def create_release(cluster_id: str) -> Response:
-    d = bootstrap.get()
     cluster = cluster_name(cluster_id)
     body = _body()
     v.no_unknown(body, CREATE_FIELDS)
@@ -248,7 +248,7 @@ def create_release(cluster_id: str) -> Response:
         spec_json["replace"] = True
     if params.get("dry_run"):
         spec_json["dry_run"] = True
-    spec, name_req = InstallSpec.from_json(spec_json, d.limits)
+    spec, name_req = InstallSpec.from_json(spec_json, _limits())
     outcome = _hall().install(_caller(), cluster, namespace, spec, name_req)  # checked, masked, dry run or accepted
     if outcome.dry_run is not None:
         ref = outcome.ref
@@ -267,19 +267,18 @@ def create_release(cluster_id: str) -> Response:
     summary="CCE: list releases (namespace, chart_id)",
 )
 def list_releases(cluster_id: str) -> Response:
-    d = bootstrap.get()
     cluster = cluster_name(cluster_id)
     query = web.query(bp.current_request)
     v.no_unknown(query, frozenset({"namespace", "chart_id"}))
     namespace = v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None
-    d.authorizer.require(principal(), "read", cluster, namespace)
+    _authorizer().require(principal(), "read", cluster, namespace)
     entry = _chart_entry(query["chart_id"]) if query.get("chart_id") else None
-    seen = d.authorizer.reader(principal())
+    seen = _authorizer().reader(principal())
     out: list[dict[str, Any]] = []
     token: str | None = None
     while True:
         q = ListQuery(cluster, namespace, chart=entry["name"] if entry else None, limit=1000, next_token=token)
-        items, token = d.service.list(q)
+        items, token = _service().list(q)
         for item in items:
             if not seen.can_read(str(item["cluster"]), str(item["namespace"])):
                 continue
@@ -298,7 +297,7 @@ def show_release(cluster_id: str, namespace: str, name: str) -> dict[str, Any]:
 @cce_route("GET", RELEASE + "/history", verb="read", summary="CCE: a release's history", scope=_scope)
 def release_history(cluster_id: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster_name(cluster_id), namespace, name)
-    revisions = bootstrap.get().service.history(ref, 256)
+    revisions = _service().history(ref, 256)
     body = [shapes.history_entry(ref.to_json(), r) for r in revisions]
     return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
 
@@ -311,7 +310,6 @@ def release_history(cluster_id: str, namespace: str, name: str) -> Response:
     scope=_scope,
 )
 def update_release(cluster_id: str, namespace: str, name: str) -> Response:
-    d = bootstrap.get()
     ref = ReleaseRef.parse(cluster_name(cluster_id), namespace, name)
     body = _body()
     v.no_unknown(body, UPDATE_FIELDS)
@@ -322,26 +320,25 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
         rollback = {"revision": revision} if revision else {}
         if params.get("no_hooks"):
             rollback["disable_hooks"] = True
-        spec = RollbackSpec.from_json(rollback, d.limits)
+        spec = RollbackSpec.from_json(rollback, _limits())
         return _finished(_hall().rollback(_caller(), ref, spec), 200)
     if body.get("chart_id"):
         entry = _chart_entry(body["chart_id"])
     else:  # the chart the release has (none: ReleaseNotFound)
-        d.authorizer.require(principal(), "upgrade", ref.cluster, ref.namespace)
-        record = d.service.get(ref, (), None)
+        _authorizer().require(principal(), "upgrade", ref.cluster, ref.namespace)
+        record = _service().get(ref, (), None)
         entry = _chart_entry(shapes.chart_uuid(str(record.get("chart")), str(record.get("chart_version"))), "chart_id")
     spec_json = _chart_spec(entry, body, params)
     if params.get("reset_values"):
         spec_json["reset_values"] = True
-    upgrade = UpgradeSpec.from_json(spec_json, d.limits)
+    upgrade = UpgradeSpec.from_json(spec_json, _limits())
     return _finished(_hall().upgrade(_caller(), ref, upgrade), 200, entry)
 
 
 @cce_route("DELETE", RELEASE, verb="uninstall", summary="CCE: delete a release", scope=_scope)
 def delete_release(cluster_id: str, namespace: str, name: str) -> Response:
-    d = bootstrap.get()
     ref = ReleaseRef.parse(cluster_name(cluster_id), namespace, name)
-    spec = UninstallSpec.from_json({}, d.limits)
+    spec = UninstallSpec.from_json({}, _limits())
     answer = _finished(_hall().uninstall(_caller(), ref, spec), 200)
     if answer.status_code == 200 and isinstance(answer.body, dict):
         answer.body = json.dumps(f"release {ref.name} deleted" if answer.body.get("status") == "DELETED" else "")
@@ -378,9 +375,7 @@ def _content(form: multipart.Form) -> bytes:
 
 def _chart_values(entry: dict[str, Any]) -> tuple[Any, str]:
     """The chart's default values (masked) and its README."""
-    shown = bootstrap.get().catalog.show(
-        "uploaded", str(entry["name"]), str(entry["version"]), False, ("values", "readme")
-    )
+    shown = _catalog().show("uploaded", str(entry["name"]), str(entry["version"]), False, ("values", "readme"))
     values = yamlguard.load(str(shown.get("values") or ""), "values.yaml", yamlguard.CHART_YAML) or {}
     return redact.mask_values(values), str(shown.get("readme") or "")
 
@@ -396,14 +391,14 @@ def _chart_values(entry: dict[str, Any]) -> tuple[Any, str]:
 def upload_chart() -> Response:
     form = _form()
     params = _upload_parameters(form)
-    chart, _ = bootstrap.get().catalog.uploads.add(_content(form), bool(params.get("override")))
+    chart, _ = _catalog().uploads.add(_content(form), bool(params.get("override")))
     entry = _chart_entry(shapes.chart_uuid(chart["name"], chart["version"]))
     return Response(body=_chart_json(entry), status_code=201, headers={"Content-Type": "application/json"})
 
 
 @cce_route("GET", CHARTS, verb="read", summary="CCE: list charts")
 def list_charts() -> Response:
-    body = [_chart_json(e) for e in bootstrap.get().catalog.uploads.entries()]
+    body = [_chart_json(e) for e in _catalog().uploads.entries()]
     return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
 
 
@@ -431,7 +426,7 @@ def update_chart(chart_id: str) -> dict[str, Any]:
     entry = _chart_entry(chart_id)
     form = _form()
     params = _upload_parameters(form)
-    uploads = bootstrap.get().catalog.uploads
+    uploads = _catalog().uploads
     data = _content(form)
     found = archives.inspect(data, uploads.limits)
     if found.name != entry["name"]:
@@ -443,14 +438,14 @@ def update_chart(chart_id: str) -> dict[str, Any]:
 @cce_route("DELETE", CHART, verb="charts", summary="CCE: delete a chart")
 def delete_chart(chart_id: str) -> dict[str, Any]:
     entry = _chart_entry(chart_id)
-    bootstrap.get().catalog.uploads.delete(str(entry["name"]), str(entry["version"]))
+    _catalog().uploads.delete(str(entry["name"]), str(entry["version"]))
     return _chart_json(entry)
 
 
 @cce_route("GET", CHART + "/archive", verb="read", summary="CCE: download a chart's archive")
 def download_chart(chart_id: str) -> Response:
     entry = _chart_entry(chart_id)
-    data = bootstrap.get().catalog.uploads.archive(entry)
+    data = _catalog().uploads.archive(entry)
     filename = f"{entry['name']}-{entry['version']}.tgz"
     return Response(
         body=data,

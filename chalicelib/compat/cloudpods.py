@@ -37,6 +37,9 @@ from chalicelib.domain.models import (
 from chalicelib.errors import InvalidInput
 
 bp = Blueprint(__name__)
+_catalog = bootstrap.use(lambda d: d.catalog)
+_limits = bootstrap.use(lambda d: d.limits)
+_service = bootstrap.use(lambda d: d.service)
 
 RELEASES = "/api/releases"
 RELEASE = RELEASES + "/{name}"
@@ -201,7 +204,7 @@ def _release(record: dict[str, Any], shown: dict[str, Any] | None = None) -> dic
 
 def _show(ref: ReleaseRef) -> dict[str, Any]:
     sync.allow("read", ref.cluster, ref.namespace)
-    shown = bootstrap.get().service.get(ref, ("values", "resources"), None)
+    shown = _service().get(ref, ("values", "resources"), None)
     return _release(shown, shown)
 
 
@@ -220,7 +223,7 @@ def _ended(ended: sync.Ended, ref: ReleaseRef) -> Any:
         status = 502 if str(error.get("code", "")).startswith("Helm") else 409
         return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
     if op.action is Action.UNINSTALL:
-        record = bootstrap.get().service.record(ref)
+        record = _service().record(ref)
         return _release(
             record or {**ref.to_json(), "chart": "", "chart_version": "", "status": "uninstalled", "revision": 0}
         )
@@ -268,7 +271,7 @@ def create() -> Any:
         ours["name"] = body["release_name"]
     else:
         ours["generate_name"] = True
-    spec, name_req = InstallSpec.from_json(ours, bootstrap.get().limits)
+    spec, name_req = InstallSpec.from_json(ours, _limits())
     outcome = sync.hall().install(sync.caller(), cluster, namespace or "default", spec, name_req)
     if outcome.dry_run is not None:  # as /v1: checked, then answered at once; nothing recorded
         return outcome.dry_run
@@ -326,7 +329,7 @@ def list_releases() -> dict[str, Any]:
 
 def _all(q: ListQuery) -> list[dict[str, Any]]:
     """Every matching record the caller may read, sorted by name."""
-    service = bootstrap.get().service
+    service = _service()
     out: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -367,11 +370,10 @@ def upgrade(name: str) -> Any:
     if body.get("release_name") and body["release_name"] != name:
         raise InvalidInput("release_name", f"differs from the release in the path ({name})")
     ref = _ref(name, body, query)
-    d = bootstrap.get()
-    chart = body.get("chart_name") or (d.service.record(ref) or {}).get("chart")
+    chart = body.get("chart_name") or (_service().record(ref) or {}).get("chart")
     if not chart or "/" not in str(chart):
         raise InvalidInput("chart_name", "is required (<repository>/<chart>)")
-    spec = UpgradeSpec.from_json({"chart": chart, **_values(body)}, d.limits)
+    spec = UpgradeSpec.from_json({"chart": chart, **_values(body)}, _limits())
     outcome = sync.hall().upgrade(sync.caller(), ref, spec)
     if outcome.dry_run is not None:
         return outcome.dry_run
@@ -393,7 +395,7 @@ def history(name: str) -> list[dict[str, Any]]:
     ref = _ref(name, {}, query)
     sync.allow("read", ref.cluster, ref.namespace)
     max_entries = v.integer("max", query.get("max"), 1, 1000, 256) or 256
-    revisions = bootstrap.get().service.history(ref, max_entries)
+    revisions = _service().history(ref, max_entries)
     return [
         {
             "revision": r["revision"],
@@ -422,9 +424,8 @@ def rollback(name: str) -> Any:
     query = _query(WHERE)
     body = _body(ROLLBACK_FIELDS)
     ref = _ref(name, body, query)
-    d = bootstrap.get()
     ours = {k: body[k] for k in ("revision", "description") if body.get(k) not in (None, "")}
-    spec = RollbackSpec.from_json(ours, d.limits)
+    spec = RollbackSpec.from_json(ours, _limits())
     return _ended(sync.ended(sync.hall().rollback(sync.caller(), ref, spec)), ref)
 
 
@@ -482,7 +483,7 @@ def list_repos() -> dict[str, Any]:
             "kind": r.kind,  # http (a chart repository) or oci (a registry)
             "description": r.description,
         }
-        for r in bootstrap.get().catalog.repos.all()
+        for r in _catalog().repos.all()
         if query.get("type") != "internal"
         and (not query.get("name") or r.name == query["name"])
         and (not query.get("search") or query["search"] in r.name)

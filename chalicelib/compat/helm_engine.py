@@ -37,6 +37,10 @@ from chalicelib.domain.models import (
 from chalicelib.errors import CharthouseError, InvalidInput
 
 bp = Blueprint(__name__)
+_catalog = bootstrap.use(lambda d: d.catalog)
+_limits = bootstrap.use(lambda d: d.limits)
+_service = bootstrap.use(lambda d: d.service)
+_settings = bootstrap.use(lambda d: d.settings)
 
 MAX_UPLOAD_BYTES = 10 * 1000 * 1000  # API Gateway's body limit (as POST /v1/charts)
 BASE = "/api/namespaces/{namespace}/releases"
@@ -195,7 +199,7 @@ def _chart(query: dict[str, str], body: dict[str, Any]) -> str:
         raise InvalidInput("chart", "is required (?chart=<repository>/<chart>)")
     repo_url = body.get("repo")
     if repo_url:
-        for repo in bootstrap.get().catalog.repos.all():
+        for repo in _catalog().repos.all():
             if repo.url.rstrip("/") == str(repo_url).rstrip("/"):
                 return f"{repo.name}/{chart.rsplit('/', 1)[-1]}"
         raise InvalidInput("repo", "names no registered repository: register it with PUT /v1/repositories/{name}")
@@ -223,7 +227,7 @@ def _element(record: dict[str, Any]) -> dict[str, Any]:
 def _ended(ended: sync.Ended, ref: ReleaseRef) -> Any:
     if ended.running or not ended.ok:
         raise sync.Unfinished(ended)
-    record = bootstrap.get().service.record(ref)
+    record = _service().record(ref)
     return _element(record) if record else None
 
 
@@ -249,7 +253,7 @@ def install(namespace: str, name: str) -> dict[str, Any]:
         body = _body([*CHART_FIELDS, *REPO_FIELDS])
         _refuse(body)
         ours = {**_translate(body, CHART_FIELDS), "chart": _chart(query, body), "name": name}
-        spec, name_req = InstallSpec.from_json(ours, bootstrap.get().limits)
+        spec, name_req = InstallSpec.from_json(ours, _limits())
         ReleaseRef.parse(cluster, namespace, name)
         outcome = sync.hall().install(sync.caller(), cluster, namespace, spec, name_req)
         if outcome.dry_run is not None:  # as /v1: checked, then answered at once; nothing recorded
@@ -278,7 +282,7 @@ def upgrade(namespace: str, name: str) -> dict[str, Any]:
         body = _body([*CHART_FIELDS, *UPGRADE_ONLY, "recreate", *REPO_FIELDS])
         _refuse(body)
         ours = {**_translate(body, {**CHART_FIELDS, **UPGRADE_ONLY}), "chart": _chart(query, body)}
-        spec = UpgradeSpec.from_json(ours, bootstrap.get().limits)
+        spec = UpgradeSpec.from_json(ours, _limits())
         ref = ReleaseRef.parse(cluster, namespace, name)
         outcome = sync.hall().upgrade(sync.caller(), ref, spec)
         if outcome.dry_run is not None:  # as /v1: checked, then answered at once; nothing recorded
@@ -329,7 +333,7 @@ def rollback(namespace: str, name: str, revision: str) -> dict[str, Any]:
         body = _body([*ROLLBACK_FIELDS, "recreate"])
         _refuse(body)
         ours = {**_translate(body, ROLLBACK_FIELDS), "revision": v.integer("revision", revision, 1, 1_000_000)}
-        spec = RollbackSpec.from_json(ours, bootstrap.get().limits)
+        spec = RollbackSpec.from_json(ours, _limits())
         outcome = sync.hall().rollback(sync.caller(), ref, spec)
         if outcome.dry_run is not None:
             return outcome.dry_run
@@ -358,7 +362,7 @@ def get_release(namespace: str, name: str) -> dict[str, Any]:
         info = v.choice("info", query.get("info"), GET_INFOS, "values") or "values"
         output = v.choice("output", query.get("output"), ("json", "yaml"), "json")
         sync.allow("read", ref.cluster, ref.namespace)
-        shown = bootstrap.get().service.get(ref, (info,), None)
+        shown = _service().get(ref, (info,), None)
         found = shown.get(info, {} if info == "values" else "")
         if info == "values" and output == "yaml":
             return yaml.safe_dump(found, sort_keys=False, allow_unicode=True, default_flow_style=False)
@@ -382,7 +386,7 @@ def histories(namespace: str, name: str) -> dict[str, Any]:
         _no_other(query, ())
         ref = ReleaseRef.parse(_cluster(query), namespace, name)
         sync.allow("read", ref.cluster, ref.namespace)
-        return sorted(bootstrap.get().service.history(ref, 256), key=lambda r: int(r["revision"]))
+        return sorted(_service().history(ref, 256), key=lambda r: int(r["revision"]))
 
     return _answer(work)
 
@@ -429,7 +433,7 @@ def list_releases(namespace: str) -> dict[str, Any]:
             cluster,
             None if everywhere else v.dns_label("namespace", namespace),
         )
-        items, _ = bootstrap.get().service.list(q)
+        items, _ = _service().list(q)
         return [_element(i) for i in sync.readable(items)]
 
     return _answer(work)
@@ -468,7 +472,7 @@ def show_chart() -> dict[str, Any]:
         sync.allow("read", None, None)
         repository, name = chart.split("/", 1)
         parts = ("chart", "values", "readme") if info == "all" else (info,)
-        shown = bootstrap.get().catalog.show(
+        shown = _catalog().show(
             v.dns_label("chart", repository),
             name,
             v.chart_version("version", query.get("version")),
@@ -500,7 +504,7 @@ def search_charts() -> dict[str, Any]:
         if not keyword:
             raise InvalidInput("keyword", "is required")
         sync.allow("read", None, None)
-        found = bootstrap.get().catalog.search(
+        found = _catalog().search(
             keyword,
             None,
             _flag("versions", query.get("versions")),
@@ -531,7 +535,7 @@ def search_charts() -> dict[str, Any]:
 def update_repositories() -> dict[str, Any]:
     def work() -> Any:
         sync.allow("charts", None, None)
-        _, failed = bootstrap.get().catalog.repos.refresh_all()
+        _, failed = _catalog().repos.refresh_all()
         if failed:
             raise InvalidInput("repositories", "; ".join(f"{f['name']}: {f['error']['message']}" for f in failed))
         return None
@@ -542,14 +546,13 @@ def update_repositories() -> dict[str, Any]:
 @route(bp, "GET", "/api/envs", verb=SELF, summary="helm-engine: helm env", ok=OK)
 def envs() -> dict[str, Any]:
     def work() -> Any:
-        d = bootstrap.get()
         return {
             "HELM_BIN": "helm",
-            "HELM_VERSION": d.service.helm_version(),
+            "HELM_VERSION": _service().helm_version(),
             "HELM_NAMESPACE": "default",
-            "HELM_MAX_HISTORY": str(d.limits.default_max_history),
+            "HELM_MAX_HISTORY": str(_limits().default_max_history),
             "CHARTHOUSE_VERSION": VERSION,
-            "CHARTHOUSE_DEFAULT_CLUSTER": d.settings.default_cluster,
+            "CHARTHOUSE_DEFAULT_CLUSTER": _settings().default_cluster,
         }
 
     return _answer(work)
@@ -586,7 +589,7 @@ def upload_chart() -> dict[str, Any]:
             raise InvalidInput("chart", "is required: the packaged chart (.tgz) as the form field chart")
         if part.filename is not None and not part.filename.endswith(".tgz"):
             raise InvalidInput("chart", "must be a .tgz file (a packaged chart)")
-        chart, _ = bootstrap.get().catalog.uploads.add(part.data, False)
+        chart, _ = _catalog().uploads.add(part.data, False)
         return chart
 
     return _answer(work)
@@ -596,7 +599,7 @@ def upload_chart() -> dict[str, Any]:
 def uploaded_charts() -> dict[str, Any]:
     def work() -> Any:
         sync.allow("read", None, None)
-        found = bootstrap.get().catalog.search("", UPLOADED, True, False, None)
+        found = _catalog().search("", UPLOADED, True, False, None)
         return [{"name": f"{c['name']}-{c['version']}.tgz", "chart": c["ref"], "version": c["version"]} for c in found]
 
     return _answer(work)

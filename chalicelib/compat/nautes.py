@@ -35,6 +35,8 @@ from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput, RuntimeNotFound
 
 bp = Blueprint(__name__)
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+_runtimes = bootstrap.use(lambda d: d.runtimes)
 BASE = "/api/v1/products/{product}/deploymentruntimes"
 ONE = BASE + "/{runtime}"
 STR = {"type": "string"}
@@ -142,7 +144,7 @@ def save(product: str, runtime: str) -> dict[str, Any]:
     name = runtime_name(product, runtime)
     origin = {"api": "nautes", "product": product, "name": runtime, "projects_ref": refs}
     out, _ = put_runtime(name, to_runtime(runtime, body), origin)
-    bootstrap.get().runtimes.sync(name, "nautes")
+    _runtimes().sync(name, "nautes")
     return to_item(out)
 
 
@@ -170,11 +172,11 @@ def get(product: str, runtime: str) -> dict[str, Any]:
 )
 def list_runtimes(product: str) -> dict[str, Any]:
     v.dns_label("product", product)
-    seen = bootstrap.get().authorizer.reader(principal())
+    seen = _authorizer().reader(principal())
     return {
         "items": [
             to_item(r)
-            for r in bootstrap.get().runtimes.all()
+            for r in _runtimes().all()
             if (r.get("origin") or {}).get("api") == "nautes"
             and r["origin"].get("product") == product
             and all(seen.can_read(r["destination"]["cluster"], n) for n in r["destination"]["namespaces"])
@@ -196,5 +198,5 @@ def delete(product: str, runtime: str) -> dict[str, Any]:
     _nautes(product, runtime)
     name = runtime_name(product, runtime)
     view(name, WRITE_VERBS)
-    bootstrap.get().runtimes.delete(name, prune=True)
+    _runtimes().delete(name, prune=True)
     return {}

@@ -12,10 +12,16 @@ from typing import Any
 
 from chalicelib import bootstrap
 from chalicelib.api.guard import principal
-from chalicelib.core.releases import Caller, Outcome, Releases
+from chalicelib.core.releases import Caller, Outcome
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import ListQuery, Operation, OperationStatus, ReleaseRef
 from chalicelib.errors import InvalidInput, ReleaseNotFound
+
+_authorizer = bootstrap.use(lambda d: d.authorizer)
+_registry = bootstrap.use(lambda d: d.registry)
+hall = bootstrap.use(lambda d: d.releases)  # one use case per release verb (core/releases.py)
+_service = bootstrap.use(lambda d: d.service)
+_settings = bootstrap.use(lambda d: d.settings)
 
 WAIT_S = 25  # API Gateway answers within 29 s (the same bound as Prefer: wait)
 
@@ -57,18 +63,13 @@ class Unfinished(Exception):
 
 def allow(verb: str, cluster: str | None, namespace: str | None) -> None:
     """The caller may ``verb`` there, by the same policies as /v1 (403 ``Forbidden`` otherwise)."""
-    bootstrap.get().authorizer.require(principal(), verb, cluster, namespace)
+    _authorizer().require(principal(), verb, cluster, namespace)
 
 
 def readable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only the records the caller may read (as /v1 lists)."""
-    seen = bootstrap.get().authorizer.reader(principal())
+    seen = _authorizer().reader(principal())
     return [i for i in items if seen.can_read(str(i["cluster"]), str(i["namespace"]))]
-
-
-def hall() -> Releases:
-    """The hall's use cases (one per release verb), as ``bootstrap`` wired them."""
-    return bootstrap.get().releases
 
 
 def caller() -> Caller:
@@ -83,14 +84,14 @@ def ended(outcome: Outcome) -> Ended:
 def cluster_named(name: object, field: str) -> str:
     """A registered cluster, by its name."""
     cluster = v.dns_label(field, name)
-    bootstrap.get().registry.get(cluster)
+    _registry().get(cluster)
     return cluster
 
 
 def cluster_by_server(endpoint: str, field: str) -> str:
     """The registered cluster whose API server is ``endpoint`` (compared without a trailing slash)."""
     wanted = endpoint.strip().rstrip("/")
-    for info in bootstrap.get().registry.all():
+    for info in _registry().all():
         if info.server.rstrip("/") == wanted:
             return info.name
     raise InvalidInput(field, "names no registered cluster: register it with PUT /v1/clusters/{name} first")
@@ -98,10 +99,9 @@ def cluster_by_server(endpoint: str, field: str) -> str:
 
 def default_cluster(field: str) -> str:
     """The configured default cluster (``CHARTHOUSE_DEFAULT_CLUSTER``), else the only registered one."""
-    d = bootstrap.get()
-    if d.settings.default_cluster:
-        return cluster_named(d.settings.default_cluster, field)
-    names = [c.name for c in d.registry.all()]
+    if _settings().default_cluster:
+        return cluster_named(_settings().default_cluster, field)
+    names = [c.name for c in _registry().all()]
     if len(names) == 1:
         return names[0]
     raise InvalidInput(field, "is needed: no default cluster is configured (CHARTHOUSE_DEFAULT_CLUSTER)")
@@ -109,8 +109,7 @@ def default_cluster(field: str) -> str:
 
 def find_release(name: str, cluster: str | None, namespace: str | None) -> ReleaseRef:
     """A release addressed by name, its cluster and namespace optional: the one release of that name there."""
-    d = bootstrap.get()
-    found = readable(d.service.list(ListQuery(cluster=cluster, namespace=namespace, name=name, limit=1000))[0])
+    found = readable(_service().list(ListQuery(cluster=cluster, namespace=namespace, name=name, limit=1000))[0])
     if cluster and namespace and not found:
         return ReleaseRef.parse(cluster, namespace, name)  # a release being installed, or a clear 404 later
     if not found:
