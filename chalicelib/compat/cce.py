@@ -235,6 +235,7 @@ def create_release(cluster_id: str) -> Response:
     body = _body()
     v.no_unknown(body, CREATE_FIELDS)
     namespace = v.dns_label("namespace", body.get("namespace"))
+    _authorizer().require(principal(), "install", cluster, namespace)  # before the chart is looked up (the hall too)
     params = _parameters(body.get("parameters"))
     entry = _chart_entry(body.get("chart_id"))
     spec_json = _chart_spec(entry, body, params)
@@ -314,6 +315,7 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
     body = _body()
     v.no_unknown(body, UPDATE_FIELDS)
     action = v.choice("action", body.get("action") or "upgrade", ("upgrade", "rollback")) or "upgrade"
+    _authorizer().require(principal(), action, ref.cluster, ref.namespace)  # before the chart is looked up
     params = _parameters(body.get("parameters"))
     if action == "rollback":
         revision = params.get("release_version")
@@ -325,7 +327,6 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
     if body.get("chart_id"):
         entry = _chart_entry(body["chart_id"])
     else:  # the chart the release has (none: ReleaseNotFound)
-        _authorizer().require(principal(), "upgrade", ref.cluster, ref.namespace)
         record = _service().get(ref, (), None)
         entry = _chart_entry(shapes.chart_uuid(str(record.get("chart")), str(record.get("chart_version"))), "chart_id")
     spec_json = _chart_spec(entry, body, params)
