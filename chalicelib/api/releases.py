@@ -14,10 +14,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
-from chalicelib.api import web
+from chalicelib.api import scopes, web
 from chalicelib.api.guard import principal
 from chalicelib.api.openapi import spec as openapi_spec
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Query, Scope, route
 from chalicelib.config import VERSION
 from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.core.clusters import ClusterSpec
@@ -175,11 +175,8 @@ def _run_here(
 
 
 def _reveal(ref: ReleaseRef) -> bool:
-    """``?reveal=true``: show values and Secret data unmasked, which needs the ``reveal`` permission."""
-    if not web.query_bools({"reveal": _query().get("reveal", "false")}, ("reveal",))["reveal"]:
-        return False
-    bootstrap.get().authorizer.require(principal(), "reveal", ref.cluster, ref.namespace)
-    return True
+    """``?reveal=true``: show values and Secret data unmasked (the route declares ``reveal``: the guard checked it)."""
+    return bool(web.query_bools({"reveal": _query().get("reveal", "false")}, ("reveal",))["reveal"])
 
 
 def _visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,7 +257,13 @@ def openapi() -> dict[str, Any]:
 
 
 @route(
-    bp, "GET", "/v1/clusters", verb="read", summary="list clusters", ok={"200": s.listing("clusters", s.ref("Cluster"))}
+    bp,
+    "GET",
+    "/v1/clusters",
+    verb="read",
+    summary="list clusters",
+    ok={"200": s.listing("clusters", s.ref("Cluster"))},
+    filtered=True,
 )
 def list_clusters() -> dict[str, Any]:
     seen = bootstrap.get().authorizer.reader(principal())
@@ -386,6 +389,7 @@ def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     ok={"200": s.RELEASE_LIST},
     errors=(400, 422, 503),
     query=[s.param("namespace"), *s.LIST_FILTERS],
+    filtered=True,
 )
 def list_all_releases() -> dict[str, Any]:
     return _list(None, None)
@@ -400,6 +404,7 @@ def list_all_releases() -> dict[str, Any]:
     ok={"200": s.RELEASE_LIST},
     errors=(400, 404, 422, 503),
     query=[s.param("namespace"), *s.LIST_FILTERS],
+    filtered=True,
 )
 def list_cluster_releases(cluster: str) -> dict[str, Any]:
     return _list(cluster, None)
@@ -437,6 +442,7 @@ def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
         s.param("reveal", schema=fields.BOOL, desc="values and Secret data unmasked (needs the reveal permission)"),
         s.param("output", schema={"type": "string", "enum": list(web.OUTPUTS)}, desc="json (default) or yaml"),
     ],
+    reveal=Query("reveal"),
 )
 def get_release(cluster: str, namespace: str, name: str) -> Any:
     query = _query()
@@ -508,6 +514,7 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
     errors=(400, 404, 409, 413, 422, 502, 503),
     body=fields.body_schema(INSTALL_FIELDS, ("chart",)),
+    reveal=Query("reveal"),
 )
 def install(cluster: str, namespace: str) -> Response:
     d = bootstrap.get()
@@ -534,6 +541,7 @@ def install(cluster: str, namespace: str) -> Response:
     ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
     errors=(400, 404, 409, 413, 422, 502, 503),
     body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+    reveal=Query("reveal"),
 )
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     d = bootstrap.get()
@@ -595,6 +603,7 @@ def _diff_options(ref: ReleaseRef) -> tuple[bool, bool]:
     errors=(400, 404, 409, 413, 422, 502, 503),
     query=DIFF_QUERY,
     body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+    reveal=Query("reveal"),
 )
 def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     d = bootstrap.get()
@@ -615,6 +624,7 @@ def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     errors=(400, 404, 422, 502, 503),
     query=DIFF_QUERY,
     body=fields.body_schema(ROLLBACK_FIELDS),
+    reveal=Query("reveal"),
 )
 def diff_rollback(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     d = bootstrap.get()
@@ -717,10 +727,10 @@ def reconcile(cluster: str) -> Response:
     summary="one operation",
     ok={"200": s.json_response(s.ref("Operation"))},
     errors=(404, 503),
+    scope=Scope(lookup=scopes.operation_release),
 )
 def get_operation(operation_id: str) -> dict[str, Any]:
     op = bootstrap.get().intake.get(operation_id)
-    bootstrap.get().authorizer.require(principal(), "read", op.release.cluster, op.release.namespace)
     return op.to_json()
 
 
@@ -740,6 +750,8 @@ def get_operation(operation_id: str) -> dict[str, Any]:
         s.param("action", schema={"type": "string", "enum": s.ACTIONS}),
         *s.PAGING,
     ],
+    scope=Scope(cluster=Query("cluster"), namespace=Query("namespace")),
+    filtered=True,
 )
 def list_operations() -> dict[str, Any]:
     query = _query()

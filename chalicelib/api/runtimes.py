@@ -13,10 +13,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
-from chalicelib.api import web
+from chalicelib.api import scopes, web
 from chalicelib.api.guard import principal
-from chalicelib.api.routes import route
-from chalicelib.core.authz import PUBLIC, SELF
+from chalicelib.api.routes import Body, Scope, route
+from chalicelib.core.authz import PUBLIC
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec
@@ -127,36 +127,29 @@ DELETED_SCHEMA: s.S = {
 }
 
 
-def require_on_destination(destination: dict[str, Any], verbs: tuple[str, ...]) -> None:
-    """The caller holds every one of ``verbs`` on every namespace of the destination."""
-    authorizer = bootstrap.get().authorizer
-    for namespace in destination.get("namespaces") or []:
-        for verb in verbs:
-            authorizer.require(principal(), verb, destination["cluster"], namespace)
+STORED = Scope(lookup=scopes.stored_runtime)  # the runtime's destination, every namespace of it
+NEW_DESTINATION = Scope(cluster=Body("destination.cluster"), namespace=Body("destination.namespaces"))
 
 
 def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
-    """Shared with the Nautes shape (compat/nautes.py): check the caller on the old and new destination, then put."""
+    """Shared with the Nautes shape (compat/nautes.py); the routes declare the verbs on the old and new
+    destination."""
     d = bootstrap.get()
     spec, secrets = RuntimeSpec.from_json(name, body, origin)
-    require_on_destination(spec.destination.to_json(), WRITE_VERBS)
-    existing = d.runtimes.declared(name)
-    if existing is not None:
-        require_on_destination(existing["destination"], WRITE_VERBS)
     return d.runtimes.put(spec, secrets)
 
 
 def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:
-    out = bootstrap.get().runtimes.view(v.dns_label("runtime", name))
-    require_on_destination(out["destination"], verbs)
-    return out
+    """A runtime as shown (``verbs``: what its route declared on its destination, checked by the guard)."""
+    return bootstrap.get().runtimes.view(v.dns_label("runtime", name))
 
 
 @route(
     bp,
     "PUT",
     RUNTIME,
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=(NEW_DESTINATION, STORED),
     summary="declare or replace a runtime (its destination cannot change once deployed: 409)",
     ok={"200": s.json_response(RUNTIME_SCHEMA), "201": s.json_response(RUNTIME_SCHEMA, "created")},
     errors=(400, 404, 409, 413, 422, 503),
@@ -171,7 +164,8 @@ def put(runtime: str) -> Response:
     bp,
     "GET",
     RUNTIME,
-    verb=SELF,
+    verb="read",
+    scope=STORED,
     summary="a runtime and its status: synced commit, when, per-release state, last error",
     ok={"200": s.json_response(RUNTIME_SCHEMA)},
     errors=(404, 422, 503),
@@ -184,7 +178,8 @@ def get(runtime: str) -> dict[str, Any]:
     bp,
     "GET",
     "/v1/runtimes",
-    verb=SELF,
+    verb="read",
+    filtered=True,
     summary="runtimes (those whose destination the caller may read)",
     ok={"200": s.listing("runtimes", RUNTIME_SCHEMA)},
     errors=(503,),
@@ -205,7 +200,8 @@ def list_runtimes() -> dict[str, Any]:
     bp,
     "DELETE",
     RUNTIME,
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=STORED,
     summary="forget a runtime; prune=true uninstalls (as operations) every release it installed",
     ok={"200": s.json_response(DELETED_SCHEMA)},
     errors=(400, 404, 422, 503),
@@ -223,7 +219,8 @@ def delete(runtime: str) -> dict[str, Any]:
     bp,
     "POST",
     RUNTIME + "/plan",
-    verb=SELF,
+    verb="read",
+    scope=STORED,
     summary="what a sync would do now, per release (install, upgrade with its diff, uninstall, unchanged)",
     ok={"200": s.json_response(PLAN_SCHEMA)},
     errors=(404, 422, 502, 503),
@@ -237,7 +234,8 @@ def plan(runtime: str) -> dict[str, Any]:
     bp,
     "POST",
     RUNTIME + "/sync",
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=STORED,
     summary="sync now: the plan applied as operations in needs order, stopping at the first failure",
     ok={"202": s.json_response(RUNTIME_SCHEMA, "sync started (or already running); follow status")},
     errors=(404, 422, 503),
@@ -253,6 +251,7 @@ def sync(runtime: str) -> Response:
     "POST",
     RUNTIME + "/webhook",
     verb=PUBLIC,
+    scope=STORED,  # not authorized (the webhook secret is checked): audited with the runtime's destination
     summary="a push event (GitHub X-Hub-Signature-256 or GitLab X-Gitlab-Token, the runtime's webhook secret)",
     ok={"202": s.json_response(s.OBJECT, "verified: a sync started")},
     errors=(401, 413, 503),

@@ -15,16 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.releases import list_query
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Door, Path, Query, Scope, note, route
 from chalicelib.compat import sync
 from chalicelib.config import VERSION
-from chalicelib.core.authz import SELF
 from chalicelib.core.repositories import UPLOADED
 from chalicelib.domain import fields, multipart
 from chalicelib.domain import validate as v
@@ -140,13 +139,31 @@ CLUSTER_QUERY = [
 # ---------------------------------------------------------------- plumbing
 
 
+def _refusal(exc: CharthouseError) -> Response:
+    """The guard's refusal in helm-engine's envelope (HTTP 200, code 1); audited as denied all the same."""
+    return Response(
+        body={"code": 1, "error": exc.message}, status_code=200, headers={"Content-Type": "application/json"}
+    )
+
+
+def _failed(response: Response) -> str | None:
+    body = response.body
+    return "HelmEngineError" if isinstance(body, dict) and body.get("code") == 1 else None
+
+
+DOOR = Door("helm-engine", _refusal, _failed)
+WHERE = Scope(Query("endpoint", via=sync.cluster_at, default=sync.default_cluster_name), Path("namespace"))
+
+
 def _answer(work: Callable[[], Any]) -> dict[str, Any]:
     """helm-engine's envelope: every error (ours, named) becomes code 1 with its message."""
     try:
         data = work()
     except sync.Unfinished as exc:
+        note(exc)
         return {"code": 1, "error": exc.ended.message}
     except CharthouseError as exc:
+        note(exc)
         return {"code": 1, "error": exc.message}
     return {"code": 0} if data is None else {"code": 0, "data": data}
 
@@ -237,7 +254,9 @@ def _ended(ended: sync.Ended, ref: ReleaseRef) -> Any:
     bp,
     "POST",
     RELEASE,
-    verb=SELF,
+    verb="install",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm install (?chart=); answers when it ended",
     ok=OK,
     errors=(400,),
@@ -261,7 +280,6 @@ def install(namespace: str, name: str) -> dict[str, Any]:
             d.catalog.check(spec)
 
         if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
-            sync.allow("install", cluster, namespace)
             check()
             return d.service.dry_run(ref, spec)
         return _ended(sync.submit(Action.INSTALL, ref, spec, check), ref)
@@ -273,7 +291,9 @@ def install(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "PUT",
     RELEASE,
-    verb=SELF,
+    verb="upgrade",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm upgrade (?chart=); answers when it ended",
     ok=OK,
     errors=(400,),
@@ -297,7 +317,6 @@ def upgrade(namespace: str, name: str) -> dict[str, Any]:
             d.catalog.check(spec)
 
         if spec.dry_run:  # as /v1: checked, then answered at once; nothing recorded
-            sync.allow("upgrade", cluster, namespace)
             check()
             return d.service.dry_run(ref, spec)
         return _ended(sync.submit(Action.UPGRADE, ref, spec, check), ref)
@@ -309,7 +328,9 @@ def upgrade(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "DELETE",
     RELEASE,
-    verb=SELF,
+    verb="uninstall",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm uninstall; answers when it ended",
     ok=OK,
     query=CLUSTER_QUERY,
@@ -332,7 +353,9 @@ def uninstall(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "PUT",
     RELEASE + "/versions/{revision}",
-    verb=SELF,
+    verb="rollback",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm rollback to a revision; answers when it ended",
     ok=OK,
     errors=(400,),
@@ -350,7 +373,6 @@ def rollback(namespace: str, name: str, revision: str) -> dict[str, Any]:
         spec = RollbackSpec.from_json(ours, bootstrap.get().limits)
         d = bootstrap.get()
         if spec.dry_run:
-            sync.allow("rollback", ref.cluster, ref.namespace)
             return d.service.rollback_preview(ref, spec)
         return _ended(
             sync.submit(Action.ROLLBACK, ref, spec, lambda: d.service.check_rollback(ref, spec.revision)), ref
@@ -366,7 +388,9 @@ GET_INFOS = ("values", "manifest", "notes", "hooks")
     bp,
     "GET",
     RELEASE,
-    verb=SELF,
+    verb="read",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm get (info=values|manifest|notes|hooks, output=json|yaml for values)",
     ok=OK,
     query=[s.param("info"), s.param("output"), *CLUSTER_QUERY],
@@ -378,7 +402,6 @@ def get_release(namespace: str, name: str) -> dict[str, Any]:
         ref = ReleaseRef.parse(_cluster(query), namespace, name)
         info = v.choice("info", query.get("info"), GET_INFOS, "values") or "values"
         output = v.choice("output", query.get("output"), ("json", "yaml"), "json")
-        sync.allow("read", ref.cluster, ref.namespace)
         shown = bootstrap.get().service.get(ref, (info,), None)
         found = shown.get(info, {} if info == "values" else "")
         if info == "values" and output == "yaml":
@@ -392,7 +415,9 @@ def get_release(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "GET",
     RELEASE + "/histories",
-    verb=SELF,
+    verb="read",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm history",
     ok=OK,
     query=CLUSTER_QUERY,
@@ -402,7 +427,6 @@ def histories(namespace: str, name: str) -> dict[str, Any]:
         query = _query()
         _no_other(query, ())
         ref = ReleaseRef.parse(_cluster(query), namespace, name)
-        sync.allow("read", ref.cluster, ref.namespace)
         return sorted(bootstrap.get().service.history(ref, 256), key=lambda r: int(r["revision"]))
 
     return _answer(work)
@@ -412,7 +436,10 @@ def histories(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "GET",
     BASE,
-    verb=SELF,
+    verb="read",
+    scope=WHERE,
+    door=DOOR,
+    filtered=True,
     summary="helm-engine: helm list (its body, or the same keys as query parameters)",
     ok=OK,
     query=[*[s.param(f) for f in LIST_FIELDS], *CLUSTER_QUERY],
@@ -434,7 +461,6 @@ def list_releases(namespace: str) -> dict[str, Any]:
         elif not statuses:
             statuses = ["deployed", "failed"]  # helm list's default
         everywhere = flags["all_namespaces"]
-        sync.allow("read", cluster, None if everywhere else namespace)
         limit = v.integer("limit", options.get("limit"), 0, 1000, 0) or 1000
         offset = v.integer("offset", options.get("offset"), 0, 1_000_000, 0) or 0
         pattern = options.get("filter")
@@ -473,7 +499,8 @@ SHOW_INFOS = ("all", "readme", "values", "chart")
     bp,
     "GET",
     "/api/charts",
-    verb=SELF,
+    verb="read",
+    door=DOOR,
     summary="helm-engine: helm show (chart=<repository>/<chart>, info=all|readme|values|chart, version)",
     ok=OK,
     query=[s.param("chart", required=True), s.param("info"), s.param("version")],
@@ -486,7 +513,6 @@ def show_chart() -> dict[str, Any]:
         if "/" not in chart:
             raise InvalidInput("chart", "is required as <repository>/<chart>")
         info = v.choice("info", query.get("info"), SHOW_INFOS, "all") or "all"
-        sync.allow("read", None, None)
         repository, name = chart.split("/", 1)
         parts = ("chart", "values", "readme") if info == "all" else (info,)
         shown = bootstrap.get().catalog.show(
@@ -508,7 +534,8 @@ def show_chart() -> dict[str, Any]:
     bp,
     "GET",
     "/api/repositories/charts",
-    verb=SELF,
+    verb="read",
+    door=DOOR,
     summary="helm-engine: helm search repo (keyword, version, versions)",
     ok=OK,
     query=[s.param("keyword", required=True), s.param("version"), s.param("versions")],
@@ -520,7 +547,6 @@ def search_charts() -> dict[str, Any]:
         keyword = v.text("keyword", query.get("keyword"), 128)
         if not keyword:
             raise InvalidInput("keyword", "is required")
-        sync.allow("read", None, None)
         found = bootstrap.get().catalog.search(
             keyword,
             None,
@@ -545,13 +571,13 @@ def search_charts() -> dict[str, Any]:
     bp,
     "PUT",
     "/api/repositories",
-    verb=SELF,
+    verb="charts",
+    door=DOOR,
     summary="helm-engine: helm repo update (every registered repository)",
     ok=OK,
 )
 def update_repositories() -> dict[str, Any]:
     def work() -> Any:
-        sync.allow("charts", None, None)
         _, failed = bootstrap.get().catalog.repos.refresh_all()
         if failed:
             raise InvalidInput("repositories", "; ".join(f"{f['name']}: {f['error']['message']}" for f in failed))
@@ -560,7 +586,7 @@ def update_repositories() -> dict[str, Any]:
     return _answer(work)
 
 
-@route(bp, "GET", "/api/envs", verb=SELF, summary="helm-engine: helm env", ok=OK)
+@route(bp, "GET", "/api/envs", verb="read", summary="helm-engine: helm env", ok=OK, door=DOOR)
 def envs() -> dict[str, Any]:
     def work() -> Any:
         d = bootstrap.get()
@@ -580,7 +606,8 @@ def envs() -> dict[str, Any]:
     bp,
     "POST",
     "/api/charts/upload",
-    verb=SELF,
+    verb="charts",
+    door=DOOR,
     summary="helm-engine: upload a chart (multipart form field chart, a .tgz) to the uploaded repository",
     ok=OK,
     errors=(400, 413),
@@ -600,7 +627,6 @@ def envs() -> dict[str, Any]:
 )
 def upload_chart() -> dict[str, Any]:
     def work() -> Any:
-        sync.allow("charts", None, None)
         form = web.form_body(bp.current_request, MAX_UPLOAD_BYTES)
         part = form.get("chart")
         if part is None or not part.data:
@@ -613,10 +639,9 @@ def upload_chart() -> dict[str, Any]:
     return _answer(work)
 
 
-@route(bp, "GET", "/api/charts/upload", verb=SELF, summary="helm-engine: the uploaded charts", ok=OK)
+@route(bp, "GET", "/api/charts/upload", verb="read", summary="helm-engine: the uploaded charts", ok=OK, door=DOOR)
 def uploaded_charts() -> dict[str, Any]:
     def work() -> Any:
-        sync.allow("read", None, None)
         found = bootstrap.get().catalog.search("", UPLOADED, True, False, None)
         return [{"name": f"{c['name']}-{c['version']}.tgz", "chart": c["ref"], "version": c["version"]} for c in found]
 

@@ -1,5 +1,6 @@
-"""What every compat surface does with a release verb: authorize it as /v1 does, check it, accept it as an
-operation and wait for its end (the APIs Charthouse replaces answer when helm is done).
+"""What every compat surface does with a release verb: check it, accept it as an operation and wait for its end (the
+APIs Charthouse replaces answer when helm is done). Authorization is declared on each route, as for /v1: the guard
+checks it before the handler runs, on the cluster and namespace ``cluster_at``/``default_cluster_name`` resolve.
 
 The operation is the same one ``/v1`` would make (same checks, queue, lease, audit trail and record); an operation
 still running when the gateway's limit nears is answered as such, naming the operation to poll.
@@ -55,11 +56,6 @@ class Unfinished(Exception):
         self.ended = ended
 
 
-def allow(verb: str, cluster: str | None, namespace: str | None) -> None:
-    """The caller may ``verb`` there, by the same policies as /v1 (403 ``Forbidden`` otherwise)."""
-    bootstrap.get().authorizer.require(principal(), verb, cluster, namespace)
-
-
 def readable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only the records the caller may read (as /v1 lists)."""
     seen = bootstrap.get().authorizer.reader(principal())
@@ -67,8 +63,8 @@ def readable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def submit(action: Action, ref: ReleaseRef, spec: Spec, check: Callable[[], object]) -> Ended:
-    """Authorize (the verb of ``action``), ``check`` against the stored state, accept, and wait for the end."""
-    allow(action.value, ref.cluster, ref.namespace)
+    """``check`` against the stored state, accept, and wait for the end (the route declared the verb of ``action``:
+    the guard authorized it)."""
     check()
     d = bootstrap.get()
     op = d.intake.accept(action, ref, spec)
@@ -89,6 +85,24 @@ def cluster_by_server(endpoint: str, field: str) -> str:
         if info.server.rstrip("/") == wanted:
             return info.name
     raise InvalidInput(field, "names no registered cluster: register it with PUT /v1/clusters/{name} first")
+
+
+def cluster_at(endpoint: str) -> str | None:
+    """The registered cluster whose API server is ``endpoint``, or None (the guard then authorizes on the endpoint
+    as given: an unknown one is refused as a known one is)."""
+    try:
+        return cluster_by_server(endpoint, "endpoint")
+    except InvalidInput:
+        return None
+
+
+def default_cluster_name() -> str | None:
+    """The cluster a request that names none goes to, as the guard authorizes it (None: there is none to choose)."""
+    d = bootstrap.get()
+    if d.settings.default_cluster:
+        return d.settings.default_cluster
+    names = [c.name for c in d.registry.all()]
+    return names[0] if len(names) == 1 else None
 
 
 def default_cluster(field: str) -> str:
