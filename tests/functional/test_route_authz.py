@@ -9,19 +9,27 @@ only; ``PUBLIC`` ones need no credentials.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from chalice.test import Client
+from moto import mock_aws
 
 from app import app
 from chalicelib import bootstrap
+from chalicelib.adapters.store import table_definition
 from chalicelib.api import console
 from chalicelib.api.routes import TABLE, Route, Source
+from chalicelib.config import QUEUE_NAME, Settings
 from chalicelib.core.authz import PUBLIC, SELF, VERBS
 from tests.emulated import KUBECONFIG
-from tests.functional.conftest import Api
+from tests.fakes import FakeGit, FakeHelm
+from tests.functional.conftest import BUCKET, Api
 
 CLUSTER, NAMESPACE = "prod", "team-a-web"
 PARAMS = {
@@ -43,13 +51,60 @@ PARAMS = {
 }
 ROUTES = sorted(TABLE)
 INLINE = {"inline": {"releases": [{"name": "web", "chart": "https://c.example/web-1.0.0.tgz"}]}}
+_NAMES = itertools.count()
 
 
-def grant(api: Api, name: str, rules: list[dict[str, Any]]) -> str:
-    token = bootstrap.get().tokens.create(name)
-    status, body = api.call("PUT", f"/v1/policies/{name}", {"principals": [f"token:{name}"], "rules": rules})
-    assert status in (200, 201), body
-    return token
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Api]:
+    """One emulated stack for the whole walk (a principal of its own per test): clusters prod and dev (another API
+    server), the runtimes rt and prod-rt on prod/team-a-web, and an operation there."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws():
+            boto3.client("dynamodb").create_table(**table_definition("charthouse"))
+            queue = boto3.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes={"FifoQueue": "true"})
+            boto3.client("s3").create_bucket(Bucket=BUCKET)
+            settings = Settings(
+                queue_url=queue["QueueUrl"], helm_binary="/nonexistent", chart_bucket=BUCKET, auth_mode="token"
+            )
+            bootstrap.override(bootstrap.build(settings, helm=FakeHelm(), git=FakeGit()))
+            with Client(app) as client:
+                api = Api(client, queue["QueueUrl"])
+                api.register(CLUSTER)
+                other = KUBECONFIG.replace("127.0.0.1:1", "127.0.0.1:2")  # another API server (helm-engine's endpoint=)
+                assert api.call("PUT", "/v1/clusters/dev", {"kubeconfig": other})[0] == 201
+                for name in ("rt", f"{PARAMS['product']}-rt"):
+                    runtime = {"source": INLINE, "destination": {"cluster": CLUSTER, "namespaces": [NAMESPACE]}}
+                    status, out = api.call("PUT", f"/v1/runtimes/{name}", runtime)
+                    assert status in (200, 201), out
+                install = {"name": "web", "chart": "https://c.example/web-1.0.0.tgz"}
+                status, op = api.call("POST", f"/v1/clusters/{CLUSTER}/namespaces/{NAMESPACE}/releases", install)
+                assert status == 202, op
+                PARAMS["operation_id"] = op["id"]
+                PARAMS["version"] = console.asset_version()
+                yield api
+            bootstrap.override(None)
+
+
+_POLICIES: set[str] = set()
+
+
+def grant(api: Api, policy: str, rules: list[dict[str, Any]]) -> tuple[str, str]:
+    """A principal of its own (the policy's name and a number) under the policy ``policy`` (``rules``, written
+    once): its id and its token."""
+    if policy not in _POLICIES:
+        body = {"principals": [f"token:{policy}-*"], "rules": rules}
+        status, answer = api.call("PUT", f"/v1/policies/{policy}", body)
+        assert status in (200, 201), answer
+        _POLICIES.add(policy)
+    name = f"{policy}-{next(_NAMES)}"
+    return f"token:{name}", bootstrap.get().tokens.create(name)
 
 
 def deepest(src: Source) -> Source:
@@ -73,9 +128,9 @@ def place(src: Source, value: str, params: dict[str, str], query: dict[str, str]
         at[last] = [value] if last == "namespaces" else value
 
 
-def build(api: Api, declared: Route) -> tuple[str, dict[str, Any] | None]:
-    """The route's path and body, the cluster and namespace placed where its scope reads them; the things its
-    lookups read (a runtime, an operation) exist, on that cluster and namespace."""
+def build(declared: Route) -> tuple[str, dict[str, Any] | None]:
+    """The route's path and body, the cluster and namespace placed where its scope reads them (the things its
+    lookups read, a runtime or an operation, are on that cluster and namespace: ``stack``)."""
     params, query, body = dict(PARAMS), {}, {}
     for scope in declared.scopes:
         if scope.cluster is not None:
@@ -85,16 +140,6 @@ def build(api: Api, declared: Route) -> tuple[str, dict[str, Any] | None]:
             place(scope.cluster, value, params, query, body)
         if scope.namespace is not None:
             place(scope.namespace, NAMESPACE, params, query, body)
-    if "{runtime}" in declared.path:
-        name = f"{PARAMS['product']}-rt" if "deploymentruntimes" in declared.path else "rt"
-        runtime = {"source": INLINE, "destination": {"cluster": CLUSTER, "namespaces": [NAMESPACE]}}
-        status, out = api.call("PUT", f"/v1/runtimes/{name}", runtime)
-        assert status in (200, 201), out
-    if "{operation_id}" in declared.path:
-        install = {"name": "web", "chart": "https://c.example/web-1.0.0.tgz"}
-        status, op = api.call("POST", f"/v1/clusters/{CLUSTER}/namespaces/{NAMESPACE}/releases", install)
-        assert status == 202, op
-        params["operation_id"] = op["id"]
     path = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], declared.path)
     if query:
         path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
@@ -121,30 +166,29 @@ def test_the_walk_covers_every_route_of_the_app() -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_every_route_refuses_a_caller_without_its_verb_in_its_doors_way(api: Api, method: str, path: str) -> None:
+def test_every_route_refuses_a_caller_without_its_verb_in_its_doors_way(stack: Api, method: str, path: str) -> None:
+    api = stack
     declared = TABLE[(method, path)]
-    api.register(CLUSTER)
-    PARAMS["version"] = console.asset_version()
-    url, body = build(api, declared)
+    url, body = build(declared)
     if declared.verb == PUBLIC:  # health, the console's files, the webhook (its own secret)
         status, _ = call(api, method, url, body, "")
         assert status in ((302, 200) if method == "GET" else (401,)), (url, status)
         return
     if declared.verb == SELF:  # about the caller only: any signed-in caller is answered, none is refused
-        nobody = grant(api, "nobody", [{"verbs": ["read"], "clusters": ["none"], "namespaces": ["none"]}])
+        _, nobody = grant(api, "nobody", [{"verbs": ["read"], "clusters": ["none"], "namespaces": ["none"]}])
         status, answer = call(api, method, url, body, nobody)
         assert status not in (401, 403), answer
         return
     needed = declared.verb
     others = [v for v in VERBS if v not in (needed, "admin")]
-    caller = grant(api, "allbut", [{"verbs": others, "clusters": ["*"], "namespaces": ["*"]}])
+    who, caller = grant(api, f"allbut-{needed}", [{"verbs": others, "clusters": ["*"], "namespaces": ["*"]}])
     status, answer = call(api, method, url, body, caller)
     if declared.door.name == "helm-engine":
         assert status == 200 and answer["code"] == 1 and f"may not {needed}" in answer["error"], answer
     else:
         assert status == 403, (url, status, answer)
         assert answer["error"]["code"] == "Forbidden" and answer["error"]["details"]["permission"] == needed, answer
-    entries = api.call("GET", "/v1/audit?principal=token:allbut")[1]["entries"]
+    entries = api.call("GET", f"/v1/audit?principal={who}")[1]["entries"]
     assert [(e["method"], e["route"], e["result"]) for e in entries] == [(method, path, "denied")], entries
     where = {k: entries[0][k] for k in ("cluster", "namespace") if k in entries[0]}
     assert where == named(declared), where
@@ -167,20 +211,18 @@ SCOPED = [k for k in ROUTES if TABLE[k].verb not in (PUBLIC, SELF, "admin") and 
 
 
 @pytest.mark.parametrize(("method", "path"), SCOPED)
-def test_every_scoped_route_refuses_every_verb_on_another_cluster(api: Api, method: str, path: str) -> None:
+def test_every_scoped_route_refuses_every_verb_on_another_cluster(stack: Api, method: str, path: str) -> None:
     """Every verb, on another cluster: refused on the cluster the request named (in its path, query or body)."""
+    api = stack
     declared = TABLE[(method, path)]
-    api.register(CLUSTER)
-    other = KUBECONFIG.replace("127.0.0.1:1", "127.0.0.1:2")  # another API server (helm-engine's endpoint=)
-    assert api.call("PUT", "/v1/clusters/dev", {"kubeconfig": other})[0] == 201
-    url, body = build(api, declared)
-    elsewhere = grant(api, "elsewhere", [{"verbs": list(VERBS), "clusters": ["dev"], "namespaces": ["*"]}])
+    url, body = build(declared)
+    who, elsewhere = grant(api, "elsewhere", [{"verbs": list(VERBS), "clusters": ["dev"], "namespaces": ["*"]}])
     status, answer = call(api, method, url, body, elsewhere)
     if declared.door.name == "helm-engine":
         assert status == 200 and answer["code"] == 1 and "may not" in answer["error"], answer
     else:
         assert status == 403 and answer["error"]["code"] == "Forbidden", answer
-    entry = api.call("GET", "/v1/audit?principal=token:elsewhere")[1]["entries"][0]
+    entry = api.call("GET", f"/v1/audit?principal={who}")[1]["entries"][0]
     assert (entry["result"], entry["cluster"]) == ("denied", CLUSTER), entry
 
 
