@@ -121,13 +121,15 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
     assert status == 403 and err["error"]["details"]["permission"] == "uninstall"
     assert rec.wait(rec.call("DELETE", f"{NS}/vault")[1])["status"] == "succeeded"
 
-    # the audit trail of the release: dry run, install, upgrade, the refused reveal and uninstall, the uninstall
+    # the audit trail of the release: dry run, install, upgrade, the reveal, the refused reveal and uninstall, the
+    # uninstall
     trail = rec.call("GET", "/v1/audit?cluster=local&release=vault&since=0&limit=100")[1]["entries"]
     got_trail = [(e["method"], e["principal"], e["status"]) for e in reversed(trail)]
     assert got_trail == [
         ("POST", "token:admin", 200),
         ("POST", "token:admin", 202),
         ("PUT", "token:admin", 202),
+        ("GET", "token:admin", 200),
         ("GET", "token:auditor-e2e", 403),
         ("DELETE", "token:auditor-e2e", 403),
         ("DELETE", "token:admin", 202),
