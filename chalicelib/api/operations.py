@@ -13,9 +13,9 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
-from chalicelib.api import web
+from chalicelib.api import scopes, web
 from chalicelib.api.guard import principal
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Query, Scope, route
 from chalicelib.core.releases import Caller, Outcome
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import Action, Idempotency, Operation, OperationQuery, OperationStatus
@@ -138,11 +138,10 @@ def visible(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     summary="one operation",
     ok={"200": s.json_response(s.ref("Operation"))},
     errors=(404, 503),
+    scope=Scope(lookup=scopes.operation_release),
 )
 def get_operation(operation_id: str) -> dict[str, Any]:
-    op = releases().operation(operation_id)
-    _authorizer().require(principal(), "read", op.release.cluster, op.release.namespace)
-    return op.to_json()
+    return releases().operation(operation_id).to_json()
 
 
 @route(
@@ -161,6 +160,8 @@ def get_operation(operation_id: str) -> dict[str, Any]:
         s.param("action", schema={"type": "string", "enum": s.ACTIONS}),
         *s.PAGING,
     ],
+    scope=Scope(cluster=Query("cluster"), namespace=Query("namespace")),
+    filtered=True,
 )
 def list_operations() -> dict[str, Any]:
     query = web.query(bp.current_request)

@@ -13,7 +13,7 @@ from chalicelib.api import operations, web
 from chalicelib.api import schemas as s
 from chalicelib.api.guard import principal
 from chalicelib.api.openapi import spec as openapi_spec
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Query, route
 from chalicelib.config import VERSION
 from chalicelib.core.authz import PUBLIC, SELF
 from chalicelib.core.reconcile import LIVE_INFO
@@ -39,7 +39,6 @@ from chalicelib.domain.models import (
 from chalicelib.errors import InvalidInput
 
 bp = Blueprint(__name__)
-_authorizer = bootstrap.use(lambda d: d.authorizer)
 _limits = bootstrap.use(lambda d: d.limits)
 _reconciler = bootstrap.use(lambda d: d.reconciler)
 _service = bootstrap.use(lambda d: d.service)
@@ -58,11 +57,8 @@ def _query() -> dict[str, str]:
 
 
 def _reveal(ref: ReleaseRef) -> bool:
-    """``?reveal=true``: show values and Secret data unmasked, which needs the ``reveal`` permission."""
-    if not operations.wants_reveal(bp.current_request):
-        return False
-    _authorizer().require(principal(), "reveal", ref.cluster, ref.namespace)
-    return True
+    """``?reveal=true``: show values and Secret data unmasked (the route declares ``reveal``: the guard checked it)."""
+    return operations.wants_reveal(bp.current_request)
 
 
 def _caller(body: dict[str, Any], dry_run: bool = False) -> Caller:
@@ -122,6 +118,7 @@ def _list(cluster: str | None, namespace: str | None) -> dict[str, Any]:
     ok={"200": s.RELEASE_LIST},
     errors=(400, 422, 503),
     query=[s.param("namespace"), *s.LIST_FILTERS],
+    filtered=True,
 )
 def list_all_releases() -> dict[str, Any]:
     return _list(None, None)
@@ -136,6 +133,7 @@ def list_all_releases() -> dict[str, Any]:
     ok={"200": s.RELEASE_LIST},
     errors=(400, 404, 422, 503),
     query=[s.param("namespace"), *s.LIST_FILTERS],
+    filtered=True,
 )
 def list_cluster_releases(cluster: str) -> dict[str, Any]:
     return _list(cluster, None)
@@ -173,6 +171,7 @@ def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
         s.param("reveal", schema=fields.BOOL, desc="values and Secret data unmasked (needs the reveal permission)"),
         s.param("output", schema={"type": "string", "enum": list(web.OUTPUTS)}, desc="json (default) or yaml"),
     ],
+    reveal=Query("reveal"),
 )
 def get_release(cluster: str, namespace: str, name: str) -> Any:
     query = _query()
@@ -244,6 +243,7 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
     errors=(400, 404, 409, 413, 422, 502, 503),
     body=fields.body_schema(INSTALL_FIELDS, ("chart",)),
+    reveal=Query("reveal"),
 )
 def install(cluster: str, namespace: str) -> Response:
     v.dns_label("cluster", cluster)
@@ -263,6 +263,7 @@ def install(cluster: str, namespace: str) -> Response:
     ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
     errors=(400, 404, 409, 413, 422, 502, 503),
     body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+    reveal=Query("reveal"),
 )
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
@@ -318,6 +319,7 @@ def _diff_options() -> tuple[bool, Caller]:
     errors=(400, 404, 409, 413, 422, 502, 503),
     query=DIFF_QUERY,
     body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+    reveal=Query("reveal"),
 )
 def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ref = ReleaseRef.parse(cluster, namespace, name)
@@ -336,6 +338,7 @@ def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     errors=(400, 404, 422, 502, 503),
     query=DIFF_QUERY,
     body=fields.body_schema(ROLLBACK_FIELDS),
+    reveal=Query("reveal"),
 )
 def diff_rollback(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ref = ReleaseRef.parse(cluster, namespace, name)

@@ -13,11 +13,11 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
-from chalicelib.api import web
+from chalicelib.api import scopes, web
 from chalicelib.api.guard import principal
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Body, Scope, route
 from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
-from chalicelib.core.authz import PUBLIC, SELF
+from chalicelib.core.authz import PUBLIC
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.runtimes import GitRepositorySpec
@@ -127,11 +127,16 @@ DELETED_SCHEMA: s.S = {
 }
 
 
+STORED = Scope(lookup=scopes.stored_runtime)  # the runtime's destination, every namespace of it
+NEW_DESTINATION = Scope(cluster=Body("destination.cluster"), namespace=Body("destination.namespaces"))
+
+
 @route(
     bp,
     "PUT",
     RUNTIME,
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=(NEW_DESTINATION, STORED),
     summary="declare or replace a runtime (its destination cannot change once deployed: 409)",
     ok={"200": s.json_response(RUNTIME_SCHEMA), "201": s.json_response(RUNTIME_SCHEMA, "created")},
     errors=(400, 404, 409, 413, 422, 503),
@@ -146,7 +151,8 @@ def put(runtime: str) -> Response:
     bp,
     "GET",
     RUNTIME,
-    verb=SELF,
+    verb="read",
+    scope=STORED,
     summary="a runtime and its status: synced commit, when, per-release state, last error",
     ok={"200": s.json_response(RUNTIME_SCHEMA)},
     errors=(404, 422, 503),
@@ -159,7 +165,8 @@ def get(runtime: str) -> dict[str, Any]:
     bp,
     "GET",
     "/v1/runtimes",
-    verb=SELF,
+    verb="read",
+    filtered=True,
     summary="runtimes (those whose destination the caller may read)",
     ok={"200": s.listing("runtimes", RUNTIME_SCHEMA)},
     errors=(503,),
@@ -180,7 +187,8 @@ def list_runtimes() -> dict[str, Any]:
     bp,
     "DELETE",
     RUNTIME,
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=STORED,
     summary="forget a runtime; prune=true uninstalls (as operations) every release it installed",
     ok={"200": s.json_response(DELETED_SCHEMA)},
     errors=(400, 404, 422, 503),
@@ -198,7 +206,8 @@ def delete(runtime: str) -> dict[str, Any]:
     bp,
     "POST",
     RUNTIME + "/plan",
-    verb=SELF,
+    verb="read",
+    scope=STORED,
     summary="what a sync would do now, per release (install, upgrade with its diff, uninstall, unchanged)",
     ok={"200": s.json_response(PLAN_SCHEMA)},
     errors=(404, 422, 502, 503),
@@ -212,7 +221,8 @@ def plan(runtime: str) -> dict[str, Any]:
     bp,
     "POST",
     RUNTIME + "/sync",
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=STORED,
     summary="sync now: the plan applied as operations in needs order, stopping at the first failure",
     ok={"202": s.json_response(RUNTIME_SCHEMA, "sync started (or already running); follow status")},
     errors=(404, 422, 503),
@@ -228,6 +238,7 @@ def sync(runtime: str) -> Response:
     "POST",
     RUNTIME + "/webhook",
     verb=PUBLIC,
+    scope=STORED,  # not authorized (the webhook secret is checked): audited with the runtime's destination
     summary="a push event (GitHub X-Hub-Signature-256 or GitLab X-Gitlab-Token, the runtime's webhook secret)",
     ok={"202": s.json_response(s.OBJECT, "verified: a sync started")},
     errors=(401, 413, 503),

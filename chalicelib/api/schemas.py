@@ -489,6 +489,7 @@ AUDIT_ENTRY: S = {
         "result": {"type": "string", "enum": ["ok", "error", "denied"]},
         "operation_id": STR,
         "error_code": STR,
+        "reason": {"type": "string", "description": "why it was refused or failed"},
         "source_ip": STR,
         "user_agent": STR,
     },

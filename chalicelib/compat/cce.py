@@ -24,9 +24,8 @@ from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
-from chalicelib.api.routes import JSON, Scope, View, route
+from chalicelib.api.routes import JSON, Body, Path, Pick, Query, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
-from chalicelib.core.authz import SELF
 from chalicelib.core.releases import Caller, Outcome
 from chalicelib.domain import archives, multipart, redact, yamlguard
 from chalicelib.domain import validate as v
@@ -71,7 +70,7 @@ def cce_route(
     method: str,
     path: str,
     *,
-    verb: str,
+    verb: str | Pick,
     summary: str,
     status: str = "200",
     scope: Scope | None = None,
@@ -110,13 +109,16 @@ def cluster_name(cluster_id: str) -> str:
     raise ClusterNotFound(f"no cluster {cluster_id[:64]} (use its name, or the cluster_id Charthouse shows)")
 
 
-def _scope(params: dict[str, str]) -> dict[str, str]:
-    """What the guard authorizes on; an unknown cluster_id is authorized as given (then answered 404)."""
+def _known(cluster_id: str) -> str | None:
+    """The cluster ``cluster_id`` names, or None: the guard then authorizes on the id as given (then a 404)."""
     try:
-        cluster = cluster_name(params.get("cluster_id", ""))
+        return cluster_name(cluster_id)
     except NotFound:
-        cluster = params.get("cluster_id", "")
-    return {"cluster": cluster, "namespace": params.get("namespace", "")}
+        return None
+
+
+CLUSTER_ID = Path("cluster_id", via=_known)
+_scope = Scope(CLUSTER_ID, Path("namespace"))
 
 
 def _chart_entry(chart_id: object, field: str = "chart_id") -> dict[str, Any]:
@@ -226,16 +228,16 @@ def _finished(outcome: Outcome, status_code: int, chart: dict[str, Any] | None =
 @cce_route(
     "POST",
     RELEASES,
-    verb=SELF,  # install, authorized below on the namespace the body names
+    verb="install",
     summary="CCE: create a release",
     status="201",
+    scope=Scope(CLUSTER_ID, Body("namespace")),
 )
 def create_release(cluster_id: str) -> Response:
     cluster = cluster_name(cluster_id)
     body = _body()
     v.no_unknown(body, CREATE_FIELDS)
     namespace = v.dns_label("namespace", body.get("namespace"))
-    _authorizer().require(principal(), "install", cluster, namespace)  # before the chart is looked up (the hall too)
     params = _parameters(body.get("parameters"))
     entry = _chart_entry(body.get("chart_id"))
     spec_json = _chart_spec(entry, body, params)
@@ -264,15 +266,15 @@ def create_release(cluster_id: str) -> Response:
 @cce_route(
     "GET",
     RELEASES,
-    verb=SELF,  # read, filtered to what the caller may read
+    verb="read",
     summary="CCE: list releases (namespace, chart_id)",
+    scope=Scope(CLUSTER_ID, Query("namespace")),
 )
 def list_releases(cluster_id: str) -> Response:
     cluster = cluster_name(cluster_id)
     query = web.query(bp.current_request)
     v.no_unknown(query, frozenset({"namespace", "chart_id"}))
     namespace = v.dns_label("namespace", query["namespace"]) if query.get("namespace") else None
-    _authorizer().require(principal(), "read", cluster, namespace)
     entry = _chart_entry(query["chart_id"]) if query.get("chart_id") else None
     seen = _authorizer().reader(principal())
     out: list[dict[str, Any]] = []
@@ -306,7 +308,7 @@ def release_history(cluster_id: str, namespace: str, name: str) -> Response:
 @cce_route(
     "PUT",
     RELEASE,
-    verb=SELF,  # upgrade or rollback (the body's action), authorized below
+    verb=Pick(Body("action"), ("upgrade", "rollback"), "upgrade"),
     summary="CCE: upgrade or roll back a release",
     scope=_scope,
 )
@@ -315,7 +317,6 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
     body = _body()
     v.no_unknown(body, UPDATE_FIELDS)
     action = v.choice("action", body.get("action") or "upgrade", ("upgrade", "rollback")) or "upgrade"
-    _authorizer().require(principal(), action, ref.cluster, ref.namespace)  # before the chart is looked up
     params = _parameters(body.get("parameters"))
     if action == "rollback":
         revision = params.get("release_version")

@@ -19,9 +19,8 @@ from chalice.app import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Ask, Body, Query, Scope, Target, route
 from chalicelib.compat import sync
-from chalicelib.core.authz import SELF
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain.fields import STR
@@ -34,7 +33,7 @@ from chalicelib.domain.models import (
     UninstallSpec,
     UpgradeSpec,
 )
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import CharthouseError, InvalidInput
 
 bp = Blueprint(__name__)
 _catalog = bootstrap.use(lambda d: d.catalog)
@@ -169,6 +168,24 @@ def _ref(name: str, body: dict[str, Any], query: dict[str, str]) -> ReleaseRef:
     return sync.find_release(v.release_name("name", name), cluster, namespace)
 
 
+def _located(ask: Ask) -> list[Target] | None:
+    """A release named without both cluster and namespace: where the one release of that name the caller may read
+    is (None: none or several; the guard then authorizes on what was given and the route answers why)."""
+    cluster, namespace = (str(ask.body.get(k) or ask.query.get(k) or "") or None for k in WHERE)
+    try:
+        ref = sync.find_release(v.release_name("name", ask.params.get("name")), cluster, namespace)
+    except CharthouseError:
+        return None
+    return [Target(ref.cluster, ref.namespace)]
+
+
+NAMED = Scope(Body("cluster", default=Query("cluster")), Body("namespace", default=Query("namespace")), _located)
+NEW = Scope(
+    Body("cluster", default=Query("cluster", default=sync.default_cluster_name)),
+    Body("namespace", default=Query("namespace", default="default")),
+)
+
+
 def _release(record: dict[str, Any], shown: dict[str, Any] | None = None) -> dict[str, Any]:
     """A release in Cloudpods' shape (``climc k8s-release-show``)."""
     key = f"{record['cluster']}/{record['namespace']}/{record['name']}"
@@ -203,7 +220,6 @@ def _release(record: dict[str, Any], shown: dict[str, Any] | None = None) -> dic
 
 
 def _show(ref: ReleaseRef) -> dict[str, Any]:
-    sync.allow("read", ref.cluster, ref.namespace)
     shown = _service().get(ref, ("values", "resources"), None)
     return _release(shown, shown)
 
@@ -252,7 +268,8 @@ def _values(body: dict[str, Any]) -> dict[str, Any]:
     bp,
     "POST",
     RELEASES,
-    verb=SELF,
+    verb="install",
+    scope=NEW,
     summary="Cloudpods: create a release (climc k8s-release-create); answers with it once installed",
     ok=CHANGE,
     errors=(400, 404, 409, 422, 502, 503),
@@ -282,7 +299,9 @@ def create() -> Any:
     bp,
     "GET",
     RELEASES,
-    verb=SELF,
+    verb="read",
+    scope=Scope(Query("cluster"), Query("namespace")),
+    filtered=True,
     summary="Cloudpods: list releases (climc k8s-release-list filters)",
     ok={
         "200": s.json_response(
@@ -316,7 +335,6 @@ def list_releases() -> dict[str, Any]:
     for key in ("name", "search"):
         if query.get(key):
             filters[key] = query[key]
-    sync.allow("read", cluster, namespace)
     q = web.list_query(filters, cluster, namespace)
     items = [] if query.get("type") == "internal" else _all(q)
     page = items[offset : offset + limit] if limit else items[offset:]
@@ -343,7 +361,8 @@ def _all(q: ListQuery) -> list[dict[str, Any]]:
     bp,
     "GET",
     RELEASE,
-    verb=SELF,
+    verb="read",
+    scope=NAMED,
     summary="Cloudpods: a release by name, its values (config) and resources grouped by kind",
     ok={"200": s.json_response(RELEASE_SCHEMA)},
     errors=(400, 404, 422, 502, 503),
@@ -357,7 +376,8 @@ def show(name: str) -> dict[str, Any]:
     bp,
     "PUT",
     RELEASE,
-    verb=SELF,
+    verb="upgrade",
+    scope=NAMED,
     summary="Cloudpods: upgrade a release (climc k8s-release-upgrade); answers with it once upgraded",
     ok=CHANGE,
     errors=(400, 404, 409, 422, 502, 503),
@@ -384,7 +404,8 @@ def upgrade(name: str) -> Any:
     bp,
     "GET",
     RELEASE + "/history",
-    verb=SELF,
+    verb="read",
+    scope=NAMED,
     summary="Cloudpods: a release's history (climc k8s-release-history), oldest first",
     ok={"200": s.json_response(HISTORY_SCHEMA)},
     errors=(400, 404, 422, 503),
@@ -393,7 +414,6 @@ def upgrade(name: str) -> Any:
 def history(name: str) -> list[dict[str, Any]]:
     query = _query((*WHERE, "max"))
     ref = _ref(name, {}, query)
-    sync.allow("read", ref.cluster, ref.namespace)
     max_entries = v.integer("max", query.get("max"), 1, 1000, 256) or 256
     revisions = _service().history(ref, max_entries)
     return [
@@ -413,7 +433,8 @@ def history(name: str) -> list[dict[str, Any]]:
     bp,
     "POST",
     RELEASE + "/rollback",
-    verb=SELF,
+    verb="rollback",
+    scope=NAMED,
     summary="Cloudpods: roll back to a revision (climc k8s-release-rollback); answers with the release",
     ok=ONE,
     errors=(400, 404, 409, 422, 502, 503),
@@ -433,7 +454,8 @@ def rollback(name: str) -> Any:
     bp,
     "DELETE",
     RELEASE,
-    verb=SELF,
+    verb="uninstall",
+    scope=NAMED,
     summary="Cloudpods: delete a release (climc k8s-release-delete); answers once uninstalled",
     ok=ONE,
     errors=(400, 404, 409, 422, 502, 503),
@@ -451,7 +473,8 @@ REPO_PARAMS = ("limit", "offset", "details", "all", "type", "scope", "search", "
     bp,
     "GET",
     "/api/repos",
-    verb=SELF,
+    verb="read",
+    scope=Scope(Query("cluster"), Query("namespace")),
     summary="Cloudpods: the chart repositories (climc k8s-repo-list); the document's release-list example uses it",
     ok={
         "200": s.json_response(
@@ -470,7 +493,6 @@ def list_repos() -> dict[str, Any]:
     climc sends with it (``cluster``, ``details``, ``all``, ``type``, ...) are accepted; ``cluster`` does not
     scope a repository, which serves every cluster."""
     query = _query(REPO_PARAMS)
-    sync.allow("read", None, None)
     limit = v.integer("limit", query.get("limit"), 0, 1000, 20)
     limit = 20 if limit is None else limit
     offset = v.integer("offset", query.get("offset"), 0, 1_000_000, 0) or 0

@@ -15,15 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Door, Path, Query, Scope, note, route
 from chalicelib.compat import sync
 from chalicelib.config import VERSION
-from chalicelib.core.authz import SELF
 from chalicelib.core.repositories import UPLOADED
 from chalicelib.domain import fields, multipart
 from chalicelib.domain import validate as v
@@ -141,13 +140,31 @@ CLUSTER_QUERY = [
 # ---------------------------------------------------------------- plumbing
 
 
+def _refusal(exc: CharthouseError) -> Response:
+    """The guard's refusal in helm-engine's envelope (HTTP 200, code 1); audited as denied all the same."""
+    return Response(
+        body={"code": 1, "error": exc.message}, status_code=200, headers={"Content-Type": "application/json"}
+    )
+
+
+def _failed(response: Response) -> str | None:
+    body = response.body
+    return "HelmEngineError" if isinstance(body, dict) and body.get("code") == 1 else None
+
+
+DOOR = Door("helm-engine", _refusal, _failed)
+WHERE = Scope(Query("endpoint", via=sync.cluster_at, default=sync.default_cluster_name), Path("namespace"))
+
+
 def _answer(work: Callable[[], Any]) -> dict[str, Any]:
     """helm-engine's envelope: every error (ours, named) becomes code 1 with its message."""
     try:
         data = work()
     except sync.Unfinished as exc:
+        note(exc)
         return {"code": 1, "error": exc.ended.message}
     except CharthouseError as exc:
+        note(exc)
         return {"code": 1, "error": exc.message}
     return {"code": 0} if data is None else {"code": 0, "data": data}
 
@@ -238,7 +255,9 @@ def _ended(ended: sync.Ended, ref: ReleaseRef) -> Any:
     bp,
     "POST",
     RELEASE,
-    verb=SELF,
+    verb="install",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm install (?chart=); answers when it ended",
     ok=OK,
     errors=(400,),
@@ -267,7 +286,9 @@ def install(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "PUT",
     RELEASE,
-    verb=SELF,
+    verb="upgrade",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm upgrade (?chart=); answers when it ended",
     ok=OK,
     errors=(400,),
@@ -296,7 +317,9 @@ def upgrade(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "DELETE",
     RELEASE,
-    verb=SELF,
+    verb="uninstall",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm uninstall; answers when it ended",
     ok=OK,
     query=CLUSTER_QUERY,
@@ -318,7 +341,9 @@ def uninstall(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "PUT",
     RELEASE + "/versions/{revision}",
-    verb=SELF,
+    verb="rollback",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm rollback to a revision; answers when it ended",
     ok=OK,
     errors=(400,),
@@ -349,7 +374,9 @@ GET_INFOS = ("values", "manifest", "notes", "hooks")
     bp,
     "GET",
     RELEASE,
-    verb=SELF,
+    verb="read",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm get (info=values|manifest|notes|hooks, output=json|yaml for values)",
     ok=OK,
     query=[s.param("info"), s.param("output"), *CLUSTER_QUERY],
@@ -361,7 +388,6 @@ def get_release(namespace: str, name: str) -> dict[str, Any]:
         ref = ReleaseRef.parse(_cluster(query), namespace, name)
         info = v.choice("info", query.get("info"), GET_INFOS, "values") or "values"
         output = v.choice("output", query.get("output"), ("json", "yaml"), "json")
-        sync.allow("read", ref.cluster, ref.namespace)
         shown = _service().get(ref, (info,), None)
         found = shown.get(info, {} if info == "values" else "")
         if info == "values" and output == "yaml":
@@ -375,7 +401,9 @@ def get_release(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "GET",
     RELEASE + "/histories",
-    verb=SELF,
+    verb="read",
+    scope=WHERE,
+    door=DOOR,
     summary="helm-engine: helm history",
     ok=OK,
     query=CLUSTER_QUERY,
@@ -385,7 +413,6 @@ def histories(namespace: str, name: str) -> dict[str, Any]:
         query = _query()
         _no_other(query, ())
         ref = ReleaseRef.parse(_cluster(query), namespace, name)
-        sync.allow("read", ref.cluster, ref.namespace)
         return sorted(_service().history(ref, 256), key=lambda r: int(r["revision"]))
 
     return _answer(work)
@@ -395,7 +422,10 @@ def histories(namespace: str, name: str) -> dict[str, Any]:
     bp,
     "GET",
     BASE,
-    verb=SELF,
+    verb="read",
+    scope=WHERE,
+    door=DOOR,
+    filtered=True,
     summary="helm-engine: helm list (its body, or the same keys as query parameters)",
     ok=OK,
     query=[*[s.param(f) for f in LIST_FIELDS], *CLUSTER_QUERY],
@@ -417,7 +447,6 @@ def list_releases(namespace: str) -> dict[str, Any]:
         elif not statuses:
             statuses = ["deployed", "failed"]  # helm list's default
         everywhere = flags["all_namespaces"]
-        sync.allow("read", cluster, None if everywhere else namespace)
         limit = v.integer("limit", options.get("limit"), 0, 1000, 0) or 1000
         offset = v.integer("offset", options.get("offset"), 0, 1_000_000, 0) or 0
         pattern = options.get("filter")
@@ -456,7 +485,8 @@ SHOW_INFOS = ("all", "readme", "values", "chart")
     bp,
     "GET",
     "/api/charts",
-    verb=SELF,
+    verb="read",
+    door=DOOR,
     summary="helm-engine: helm show (chart=<repository>/<chart>, info=all|readme|values|chart, version)",
     ok=OK,
     query=[s.param("chart", required=True), s.param("info"), s.param("version")],
@@ -469,7 +499,6 @@ def show_chart() -> dict[str, Any]:
         if "/" not in chart:
             raise InvalidInput("chart", "is required as <repository>/<chart>")
         info = v.choice("info", query.get("info"), SHOW_INFOS, "all") or "all"
-        sync.allow("read", None, None)
         repository, name = chart.split("/", 1)
         parts = ("chart", "values", "readme") if info == "all" else (info,)
         shown = _catalog().show(
@@ -491,7 +520,8 @@ def show_chart() -> dict[str, Any]:
     bp,
     "GET",
     "/api/repositories/charts",
-    verb=SELF,
+    verb="read",
+    door=DOOR,
     summary="helm-engine: helm search repo (keyword, version, versions)",
     ok=OK,
     query=[s.param("keyword", required=True), s.param("version"), s.param("versions")],
@@ -503,7 +533,6 @@ def search_charts() -> dict[str, Any]:
         keyword = v.text("keyword", query.get("keyword"), 128)
         if not keyword:
             raise InvalidInput("keyword", "is required")
-        sync.allow("read", None, None)
         found = _catalog().search(
             keyword,
             None,
@@ -528,13 +557,13 @@ def search_charts() -> dict[str, Any]:
     bp,
     "PUT",
     "/api/repositories",
-    verb=SELF,
+    verb="charts",
+    door=DOOR,
     summary="helm-engine: helm repo update (every registered repository)",
     ok=OK,
 )
 def update_repositories() -> dict[str, Any]:
     def work() -> Any:
-        sync.allow("charts", None, None)
         _, failed = _catalog().repos.refresh_all()
         if failed:
             raise InvalidInput("repositories", "; ".join(f"{f['name']}: {f['error']['message']}" for f in failed))
@@ -543,7 +572,7 @@ def update_repositories() -> dict[str, Any]:
     return _answer(work)
 
 
-@route(bp, "GET", "/api/envs", verb=SELF, summary="helm-engine: helm env", ok=OK)
+@route(bp, "GET", "/api/envs", verb="read", summary="helm-engine: helm env", ok=OK, door=DOOR)
 def envs() -> dict[str, Any]:
     def work() -> Any:
         return {
@@ -562,7 +591,8 @@ def envs() -> dict[str, Any]:
     bp,
     "POST",
     "/api/charts/upload",
-    verb=SELF,
+    verb="charts",
+    door=DOOR,
     summary="helm-engine: upload a chart (multipart form field chart, a .tgz) to the uploaded repository",
     ok=OK,
     errors=(400, 413),
@@ -582,7 +612,6 @@ def envs() -> dict[str, Any]:
 )
 def upload_chart() -> dict[str, Any]:
     def work() -> Any:
-        sync.allow("charts", None, None)
         form = web.form_body(bp.current_request, MAX_UPLOAD_BYTES)
         part = form.get("chart")
         if part is None or not part.data:
@@ -595,10 +624,9 @@ def upload_chart() -> dict[str, Any]:
     return _answer(work)
 
 
-@route(bp, "GET", "/api/charts/upload", verb=SELF, summary="helm-engine: the uploaded charts", ok=OK)
+@route(bp, "GET", "/api/charts/upload", verb="read", summary="helm-engine: the uploaded charts", ok=OK, door=DOOR)
 def uploaded_charts() -> dict[str, Any]:
     def work() -> Any:
-        sync.allow("read", None, None)
         found = _catalog().search("", UPLOADED, True, False, None)
         return [{"name": f"{c['name']}-{c['version']}.tgz", "chart": c["ref"], "version": c["version"]} for c in found]
 

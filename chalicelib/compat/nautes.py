@@ -28,9 +28,9 @@ from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
-from chalicelib.api.routes import route
+from chalicelib.api.routes import Ask, Body, Path, Scope, Target, route
 from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
-from chalicelib.core.authz import SELF
+from chalicelib.api.scopes import runtime_destination
 from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput, RuntimeNotFound
 
@@ -71,6 +71,20 @@ QUERY = [s.param("insecure_skip_check", desc="accepted and ignored")]
 
 def runtime_name(product: str, name: str) -> str:
     return v.dns_label("name", f"{v.dns_label('product', product)}-{v.dns_label('name', name)}")
+
+
+def _stored(ask: Ask) -> list[Target]:
+    """The stored destination of the runtime ``<product>-<name>`` (none: nothing more to authorize on)."""
+    try:
+        return runtime_destination(runtime_name(ask.params.get("product", ""), ask.params.get("runtime", "")))
+    except InvalidInput:
+        return []
+
+
+STORED = Scope(lookup=_stored)
+NEW_DESTINATION = Scope(
+    cluster=Body("destination.environment"), namespace=Body("destination.namespaces", default=Path("runtime"))
+)
 
 
 def to_runtime(name: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +143,8 @@ def _nautes(product: str, runtime: str) -> dict[str, Any]:
     bp,
     "POST",
     ONE,
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=(NEW_DESTINATION, STORED),
     summary="Nautes: create or update a deployment runtime (a runtime named <product>-<name>; a sync starts)",
     ok={"200": s.json_response(ITEM)},
     errors=(400, 404, 409, 413, 422, 503),
@@ -152,7 +167,8 @@ def save(product: str, runtime: str) -> dict[str, Any]:
     bp,
     "GET",
     ONE,
-    verb=SELF,
+    verb="read",
+    scope=STORED,
     summary="Nautes: a deployment runtime",
     ok={"200": s.json_response(ITEM)},
     errors=(404, 422, 503),
@@ -165,7 +181,8 @@ def get(product: str, runtime: str) -> dict[str, Any]:
     bp,
     "GET",
     BASE,
-    verb=SELF,
+    verb="read",
+    filtered=True,
     summary="Nautes: the product's deployment runtimes",
     ok={"200": s.listing("items", ITEM)},
     errors=(422, 503),
@@ -188,7 +205,8 @@ def list_runtimes(product: str) -> dict[str, Any]:
     bp,
     "DELETE",
     ONE,
-    verb=SELF,
+    verb=WRITE_VERBS,
+    scope=STORED,
     summary="Nautes: delete a deployment runtime and uninstall what it deployed",
     ok={"200": s.json_response(s.OBJECT)},
     errors=(404, 422, 503),

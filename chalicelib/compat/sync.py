@@ -1,6 +1,8 @@
 """What the compat surfaces share: the caller they hand the hall (``core/releases.py``), which authorizes, checks,
 masks and accepts a verb exactly as for ``/v1`` and waits for its end (the APIs Charthouse replaces answer when helm
 is done); how an ended operation reads; and how they address clusters and releases.
+Authorization is declared on each route, as for /v1: the guard checks it before the handler runs, on the cluster
+and namespace ``cluster_at``/``default_cluster_name`` resolve.
 
 An operation still running when the gateway's limit nears is answered as such, naming the operation to poll.
 """
@@ -61,11 +63,6 @@ class Unfinished(Exception):
         self.ended = ended
 
 
-def allow(verb: str, cluster: str | None, namespace: str | None) -> None:
-    """The caller may ``verb`` there, by the same policies as /v1 (403 ``Forbidden`` otherwise)."""
-    _authorizer().require(principal(), verb, cluster, namespace)
-
-
 def readable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only the records the caller may read (as /v1 lists)."""
     seen = _authorizer().reader(principal())
@@ -95,6 +92,23 @@ def cluster_by_server(endpoint: str, field: str) -> str:
         if info.server.rstrip("/") == wanted:
             return info.name
     raise InvalidInput(field, "names no registered cluster: register it with PUT /v1/clusters/{name} first")
+
+
+def cluster_at(endpoint: str) -> str | None:
+    """The registered cluster whose API server is ``endpoint``, or None (the guard then authorizes on the endpoint
+    as given: an unknown one is refused as a known one is)."""
+    try:
+        return cluster_by_server(endpoint, "endpoint")
+    except InvalidInput:
+        return None
+
+
+def default_cluster_name() -> str | None:
+    """The cluster a request that names none goes to, as the guard authorizes it (None: there is none to choose)."""
+    if _settings().default_cluster:
+        return _settings().default_cluster
+    names = [c.name for c in _registry().all()]
+    return names[0] if len(names) == 1 else None
 
 
 def default_cluster(field: str) -> str:

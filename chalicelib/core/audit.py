@@ -1,7 +1,9 @@
 """The audit log: every mutating call and every refused call, who/what/when/from where/result/operation.
 
 Entries hold no request body and no query string (they could carry values or credentials): the method, the route,
-the addressed cluster/namespace/release, the caller, the status and the operation id. Queried with
+the cluster/namespace the request resolved to (from its path, query or body, as its route declares: so the compat
+doors' entries have them too), the release, the caller, the status, the real outcome (``denied`` for a refusal
+whatever its HTTP status: helm-engine refuses with a 200), the error's code and why, and the operation id. Queried with
 ``GET /v1/audit?cluster=&namespace=&release=&principal=&since=``, newest first.
 """
 
@@ -35,12 +37,16 @@ class AuditLog:
         method: str,
         route: str,
         path: str,
-        params: dict[str, str],
+        cluster: str | None,
+        namespace: str | None,
+        release: str | None,
         status: int,
         operation_id: str | None,
         source_ip: str | None,
         user_agent: str | None,
         error_code: str | None,
+        result: str | None = None,
+        reason: str | None = None,
     ) -> None:
         """Best effort: an audit write that fails is logged, and never turns a done call into an error."""
         entry = {
@@ -50,13 +56,14 @@ class AuditLog:
             "method": method,
             "route": route,
             "path": path,
-            "cluster": params.get("cluster"),
-            "namespace": params.get("namespace"),
-            "release": params.get("name"),
+            "cluster": cluster,
+            "namespace": namespace,
+            "release": release,
             "status": status,
-            "result": _result(status),
+            "result": result if result in RESULTS else _result(status),
             "operation_id": operation_id,
             "error_code": error_code,
+            "reason": (reason or "")[:300] or None,
             "source_ip": source_ip,
             "user_agent": (user_agent or "")[:200] or None,
         }

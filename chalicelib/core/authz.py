@@ -178,13 +178,7 @@ class Authorizer:
         self, principal: Principal, verb: str, cluster: str | None = None, namespace: str | None = None
     ) -> None:
         if not self.allowed(principal, verb, cluster, namespace):
-            where = " ".join(f"{k} {val}" for k, val in (("cluster", cluster), ("namespace", namespace)) if val)
-            raise Forbidden(
-                f"{principal.id} may not {verb}" + (f" on {where}" if where else ""),
-                permission=verb,
-                cluster=cluster,
-                namespace=namespace,
-            )
+            raise refusal(principal, verb, cluster, namespace)
 
     def reader(self, principal: Principal) -> Visibility:
         """What ``principal`` may read, for filtering lists (one policy lookup per request)."""
@@ -196,6 +190,21 @@ class Visibility:
     rules: list[Rule] | None  # None: an admin
 
     def can_read(self, cluster: str, namespace: str | None = None) -> bool:
-        if self.rules is None:
+        return self.may("read", cluster, namespace)
+
+    def may(self, verb: str, cluster: str | None = None, namespace: str | None = None) -> bool:
+        """Whether the principal has ``verb`` there (``SELF``: any authenticated principal)."""
+        if self.rules is None or verb == SELF:
             return True
-        return any(r.grants("read", cluster, namespace) for r in self.rules)
+        return any(r.grants(verb, cluster, namespace) for r in self.rules)
+
+
+def refusal(principal: Principal, verb: str, cluster: str | None, namespace: str | None) -> Forbidden:
+    """The refusal of ``verb`` on a cluster and namespace (as the request named them), naming the permission."""
+    where = " ".join(f"{k} {val}" for k, val in (("cluster", cluster), ("namespace", namespace)) if val)
+    return Forbidden(
+        f"{principal.id} may not {verb}" + (f" on {where}" if where else ""),
+        permission=verb,
+        cluster=cluster,
+        namespace=namespace,
+    )

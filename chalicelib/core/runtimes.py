@@ -469,10 +469,28 @@ class RuntimeService:
         secret_id = (doc or {}).get("webhook_secret")
         secret = (self.vault.get(secret_id) or {}).get("secret") if secret_id else None
         if not doc or not isinstance(secret, str) or not verify_push(secret, headers, body):
-            raise Unauthenticated("the webhook signature is missing or wrong")
+            raise WebhookRefused(_why_refused(doc, secret, headers))
         if RuntimeSpec.from_stored(doc).sync.suspend:
             return {"runtime": name, "sync": "suspended"}
         return {"runtime": name, "sync": "started", "status": self.sync(name, "webhook")["status"]}
+
+
+class WebhookRefused(Unauthenticated):
+    """An unverified push: the caller learns nothing about the runtime; ``reason`` is for the audit log only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("the webhook signature is missing or wrong")
+        self.reason = reason
+
+
+def _why_refused(doc: dict[str, Any] | None, secret: object, headers: dict[str, str]) -> str:
+    if not doc:
+        return "no such runtime"
+    if not isinstance(secret, str):
+        return "the runtime has no webhook secret"
+    if not {k.lower() for k in headers} & {"x-hub-signature-256", "x-gitlab-token"}:
+        return "no signature (X-Hub-Signature-256 or X-Gitlab-Token)"
+    return "the signature does not match the runtime's webhook secret"
 
 
 def verify_push(secret: str, headers: dict[str, str], body: bytes) -> bool:

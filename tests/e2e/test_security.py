@@ -121,13 +121,15 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
     assert status == 403 and err["error"]["details"]["permission"] == "uninstall"
     assert rec.wait(rec.call("DELETE", f"{NS}/vault")[1])["status"] == "succeeded"
 
-    # the audit trail of the release: dry run, install, upgrade, the refused reveal and uninstall, the uninstall
+    # the audit trail of the release: dry run, install, upgrade, the reveal, the refused reveal and uninstall, the
+    # uninstall
     trail = rec.call("GET", "/v1/audit?cluster=local&release=vault&since=0&limit=100")[1]["entries"]
     got_trail = [(e["method"], e["principal"], e["status"]) for e in reversed(trail)]
     assert got_trail == [
         ("POST", "token:admin", 200),
         ("POST", "token:admin", 202),
         ("PUT", "token:admin", 202),
+        ("GET", "token:admin", 200),
         ("GET", "token:auditor-e2e", 403),
         ("DELETE", "token:auditor-e2e", 403),
         ("DELETE", "token:admin", 202),
@@ -151,3 +153,31 @@ def test_secrets_stay_secret_and_the_audit_trail(api: Api, stack: Stack, tmp_pat
         )
     }
     assert {s: where for s, where in leaks.items() if where} == {}, "secrets found in responses or logs"
+
+
+def test_compat_refusals_are_audited_and_clusters_cannot_be_enumerated(api: Api, stack: Stack) -> None:
+    """A caller with no rule on a cluster gets the same refusal whether it exists or not, at every door, and each
+    refusal (helm-engine's HTTP 200 ``code: 1`` too) is audited as denied with the cluster it named."""
+    token = api.call("POST", "/v1/tokens", {"name": "outsider-e2e"})[1]["token"]
+    rules = [{"verbs": ["read", "install"], "clusters": ["elsewhere"], "namespaces": ["*"]}]
+    status, _ = api.call("PUT", "/v1/policies/outsider-e2e", {"principals": ["token:outsider-e2e"], "rules": rules})
+    assert status in (200, 201)
+    answers = {}
+    for cluster in ("local", "nope"):
+        answers[cluster] = [
+            request("GET", f"{stack.api}/api/releases?cluster={cluster}", token=token),
+            request("GET", f"{stack.api}/v1/clusters/{cluster}/releases", token=token),
+            request("GET", f"{stack.api}/cce/cam/v3/clusters/{cluster}/releases", token=token),
+        ]
+    for known, unknown in zip(answers["local"], answers["nope"], strict=True):
+        assert known[0] == unknown[0] == 403, (known, unknown)
+        assert json.dumps(known[1]).replace("local", "X") == json.dumps(unknown[1]).replace("nope", "X")
+    status, out = request(
+        "GET", f"{stack.api}/api/namespaces/default/releases/x?endpoint=https://10.9.9.9:1", token=token
+    )
+    assert status == 200 and out["code"] == 1 and "may not read" in out["error"], out
+    entries = api.call("GET", "/v1/audit?principal=token:outsider-e2e&since=0&limit=100")[1]["entries"]
+    assert len(entries) == 7 and {e["result"] for e in entries} == {"denied"}, entries
+    assert sorted(e.get("cluster", "") for e in entries).count("local") == 3, entries
+    assert any(e["status"] == 200 and e["route"].startswith("/api/namespaces/") for e in entries), entries
+    assert api.call("DELETE", "/v1/tokens/outsider-e2e")[0] == 204

@@ -198,3 +198,21 @@ def test_rules_given_to_allowed_are_used_instead_of_the_stored_ones(authorizer: 
     team = Principal("token:a", "token")
     assert not authorizer.allowed(team, "install", "prod", "a")  # no policy applies
     assert authorizer.allowed(team, "install", "prod", "a", rules=[Rule(("install",), ("prod",), ("a",))])
+
+
+def test_visibility_may_and_the_refusal_name_the_permission_and_where() -> None:
+    from chalicelib.core.authz import Visibility, refusal
+
+    rule = Rule(("install",), ("prod",), ("team-a-*",))
+    seen = Visibility([rule])
+    assert seen.may("install", "prod", "team-a-web") and not seen.may("install", "prod", "kube-system")
+    assert not seen.may("install", "dev", "team-a-web") and not seen.may("install", None, None)
+    assert seen.may(SELF) and Visibility(None).may("admin", "any", "thing")
+    assert not Visibility([]).may("read")
+    exc = refusal(Principal("token:t", "token"), "install", "https://10.0.0.1:6443", "web")
+    assert (
+        isinstance(exc, Forbidden)
+        and exc.message == "token:t may not install on cluster https://10.0.0.1:6443 namespace web"
+    )
+    assert exc.details == {"permission": "install", "cluster": "https://10.0.0.1:6443", "namespace": "web"}
+    assert refusal(Principal("token:t", "token"), "read", None, None).message == "token:t may not read"
