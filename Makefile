@@ -49,6 +49,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
 	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack chaos
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_values_yaml.py
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/functional

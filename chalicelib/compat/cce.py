@@ -27,7 +27,8 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import JSON, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.authz import SELF
-from chalicelib.domain import archives, multipart, redact, yamlguard
+from chalicelib.domain import archives, multipart, redact
+from chalicelib.domain import values as vals
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     Action,
@@ -375,11 +376,12 @@ def _content(form: multipart.Form) -> bytes:
 
 
 def _chart_values(entry: dict[str, Any]) -> tuple[Any, str]:
-    """The chart's default values (masked) and its README."""
+    """The chart's default values (read as helm reads them, :mod:`~chalicelib.domain.values`; masked) and its
+    README. A values.yaml helm would misread (a key such as ``on:``) is a 422 naming the key and its line."""
     shown = bootstrap.get().catalog.show(
         "uploaded", str(entry["name"]), str(entry["version"]), False, ("values", "readme")
     )
-    values = yamlguard.load(str(shown.get("values") or ""), "values.yaml", yamlguard.CHART_YAML) or {}
+    values = vals.parse_values(str(shown.get("values") or "") or None, "values.yaml")
     return redact.mask_values(values), str(shown.get("readme") or "")
 
 
