@@ -28,8 +28,8 @@ from chalicelib.api.routes import JSON, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.authz import SELF
 from chalicelib.domain import archives, multipart, redact
-from chalicelib.domain import values as vals
 from chalicelib.domain import validate as v
+from chalicelib.domain import values as vals
 from chalicelib.domain.models import (
     Action,
     InstallSpec,

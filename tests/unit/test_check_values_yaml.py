@@ -56,5 +56,7 @@ def test_an_allowed_module_that_no_longer_loads_yaml_fails(tmp_path: Path) -> No
     checker.ALLOWED.clear()
     checker.ALLOWED["chalicelib/domain/gone.py"] = "was a Chart.yaml reader"
     root = _tree(tmp_path, {"chalicelib/domain/gone.py": "x = 1\n"})
-    assert checker.findings(root) == ["scripts/check_values_yaml.py: ALLOWED chalicelib/domain/gone.py loads no YAML: remove it"]
+    assert checker.findings(root) == [
+        "scripts/check_values_yaml.py: ALLOWED chalicelib/domain/gone.py loads no YAML: remove it"
+    ]
     assert checker.main(["check", str(root)]) == 1
