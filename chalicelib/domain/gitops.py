@@ -51,15 +51,38 @@ from typing import Any
 
 import yaml
 
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.domain import yamlguard
 from chalicelib.errors import InvalidInput
 
 RELEASES_FILES = ("releases.yaml", "helmfile.yaml", "helmfile.yml")
-RELEASE_FIELDS = frozenset({"name", "namespace", "chart", "version", "values", "set", "installed", "needs"})
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_RELEASES = 100
+# one release of a releases file (or of an inline source), described once: _release reads it, the runtime's
+# OpenAPI body (domain/runtimes.py) publishes it
+RELEASE_BODY = fields.Body(
+    {
+        "name": fields.SCHEMAS["name"],
+        "namespace": {"type": "string", "description": "default: the destination's first namespace"},
+        "chart": {"type": "string", "description": "repo/chart, oci://..., https://....tgz, uploaded/chart, ./dir"},
+        "version": {"oneOf": [fields.STR, {"type": "number"}], "description": "chart version or constraint"},
+        "values": {
+            "type": "array",
+            "items": {"oneOf": [{"type": "object"}, fields.STR]},
+            "description": "in order, later wins: inline maps, or files of the repository (git sources)",
+        },
+        "set": {
+            "type": "array",
+            "items": {"type": "object", "required": ["name", "value"], "properties": {"name": fields.STR, "value": {}}},
+            "description": "applied over values (helm --set-json: the value keeps its type)",
+        },
+        "installed": {"type": "boolean", "description": "false: uninstall it (if it is there)"},
+        "needs": {"type": "array", "items": fields.STR, "description": "after these: namespace/name, or a name"},
+    },
+    required=("name", "chart"),
+)
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 BASE = {"install": True, "create_namespace": True}  # upgrade --install, creating the namespace (as helmfile does)
 
 
@@ -176,7 +199,7 @@ def _releases(
         if not isinstance(raw, dict):
             raise InvalidInput(at, "must be a mapping")
         _string_keys(raw, at)
-        v.no_unknown(raw, RELEASE_FIELDS, f"{at}.")
+        RELEASE_BODY.check(raw, f"{at}.")
         out.append(_release(raw, at, tree, base, namespaces, extra))
     keys = [d.key for d in out]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
