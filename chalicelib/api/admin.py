@@ -233,7 +233,7 @@ def delete_policy(policy: str) -> Response:
         s.param("namespace"),
         s.param("release"),
         s.param("principal"),
-        s.param("result", schema={"type": "string", "enum": ["ok", "error", "denied"]}),
+        s.param("result", schema=s.AUDIT_RESULT),
         s.param("since", desc="ISO 8601 time or epoch seconds; default: the last 24 hours"),
         *s.PAGING,
     ],

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core.audit import RESULTS as AUDIT_RESULTS
 from chalicelib.core.authz import PATTERNS_SCHEMA, POLICY_BODY, RULE_BODY
 from chalicelib.core.clusters import CLUSTER_BODY, ClusterAuth
+from chalicelib.core.drift import STATES as DRIFT_STATES
 from chalicelib.core.repositories import REPOSITORY_BODY, REPOSITORY_TYPES
-from chalicelib.domain import fields
+from chalicelib.domain import diff, fields
 from chalicelib.domain.fields import BOOL, NAME_PATTERN, STR
-from chalicelib.domain.models import LIST_SORTS, STATUS_FILTERS, Action, OperationStatus
+from chalicelib.domain.models import LIST_ORDERS, LIST_SORTS, STATUS_FILTERS, Action, OperationStatus, ReleaseStatus
 from chalicelib.domain.namefilter import MAX_PATTERN
 
 S = dict[str, Any]
 ACTIONS = [a.value for a in Action]
 OPERATION_STATUSES = [s.value for s in OperationStatus]
+DIFF_ACTIONS = (Action.INSTALL.value, Action.UPGRADE.value, Action.ROLLBACK.value)  # what a diff can preview
 INT: S = {"type": "integer"}
 OBJECT: S = {"type": "object"}
 DELETED: S = {"description": "deleted"}
@@ -46,8 +49,8 @@ OPERATION: S = {
     "required": ["id", "action", "status", "release", "created_at", "updated_at"],
     "properties": {
         "id": STR,
-        "action": {"type": "string", "enum": ACTIONS},
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "action": fields.enum(Action),
+        "status": fields.enum(OperationStatus),
         "release": REF,
         "created_at": STR,
         "updated_at": STR,
@@ -65,20 +68,7 @@ RELEASE: S = {
         "cluster": STR,
         "namespace": STR,
         "name": STR,
-        "status": {
-            "type": "string",
-            "enum": [
-                "unknown",
-                "deployed",
-                "uninstalled",
-                "superseded",
-                "failed",
-                "uninstalling",
-                "pending-install",
-                "pending-upgrade",
-                "pending-rollback",
-            ],
-        },
+        "status": fields.enum(ReleaseStatus),
         "revision": INT,
         "chart": STR,
         "chart_version": STR,
@@ -113,7 +103,7 @@ RELEASE: S = {
                         "type": "object",
                         "required": ["kind", "name", "state"],
                         "properties": {
-                            "state": {"type": "string", "enum": ["in-sync", "changed", "missing", "unknown"]},
+                            "state": fields.enum(DRIFT_STATES),
                             "differences": {"type": "array"},
                         },
                     },
@@ -261,8 +251,8 @@ LIST_FILTERS = [
         schema={"type": "string", "maxLength": MAX_PATTERN},
         desc="a regular expression the name matches (helm list --filter; no back references or look-arounds)",
     ),
-    param("sort", schema={"type": "string", "enum": list(LIST_SORTS)}, desc="default: cluster, namespace, name"),
-    param("order", schema={"type": "string", "enum": ["asc", "desc"]}, desc="with sort; default asc"),
+    param("sort", schema=fields.enum(LIST_SORTS), desc="default: cluster, namespace, name"),
+    param("order", schema=fields.enum(LIST_ORDERS), desc="with sort; default asc"),
     *PAGING,
 ]
 RELEASE_LIST = json_response(
@@ -409,6 +399,7 @@ TOKEN_BODY = fields.Body(
     required=("name",),
 )
 TOKEN_POST: S = TOKEN_BODY.schema()
+AUDIT_RESULT: S = fields.enum(AUDIT_RESULTS)
 AUDIT_ENTRY: S = {
     "type": "object",
     "required": ["id", "at", "principal", "method", "route", "path", "status", "result"],
@@ -423,7 +414,7 @@ AUDIT_ENTRY: S = {
         "namespace": STR,
         "release": STR,
         "status": {"type": "integer"},
-        "result": {"type": "string", "enum": ["ok", "error", "denied"]},
+        "result": AUDIT_RESULT,
         "operation_id": STR,
         "error_code": STR,
         "source_ip": STR,
@@ -452,7 +443,7 @@ DIFF_OBJECT: S = {
         "namespace": STR,
         "source": STR,
         "hook": BOOL,
-        "change": {"type": "string", "enum": ["added", "changed", "removed", "unchanged"]},
+        "change": fields.enum(diff.CHANGES),
         "diff": {"type": "string", "description": "unified diff of the object's YAML; Secret data masked"},
     },
 }
@@ -461,7 +452,7 @@ DIFF: S = {
     "required": ["release", "action", "from_revision", "summary", "objects"],
     "properties": {
         "release": REF,
-        "action": {"type": "string", "enum": ["install", "upgrade", "rollback"]},
+        "action": fields.enum(DIFF_ACTIONS),
         "from_revision": INT,
         "to_revision": INT,
         "summary": {"type": "object", "additionalProperties": INT},
