@@ -43,7 +43,7 @@ shells:
 	scripts/install-shells.sh
 
 # ruff (lint + format), mypy --strict on everything but the tests, and the layering contracts (pyproject.toml)
-PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack chaos tests bench deploy
+PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack chaos tests bench deploy scripts
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)

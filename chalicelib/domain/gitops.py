@@ -51,10 +51,9 @@ from typing import Any
 
 import yaml
 
-from chalicelib.domain import fields
+from chalicelib.domain import fields, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
-from chalicelib.domain import yamlguard
 from chalicelib.errors import InvalidInput
 
 RELEASES_FILES = ("releases.yaml", "helmfile.yaml", "helmfile.yml")

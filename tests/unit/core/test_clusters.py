@@ -114,7 +114,13 @@ def test_a_kubeconfig_alias_bomb_is_refused() -> None:
 # ---------------------------------------------------------------- the body, described once
 
 
-TOKEN_FORM = {"server": "https://k:6443", "ca_data": PEM, "token": "abc", "description": "d", "masking": {"keys": ["k"]}}
+TOKEN_FORM = {
+    "server": "https://k:6443",
+    "ca_data": PEM,
+    "token": "abc",
+    "description": "d",
+    "masking": {"keys": ["k"]},
+}
 EKS_FORM = {"eks": {"name": "prod", "region": "eu-west-1"}}
 
 
