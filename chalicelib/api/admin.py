@@ -71,7 +71,7 @@ def list_tokens() -> dict[str, Any]:
 def create_token() -> Response:
     """A new bearer token; the answer is the only time it is shown (the table keeps its SHA-256)."""
     body = web.json_body(bp.current_request)
-    v.no_unknown(body, frozenset({"name"}))
+    s.TOKEN_BODY.check(body)
     name = str(body.get("name") or "")
     return _json({"name": name, "token": bootstrap.get().tokens.create(name)}, 201)
 
@@ -110,7 +110,7 @@ def _sees_all() -> bool:
 )
 def create_access_key() -> Response:
     body = web.json_body(bp.current_request)
-    v.no_unknown(body, frozenset({"description"}))
+    s.ACCESS_KEY_BODY.check(body)
     description = v.text("description", body.get("description"), 256)
     return _json(bootstrap.get().access_keys.create(principal(), description), 201)
 
@@ -233,7 +233,7 @@ def delete_policy(policy: str) -> Response:
         s.param("namespace"),
         s.param("release"),
         s.param("principal"),
-        s.param("result", schema={"type": "string", "enum": ["ok", "error", "denied"]}),
+        s.param("result", schema=s.AUDIT_RESULT),
         s.param("since", desc="ISO 8601 time or epoch seconds; default: the last 24 hours"),
         *s.PAGING,
     ],

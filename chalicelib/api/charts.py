@@ -207,7 +207,7 @@ def search_charts() -> dict[str, Any]:
         s.param("info", desc=f"all, or comma-separated {','.join(SHOW_PARTS)} (default chart)"),
         s.param(
             "format",
-            schema={"type": "string", "enum": list(VALUES_FORMATS)},
+            schema=fields.enum(VALUES_FORMATS),
             desc="values as the chart's text (default) or as an object (json)",
         ),
     ],

@@ -30,7 +30,12 @@ def _query() -> dict[str, str]:
 
 
 @route(
-    bp, "GET", "/v1/clusters", verb="read", summary="list clusters", ok={"200": s.listing("clusters", s.ref("Cluster"))},
+    bp,
+    "GET",
+    "/v1/clusters",
+    verb="read",
+    summary="list clusters",
+    ok={"200": s.listing("clusters", s.ref("Cluster"))},
     filtered=True,
 )
 def list_clusters() -> dict[str, Any]:

@@ -20,7 +20,13 @@ from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
 from chalicelib.core.authz import PUBLIC
 from chalicelib.domain import fields
 from chalicelib.domain import validate as v
-from chalicelib.domain.runtimes import GitRepositorySpec
+from chalicelib.domain.runtimes import (
+    GIT_REPOSITORY_BODY,
+    PHASES,
+    PLAN_ACTIONS,
+    RUNTIME_BODY,
+    GitRepositorySpec,
+)
 from chalicelib.errors import PayloadTooLarge
 
 bp = Blueprint(__name__)
@@ -56,7 +62,7 @@ RUNTIME_SCHEMA: s.S = {
             "type": "object",
             "required": ["phase", "releases"],
             "properties": {
-                "phase": {"type": "string", "enum": ["new", "syncing", "synced", "failed", "error"]},
+                "phase": fields.enum(PHASES),
                 "commit": STR,
                 "synced_commit": STR,
                 "synced_at": STR,
@@ -69,28 +75,7 @@ RUNTIME_SCHEMA: s.S = {
         },
     },
 }
-RUNTIME_PUT: s.S = {
-    "type": "object",
-    "required": ["source", "destination"],
-    "additionalProperties": False,
-    "properties": {
-        "source": {
-            "type": "object",
-            "description": "exactly one of git {url, revision, path, username, password} or inline {releases}",
-        },
-        "destination": {"type": "object", "required": ["cluster", "namespaces"]},
-        "sync": {
-            "type": "object",
-            "properties": {
-                "interval": {"oneOf": [STR, {"type": "integer"}]},
-                "prune": fields.BOOL,
-                "drift_correction": fields.BOOL,
-                "suspend": fields.BOOL,
-                "webhook_secret": {"type": "string", "minLength": 16, "maxLength": 256},
-            },
-        },
-    },
-}
+RUNTIME_PUT: s.S = RUNTIME_BODY.schema()  # domain/runtimes.py reads the same table
 PLAN_SCHEMA: s.S = {
     "type": "object",
     "required": ["runtime", "commit", "releases"],
@@ -105,7 +90,7 @@ PLAN_SCHEMA: s.S = {
                 "properties": {
                     "namespace": STR,
                     "name": STR,
-                    "action": {"type": "string", "enum": ["install", "upgrade", "uninstall", "unchanged"]},
+                    "action": fields.enum(PLAN_ACTIONS),
                     "reason": STR,
                     "digest": STR,
                     "summary": {"type": "object"},
@@ -263,12 +248,7 @@ GIT_REPO_SCHEMA: s.S = {
     "required": ["name", "url", "credentials"],
     "properties": {"name": STR, "url": STR, "description": STR, "credentials": fields.BOOL, "created_at": STR},
 }
-GIT_REPO_PUT: s.S = {
-    "type": "object",
-    "required": ["url"],
-    "additionalProperties": False,
-    "properties": {"url": STR, "username": STR, "password": STR, "description": STR},
-}
+GIT_REPO_PUT: s.S = GIT_REPOSITORY_BODY.schema()  # domain/runtimes.py reads the same table
 
 
 @route(

@@ -1,22 +1,28 @@
 """JSON schemas of the HTTP API: building blocks, the components, and the helpers that describe responses.
 
-Routes describe themselves with these (``routes.route``); ``openapi.spec`` assembles the document. Request body
-fields of the release verbs are declared in ``domain/fields.py``.
+Routes describe themselves with these (``routes.route``); ``openapi.spec`` assembles the document. Request bodies
+are declared once, beside the parser that reads them (``domain/fields.py`` says where); the ``*_PUT``/``*_POST``
+names here are those tables' schemas. Every ``enum`` comes from the code's own list (``fields.enum``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.authz import VERBS
-from chalicelib.core.repositories import REPO_FIELDS
+from chalicelib.core.audit import RESULTS as AUDIT_RESULTS
+from chalicelib.core.authz import PATTERNS_SCHEMA, POLICY_BODY, RULE_BODY
+from chalicelib.core.clusters import CLUSTER_BODY, ClusterAuth
+from chalicelib.core.drift import STATES as DRIFT_STATES
+from chalicelib.core.repositories import REPOSITORY_BODY, REPOSITORY_TYPES
+from chalicelib.domain import diff, fields
 from chalicelib.domain.fields import BOOL, NAME_PATTERN, STR
-from chalicelib.domain.models import LIST_SORTS, STATUS_FILTERS, Action, OperationStatus
+from chalicelib.domain.models import LIST_ORDERS, LIST_SORTS, STATUS_FILTERS, Action, OperationStatus, ReleaseStatus
 from chalicelib.domain.namefilter import MAX_PATTERN
 
 S = dict[str, Any]
 ACTIONS = [a.value for a in Action]
 OPERATION_STATUSES = [s.value for s in OperationStatus]
+DIFF_ACTIONS = (Action.INSTALL.value, Action.UPGRADE.value, Action.ROLLBACK.value)  # what a diff can preview
 INT: S = {"type": "integer"}
 OBJECT: S = {"type": "object"}
 DELETED: S = {"description": "deleted"}
@@ -43,8 +49,8 @@ OPERATION: S = {
     "required": ["id", "action", "status", "release", "created_at", "updated_at"],
     "properties": {
         "id": STR,
-        "action": {"type": "string", "enum": ACTIONS},
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "action": fields.enum(Action),
+        "status": fields.enum(OperationStatus),
         "release": REF,
         "created_at": STR,
         "updated_at": STR,
@@ -62,20 +68,7 @@ RELEASE: S = {
         "cluster": STR,
         "namespace": STR,
         "name": STR,
-        "status": {
-            "type": "string",
-            "enum": [
-                "unknown",
-                "deployed",
-                "uninstalled",
-                "superseded",
-                "failed",
-                "uninstalling",
-                "pending-install",
-                "pending-upgrade",
-                "pending-rollback",
-            ],
-        },
+        "status": fields.enum(ReleaseStatus),
         "revision": INT,
         "chart": STR,
         "chart_version": STR,
@@ -110,7 +103,7 @@ RELEASE: S = {
                         "type": "object",
                         "required": ["kind", "name", "state"],
                         "properties": {
-                            "state": {"type": "string", "enum": ["in-sync", "changed", "missing", "unknown"]},
+                            "state": fields.enum(DRIFT_STATES),
                             "differences": {"type": "array"},
                         },
                     },
@@ -132,19 +125,13 @@ REVISION: S = {
         "description": STR,
     },
 }
-MASKING: S = {
-    "type": "object",
-    "description": "masking rules added to the defaults (docs/SECURITY.md): values of these key names wherever "
-    "they occur, and these values paths ('db.hosts[0].dsn'), masked in this cluster's or repository's releases",
-    "additionalProperties": False,
-    "properties": {"keys": {"type": "array", "items": STR}, "paths": {"type": "array", "items": STR}},
-}
+MASKING: S = fields.MASKING.schema()
 CLUSTER: S = {
     "type": "object",
     "required": ["name", "auth", "server", "created_at", "updated_at"],
     "properties": {
         "name": STR,
-        "auth": {"type": "string", "enum": ["kubeconfig", "token", "eks"]},
+        "auth": fields.enum(ClusterAuth),
         "server": STR,
         "description": STR,
         "created_at": STR,
@@ -156,27 +143,7 @@ CLUSTER: S = {
         "unreachable_reason": STR,
     },
 }
-CLUSTER_PUT: S = {
-    "type": "object",
-    "description": "exactly one of: kubeconfig (+context), server + ca_data + token, eks",
-    "properties": {
-        "kubeconfig": {"oneOf": [STR, {"type": "object"}]},
-        "context": STR,
-        "server": STR,
-        "ca_data": STR,
-        "token": STR,
-        "insecure_skip_tls_verify": BOOL,
-        "eks": {
-            "type": "object",
-            "required": ["name", "region"],
-            "additionalProperties": False,
-            "properties": {"name": STR, "region": STR, "role_arn": STR},
-        },
-        "description": STR,
-        "masking": MASKING,
-    },
-    "additionalProperties": False,
-}
+CLUSTER_PUT: S = CLUSTER_BODY.schema()  # core/clusters.py reads the same table
 DRY_RUN: S = {
     "type": "object",
     "required": ["dry_run", "release", "manifest"],
@@ -284,8 +251,8 @@ LIST_FILTERS = [
         schema={"type": "string", "maxLength": MAX_PATTERN},
         desc="a regular expression the name matches (helm list --filter; no back references or look-arounds)",
     ),
-    param("sort", schema={"type": "string", "enum": list(LIST_SORTS)}, desc="default: cluster, namespace, name"),
-    param("order", schema={"type": "string", "enum": ["asc", "desc"]}, desc="with sort; default asc"),
+    param("sort", schema=fields.enum(LIST_SORTS), desc="default: cluster, namespace, name"),
+    param("order", schema=fields.enum(LIST_ORDERS), desc="with sort; default asc"),
     *PAGING,
 ]
 RELEASE_LIST = json_response(
@@ -314,7 +281,7 @@ REPOSITORY: S = {
     "properties": {
         "name": STR,
         "url": NULLABLE_STR,
-        "type": {"type": "string", "enum": ["http", "oci", "uploaded"]},
+        "type": fields.enum(REPOSITORY_TYPES),
         "description": STR,
         "auth": AUTH,
         "keyring": BOOL,
@@ -331,35 +298,7 @@ REPOSITORY: S = {
         },
     },
 }
-_REPO_FIELD_DOCS = {
-    "url": "https://... (a repository with index.yaml) or oci://host/path (a registry)",
-    "username": "basic auth (with password)",
-    "password": "basic auth (with username); never returned",
-    "token": "bearer token; never returned",
-    "client_certificate": "PEM, for mutual TLS (with client_key)",
-    "client_key": "PEM private key; never returned",
-    "ca_bundle": "PEM CA bundle to trust",
-    "keyring": "base64 of a GnuPG public keyring (gpg --export) to verify signed charts with",
-    "plain_http": "OCI registries served over plain HTTP",
-    "description": "free text",
-    "pass_credentials": "send credentials to chart URLs on other hosts too",
-    "insecure_skip_tls_verify": "do not verify the server's certificate",
-}
-REPOSITORY_PUT: S = {
-    "type": "object",
-    "required": ["url"],
-    "additionalProperties": False,
-    "properties": {
-        **{
-            f: {
-                **(BOOL if f in ("insecure_skip_tls_verify", "pass_credentials", "plain_http") else STR),
-                "description": _REPO_FIELD_DOCS.get(f, ""),
-            }
-            for f in sorted(REPO_FIELDS - {"masking"})
-        },
-        "masking": MASKING,
-    },
-}
+REPOSITORY_PUT: S = REPOSITORY_BODY.schema()  # core/repositories.py reads the same table
 CHART: S = {
     "type": "object",
     "required": ["repository", "name", "version", "ref"],
@@ -427,32 +366,14 @@ UPLOAD_SLOT: S = {
 
 # ---------------------------------------------------------------- access control
 
-PATTERNS: S = {"type": "array", "minItems": 1, "items": STR}
-RULE: S = {
-    "type": "object",
-    "required": ["verbs"],
-    "additionalProperties": False,
-    "properties": {
-        "verbs": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(VERBS)}},
-        "clusters": PATTERNS,
-        "namespaces": PATTERNS,
-    },
-}
+PATTERNS: S = PATTERNS_SCHEMA
+RULE: S = RULE_BODY.schema()
 POLICY: S = {
     "type": "object",
     "required": ["name", "principals", "rules"],
     "properties": {"name": STR, "description": STR, "principals": PATTERNS, "rules": {"type": "array", "items": RULE}},
 }
-POLICY_PUT: S = {
-    "type": "object",
-    "required": ["principals", "rules"],
-    "additionalProperties": False,
-    "properties": {
-        "description": STR,
-        "principals": PATTERNS,
-        "rules": {"type": "array", "minItems": 1, "items": RULE},
-    },
-}
+POLICY_PUT: S = POLICY_BODY.schema()  # core/authz.py reads the same table
 WHOAMI: S = {
     "type": "object",
     "required": ["id", "kind", "admin", "rules"],
@@ -469,9 +390,16 @@ ACCESS_KEY_CREATED: S = {
     "required": ["id", "owner", "access_key", "secret_key"],
     "properties": {**ACCESS_KEY_ITEM["properties"], "access_key": STR, "secret_key": STR},
 }
-ACCESS_KEY_POST: S = {"type": "object", "additionalProperties": False, "properties": {"description": STR}}
+# POST /v1/access-keys and POST /v1/tokens, described once: api/admin.py checks the body with these tables
+ACCESS_KEY_BODY = fields.Body({"description": {"type": "string", "maxLength": 256}})
+ACCESS_KEY_POST: S = ACCESS_KEY_BODY.schema()
 TOKEN_CREATED: S = {"type": "object", "required": ["name", "token"], "properties": {"name": STR, "token": STR}}
-TOKEN_POST: S = {"type": "object", "required": ["name"], "properties": {"name": STR}, "additionalProperties": False}
+TOKEN_BODY = fields.Body(
+    {"name": {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63, "description": "a DNS label"}},
+    required=("name",),
+)
+TOKEN_POST: S = TOKEN_BODY.schema()
+AUDIT_RESULT: S = fields.enum(AUDIT_RESULTS)
 AUDIT_ENTRY: S = {
     "type": "object",
     "required": ["id", "at", "principal", "method", "route", "path", "status", "result"],
@@ -486,7 +414,7 @@ AUDIT_ENTRY: S = {
         "namespace": STR,
         "release": STR,
         "status": {"type": "integer"},
-        "result": {"type": "string", "enum": ["ok", "error", "denied"]},
+        "result": AUDIT_RESULT,
         "operation_id": STR,
         "error_code": STR,
         "reason": {"type": "string", "description": "why it was refused or failed"},
@@ -516,7 +444,7 @@ DIFF_OBJECT: S = {
         "namespace": STR,
         "source": STR,
         "hook": BOOL,
-        "change": {"type": "string", "enum": ["added", "changed", "removed", "unchanged"]},
+        "change": fields.enum(diff.CHANGES),
         "diff": {"type": "string", "description": "unified diff of the object's YAML; Secret data masked"},
     },
 }
@@ -525,7 +453,7 @@ DIFF: S = {
     "required": ["release", "action", "from_revision", "summary", "objects"],
     "properties": {
         "release": REF,
-        "action": {"type": "string", "enum": ["install", "upgrade", "rollback"]},
+        "action": fields.enum(DIFF_ACTIONS),
         "from_revision": INT,
         "to_revision": INT,
         "summary": {"type": "object", "additionalProperties": INT},

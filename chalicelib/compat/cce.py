@@ -27,9 +27,11 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import JSON, Body, Path, Pick, Query, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.releases import Caller, Outcome
-from chalicelib.domain import archives, multipart, redact, yamlguard
+from chalicelib.domain import archives, fields, multipart, redact
 from chalicelib.domain import validate as v
+from chalicelib.domain import values as vals
 from chalicelib.domain.models import (
+    Action,
     InstallSpec,
     ListQuery,
     OperationStatus,
@@ -57,12 +59,44 @@ CHART = CHARTS + "/{chart_id}"
 WAIT_S = 25  # API Gateway answers within 29 s
 OPERATION_HEADER = "X-Charthouse-Operation"  # the operation behind a change (audit; polling at /v1/operations)
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-CREATE_FIELDS = frozenset({"chart_id", "description", "name", "namespace", "version", "parameters", "values"})
-UPDATE_FIELDS = frozenset({"chart_id", "action", "parameters", "values", "description", "version"})
-PARAMETER_FIELDS = frozenset(
-    {"dry_run", "name_template", "no_hooks", "replace", "recreate", "reset_values", "release_version", "include_hooks"}
+# CCE's request bodies (seeds 001/002: CreateReleaseReqBody, UpdateReleaseReqBody, ReleaseReqBodyParams, the
+# upload's parameters), described once: the handlers check a body against these tables' names, docs/COMPAT.md
+# lists them. The CCE routes are not in /v1's OpenAPI document (their shapes are CCE's).
+_FLAG = fields.BOOL
+PARAMETERS_BODY = fields.Body(
+    {
+        "dry_run": _FLAG,
+        "name_template": fields.SCHEMAS["name_template"],
+        "no_hooks": _FLAG,
+        "replace": _FLAG,
+        "recreate": {"type": "boolean", "description": "refused: --recreate-pods was removed from Helm 3"},
+        "reset_values": _FLAG,
+        "release_version": {"type": "integer", "minimum": 1, "description": "the revision a rollback returns to"},
+        "include_hooks": _FLAG,
+    },
+    description="ReleaseReqBodyParams",
 )
-UPLOAD_PARAMETERS = frozenset({"override", "skip_lint", "source", "visible"})
+_RELEASE_FIELDS: dict[str, fields.Schema] = {
+    "chart_id": {"type": "string", "description": "an uploaded chart's id (POST /v2/charts answers it)"},
+    "description": fields.SCHEMAS["description"],
+    "version": {"type": "string", "description": "the chart_id's version, or left out"},
+    "parameters": PARAMETERS_BODY.schema(),
+    "values": {"type": "object", "description": "the release's values"},
+}
+CREATE_BODY = fields.Body(
+    {**_RELEASE_FIELDS, "name": fields.SCHEMAS["name"], "namespace": {"type": "string"}},
+    required=("chart_id", "namespace"),
+)
+UPDATE_ACTIONS = (Action.UPGRADE.value, Action.ROLLBACK.value)
+UPDATE_BODY = fields.Body({**_RELEASE_FIELDS, "action": fields.enum(UPDATE_ACTIONS, "default upgrade")})
+UPLOAD_PARAMETERS_BODY = fields.Body(
+    {"override": _FLAG, "skip_lint": _FLAG, "source": {"type": "string"}, "visible": _FLAG},
+    description="UploadChartRequestBody.parameters (JSON in the form's parameters part)",
+)
+CREATE_FIELDS = CREATE_BODY.names
+UPDATE_FIELDS = UPDATE_BODY.names
+PARAMETER_FIELDS = PARAMETERS_BODY.names
+UPLOAD_PARAMETERS = UPLOAD_PARAMETERS_BODY.names
 ANY: s.S = {"description": "a CCE shape (see docs/COMPAT.md)"}
 
 
@@ -308,7 +342,7 @@ def release_history(cluster_id: str, namespace: str, name: str) -> Response:
 @cce_route(
     "PUT",
     RELEASE,
-    verb=Pick(Body("action"), ("upgrade", "rollback"), "upgrade"),
+    verb=Pick(Body("action"), UPDATE_ACTIONS, "upgrade"),
     summary="CCE: upgrade or roll back a release",
     scope=_scope,
 )
@@ -316,7 +350,7 @@ def update_release(cluster_id: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster_name(cluster_id), namespace, name)
     body = _body()
     v.no_unknown(body, UPDATE_FIELDS)
-    action = v.choice("action", body.get("action") or "upgrade", ("upgrade", "rollback")) or "upgrade"
+    action = v.choice("action", body.get("action") or "upgrade", UPDATE_ACTIONS) or "upgrade"
     params = _parameters(body.get("parameters"))
     if action == "rollback":
         revision = params.get("release_version")
@@ -376,9 +410,10 @@ def _content(form: multipart.Form) -> bytes:
 
 
 def _chart_values(entry: dict[str, Any]) -> tuple[Any, str]:
-    """The chart's default values (masked) and its README."""
+    """The chart's default values (read as helm reads them, :mod:`~chalicelib.domain.values`; masked) and its
+    README. A values.yaml helm would misread (a key such as ``on:``) is a 422 naming the key and its line."""
     shown = _catalog().show("uploaded", str(entry["name"]), str(entry["version"]), False, ("values", "readme"))
-    values = yamlguard.load(str(shown.get("values") or ""), "values.yaml", yamlguard.CHART_YAML) or {}
+    values = vals.parse_values(str(shown.get("values") or "") or None, "values.yaml")
     return redact.mask_values(values), str(shown.get("readme") or "")
 
 

@@ -31,6 +31,7 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import Ask, Body, Path, Scope, Target, route
 from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
 from chalicelib.api.scopes import runtime_destination
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.errors import InvalidInput, RuntimeNotFound
 
@@ -57,15 +58,18 @@ ITEM: s.S = {
         },
     },
 }
-BODY: s.S = {
-    "type": "object",
-    "required": ["manifest_source", "destination"],
-    "properties": {
+# the request body, described once: to_runtime reads these tables, the route publishes BODY
+SOURCE_BODY = fields.Body({"code_repo": STR, "target_revision": STR, "path": STR})
+DESTINATION_BODY = fields.Body({"environment": STR, "namespaces": {"type": "array", "items": STR}})
+RUNTIME_BODY = fields.Body(
+    {
         "projects_ref": {"type": "array", "items": STR},
-        "manifest_source": ITEM["properties"]["manifest_source"],
-        "destination": ITEM["properties"]["destination"],
+        "manifest_source": SOURCE_BODY.schema(),
+        "destination": DESTINATION_BODY.schema(),
     },
-}
+    required=("manifest_source", "destination"),
+)
+BODY: s.S = RUNTIME_BODY.schema()
 QUERY = [s.param("insecure_skip_check", desc="accepted and ignored")]
 
 
@@ -88,15 +92,15 @@ NEW_DESTINATION = Scope(
 
 
 def to_runtime(name: str, body: dict[str, Any]) -> dict[str, Any]:
-    v.no_unknown(body, frozenset({"projects_ref", "manifest_source", "destination"}))
+    RUNTIME_BODY.check(body)
     source = body.get("manifest_source")
     dest = body.get("destination")
     if not isinstance(source, dict):
         raise InvalidInput("manifest_source", "must be an object with code_repo, target_revision, path")
     if not isinstance(dest, dict):
         raise InvalidInput("destination", "must be an object with environment and namespaces")
-    v.no_unknown(source, frozenset({"code_repo", "target_revision", "path"}), "manifest_source.")
-    v.no_unknown(dest, frozenset({"environment", "namespaces"}), "destination.")
+    SOURCE_BODY.check(source, "manifest_source.")
+    DESTINATION_BODY.check(dest, "destination.")
     return {
         "source": {
             "git": {

@@ -23,6 +23,7 @@ from typing import Any
 
 from chalicelib.adapters.store import Store
 from chalicelib.core.auth import Principal
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 
@@ -42,13 +43,40 @@ VERBS = (
 PUBLIC = "public"  # a route anyone may call, without credentials
 SELF = "self"  # a route any authenticated caller may call
 _PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!:/._@+=,-]{1,512}$")
+MAX_PATTERNS = 100
+MAX_RULES = 100
+MAX_DESCRIPTION = 256
+
+# ``PUT /v1/policies/{policy}``, described once: Policy.from_json reads it, the OpenAPI document publishes it.
+PATTERNS_SCHEMA: fields.Schema = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_PATTERNS,
+    "items": {"type": "string", "pattern": _PATTERN.pattern},
+}
+RULE_BODY = fields.Body(
+    {
+        "verbs": {"type": "array", "minItems": 1, "items": fields.enum(VERBS)},
+        "clusters": {**PATTERNS_SCHEMA, "description": "default ['*']"},
+        "namespaces": {**PATTERNS_SCHEMA, "description": "default ['*']"},
+    },
+    required=("verbs",),
+)
+POLICY_BODY = fields.Body(
+    {
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+        "principals": PATTERNS_SCHEMA,
+        "rules": {"type": "array", "minItems": 1, "maxItems": MAX_RULES, "items": RULE_BODY.schema()},
+    },
+    required=("principals", "rules"),
+)
 
 
 def _patterns(field: str, raw: object, default: list[str] | None = None) -> tuple[str, ...]:
     if raw is None and default is not None:
         raw = default
-    if not isinstance(raw, list) or not raw or len(raw) > 100:
-        raise InvalidInput(field, "must be a non-empty list of patterns (at most 100)")
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_PATTERNS:
+        raise InvalidInput(field, f"must be a non-empty list of patterns (at most {MAX_PATTERNS})")
     for item in raw:
         if not isinstance(item, str) or not _PATTERN.match(item):
             raise InvalidInput(field, f"{str(item)[:60]!r} is not a pattern (letters, digits, * ? [ ] : / . _ @ -)")
@@ -65,7 +93,7 @@ class Rule:
     def from_json(cls, raw: object, at: str) -> Rule:
         if not isinstance(raw, dict):
             raise InvalidInput(at, "must be an object with verbs, clusters and namespaces")
-        v.no_unknown(raw, frozenset({"verbs", "clusters", "namespaces"}), f"{at}.")
+        RULE_BODY.check(raw, f"{at}.")
         verbs = raw.get("verbs")
         if not isinstance(verbs, list) or not verbs or any(x not in VERBS for x in verbs):
             raise InvalidInput(f"{at}.verbs", f"must be a non-empty list of {', '.join(VERBS)}")
@@ -100,13 +128,13 @@ class Policy:
     @classmethod
     def from_json(cls, name: str, body: dict[str, Any]) -> Policy:
         v.dns_label("policy", name)
-        v.no_unknown(body, frozenset({"principals", "rules", "description"}))
+        POLICY_BODY.check(body)
         rules = body.get("rules")
-        if not isinstance(rules, list) or not rules or len(rules) > 100:
-            raise InvalidInput("rules", "must be a non-empty list of rules (at most 100)")
+        if not isinstance(rules, list) or not rules or len(rules) > MAX_RULES:
+            raise InvalidInput("rules", f"must be a non-empty list of rules (at most {MAX_RULES})")
         return cls(
             name,
-            v.text("description", body.get("description"), 256) or "",
+            v.text("description", body.get("description"), MAX_DESCRIPTION) or "",
             _patterns("principals", body.get("principals")),
             tuple(Rule.from_json(r, f"rules[{i}]") for i, r in enumerate(rules)),
         )

@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import yaml
@@ -29,7 +30,7 @@ from chalicelib.adapters.kube import eks
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
-from chalicelib.domain import redact, yamlguard
+from chalicelib.domain import fields, redact, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import ClusterInfo, now
 from chalicelib.errors import (
@@ -41,13 +42,56 @@ from chalicelib.errors import (
 
 log = logging.getLogger(__name__)
 
-AUTH_KINDS = ("kubeconfig", "token", "eks")
 MAX_KUBECONFIG = 256 * 1024
 _USER_KEYS = {"token", "client-certificate-data", "client-key-data", "username", "password"}
 _CLUSTER_KEYS = {"server", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name"}
 _ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _EKS_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+MAX_DESCRIPTION = 256
+MAX_TOKEN = 16384
+
+
+class ClusterAuth(str, Enum):
+    """How a cluster is reached: which form of ``PUT /v1/clusters/{cluster}`` registered it."""
+
+    KUBECONFIG = "kubeconfig"
+    TOKEN = "token"
+    EKS = "eks"
+
+
+# ``PUT /v1/clusters/{cluster}``, described once: ClusterSpec.from_json reads it, the OpenAPI document publishes it.
+EKS_BODY = fields.Body(
+    {
+        "name": {"type": "string", "pattern": _EKS_NAME.pattern, "description": "the EKS cluster's name"},
+        "region": {"type": "string", "pattern": _REGION.pattern, "description": "its AWS region, e.g. eu-west-1"},
+        "role_arn": {"type": "string", "description": "an IAM role to assume first (optional)"},
+    },
+    required=("name", "region"),
+)
+CLUSTER_BODY = fields.Body(
+    {
+        "kubeconfig": {
+            "oneOf": [{"type": "string", "maxLength": MAX_KUBECONFIG}, {"type": "object"}],
+            "description": "a kubeconfig (YAML text or object) with embedded data only; one context is kept",
+        },
+        "context": {"type": "string", "description": "the kubeconfig's context (default: its current-context)"},
+        "server": {"type": "string", "description": "https:// URL of the API server (with ca_data and token)"},
+        "ca_data": {"type": "string", "description": "the cluster CA: PEM, or its base64"},
+        "token": {"type": "string", "maxLength": MAX_TOKEN, "description": "a bearer token; never returned"},
+        "insecure_skip_tls_verify": fields.BOOL,
+        "eks": EKS_BODY.schema(),
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+        "masking": fields.MASKING.schema(),
+    },
+    description="exactly one of: kubeconfig (+context), server + ca_data + token, eks",
+)
+COMMON_FIELDS = ("description", "masking")
+FORMS: dict[ClusterAuth, tuple[str, ...]] = {  # the fields of each form, besides COMMON_FIELDS
+    ClusterAuth.KUBECONFIG: ("kubeconfig", "context"),
+    ClusterAuth.TOKEN: ("server", "ca_data", "token", "insecure_skip_tls_verify"),
+    ClusterAuth.EKS: ("eks",),
+}
 
 
 @dataclass(frozen=True)
@@ -65,24 +109,23 @@ class ClusterSpec:
     @classmethod
     def from_json(cls, name: str, body: dict[str, Any]) -> ClusterSpec:
         v.dns_label("cluster", name)
-        description = v.text("description", body.get("description"), 256) or ""
+        CLUSTER_BODY.check(body)
+        description = v.text("description", body.get("description"), MAX_DESCRIPTION) or ""
         masking = redact.Masking.from_json(body.get("masking"))
-        has = [k for k in ("kubeconfig", "token", "eks") if body.get(k) is not None]
+        has = [k for k in ClusterAuth if body.get(k.value) is not None]
         if len(has) != 1:
             raise InvalidInput("body", "give exactly one of kubeconfig, server + ca_data + token, or eks")
-        kind = has[0]
-        if kind == "kubeconfig":
-            v.no_unknown(body, frozenset({"kubeconfig", "context", "description", "masking"}))
+        auth = has[0]
+        CLUSTER_BODY.check(body, names=(*FORMS[auth], *COMMON_FIELDS))
+        kind = auth.value
+        if auth is ClusterAuth.KUBECONFIG:
             kubeconfig = _flatten_kubeconfig(body["kubeconfig"], body.get("context"))
             server = kubeconfig["clusters"][0]["cluster"]["server"]
             return cls(name, kind, server, description, {"auth": kind, "kubeconfig": kubeconfig}, None, masking)
-        if kind == "token":
-            v.no_unknown(
-                body, frozenset({"server", "ca_data", "token", "insecure_skip_tls_verify", "description", "masking"})
-            )
+        if auth is ClusterAuth.TOKEN:
             server = _server(body.get("server"))
             token = body["token"]
-            if not isinstance(token, str) or not token or len(token) > 16384 or any(c.isspace() for c in token):
+            if not isinstance(token, str) or not token or len(token) > MAX_TOKEN or any(c.isspace() for c in token):
                 raise InvalidInput("token", "must be a non-empty bearer token without spaces")
             insecure = v.boolean("insecure_skip_tls_verify", body.get("insecure_skip_tls_verify"))
             ca = None if body.get("ca_data") is None else _pem("ca_data", body["ca_data"])
@@ -90,7 +133,6 @@ class ClusterSpec:
                 raise InvalidInput("ca_data", "is required (PEM of the cluster CA) unless insecure_skip_tls_verify")
             secret = {"auth": kind, "server": server, "ca_data": ca, "token": token, "insecure": insecure}
             return cls(name, kind, server, description, secret, None, masking)
-        v.no_unknown(body, frozenset({"eks", "description", "masking"}))
         eks = _eks(body["eks"])
         return cls(name, kind, "", description, {"auth": kind, **eks}, eks, masking)
 
@@ -119,7 +161,7 @@ def _pem(field: str, raw: object) -> str:
 def _eks(raw: object) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise InvalidInput("eks", "must be an object with name, region and optional role_arn")
-    v.no_unknown(raw, frozenset({"name", "region", "role_arn"}), "eks.")
+    EKS_BODY.check(raw, "eks.")
     name, region, role = raw.get("name"), raw.get("region"), raw.get("role_arn")
     if not isinstance(name, str) or not _EKS_NAME.match(name):
         raise InvalidInput("eks.name", "must be an EKS cluster name")

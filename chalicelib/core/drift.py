@@ -35,6 +35,7 @@ IGNORED_METADATA = frozenset(
     {"name", "namespace", "creationTimestamp", "generation", "resourceVersion", "uid", "managedFields", "selfLink"}
 )
 MASKED = "(hidden)"
+STATES = ("in-sync", "changed", "missing", "unknown")  # a resource's drift state, as answered
 
 
 def differences(expected: Any, live: Any, path: str = "") -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, safe_u
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
-from chalicelib.domain import chartindex, redact
+from chalicelib.domain import chartindex, fields, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import iso, now
 from chalicelib.errors import CharthouseError, InvalidInput, RepositoryNotFound
@@ -35,9 +35,37 @@ log = logging.getLogger(__name__)
 UPLOADED = "uploaded"  # the built-in repository of uploaded charts
 RESERVED = frozenset({UPLOADED})
 SECRET_FIELDS = ("username", "password", "token", "client_certificate", "client_key", "ca_bundle", "keyring")
-REPO_FIELDS = frozenset(
-    {"url", "description", "insecure_skip_tls_verify", "pass_credentials", "plain_http", "masking", *SECRET_FIELDS}
+REPOSITORY_TYPES = ("http", "oci", UPLOADED)  # an index over HTTP(S), an OCI registry, the uploaded charts
+MAX_SECRET = 65536
+MAX_DESCRIPTION = 256
+
+
+def _described(schema: fields.Schema, description: str) -> fields.Schema:
+    return {**schema, "description": description}
+
+
+_SECRET: fields.Schema = {"type": "string", "maxLength": MAX_SECRET}
+# ``PUT /v1/repositories/{repository}``, described once: RepositorySpec.from_json reads it, the OpenAPI document
+# publishes it.
+REPOSITORY_BODY = fields.Body(
+    {
+        "url": _described(fields.STR, "https://... (a repository with index.yaml) or oci://host/path (a registry)"),
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "description": "free text"},
+        "username": _described(_SECRET, "basic auth (with password)"),
+        "password": _described(_SECRET, "basic auth (with username); never returned"),
+        "token": _described(_SECRET, "bearer token; never returned"),
+        "client_certificate": _described(_SECRET, "PEM, for mutual TLS (with client_key)"),
+        "client_key": _described(_SECRET, "PEM private key; never returned"),
+        "ca_bundle": _described(_SECRET, "PEM CA bundle to trust"),
+        "keyring": _described(_SECRET, "base64 of a GnuPG public keyring (gpg --export) to verify signed charts with"),
+        "insecure_skip_tls_verify": _described(fields.BOOL, "do not verify the server's certificate"),
+        "pass_credentials": _described(fields.BOOL, "send credentials to chart URLs on other hosts too"),
+        "plain_http": _described(fields.BOOL, "OCI registries served over plain HTTP"),
+        "masking": fields.MASKING.schema(),
+    },
+    required=("url",),
 )
+REPO_FIELDS = REPOSITORY_BODY.names
 MAX_INDEX_BYTES = 64 << 20
 MAX_KEYRING_BYTES = 1 << 20
 FETCH_TIMEOUT_S = 20.0
@@ -64,14 +92,14 @@ class RepositorySpec:
         v.dns_label("repository", name)
         if name in RESERVED:
             raise InvalidInput("repository", f"{name} is reserved for uploaded charts")
-        v.no_unknown(body, REPO_FIELDS)
+        REPOSITORY_BODY.check(body)
         url, kind = _url(body.get("url"), allow_http)
         secret: dict[str, str] = {}
         for key in SECRET_FIELDS:
             raw = body.get(key)
             if raw is None or raw == "":
                 continue
-            if not isinstance(raw, str) or len(raw) > 65536:
+            if not isinstance(raw, str) or len(raw) > MAX_SECRET:
                 raise InvalidInput(key, "must be a string of at most 64 KiB")
             secret[key] = raw
         _check_credentials(secret)
@@ -84,7 +112,7 @@ class RepositorySpec:
             name=name,
             url=url,
             kind=kind,
-            description=v.text("description", body.get("description"), 256) or "",
+            description=v.text("description", body.get("description"), MAX_DESCRIPTION) or "",
             insecure_skip_tls_verify=v.boolean("insecure_skip_tls_verify", body.get("insecure_skip_tls_verify")),
             pass_credentials=v.boolean("pass_credentials", body.get("pass_credentials")),
             plain_http=plain_http,

@@ -1,16 +1,25 @@
-"""Request body fields of the release verbs, each declared once: its name and its JSON schema.
+"""Request bodies, each described once: the fields a parser accepts are the fields the contract publishes.
 
-A spec's field table (``INSTALL_FIELDS``, ...) is built with ``declare``, which refuses a name without a schema
-here at import time: the parser (``models``) and the published contract (``GET /v1/openapi.json``) read the same
-table, so a field can be neither accepted without a schema nor published with a wrong one. The rule that checks a
-value lives with the spec that parses it (``models.*.from_json`` through ``validate``); its message names the field.
+Release verbs: a spec's field table (``INSTALL_FIELDS``, ...) is built with ``declare``, which refuses a name
+without a schema here at import time: the parser (``models``) and the published contract (``GET /v1/openapi.json``)
+read the same table, so a field can be neither accepted without a schema nor published with a wrong one.
+
+Every other body (clusters, repositories, runtimes, Git repositories, policies, tokens, access keys, the compat
+doors' bodies) is a :class:`Body` declared beside the parser that reads it (``core/clusters.py`` ``CLUSTER_BODY``,
+``domain/runtimes.py`` ``RUNTIME_BODY``, ...): the parser refuses what the table does not name
+(:meth:`Body.check`) and the route publishes :meth:`Body.schema`. The rule that checks a value lives with the
+parser (through ``validate``); its message names the field. docs/API.md lists the bodies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from chalicelib.config import MAX_HELM_TIMEOUT_S
+from chalicelib.domain import validate as v
 from chalicelib.domain.values import DEFAULT_LIMITS as VALUES_LIMITS
 from chalicelib.domain.values import MAX_FILE_NAME
 
@@ -134,3 +143,62 @@ def body_schema(names: frozenset[str], required: tuple[str, ...] = ()) -> Schema
     if required:
         schema["required"] = list(required)
     return schema
+
+
+# ---------------------------------------------------------------- every other body
+
+
+def enum(values: type[Enum] | Iterable[str], description: str = "") -> Schema:
+    """A string schema whose ``enum`` is the code's own list (a ``str`` Enum's values, or a tuple of names)."""
+    names = [m.value for m in values] if isinstance(values, type) and issubclass(values, Enum) else list(values)
+    schema: Schema = {"type": "string", "enum": names}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+@dataclass(frozen=True)
+class Body:
+    """One request body (or one object inside one), described once.
+
+    ``fields`` maps each accepted name to its JSON schema (a nested object's schema is another ``Body``'s
+    :meth:`schema`); ``required`` names those the schema marks required. The parser calls :meth:`check` (an
+    unknown name is a 422 naming it) and the route publishes :meth:`schema`, so the two cannot drift.
+    """
+
+    fields: Mapping[str, Schema]
+    required: tuple[str, ...] = ()
+    description: str = ""
+    names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(self.fields))
+        missing = [n for n in self.required if n not in self.fields]
+        if missing:
+            raise LookupError(f"required fields without a schema: {', '.join(missing)}")
+
+    def check(self, body: dict[str, Any], prefix: str = "", names: Iterable[str] | None = None) -> None:
+        """Refuse a name this body does not declare (or, with ``names``, one outside that subset of it, as
+        when one form of the body excludes the others' fields), naming it with ``prefix``."""
+        known = self.names if names is None else frozenset(names)
+        if not known <= self.names:
+            raise LookupError(f"not fields of this body: {', '.join(sorted(known - self.names))}")
+        v.no_unknown(body, known, prefix)
+
+    def schema(self) -> Schema:
+        """The body's JSON schema: its fields, nothing else accepted."""
+        out: Schema = {"type": "object"}
+        if self.description:
+            out["description"] = self.description
+        if self.required:
+            out["required"] = list(self.required)
+        out["properties"] = {name: self.fields[name] for name in self.fields}
+        out["additionalProperties"] = False
+        return out
+
+
+MASKING = Body(
+    {"keys": {"type": "array", "items": STR}, "paths": {"type": "array", "items": STR}},
+    description="masking rules added to the defaults (docs/SECURITY.md): values of these key names wherever "
+    "they occur, and these values paths ('db.hosts[0].dsn'), masked in this cluster's or repository's releases",
+)

@@ -28,6 +28,13 @@ At the runtime's path Charthouse understands, in this order:
 Local charts (1, 3 and ``./`` references) are packaged here, deterministically, with a version suffixed by the
 digest of their content (``1.0.0-rt-<12 hex>``), to be stored as uploaded charts; the same content gives the
 same archive, so an unchanged chart plans as unchanged. Pure: no I/O; every error names the file and field.
+
+A releases file holds values, so it is read in helm's dialect (:func:`chalicelib.domain.values.load_document`),
+as a values file is: ``port: 22:22`` is the string ``"22:22"``, ``flag: y`` is ``true``, ``when: 2024-01-01`` the
+string, explicit ``!!binary``/``!!timestamp`` are refused with their line, a duplicate key keeps its last value.
+Each inline map (and each ``set`` value) then goes through :func:`chalicelib.domain.values.parse_values`, the same
+check as a request's ``values`` (non-string keys refused, naming the path). ``Chart.yaml`` is not values: it is
+read by :mod:`~chalicelib.domain.yamlguard` as every other chart's is.
 """
 
 from __future__ import annotations
@@ -44,14 +51,37 @@ from typing import Any
 
 import yaml
 
+from chalicelib.domain import fields, yamlguard
 from chalicelib.domain import validate as v
-from chalicelib.domain import yamlguard
+from chalicelib.domain import values as vals
 from chalicelib.errors import InvalidInput
 
 RELEASES_FILES = ("releases.yaml", "helmfile.yaml", "helmfile.yml")
-RELEASE_FIELDS = frozenset({"name", "namespace", "chart", "version", "values", "set", "installed", "needs"})
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_RELEASES = 100
+# one release of a releases file (or of an inline source), described once: _release reads it, the runtime's
+# OpenAPI body (domain/runtimes.py) publishes it
+RELEASE_BODY = fields.Body(
+    {
+        "name": fields.SCHEMAS["name"],
+        "namespace": {"type": "string", "description": "default: the destination's first namespace"},
+        "chart": {"type": "string", "description": "repo/chart, oci://..., https://....tgz, uploaded/chart, ./dir"},
+        "version": {"oneOf": [fields.STR, {"type": "number"}], "description": "chart version or constraint"},
+        "values": {
+            "type": "array",
+            "items": {"oneOf": [{"type": "object"}, fields.STR]},
+            "description": "in order, later wins: inline maps, or files of the repository (git sources)",
+        },
+        "set": {
+            "type": "array",
+            "items": {"type": "object", "required": ["name", "value"], "properties": {"name": fields.STR, "value": {}}},
+            "description": "applied over values (helm --set-json: the value keeps its type)",
+        },
+        "installed": {"type": "boolean", "description": "false: uninstall it (if it is there)"},
+        "needs": {"type": "array", "items": fields.STR, "description": "after these: namespace/name, or a name"},
+    },
+    required=("name", "chart"),
+)
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 BASE = {"install": True, "create_namespace": True}  # upgrade --install, creating the namespace (as helmfile does)
 
 
@@ -114,7 +144,7 @@ def desired(
     if tree is None:
         return _ordered(_releases(inline or {}, "source.inline", None, "", namespaces, extra))
     if path in tree.files:  # the path names a releases file
-        doc = _yaml(tree.text(path, "source.git.path"), path)
+        doc = vals.load_document(tree.text(path, "source.git.path"), path)
         return _ordered(_releases(doc, path, tree, posixpath.dirname(path), namespaces, extra))
     files = tree.under(path)
     if not files:
@@ -125,7 +155,7 @@ def desired(
     for name in RELEASES_FILES:
         if name in files:
             where = posixpath.join(path, name)
-            doc = _yaml(tree.text(where, "source.git.path"), where)
+            doc = vals.load_document(tree.text(where, "source.git.path"), where)
             return _ordered(_releases(doc, where, tree, path, namespaces, extra))
     manifests = {f: d for f, d in files.items() if f.endswith(MANIFEST_SUFFIXES)}
     if not manifests:
@@ -141,7 +171,8 @@ def _one(name: str, namespace: str, chart: LocalChart, extra: dict[str, Any]) ->
     return Desired(name, namespace, body, chart=chart)
 
 
-def _yaml(text: str, where: str) -> Any:
+def _chart_yaml(text: str, where: str) -> Any:
+    """A Chart.yaml (chart metadata, not values)."""
     try:
         return yamlguard.load(text, where, yamlguard.CHART_YAML)
     except yaml.YAMLError as exc:
@@ -155,6 +186,7 @@ def _releases(
 ) -> list[Desired]:
     if not isinstance(doc, dict) or not isinstance(doc.get("releases"), list):
         raise InvalidInput(where, "must be a mapping with a releases: list")
+    _string_keys(doc, where)
     unknown = sorted(set(doc) - {"releases"})
     if unknown:
         raise InvalidInput(f"{where}: {unknown[0]}", "is not supported (only releases: of helmfile's format)")
@@ -165,13 +197,20 @@ def _releases(
         at = f"{where}: releases[{i}]"
         if not isinstance(raw, dict):
             raise InvalidInput(at, "must be a mapping")
-        v.no_unknown(raw, RELEASE_FIELDS, f"{at}.")
+        _string_keys(raw, at)
+        RELEASE_BODY.check(raw, f"{at}.")
         out.append(_release(raw, at, tree, base, namespaces, extra))
     keys = [d.key for d in out]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise InvalidInput(f"{where}: releases", f"{dupes[0]} is declared twice")
     return out
+
+
+def _string_keys(mapping: dict[Any, Any], at: str) -> None:
+    """The releases file's own keys are field names (YAML 1.1 reads ``on:`` or ``y:`` as a boolean)."""
+    if not all(isinstance(key, str) for key in mapping):
+        raise InvalidInput(at, "keys must be field names (strings); quote keys such as on, off, y, n, yes, no")
 
 
 def _release(
@@ -225,8 +264,9 @@ def _values(raw: object, at: str, tree: Tree | None, base: str) -> list[dict[str
         raise InvalidInput(at, "must be a list of files or maps")
     out = []
     for j, item in enumerate(raw):
-        if isinstance(item, dict):
-            out.append({"name": f"{at}[{j}]", "content": json.dumps(item)})
+        if isinstance(item, dict):  # checked as a request's values are; JSON is YAML that means what it says
+            parsed = vals.parse_values(item, f"{at}[{j}]")
+            out.append({"name": f"{at}[{j}]", "content": json.dumps(parsed)})
         elif isinstance(item, str) and tree is not None:
             path = posixpath.normpath(posixpath.join(base, item))
             out.append({"name": path, "content": tree.text(path, f"{at}[{j}]")})
@@ -244,7 +284,8 @@ def _sets(raw: object, at: str) -> list[str]:
     for j, item in enumerate(raw):
         if not isinstance(item, dict) or set(item) != {"name", "value"} or not isinstance(item["name"], str):
             raise InvalidInput(f"{at}[{j}]", "must be {name: a.b.c, value: ...}")
-        out.append(f"{item['name']}={json.dumps(item['value'])}")
+        value = vals.parse_values({"value": item["value"]}, f"{at}[{j}]")["value"]  # the same check as values
+        out.append(f"{item['name']}={json.dumps(value)}")
     return out
 
 
@@ -286,7 +327,7 @@ def _digest(files: dict[str, bytes]) -> str:
 
 def package(files: dict[str, bytes], name: str | None, where: str) -> LocalChart:
     """A deterministic archive of a chart directory; its version carries the digest of the content."""
-    meta = _yaml(files["Chart.yaml"].decode("utf-8", "replace"), f"{where}: Chart.yaml")
+    meta = _chart_yaml(files["Chart.yaml"].decode("utf-8", "replace"), f"{where}: Chart.yaml")
     if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
         raise InvalidInput(f"{where}: Chart.yaml", "needs name and version")
     chart_name = name or str(meta["name"])

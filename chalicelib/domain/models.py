@@ -692,6 +692,7 @@ class ListQuery:
 
 
 LIST_SORTS = ("name", "last_deployed")
+LIST_ORDERS = ("asc", "desc")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from chalicelib.domain import fields, yamlguard
 from chalicelib.domain import values as vals
-from chalicelib.domain import yamlguard
 from chalicelib.errors import InvalidInput
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -150,7 +150,7 @@ class Masking:
         """A cluster's or repository's ``masking``: ``{"keys": [...], "paths": [...]}``, both optional."""
         if raw is None:
             return NO_MASKING
-        if not isinstance(raw, dict) or set(raw) - {"keys", "paths"}:
+        if not isinstance(raw, dict) or set(raw) - fields.MASKING.names:
             raise InvalidInput(field, 'must be an object with "keys" and/or "paths" (lists of strings)')
         keys, paths = raw.get("keys") or [], raw.get("paths") or []
         for name, items in (("keys", keys), ("paths", paths)):

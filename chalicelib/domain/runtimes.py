@@ -19,18 +19,84 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain import fields
 from chalicelib.domain import validate as v
+from chalicelib.domain.gitops import RELEASE_BODY, RELEASES_FILES
 from chalicelib.errors import InvalidInput
 
-TOP_FIELDS = frozenset({"source", "destination", "sync"})
-GIT_FIELDS = frozenset({"url", "repository", "revision", "path", "username", "password"})
-GIT_REPOSITORY_FIELDS = frozenset({"url", "username", "password", "description"})
-SYNC_FIELDS = frozenset({"interval", "prune", "drift_correction", "suspend", "webhook_secret"})
-DEST_FIELDS = frozenset({"cluster", "namespaces"})
 MAX_INTERVAL_S = 7 * 24 * 3600
 DEFAULT_INTERVAL_S = 300
 MAX_NAMESPACES = 50
 MAX_URL = 2048
+MAX_DESCRIPTION = 256
+WEBHOOK_SECRET_LENGTH = (16, 256)
+PHASES = ("new", "syncing", "synced", "failed", "error")  # a runtime's status.phase
+PLAN_ACTIONS = ("install", "upgrade", "uninstall", "unchanged")  # what a plan says of each release
+
+# The bodies, described once: the parsers below read these tables, the OpenAPI document publishes their schemas.
+_URL: fields.Schema = {"type": "string", "maxLength": MAX_URL, "pattern": "^https?://"}
+_LABEL: fields.Schema = {"type": "string", "maxLength": v.LABEL_MAX, "pattern": fields.NAME_PATTERN}
+GIT_SOURCE_BODY = fields.Body(
+    {
+        "url": {**_URL, "description": "http(s):// URL of the repository, without credentials"},
+        "repository": {**_LABEL, "description": "or: a registered Git repository (its URL and credentials)"},
+        "revision": {"type": "string", "maxLength": 255, "description": "a branch, a tag or a commit id; HEAD"},
+        "path": {
+            "type": "string",
+            "maxLength": 1024,
+            "description": f"a chart, a releases file ({', '.join(RELEASES_FILES)}) or manifests; default the root",
+        },
+        "username": {"type": "string", "maxLength": 256},
+        "password": {"type": "string", "maxLength": 4096, "description": "or a token; never returned"},
+    },
+    description="url (and credentials), or repository",
+)
+INLINE_SOURCE_BODY = fields.Body(
+    {"releases": {"type": "array", "items": RELEASE_BODY.schema()}},
+    required=("releases",),
+    description="the releases file's shape (docs/RUNTIMES.md)",
+)
+SOURCE_BODY = fields.Body(
+    {"git": GIT_SOURCE_BODY.schema(), "inline": INLINE_SOURCE_BODY.schema()},
+    description="exactly one of git or inline",
+)
+DESTINATION_BODY = fields.Body(
+    {
+        "cluster": {**_LABEL, "description": "a registered cluster"},
+        "namespaces": {"type": "array", "minItems": 1, "maxItems": MAX_NAMESPACES, "items": _LABEL},
+    },
+    required=("cluster", "namespaces"),
+)
+SYNC_BODY = fields.Body(
+    {
+        "interval": {
+            "oneOf": [fields.STR, {"type": "integer", "minimum": 1, "maximum": MAX_INTERVAL_S}],
+            "description": f"seconds or a duration such as '5m'; default {DEFAULT_INTERVAL_S} s",
+        },
+        "prune": fields.BOOL,
+        "drift_correction": fields.BOOL,
+        "suspend": fields.BOOL,
+        "webhook_secret": {
+            "type": "string",
+            "minLength": WEBHOOK_SECRET_LENGTH[0],
+            "maxLength": WEBHOOK_SECRET_LENGTH[1],
+            "description": "the push webhook's HMAC secret; never returned",
+        },
+    }
+)
+RUNTIME_BODY = fields.Body(
+    {"source": SOURCE_BODY.schema(), "destination": DESTINATION_BODY.schema(), "sync": SYNC_BODY.schema()},
+    required=("source", "destination"),
+)
+GIT_REPOSITORY_BODY = fields.Body(
+    {
+        "url": {**_URL, "description": "http(s):// URL of the repository, without credentials"},
+        "username": {"type": "string", "maxLength": 256},
+        "password": {"type": "string", "maxLength": 4096, "description": "or a token; never returned"},
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+    },
+    required=("url",),
+)
 
 
 @dataclass(frozen=True)
@@ -58,10 +124,10 @@ class GitRepositorySpec:
     @classmethod
     def from_json(cls, name: str, body: dict[str, Any]) -> tuple[GitRepositorySpec, dict[str, str] | None]:
         v.dns_label("repository", name)
-        v.no_unknown(body, GIT_REPOSITORY_FIELDS)
+        GIT_REPOSITORY_BODY.check(body)
         url = _git_url("url", body.get("url"))
         creds = _credentials("", body.get("username"), body.get("password"))
-        return cls(name, url, v.text("description", body.get("description"), 256) or ""), creds
+        return cls(name, url, v.text("description", body.get("description"), MAX_DESCRIPTION) or ""), creds
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "url": self.url, "description": self.description}
@@ -114,7 +180,7 @@ class RuntimeSpec:
         cls, name: str, body: dict[str, Any], origin: dict[str, Any] | None = None
     ) -> tuple[RuntimeSpec, Secrets]:
         v.dns_label("name", name)
-        v.no_unknown(body, TOP_FIELDS)
+        RUNTIME_BODY.check(body)
         git, inline, creds = _source(body.get("source"))
         dest = _destination(body.get("destination"))
         sync, webhook = _sync(body.get("sync"))
@@ -160,17 +226,18 @@ def _object(name: str, raw: object) -> dict[str, Any]:
 
 def _source(raw: object) -> tuple[GitSource | None, dict[str, Any] | None, dict[str, str] | None]:
     src = _object("source", raw)
+    SOURCE_BODY.check(src, "source.")
     kinds = [k for k in ("git", "inline") if k in src]
     if len(kinds) != 1 or len(src) != 1:
         raise InvalidInput("source", "give exactly one of git or inline")
     if kinds == ["inline"]:
         inline = _object("source.inline", src["inline"])
-        v.no_unknown(inline, frozenset({"releases"}), "source.inline.")
+        INLINE_SOURCE_BODY.check(inline, "source.inline.")
         if not isinstance(inline.get("releases"), list):
             raise InvalidInput("source.inline.releases", "must be a list of releases")
         return None, inline, None
     git = _object("source.git", src["git"])
-    v.no_unknown(git, GIT_FIELDS, "source.git.")
+    GIT_SOURCE_BODY.check(git, "source.git.")
     repository = ""
     if git.get("repository") is not None:
         repository = v.dns_label("source.git.repository", git.get("repository"))
@@ -216,7 +283,7 @@ def clean_path(name: str, raw: object) -> str:
 
 def _destination(raw: object) -> Destination:
     dest = _object("destination", raw)
-    v.no_unknown(dest, DEST_FIELDS, "destination.")
+    DESTINATION_BODY.check(dest, "destination.")
     cluster = v.dns_label("destination.cluster", dest.get("cluster"))
     names = dest.get("namespaces", [])
     if not isinstance(names, list) or len(names) > MAX_NAMESPACES:
@@ -229,12 +296,13 @@ def _destination(raw: object) -> Destination:
 
 def _sync(raw: object) -> tuple[SyncPolicy, str | None]:
     sync = _object("sync", raw if raw is not None else {})
-    v.no_unknown(sync, SYNC_FIELDS, "sync.")
+    SYNC_BODY.check(sync, "sync.")
     # a lower bound: the schedule's own rate (the reconcile tick) decides how often runtimes are looked at
     interval = v.duration_seconds("sync.interval", sync.get("interval"), MAX_INTERVAL_S, DEFAULT_INTERVAL_S)
     secret = sync.get("webhook_secret")
-    if secret is not None and (not isinstance(secret, str) or not 16 <= len(secret) <= 256):
-        raise InvalidInput("sync.webhook_secret", "must be a string of 16 to 256 characters")
+    low, high = WEBHOOK_SECRET_LENGTH
+    if secret is not None and (not isinstance(secret, str) or not low <= len(secret) <= high):
+        raise InvalidInput("sync.webhook_secret", f"must be a string of {low} to {high} characters")
     policy = SyncPolicy(
         interval,
         v.boolean("sync.prune", sync.get("prune")),

@@ -96,8 +96,11 @@ def chart_files(tmp: Path) -> dict[str, str | None]:
 
 def releases(cache_url: str | None) -> str:
     text = "releases:\n- name: web\n  chart: ./charts/demo\n  values: [values/web.yaml]\n"
-    if cache_url:
-        text += f"- name: cache\n  chart: {cache_url}\n  set: [{{name: replicas, value: 2}}]\n  needs: [web]\n"
+    if cache_url:  # inline values in helm's dialect: 22:22 a string, y true, a date a string (docs/API.md)
+        text += (
+            f"- name: cache\n  chart: {cache_url}\n  values:\n  - {{port: 22:22, flag: y, when: 2024-01-01}}\n"
+            "  set: [{name: replicas, value: 2}]\n  needs: [web]\n"
+        )
     return text
 
 
@@ -152,7 +155,8 @@ def test_a_runtime_converges_on_pushed_commits(api: Api, stack: Stack, charts: C
     assert webhook(stack, event, SECRET) == 202
     out = converged(api)
     assert out["status"]["synced_commit"] == third, out["status"]
-    assert values_of(api, "cache") == ({"replicas": 2}, 1, "deployed")
+    cache_values = {"replicas": 2, "port": "22:22", "flag": True, "when": "2024-01-01"}
+    assert values_of(api, "cache") == (cache_values, 1, "deployed")
     assert values_of(api, "web")[1] == 2  # unchanged: not upgraded again
 
     # removed from the file: pruned

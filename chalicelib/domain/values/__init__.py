@@ -6,7 +6,7 @@ The modules, each owning one thing:
     the JSON type, :class:`Limits`, the validating copy every parser ends with, deep merge primitives;
 ``yaml_dialect``
     helm's YAML dialect (YAML 1.1 traps, anchors; aliases bounded by :mod:`~chalicelib.domain.yamlguard`):
-    :func:`parse_values`;
+    :func:`parse_values`, and :func:`load_document` for a file that holds values inside (a releases file);
 ``strvals``
     helm's ``--set``/``--set-string``/``--set-json`` syntax: :func:`parse_set`, :func:`sensitive_paths`;
 ``merge``
@@ -42,10 +42,11 @@ from chalicelib.domain.values.strvals import (
     sensitive_paths,
 )
 from chalicelib.domain.values.tree import DEFAULT_LIMITS, JSONValue, Limits
-from chalicelib.domain.values.yaml_dialect import parse_values
+from chalicelib.domain.values.yaml_dialect import FILE_REFUSED_TAGS, load_document, parse_values
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "FILE_REFUSED_TAGS",
     "MAX_FILE_NAME",
     "MAX_INDEX",
     "MAX_NESTED_NAME_LEVEL",
@@ -54,6 +55,7 @@ __all__ = [
     "SetKind",
     "combine",
     "digest",
+    "load_document",
     "merge",
     "parse_path",
     "parse_set",

@@ -26,18 +26,13 @@ from chalicelib.domain.values.tree import (
     merge_into,
     snip,
 )
-from chalicelib.domain.values.yaml_dialect import BINARY_TAG, TIMESTAMP_TAG, parse_values_counted
+from chalicelib.domain.values.yaml_dialect import FILE_REFUSED_TAGS, parse_values_counted
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 __all__ = ["MAX_FILE_NAME", "combine", "merge", "parse_values_files"]
 
 MAX_FILE_NAME = 256
 """Longest ``name`` of a values file (it is only used in messages)."""
-
-FILE_REFUSED_TAGS = frozenset({BINARY_TAG, TIMESTAMP_TAG})
-"""Explicit tags a values file may not use. Helm values have no binary or time type: helm silently turns
-``!!binary`` into its decoded bytes as text (invalid UTF-8 included) and ``!!timestamp`` into the text as
-written. A file that uses them is refused, naming the file and line, so its author says which text they mean."""
 
 _FILE_KEYS = frozenset({"name", "content"})
 

@@ -46,10 +46,22 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoaderBase  # type: ignore[assignment]
 
-__all__ = ["BINARY_TAG", "TIMESTAMP_TAG", "load_yaml", "parse_values", "parse_values_counted"]
+__all__ = [
+    "BINARY_TAG",
+    "FILE_REFUSED_TAGS",
+    "TIMESTAMP_TAG",
+    "load_document",
+    "load_yaml",
+    "parse_values",
+    "parse_values_counted",
+]
 
 BINARY_TAG = "tag:yaml.org,2002:binary"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+FILE_REFUSED_TAGS = frozenset({BINARY_TAG, TIMESTAMP_TAG})
+"""Explicit tags a values file may not use. Helm values have no binary or time type: helm silently turns
+``!!binary`` into its decoded bytes as text (invalid UTF-8 included) and ``!!timestamp`` into the text as
+written. A file that uses them is refused, naming the file and line, so its author says which text they mean."""
 
 
 class _ValuesLoader(_SafeLoaderBase):
@@ -180,6 +192,17 @@ def load_yaml(text: str, field: str, limits: Limits, refused_tags: frozenset[str
         raise PayloadTooLarge(field, "nested too deeply") from None
     except ValueError:  # an integer with more digits than Python will convert
         raise InvalidInput(field, "contains a number that cannot be read") from None
+
+
+def load_document(text: str, field: str, limits: Limits = DEFAULT_LIMITS) -> object:
+    """A YAML file that *holds* values somewhere inside it (a runtime's releases file, whose ``values:`` items
+    may be inline maps), read in helm's dialect as a values file is: the same scalar typing (``22:22`` a
+    string, ``y`` true, dates strings), the same guard, and :data:`FILE_REFUSED_TAGS` refused with their line.
+
+    The result is unvalidated: mapping keys YAML 1.1 did not read as strings stay as they are (the caller checks
+    the keys of its own structure), and each part that becomes values must go through :func:`parse_values`,
+    which validates it and names the field. Raises :class:`InvalidInput` naming ``field``."""
+    return load_yaml(text, field, limits, FILE_REFUSED_TAGS)
 
 
 def parse_values(raw: object, field: str = "values", limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

@@ -7,11 +7,12 @@ import base64
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 import yaml
 from moto import mock_aws
 
-from chalicelib.core.clusters import ClusterRegistry, ClusterSpec
+from chalicelib.core.clusters import CLUSTER_BODY, FORMS, ClusterAuth, ClusterRegistry, ClusterSpec
 from chalicelib.errors import InvalidInput
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -108,3 +109,49 @@ def test_a_kubeconfig_alias_bomb_is_refused() -> None:
     with pytest.raises(InvalidInput) as exc:
         ClusterSpec.from_json("prod", {"kubeconfig": text})
     assert exc.value.field == "kubeconfig" and "its aliases expand to more than 10000" in exc.value.message
+
+
+# ---------------------------------------------------------------- the body, described once
+
+
+TOKEN_FORM = {
+    "server": "https://k:6443",
+    "ca_data": PEM,
+    "token": "abc",
+    "description": "d",
+    "masking": {"keys": ["k"]},
+}
+EKS_FORM = {"eks": {"name": "prod", "region": "eu-west-1"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "auth"),
+    [
+        ({"kubeconfig": _kubeconfig({"token": "t"}), "context": "two"}, ClusterAuth.KUBECONFIG),
+        (TOKEN_FORM, ClusterAuth.TOKEN),
+        (EKS_FORM, ClusterAuth.EKS),
+    ],
+)
+def test_each_form_the_parser_accepts_the_schema_accepts(body: dict[str, Any], auth: ClusterAuth) -> None:
+    assert ClusterSpec.from_json("c", body).auth == auth.value
+    jsonschema.validate(body, CLUSTER_BODY.schema())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**TOKEN_FORM, "colour": "blue"}, "colour"),  # in no form: the schema refuses it too
+        ({**TOKEN_FORM, "context": "one"}, "context"),  # another form's field
+        ({**EKS_FORM, "insecure_skip_tls_verify": True}, "insecure_skip_tls_verify"),
+        ({"eks": {**EKS_FORM["eks"], "account": "1"}}, "eks.account"),
+    ],
+)
+def test_a_field_outside_the_form_is_refused_naming_it(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        ClusterSpec.from_json("c", body)
+    assert err.value.field == field
+
+
+def test_the_published_auth_kinds_are_the_forms() -> None:
+    assert set(FORMS) == set(ClusterAuth)
+    assert all(set(names) <= CLUSTER_BODY.names for names in FORMS.values())

@@ -136,3 +136,72 @@ def test_an_unreadable_source_names_the_file_and_field(files: dict[str, str], pa
     with pytest.raises(InvalidInput) as err:
         gitops.desired(tree(files), path, None, "rt", NS, False)
     assert err.value.field == field
+
+
+# ---------------------------------------------------------------- values in a releases file: helm's reading
+
+VALUES_RELEASES = """
+releases:
+- name: web
+  chart: repo/web
+  values:
+  - port: 22:22
+    flag: y
+    sw: on
+    when: 2024-01-01
+    dup: 1
+    dup: 2
+    ver: 1.10
+  set:
+  - {name: p, value: 22:22}
+  - {name: f, value: n}
+"""
+
+
+def test_inline_values_in_a_releases_file_are_read_as_helm_reads_them() -> None:
+    # helm 3.19 and 4.1 (`helm template -f` of the same map): {"port": "22:22", "flag": true, "sw": true,
+    # "when": "2024-01-01", "dup": 2, "ver": 1.1}
+    [web] = gitops.desired(tree({"releases.yaml": VALUES_RELEASES}), "", None, "rt", NS, False)
+    [inline] = web.body["values_files"]
+    assert json.loads(inline["content"]) == {
+        "port": "22:22",
+        "flag": True,
+        "sw": True,
+        "when": "2024-01-01",
+        "dup": 2,
+        "ver": 1.1,
+    }
+    assert inline["name"] == "releases.yaml: releases[0].values[0]"
+    assert web.body["set_json"] == ['p="22:22"', "f=false"]
+
+
+def test_inline_values_from_a_json_source_are_checked_like_a_requests_values() -> None:
+    inline = {"releases": [{"name": "web", "chart": "repo/web", "values": [{"a": {"b": float("nan")}}]}]}
+    with pytest.raises(InvalidInput) as err:
+        gitops.desired(None, "", inline, "rt", NS, False)
+    assert err.value.field == "source.inline: releases[0].values[0].a.b"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "fragment"),
+    [
+        (
+            "releases:\n- name: a\n  chart: r/a\n  values:\n  - {b: !!binary aGk=}\n",
+            "releases.yaml",
+            "!!binary at line 5",
+        ),
+        (
+            "releases:\n- name: a\n  chart: r/a\n  values:\n  - {t: !!timestamp 2001-01-01}\n",
+            "releases.yaml",
+            "!!timestamp at line 5",
+        ),
+        ("releases:\n- name: a\n  chart: r/a\n  values:\n  - {on: 1}\n", "releases.yaml: releases[0].values[0]", "on"),
+        ("releases:\n- name: a\n  chart: r/a\n  y: 1\n", "releases.yaml: releases[0]", "quote keys"),
+        ("releases: []\n---\nreleases: []\n", "releases.yaml", "single YAML document"),
+    ],
+)
+def test_a_releases_file_refuses_what_a_values_file_refuses(text: str, field: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        gitops.desired(tree({"releases.yaml": text}), "", None, "rt", NS, False)
+    assert err.value.field == field
+    assert fragment in err.value.message

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import pytest
 
+from chalicelib.domain import runtimes
 from chalicelib.domain.runtimes import RuntimeSpec
 from chalicelib.errors import InvalidInput
 
@@ -50,3 +52,52 @@ def test_each_rule_names_its_field(body: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         RuntimeSpec.from_json("dev", body)
     assert err.value.field == field
+
+
+# ---------------------------------------------------------------- the published body is the parsed body
+
+
+ACCEPTED_BODIES = [
+    {"source": {"git": GIT}, "destination": DEST},
+    # a registered Git repository: accepted by the parser, and (since the body is one table) published too
+    {"source": {"git": {"repository": "deploy", "revision": "v1"}}, "destination": DEST, "sync": {"interval": 60}},
+    {
+        "source": {"inline": {"releases": [{"name": "web", "chart": "repo/web", "values": [{"a": 1}]}]}},
+        "destination": DEST,
+        "sync": {"prune": True, "drift_correction": True, "suspend": False, "webhook_secret": "w" * 16},
+    },
+]
+
+
+@pytest.mark.parametrize("body", ACCEPTED_BODIES)
+def test_what_the_parser_accepts_the_schema_accepts(body: dict[str, Any]) -> None:
+    RuntimeSpec.from_json("dev", body)
+    jsonschema.validate(body, runtimes.RUNTIME_BODY.schema())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"source": {"git": GIT}, "destination": DEST, "extra": 1}, "extra"),
+        ({"source": {"git": {**GIT, "branch": "x"}}, "destination": DEST}, "source.git.branch"),
+        ({"source": {"git": GIT, "other": {}}, "destination": DEST}, "source.other"),
+        ({"source": {"git": GIT}, "destination": {**DEST, "server": "x"}}, "destination.server"),
+        ({"source": {"git": GIT}, "destination": DEST, "sync": {"every": "1m"}}, "sync.every"),
+        ({"source": {"inline": {"releases": [], "x": 1}}, "destination": DEST}, "source.inline.x"),
+    ],
+)
+def test_what_the_schema_refuses_the_parser_refuses_naming_the_field(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body, runtimes.RUNTIME_BODY.schema())
+    with pytest.raises(InvalidInput) as err:
+        RuntimeSpec.from_json("dev", body)
+    assert err.value.field == field
+
+
+def test_a_git_repository_body_is_one_table() -> None:
+    body = {"url": "https://git.example.com/deploy.git", "username": "bot", "password": "p", "description": "d"}
+    runtimes.GitRepositorySpec.from_json("deploy", body)
+    jsonschema.validate(body, runtimes.GIT_REPOSITORY_BODY.schema())
+    with pytest.raises(InvalidInput) as err:
+        runtimes.GitRepositorySpec.from_json("deploy", {**body, "token": "x"})
+    assert err.value.field == "token"
