@@ -34,7 +34,6 @@ NOT_YET_MIRRORED: tuple[str, ...] = (
     "./bootstrap",
     "./config",
     "./errors",
-    "api/admin",
     "api/charts",
     "api/releases",
     "api/runtimes",
@@ -43,7 +42,6 @@ NOT_YET_MIRRORED: tuple[str, ...] = (
     "compat/cloudpods",
     "compat/helm_engine",
     "compat/nautes",
-    "compat/sync",
 )
 
 
