@@ -36,12 +36,10 @@ NOT_YET_MIRRORED: tuple[str, ...] = (
     "./errors",
     "api/charts",
     "api/releases",
-    "api/runtimes",
     "api/schemas",
     "compat/cce",
     "compat/cloudpods",
     "compat/helm_engine",
-    "compat/nautes",
 )
 
 
