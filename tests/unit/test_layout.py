@@ -34,8 +34,6 @@ NOT_YET_MIRRORED: tuple[str, ...] = (
     "./bootstrap",
     "api/releases",
     "compat/cce",
-    "compat/cloudpods",
-    "compat/helm_engine",
 )
 
 
