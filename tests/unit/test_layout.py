@@ -33,7 +33,6 @@ MIRRORS = {  # tests/unit/<dir> -> the package its files are named after
 NOT_YET_MIRRORED: tuple[str, ...] = (
     "./bootstrap",
     "api/releases",
-    "compat/cce",
 )
 
 
