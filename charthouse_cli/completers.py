@@ -21,7 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .config import ConfigFile, config_path
 from .http import path
+from .session import client_for, settings  # the command's own resolution (flags > env > context > defaults)
 
 CACHE_TTL_S = 10.0
 TIME_LIMIT_S = 2.0
@@ -57,8 +59,6 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 def fetch(parsed_args: argparse.Namespace, url_path: str, query: dict[str, object] | None = None) -> Any:
     """``GET url_path`` as the command line being completed would send it, from the cache when fresh."""
-    from .main import client_for, settings  # the command's own resolution (flags > env > context > defaults)
-
     found = settings(parsed_args)
     client = client_for(found, TIME_LIMIT_S)
     client.retries = 0
@@ -109,8 +109,6 @@ def clusters(args: argparse.Namespace) -> list[str]:
 
 
 def _cluster(args: argparse.Namespace) -> str:
-    from .main import settings
-
     return str(getattr(args, "cluster", None) or settings(args).cluster)
 
 
@@ -149,8 +147,6 @@ def revisions(args: argparse.Namespace) -> list[str]:
     name = getattr(args, "name", None)
     if not name:
         return []
-    from .main import settings
-
     settings(args)  # fills in the cluster and namespace from the environment, the context, the defaults
     url = path("v1", "clusters", args.cluster, "namespaces", args.namespace, "releases", name)
     return [str(h["revision"]) for h in fetch(args, url + "/history").get("history", []) if "revision" in h]
@@ -163,8 +159,6 @@ def operations(args: argparse.Namespace) -> list[str]:
 
 @_safe
 def contexts(args: argparse.Namespace) -> list[str]:
-    from .config import ConfigFile, config_path
-
     return sorted(ConfigFile.load(config_path()).contexts)
 
 

@@ -1,15 +1,15 @@
-"""The ``charthouse`` command: parse, build the client, run one handler, map errors to exit codes."""
+"""The ``charthouse`` command: parse, build the session (``session.py``), run one handler, map errors to exit
+codes. The top of the client: nothing in ``charthouse_cli`` imports it."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import IO
 
-from . import __version__, completers, config
-from .auth import AuthOptions, NoAuth, resolve
+from . import __version__, completers
 from .commands import (
     access,
     access_key,
@@ -22,11 +22,11 @@ from .commands import (
     repo,
     runtime,
 )
-from .commands.common import Context, Formatter, positive_float
+from .commands.common import Formatter, positive_float
 from .config import DEFAULT_ENDPOINT
-from .errors import EXIT_CODES_HELP, INTERRUPTED, CliError, OperationFailed, UsageError
-from .http import ApiClient
+from .errors import EXIT_CODES_HELP, INTERRUPTED, CliError, OperationFailed
 from .output import FORMATS
+from .session import make_context, offline_context
 
 # The command modules, in the order of `charthouse --help`. A new command is one module in commands/ with a
 # ``register(sub, parents)`` function, and one line here (and one in the import above).
@@ -121,37 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     return root
 
 
-def settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> config.Settings:
-    """The settings in force for ``args`` (flags > environment > context > defaults); fills in the cluster and
-    namespace of a command that addresses a release (``add_target``) when no flag gave them."""
-    flags = {k: getattr(args, k, None) for k in ("context", "endpoint", "token", "sigv4", "region")}
-    for key in getattr(args, "target_defaults", ()):
-        flags[key] = getattr(args, key, None)
-    found = config.resolve(flags, os.environ if env is None else env)
-    for key in getattr(args, "target_defaults", ()):
-        if getattr(args, key, None) is None:
-            setattr(args, key, getattr(found, key))
-    return found
-
-
-def client_for(found: config.Settings, timeout: float, env: Mapping[str, str] | None = None) -> ApiClient:
-    endpoint = found.endpoint
-    if not endpoint.startswith(("http://", "https://")):
-        raise UsageError(f"--endpoint must be an http(s):// URL, got {endpoint!r}")
-    if found.auth == "token" and not found.token:
-        raise UsageError(f"context {found.context}: auth is token, but it has no token or token-file")
-    if found.auth == "none" and not found.token and not found.sigv4:
-        return ApiClient(endpoint, NoAuth(), timeout=timeout)
-    options = AuthOptions(token=found.token, sigv4=found.sigv4, region=found.region)
-    return ApiClient(endpoint, resolve(endpoint, options, env=env), timeout=timeout)
-
-
-def make_context(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], stdin: IO[str]) -> Context:
-    found = settings(args)
-    client = client_for(found, args.request_timeout)
-    return Context(client=client, output=args.output, stdout=stdout, stderr=stderr, stdin=stdin, settings=found)
-
-
 def main(
     argv: Sequence[str] | None = None,
     stdout: IO[str] | None = None,
@@ -175,10 +144,8 @@ def main(
     if hasattr(args, "post"):
         args.post(args)
     try:
-        if getattr(args, "offline", False):
-            ctx = Context(client=ApiClient(DEFAULT_ENDPOINT), output=args.output, stdout=out, stderr=err, stdin=inp)
-        else:
-            ctx = make_context(args, out, err, inp)
+        build = offline_context if getattr(args, "offline", False) else make_context
+        ctx = build(args, out, err, inp)
         return int(args.handler(ctx, args))
     except OperationFailed as exc:
         err.write(f"error: {exc.message}\n")

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import output
-from .commands.common import Context
 from .errors import ApiError, CliError
+from .session import Context
 
 MIN_INTERVAL_S = 1.0
 MAX_BACKOFF_S = 30.0

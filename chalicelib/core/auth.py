@@ -33,7 +33,6 @@ from chalicelib.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 TOKEN_PREFIX = "cht_"
 TOKEN_CACHE_S = 60  # a deleted token stops working at once in this container, within a minute in the others
 _TOKEN = re.compile(r"^cht_[A-Za-z0-9_-]{20,100}$")
-MODES = ("iam", "jwt", "token")
 
 
 @dataclass(frozen=True)

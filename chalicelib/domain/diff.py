@@ -146,8 +146,3 @@ def compare(current: list[Obj], target: list[Obj], reveal: bool = False) -> list
 def summary(entries: list[dict[str, Any]]) -> dict[str, int]:
     """How many objects per change."""
     return {c: sum(1 for e in entries if e["change"] == c) for c in CHANGES}
-
-
-def unified(entries: list[dict[str, Any]]) -> str:
-    """Every object's diff, one after the other: what ``charthouse release diff`` prints."""
-    return "".join(str(e.get("diff", "")) for e in entries)

@@ -90,7 +90,6 @@ CREDENTIAL_PAIRS = frozenset(  # ... or whose last TWO words, joined, are one of
     }
 )
 REFERENCE_FIRST_WORDS = frozenset({"existing"})  # existingSecret names a Secret: it is not one
-SECRET_WORDS = CREDENTIAL_WORDS  # the name older callers used
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _DOC_SPLIT = re.compile(r"^(---[^\n]*\n)", re.MULTILINE)
 _SECRET_KIND = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)

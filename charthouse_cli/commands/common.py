@@ -1,43 +1,23 @@
-"""What the command modules share: the context a handler runs in, common options, running a mutation."""
+"""What the command modules share: the handler signature, common options, running a mutation. (The context a
+handler runs in is ``session.Context``, re-exported here for the command modules.)"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from .. import completers, output, waiting
 from ..completers import attach
-from ..config import Settings
 from ..errors import OperationFailed, UsageError
-from ..http import ApiClient, Reply, path
+from ..http import Reply, path
+from ..session import Context as Context  # re-exported: the command modules take it from here
 
 DEFAULT_WAIT_TIMEOUT_S = 900.0
 MAX_PREFER_WAIT_S = 20  # asked of the server per request (it allows 25: API Gateway answers within 29 s)
-
-
-@dataclass
-class Context:
-    client: ApiClient
-    output: str = "table"
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
-    tty: bool | None = None  # None: ask stderr
-    settings: Settings | None = None  # what was resolved (flags > environment > context > defaults)
-
-    def emit(self, data: Any, human: Callable[[Any], str]) -> None:
-        output.emit(self.stdout, data, self.output, human)
-
-    def note(self, text: str) -> None:
-        """A remark for people (stderr), never mixed into machine-readable stdout."""
-        self.stderr.write(text.rstrip("\n") + "\n")
-        self.stderr.flush()
 
 
 Handler = Callable[[Context, argparse.Namespace], int]

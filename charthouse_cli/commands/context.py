@@ -9,6 +9,7 @@ from typing import Any
 from .. import completers, output
 from ..config import AUTH_METHODS, KEYS, ConfigFile, config_path, shown
 from ..errors import UsageError
+from ..session import settings  # the one resolution every command uses
 from .common import Context, command, group, read_secret
 
 
@@ -49,8 +50,6 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
     if args.name:
         ctx.emit({"name": args.name, **shown(_file().context(args.name))}, lambda d: output.fields(d.items()))
         return 0
-    from ..main import settings  # the one resolution every command uses
-
     found = settings(args)
     data = {
         "context": found.context,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from charthouse_cli.main import build_parser, main, settings
+from charthouse_cli.main import build_parser, main
+from charthouse_cli.session import settings
 from tests.unit.cli.fakeapi import FakeApi, run
 
 

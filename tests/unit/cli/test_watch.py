@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from charthouse_cli import watch
-from charthouse_cli.commands.common import Context
 from charthouse_cli.errors import ConnectError
 from charthouse_cli.http import ApiClient
+from charthouse_cli.session import Context
 from tests.unit.cli.fakeapi import FakeApi, run
 
 

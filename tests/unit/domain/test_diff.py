@@ -51,4 +51,4 @@ def test_hooks_and_unparseable_documents() -> None:
     assert [(o.name, o.hook) for o in objs] == [("h", True)]
     assert diff.objects("---\n# only a comment\n", "ns") == []
     entries = diff.compare([], objs)
-    assert diff.unified(entries).startswith("--- /dev/null")
+    assert entries[0]["change"] == "added" and entries[0]["diff"].startswith("--- /dev/null")

@@ -1,0 +1,245 @@
+"""``RuntimeService`` with its collaborators wired as the service wires them (store, vault, bucket on emulated AWS;
+helm, Git and the queue faked): declaring a runtime, a sync run advanced by each operation's end in ``needs`` order,
+a source that cannot be read or a step that fails, the schedule's interval, the push webhook, delete with prune."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.adapters.blobs import S3Blobs
+from chalicelib.adapters.store import Store
+from chalicelib.adapters.vault import Vault
+from chalicelib.core.diffs import Differ
+from chalicelib.core.operations import Announcer, Executor, Intake
+from chalicelib.core.runtimes import RuntimeService, verify_push
+from chalicelib.core.service import ReleaseService
+from chalicelib.core.uploads import UploadedCharts
+from chalicelib.domain import archives
+from chalicelib.domain.models import Limits, ReconcileSpec
+from chalicelib.domain.runtimes import RuntimeSpec
+from chalicelib.errors import ClusterNotFound, Conflict, RuntimeNotFound, Unauthenticated
+from tests.emulated import emulated_store, registry_with
+from tests.fakes import FakeGit, FakeHelm, FakeQueue
+
+LIMITS = Limits(max_timeout_s=3600, default_timeout_s=300, default_max_history=10, allow_http_charts=False)
+URL = "https://git.example.com/team/deploy.git"
+CHART = "https://charts.example.com/demo-1.2.3.tgz"
+WEBHOOK = "webhook-secret-0123456789"
+RELEASES = f"""
+releases:
+- name: web
+  chart: {CHART}
+  values: [values/web.yaml]
+  needs: [db]
+- name: db
+  chart: {CHART}
+"""
+
+
+def _no_reconcile(cluster: str, spec: ReconcileSpec) -> dict[str, Any]:
+    raise AssertionError("no reconcile in these tests")
+
+
+@dataclass
+class World:
+    store: Store
+    helm: FakeHelm
+    git: FakeGit
+    queue: FakeQueue
+    executor: Executor
+    runtimes: RuntimeService
+    now: list[float]
+
+    def declare(self, name: str = "shop", **changes: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "source": {"git": {"url": URL, "revision": "main", "path": "env", "username": "bot", "password": "tok-1"}},
+            "destination": {"cluster": "prod", "namespaces": ["apps"]},
+            "sync": {"prune": True, "webhook_secret": WEBHOOK, "interval": "5m"},
+            **changes,
+        }
+        spec, secrets = RuntimeSpec.from_json(name, body)
+        return self.runtimes.put(spec, secrets)[0]
+
+    def settle(self) -> list[str]:
+        """Run every queued operation as the worker does (each one's end submits the next step): their verbs."""
+        ran = []
+        while self.queue.bodies:
+            op = self.executor.execute(self.queue.take(), None)
+            assert op is not None
+            ran.append(f"{op.action.value} {op.release.name}")
+        return ran
+
+    def status(self, name: str = "shop") -> dict[str, Any]:
+        return dict(self.runtimes.view(name)["status"])
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with emulated_store(monkeypatch) as store:
+        boto3.client("s3").create_bucket(Bucket="charts")
+        helm, git, queue = FakeHelm(), FakeGit(), FakeQueue()
+        registry = registry_with(store, "prod")
+        service = ReleaseService(store, registry, helm)
+        announcer = Announcer(store)
+        intake = Intake(store, queue, lease_grace_s=60, announcer=announcer)  # type: ignore[arg-type]
+        uploads = UploadedCharts(store, S3Blobs(boto3.client("s3"), "charts"), archives.Limits())
+        now = [1_800_000_000.0]
+        runtimes = RuntimeService(
+            store,
+            Vault(boto3.client("secretsmanager"), "charthouse/runtimes/", "runtime credentials"),
+            git,
+            uploads,
+            intake,
+            Differ(store, registry, helm),
+            registry,
+            LIMITS,
+            clock=lambda: now[0],
+        )
+        announcer.subscribe(lambda op, _: runtimes.operation_ended(op))
+        git.commit(URL, {"env/releases.yaml": RELEASES, "env/values/web.yaml": "data: {greeting: hello}\n"})
+        git.credentials[URL] = {"username": "bot", "password": "tok-1"}
+        yield World(store, helm, git, queue, Executor(store, service, announcer, _no_reconcile), runtimes, now)
+
+
+def test_a_declaration_never_shows_its_secrets(world: World) -> None:
+    shown = world.declare()
+    assert "tok-1" not in str(shown) and WEBHOOK not in str(shown)
+    assert shown["source"]["git"]["credentials"] is True and shown["sync"]["webhook"] is True
+    assert shown["status"] == {"phase": "new", "releases": {}}
+    assert world.runtimes.declared("shop")["git_secret"]  # type: ignore[index]  # kept, by id, for reading
+
+
+def test_a_runtime_on_an_unknown_cluster_is_refused(world: World) -> None:
+    with pytest.raises(ClusterNotFound):
+        world.declare(destination={"cluster": "nowhere", "namespaces": ["apps"]})
+    with pytest.raises(RuntimeNotFound):
+        world.runtimes.view("shop")
+
+
+def test_plan_says_what_a_sync_would_do_and_does_nothing(world: World) -> None:
+    world.declare()
+    plan = world.runtimes.plan("shop")
+    assert [(r["name"], r["action"]) for r in plan["releases"]] == [("db", "install"), ("web", "install")]
+    assert plan["releases"][0]["summary"]["added"] >= 1
+    assert world.queue.bodies == [] and not world.helm.releases.get("prod/apps/web")  # dry runs only
+
+
+def test_a_sync_runs_one_operation_at_a_time_in_needs_order(world: World) -> None:
+    world.declare()
+    started = world.runtimes.sync("shop")
+    assert started["status"]["phase"] == "syncing" and len(world.queue.bodies) == 1  # only the first step
+    assert world.settle() == ["upgrade db", "upgrade web"]
+    status = world.status()
+    assert status["phase"] == "synced" and status["synced_commit"] == world.git.repos[URL][-1][0]
+    assert {k: v["state"] for k, v in status["releases"].items()} == {"apps/db": "synced", "apps/web": "synced"}
+    assert world.helm.releases["prod/apps/web"][-1]["config"] == {"data": {"greeting": "hello"}}
+    again = world.runtimes.sync("shop")  # nothing changed: no operation
+    assert again["status"]["phase"] == "synced" and world.queue.bodies == []
+
+
+def test_only_what_changed_is_upgraded_and_what_left_the_source_is_pruned(world: World) -> None:
+    world.declare()
+    world.runtimes.sync("shop")
+    world.settle()
+    world.git.commit(
+        URL, {"env/releases.yaml": f"releases:\n- name: web\n  chart: {CHART}\n  values: [values/web.yaml]\n"}
+    )
+    world.git.commit(URL, {"env/values/web.yaml": "data: {greeting: hi}\n"})
+    world.runtimes.sync("shop")
+    assert world.settle() == ["upgrade web", "uninstall db"]  # uninstalls last
+    releases = world.status()["releases"]
+    assert releases["apps/db"]["state"] == "uninstalled" and releases["apps/web"]["revision"] == 2
+
+
+def test_a_source_that_cannot_be_read_changes_nothing(world: World) -> None:
+    world.declare()
+    world.git.commit(URL, {"env/releases.yaml": "releases: [\n"})
+    out = world.runtimes.sync("shop")
+    error = out["status"]["last_error"]
+    assert out["status"]["phase"] == "error" and error["stage"] == "source" and error["code"] == "InvalidInput"
+    assert world.queue.bodies == [] and world.helm.releases == {}
+
+
+def test_a_failed_step_stops_the_run(world: World) -> None:
+    world.declare()
+    world.git.commit(
+        URL, {"env/releases.yaml": f"releases:\n- name: db\n  chart: {CHART.replace('demo', 'missing')}\n"}
+    )
+    world.runtimes.sync("shop")
+    assert world.settle() == ["upgrade db"]
+    status = world.status()
+    assert status["phase"] == "failed" and "run" not in status
+    assert status["last_error"]["release"] == "apps/db" and status["last_error"]["stage"] == "apply"
+    assert status["releases"]["apps/db"]["state"] == "failed"
+
+
+def test_the_destination_is_fixed_once_deployed(world: World) -> None:
+    world.declare()
+    world.declare(destination={"cluster": "prod", "namespaces": ["other"]})  # nothing deployed yet: allowed
+    world.declare()
+    world.runtimes.sync("shop")
+    world.settle()
+    with pytest.raises(Conflict, match="cannot change"):
+        world.declare(destination={"cluster": "prod", "namespaces": ["other"]})
+
+
+def test_the_schedule_syncs_a_runtime_once_its_interval_passed(world: World) -> None:
+    world.declare()
+    world.declare("paused", sync={"suspend": True})
+    assert world.runtimes.tick() == {"synced": ["shop"], "failed": []}
+    world.settle()
+    world.now[0] += 60
+    assert world.runtimes.tick() == {"synced": [], "failed": []}  # within the 5 minutes
+    world.now[0] += 300
+    assert world.runtimes.tick() == {"synced": ["shop"], "failed": []}
+
+
+def _signed(secret: str, body: bytes) -> dict[str, str]:
+    return {"X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def test_a_push_starts_a_sync_only_when_signed_with_the_runtimes_secret(world: World) -> None:
+    world.declare()
+    body = b'{"ref": "refs/heads/main"}'
+    for headers in ({}, _signed("wrong-secret-0123456789", body), {"X-Gitlab-Token": "nope"}):
+        with pytest.raises(Unauthenticated):
+            world.runtimes.webhook("shop", headers, body)
+    with pytest.raises(Unauthenticated):  # an unknown runtime answers the same: nothing is revealed
+        world.runtimes.webhook("nope", _signed(WEBHOOK, body), body)
+    assert world.queue.bodies == []
+    out = world.runtimes.webhook("shop", _signed(WEBHOOK, body), body)
+    assert out["sync"] == "started" and out["status"]["phase"] == "syncing"
+
+
+@pytest.mark.parametrize(
+    ("headers", "ok"),
+    [
+        (_signed("s" * 20, b"body"), True),
+        ({"x-hub-signature-256": _signed("s" * 20, b"body")["X-Hub-Signature-256"]}, True),  # any case
+        (_signed("s" * 20, b"other body"), False),
+        ({"X-Gitlab-Token": "s" * 20}, True),
+        ({"X-Gitlab-Token": "s" * 19}, False),
+        ({}, False),
+    ],
+)
+def test_verify_push(headers: dict[str, str], ok: bool) -> None:
+    assert verify_push("s" * 20, headers, b"body") is ok
+
+
+def test_delete_with_prune_uninstalls_what_it_installed(world: World) -> None:
+    world.declare()
+    world.runtimes.sync("shop")
+    world.settle()
+    out = world.runtimes.delete("shop", prune=True)
+    assert out["deleted"] and out["errors"] == [] and len(out["operations"]) == 2
+    assert sorted(world.settle()) == ["uninstall db", "uninstall web"]
+    with pytest.raises(RuntimeNotFound):
+        world.runtimes.view("shop")
+    assert world.runtimes.declared("shop") is None
