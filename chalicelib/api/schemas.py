@@ -462,14 +462,28 @@ TOKEN_ITEM: S = {"type": "object", "required": ["name"], "properties": {"name": 
 ACCESS_KEY_ITEM: S = {
     "type": "object",
     "required": ["id", "owner", "created_at"],
-    "properties": {"id": STR, "owner": STR, "description": STR, "created_at": {"type": "string", "nullable": True}},
+    "properties": {
+        "id": STR,
+        "owner": STR,
+        "description": STR,
+        "created_at": {"type": "string", "nullable": True},
+        "expires_at": {"type": "string", "description": "when the key stops working"},
+        "expired": {"type": "boolean"},
+    },
 }
 ACCESS_KEY_CREATED: S = {
     "type": "object",
     "required": ["id", "owner", "access_key", "secret_key"],
     "properties": {**ACCESS_KEY_ITEM["properties"], "access_key": STR, "secret_key": STR},
 }
-ACCESS_KEY_POST: S = {"type": "object", "additionalProperties": False, "properties": {"description": STR}}
+ACCESS_KEY_POST: S = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "description": STR,
+        "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 90},
+    },
+}
 TOKEN_CREATED: S = {"type": "object", "required": ["name", "token"], "properties": {"name": STR, "token": STR}}
 TOKEN_POST: S = {"type": "object", "required": ["name"], "properties": {"name": STR}, "additionalProperties": False}
 AUDIT_ENTRY: S = {

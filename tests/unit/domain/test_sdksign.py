@@ -1,7 +1,10 @@
-"""SDK-HMAC-SHA256: a request signed by huaweicloudsdkcore's own signer verifies; any change to what it covers does not."""
+"""SDK-HMAC-SHA256: a request signed by huaweicloudsdkcore's own signer verifies; any change to what it covers does not
+(a differential test: the SDK signs, this module verifies). The body's hash is always computed from the body received;
+``UNSIGNED-PAYLOAD`` is accepted only where the route allows it; the date and the host must be signed."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import pytest
@@ -22,6 +25,8 @@ def signed(
     query: list[tuple[str, str]] | None = None,
     body: bytes = b"",
     content_type: str = "application/json",
+    unsigned_payload: bool = False,
+    extra: dict[str, str] | None = None,
 ) -> sdksign.SignedRequest:
     """Sign with the SDK's signer, then see the request as the service receives it."""
     req = SdkRequest(
@@ -30,12 +35,17 @@ def signed(
         host="127.0.0.1:8000",
         resource_path=path,
         query_params=query or [],
-        header_params={"Content-Type": content_type, "X-Project-Id": "p", "User-Agent": "huaweicloud-usdk-python/3.0"},
+        header_params={
+            "Content-Type": content_type,
+            "X-Project-Id": "p",
+            "User-Agent": "huaweicloud-usdk-python/3.0",
+            **(extra or {}),
+        },
         body=body,
     )
     Signer(BasicCredentials(AK, SK, "p")).sign(req)
     headers = {k.lower(): str(v) for k, v in req.header_params.items()}
-    return sdksign.SignedRequest(method, path, tuple(query or ()), headers, body)
+    return sdksign.SignedRequest(method, path, tuple(query or ()), headers, body, unsigned_payload)
 
 
 def check(req: sdksign.SignedRequest, secret: str = SK) -> None:
@@ -48,7 +58,19 @@ def check(req: sdksign.SignedRequest, secret: str = SK) -> None:
         signed(),
         signed(query=[("namespace", "default"), ("chart_id", "a b~c")]),
         signed("POST", "/cce/cam/v3/clusters/local/releases", body=b'{"name": "web"}'),
-        signed("POST", "/v2/charts", body=b"--b\r\n...", content_type="multipart/form-data; boundary=b"),
+        signed(
+            "POST",
+            "/v2/charts",
+            body=b"--b\r\n...",
+            content_type="multipart/form-data; boundary=b",
+            unsigned_payload=True,
+        ),
+        signed(
+            "PUT",
+            "/v1/policies/p1",
+            body=b'{"rules": []}',
+            extra={"X-Sdk-Content-Sha256": hashlib.sha256(b'{"rules": []}').hexdigest()},
+        ),
         signed("DELETE", "/v2/charts/6f1c2a52-0d3c-4f53-9a55-63a3c1b0c0de"),
     ],
 )
@@ -58,25 +80,84 @@ def test_what_the_sdk_signs_verifies(req: sdksign.SignedRequest) -> None:
     assert sdksign.parse_authorization(req.headers["authorization"]).access_key == AK
 
 
-def test_a_multipart_body_is_unsigned_as_the_sdk_sends_it() -> None:
+def test_a_multipart_body_is_unsigned_as_the_sdk_sends_it_on_an_upload_route_only() -> None:
     req = signed("POST", "/v2/charts", body=b"original", content_type="multipart/form-data; boundary=b")
     assert req.headers["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
-    check(replace(req, body=b"other"))
+    check(replace(req, body=b"other", unsigned_payload=True))
+    with pytest.raises(Unauthenticated, match="UNSIGNED-PAYLOAD is accepted only on chart uploads"):
+        check(req)  # the route does not allow it
+
+
+def test_a_body_signed_unsigned_elsewhere_is_refused_whatever_the_body() -> None:
+    """The finding: a JSON route signed with X-Sdk-Content-Sha256 (the SDK sends it for any content type that is not
+    JSON) was verified without its body, so a body swapped after signing was accepted."""
+    req = signed("PUT", "/v1/policies/p1", body=b'{"rules": []}', content_type="text/plain")
+    assert req.headers["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
+    for body in (b'{"rules": []}', b'{"rules": [{"verbs": ["admin"]}]}'):
+        with pytest.raises(Unauthenticated, match="UNSIGNED-PAYLOAD"):
+            check(replace(req, body=body))
+
+
+def test_a_declared_body_hash_must_be_the_bodys() -> None:
+    body = b'{"name": "web"}'
+    req = signed("POST", PATH, body=body, extra={"X-Sdk-Content-Sha256": hashlib.sha256(body).hexdigest()})
+    check(req)
+    with pytest.raises(Unauthenticated, match="not the SHA-256 of the body"):
+        check(replace(req, body=b'{"name": "evil"}'))
+    forged = signed("POST", PATH, body=b'{"name": "evil"}', extra={"X-Sdk-Content-Sha256": "0" * 64})
+    with pytest.raises(Unauthenticated, match="not the SHA-256 of the body"):
+        check(forged)
+
+
+def test_an_empty_body_is_the_empty_hash_whatever_the_header() -> None:
+    req = signed("DELETE", PATH, content_type="text/plain")
+    assert req.headers["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
+    check(req)  # the SDK hashes an empty body as the empty string
+    with pytest.raises(Unauthenticated, match="UNSIGNED-PAYLOAD"):
+        check(replace(req, body=b"smuggled"))
+
+
+BODY = b'{"name": "web"}'
 
 
 @pytest.mark.parametrize(
     "change",
     [
         {"method": "DELETE"},
+        {"method": "PUT"},
         {"path": PATH.replace("web", "db")},
+        {"path": PATH + "/history"},
         {"query": (("namespace", "kube-system"),)},
+        {"query": (("namespace", "default"), ("namespace", "default"))},
         {"body": b'{"name": "evil"}'},
+        {"body": BODY + b" "},
+        {"body": b""},
     ],
 )
 def test_any_change_breaks_the_signature(change: dict[str, object]) -> None:
-    req = signed("POST", PATH, body=b'{"name": "web"}')
+    req = signed("POST", PATH, query=[("namespace", "default")], body=BODY)
+    check(req)
     with pytest.raises(Unauthenticated, match="does not match"):
         check(replace(req, **change))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("header", ["host", "x-sdk-date", "x-project-id", "content-type", "user-agent"])
+def test_a_change_to_any_signed_header_breaks_the_signature(header: str) -> None:
+    req = signed("POST", PATH, body=BODY)
+    assert header in sdksign.parse_authorization(req.headers["authorization"]).signed_headers
+    changed = "20991231T000000Z" if header == "x-sdk-date" else req.headers[header] + "x"
+    with pytest.raises(Unauthenticated, match="does not match"):
+        check(replace(req, headers={**req.headers, header: changed}))
+
+
+def test_the_host_must_be_signed() -> None:
+    req = signed()
+    auth = sdksign.parse_authorization(req.headers["authorization"])
+    assert "host" in auth.signed_headers  # as the SDK signs it
+    without = replace(auth, signed_headers=tuple(h for h in auth.signed_headers if h != "host"))
+    unsigned_host = {k: v for k, v in req.headers.items() if k != "host"}
+    with pytest.raises(Unauthenticated, match="Host must be one of the signed headers"):
+        sdksign.verify(SK, replace(req, headers=unsigned_host), without)
 
 
 def test_a_changed_header_or_secret_breaks_it() -> None:
