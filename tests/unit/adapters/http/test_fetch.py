@@ -73,7 +73,7 @@ def _serve(tls: ssl.SSLContext | None = None) -> Iterator[http.server.ThreadingH
     if tls is not None:
         srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     srv.redirect_to = ""  # type: ignore[attr-defined]
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
