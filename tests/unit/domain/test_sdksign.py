@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
@@ -197,3 +199,61 @@ def test_canonical_forms() -> None:
     assert sdksign.canonical_uri("/v2/charts") == "/v2/charts/"
     assert sdksign.canonical_uri("/a%20b/c~d") == "/a%20b/c~d/"
     assert sdksign.canonical_query((("b", "2"), ("a", "x y"), ("a", "1"))) == "a=1&a=x%20y&b=2"
+
+
+def test_canonical_forms_of_slashes_and_the_date() -> None:
+    assert sdksign.canonical_uri("/v2/charts/") == "/v2/charts/"  # one trailing slash, never two
+    assert sdksign.canonical_query((("url", "a/b"), ("t", "~x"))) == "t=~x&url=a%2Fb"  # '/' encoded in a value
+    assert sdksign.signed_at({"x-sdk-date": "20261207T193000Z"}) == datetime(2026, 12, 7, 19, 30, tzinfo=UTC)
+    assert sdksign.signed_at({"x-sdk-date": "20261207T193000Z"}).tzinfo is UTC
+
+
+def test_a_query_value_with_a_slash_verifies_as_the_sdk_signs_it() -> None:
+    req = signed(query=[("repo", "https://charts.example/stable"), ("chart", "a/b")])
+    check(req)
+    with pytest.raises(Unauthenticated, match="does not match"):
+        check(replace(req, query=(("repo", "https://charts.example/stable"), ("chart", "a"))))
+
+
+def test_signed_headers_must_be_sorted() -> None:
+    req = signed()
+    auth = sdksign.parse_authorization(req.headers["authorization"])
+    unsorted = replace(auth, signed_headers=tuple(reversed(auth.signed_headers)))
+    with pytest.raises(Unauthenticated) as exc:
+        sdksign.verify(SK, req, unsorted)
+    assert exc.value.message == "SignedHeaders must be sorted, as the SDK sends them"
+
+
+def _refusal(call: Callable[[], object]) -> str:
+    with pytest.raises(Unauthenticated) as exc:
+        call()
+    return exc.value.message
+
+
+def test_each_refusal_says_exactly_what_is_wrong() -> None:
+    """The messages are the caller's only clue (a 401 says nothing else): each is asserted whole."""
+    req = signed("POST", PATH, body=BODY)
+    auth = sdksign.parse_authorization(req.headers["authorization"])
+    no_host = replace(auth, signed_headers=tuple(h for h in auth.signed_headers if h != "host"))
+    no_date = replace(auth, signed_headers=tuple(h for h in auth.signed_headers if h != "x-sdk-date"))
+    unsigned = signed("PUT", PATH, body=BODY, content_type="text/plain")
+    hashed = signed("POST", PATH, body=BODY, extra={"X-Sdk-Content-Sha256": "0" * 64})
+    assert [
+        _refusal(lambda: sdksign.parse_authorization("SDK-HMAC-SHA256 Access=a")),
+        _refusal(lambda: sdksign.signed_at({})),
+        _refusal(lambda: sdksign.signed_at({"x-sdk-date": "2026-12-07"})),
+        _refusal(lambda: sdksign.verify(SK, req, no_date)),
+        _refusal(lambda: sdksign.verify(SK, req, no_host)),
+        _refusal(lambda: check(unsigned)),
+        _refusal(lambda: check(hashed)),
+        _refusal(lambda: check(req, "another-secret")),
+    ] == [
+        "the SDK-HMAC-SHA256 Authorization header is malformed (expected Access=..., SignedHeaders=..., Signature=...)",
+        "a signed request needs the X-Sdk-Date header",
+        "X-Sdk-Date must be YYYYMMDDTHHMMSSZ (UTC)",
+        "X-Sdk-Date must be one of the signed headers",
+        "Host must be one of the signed headers",
+        "X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD is accepted only on chart uploads; sign the body's SHA-256",
+        "X-Sdk-Content-Sha256 is not the SHA-256 of the body received",
+        "the request signature does not match (check the access key's secret and the clock)",
+    ]
