@@ -11,6 +11,7 @@ from chalicelib.api import schemas as s
 from chalicelib.api import web
 from chalicelib.api.guard import principal
 from chalicelib.api.routes import route
+from chalicelib.core.access_keys import DEFAULT_DAYS, MAX_DAYS
 from chalicelib.core.authz import SELF, Policy
 from chalicelib.domain import validate as v
 from chalicelib.errors import NotFound
@@ -81,12 +82,15 @@ def create_token() -> Response:
     "DELETE",
     "/v1/tokens/{token}",
     verb="admin",
-    summary="delete a bearer token",
+    summary="delete a bearer token (and revoke the access keys it created)",
     ok={"204": s.DELETED},
     errors=(404, 503),
 )
 def delete_token(token: str) -> Response:
-    bootstrap.get().tokens.delete(token)
+    """The token, and the access keys it created (they live only as long as their owner)."""
+    d = bootstrap.get()
+    d.tokens.delete(token)
+    d.access_keys.revoke_owner(f"token:{token}")
     return Response(body="", status_code=204)
 
 
@@ -103,16 +107,19 @@ def _sees_all() -> bool:
     "POST",
     "/v1/access-keys",
     verb=SELF,
-    summary="issue an access key pair for the caller (AK/SK request signing): the only time the secret is shown",
+    summary="issue an access key pair for the caller (AK/SK request signing): the only time the secret is shown; "
+    "it expires (expires_in_days, default 90, at most 365) and dies with the token that created it; "
+    "a request signed with an access key cannot create one",
     ok={"201": s.json_response(s.ACCESS_KEY_CREATED, "created")},
-    errors=(400, 422, 503),
+    errors=(400, 403, 422, 503),
     body=s.ACCESS_KEY_POST,
 )
 def create_access_key() -> Response:
     body = web.json_body(bp.current_request)
     s.ACCESS_KEY_BODY.check(body)
     description = v.text("description", body.get("description"), 256)
-    return _json(bootstrap.get().access_keys.create(principal(), description), 201)
+    days = v.integer("expires_in_days", body.get("expires_in_days"), 1, MAX_DAYS, DEFAULT_DAYS) or DEFAULT_DAYS
+    return _json(bootstrap.get().access_keys.create(principal(), description, days), 201)
 
 
 @route(

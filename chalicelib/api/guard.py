@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 _CURRENT: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("charthouse_principal", default=None)
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# the multipart chart uploads, whose body the SDK signs as UNSIGNED-PAYLOAD (domain/sdksign): nowhere else
+UNSIGNED_PAYLOAD_ROUTES = frozenset({("POST", "/v2/charts"), ("PUT", "/v2/charts/{chart_id}")})
 
 
 def principal() -> Principal:
@@ -167,6 +169,7 @@ def _signed(event: Request, route: str, params: dict[str, str]) -> SignedRequest
         query=pairs,
         headers={k.lower(): str(val) for k, val in (headers or {}).items()},
         body=raw.encode() if isinstance(raw, str) else raw,
+        unsigned_payload=(event.method.upper(), route) in UNSIGNED_PAYLOAD_ROUTES,
     )
 
 

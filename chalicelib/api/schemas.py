@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core.access_keys import DEFAULT_DAYS, MAX_DAYS
 from chalicelib.core.audit import RESULTS as AUDIT_RESULTS
 from chalicelib.core.authz import PATTERNS_SCHEMA, POLICY_BODY, RULE_BODY
 from chalicelib.core.clusters import CLUSTER_BODY, ClusterAuth
@@ -383,7 +384,14 @@ TOKEN_ITEM: S = {"type": "object", "required": ["name"], "properties": {"name": 
 ACCESS_KEY_ITEM: S = {
     "type": "object",
     "required": ["id", "owner", "created_at"],
-    "properties": {"id": STR, "owner": STR, "description": STR, "created_at": {"type": "string", "nullable": True}},
+    "properties": {
+        "id": STR,
+        "owner": STR,
+        "description": STR,
+        "created_at": {"type": "string", "nullable": True},
+        "expires_at": {"type": "string", "description": "when the key stops working"},
+        "expired": {"type": "boolean"},
+    },
 }
 ACCESS_KEY_CREATED: S = {
     "type": "object",
@@ -391,7 +399,12 @@ ACCESS_KEY_CREATED: S = {
     "properties": {**ACCESS_KEY_ITEM["properties"], "access_key": STR, "secret_key": STR},
 }
 # POST /v1/access-keys and POST /v1/tokens, described once: api/admin.py checks the body with these tables
-ACCESS_KEY_BODY = fields.Body({"description": {"type": "string", "maxLength": 256}})
+ACCESS_KEY_BODY = fields.Body(
+    {
+        "description": {"type": "string", "maxLength": 256},
+        "expires_in_days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
+    }
+)
 ACCESS_KEY_POST: S = ACCESS_KEY_BODY.schema()
 TOKEN_CREATED: S = {"type": "object", "required": ["name", "token"], "properties": {"name": STR, "token": STR}}
 TOKEN_BODY = fields.Body(

@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.adapters.store import Store
@@ -40,6 +40,10 @@ class Principal:
     id: str  # token:<name> | an IAM ARN | jwt:<sub>
     kind: str  # token | iam | jwt
     groups: tuple[str, ...] = ()
+    # how it authenticated (not part of who it is): the SHA-256 of the bearer token it presented, the access key
+    # that signed the request
+    token_hash: str | None = field(default=None, compare=False)
+    access_key: str | None = field(default=None, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -84,6 +88,12 @@ class Tokens:
             return None
         self._known[digest] = (time.monotonic() + TOKEN_CACHE_S, str(entry["name"]))
         return str(entry["name"])
+
+    def exists(self, digest: str, name: str) -> bool:
+        """Whether the token stored as ``digest`` is still there, under ``name`` (a deleted token, or one rotated
+        by deleting and creating it again, is not)."""
+        entry = self._store.get_token(digest)
+        return entry is not None and entry.get("name") == name
 
     def _by_name(self, name: str) -> list[dict[str, Any]]:
         return self._store.list_tokens(name)
@@ -155,7 +165,7 @@ def authenticate(
         if scheme.lower() == "bearer" and token.strip():
             name = tokens.lookup(token.strip())
             if name:
-                return Principal(f"token:{name}", "token")
+                return Principal(f"token:{name}", "token", token_hash=token_hash(token.strip()))
             raise Unauthenticated("the bearer token is not valid (it may have been deleted)")
     raise Unauthenticated(_HOW[mode] if mode in _HOW else "authentication is not configured")
 

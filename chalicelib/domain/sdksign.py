@@ -10,8 +10,13 @@ The SDK sends ``Authorization: SDK-HMAC-SHA256 Access=<ak>, SignedHeaders=<a;b;c
 * canonical URI: the decoded path, each segment percent-encoded (``~`` kept), ending with ``/``;
 * canonical query: ``key=value`` pairs, both percent-encoded, sorted by key then value, joined by ``&``;
 * canonical headers: ``name:value`` (lower-case name, trimmed value) for each signed header, one per line;
-* payload hash: ``X-Sdk-Content-Sha256`` when the SDK sent it (``UNSIGNED-PAYLOAD`` for a body that is not JSON,
-  like a multipart upload), else the SHA-256 of the body (of the empty string for none).
+* payload hash: the SHA-256 of the body (of the empty string for none), always computed here from the body
+  received. The SDK sends ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`` for a body that is not JSON (a multipart
+  upload) and signs that word instead of the hash: accepted only where the route allows it
+  (``SignedRequest.unsigned_payload``: the chart uploads); any other value of the header must be the body's hash.
+
+``X-Sdk-Date`` and ``Host`` must be among the signed headers (the SDK signs every header it sends, those two
+included), so a signature is bound to its time and to the service it was made for.
 
 Pure functions: who owns an access key, its secret, and replays are the business of ``core/access_keys``.
 """
@@ -32,6 +37,8 @@ ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 DATE_HEADER = "x-sdk-date"
 CONTENT_HEADER = "x-sdk-content-sha256"
+HOST_HEADER = "host"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
 _AUTH = re.compile(
     r"^SDK-HMAC-SHA256\s+Access=([A-Za-z0-9_-]{1,128}),\s*SignedHeaders=([a-z0-9;._-]{1,1024}),\s*"
@@ -48,6 +55,7 @@ class SignedRequest:
     query: tuple[tuple[str, str], ...]
     headers: Mapping[str, str]  # names in lower case
     body: bytes
+    unsigned_payload: bool = False  # the route takes a body the SDK does not hash (a multipart chart upload)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ def canonical_request(req: SignedRequest, signed_headers: tuple[str, ...]) -> st
         if value is None:
             raise Unauthenticated(f"the signed header {name} is missing from the request")
         lines.append(f"{name}:{value.strip()}")
-    payload = req.headers.get(CONTENT_HEADER) or (hashlib.sha256(req.body).hexdigest() if req.body else EMPTY_HASH)
+    payload = payload_hash(req)
     return "\n".join(
         [
             req.method.upper(),
@@ -112,6 +120,24 @@ def canonical_request(req: SignedRequest, signed_headers: tuple[str, ...]) -> st
             payload,
         ]
     )
+
+
+def payload_hash(req: SignedRequest) -> str:
+    """The last line of the canonical request: the SHA-256 of the body as received (the SDK hashes an empty body
+    whatever the header says), or ``UNSIGNED-PAYLOAD`` where the route allows it."""
+    if not req.body:
+        return EMPTY_HASH
+    declared = req.headers.get(CONTENT_HEADER)
+    if declared == UNSIGNED_PAYLOAD:
+        if not req.unsigned_payload:
+            raise Unauthenticated(
+                "X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD is accepted only on chart uploads; sign the body's SHA-256"
+            )
+        return UNSIGNED_PAYLOAD
+    actual = hashlib.sha256(req.body).hexdigest()
+    if declared is not None and declared != actual:
+        raise Unauthenticated("X-Sdk-Content-Sha256 is not the SHA-256 of the body received")
+    return actual
 
 
 def string_to_sign(canonical: str, date: str) -> str:
@@ -126,9 +152,11 @@ def signature(secret_key: str, req: SignedRequest, signed_headers: tuple[str, ..
 
 def verify(secret_key: str, req: SignedRequest, auth: Authorization) -> None:
     """``Unauthenticated`` unless ``auth`` is a valid signature of ``req`` with ``secret_key``. The date header
-    must be one of the signed headers (else an old signature could be given a fresh date)."""
+    must be one of the signed headers (else an old signature could be given a fresh date), and so must the host."""
     if DATE_HEADER not in auth.signed_headers:
         raise Unauthenticated("X-Sdk-Date must be one of the signed headers")
+    if HOST_HEADER not in auth.signed_headers:
+        raise Unauthenticated("Host must be one of the signed headers")
     if auth.signed_headers != tuple(sorted(auth.signed_headers)):
         raise Unauthenticated("SignedHeaders must be sorted, as the SDK sends them")
     expected = signature(secret_key, req, auth.signed_headers)

@@ -12,7 +12,9 @@ from .common import Context, command, group
 
 
 def create(ctx: Context, args: argparse.Namespace) -> int:
-    body = {"description": args.description} if args.description else {}
+    body: dict[str, Any] = {"description": args.description} if args.description else {}
+    if args.expires_in_days is not None:
+        body["expires_in_days"] = args.expires_in_days
     reply = ctx.client.call("POST", path("v1", "access-keys"), body=body)
     ctx.emit(reply.data, lambda d: f"access_key: {d['access_key']}\nsecret_key: {d['secret_key']}\n")
     ctx.note(f"access key {reply.data['access_key']} created: its secret key is shown this once")
@@ -22,10 +24,16 @@ def create(ctx: Context, args: argparse.Namespace) -> int:
 def list_keys(ctx: Context, args: argparse.Namespace) -> int:
     def human(data: dict[str, Any]) -> str:
         rows = [
-            (k.get("id"), k.get("owner"), k.get("description"), output.short_time(k.get("created_at")))
+            (
+                k.get("id"),
+                k.get("owner"),
+                k.get("description"),
+                output.short_time(k.get("created_at")),
+                "expired" if k.get("expired") else output.short_time(k.get("expires_at")),
+            )
             for k in data.get("access_keys", [])
         ]
-        return output.table(("ACCESS KEY", "OWNER", "DESCRIPTION", "CREATED"), rows)
+        return output.table(("ACCESS KEY", "OWNER", "DESCRIPTION", "CREATED", "EXPIRES"), rows)
 
     ctx.emit(ctx.client.get(path("v1", "access-keys")), human)
     return 0
@@ -56,10 +64,14 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "issue an access key pair: the secret key is printed once, to stdout",
         """
   charthouse access-key create --description ci -o json > ci-key.json && chmod 600 ci-key.json
+  charthouse access-key create --description nightly --expires-in-days 30
 """,
         parents,
     )
     p.add_argument("--description", metavar="TEXT", help="what the key is for")
+    p.add_argument(
+        "--expires-in-days", type=int, metavar="DAYS", help="how long the key works (default 90, at most 365)"
+    )
     command(
         keys,
         "list",

@@ -10,6 +10,9 @@ resolved once (:func:`~chalicelib.adapters.http.guard.resolve`) and the socket o
 that answers differently the second time (DNS rebinding) gains nothing. TLS still verifies the certificate
 against the host name, which is also the SNI sent. Proxies named in the environment are not used (through a
 proxy, the guard would check the proxy, not the target).
+
+The opener has the guarded HTTP and HTTPS handlers and nothing else that opens a connection (no FTP, file or data
+handler, which would bypass the guard): a URL, or a redirect, to any other scheme is refused, naming the scheme.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from chalicelib.adapters.http import guard as netguard
 from chalicelib.domain import redact
-from chalicelib.errors import PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
+from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
 CHUNK = 1 << 16
 USER_AGENT = "charthouse"
+SCHEMES = ("http", "https")  # the only ones fetched: each has a guarded, pinned handler
 
 
 class RemoteNotFound(RepositoryUnreachable):
@@ -146,13 +150,50 @@ class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(self._connection, req, context=self._tls_context)
 
 
+def check_scheme(url: str, field: str, redirect: bool = False) -> None:
+    """``InvalidInput`` on ``field`` unless ``url`` is http(s), naming the scheme (and a redirect's host, nothing
+    more: no path, query or inline data)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        target = f"{scheme}://{parts.hostname}" if parts.hostname else f"a {scheme or 'relative'} URL"
+        what = f"a redirect to {target}" if redirect else "the URL"
+        raise InvalidInput(
+            field, f"{what} has the scheme {scheme or '(none)'}: refused, only http and https are fetched"
+        )
+
+
+class _SchemeCheckingRedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to http(s), refusing any other scheme by name (urllib's own check lets ``ftp`` by
+    and answers the others with a bare HTTP error)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__()
+        self._field = field
+
+    def http_error_302(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            check_scheme(urljoin(req.full_url, location), self._field, redirect=True)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
 def pinned_opener(access: Access, policy: netguard.Policy, field: str) -> urllib.request.OpenerDirector:
-    """An opener whose every connection (redirects too) goes to an address the guard checked; no proxies."""
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),  # no proxy from the environment: the guard checks the real target
+    """An opener whose every connection (redirects too) goes to an address the guard checked: the pinned HTTP(S)
+    handlers only, no FTP, file or data handler, no proxy (built by hand: ``build_opener`` adds all of those)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.UnknownHandler(),  # any other scheme: "unknown url type"
+        urllib.request.HTTPDefaultErrorHandler(),
+        _SchemeCheckingRedirectHandler(field),
+        urllib.request.HTTPErrorProcessor(),
         _PinnedHTTPHandler(policy, field),
         _PinnedHTTPSHandler(access.ssl_context(), policy, field),
-    )
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 def fetch(
@@ -166,7 +207,8 @@ def fetch(
     """GET ``url`` with ``access``; at most ``max_bytes``. Addresses ``policy`` refuses are refused (``field`` names
     the request field the URL came from), redirects included, and the connection goes to the address that was
     checked. Raises the typed errors of ``errors.py``."""
-    # No separate check first: each connection resolves its host once, through the guard (see _pinned_connect).
+    # No separate address check first: each connection resolves its host once, through the guard (_pinned_connect).
+    check_scheme(url, field)
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     auth = access.authorization(url)
     if auth:

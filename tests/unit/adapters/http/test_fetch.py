@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, pinned_opener
 from chalicelib.adapters.http.guard import DEPLOYED, Policy
 from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
@@ -53,8 +53,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        if self.path == "/redirect":
-            self.send_response(302)
+        if self.path.startswith("/redirect"):
+            self.send_response(int(self.path.removeprefix("/redirect/") or 302) if self.path != "/redirect" else 302)
             self.send_header("Location", self.server.redirect_to)  # type: ignore[attr-defined]
             self.end_headers()
             return
@@ -73,7 +73,7 @@ def _serve(tls: ssl.SSLContext | None = None) -> Iterator[http.server.ThreadingH
     if tls is not None:
         srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     srv.redirect_to = ""  # type: ignore[attr-defined]
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -253,3 +253,70 @@ def test_answers_become_typed_errors_naming_the_url_without_its_query(
         fetch(url, Access(url), 1000, 5, LOCAL)
     assert words in str(exc.value) and "s3cr3t" not in str(exc.value)
     assert f"127.0.0.1:{server.server_address[1]}{path}" in str(exc.value)
+
+
+# ---------------------------------------------------------------- only http and https, directly or by redirect
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A loopback port that counts as an FTP server: the test checks nothing ever connected to it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    sock.setblocking(False)
+    yield sock
+    sock.close()
+
+
+def _connected(sock: socket.socket) -> bool:
+    try:
+        sock.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _other_schemes(port: int) -> list[tuple[str, str]]:
+    return [
+        ("ftp", f"ftp://127.0.0.1:{port}/pub/chart.tgz"),
+        ("file", "file:///etc/passwd"),
+        ("data", "data:text/plain;base64,c2VjcmV0"),
+        ("gopher", f"gopher://127.0.0.1:{port}/x"),
+        ("x-unknown", "x-unknown://host/path"),
+    ]
+
+
+def test_the_opener_has_only_the_guarded_http_handlers() -> None:
+    opener = pinned_opener(Access("https://x"), LOCAL, "url")
+    assert set(opener.handle_open) == {"http", "https", "unknown"}
+    assert "ftp" not in opener.handle_open and "file" not in opener.handle_open and "data" not in opener.handle_open
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_another_scheme_is_refused_naming_it(listener: socket.socket, index: int) -> None:
+    scheme, url = _other_schemes(listener.getsockname()[1])[index]
+    with pytest.raises(InvalidInput, match=f"has the scheme {scheme}: refused") as exc:
+        fetch(url, Access(url), 1000, 5, LOCAL, field="repository.url")
+    assert exc.value.field == "repository.url"
+    assert not _connected(listener)
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_a_redirect_to_another_scheme_is_refused_naming_it(
+    server: http.server.ThreadingHTTPServer, listener: socket.socket, index: int
+) -> None:
+    scheme, target = _other_schemes(listener.getsockname()[1])[index]
+    server.redirect_to = target  # type: ignore[attr-defined]
+    for code in (301, 302, 303, 307, 308):
+        url = f"http://127.0.0.1:{server.server_address[1]}/redirect/{code}"
+        with pytest.raises(InvalidInput, match=f"a redirect to .* has the scheme {scheme}: refused") as exc:
+            fetch(url, Access(url), 1000, 5, LOCAL)
+        assert exc.value.field == "url" and "c2VjcmV0" not in str(exc.value) and "passwd" not in str(exc.value)
+    assert not _connected(listener)
+
+
+def test_a_redirect_to_https_or_a_relative_path_is_still_followed(server: http.server.ThreadingHTTPServer) -> None:
+    server.redirect_to = "/index.yaml"  # type: ignore[attr-defined]
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    assert fetch(f"{base}/redirect/301", Access(base), 1000, 5, LOCAL).startswith(b"index for 127.0.0.1")
