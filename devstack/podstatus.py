@@ -17,7 +17,7 @@ executed; the timeline follows the Pod's spec:
   loop: waiting ``CrashLoopBackOff``, ``lastState.terminated`` with its code, ``restartCount`` one higher every
   ``timings.restart`` seconds; the Pod stays ``Running`` and not ready.
 
-Failures on purpose (the README lists them):
+Failures on purpose (docs/LOCAL.md lists them):
 
 * image tag ``fail`` (``nginx:fail``): the container exits with code 1 as soon as it starts (``CrashLoopBackOff``;
   ``Failed`` under restartPolicy Never). In an init container it holds the Pod in ``Pending`` the same way.

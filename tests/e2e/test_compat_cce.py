@@ -152,8 +152,8 @@ def test_a_principal_limited_to_one_namespace_is_refused(api: Api, stack: Stack,
 
 
 def test_the_readme_example_works(stack: Stack, tmp_path: Path) -> None:
-    """The README's CCE example, run as written but against this stack (its address, token, helm and files)."""
-    readme = (ROOT / "README.md").read_text()
+    """The CCE example of docs/COMPAT.md, run as written but against this stack (its address, token, helm and files)."""
+    readme = (ROOT / "docs" / "COMPAT.md").read_text()
     block = readme.split("<!-- cce-example", 1)[1].split("```sh\n", 1)[1].split("\n```\n", 1)[0]
     here = "\x00HERE\x00"  # a placeholder, so that no replacement rewrites another's result
     for old, new in (

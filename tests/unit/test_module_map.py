@@ -1,4 +1,4 @@
-"""The README's module map lists every module of the service, where it is, and nothing that is gone.
+"""The module map of docs/INTERNALS.md lists every module of the service, where it is, and nothing that is gone.
 
 The map is the code block under "## How it works": one entry per line, two spaces of indent per folder level,
 folders end with ``/``. Every package's docstring is its own description: the map's line for a package must
@@ -16,10 +16,10 @@ PACKAGE = ROOT / "chalicelib"
 
 
 def _map_lines() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "INTERNALS.md").read_text()
     section = text.split("## How it works", 1)[1]
     block = re.search(r"```\n(.*?)```", section, re.S)
-    assert block, "README: no code block under 'How it works'"
+    assert block, "docs/INTERNALS.md: no code block under 'How it works'"
     return block.group(1).splitlines()
 
 
@@ -52,8 +52,8 @@ def _modules() -> set[str]:
 
 def test_every_module_is_on_the_map_and_nothing_else() -> None:
     listed, modules = set(_listed()), _modules()
-    assert not modules - listed, f"modules missing from the README's map: {sorted(modules - listed)}"
-    assert not listed - modules, f"the README's map names what does not exist: {sorted(listed - modules)}"
+    assert not modules - listed, f"modules missing from the map of docs/INTERNALS.md: {sorted(modules - listed)}"
+    assert not listed - modules, f"the map of docs/INTERNALS.md names what does not exist: {sorted(listed - modules)}"
 
 
 def test_packages_are_described_by_their_docstrings() -> None:
