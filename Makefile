@@ -43,11 +43,11 @@ shells:
 	scripts/install-shells.sh
 
 # ruff (lint + format), mypy --strict on everything but the tests, and the layering contracts (pyproject.toml)
-PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack chaos tests bench deploy scripts
+PYTHON_SOURCES := app.py chalicelib charthouse_cli devstack chaos tests bench deploy scripts iac
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
-	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack chaos
+	$(VENV)/bin/mypy --strict chalicelib charthouse_cli devstack chaos iac/cdk/charthouse_cdk
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_values_yaml.py
 

@@ -12,6 +12,7 @@ from chalicelib.api.clusters import bp as clusters
 from chalicelib.api.console import bp as console
 from chalicelib.api.events import bp as events
 from chalicelib.api.guard import bp as guard
+from chalicelib.api.iac import bp as iac
 from chalicelib.api.operations import bp as operations
 from chalicelib.api.releases import bp as releases
 from chalicelib.api.runtimes import bp as runtimes
@@ -40,5 +41,6 @@ app.register_blueprint(events)
 app.register_blueprint(helm_engine)  # drop-in surfaces of the release APIs Charthouse replaces (docs/COMPAT.md)
 app.register_blueprint(cloudpods)
 app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRelease
+app.register_blueprint(iac)  # the function Terraform's aws_lambda_invocation calls (iac/terraform/release)
 app.register_blueprint(console)  # the web console at /ui (static files; the pages call /v1)
 app.register_blueprint(cce)  # Huawei CCE's release and chart API (compat)

@@ -39,8 +39,6 @@ def terraform_unavailable() -> str | None:
 
 def terraform_validate(directory: Path) -> subprocess.CompletedProcess[str]:
     """init (no backend, providers from the mirror only) and validate, in a copy of the template alone."""
-    binary = terraform_binary()
-    assert binary
     with tempfile.TemporaryDirectory(prefix="tf-") as tmp:
         work = Path(tmp) / "stage"
         work.mkdir()
@@ -48,35 +46,52 @@ def terraform_validate(directory: Path) -> subprocess.CompletedProcess[str]:
         for name in ("deployment.zip", "helm-layer.zip"):
             if (directory / name).is_file():
                 (work / name).symlink_to((directory / name).resolve())
-        rc = Path(tmp) / "terraformrc"
-        rc.write_text(
-            f'provider_installation {{\n  filesystem_mirror {{\n    path = "{MIRROR}"\n  }}\n  direct {{\n'
-            '    exclude = ["registry.terraform.io/*/*"]\n  }\n}\n'
-        )
-        env = {
-            **os.environ,
-            "TF_CLI_CONFIG_FILE": str(rc),
-            "TF_IN_AUTOMATION": "1",
-            "TF_DATA_DIR": str(Path(tmp) / "data"),
-            "CHECKPOINT_DISABLE": "1",
-        }
-        init = subprocess.run(
-            [binary, "init", "-backend=false", "-input=false", "-no-color"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if init.returncode != 0:
-            return init
-        return subprocess.run(
-            [binary, "validate", "-no-color", "-json"], cwd=work, env=env, capture_output=True, text=True, timeout=300
-        )
+        return _init_and_validate(work, Path(tmp))
+
+
+def terraform_validate_configuration(tree: Path, entry: str) -> subprocess.CompletedProcess[str]:
+    """init and validate the root module ``entry`` of a copy of ``tree`` (its modules referenced by relative
+    paths inside the tree): the modules users copy (iac/terraform)."""
+    with tempfile.TemporaryDirectory(prefix="tf-") as tmp:
+        shutil.copytree(tree, Path(tmp) / "tree", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        return _init_and_validate(Path(tmp) / "tree" / entry, Path(tmp))
+
+
+def _init_and_validate(work: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    binary = terraform_binary()
+    assert binary
+    rc = tmp / "terraformrc"
+    rc.write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{MIRROR}"\n  }}\n  direct {{\n'
+        '    exclude = ["registry.terraform.io/*/*"]\n  }\n}\n'
+    )
+    env = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(rc),
+        "TF_IN_AUTOMATION": "1",
+        "TF_DATA_DIR": str(tmp / "data"),
+        "CHECKPOINT_DISABLE": "1",
+    }
+    init = subprocess.run(
+        [binary, "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if init.returncode != 0:
+        return init
+    return subprocess.run(
+        [binary, "validate", "-no-color", "-json"], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def checkov(path: Path) -> tuple[int, dict[str, object]]:
-    """checkov's exit code and its summary (passed, failed, skipped) on a SAM template or a Terraform directory."""
+    """checkov's exit code and its summary (passed, failed, skipped) on a SAM template, a packaged Terraform
+    directory, or a directory of Terraform modules (``.tf`` files: iac/terraform)."""
+    if path.is_dir() and not (path / "chalice.tf.json").is_file():
+        return _checkov(path, "terraform", [], directory=True)
     if path.is_dir():
         # checkov's Terraform JSON parser fails on the ``terraform`` block (it takes its settings for blocks):
         # it scans a copy without it; the block holds version pins only, which no check reads
@@ -90,8 +105,8 @@ def checkov(path: Path) -> tuple[int, dict[str, object]]:
     return _checkov(path, "cloudformation", [])
 
 
-def _checkov(path: Path, framework: str, skips: list[str]) -> tuple[int, dict[str, object]]:
-    target = ["-f", str(path), *(["--skip-check", ",".join(skips)] if skips else [])]
+def _checkov(path: Path, framework: str, skips: list[str], directory: bool = False) -> tuple[int, dict[str, object]]:
+    target = ["-d" if directory else "-f", str(path), *(["--skip-check", ",".join(skips)] if skips else [])]
     cmd = [str(CHECKOV), *target, "--framework", framework, "--skip-download", "--quiet", "-o", "json"]
     cmd += ["--compact"]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
@@ -102,7 +117,7 @@ def _checkov(path: Path, framework: str, skips: list[str]) -> tuple[int, dict[st
         raise SystemExit(f"checkov gave no report (exit {done.returncode}):\n{done.stderr[-2000:]}") from None
     reports = report if isinstance(report, list) else [report]
     errors = sum(r.get("summary", {}).get("parsing_errors", 0) for r in reports)
-    if errors or not any(r.get("summary", {}).get("passed") for r in reports):
+    if errors or not (directory or any(r.get("summary", {}).get("passed") for r in reports)):
         raise SystemExit(f"checkov could not parse {path} ({errors} parsing errors): nothing was checked")
     failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
     summary: dict[str, object] = {

@@ -22,6 +22,7 @@ FUNCTIONS = (
     "RefreshRepositories",  # every 6 hours: repository indexes
     "ReconcileClusters",  # the stage's rate: queues one reconcile per cluster
     "HelmReleaseResource",  # Custom::HelmRelease
+    "HelmReleaseInvocation",  # Terraform's aws_lambda_invocation (iac/terraform/release)
 )
 ASYNC_FUNCTIONS = ("SweepStaleLeases", "RefreshRepositories", "ReconcileClusters", "HelmReleaseResource")
 
@@ -119,6 +120,14 @@ CALLS: dict[str, tuple[Row, ...]] = {
         (("s3:GetObject",), "bucket-objects", "an uploaded chart named by the resource"),
         (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
         _FAILURES,
+    ),
+    "HelmReleaseInvocation": (  # invoked synchronously: it waits for the worker, runs no helm itself
+        *_COMMON,
+        _SEND,
+        _EVENTS,  # an operation that cannot be queued ends here
+        (("secretsmanager:GetSecretValue",), "repo-secrets", "resolves a chart of a private repository"),
+        (("s3:GetObject",), "bucket-objects", "an uploaded chart named by the input"),
+        (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
     ),
 }
 

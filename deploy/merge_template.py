@@ -554,6 +554,11 @@ def outputs() -> dict[str, Any]:
             "Value": {"Fn::GetAtt": ["HelmReleaseResource", "Arn"]},
             "Export": {"Name": sub("${AWS::StackName}-HelmReleaseServiceToken")},
         },
+        "HelmReleaseFunctionName": {
+            "Description": "the function Terraform's aws_lambda_invocation calls (iac/terraform/release)",
+            "Value": {"Ref": "HelmReleaseInvocation"},
+            "Export": {"Name": sub("${AWS::StackName}-HelmReleaseFunctionName")},
+        },
         "EventBusName": {
             "Description": "the bus of state-change events (source: charthouse)",
             "Value": {"Ref": "EventBus"},

@@ -38,6 +38,7 @@ RESERVED = {
     "ReconcileClusters": 1,
     "RefreshRepositories": 1,
     "HelmReleaseResource": 2,
+    "HelmReleaseInvocation": 2,
 }
 DEFAULT_WORKER_CONCURRENCY = 10
 DEFAULT_API_CONCURRENCY = 20
@@ -52,6 +53,7 @@ CHALICE_NAMES = {
     "RefreshRepositories": "refresh_repositories",
     "ReconcileClusters": "reconcile_clusters",
     "HelmReleaseResource": "helm_release_resource",
+    "HelmReleaseInvocation": "helm_release_invocation",
 }
 
 

@@ -451,6 +451,7 @@ def complete(tf: dict[str, Any], stage: str) -> dict[str, Any]:
         "ApiUrl": {"value": "${aws_api_gateway_stage.rest_api.invoke_url}/"},
         "EndpointURL": {"value": "${aws_api_gateway_stage.rest_api.invoke_url}/"},
         "HelmReleaseServiceToken": {"value": "${aws_lambda_function.helm_release_resource.arn}"},
+        "HelmReleaseFunctionName": {"value": "${aws_lambda_function.helm_release_invocation.function_name}"},
         "EventBusName": {"value": "${aws_cloudwatch_event_bus.charthouse.name}"},
         "DeadLetterQueueUrl": {"value": "${aws_sqs_queue.dead_letters.url}"},
         "ClusterSecretPrefix": {"value": NAMES.cluster_secrets},

@@ -57,13 +57,14 @@ SUCCESS, FAILED = "SUCCESS", "FAILED"
 NO_RELEASE = "charthouse:none:"  # prefix of a PhysicalResourceId that names no release
 MAX_REASON = 1000
 SEND_ATTEMPTS = 3
+CLOUDFORMATION_PROPS = ("ServiceToken", "ServiceTimeout")  # CloudFormation's own, sent with the resource's
 RELEASE_PROPS = ("cluster", "namespace", "name", "chart", "version", "values", "options")
 NOT_OPTIONS = frozenset({"name", "generate_name", "name_template", "chart", "version", "values", "install", "dry_run"})
 OPTIONS = (INSTALL_FIELDS | UPGRADE_FIELDS) - NOT_OPTIONS
 ENDING_ACTIONS = (Action.INSTALL, Action.UPGRADE, Action.UNINSTALL)
 
 
-def _snake(key: str) -> str:
+def snake_case(key: str) -> str:
     """``CreateNamespace`` / ``createNamespace`` / ``create_namespace`` -> ``create_namespace``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
@@ -92,12 +93,12 @@ class ReleaseProps:
     def parse(cls, raw: object) -> ReleaseProps:
         if not isinstance(raw, dict):
             raise InvalidInput("ResourceProperties", "must be an object")
-        props = {_snake(k): val for k, val in raw.items() if k != "ServiceToken"}
+        props = {snake_case(k): val for k, val in raw.items() if k not in CLOUDFORMATION_PROPS}
         v.no_unknown(props, frozenset(RELEASE_PROPS))
         options_raw = props.get("options") or {}
         if not isinstance(options_raw, dict):
             raise InvalidInput("Options", "must be an object")
-        options = {_snake(k): _scalar(val) for k, val in options_raw.items()}
+        options = {snake_case(k): _scalar(val) for k, val in options_raw.items()}
         v.no_unknown(options, OPTIONS, "Options.")
         if not isinstance(props.get("chart"), str) or not props["chart"]:
             raise InvalidInput("Chart", "is required")

@@ -219,6 +219,10 @@ class Releases:
         """Operations, newest first, one page."""
         return self.intake.list(query)
 
+    def replayed(self, idem: Idempotency) -> Operation | None:
+        """The operation an earlier request with this key made (None: none yet); 422 for another request's key."""
+        return self.intake.replay(idem)
+
     def wait(self, op: Operation, seconds: float) -> Operation:
         """``op`` once it ended, or as it is after ``seconds``."""
         return op if op.status.terminal else self.intake.wait(op.id, seconds)
