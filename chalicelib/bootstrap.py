@@ -18,6 +18,7 @@ from chalicelib.adapters.bus import Notifier
 from chalicelib.adapters.git import DulwichReader
 from chalicelib.adapters.helm import HelmCli
 from chalicelib.adapters.http import guard as netguard
+from chalicelib.adapters.kube.workloads import ClusterReader
 from chalicelib.adapters.queue import SqsQueue
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
@@ -29,6 +30,7 @@ from chalicelib.core.authz import Authorizer
 from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.custom_resource import CustomResource
+from chalicelib.core.diagnosis import NO_WATCHER, Watcher
 from chalicelib.core.diffs import Differ
 from chalicelib.core.drift import DriftDetector
 from chalicelib.core.operations import Announcer, Executor, Intake
@@ -109,7 +111,9 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     intake = Intake(store, queue, cfg.lease_grace_s, announcer)
     recovery = Recovery(store, intake, limits_of(cfg), cfg.recovery_policy)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, catalog)
-    executor = Executor(store, service, announcer, reconciler.run)
+    # progress and diagnoses read the real cluster helm works on; a helm given here (a fake) has none to read
+    watcher = Watcher(store, ClusterReader) if helm is None else NO_WATCHER
+    executor = Executor(store, service, announcer, reconciler.run, watcher)
     differ = Differ(store, registry, service.helm)
     runtimes = RuntimeService(
         store,
