@@ -29,7 +29,8 @@ def describe(op: dict[str, Any]) -> str:
 def state(op: dict[str, Any], width: int = 160) -> str:
     """``running (waiting, 1/3 ready; Deployment web: 0/2 available)``: the status and, while it runs, the
     service's progress (``diagnosis.progress_line``), cut to ``width`` characters."""
-    phase = progress_line(op.get("progress")) if op.get("status") == "running" else op.get("phase")
+    live = progress_line(op.get("progress")) if op.get("status") == "running" else ""
+    phase = live or op.get("phase")
     text = f"{op.get('status')}" + (f" ({phase})" if phase else "")
     return text if len(text) <= width else text[: width - 1] + "…"
 

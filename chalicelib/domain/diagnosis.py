@@ -338,7 +338,9 @@ def pod_view(pod: Json) -> Json:
 Problem = tuple[int, str, str]
 
 
-def _pod_problem(view: Json) -> Problem | None:
+def _pod_problem(view: Json, final: bool = True) -> Problem | None:
+    """What keeps a Pod from being ready; ``final``: said of an operation that failed (a container that runs but
+    is not ready "never becomes ready"; while helm still waits it is "not ready yet")."""
     for c in view["conditions"]:
         if c["type"] == "PodScheduled" and c["status"] == "False":
             why = f": {c['message']}" if c.get("message") else f" ({c.get('reason') or 'Unschedulable'})"
@@ -358,16 +360,18 @@ def _pod_problem(view: Json) -> Problem | None:
             return (3, f"is waiting ({why})", f"are waiting ({why})")
     if view["phase"] == "Running" and any(c["state"] == "running" and not c["ready"] for c in view["containers"]):
         names = ", ".join(c["name"] for c in view["containers"] if c["state"] == "running" and not c["ready"])
-        return (4, f"runs but never becomes ready (container {names})", f"run but never become ready ({names})")
+        if final:
+            return (4, f"runs but never becomes ready (container {names})", f"run but never become ready ({names})")
+        return (4, f"runs, not ready yet (container {names})", f"run, not ready yet ({names})")
     if view["phase"] == "Pending":
         return (5, "is still starting", "are still starting")
     return None
 
 
-def _pods_phrase(views: Sequence[Json]) -> str:
+def _pods_phrase(views: Sequence[Json], final: bool = True) -> str:
     """'both Pods crash on start (exit code 1, CrashLoopBackOff)': the most telling problem of a workload's
     not-ready Pods, and how many of them have it."""
-    problems = [p for p in (_pod_problem(v) for v in views) if p]
+    problems = [p for p in (_pod_problem(v, final) for v in views) if p]
     if not problems:
         return ""
     worst = min(problems, key=lambda p: p[0])
@@ -424,12 +428,13 @@ def warning_events(events: Iterable[Json], about: set[tuple[str, str]], owners: 
 # ---------------------------------------------------------------- progress of a running operation
 
 
-def resource_view(w: Wanted, obs: Observation) -> Json:
+def resource_view(w: Wanted, obs: Observation, final: bool = True) -> Json:
     """One object: kind, name, namespace, status, message (with its Pods' problem for a workload not ready)."""
     obj = obs.objects.get(w.key)
     status, message = status_of(w.kind, obj)
     if status in (IN_PROGRESS, FAILED) and w.kind in WORKLOADS - {"Pod"}:
-        phrase = _pods_phrase([pod_view(p) for p in pods_of(w.kind, w.name, obj, obs.pods, w.namespace) if _stuck(p)])
+        stuck = [pod_view(p) for p in pods_of(w.kind, w.name, obj, obs.pods, w.namespace) if _stuck(p)]
+        phrase = _pods_phrase(stuck, final)
         message = f"{message}; {phrase}" if phrase else message
     out: Json = {"kind": w.kind, "name": w.name, "status": status, "message": _clip(message)}
     if w.namespace:
@@ -467,10 +472,10 @@ def progress(obs: Observation, namespace: str, phase: str) -> Json:
     """A running operation's ``progress``: phase, revision, ready/total (overall and by kind), the objects not ready
     (at most ``MAX_NOT_READY``, with their message). Hooks count only while they run."""
     items = wanted(obs.revision, namespace)
-    views = [resource_view(w, obs) for w in items if w.hook is None]
+    views = [resource_view(w, obs, final=False) for w in items if w.hook is None]
     if phase == "hooks":
         views += [
-            {**resource_view(w, obs), "hook": _hook_events(w.hook)}
+            {**resource_view(w, obs, final=False), "hook": _hook_events(w.hook)}
             for w in items
             if w.hook and (w.hook.get("last_run") or {}).get("phase") == "Running"
         ]
