@@ -95,6 +95,10 @@ def test_crash_loop_is_diagnosed_with_exit_code_and_progress_shows_it(api: Api, 
         assert (web["name"], web["state"], web["reason"], web["exit_code"]) == ("web", "waiting", "CrashLoopBackOff", 1)
         assert web["restarts"] >= 1 and web["ready"] is False
     assert diag["release_status"] == "failed" and diag["revision"] == 1
+    # the nodes record the kubelet's BackOff warning for each crash-looping container
+    back_off = [e for e in diag["events"] if e["reason"] == "BackOff"]
+    assert {e["object"] for e in back_off} == {f"Pod/{p['name']}" for p in diag["pods"]}, diag["events"]
+    assert all(e["count"] >= 1 and "Back-off restarting failed container web" in e["message"] for e in back_off)
     # while helm waited, the operation showed what it waited for
     waiting = [p for p in seen if p["phase"] == "waiting"]
     assert waiting, seen

@@ -162,6 +162,8 @@ async function admin(browser) {
   check((await pods.getByRole("cell", { name: "CrashLoopBackOff", exact: true }).count()) === S.failed_pods.length, "each Pod's container is in CrashLoopBackOff");
   check((await pods.locator('td[data-label="Exit code"]', { hasText: "1" }).count()) === S.failed_pods.length, "each container's exit code is shown");
   check((await diagnosis.getByRole("cell", { name: "Deployment", exact: true }).count()) >= 1, "the Deployment not ready is listed");
+  const events = diagnosis.locator("table", { has: page.locator("caption", { hasText: "warning events" }) });
+  await events.getByRole("cell", { name: "BackOff", exact: true }).first().waitFor();
   await shot(page, "diagnosis", page.locator("h1"));
 
   step("install a chart by reference (an archive URL) whose NOTES hold <script>");
