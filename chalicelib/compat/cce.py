@@ -27,7 +27,7 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import JSON, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.authz import SELF
-from chalicelib.domain import archives, multipart, redact, yamlguard
+from chalicelib.domain import archives, diagnosis, multipart, redact, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     Action,
@@ -194,7 +194,7 @@ def _finished(op: Operation, status_code: int, chart: dict[str, Any] | None = No
     if op.status is OperationStatus.FAILED:
         error = op.error or {}
         code = str(error.get("code") or "OperationFailed")
-        message = str(error.get("message") or f"operation {op.id} failed")
+        message = diagnosis.error_text(error) or f"operation {op.id} failed"
         body = {"error_code": code, "error_msg": message, "error": {"code": code, "message": message, "details": {}}}
         return Response(body=body, status_code=400, headers=headers)
     record = d.service.record(op.release)

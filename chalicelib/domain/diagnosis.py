@@ -586,6 +586,23 @@ def summary(diag: Json, helm_message: str = "") -> str:
     return _clip(f"{first['kind']} {first['name']}: {first['message']}{tail}")
 
 
+# ---------------------------------------------------------------- the error text other surfaces show
+
+
+def summary_of(error: Mapping[str, Any] | None) -> str:
+    """The diagnosis' summary carried by an operation's error (``details.diagnosis.summary``), or ""."""
+    diag = ((error or {}).get("details") or {}).get("diagnosis")
+    return str(diag.get("summary") or "") if isinstance(diag, dict) else ""
+
+
+def error_text(error: Mapping[str, Any] | None) -> str:
+    """An operation's error as one text, for the surfaces that have only a message (CCE's error_msg, helm-engine's
+    error, a custom resource's failure reason): helm's message, then why, when the failure was diagnosed."""
+    message = str((error or {}).get("message") or "")
+    why = summary_of(error)
+    return f"{message} (why: {why})" if why and message else why or message
+
+
 # ---------------------------------------------------------------- bounding
 
 

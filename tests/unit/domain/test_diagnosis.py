@@ -407,3 +407,19 @@ def test_bound_keeps_a_diagnosis_within_its_size() -> None:
     assert all(len(c["message"]) <= dx.MAX_MESSAGE for p in diag["pods"] for c in p["containers"])
     small = dx.diagnose(observation(deployment(), []), NS)
     assert dx.bound(small) == small  # within the bound: unchanged, not marked
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (None, ""),
+        ({"message": "timed out"}, "timed out"),
+        (
+            {"message": "timed out", "details": {"diagnosis": {"summary": "Pod x: crashes"}}},
+            "timed out (why: Pod x: crashes)",
+        ),
+        ({"details": {"diagnosis": {"summary": "Pod x: crashes"}}}, "Pod x: crashes"),
+    ],
+)
+def test_error_text_carries_the_summary(error: dict[str, Any] | None, text: str) -> None:
+    assert dx.error_text(error) == text
