@@ -104,6 +104,8 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     secrets = session.client("secretsmanager", config=aws)
     registry = ClusterRegistry(secrets, store, cfg.secret_prefix, _session_factory)
     catalog = build_catalog(cfg, session, store, secrets)
+    # progress and diagnoses read the real cluster helm works on; a helm given here (a fake) has none to read
+    watcher = Watcher(store, ClusterReader) if helm is None else NO_WATCHER
     helm = helm or HelmCli(cfg.helm_binary, cfg.helm_server_side, catalog)
     service = ReleaseService(store, registry, helm, catalog.masking)
     queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
@@ -111,8 +113,6 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     intake = Intake(store, queue, cfg.lease_grace_s, announcer)
     recovery = Recovery(store, intake, limits_of(cfg), cfg.recovery_policy)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, catalog)
-    # progress and diagnoses read the real cluster helm works on; a helm given here (a fake) has none to read
-    watcher = Watcher(store, ClusterReader) if helm is None else NO_WATCHER
     executor = Executor(store, service, announcer, reconciler.run, watcher)
     differ = Differ(store, registry, service.helm)
     runtimes = RuntimeService(
