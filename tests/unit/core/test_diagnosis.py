@@ -39,6 +39,7 @@ class FakeReader:
         self.script = script
         self.calls: list[bool] = []
         self.polled = threading.Event()
+        self.kubeconfigs: list[str] = []
 
     def observe(self, namespace: str, name: str, events: bool = False) -> dx.Observation:
         assert (namespace, name) == ("apps", "web")
@@ -52,7 +53,7 @@ class FakeReader:
 
     @contextmanager
     def open(self, kubeconfig: str) -> Iterator[FakeReader]:
-        assert kubeconfig == "KUBECONFIG"
+        self.kubeconfigs.append(kubeconfig)  # the operation's own credentials
         yield self
 
 
@@ -84,6 +85,7 @@ def test_the_watch_writes_progress_when_it_changes() -> None:
     assert phases[:2] == [("waiting", 0, 1), ("waiting", 1, 1)]  # the repeated observation was not written again
     assert {op_id for op_id, _ in sink.written} == {op.id}
     assert all(p["observed_at"].endswith("Z") for _, p in sink.written)
+    assert set(reader.kubeconfigs) == {"KUBECONFIG"}
 
 
 def test_a_helm_failure_gets_a_diagnosis_read_with_events() -> None:
