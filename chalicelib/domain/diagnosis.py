@@ -143,7 +143,7 @@ def _deployment(obj: Json) -> tuple[str, str]:
     if updated < want:
         return IN_PROGRESS, f"{updated}/{want} updated, {available}/{want} available"
     if _n(st.get("replicas")) > updated:
-        return IN_PROGRESS, f"{_n(st.get('replicas')) - updated} old replicas pending termination"
+        return IN_PROGRESS, f"{updated}/{want} updated, {_n(st.get('replicas')) - updated} old still running"
     if available < want:
         return IN_PROGRESS, f"{available}/{want} available"
     return CURRENT, f"{available}/{want} available"

@@ -126,6 +126,26 @@ def test_never_ready_after_atomic_rollback_is_diagnosed_as_seen_before_it(api: A
     ).items()
 
 
+def test_failed_upgrade_names_the_new_pod_that_crashes(api: Api, chart_urls: dict[str, str]) -> None:
+    ns = "dx-upgrade"
+    op, _ = follow(api, install(api, ns, "up", chart_urls["webapp"], ONE, timeout=60))
+    assert op["status"] == "succeeded", op
+    status, op = api.call(
+        "PUT",
+        f"{releases(ns)}/up",
+        {"chart": chart_urls["webapp"], "values": {**ONE, "image": {"tag": "fail"}}, "wait": True, "timeout": 4},
+    )
+    assert status == 202, op
+    diag = diagnosis_of(follow(api, op)[0])
+    assert diag["revision"] == 2 and diag["release_status"] == "failed"
+    assert diag["summary"] == (
+        "Deployment up-webapp: 1/1 updated, 1 old still running; its Pod crashes on start (exit code 1, CrashLoopBackOff)"
+    ), diag
+    (pod,) = diag["pods"]  # the old Pod is ready: only the new one is listed
+    assert pod["containers"][0]["reason"] == "CrashLoopBackOff" and pod["containers"][0]["exit_code"] == 1
+    uninstall(api, ns, "up")
+
+
 def test_unschedulable_pod_carries_the_schedulers_message(api: Api, chart_urls: dict[str, str]) -> None:
     ns = "dx-big"
     values = {**ONE, "resources": {"requests": {"cpu": "64", "memory": "32Mi"}}}  # each node has 8 CPUs

@@ -67,8 +67,8 @@ const HOOKS = [
   { label: "Kind", cell: (x) => x.kind },
   { label: "Runs on", cell: (x) => (x.events || []).join(", ") },
   { label: "Phase", cell: (x) => x.phase },
-  { label: "Status", cell: (x) => objectStatus(x.status) },
-  { label: "Message", cell: (x) => x.message || "" },
+  { label: "Status", cell: (x) => (x.phase === "NotRun" ? "not run" : objectStatus(x.status)) },
+  { label: "Message", cell: (x) => (x.phase === "NotRun" ? "" : x.message || "") },
 ];
 
 /** Why an operation failed, read from the cluster when helm returned. */

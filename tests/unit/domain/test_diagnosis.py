@@ -132,6 +132,12 @@ def observation(dep: dict[str, Any] | None, pods: list[dict[str, Any]], **kw: An
         ("Deployment", deployment(available=1, updated=1), "InProgress", "1/2 updated, 1/2 available"),
         (
             "Deployment",
+            {**deployment(1, 1), "status": {"replicas": 2, "updatedReplicas": 1}},
+            "InProgress",
+            "1/1 updated, 1 old still running",
+        ),
+        (
+            "Deployment",
             deployment(conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]),
             "Failed",
             "progress deadline exceeded: 0/2 available",
