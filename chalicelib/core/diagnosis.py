@@ -2,7 +2,7 @@
 
 ``Watcher.start(op, spec, kubeconfig)`` gives the executor a ``Watch`` for the operation it is about to run. For an
 install, upgrade, rollback or test, the watch polls the release's objects beside helm (a daemon thread, every
-``poll_s``, with the operation's own kubeconfig: ``adapters/kube/workloads.py``) and writes the operation's
+``poll_s``, the first after half of it, with the operation's own kubeconfig: ``adapters/kube/workloads.py``) and writes the operation's
 ``progress`` (``domain/diagnosis.progress``) when it changes; the write is conditional on the operation still
 running, so it never touches a finished one. Leaving the watch (``with watch:``) stops the thread.
 
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 WATCHED = frozenset({Action.INSTALL, Action.UPGRADE, Action.ROLLBACK, Action.TEST})
 POLL_S = 1.0  # progress is at most this old (plus one read) while helm waits
 MIN_READ_S = 2.0  # an operation run in a request reads the cluster after a failure only with this much time left
-STOP_WAIT_S = 6.0  # how long leaving a watch waits for its thread's read in flight
 
 
 class Reader(Protocol):
@@ -107,13 +106,16 @@ class Watch:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop polling. Not waited for: a read in flight ends on its own and writes nothing (the flag is checked
+        before every write, and a write is conditional on the operation running), so helm's outcome is recorded
+        without delay."""
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(STOP_WAIT_S)
 
     def _loop(self) -> None:
         assert self._open is not None
         ref, baseline = self.op.release, None
+        if self._stop.wait(self._poll_s / 2):
+            return  # a quick operation (no wait) ends before the first read: nothing to show, nothing read
         try:
             with self._open(self._kubeconfig) as reader:
                 while not self._stop.is_set():
