@@ -19,6 +19,7 @@ from chalicelib.adapters.bus import Notifier
 from chalicelib.adapters.git import DulwichReader
 from chalicelib.adapters.helm import HelmCli
 from chalicelib.adapters.http import guard as netguard
+from chalicelib.adapters.kube.workloads import ClusterReader
 from chalicelib.adapters.queue import SqsQueue
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
@@ -30,6 +31,7 @@ from chalicelib.core.authz import Authorizer
 from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.custom_resource import CustomResource
+from chalicelib.core.diagnosis import NO_WATCHER, Watcher
 from chalicelib.core.diffs import Differ
 from chalicelib.core.drift import DriftDetector
 from chalicelib.core.operations import Announcer, Executor, Intake
@@ -105,6 +107,8 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     secrets = session.client("secretsmanager", config=aws)
     registry = ClusterRegistry(secrets, store, cfg.secret_prefix, _session_factory)
     catalog = build_catalog(cfg, session, store, secrets)
+    # progress and diagnoses read the real cluster helm works on; a helm given here (a fake) has none to read
+    watcher = Watcher(store, ClusterReader) if helm is None else NO_WATCHER
     helm = helm or HelmCli(cfg.helm_binary, cfg.helm_server_side, catalog)
     service = ReleaseService(store, registry, helm, catalog.masking)
     queue = SqsQueue(session.client("sqs", config=aws), cfg.queue_url)
@@ -117,7 +121,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     def reconcile(kubeconfig: str, op: Operation, spec: ReconcileSpec) -> dict[str, Any]:
         return reconciler.run(kubeconfig, op, spec)  # the reconciler corrects drift through the hall: built after
 
-    executor = Executor(store, service, announcer, reconcile)
+    executor = Executor(store, service, announcer, reconcile, watcher)
     releases = Releases(authorizer, registry, service, catalog, intake, executor, recovery, differ)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, releases)
     runtimes = RuntimeService(

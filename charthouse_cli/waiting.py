@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from .diagnosis import progress_line
 from .errors import OperationFailed
 from .http import ApiClient, path
 
@@ -25,9 +26,13 @@ def describe(op: dict[str, Any]) -> str:
     return f"{op.get('action', 'operation')} {target}"
 
 
-def state(op: dict[str, Any]) -> str:
-    phase = op.get("phase")
-    return f"{op.get('status')}" + (f" ({phase})" if phase else "")
+def state(op: dict[str, Any], width: int = 160) -> str:
+    """``running (waiting, 1/3 ready; Deployment web: 0/2 available)``: the status and, while it runs, the
+    service's progress (``diagnosis.progress_line``), cut to ``width`` characters."""
+    live = progress_line(op.get("progress")) if op.get("status") == "running" else ""
+    phase = live or op.get("phase")
+    text = f"{op.get('status')}" + (f" ({phase})" if phase else "")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class Progress:

@@ -7,6 +7,8 @@ for every Pod the scheduler binds to one of them:
 * writes the status a kubelet would, step by step, as ``devstack.podstatus`` computes it (Pending -> Running ->
   Ready; containers that finish -> Succeeded/Failed; the failure conventions ``:fail``, ``:never-ready`` and the
   ``charthouse.dev/exit-code`` annotation);
+* records the ``BackOff`` Warning event a kubelet records for a crash-looping container (its count grows with
+  the restarts);
 * removes a Pod that is being deleted (``deletionTimestamp`` set) with grace period 0, as a kubelet does once
   its containers are gone, so that Deployments roll, namespaces finish terminating and uninstalls return.
 
@@ -438,6 +440,7 @@ class NodeAgent:
                     {"status": status},
                     _content_type=_STRATEGIC,
                 )
+                self._back_off_events(pod, status)
         except ApiException as exc:
             if exc.status == 404:
                 with self._lock:
@@ -455,6 +458,58 @@ class NodeAgent:
             with self._lock:
                 if uid in self._pods:
                     self._schedule(uid, next_change + _SLACK_SECONDS)
+
+    def _back_off_events(self, pod: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+        """The Warning event a kubelet records each time it backs off restarting a crashed container
+        (``BackOff``, its count growing with the restarts), so that a crash loop shows in ``kubectl get events``
+        and in a diagnosis as on a real node."""
+        from kubernetes.client.exceptions import ApiException
+
+        meta = pod["metadata"]
+        before = {c.get("name"): c for c in (pod.get("status") or {}).get("containerStatuses") or []}
+        for c in status.get("containerStatuses") or []:
+            waiting = (c.get("state") or {}).get("waiting") or {}
+            restarts = int(c.get("restartCount") or 0)
+            if waiting.get("reason") != "CrashLoopBackOff" or restarts <= int(
+                (before.get(c["name"]) or {}).get("restartCount") or 0
+            ):
+                continue
+            name, stamp = f"{meta['name']}.{c['name']}.backoff", _stamp(_now())
+            patch = {"count": restarts, "lastTimestamp": stamp}
+            try:
+                try:
+                    self._core.patch_namespaced_event(name, meta["namespace"], patch, _content_type=_MERGE)
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise
+                    self._core.create_namespaced_event(meta["namespace"], cast(Any, self._event(pod, c["name"], name)))
+            except ApiException as exc:  # an event is best effort, as a kubelet's is
+                log.warning("event %s/%s: %s %s", meta["namespace"], name, exc.status, exc.reason)
+
+    @staticmethod
+    def _event(pod: Mapping[str, Any], container: str, name: str) -> Json:
+        meta, stamp = pod["metadata"], _stamp(_now())
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        return {
+            "metadata": {"name": name, "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid"),
+                "fieldPath": f"spec.containers{{{container}}}",
+            },
+            "reason": "BackOff",
+            "message": f"Back-off restarting failed container {container} in pod {meta['name']}",
+            "type": "Warning",
+            "source": {"component": "kubelet", "host": node},
+            "reportingComponent": "kubelet",
+            "reportingInstance": node,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
 
     def _delete(self, pod: Mapping[str, Any]) -> None:
         meta = pod["metadata"]

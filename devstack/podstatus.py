@@ -24,6 +24,8 @@ Failures on purpose (docs/LOCAL.md lists them):
 * image tag ``never-ready``: the container runs but never becomes ready.
 * annotation ``charthouse.dev/exit-code: "N"`` on the Pod (set it in a Job's or Deployment's pod template): every
   container exits with code N after ``timings.run`` (N=1 makes a Job's Pod ``Failed``).
+* annotation ``charthouse.dev/ready-after: "S"`` on the Pod: its containers become ready S seconds after they
+  start (a slow start, to watch a rollout's progress), with or without a probe.
 
 Timestamps are whole seconds (as the API stores them); the timeline itself keeps the precision of ``started``.
 """
@@ -38,6 +40,7 @@ from typing import Any, Final
 
 __all__ = [
     "EXIT_CODE_ANNOTATION",
+    "READY_AFTER_ANNOTATION",
     "FAIL_TAG",
     "NEVER_READY_TAG",
     "Placement",
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 EXIT_CODE_ANNOTATION: Final = "charthouse.dev/exit-code"
+READY_AFTER_ANNOTATION: Final = "charthouse.dev/ready-after"
 FAIL_TAG: Final = "fail"
 NEVER_READY_TAG: Final = "never-ready"
 OWNED_CONDITIONS: Final = ("Initialized", "ContainersReady", "Ready")
@@ -193,7 +197,8 @@ def _container(spec: Mapping[str, Any], policy: str, annotations: Mapping[str, s
         exits_after, code = None, 0
     restarts = policy == "Always" or (policy == "OnFailure" and code != 0)
     probed = bool(spec.get("readinessProbe") or spec.get("startupProbe"))
-    ready_after = None if tag == NEVER_READY_TAG else (timings.ready if probed else 0.0)
+    slow = _seconds(annotations.get(READY_AFTER_ANNOTATION))
+    ready_after = None if tag == NEVER_READY_TAG else slow if slow is not None else (timings.ready if probed else 0.0)
     return _Container(str(spec.get("name")), image, exits_after, code, restarts, ready_after)
 
 
@@ -204,6 +209,13 @@ def _init_container(spec: Mapping[str, Any], policy: str, timings: Timings) -> _
     code = 1 if image_tag(image) == FAIL_TAG else 0
     restarts = code != 0 and policy != "Never"
     return _Container(str(spec.get("name")), image, timings.start, code, restarts, None)
+
+
+def _seconds(raw: object) -> float | None:
+    try:
+        return max(0.0, float(str(raw).strip())) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _exit_code(annotations: Mapping[str, str]) -> int | None:

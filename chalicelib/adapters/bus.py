@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.diagnosis import summary_of
 from chalicelib.domain.models import Operation, ReleaseRecord, iso, now
 
 log = logging.getLogger(__name__)
@@ -106,4 +107,8 @@ def release_state(record: ReleaseRecord | None) -> dict[str, Any] | None:
 
 
 def _error(error: dict[str, Any] | None) -> dict[str, Any] | None:
-    return {"code": error.get("code"), "message": error.get("message")} if error else None
+    """code and message; ``summary`` too when the failure was diagnosed (why, in one line: domain/diagnosis.py)."""
+    if not error:
+        return None
+    summary = summary_of(error)
+    return {"code": error.get("code"), "message": error.get("message"), **({"summary": summary} if summary else {})}

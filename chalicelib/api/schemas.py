@@ -45,6 +45,121 @@ REF: S = {
     "required": ["cluster", "namespace", "name"],
     "properties": {"cluster": STR, "namespace": STR, "name": STR},
 }
+_NSTR: S = {"type": "string", "nullable": True}
+_STATUS: S = {"type": "string", "enum": ["Current", "InProgress", "Failed", "NotFound"]}
+OBJECT_STATUS: S = {
+    "type": "object",
+    "required": ["kind", "name", "status", "message"],
+    "properties": {"kind": STR, "name": STR, "namespace": STR, "status": _STATUS, "message": STR, "hook": STR},
+}
+CONTAINER_STATUS: S = {
+    "type": "object",
+    "required": ["name", "ready", "state", "restarts"],
+    "properties": {
+        "name": STR,
+        "init": BOOL,
+        "ready": BOOL,
+        "state": {"type": "string", "enum": ["waiting", "running", "terminated"]},
+        "reason": _NSTR,
+        "exit_code": {"type": "integer", "nullable": True},
+        "restarts": INT,
+        "message": _NSTR,
+    },
+}
+POD_STATUS: S = {
+    "type": "object",
+    "required": ["name", "phase", "containers", "conditions"],
+    "properties": {
+        "name": STR,
+        "phase": STR,
+        "node": _NSTR,
+        "ready": BOOL,
+        "owner": STR,
+        "containers": {"type": "array", "items": CONTAINER_STATUS},
+        "conditions": {
+            "type": "array",
+            "description": "the Pod's conditions that are not True (PodScheduled=False carries the scheduler's message)",
+            "items": {
+                "type": "object",
+                "properties": {"type": STR, "status": STR, "reason": _NSTR, "message": _NSTR},
+            },
+        },
+    },
+}
+DIAGNOSIS: S = {
+    "type": "object",
+    "description": "why a failed install, upgrade, rollback or test failed, read from the cluster right after helm "
+    "returned (docs/CLI.md, README): a one-line summary, the release's objects, its Pods that are not ready, the "
+    "latest Warning events about them, its hooks; at most 64 KB; no Secret data, environment value or command line",
+    "required": ["summary", "resources", "pods", "events", "hooks"],
+    "properties": {
+        "summary": STR,
+        "revision": {"type": "integer", "nullable": True},
+        "release_status": _NSTR,
+        "observed_at": STR,
+        "note": STR,
+        "error": {"type": "string", "description": "what could not be read from the cluster, and why"},
+        "truncated": BOOL,
+        "resources": {"type": "array", "items": OBJECT_STATUS},
+        "pods": {"type": "array", "items": POD_STATUS},
+        "events": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {
+                "type": "object",
+                "required": ["reason", "message", "object", "count"],
+                "properties": {"reason": STR, "message": STR, "object": STR, "count": INT, "last_seen": _NSTR},
+            },
+        },
+        "hooks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "name", "events", "phase", "status"],
+                "properties": {
+                    "kind": STR,
+                    "name": STR,
+                    "events": {"type": "array", "items": STR},
+                    "phase": STR,
+                    "status": _STATUS,
+                    "message": STR,
+                    "pods": {"type": "array", "items": POD_STATUS},
+                },
+            },
+        },
+    },
+}
+PROGRESS: S = {
+    "type": "object",
+    "description": "a running operation's progress, refreshed while helm waits: what helm is doing, how many of the "
+    "release's objects are ready (overall and by kind), and the ones that are not, with their message",
+    "required": ["phase", "ready", "total", "by_kind", "not_ready"],
+    "properties": {
+        "phase": {"type": "string", "enum": ["applying", "waiting", "hooks", "rolling back"]},
+        "revision": {"type": "integer", "nullable": True},
+        "ready": INT,
+        "total": INT,
+        "by_kind": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["ready", "total"],
+                "properties": {"ready": INT, "total": INT},
+            },
+        },
+        "not_ready": {"type": "array", "maxItems": 10, "items": OBJECT_STATUS},
+        "observed_at": STR,
+    },
+}
+OPERATION_ERROR: S = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "code": STR,
+        "message": STR,
+        "details": {"type": "object", "properties": {"diagnosis": {"$ref": "#/components/schemas/Diagnosis"}}},
+    },
+}
 OPERATION: S = {
     "type": "object",
     "required": ["id", "action", "status", "release", "created_at", "updated_at"],
@@ -59,7 +174,8 @@ OPERATION: S = {
         "finished_at": NULLABLE_STR,
         "request": {"type": "object"},
         "result": {"type": "object", "nullable": True},
-        "error": {"type": "object", "nullable": True},
+        "error": OPERATION_ERROR,
+        "progress": {"$ref": "#/components/schemas/Progress"},
     },
 }
 RELEASE: S = {
@@ -478,6 +594,8 @@ COMPONENTS: dict[str, S] = {
     "Error": ERROR,
     "Operation": OPERATION,
     "FinishedOperation": FINISHED_OPERATION,
+    "Diagnosis": DIAGNOSIS,
+    "Progress": PROGRESS,
     "Release": RELEASE,
     "Revision": REVISION,
     "Cluster": CLUSTER,

@@ -27,7 +27,7 @@ from chalicelib.api.guard import principal
 from chalicelib.api.routes import JSON, Body, Path, Pick, Query, Scope, View, route
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.core.releases import Caller, Outcome
-from chalicelib.domain import archives, fields, multipart, redact
+from chalicelib.domain import archives, diagnosis, fields, multipart, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.domain.models import (
@@ -239,7 +239,7 @@ def _finished(outcome: Outcome, status_code: int, chart: dict[str, Any] | None =
     if op.status is OperationStatus.FAILED:
         error = op.error or {}
         code = str(error.get("code") or "OperationFailed")
-        message = str(error.get("message") or f"operation {op.id} failed")
+        message = diagnosis.error_text(error) or f"operation {op.id} failed"
         body = {"error_code": code, "error_msg": message, "error": {"code": code, "message": message, "details": {}}}
         return Response(body=body, status_code=400, headers=headers)
     record = _service().record(op.release)

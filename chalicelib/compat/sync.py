@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib import bootstrap
 from chalicelib.api.guard import principal
 from chalicelib.core.releases import Caller, Outcome
+from chalicelib.domain import diagnosis
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import ListQuery, Operation, OperationStatus, ReleaseRef
 from chalicelib.errors import InvalidInput, ReleaseNotFound
@@ -51,7 +52,7 @@ class Ended:
                 f"poll GET /v1/operations/{op.id}"
             )
         if op.error:
-            return str(op.error.get("message") or op.error.get("code") or "the operation failed")
+            return diagnosis.error_text(op.error) or str(op.error.get("code") or "the operation failed")
         return ""
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from chalicelib.adapters.http import presigned
 from chalicelib.adapters.store import Store
 from chalicelib.core.releases import Caller, Releases
+from chalicelib.domain import diagnosis
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import (
     INSTALL_FIELDS,
@@ -296,7 +297,7 @@ class CustomResource:
             # a Create that lost the name to an existing release must not lead to deleting that release
             taken = op.action is Action.INSTALL and error.get("code") == "ReleaseExists"
             physical = doc["fallback_id"] if taken or req.request_type == "Update" else doc["physical_resource_id"]
-            reason = f"operation {op.id} failed: {error.get('code', 'Error')}: {error.get('message', '')}"
+            reason = f"operation {op.id} failed: {error.get('code', 'Error')}: {diagnosis.error_text(error)}"
             self._answer(req, FAILED, physical, reason, data)
 
     def _answer(

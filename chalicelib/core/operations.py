@@ -25,6 +25,7 @@ from chalicelib.adapters.helm import KILL_MARGIN_S, kill_by
 from chalicelib.adapters.queue import Message, SqsQueue
 from chalicelib.adapters.store import IdempotentReplay, Store
 from chalicelib.config import WORKER_MARGIN_S
+from chalicelib.core.diagnosis import NO_WATCHER, Watcher
 from chalicelib.core.service import ReleaseService, error_json
 from chalicelib.domain.models import (
     Action,
@@ -226,11 +227,19 @@ Outcome = tuple[dict[str, Any] | None, dict[str, Any]]  # (the release helm prin
 class Executor:
     """The worker side: runs one queued operation, through the handler of its action."""
 
-    def __init__(self, store: Store, service: ReleaseService, announcer: Announcer, reconcile: ClusterJob) -> None:
+    def __init__(
+        self,
+        store: Store,
+        service: ReleaseService,
+        announcer: Announcer,
+        reconcile: ClusterJob,
+        watcher: Watcher = NO_WATCHER,
+    ) -> None:
         self.store = store
         self.service = service
         self.announcer = announcer
         self.reconcile = reconcile
+        self.watcher = watcher  # live progress beside helm, and the diagnosis of a failure (core/diagnosis.py)
         self._handlers: dict[Action, Callable[[str, ReleaseRef, Any], Outcome]] = {
             Action.INSTALL: self._install,
             Action.UPGRADE: self._upgrade,
@@ -324,15 +333,18 @@ class Executor:
         op = replace(op, status=OperationStatus.RUNNING, started_at=now())
         if isinstance(spec, ChartSpec):
             spec = spec.masked_by(self.service.added_masking(op.release.cluster, spec))
+        watch = self.watcher.start(op, spec, kubeconfig)
         try:
-            result, record = self._run(op, spec, kubeconfig, deadline)
+            with watch:
+                result, record = self._run(op, spec, kubeconfig, deadline)
             return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
+            error = watch.explain(exc, error_json(exc), deadline)  # + details.diagnosis for a helm failure
             # only a helm failure on a reachable cluster can have changed helm's state
             changed = isinstance(exc, HelmError) and not op.release.cluster_wide
             record = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else None
-            return self._finish(op, OperationStatus.FAILED, record, error=error_json(exc))
+            return self._finish(op, OperationStatus.FAILED, record, error=error)
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
             error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}

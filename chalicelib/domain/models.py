@@ -577,6 +577,8 @@ class Operation:
     # the kinds of item stored with it when it was accepted (a CloudFormation request, a runtime step), so that
     # whoever looks for one when it ends need not read to find none; None: not known (stored before they were kept)
     attachments: tuple[str, ...] | None = None
+    # while it runs: how far helm got (core/diagnosis.py writes it; domain/diagnosis.progress computes it)
+    progress: dict[str, Any] | None = None
 
     PREFIX: ClassVar[str] = "op-"
 
@@ -613,6 +615,7 @@ class Operation:
             "request": self.request,
             "result": self.result,
             "error": self.error,
+            **({"progress": self.progress} if self.progress is not None else {}),
         }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .. import completers, output, waiting
+from .. import completers, diagnosis, output, waiting
 from ..completers import attach
 from ..errors import OperationFailed, UsageError
 from ..http import Reply, path
@@ -176,6 +176,11 @@ def operation_human(op: dict[str, Any]) -> str:
             ("ERROR", f"{error.get('code')}: {error.get('message')}" if error else None),
         ]
     )
+    diag = (error.get("details") or {}).get("diagnosis")
+    if isinstance(diag, dict):  # why it failed, read from the cluster (charthouse_cli/diagnosis.py)
+        text += diagnosis.diagnosis_text(diag)
+    elif op.get("status") == "running" and isinstance(op.get("progress"), dict):
+        text += diagnosis.progress_text(op["progress"])
     tests = result.get("tests") or (error.get("details") or {}).get("tests")
     if tests:  # helm test: one line per test Pod
         text += "\n" + output.table(
@@ -227,11 +232,7 @@ def submit(
         op = waiting.wait(ctx.client, data, args.wait_timeout, progress)
     ctx.emit(op, operation_human)
     if op.get("status") == "failed":
-        error = op.get("error") or {}
-        raise OperationFailed(
-            f"{waiting.describe(op)} failed: {error.get('code', 'Error')}: {error.get('message', 'no reason given')}",
-            op,
-        )
+        raise OperationFailed(diagnosis.failure(op), op)
     return 0
 
 

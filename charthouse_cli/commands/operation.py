@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import completers, output, waiting, watch
+from .. import completers, diagnosis, output, waiting, watch
 from ..completers import attach
 from ..errors import OperationFailed
 from ..http import path
@@ -22,7 +22,12 @@ from .common import (
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.emit(ctx.client.get(path("v1", "operations", args.id)), operation_human)
+    url = path("v1", "operations", args.id)
+    if args.watch:  # its progress while it runs, its diagnosis once it failed
+        return watch.watch(
+            ctx, lambda: ctx.client.get(url), operation_human, f"charthouse operation show {args.id}", args.interval
+        )
+    ctx.emit(ctx.client.get(url), operation_human)
     return 0
 
 
@@ -73,8 +78,7 @@ def wait(ctx: Context, args: argparse.Namespace) -> int:
     op = waiting.wait(ctx.client, op, args.wait_timeout, waiting.Progress(ctx.stderr, ctx.tty))
     ctx.emit(op, operation_human)
     if op.get("status") == "failed":
-        error = op.get("error") or {}
-        raise OperationFailed(f"{waiting.describe(op)} failed: {error.get('code')}: {error.get('message')}", op)
+        raise OperationFailed(diagnosis.failure(op), op)
     return 0
 
 
@@ -97,11 +101,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "one operation: status, result or error",
         """
   charthouse operation show op-0123abcd -o json
+  charthouse operation show op-0123abcd --watch    # progress while helm waits, the diagnosis if it fails
 """,
         parents,
         aliases=("get",),
     )
     attach(p.add_argument("id", metavar="ID"), completers.operations)
+    add_watch(p)
 
     p = command(
         ops,

@@ -1,6 +1,7 @@
 """The web console in a real browser (Debian's Chromium, headless, driven by playwright-core from
 tests/e2e/browser/console.mjs) against the whole local stack: sign in, install from the schema-driven form, upgrade,
-the diff between revisions, rollback, uninstall; a principal limited to one namespace; NOTES holding <script>.
+the diff between revisions, rollback, uninstall; a failed install's diagnosis; a principal limited to one namespace;
+NOTES holding <script>.
 
 ``CONSOLE_SHOTS=docs/console`` writes the README's screenshots while it runs."""
 
@@ -48,6 +49,13 @@ def test_console_in_a_browser(stack: Stack, api: Api, charts: ChartServer, tmp_p
     policy = {"principals": ["token:console-team"], "rules": rules}
     assert request("PUT", f"{stack.api}/v1/policies/console-team", policy)[0] in (200, 201)
 
+    # a failed install to diagnose: a crash loop (the web app's image tagged :fail), helm's wait cut short
+    failing = {"name": "console-crash", "chart": stack.example_charts["webapp"], "create_namespace": True}
+    failing |= {"values": {"image": {"tag": "fail"}, "replicaCount": 2}, "wait": True, "timeout": 4}
+    failed = api.run("POST", f"/v1/clusters/{stack.cfg.cluster}/namespaces/console-crash/releases", failing)
+    assert failed["status"] == "failed", failed
+    diagnosis = failed["error"]["details"]["diagnosis"]
+
     scenario = {
         "base": stack.api,
         "admin_token": stack.token,
@@ -61,6 +69,9 @@ def test_console_in_a_browser(stack: Stack, api: Api, charts: ChartServer, tmp_p
         "xss_namespace": "console-xss",
         "xss_chart": xss_url,
         "chromium": str(CHROMIUM),
+        "failed_operation": failed["id"],
+        "failed_summary": diagnosis["summary"],
+        "failed_pods": [p["name"] for p in diagnosis["pods"]],
     }
     shots = os.environ.get("CONSOLE_SHOTS", "")
     env = {

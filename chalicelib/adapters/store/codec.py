@@ -167,6 +167,7 @@ def operation_from_item(item: dict[str, Any]) -> Operation:
         result=i.get("result"),
         error=i.get("error"),
         attachments=tuple(map(str, i["attachments"])) if "attachments" in i else None,
+        progress=i.get("progress") if i.get("status") == "running" else None,
     )
 
 

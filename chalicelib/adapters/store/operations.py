@@ -4,7 +4,7 @@ Every state change is a conditional write, so two workers (or a worker and the s
 
 * ``accept``: operation (absent) + lease (absent or expired) [+ idempotency key (absent or past its TTL)]
   [+ attachments], one transaction;
-* ``start_operation``: queued -> running; ``fail_operation``: queued or running -> failed;
+* ``start_operation``: queued -> running; ``set_progress``: only while running; ``fail_operation``: queued or running -> failed;
 * ``finish_operation``: operation (queued or running) + lease deleted (ours, or gone) + release record, one
   transaction; ``release_lease``: deleted only if ours;
 * ``take_cfn_reply``: claimed once.
@@ -184,6 +184,21 @@ class Operations(Part):
                 ConditionExpression="#s = :queued",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
+            )
+        except ClientError:
+            return False
+        return True
+
+    def set_progress(self, op_id: str, progress: dict[str, Any]) -> bool:
+        """Record a running operation's ``progress`` (conditional: never on one that ended). False when it is not
+        running. One small UpdateItem; the caller writes only when the progress changed."""
+        try:
+            self.table.update(
+                keys.operation(op_id),
+                UpdateExpression="SET progress = :p",
+                ConditionExpression="#s = :running",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":p": codec.dynamo_safe(progress), ":running": "running"},
             )
         except ClientError:
             return False

@@ -6,6 +6,7 @@ import { get, token, setToken, whenSignedOut } from "./api.js";
 import { releasesPage } from "./releases.js";
 import { releasePage } from "./release.js";
 import { operationsPage } from "./operations.js";
+import { operationPage } from "./operation.js";
 import { chartsPage, chartPage, installPage } from "./catalog.js";
 import { clustersPage, auditPage } from "./admin.js";
 
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^#\/releases$/, (view, p, q) => releasesPage(view, q, me)],
   [/^#\/release\/([^/]+)\/([^/]+)\/([^/]+)$/, (view, p) => releasePage(view, p, me)],
   [/^#\/operations$/, (view, p, q) => operationsPage(view, q, me)],
+  [/^#\/operation\/([^/]+)$/, (view, p) => operationPage(view, p, me)],
   [/^#\/clusters$/, (view) => clustersPage(view, me)],
   [/^#\/charts$/, (view, p, q) => chartsPage(view, q, me)],
   [/^#\/chart\/([^/]+)\/([^/]+)$/, (view, p, q) => chartPage(view, p, q, me)],

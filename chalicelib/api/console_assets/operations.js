@@ -11,14 +11,29 @@ function releaseLink(op) {
   return h("a", { href: `#/release/${[r.cluster, r.namespace, r.name].map(encodeURIComponent).join("/")}`, text: `${r.cluster}/${r.namespace}/${r.name}` });
 }
 
+function progressCell(o) {
+  const p = o.status === "running" ? o.progress : null;
+  if (!p) return "";
+  const first = (p.not_ready || [])[0];
+  return `${p.phase}, ${p.ready}/${p.total} ready` + (first ? ` · ${first.kind} ${first.name}: ${first.message}` : "");
+}
+
+function errorCell(o) {
+  if (!o.error) return "";
+  const diag = o.error.details && o.error.details.diagnosis;
+  // the diagnosis' one line says why; helm's message is on the operation's page
+  return diag ? `${o.error.code}: ${diag.summary}` : `${o.error.code}: ${o.error.message}`;
+}
+
 const COLUMNS = [
-  { label: "Operation", cell: (o) => o.id },
+  { label: "Operation", cell: (o) => h("a", { href: `#/operation/${encodeURIComponent(o.id)}`, text: o.id }) },
   { label: "Action", cell: (o) => o.action },
   { label: "Status", cell: (o) => badge(o.status) },
   { label: "Release", cell: releaseLink },
   { label: "Created", cell: (o) => when(o.created_at) },
   { label: "Finished", cell: (o) => when(o.finished_at) },
-  { label: "Error", cell: (o) => (o.error ? `${o.error.code}: ${o.error.message}` : "") },
+  { label: "Progress", cell: progressCell },
+  { label: "Error", cell: errorCell },
 ];
 
 export async function operationsPage(main) {

@@ -99,12 +99,12 @@ export async function releasePage(main, [cluster, namespace, name], me) {
             [
               ["Description", release.description || ""],
               ["Last action", release.last_action || ""],
-              ["Last operation", release.last_operation_id || ""],
+              ["Last operation", release.last_operation_id ? h("a", { href: `#/operation/${encodeURIComponent(release.last_operation_id)}`, text: release.last_operation_id }) : ""],
               ["First deployed", when(release.first_deployed)],
               ["Failures", String(release.failures || 0)],
               ["Drift correction", release.drift_correction ? "on" : "off"],
               ["Values digest", release.values_digest || ""],
-            ].map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]),
+            ].map(([k, v]) => [h("dt", { text: k }), h("dd", {}, v)]),
           ),
         ),
       ]);

@@ -151,6 +151,21 @@ async function admin(browser) {
   await page.getByRole("link", { name: "Audit" }).click();
   await page.getByRole("cell", { name: /DELETE/ }).first().waitFor();
 
+  step("a failed install's diagnosis: the summary, the Pods and their containers, the events");
+  await page.getByRole("link", { name: "Operations" }).click();
+  await page.getByRole("cell", { name: S.failed_summary, exact: false }).first().waitFor();
+  await page.getByRole("link", { name: S.failed_operation, exact: true }).click();
+  const diagnosis = page.locator("section.diagnosis");
+  await diagnosis.locator(".summary", { hasText: S.failed_summary }).waitFor();
+  const pods = diagnosis.locator("table", { has: page.locator("caption", { hasText: "Pods not ready" }) });
+  for (const name of S.failed_pods) await pods.getByRole("cell", { name, exact: true }).waitFor();
+  check((await pods.getByRole("cell", { name: "CrashLoopBackOff", exact: true }).count()) === S.failed_pods.length, "each Pod's container is in CrashLoopBackOff");
+  check((await pods.locator('td[data-label="Exit code"]', { hasText: "1" }).count()) === S.failed_pods.length, "each container's exit code is shown");
+  check((await diagnosis.getByRole("cell", { name: "Deployment", exact: true }).count()) >= 1, "the Deployment not ready is listed");
+  const events = diagnosis.locator("table", { has: page.locator("caption", { hasText: "warning events" }) });
+  await events.getByRole("cell", { name: "BackOff", exact: true }).first().waitFor();
+  await shot(page, "diagnosis", page.locator("h1"));
+
   step("install a chart by reference (an archive URL) whose NOTES hold <script>");
   await page.getByRole("link", { name: "Charts" }).click();
   await page.getByRole("link", { name: "Install a chart by reference" }).click();

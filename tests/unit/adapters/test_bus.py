@@ -93,6 +93,19 @@ def test_with_a_bus_the_entry_matches_the_log_line(caplog: pytest.LogCaptureFixt
     assert detail["operation"]["error"] == {"code": "HelmError", "message": "boom"} and detail["release"] is None
 
 
+def test_a_diagnosed_failure_carries_its_summary_not_the_whole_diagnosis() -> None:
+    bus = Bus()
+    diagnosis = {"summary": "Deployment web: 0/2 available", "pods": [{"name": "web-1"}]}
+    error = {"code": "HelmTimeout", "message": "timed out", "details": {"diagnosis": diagnosis}}
+    Notifier(bus, "b").operation_ended(operation(status=OperationStatus.FAILED, error=error), None)
+    detail = json.loads(bus.entries[0]["Detail"])
+    assert detail["operation"]["error"] == {
+        "code": "HelmTimeout",
+        "message": "timed out",
+        "summary": "Deployment web: 0/2 available",
+    }
+
+
 def test_a_cluster_wide_operation_reports_the_reconcile() -> None:
     bus = Bus()
     Notifier(bus, "b").operation_ended(operation(ReleaseRef.whole_cluster("prod"), result={"changed": []}), None)

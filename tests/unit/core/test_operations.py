@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.store import Store
+from chalicelib.core.diagnosis import Watcher
 from chalicelib.core.operations import Announcer, Executor, Intake, fits_inline
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain.models import (
@@ -32,7 +33,14 @@ from chalicelib.domain.models import (
     UpgradeSpec,
     now,
 )
-from chalicelib.errors import Conflict, DependencyUnavailable, InvalidInput, OperationNotFound, ReleaseLocked
+from chalicelib.errors import (
+    Conflict,
+    DependencyUnavailable,
+    HelmTimeout,
+    InvalidInput,
+    OperationNotFound,
+    ReleaseLocked,
+)
 from tests.emulated import emulated_store, registry_with
 from tests.fakes import FakeHelm, FakeQueue
 
@@ -422,3 +430,28 @@ def test_read_back_retries_stop_at_the_requests_deadline(monkeypatch: pytest.Mon
     with pytest.raises(ClusterUnreachable):
         operations._patiently(unreachable, deadline=time.monotonic() + 3.5)
     assert slept == [1.0, 2.0] and len(calls) == 3
+
+
+def test_a_watched_operation_shows_progress_while_helm_runs_and_a_diagnosis_when_it_fails(world: World) -> None:
+    from tests.unit.core.test_diagnosis import FakeReader, obs
+
+    reader = FakeReader([obs("pending-install", 0)])
+    world.executor.watcher = Watcher(world.store, reader.open, poll_s=0.01)
+    seen: list[Operation | None] = []
+
+    def install(kubeconfig: str, ref: ReleaseRef, spec: InstallSpec) -> dict[str, Any]:
+        assert reader.polled.wait(5)
+        seen.append(world.store.get_operation(op.id))
+        raise HelmTimeout("INSTALLATION FAILED: context deadline exceeded", returncode=1)
+
+    world.helm.install = install  # type: ignore[method-assign]
+    op = world.install(REF)
+    done = world.run_next()
+    running = seen[0]
+    assert running is not None and running.status is OperationStatus.RUNNING and running.progress is not None
+    assert running.progress["phase"] == "applying" and running.progress["total"] == 1
+    assert done is not None and done.error is not None and done.error["code"] == "HelmTimeout"
+    assert done.error["details"]["diagnosis"]["summary"] == "Deployment web: 0/1 available"
+    stored = world.store.get_operation(op.id)
+    assert stored is not None and stored.progress is None  # a finished operation keeps its outcome, not its progress
+    assert stored.error == done.error

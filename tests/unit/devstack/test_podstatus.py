@@ -9,6 +9,7 @@ import pytest
 
 from devstack.podstatus import (
     EXIT_CODE_ANNOTATION,
+    READY_AFTER_ANNOTATION,
     Placement,
     Timings,
     desired_status,
@@ -183,6 +184,14 @@ def test_exit_code_is_reported_in_the_terminated_state() -> None:
     status, _ = at(pod("busybox", policy="Never", exit_code="7"), 1.0)
     terminated = status["containerStatuses"][0]["state"]["terminated"]
     assert (terminated["exitCode"], terminated["reason"]) == (7, "Error")
+
+
+def test_ready_after_annotation_delays_readiness() -> None:
+    slow = pod("nginx")
+    slow["metadata"] = {"annotations": {READY_AFTER_ANNOTATION: "2.5"}}
+    assert summary(at(slow, 0.3)[0]) == ("Running", False, ["running"])
+    assert at(slow, 0.3)[1] == pytest.approx(2.4)  # started at 0.2, ready at 2.7
+    assert summary(at(slow, 2.8)[0]) == ("Running", True, ["running"])
 
 
 def test_addresses_and_start_time() -> None:
