@@ -13,7 +13,6 @@ from chalicelib.core.access_keys import DEFAULT_DAYS, MAX_DAYS
 from chalicelib.core.audit import RESULTS as AUDIT_RESULTS
 from chalicelib.core.authz import PATTERNS_SCHEMA, POLICY_BODY, RULE_BODY
 from chalicelib.core.clusters import CLUSTER_BODY, ClusterAuth
-from chalicelib.core.drift import STATES as DRIFT_STATES
 from chalicelib.core.repositories import REPOSITORY_BODY, REPOSITORY_TYPES
 from chalicelib.domain import diff, fields
 from chalicelib.domain.fields import BOOL, NAME_PATTERN, STR
@@ -220,7 +219,7 @@ RELEASE: S = {
                         "type": "object",
                         "required": ["kind", "name", "state"],
                         "properties": {
-                            "state": fields.enum(DRIFT_STATES),
+                            "state": fields.enum(diff.DRIFT_STATES),
                             "differences": {"type": "array"},
                         },
                     },

@@ -23,6 +23,7 @@ from typing import Any
 from chalicelib.adapters.helm import Helm
 from chalicelib.adapters.kube import client as kube
 from chalicelib.core.clusters import ClusterRegistry
+from chalicelib.domain import diff
 from chalicelib.domain.manifests import CLUSTER_SCOPED, documents
 from chalicelib.domain.models import ReleaseRef, iso, now
 from chalicelib.errors import ClusterAuthFailed, ClusterUnreachable
@@ -35,7 +36,7 @@ IGNORED_METADATA = frozenset(
     {"name", "namespace", "creationTimestamp", "generation", "resourceVersion", "uid", "managedFields", "selfLink"}
 )
 MASKED = "(hidden)"
-STATES = ("in-sync", "changed", "missing", "unknown")  # a resource's drift state, as answered
+STATES = diff.DRIFT_STATES  # a resource's drift state, as answered
 
 
 def differences(expected: Any, live: Any, path: str = "") -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from chalicelib.domain.manifests import CLUSTER_SCOPED
 from chalicelib.errors import InvalidInput
 
 CHANGES = ("added", "changed", "removed", "unchanged")
+DRIFT_STATES = ("in-sync", "changed", "missing", "unknown")  # a live object against its manifest, as answered
 CHANGED_MASK = f"{redact.MASK} (changed)"
 CONTEXT_LINES = 3
 _DOC_SPLIT = re.compile(r"^---[^\n]*\n", re.MULTILINE)
