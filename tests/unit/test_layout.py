@@ -2,7 +2,7 @@
 ``compat``, and the modules at its top: ``config.py`` -> ``tests/unit/test_config.py``) has its test file at the same
 place under ``tests/unit`` (``chalicelib/adapters/http/guard.py`` -> ``tests/unit/adapters/http/
 test_guard.py``; the code in a package's ``__init__.py`` -> ``test_<package>.py`` beside the package's test folder,
-or any test in that folder: ``tests/unit/adapters/test_helm.py``, ``tests/unit/adapters/store/``); and every test
+or any test in that folder: ``tests/unit/adapters/store/``); and every test
 file under ``tests/unit/<dir>/`` is named after a module that exists, so a file named after a batch of work, or left
 behind by a rename, fails here.
 
