@@ -198,3 +198,18 @@ def test_rules_given_to_allowed_are_used_instead_of_the_stored_ones(authorizer: 
     team = Principal("token:a", "token")
     assert not authorizer.allowed(team, "install", "prod", "a")  # no policy applies
     assert authorizer.allowed(team, "install", "prod", "a", rules=[Rule(("install",), ("prod",), ("a",))])
+
+
+def test_a_read_rule_for_one_cluster_reads_what_is_addressed_without_one() -> None:
+    rule = Rule(("read",), ("prod",), ("team-a",))
+    assert rule.grants("read", None, None)  # a list across clusters: partial access will do for read
+    assert not Rule(("install",), ("prod",), ("*",)).grants("install", None, None)
+
+
+def test_list_bounds_say_exactly_what_they_must_be() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": ["token:a"], "rules": []})
+    assert exc.value.message == "rules: must be a non-empty list of rules (at most 100)"
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": [], "rules": [{"verbs": ["read"]}]})
+    assert exc.value.message == "principals: must be a non-empty list of patterns (at most 100)"
