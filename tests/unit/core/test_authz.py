@@ -216,3 +216,18 @@ def test_visibility_may_and_the_refusal_name_the_permission_and_where() -> None:
     )
     assert exc.details == {"permission": "install", "cluster": "https://10.0.0.1:6443", "namespace": "web"}
     assert refusal(Principal("token:t", "token"), "read", None, None).message == "token:t may not read"
+
+
+def test_a_read_rule_for_one_cluster_reads_what_is_addressed_without_one() -> None:
+    rule = Rule(("read",), ("prod",), ("team-a",))
+    assert rule.grants("read", None, None)  # a list across clusters: partial access will do for read
+    assert not Rule(("install",), ("prod",), ("*",)).grants("install", None, None)
+
+
+def test_list_bounds_say_exactly_what_they_must_be() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": ["token:a"], "rules": []})
+    assert exc.value.message == "rules: must be a non-empty list of rules (at most 100)"
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": [], "rules": [{"verbs": ["read"]}]})
+    assert exc.value.message == "principals: must be a non-empty list of patterns (at most 100)"

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, pinned_opener
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, pinned_opener, safe_url
 from chalicelib.adapters.http.guard import DEPLOYED, Policy
 from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
@@ -33,6 +33,14 @@ def test_credentials_only_for_the_repository_origin() -> None:
     passing = Access("https://charts.example", token="t", pass_credentials=True)
     assert passing.authorization("https://cdn.example/x.tgz") == "Bearer t"
     assert access.secrets == ("p",)
+    assert Access("https://charts.example", username="u").authorization("https://charts.example/x") is None
+    assert Access("https://charts.example", password="p").authorization("https://charts.example/x") is None
+
+
+def test_a_url_in_a_message_has_no_query_fragment_or_password() -> None:
+    assert safe_url("https://h.example/a/index.yaml?sig=1?x=2#top#more") == "https://h.example/a/index.yaml"
+    assert safe_url("https://h.example/a#frag?sig=s3cr3t") == "https://h.example/a"
+    assert "pw" not in safe_url("https://user:pw@h.example/a")
 
 
 # ---------------------------------------------------------------- the connection goes to the checked address
@@ -46,16 +54,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if path in ("/auth", "/big"):
-            body = (self.headers.get("Authorization") or "none").encode() if path == "/auth" else b"x" * 5000
+        if path in ("/auth", "/big", "/agent"):
+            echoed = {"/auth": "Authorization", "/agent": "User-Agent"}.get(path)
+            body = (self.headers.get(echoed) or "none").encode() if echoed else b"x" * 5000
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
             return
         if self.path.startswith("/redirect"):
-            self.send_response(int(self.path.removeprefix("/redirect/") or 302) if self.path != "/redirect" else 302)
-            self.send_header("Location", self.server.redirect_to)  # type: ignore[attr-defined]
+            code = self.path.removeprefix("/redirect/").removesuffix("/uri")
+            self.send_response(int(code) if code.isdigit() else 302)
+            header = "URI" if self.path.endswith("/uri") else "Location"  # the old header urllib honours too
+            self.send_header(header, self.server.redirect_to)  # type: ignore[attr-defined]
             self.end_headers()
             return
         body = b"index for " + (self.headers.get("Host") or "").encode()
@@ -320,3 +331,35 @@ def test_a_redirect_to_https_or_a_relative_path_is_still_followed(server: http.s
     server.redirect_to = "/index.yaml"  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{server.server_address[1]}"
     assert fetch(f"{base}/redirect/301", Access(base), 1000, 5, LOCAL).startswith(b"index for 127.0.0.1")
+
+
+def test_refusals_name_the_scheme_and_nothing_else(server: http.server.ThreadingHTTPServer) -> None:
+    def refusal(url: str) -> str:
+        with pytest.raises(InvalidInput) as exc:
+            fetch(url, Access(url), 1000, 5, LOCAL, field="source.url")
+        return exc.value.message
+
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server.redirect_to = "ftp://files.example/pub/x.tgz?token=s3cr3t"  # type: ignore[attr-defined]
+    by_location = refusal(f"{base}/redirect/302")
+    by_uri = refusal(f"{base}/redirect/302/uri")  # the URI header, which urllib follows too
+    server.redirect_to = "data:text/plain,s3cr3t"  # type: ignore[attr-defined]
+    assert [by_location, by_uri, refusal(f"{base}/redirect/307"), refusal("ftp://h/x"), refusal("charts/x")] == [
+        "source.url: a redirect to ftp://files.example has the scheme ftp: refused, only http and https are fetched",
+        "source.url: a redirect to ftp://files.example has the scheme ftp: refused, only http and https are fetched",
+        "source.url: a redirect to a data URL has the scheme data: refused, only http and https are fetched",
+        "source.url: the URL has the scheme ftp: refused, only http and https are fetched",
+        "source.url: the URL has the scheme (none): refused, only http and https are fetched",
+    ]
+
+
+def test_the_user_agent_is_charthouse(server: http.server.ThreadingHTTPServer) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}/agent"
+    assert fetch(url, Access(url), 1000, 5, LOCAL) == b"charthouse"
+
+
+def test_an_https_url_to_a_refused_address_names_its_field(dns: Resolver) -> None:
+    dns.answers["meta.example"] = ["169.254.169.254"]
+    with pytest.raises(InvalidInput) as exc:
+        fetch("https://meta.example/index.yaml", Access("https://meta.example"), 1000, 5, LOCAL, "repository.url")
+    assert exc.value.field == "repository.url" and "link-local or metadata" in exc.value.message
