@@ -163,7 +163,7 @@ def _run_here(
     is only waited for."""
     d = bootstrap.get()
     op = d.intake.accept(action, ref, spec, idem, enqueue=False)
-    if op.status is not OperationStatus.QUEUED:
+    if not d.intake.runs_here(op):  # a replayed twin's operation: only waited for
         return op, None
     try:
         done = d.executor.execute_here(op, spec, seconds)

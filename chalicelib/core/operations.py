@@ -8,15 +8,19 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
          queued -> running (conditional: a redelivered message finds it running or done and does nothing), helm,
          then ``service.snapshot`` reads helm's state back and one transaction records the outcome and frees the
          lease. Every error, expected or not, ends the operation ``failed`` with a reason.
-here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``): accepted without a message and
-         run by ``Executor.execute_here`` in the API function, under the same lease, recorded the same way; helm
-         is stopped in time to answer. Could not start (Secrets Manager down): the message is sent after all.
+here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``): accepted already ``running``
+         (operation + lease + key, one transaction: no separate running mark), without a message, and run by
+         ``Executor.execute_here`` in the API function under the same lease, recorded the same way; helm is
+         stopped in time to answer. Could not start (Secrets Manager down): put back to ``queued`` and the message
+         is sent after all.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -110,6 +114,12 @@ class Intake:
         self.lease_grace_s = lease_grace_s
         self.announcer = announcer
 
+    def runs_here(self, op: Operation) -> bool:
+        """Whether ``op`` is one accepted in this container with ``enqueue=False`` (already ``running``) and not
+        yet run: the caller runs it with ``Executor.execute_here``. False for an earlier request's operation
+        answered for a replayed key."""
+        return op.status is OperationStatus.RUNNING and _HERE.holds(op.id)
+
     def replay(self, idem: Idempotency | None) -> Operation | None:
         """The operation an earlier request with this key created; 422 if that request was a different one."""
         if idem is None:
@@ -132,8 +142,11 @@ class Intake:
         enqueue: bool = True,
     ) -> Operation:
         """A new queued operation holding the release's lease (or, for a replayed Idempotency-Key, the earlier
-        one). ``enqueue=False`` leaves it for the caller to run (``Executor.execute_here``) or ``enqueue``."""
+        one). ``enqueue=False`` accepts it already ``running`` for the caller to run (``Executor.execute_here``;
+        ``runs_here`` tells it from a replay) in the same transaction: no separate running mark."""
         op = Operation.new(action, ref, spec_summary(spec), tuple(str(a["sk"]) for a in attachments))
+        if not enqueue:
+            op = replace(op, status=OperationStatus.RUNNING, started_at=op.created_at)
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
         try:
@@ -146,7 +159,8 @@ class Intake:
                 raise Conflict("a request with this Idempotency-Key is being accepted right now; retry") from exc
             return prior
         if not enqueue:
-            log.info("accepted %s %s for %s, to run in this request", op.id, action.value, ref.key)
+            _HERE.add(op.id)
+            log.info("accepted %s %s for %s, running in this request", op.id, action.value, ref.key)
             return op
         self.enqueue(op, spec)
         log.info("accepted %s %s for %s", op.id, action.value, ref.key)
@@ -197,6 +211,35 @@ class Intake:
             limit=query.limit,
             token=query.next_token,
         )
+
+
+class _Claims:
+    """Ids of the operations this container accepted ``running`` to run itself (``Intake.accept(enqueue=False)``),
+    each taken once by ``Executor.execute_here``; the newest ``LIMIT`` kept (one not run is recovered by the sweep
+    when its lease expires)."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, op_id: str) -> None:
+        with self._lock:
+            self._ids[op_id] = None
+            while len(self._ids) > self.LIMIT:
+                self._ids.popitem(last=False)
+
+    def holds(self, op_id: str) -> bool:
+        with self._lock:
+            return op_id in self._ids
+
+    def take(self, op_id: str) -> bool:
+        with self._lock:
+            return self._ids.pop(op_id, 0) is None
+
+
+_HERE = _Claims()
 
 
 # Prefer: wait=N runs an operation in the request itself when helm's own timeout leaves time to stop helm (if it
@@ -292,15 +335,24 @@ class Executor:
         it. No helm process outlives ``seconds`` less ``INLINE_RECORD_MARGIN_S`` (kept to record the outcome), so
         the caller can answer in time; ``fits_inline`` says whether the operation's own helm timeout fits.
 
-        Returns the finished operation and the record it wrote, or None if another runner took it (its start is
-        conditional, as a worker's). Raises ``DependencyUnavailable`` when it could not start (nothing ran): the
-        caller hands it to the worker (``Intake.enqueue``). If this process dies meanwhile, the lease expires and
-        the sweep recovers the release as it does for a lost worker."""
+        ``op`` was accepted ``running`` (``Intake.accept(enqueue=False)``), so nothing marks it running again; a
+        ``queued`` one is started conditionally, as a worker starts it. Returns the finished operation and the
+        record it wrote, or None if another runner took it. Raises ``DependencyUnavailable`` when it could not
+        start (nothing ran): the operation is put back to ``queued`` and the caller hands it to the worker
+        (``Intake.enqueue``). If this process dies meanwhile, the lease expires and the sweep recovers the release
+        as it does for a lost worker."""
         deadline = time.monotonic() + seconds - INLINE_RECORD_MARGIN_S
-        if op.status is not OperationStatus.QUEUED:
+        if op.status is OperationStatus.RUNNING and not _HERE.take(op.id):
+            return None  # accepted running elsewhere, or already run: never twice
+        if op.status not in (OperationStatus.QUEUED, OperationStatus.RUNNING):
             return None
         with kill_by(deadline):
-            return self._execute(op, spec, None, deadline)
+            try:
+                return self._execute(op, spec, None, deadline)
+            except DependencyUnavailable:
+                if op.status is OperationStatus.RUNNING:
+                    self.store.requeue_operation(op.id)
+                raise
 
     def _execute(
         self, op: Operation, spec: Spec, remaining_s: float | None, deadline: float | None = None
@@ -319,9 +371,10 @@ class Executor:
             raise  # nothing ran: let the queue retry
         except CharthouseError as exc:
             return self._finish(op, OperationStatus.FAILED, None, error=error_json(exc))
-        if not self.store.start_operation(op.id):
-            return None  # a concurrent delivery took it
-        op = replace(op, status=OperationStatus.RUNNING, started_at=now())
+        if op.status is OperationStatus.QUEUED:
+            if not self.store.start_operation(op.id):
+                return None  # a concurrent delivery took it
+            op = replace(op, status=OperationStatus.RUNNING, started_at=now())
         if isinstance(spec, ChartSpec):
             spec = spec.masked_by(self.service.added_masking(op.release.cluster, spec))
         try:

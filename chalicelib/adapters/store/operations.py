@@ -4,7 +4,8 @@ Every state change is a conditional write, so two workers (or a worker and the s
 
 * ``accept``: operation (absent) + lease (absent or expired) [+ idempotency key (absent or past its TTL)]
   [+ attachments], one transaction;
-* ``start_operation``: queued -> running; ``fail_operation``: queued or running -> failed;
+* ``start_operation``: queued -> running; ``requeue_operation``: running (not started anywhere) -> queued;
+  ``fail_operation``: queued or running -> failed;
 * ``finish_operation``: operation (queued or running) + lease deleted (ours, or gone) + release record, one
   transaction; ``release_lease``: deleted only if ours;
 * ``take_cfn_reply``: claimed once.
@@ -182,6 +183,22 @@ class Operations(Part):
                 keys.operation(op_id),
                 UpdateExpression="SET #s = :running, started_at = :t, updated_at = :t",
                 ConditionExpression="#s = :queued",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
+            )
+        except ClientError:
+            return False
+        return True
+
+    def requeue_operation(self, op_id: str) -> bool:
+        """running -> queued, for an operation accepted running to be run in a request that could not start it
+        (nothing ran): the worker then starts it as any queued one. False when it is not running any more."""
+        ts = codec.number(now())
+        try:
+            self.table.update(
+                keys.operation(op_id),
+                UpdateExpression="SET #s = :queued, updated_at = :t REMOVE started_at",
+                ConditionExpression="#s = :running",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
             )
