@@ -42,6 +42,7 @@ from chalicelib.domain.models import (
     ReleaseRecord,
     ReleaseRef,
     ReleaseTestSpec,
+    Revision,
     RollbackSpec,
     Spec,
     UninstallSpec,
@@ -256,6 +257,15 @@ def fits_inline(action: Action, spec: Spec, seconds: float) -> bool:
 
 
 @dataclass(frozen=True)
+class ReadBack:
+    """What a run read back from helm: the record to store and helm's revision history (None: not read), both
+    written with the outcome in one transaction."""
+
+    record: ReleaseRecord | None
+    history: list[Revision] | None = None
+
+
+@dataclass(frozen=True)
 class Finished:
     """An operation as a run ended it, and the release record the run wrote (None: it wrote none)."""
 
@@ -378,19 +388,23 @@ class Executor:
         if isinstance(spec, ChartSpec):
             spec = spec.masked_by(self.service.added_masking(op.release.cluster, spec))
         try:
-            result, record = self._run(op, spec, kubeconfig, deadline)
-            return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)
+            result, read = self._run(op, spec, kubeconfig, deadline)
+            return self._finish(op, OperationStatus.SUCCEEDED, read.record, result=result, read=read)
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
             # only a helm failure on a reachable cluster can have changed helm's state
             changed = isinstance(exc, HelmError) and not op.release.cluster_wide
-            record = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else None
-            return self._finish(op, OperationStatus.FAILED, record, error=error_json(exc))
+            read = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else ReadBack(None)
+            return self._finish(op, OperationStatus.FAILED, read.record, error=error_json(exc), read=read)
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
             error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}
-            record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig, deadline)
-            return self._finish(op, OperationStatus.FAILED, record, error=error)
+            read = (
+                ReadBack(None)
+                if op.release.cluster_wide
+                else self._snapshot_after_failure(op, spec, kubeconfig, deadline)
+            )
+            return self._finish(op, OperationStatus.FAILED, read.record, error=error, read=read)
 
     def _finish(
         self,
@@ -399,45 +413,60 @@ class Executor:
         record: ReleaseRecord | None,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        read: ReadBack | None = None,
     ) -> Finished:
         done = _ended(op, status, result=result, error=error)
-        won = self.store.finish_operation(done, record)  # the record is written either way
+        history = read.history if read is not None else None
+        won = self.store.finish_operation(done, record, history)  # the record and history are written either way
         self.announcer.ended(done.id, done if won else None, record)  # a verdict that won needs no read back
         return Finished(done, record)
 
     def _run(
         self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
-    ) -> tuple[dict[str, Any], ReleaseRecord | None]:
+    ) -> tuple[dict[str, Any], ReadBack]:
         if isinstance(spec, ReconcileSpec):
-            return self.reconcile(kubeconfig, op, spec), None
+            return self.reconcile(kubeconfig, op, spec), ReadBack(None)
         previous = self.store.get_release(op.release)
         released, extra = self._handlers[op.action](kubeconfig, op.release, spec)
-        record = _patiently(
-            lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released), deadline
+        read = _patiently(
+            lambda: self._read_back(kubeconfig, op, spec, previous, failed=False, released=released), deadline
         )
+        record = read.record
         result: dict[str, Any] = {
             "status": record.status.value if record else "uninstalled",
             "revision": record.revision if record else None,
             **extra,
         }
-        return result, record
+        return result, read
+
+    def _read_back(
+        self,
+        kubeconfig: str,
+        op: Operation,
+        spec: Spec,
+        previous: ReleaseRecord | None,
+        failed: bool,
+        released: dict[str, Any] | None = None,
+    ) -> ReadBack:
+        record, history = self.service.read_back(kubeconfig, op, spec, previous, failed, released)
+        return ReadBack(record, history)
 
     def _snapshot_after_failure(
         self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
-    ) -> ReleaseRecord | None:
+    ) -> ReadBack:
         """Best effort: record helm's state after a failure (a failed revision is history too)."""
         try:
             previous = self.store.get_release(op.release)
-            return _patiently(lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=True), deadline)
+            return _patiently(lambda: self._read_back(kubeconfig, op, spec, previous, failed=True), deadline)
         except Exception:  # noqa: BLE001 - the original error is what the caller needs to see
             log.info("operation %s: could not read helm's state after the failure", op.id)
-            return None
+            return ReadBack(None)
 
 
 READ_BACK_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # within WORKER_MARGIN_S
 
 
-def _patiently(read_back: Callable[[], ReleaseRecord | None], deadline: float | None = None) -> ReleaseRecord | None:
+def _patiently(read_back: Callable[[], ReadBack], deadline: float | None = None) -> ReadBack:
     """Read helm's state back after helm ran, retrying while the cluster is unreachable (its API server restarting):
     helm's change is made, and an operation recorded without it leaves the store unlike helm (python -m chaos).
     No pause goes past ``deadline`` (an operation run in a request must still answer in time)."""

@@ -425,7 +425,7 @@ def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, m
     from chalicelib.errors import ClusterUnreachable
 
     monkeypatch.setattr(operations.time, "sleep", lambda s: None)
-    real = world.service.snapshot
+    real = world.service.read_back
     calls = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -434,7 +434,7 @@ def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, m
             raise ClusterUnreachable("connection refused")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(world.service, "snapshot", flaky)
+    monkeypatch.setattr(world.service, "read_back", flaky)
     world.install()
     done = world.run_next()
     assert done is not None and done.status is OperationStatus.SUCCEEDED, done
