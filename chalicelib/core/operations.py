@@ -161,7 +161,7 @@ class Intake:
             return prior
         if not enqueue:
             _HERE.add(op.id)
-            log.info("accepted %s %s for %s, running in this request", op.id, action.value, ref.key)
+            log.info("accepted %s %s for %s, to run in this request", op.id, action.value, ref.key)
             return op
         self.enqueue(op, spec)
         log.info("accepted %s %s for %s", op.id, action.value, ref.key)
