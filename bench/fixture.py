@@ -41,9 +41,8 @@ class Bench:
 
 
 def dead(stack: Stack) -> list[str]:
-    """Components of the stack that exited (the emulated AWS server is not among ``Stack.dead``'s children)."""
-    server = stack.aws._server  # noqa: SLF001 - devstack offers no public probe of it
-    return stack.dead() + (["aws (moto)"] if server is None or server.poll() is not None else [])
+    """Components of the stack that exited (the emulated AWS servers are not among ``Stack.dead``'s children)."""
+    return stack.dead() + stack.aws.dead()
 
 
 @contextmanager

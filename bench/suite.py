@@ -30,12 +30,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, fixture, overhead, scale, throughput, workerlog
+from bench import coldstart, cost, fixture, fleet, overhead, scale, throughput, workerlog
 from bench.bench_releases import HELMS, log
 from bench.machine import describe, other_load
 from devstack.stack import ROOT
 
-PHASES = ("coldstart", "overhead", "scale", "throughput", "cost")
+PHASES = ("coldstart", "overhead", "scale", "throughput", "fleet", "cost")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Options:
     import_runs: int
     manifest_kb: int
     keep: bool
+    fleet_ops: int = 100
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -78,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--import-runs", type=int, help="fresh interpreters per import path (default 7; quick 2)")
     p.add_argument("--manifest-kb", type=int, default=60, help="rendered size of the benchmark chart (default 60)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (stack logs)")
+    p.add_argument("--fleet-large", action="store_true", help="the fleet phase with 1,000 installs (default 100)")
+    p.add_argument("--fleet-ops", type=int, help="installs of the fleet phase (default 100; quick 30)")
     a = p.parse_args(argv)
     q = a.quick
 
@@ -106,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         import_runs=max(1, pick(a.import_runs, 7, 2)),
         manifest_kb=max(1, a.manifest_kb),
         keep=a.keep,
+        fleet_ops=max(1, 1000 if a.fleet_large else pick(a.fleet_ops, 100, 30)),
     )
 
 
@@ -154,7 +158,7 @@ def run_scale(opts: Options, state: Path) -> dict[str, Any]:
             b.helm,
             b.chart_url,
             b.files,
-            b.stack.aws.endpoint,
+            b.stack.aws.dynamo.endpoint,
             "charthouse",
             list(opts.levels),
             opts.samples,
@@ -178,9 +182,10 @@ def render(results: dict[str, Any], md: bool = False) -> str:
         "overhead": overhead.render,
         "scale": scale.render,
         "throughput": throughput.render,
+        "fleet": fleet.render,
         "cost": cost.render,
     }
-    for name in ("overhead", "scale", "coldstart", "throughput", "cost"):
+    for name in ("overhead", "scale", "coldstart", "throughput", "fleet", "cost"):
         if name in results:
             try:
                 out.append(renderers[name](results[name], md))
@@ -229,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         "overhead": lambda: run_overhead(opts, tmp / f"overhead-{next(attempt)}"),
         "scale": lambda: run_scale(opts, tmp / f"scale-{next(attempt)}"),
         "cost": lambda: run_cost(opts, tmp / f"cost-{next(attempt)}"),
+        "fleet": lambda: fleet.measure(
+            tmp / f"fleet-{next(attempt)}", binary, opts.helm, opts.workers, opts.fleet_ops, opts.manifest_kb
+        ),
         "throughput": lambda: throughput.measure(
             tmp / f"throughput-{next(attempt)}",
             binary,

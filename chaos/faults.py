@@ -67,17 +67,19 @@ def restart_stack(stack: StackProcess, rng: random.Random, ledger: Ledger) -> st
 
 
 def freeze_aws(stack: StackProcess, rng: random.Random, ledger: Ledger) -> str:
-    """SIGSTOP the AWS emulator for a few seconds."""
+    """SIGSTOP the AWS emulator and DynamoDB Local for a few seconds."""
     pids = stack.pids_of("aws")
     if not pids:
         return "no emulator"
     seconds = rng.uniform(2, 6)
-    _signal(pids[0], signal.SIGSTOP)
+    for pid in pids:
+        _signal(pid, signal.SIGSTOP)
     try:
         time.sleep(seconds)
     finally:
-        _signal(pids[0], signal.SIGCONT)
-    return f"emulator frozen {seconds:.1f} s"
+        for pid in pids:
+            _signal(pid, signal.SIGCONT)
+    return f"emulator and DynamoDB Local frozen {seconds:.1f} s"
 
 
 def restart_apiserver(stack: StackProcess, rng: random.Random, ledger: Ledger) -> str:

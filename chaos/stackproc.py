@@ -120,7 +120,8 @@ class StackProcess:
         return out
 
     def pids_of(self, what: str) -> list[int]:
-        """Pids of the stack's processes: ``worker``, ``helm``, ``aws`` (the emulator), ``kube-apiserver``."""
+        """Pids of the stack's processes: ``worker``, ``helm``, ``aws`` (the emulator and DynamoDB Local),
+        ``kube-apiserver``."""
         found = []
         for pid, argv in self.processes().items():
             if not argv:
@@ -131,7 +132,9 @@ class StackProcess:
                 case "helm":
                     hit = argv[0] == str(HELM) and len(argv) > 1 and argv[1] != "package"
                 case "aws":
-                    hit = argv[1:3] == ["-m", "devstack.moto_server"]
+                    hit = argv[1:3] == ["-m", "devstack.moto_server"] or any(
+                        a.endswith("DynamoDBLocal.jar") for a in argv
+                    )
                 case _:
                     hit = Path(argv[0]).name == what
             if hit:

@@ -1,10 +1,12 @@
-"""Emulated AWS for the local stack: a moto server on loopback (its own process, so every stack and every
-in-process ``mock_aws`` test keeps its own state), the table and queue, and a disk snapshot.
+"""Emulated AWS for the local stack: AWS's DynamoDB Local for the table (``devstack.dynamodb``) and a moto server
+on loopback for SQS, S3, Secrets Manager and EventBridge (their own processes, so every stack and every in-process
+``mock_aws`` test keeps its own state), the table and queue, and a disk snapshot.
 
-moto keeps state in memory only, so the stack saves the table and the secrets to a 0600 JSON file (periodically
-and on shutdown) and loads it on the next start: clusters, releases and history survive a restart. Messages in
-flight do not: operations that were still queued or running are recovered when the stack's scheduler starts
-(``Recovery.interrupted``: ended ``failed`` with code ``Interrupted``, their releases unlocked as a lost worker's).
+moto keeps state in memory only, so the stack saves the secrets (and the table, when DynamoDB Local runs in memory)
+to a 0600 JSON file, periodically and on shutdown, and loads it on the next start; a table on disk (``-dbPath``)
+keeps itself. Clusters, releases and history survive a restart. Messages in flight do not: operations that were
+still queued or running are recovered when the stack's scheduler starts (``Recovery.interrupted``: ended ``failed``
+with code ``Interrupted``, their releases unlocked as a lost worker's).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.store import table_definition
 from chalicelib.config import QUEUE_NAME
+
+from .dynamodb import LocalDynamo
 
 log = logging.getLogger(__name__)
 REGION = "us-east-1"
@@ -45,19 +49,22 @@ QUEUE_ATTRIBUTES = {"FifoQueue": "true", "VisibilityTimeout": "960", "ContentBas
 
 
 class LocalAws:
-    """A moto server on 127.0.0.1:``port`` with Charthouse's table, queue and a snapshot file."""
+    """A moto server on 127.0.0.1:``port`` and DynamoDB Local (``dynamo``) with Charthouse's table, queue and a
+    snapshot file."""
 
     def __init__(
         self,
         port: int,
         snapshot: Path,
         log: Path,
+        dynamo: LocalDynamo,
         table: str = "charthouse",
         secret_prefix: str = "charthouse/",
         bucket: str = "charthouse-charts",
     ) -> None:
         self.port = port
         self.log = log
+        self.dynamo = dynamo
         self.endpoint = f"http://127.0.0.1:{port}"
         self.snapshot = snapshot
         self.table = table
@@ -68,17 +75,33 @@ class LocalAws:
         self.events_queue = "charthouse-events-local"  # a rule copies every event on the bus here
         self._server: subprocess.Popen[bytes] | None = None
 
+    def endpoint_of(self, service: str) -> str:
+        return self.dynamo.endpoint if service == "dynamodb" else self.endpoint
+
     def resource(self, service: ResourceService) -> Any:
-        return boto3.resource(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
+        config = Config(retries={"max_attempts": 1})
+        return boto3.resource(service, endpoint_url=self.endpoint_of(service), config=config, **CREDS)
 
     def client(self, service: Service) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, config=Config(retries={"max_attempts": 1}), **CREDS)
+        config = Config(retries={"max_attempts": 1})
+        return boto3.client(service, endpoint_url=self.endpoint_of(service), config=config, **CREDS)
+
+    def dead(self) -> list[str]:
+        """The emulator's processes that exited (or never started)."""
+        gone = [] if self._server is not None and self._server.poll() is None else ["aws (moto)"]
+        return gone + ([] if self.dynamo.running() else ["DynamoDB Local"])
+
+    @property
+    def keeps_table(self) -> bool:
+        """DynamoDB Local keeps the table on disk itself (else the snapshot file holds its items)."""
+        return self.dynamo.data_dir is not None
 
     @property
     def pid(self) -> int | None:
         return self._server.pid if self._server is not None else None
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 60) -> None:
+        self.dynamo.start(timeout)
         with open(self.log, "ab") as out:
             self._server = subprocess.Popen(
                 [sys.executable, "-m", "devstack.moto_server", str(self.port)],
@@ -91,19 +114,20 @@ class LocalAws:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                ddb = self.client("dynamodb")
-                tables = ddb.list_tables()["TableNames"]
+                self.client("sqs").list_queues()
                 break
             except (BotoCoreError, ClientError):
                 if self._server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the AWS emulator did not start; see {self.log}") from None
                 time.sleep(0.2)
-        if self.table not in tables:
+        ddb = self.client("dynamodb")
+        created = self.table not in ddb.list_tables()["TableNames"]
+        if created:
             ddb.create_table(**table_definition(self.table))
         self.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes=QUEUE_ATTRIBUTES)
         self._event_bus()
         self.client("s3").create_bucket(Bucket=self.bucket)
-        self.load()
+        self.load(items=created)  # a table kept on disk has its items already (a snapshot's are older)
 
     def _event_bus(self) -> None:
         """The EventBridge bus of state-change events, with a rule that copies every Charthouse event to the queue
@@ -119,24 +143,26 @@ class LocalAws:
         events.put_targets(Rule="charthouse-all", EventBusName=self.event_bus, Targets=[{"Id": "queue", "Arn": arn}])
 
     def stop(self) -> None:
-        if self._server is None:
-            return
         try:
-            if self._server.poll() is None:
+            if self._server is not None and self._server.poll() is None and self.dynamo.pid is not None:
                 self.save()
         finally:
-            self._server.kill()  # its state is saved (or the save failed, and a clean exit would not help): no wait
-            self._server.wait()
-            self._server = None
+            if self._server is not None:
+                self._server.kill()  # its state is saved (or the save failed, and a clean exit would not help)
+                self._server.wait()
+                self._server = None
+            self.dynamo.stop()
 
     # ------------------------------------------------------------ snapshot
 
     def save(self) -> None:
-        """Write table items and secrets to the snapshot file (0600), atomically."""
+        """Write the secrets (and the table's items, when DynamoDB Local does not keep them on disk) to the snapshot
+        file (0600), atomically."""
         ddb, sm = self.client("dynamodb"), self.client("secretsmanager")
         items: list[dict[str, Any]] = []
-        for page in ddb.get_paginator("scan").paginate(TableName=self.table):
-            items += page["Items"]
+        if not self.keeps_table:
+            for page in ddb.get_paginator("scan").paginate(TableName=self.table):
+                items += page["Items"]
         secrets = []
         for page in sm.get_paginator("list_secrets").paginate():
             for entry in page["SecretList"]:
@@ -173,15 +199,18 @@ class LocalAws:
         for path in self.bucket_dir.rglob("*.tgz") if self.bucket_dir.exists() else []:
             s3.put_object(Bucket=self.bucket, Key=str(path.relative_to(self.bucket_dir)), Body=path.read_bytes())
 
-    def load(self) -> None:
+    def load(self, items: bool = True) -> None:
+        """Load the snapshot file: its secrets and charts, and its table items when ``items`` (a new table: in
+        memory, or on disk for the first time after a snapshot of the moto-only stack)."""
         if not self.snapshot.exists():
             return
         data = json.loads(self.snapshot.read_text())
         ddb, sm = self.client("dynamodb"), self.client("secretsmanager")
-        for start in range(0, len(data["items"]), 25):
-            chunk = data["items"][start : start + 25]
+        rows = data["items"] if items else []
+        for start in range(0, len(rows), 25):
+            chunk = rows[start : start + 25]
             ddb.batch_write_item(RequestItems={self.table: [{"PutRequest": {"Item": i}} for i in chunk]})
         for secret in data["secrets"]:
             sm.create_secret(Name=secret["name"], SecretString=secret["value"])
         self._load_bucket()
-        log.info("restored %d items and %d secrets", len(data["items"]), len(data["secrets"]))
+        log.info("restored %d items and %d secrets", len(rows), len(data["secrets"]))

@@ -1,9 +1,13 @@
-"""The AWS emulator process: moto's WSGI application, served one request at a time.
+"""The AWS emulator process for SQS, S3, Secrets Manager and EventBridge: moto's WSGI application on threads.
 
-moto's DynamoDB copies a table before each transaction and puts the copy back when the transaction is cancelled
-(every 409 ReleaseLocked is one), so with concurrent requests it can undo other writers' items. Real DynamoDB
-does not; serialising requests makes the emulator behave like it. Workers therefore poll the queue without long
-polling (a long poll would hold the lock).
+DynamoDB is not served here but by AWS's DynamoDB Local (``devstack.dynamodb``): moto's DynamoDB restores a copy
+of the table when a transaction is cancelled, which under concurrency undoes other writers' items, so requests had
+to be served one at a time. Nothing here needs that any more, and the workers long-poll the queue.
+
+moto's own long poll of a FIFO queue spins while a message is visible but its group is in flight, and it reads the
+groups in flight once per poll, so a group's next message waited for the poll's end. ``long_poll`` replaces it:
+each attempt is moto's own immediate receive, made under the queue's lock (two pollers never take one message), and
+between attempts the poller sleeps on the queue's condition, which a new message or a deletion wakes.
 
     python -m devstack.moto_server PORT
 """
@@ -13,32 +17,55 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterable
+import time
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sqs import models as sqs
 from werkzeug.serving import run_simple
 
-Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+RECHECK_S = 1.0  # a message whose visibility timeout ends becomes receivable without a wake-up: look again
 
 
-def serialised(app: Wsgi) -> Wsgi:
-    lock = threading.Lock()
+def long_poll() -> None:
+    """Patch moto's SQS backend as the module's docstring says (moto 5.2, requirements-dev.txt)."""
+    receive = sqs.SQSBackend.receive_message
+    delete = sqs.Queue.delete_message
 
-    def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        with lock:
-            return list(app(environ, start_response))  # read the whole body inside the lock
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        with queue._messages_lock:  # noqa: SLF001 - moto's condition, notified when a message is added
+            while True:
+                got: list[Any] = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+                left = deadline - time.monotonic()
+                if got or left <= 0:
+                    return got
+                queue._messages_lock.wait(min(left, RECHECK_S))  # noqa: SLF001
 
-    return call
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete(self, receipt_handle)
+            self._messages_lock.notify_all()  # the next message of its group may be received now
+
+    sqs.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    sqs.Queue.delete_message = delete_message  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:
     port = int(argv[1])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    long_poll()
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple("127.0.0.1", port, serialised(app), threaded=True)
+    run_simple("127.0.0.1", port, app, threaded=True)
     return 0
 
 

@@ -30,6 +30,7 @@ from chalicelib.errors import NotFound
 
 from .aws import LocalAws
 from .charts import ChartServer
+from .dynamodb import LocalDynamo
 from .gitserver import GitServer
 from .kube import KubePorts, KubeStartError, LocalKube, free_port_numbers
 from .lifecycle import StackBusy, StateLock, adopt_orphans, kill_tree, orphans, reap
@@ -49,7 +50,9 @@ class StackConfig:
     state_dir: Path
     stage: str = "local"
     api_port: int = 8000
-    aws_port: int = 4566
+    aws_port: int = 4566  # moto: SQS, S3, Secrets Manager, EventBridge
+    dynamodb_port: int = 4567  # DynamoDB Local (AWS_ENDPOINT_URL_DYNAMODB)
+    store_in_memory: bool = False  # DynamoDB Local in memory (the tests' stacks) or on disk under the state dir
     kube_ports: KubePorts = field(default_factory=KubePorts)
     helm_binary: Path = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
     workers: int = 2
@@ -67,12 +70,14 @@ class StackConfig:
     @classmethod
     def isolated(cls, state_dir: Path, helm_binary: Path, **overrides: Any) -> StackConfig:
         """A stack on free loopback ports with the ``test`` stage, beside any other (tests, benchmarks)."""
-        api, aws, charts, etcd, peer, kube, repo, registry, git = free_port_numbers(9)
+        api, aws, dynamodb, charts, etcd, peer, kube, repo, registry, git = free_port_numbers(10)
+        overrides.setdefault("store_in_memory", True)  # a test's stack: its snapshot keeps the table across restarts
         return cls(
             state_dir=state_dir,
             stage="test",
             api_port=api,
             aws_port=aws,
+            dynamodb_port=dynamodb,
             kube_ports=KubePorts(etcd, peer, kube),
             helm_binary=helm_binary,
             charts_port=charts,
@@ -84,7 +89,7 @@ class StackConfig:
 
 
 # the ports of an isolated stack kept in <state-dir>/ports.json besides the cluster's (every server it starts)
-ISOLATED_PORTS = ("api_port", "aws_port", "charts_port", "repo_port", "registry_port", "git_port")
+ISOLATED_PORTS = ("api_port", "aws_port", "dynamodb_port", "charts_port", "repo_port", "registry_port", "git_port")
 
 
 def free_port() -> int:
@@ -96,7 +101,9 @@ class Stack:
         self.cfg = cfg
         self.logs = cfg.state_dir / "logs"
         self.kube = LocalKube(cfg.state_dir / "kube", cfg.kube_ports, self.logs)
-        self.aws = LocalAws(cfg.aws_port, cfg.state_dir / "aws-state.json", self.logs / "aws.log")
+        dynamo_dir = None if cfg.store_in_memory else cfg.state_dir / "dynamodb"
+        dynamo = LocalDynamo(cfg.dynamodb_port, dynamo_dir, self.logs / "dynamodb.log")
+        self.aws = LocalAws(cfg.aws_port, cfg.state_dir / "aws-state.json", self.logs / "aws.log", dynamo)
         self._procs: list[subprocess.Popen[bytes]] = []
         self._names: list[str] = []
         self._stop_snapshots = threading.Event()
@@ -126,6 +133,7 @@ class Stack:
         return {
             **os.environ,
             "AWS_ENDPOINT_URL": self.aws.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.aws.dynamo.endpoint,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -166,7 +174,11 @@ class Stack:
                 self.example_charts[chart.name] = self.charts.package(chart)
             self._start_chart_servers()
             self._start_git_server()
-            log.info("starting emulated AWS (moto) on %s", self.aws.endpoint)
+            log.info(
+                "starting DynamoDB Local on %s and emulated AWS (moto) on %s",
+                self.aws.dynamo.endpoint,
+                self.aws.endpoint,
+            )
             self.aws.start()
             log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
             chalice = str(Path(sys.executable).parent / "chalice")
@@ -251,7 +263,7 @@ class Stack:
 
     def _own_pids(self) -> set[int]:
         own = {p.pid for p in self._procs} | set(self.kube.pids)
-        for server in (self.aws.pid, self.registry.pid if self.registry else None):
+        for server in (self.aws.pid, self.aws.dynamo.pid, self.registry.pid if self.registry else None):
             if server is not None:
                 own.add(server)
         return own
@@ -560,7 +572,7 @@ def config_of(args: argparse.Namespace) -> StackConfig:
     """The stack ``args`` ask for. Isolated ports are picked once per state dir, so a restart finds its cluster
     registration, kubeconfig and chart URLs where they were."""
     state: Path = args.state_dir.absolute()
-    overrides: dict[str, Any] = {"workers": args.workers}
+    overrides: dict[str, Any] = {"workers": args.workers, "store_in_memory": False}  # the table kept under state
     if args.sweep_every is not None:
         overrides["sweep_every_s"] = args.sweep_every
     if args.lease_grace is not None:

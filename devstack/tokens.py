@@ -16,7 +16,7 @@ from .aws import CREDS
 USAGE = "usage: python -m devstack token create NAME | delete NAME | list   (the stack of `make run` must be running)"
 
 
-def main(argv: list[str], port: int = 4566) -> int:
+def main(argv: list[str], port: int = 4567) -> int:  # DynamoDB Local of `make run` (StackConfig.dynamodb_port)
     dynamodb = boto3.resource("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **CREDS)
     tokens = Tokens(Store(dynamodb, "charthouse"))
     try:

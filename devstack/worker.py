@@ -22,6 +22,7 @@ from chalicelib.config import QUEUE_NAME
 
 log = logging.getLogger("devstack.worker")
 _running = True
+_busy = False  # handling a message: a stop waits for it (up to the stack's grace); idle, a stop ends the long poll
 
 
 class LocalContext:
@@ -37,7 +38,7 @@ class LocalContext:
 
 
 WORKER_TIMEOUT_S = 900  # as the deployed worker function (.chalice/config.json)
-POLL_IDLE_S = 0.1
+LONG_POLL_S = 20  # SQS's longest wait, as Lambda's event source mapping polls
 
 
 def sqs_event(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -58,9 +59,15 @@ def sqs_event(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
+class _Stopped(BaseException):
+    """Raised by the stop signal's handler in an idle worker, out of a long poll (botocore catches Exception)."""
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     global _running
     _running = False
+    if not _busy:
+        raise _Stopped
 
 
 def main() -> int:
@@ -74,24 +81,35 @@ def main() -> int:
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    log.info("polling %s", QUEUE_NAME)
+    log.info("long-polling %s", QUEUE_NAME)
+    try:
+        poll(sqs, url, arn, execute_operations)
+    except _Stopped:
+        pass
+    return 0
+
+
+def poll(sqs: Any, url: str, arn: str, handler: Any) -> None:
+    global _busy
     while _running:
         try:
-            # no long polling: the emulator serves one request at a time (see devstack/moto_server.py)
-            resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0, AttributeNames=["All"])
+            resp = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=LONG_POLL_S, AttributeNames=["All"]
+            )
         except Exception:  # noqa: BLE001 - the emulator restarting: try again
             time.sleep(1)
             continue
-        if not resp.get("Messages"):
-            time.sleep(POLL_IDLE_S)
-        for message in resp.get("Messages", []):
-            try:
-                execute_operations(sqs_event(message, arn), LocalContext(WORKER_TIMEOUT_S))
-            except Exception:  # noqa: BLE001 - as in Lambda: the message stays and is redelivered later
-                log.exception("handler failed; the message will be redelivered")
-                continue
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return 0
+        _busy = True
+        try:
+            for message in resp.get("Messages", []):
+                try:
+                    handler(sqs_event(message, arn), LocalContext(WORKER_TIMEOUT_S))
+                except Exception:  # noqa: BLE001 - as in Lambda: the message stays and is redelivered later
+                    log.exception("handler failed; the message will be redelivered")
+                    continue
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        finally:
+            _busy = False
 
 
 if __name__ == "__main__":

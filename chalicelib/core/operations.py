@@ -8,15 +8,19 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
          queued -> running (conditional: a redelivered message finds it running or done and does nothing), helm,
          then ``service.snapshot`` reads helm's state back and one transaction records the outcome and frees the
          lease. Every error, expected or not, ends the operation ``failed`` with a reason.
-here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``): accepted without a message and
-         run by ``Executor.execute_here`` in the API function, under the same lease, recorded the same way; helm
-         is stopped in time to answer. Could not start (Secrets Manager down): the message is sent after all.
+here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``): accepted already ``running``
+         (operation + lease + key, one transaction: no separate running mark), without a message, and run by
+         ``Executor.execute_here`` in the API function under the same lease, recorded the same way; helm is
+         stopped in time to answer. Could not start (Secrets Manager down): put back to ``queued`` and the message
+         is sent after all.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -39,6 +43,7 @@ from chalicelib.domain.models import (
     ReleaseRecord,
     ReleaseRef,
     ReleaseTestSpec,
+    Revision,
     RollbackSpec,
     Spec,
     UninstallSpec,
@@ -111,6 +116,12 @@ class Intake:
         self.lease_grace_s = lease_grace_s
         self.announcer = announcer
 
+    def runs_here(self, op: Operation) -> bool:
+        """Whether ``op`` is one accepted in this container with ``enqueue=False`` (already ``running``) and not
+        yet run: the caller runs it with ``Executor.execute_here``. False for an earlier request's operation
+        answered for a replayed key."""
+        return op.status is OperationStatus.RUNNING and _HERE.holds(op.id)
+
     def replay(self, idem: Idempotency | None) -> Operation | None:
         """The operation an earlier request with this key created; 422 if that request was a different one."""
         if idem is None:
@@ -133,8 +144,11 @@ class Intake:
         enqueue: bool = True,
     ) -> Operation:
         """A new queued operation holding the release's lease (or, for a replayed Idempotency-Key, the earlier
-        one). ``enqueue=False`` leaves it for the caller to run (``Executor.execute_here``) or ``enqueue``."""
+        one). ``enqueue=False`` accepts it already ``running`` for the caller to run (``Executor.execute_here``;
+        ``runs_here`` tells it from a replay) in the same transaction: no separate running mark."""
         op = Operation.new(action, ref, spec_summary(spec), tuple(str(a["sk"]) for a in attachments))
+        if not enqueue:
+            op = replace(op, status=OperationStatus.RUNNING, started_at=op.created_at)
         message = Message(op.id, action, spec)
         message.to_body()  # size check before anything is written
         try:
@@ -147,6 +161,7 @@ class Intake:
                 raise Conflict("a request with this Idempotency-Key is being accepted right now; retry") from exc
             return prior
         if not enqueue:
+            _HERE.add(op.id)
             log.info("accepted %s %s for %s, to run in this request", op.id, action.value, ref.key)
             return op
         self.enqueue(op, spec)
@@ -200,6 +215,35 @@ class Intake:
         )
 
 
+class _Claims:
+    """Ids of the operations this container accepted ``running`` to run itself (``Intake.accept(enqueue=False)``),
+    each taken once by ``Executor.execute_here``; the newest ``LIMIT`` kept (one not run is recovered by the sweep
+    when its lease expires)."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, op_id: str) -> None:
+        with self._lock:
+            self._ids[op_id] = None
+            while len(self._ids) > self.LIMIT:
+                self._ids.popitem(last=False)
+
+    def holds(self, op_id: str) -> bool:
+        with self._lock:
+            return op_id in self._ids
+
+    def take(self, op_id: str) -> bool:
+        with self._lock:
+            return self._ids.pop(op_id, 0) is None
+
+
+_HERE = _Claims()
+
+
 # Prefer: wait=N runs an operation in the request itself when helm's own timeout leaves time to stop helm (if it
 # hangs past that timeout) and to record the outcome before the answer is due; otherwise it goes to the worker.
 INLINE_ACTIONS = frozenset({Action.INSTALL, Action.UPGRADE, Action.ROLLBACK, Action.UNINSTALL, Action.TEST})
@@ -211,6 +255,15 @@ def fits_inline(action: Action, spec: Spec, seconds: float) -> bool:
     """Whether an operation can run inside a request that must answer within ``seconds``: one of
     ``INLINE_ACTIONS`` whose helm timeout, plus the margins, fits."""
     return action in INLINE_ACTIONS and spec.timeout_s + INLINE_KILL_MARGIN_S + INLINE_RECORD_MARGIN_S <= seconds
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What a run read back from helm: the record to store and helm's revision history (None: not read), both
+    written with the outcome in one transaction."""
+
+    record: ReleaseRecord | None
+    history: list[Revision] | None = None
 
 
 @dataclass(frozen=True)
@@ -301,15 +354,24 @@ class Executor:
         it. No helm process outlives ``seconds`` less ``INLINE_RECORD_MARGIN_S`` (kept to record the outcome), so
         the caller can answer in time; ``fits_inline`` says whether the operation's own helm timeout fits.
 
-        Returns the finished operation and the record it wrote, or None if another runner took it (its start is
-        conditional, as a worker's). Raises ``DependencyUnavailable`` when it could not start (nothing ran): the
-        caller hands it to the worker (``Intake.enqueue``). If this process dies meanwhile, the lease expires and
-        the sweep recovers the release as it does for a lost worker."""
+        ``op`` was accepted ``running`` (``Intake.accept(enqueue=False)``), so nothing marks it running again; a
+        ``queued`` one is started conditionally, as a worker starts it. Returns the finished operation and the
+        record it wrote, or None if another runner took it. Raises ``DependencyUnavailable`` when it could not
+        start (nothing ran): the operation is put back to ``queued`` and the caller hands it to the worker
+        (``Intake.enqueue``). If this process dies meanwhile, the lease expires and the sweep recovers the release
+        as it does for a lost worker."""
         deadline = time.monotonic() + seconds - INLINE_RECORD_MARGIN_S
-        if op.status is not OperationStatus.QUEUED:
+        if op.status is OperationStatus.RUNNING and not _HERE.take(op.id):
+            return None  # accepted running elsewhere, or already run: never twice
+        if op.status not in (OperationStatus.QUEUED, OperationStatus.RUNNING):
             return None
         with kill_by(deadline):
-            return self._execute(op, spec, None, deadline)
+            try:
+                return self._execute(op, spec, None, deadline)
+            except DependencyUnavailable:
+                if op.status is OperationStatus.RUNNING:
+                    self.store.requeue_operation(op.id)
+                raise
 
     def _execute(
         self, op: Operation, spec: Spec, remaining_s: float | None, deadline: float | None = None
@@ -328,28 +390,33 @@ class Executor:
             raise  # nothing ran: let the queue retry
         except CharthouseError as exc:
             return self._finish(op, OperationStatus.FAILED, None, error=error_json(exc))
-        if not self.store.start_operation(op.id):
-            return None  # a concurrent delivery took it
-        op = replace(op, status=OperationStatus.RUNNING, started_at=now())
+        if op.status is OperationStatus.QUEUED:
+            if not self.store.start_operation(op.id):
+                return None  # a concurrent delivery took it
+            op = replace(op, status=OperationStatus.RUNNING, started_at=now())
         if isinstance(spec, ChartSpec):
             spec = spec.masked_by(self.service.added_masking(op.release.cluster, spec))
         watch = self.watcher.start(op, spec, kubeconfig)
         try:
             with watch:
-                result, record = self._run(op, spec, kubeconfig, deadline)
-            return self._finish(op, OperationStatus.SUCCEEDED, record, result=result)
+                result, read = self._run(op, spec, kubeconfig, deadline)
+            return self._finish(op, OperationStatus.SUCCEEDED, read.record, result=result, read=read)
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
             error = watch.explain(exc, error_json(exc), deadline)  # + details.diagnosis for a helm failure
             # only a helm failure on a reachable cluster can have changed helm's state
             changed = isinstance(exc, HelmError) and not op.release.cluster_wide
-            record = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else None
-            return self._finish(op, OperationStatus.FAILED, record, error=error)
+            read = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else ReadBack(None)
+            return self._finish(op, OperationStatus.FAILED, read.record, error=error, read=read)
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
             error = {"code": "InternalError", "message": "the worker failed unexpectedly", "details": {}}
-            record = None if op.release.cluster_wide else self._snapshot_after_failure(op, spec, kubeconfig, deadline)
-            return self._finish(op, OperationStatus.FAILED, record, error=error)
+            read = (
+                ReadBack(None)
+                if op.release.cluster_wide
+                else self._snapshot_after_failure(op, spec, kubeconfig, deadline)
+            )
+            return self._finish(op, OperationStatus.FAILED, read.record, error=error, read=read)
 
     def _finish(
         self,
@@ -358,45 +425,60 @@ class Executor:
         record: ReleaseRecord | None,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        read: ReadBack | None = None,
     ) -> Finished:
         done = _ended(op, status, result=result, error=error)
-        won = self.store.finish_operation(done, record)  # the record is written either way
+        history = read.history if read is not None else None
+        won = self.store.finish_operation(done, record, history)  # the record and history are written either way
         self.announcer.ended(done.id, done if won else None, record)  # a verdict that won needs no read back
         return Finished(done, record)
 
     def _run(
         self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
-    ) -> tuple[dict[str, Any], ReleaseRecord | None]:
+    ) -> tuple[dict[str, Any], ReadBack]:
         if isinstance(spec, ReconcileSpec):
-            return self.reconcile(kubeconfig, op, spec), None
+            return self.reconcile(kubeconfig, op, spec), ReadBack(None)
         previous = self.store.get_release(op.release)
         released, extra = self._handlers[op.action](kubeconfig, op.release, spec)
-        record = _patiently(
-            lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=False, released=released), deadline
+        read = _patiently(
+            lambda: self._read_back(kubeconfig, op, spec, previous, failed=False, released=released), deadline
         )
+        record = read.record
         result: dict[str, Any] = {
             "status": record.status.value if record else "uninstalled",
             "revision": record.revision if record else None,
             **extra,
         }
-        return result, record
+        return result, read
+
+    def _read_back(
+        self,
+        kubeconfig: str,
+        op: Operation,
+        spec: Spec,
+        previous: ReleaseRecord | None,
+        failed: bool,
+        released: dict[str, Any] | None = None,
+    ) -> ReadBack:
+        record, history = self.service.read_back(kubeconfig, op, spec, previous, failed, released)
+        return ReadBack(record, history)
 
     def _snapshot_after_failure(
         self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
-    ) -> ReleaseRecord | None:
+    ) -> ReadBack:
         """Best effort: record helm's state after a failure (a failed revision is history too)."""
         try:
             previous = self.store.get_release(op.release)
-            return _patiently(lambda: self.service.snapshot(kubeconfig, op, spec, previous, failed=True), deadline)
+            return _patiently(lambda: self._read_back(kubeconfig, op, spec, previous, failed=True), deadline)
         except Exception:  # noqa: BLE001 - the original error is what the caller needs to see
             log.info("operation %s: could not read helm's state after the failure", op.id)
-            return None
+            return ReadBack(None)
 
 
 READ_BACK_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # within WORKER_MARGIN_S
 
 
-def _patiently(read_back: Callable[[], ReleaseRecord | None], deadline: float | None = None) -> ReleaseRecord | None:
+def _patiently(read_back: Callable[[], ReadBack], deadline: float | None = None) -> ReadBack:
     """Read helm's state back after helm ran, retrying while the cluster is unreachable (its API server restarting):
     helm's change is made, and an operation recorded without it leaves the store unlike helm (python -m chaos).
     No pause goes past ``deadline`` (an operation run in a request must still answer in time)."""

@@ -46,7 +46,6 @@ from chalicelib.domain.models import (
     NameRequest,
     Operation,
     OperationQuery,
-    OperationStatus,
     ReleaseRecord,
     ReleaseRef,
     ReleaseTestSpec,
@@ -278,7 +277,7 @@ class Releases:
         (``Executor.execute_here``). If it cannot start here (Secrets Manager unavailable) it goes to the worker
         after all; a replayed twin's operation is only waited for."""
         op = self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments, enqueue=False)
-        if op.status is not OperationStatus.QUEUED:
+        if not self.intake.runs_here(op):  # a replayed twin's operation: only waited for
             return Outcome(ref, op)
         try:
             done = self.executor.execute_here(op, spec, seconds)

@@ -5,6 +5,7 @@ No chalice and no subprocess here: helm, the store and the queue are injected.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import logging
 import re
@@ -337,8 +338,24 @@ class ReleaseService:
         failed: bool,
         released: dict[str, Any] | None = None,
     ) -> ReleaseRecord | None:
-        """Read helm's view of the release and turn it into the stored record and revisions: from helm's release
-        Secrets in one API call, or through helm when they cannot be read (``_read_back``).
+        """``read_back``, and the revision history written at once (``Store.sync_revisions``): for callers that
+        do not write it with the operation's outcome (the reconcile)."""
+        record, history = self.read_back(kubeconfig, op, spec, previous, failed, released)
+        self.store.sync_revisions(op.release, history)
+        return record
+
+    def read_back(
+        self,
+        kubeconfig: str,
+        op: Operation,
+        spec: Spec,
+        previous: ReleaseRecord | None,
+        failed: bool,
+        released: dict[str, Any] | None = None,
+    ) -> tuple[ReleaseRecord | None, builtins.list[Revision]]:
+        """Read helm's view of the release and turn it into the record to store and the revision history helm
+        keeps (to store with it: ``Store.finish_operation``): from helm's release Secrets in one API call, or
+        through helm when they cannot be read (``_read_back``).
 
         ``released`` is what install/upgrade printed (``-o json``: status, revision, chart, notes, values): with
         it, only the history is read back (``helm status`` alone costs more than the rest; docs/PERFORMANCE.md).
@@ -348,11 +365,11 @@ class ReleaseService:
         ref = op.release
         helm_said = self._read_back(kubeconfig, op, spec)
         history = [Revision.from_json(h) for h in helm_said.history()]
-        self.store.sync_revisions(ref, history)
         if not history:
             if previous is None:
-                return None
-            return _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="", changed_out_of_band=False)
+                return None, history
+            gone = _record(previous, op, failed, status=ReleaseStatus.UNINSTALLED, notes="", changed_out_of_band=False)
+            return gone, history
         if released is not None and int(released.get("version") or 0) == max(h.revision for h in history):
             status = released
             chart = (released.get("chart") or {}).get("metadata") or {}
@@ -404,7 +421,7 @@ class ReleaseService:
             if isinstance(spec, ChartSpec)
             else bool(previous and previous.drift_correction),
         )
-        return _record(base, op, failed)
+        return _record(base, op, failed), history
 
     def _read_back(self, kubeconfig: str, op: Operation, spec: Spec) -> ReadBack:
         """What helm now keeps of the release: its release Secrets, read once; helm itself (a process per

@@ -215,13 +215,15 @@ def test_frozen_aws_gives_503_then_the_retry_with_the_same_key_runs_once(stack: 
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
 
-    assert stack.aws._server is not None
-    moto = stack.aws._server.pid
-    os.kill(moto, signal.SIGSTOP)
+    assert stack.aws.pid is not None and stack.aws.dynamo.pid is not None
+    frozen = (stack.aws.pid, stack.aws.dynamo.pid)  # moto (the queue) and DynamoDB Local (the table)
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
     try:
         status, err = post()
     finally:
-        os.kill(moto, signal.SIGCONT)
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
     assert status == 503 and err["error"]["code"] == "DependencyUnavailable", err
     status, op = post()
     assert status == 202, op

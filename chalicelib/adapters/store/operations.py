@@ -4,9 +4,10 @@ Every state change is a conditional write, so two workers (or a worker and the s
 
 * ``accept``: operation (absent) + lease (absent or expired) [+ idempotency key (absent or past its TTL)]
   [+ attachments], one transaction;
-* ``start_operation``: queued -> running; ``set_progress``: only while running; ``fail_operation``: queued or running -> failed;
-* ``finish_operation``: operation (queued or running) + lease deleted (ours, or gone) + release record, one
-  transaction; ``release_lease``: deleted only if ours;
+* ``start_operation``: queued -> running; ``requeue_operation``: running (not started anywhere) -> queued;
+  ``set_progress``: only while running; ``fail_operation``: queued or running -> failed;
+* ``finish_operation``: operation (queued or running) + lease deleted (ours, or gone) + release record + the
+  revisions that changed (and those helm pruned), one transaction; ``release_lease``: deleted only if ours;
 * ``take_cfn_reply``: claimed once.
 """
 
@@ -18,15 +19,26 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
-from chalicelib.adapters.store.releases import release_item
+from chalicelib.adapters.store.releases import release_item, revision_item, sync_revisions
 from chalicelib.adapters.store.table import Part, all_of
-from chalicelib.domain.models import Idempotency, Lease, Operation, OperationStatus, ReleaseRecord, ReleaseRef, now
+from chalicelib.domain.models import (
+    Idempotency,
+    Lease,
+    Operation,
+    OperationStatus,
+    ReleaseRecord,
+    ReleaseRef,
+    Revision,
+    now,
+)
 from chalicelib.errors import DependencyUnavailable, ReleaseLocked
 
 ACCEPT_ATTEMPTS = 2
 IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
 CFN_REPLY_TTL_S = 2 * 3600  # CloudFormation gives up on a custom resource after at most an hour (ServiceTimeout)
 UNFINISHED = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+PRUNED_WINDOW = 10  # revisions below helm's oldest deleted with the outcome: what one operation can prune
 
 
 class IdempotentReplay(Exception):
@@ -204,6 +216,22 @@ class Operations(Part):
             return False
         return True
 
+    def requeue_operation(self, op_id: str) -> bool:
+        """running -> queued, for an operation accepted running to be run in a request that could not start it
+        (nothing ran): the worker then starts it as any queued one. False when it is not running any more."""
+        ts = codec.number(now())
+        try:
+            self.table.update(
+                keys.operation(op_id),
+                UpdateExpression="SET #s = :queued, updated_at = :t REMOVE started_at",
+                ConditionExpression="#s = :running",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
+            )
+        except ClientError:
+            return False
+        return True
+
     def fail_operation(self, op_id: str, error: dict[str, Any]) -> bool:
         """End a queued or running operation ``failed`` (conditional). False when it had already ended."""
         ts = codec.number(now())
@@ -225,9 +253,24 @@ class Operations(Part):
             return False
         return True
 
-    def finish_operation(self, op: Operation, record: ReleaseRecord | None) -> bool:
-        """Write the outcome in one transaction: release record, operation (was running), lease freed. True when
-        this outcome is the one stored; False when the operation had been ended meanwhile."""
+    def finish_operation(
+        self,
+        op: Operation,
+        record: ReleaseRecord | None,
+        revisions: list[Revision] | None = None,
+    ) -> bool:
+        """Write the outcome in one transaction: release record, operation (was running), lease freed, and with
+        ``revisions`` (helm's history now) every one of them (a rollback or a recovery supersedes an older one) plus
+        deletes of the ``PRUNED_WINDOW`` numbers below helm's oldest (what helm pruned; deleting an absent item is
+        a no-op). An empty history, or one too long for a transaction, is written beforehand by
+        ``sync_revisions``. True when this outcome is the one stored; False when the operation had been ended
+        meanwhile."""
+        extra: list[dict[str, Any]] = []
+        if revisions is not None:
+            extra = self._revision_writes(op.release, revisions)
+            if not revisions or len(extra) + 3 > MAX_TRANSACTION_ITEMS:
+                sync_revisions(self.table, op.release, revisions)
+                extra = []
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -250,15 +293,28 @@ class Operations(Part):
         if record is not None:
             items.append({"Put": {"TableName": self.table.name, "Item": release_item(record)}})
         try:
-            self.table.transact(items, token=f"f{op.id}")
+            self.table.transact(items + extra, token=f"f{op.id}")
         except ClientError:
             # The operation was ended meanwhile (the sweep declared its worker lost): keep that verdict, but the
-            # release record is still what helm reports now, and the lease, if still ours, is freed.
+            # release record and its history are still what helm reports now, and the lease, if ours, is freed.
+            if extra and revisions:
+                sync_revisions(self.table, op.release, revisions)
             if record is not None:
                 self.table.put(release_item(record))
             self.release_lease(op.release, op.id)
             return False
         return True
+
+    def _revision_writes(self, ref: ReleaseRef, revisions: list[Revision]) -> list[dict[str, Any]]:
+        if not revisions:
+            return []
+        oldest = min(r.revision for r in revisions)
+        puts = [{"Put": {"TableName": self.table.name, "Item": revision_item(ref, r)}} for r in revisions]
+        deletes = [
+            {"Delete": {"TableName": self.table.name, "Key": keys.revision(ref, n)}}
+            for n in range(max(1, oldest - PRUNED_WINDOW), oldest)
+        ]
+        return puts + deletes
 
     # ------------------------------------------------------------ listing
 

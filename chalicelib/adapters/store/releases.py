@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.store import codec, keys
-from chalicelib.adapters.store.table import Part, all_of
+from chalicelib.adapters.store.table import Part, Table, all_of
 from chalicelib.domain.models import ListQuery, ReleaseRecord, ReleaseRef, ReleaseStatus, Revision, now
 from chalicelib.errors import DependencyUnavailable
 
@@ -20,6 +20,26 @@ RELEASE_EVENT_TTL_S = 90 * 24 * 3600  # reconcile findings are kept 90 days
 def release_item(record: ReleaseRecord) -> dict[str, Any]:
     """The whole item of a release record: keys, index keys, attributes."""
     return {**keys.release(record.ref), **keys.release_indexes(record.ref), **codec.release_attributes(record)}
+
+
+def revision_item(ref: ReleaseRef, rev: Revision) -> dict[str, Any]:
+    return {**keys.revision(ref, rev.revision), **codec.revision_attributes(rev)}
+
+
+def sync_revisions(table: Table, ref: ReleaseRef, revisions: list[Revision]) -> None:
+    """Make the stored history equal ``revisions``: a Query of the stored numbers, then upserts and deletes in
+    batches (the reconcile, and an outcome whose history does not fit its transaction)."""
+    keep = {r.revision for r in revisions}
+    index, key = keys.revisions(ref)
+    stale = [n for n in (int(i["revision"]) for i in table.query_all(index, key)) if n not in keep]
+    try:
+        with table.resource.batch_writer() as batch:
+            for rev in revisions:
+                batch.put_item(Item=revision_item(ref, rev))
+            for number in stale:
+                batch.delete_item(Key=keys.revision(ref, number))
+    except (ClientError, BotoCoreError) as exc:
+        raise DependencyUnavailable("DynamoDB is unavailable: could not write the revision history") from exc
 
 
 def release_filter(q: ListQuery) -> ConditionBase | None:
@@ -97,20 +117,7 @@ class Releases(Part):
 
     def sync_revisions(self, ref: ReleaseRef, revisions: list[Revision]) -> None:
         """Make the stored history equal ``revisions`` (what helm reports): upsert those, delete the rest."""
-        keep = {r.revision for r in revisions}
-        stale = [n for n in self._revision_numbers(ref) if n not in keep]
-        try:
-            with self.table.resource.batch_writer() as batch:
-                for rev in revisions:
-                    batch.put_item(Item={**keys.revision(ref, rev.revision), **codec.revision_attributes(rev)})
-                for number in stale:
-                    batch.delete_item(Key=keys.revision(ref, number))
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailable("DynamoDB is unavailable: could not write the revision history") from exc
-
-    def _revision_numbers(self, ref: ReleaseRef) -> list[int]:
-        index, key = keys.revisions(ref)
-        return [int(i["revision"]) for i in self.table.query_all(index, key)]
+        sync_revisions(self.table, ref, revisions)
 
     # ------------------------------------------------------------ events
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -388,6 +388,44 @@ def test_execute_here_runs_without_a_message_and_stops_helm_by_the_deadline(worl
     assert world.executor.execute_here(op, spec, 15) is None  # already run: never twice
 
 
+def test_an_operation_run_here_is_accepted_running_in_the_accept_transaction(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One store call accepts it running (no separate queued -> running mark), and only this container runs it."""
+    spec, _ = InstallSpec.from_json({"name": REF.name, "chart": CHART, "timeout": 10}, LIMITS)
+    op = world.intake.accept(Action.INSTALL, REF, spec, enqueue=False)
+    stored = world.store.get_operation(op.id)
+    assert stored is not None and stored.status is OperationStatus.RUNNING and stored.started_at is not None
+    assert world.store.lease_holder(REF) == op.id
+    assert world.intake.runs_here(op) and not world.intake.runs_here(replace(stored, id="op-x"))
+    started: list[str] = []
+    monkeypatch.setattr(world.store, "start_operation", lambda op_id: started.append(op_id) or True)
+    finished = world.executor.execute_here(op, spec, 15)
+    assert finished is not None and finished.op.status is OperationStatus.SUCCEEDED and started == []
+    assert not world.intake.runs_here(op)  # taken: a replay of its key is only waited for
+
+
+def test_an_operation_that_cannot_start_here_is_put_back_to_queued_for_the_worker(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, _ = InstallSpec.from_json({"name": REF.name, "chart": CHART, "timeout": 10}, LIMITS)
+    op = world.intake.accept(Action.INSTALL, REF, spec, enqueue=False)
+
+    def down(cluster: str) -> None:
+        raise DependencyUnavailable("Secrets Manager is unavailable")
+
+    monkeypatch.setattr(world.service.registry, "credentials", down)
+    with pytest.raises(DependencyUnavailable):
+        world.executor.execute_here(op, spec, 15)
+    stored = world.store.get_operation(op.id)
+    assert stored is not None and stored.status is OperationStatus.QUEUED and stored.started_at is None
+    assert world.store.lease_holder(REF) == op.id
+    monkeypatch.undo()
+    world.intake.enqueue(stored, spec)  # what the caller does then
+    done = world.executor.execute(world.queue.take())
+    assert done is not None and done.status is OperationStatus.SUCCEEDED
+
+
 def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by the chaos harness (seed 17, kube-apiserver restarted): helm installed, the read-back met the API
     server restarting, and the operation ended failed with the store unlike helm. The read-back is retried."""
@@ -395,7 +433,7 @@ def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, m
     from chalicelib.errors import ClusterUnreachable
 
     monkeypatch.setattr(operations.time, "sleep", lambda s: None)
-    real = world.service.snapshot
+    real = world.service.read_back
     calls = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -404,7 +442,7 @@ def test_helms_state_is_read_back_once_the_cluster_answers_again(world: World, m
             raise ClusterUnreachable("connection refused")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(world.service, "snapshot", flaky)
+    monkeypatch.setattr(world.service, "read_back", flaky)
     world.install()
     done = world.run_next()
     assert done is not None and done.status is OperationStatus.SUCCEEDED, done

@@ -17,6 +17,7 @@ from chalicelib.domain.models import (
     ReleaseRecord,
     ReleaseRef,
     ReleaseStatus,
+    Revision,
     now,
 )
 from chalicelib.errors import DependencyUnavailable, ReleaseLocked
@@ -172,6 +173,38 @@ def test_finish_operation_records_the_outcome_and_frees_the_lease(store: Store) 
     assert store.get_operation(op.id) == done
     assert store.get_release(REF) == record_for(op)
     assert store.lease(REF) is None
+
+
+def rev(n: int, status: ReleaseStatus) -> Revision:
+    return Revision(n, status, "web-1.0.0", "1", f"2026-01-0{n % 9 + 1}", f"revision {n}")
+
+
+def test_finish_operation_writes_helms_history_in_its_transaction(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revisions helm keeps are written with the outcome (one TransactWriteItems, no Query, no batch), and the
+    ones helm pruned just below its oldest are deleted."""
+    for n in (1, 2, 3):
+        store.sync_revisions(REF, [rev(n, ReleaseStatus.SUPERSEDED)])
+    op = new_op(action=Action.UPGRADE)
+    store.accept(op, lease_s=600)
+    calls: list[str] = []
+    client = store.table.client
+    real = client.transact_write_items
+    monkeypatch.setattr(client, "transact_write_items", lambda **kw: calls.append("transact") or real(**kw))
+    monkeypatch.setattr(store.table, "query_all", lambda *a: calls.append("query") or iter(()))
+    helm_keeps = [rev(3, ReleaseStatus.SUPERSEDED), rev(4, ReleaseStatus.DEPLOYED)]  # helm pruned 1 and 2
+    assert store.finish_operation(ended(op, OperationStatus.SUCCEEDED, result={}), record_for(op), helm_keeps)
+    assert calls == ["transact"]
+    assert store.history(REF, 10) == [helm_keeps[1], helm_keeps[0]]
+
+
+def test_an_empty_history_is_synced_whole_before_the_outcome(store: Store) -> None:
+    store.sync_revisions(REF, [rev(1, ReleaseStatus.SUPERSEDED), rev(2, ReleaseStatus.DEPLOYED)])
+    op = new_op(action=Action.UNINSTALL)
+    store.accept(op, lease_s=600)
+    assert store.finish_operation(ended(op, OperationStatus.SUCCEEDED, result={}), None, [])
+    assert store.history(REF, 10) == [] and store.lease(REF) is None
 
 
 def test_a_verdict_that_won_is_kept_but_helms_state_is_still_recorded(store: Store) -> None:
