@@ -37,7 +37,7 @@ from chalicelib.core.recovery import Recovery
 from chalicelib.core.repositories import RepositoryRegistry
 from chalicelib.core.runtimes import GitReader, RuntimeService
 from chalicelib.core.service import ReleaseService
-from chalicelib.core.uploads import UploadedCharts
+from chalicelib.core.uploads import RuntimeCharts, UploadedCharts
 from chalicelib.domain import archives
 from chalicelib.domain.models import Limits
 
@@ -111,15 +111,18 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, catalog)
     executor = Executor(store, service, announcer, reconciler.run)
     differ = Differ(store, registry, service.helm)
+    authorizer = Authorizer(store, cfg.admins)
+    assert catalog.runtime_charts is not None
     runtimes = RuntimeService(
         store,
         Vault(secrets, cfg.runtime_secret_prefix, "runtime credentials"),
         git or DulwichReader(netguard.Policy.for_stage(cfg.stage, cfg.allowed_networks)),
-        catalog.uploads,
+        catalog.runtime_charts,
         intake,
         differ,
         registry,
         limits_of(cfg),
+        authorizer=authorizer,
     )
     intake.announcer.subscribe(lambda op, _: runtimes.operation_ended(op))
     return Deps(
@@ -133,7 +136,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         recovery,
         catalog,
         Tokens(store),
-        Authorizer(store, cfg.admins),
+        authorizer,
         AuditLog(store, cfg.audit_days),
         notifier,
         reconciler,
@@ -179,7 +182,7 @@ def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Ca
     )
     limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
     uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)
-    return Catalog(repos, uploads, cfg.helm_binary, limits)
+    return Catalog(repos, uploads, cfg.helm_binary, limits, RuntimeCharts(S3Blobs(s3, cfg.chart_bucket), limits))
 
 
 _override: Deps | None = None

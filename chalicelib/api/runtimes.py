@@ -143,7 +143,7 @@ def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None =
     existing = d.runtimes.declared(name)
     if existing is not None:
         require_on_destination(existing["destination"], WRITE_VERBS)
-    return d.runtimes.put(spec, secrets)
+    return d.runtimes.put(spec, secrets, principal())
 
 
 def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:

@@ -436,6 +436,7 @@ RULE: S = {
         "verbs": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(VERBS)}},
         "clusters": PATTERNS,
         "namespaces": PATTERNS,
+        "repositories": {**PATTERNS, "description": "the registered Git repositories `use` grants (all if absent)"},
     },
 }
 POLICY: S = {

@@ -198,3 +198,23 @@ def test_rules_given_to_allowed_are_used_instead_of_the_stored_ones(authorizer: 
     team = Principal("token:a", "token")
     assert not authorizer.allowed(team, "install", "prod", "a")  # no policy applies
     assert authorizer.allowed(team, "install", "prod", "a", rules=[Rule(("install",), ("prod",), ("a",))])
+
+
+def test_use_of_a_git_repository_is_granted_per_repository() -> None:
+    policy = Policy.from_json(
+        "team-a",
+        {
+            "principals": ["token:team-a"],
+            "rules": [{"verbs": ["use"], "repositories": ["deploy-*"], "clusters": ["prod"], "namespaces": ["a"]}],
+        },
+    )
+    rule = policy.rules[0]
+    assert rule.grants("use", "prod", "a", "deploy-web")
+    assert not rule.grants("use", "prod", "a", "infra")
+    assert not rule.grants("use", "prod", "b", "deploy-web") and not rule.grants("install", "prod", "a")
+    assert policy.to_json()["rules"][0]["repositories"] == ["deploy-*"]
+    every = Rule(("use",), ("*",), ("*",))
+    assert every.grants("use", "prod", "a", "anything") and "repositories" not in every.to_json()
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": ["x"], "rules": [{"verbs": ["use"], "repositories": []}]})
+    assert exc.value.field == "rules[0].repositories"
