@@ -49,6 +49,9 @@ class Vault:
         text = json.dumps(payload)
         try:
             try:
+                if self._sm.describe_secret(SecretId=secret_id).get("DeletedDate"):
+                    # deleted earlier and in its recovery window (moto accepts a value there silently)
+                    self._sm.restore_secret(SecretId=secret_id)
                 self._sm.put_secret_value(SecretId=secret_id, SecretString=text)
             except ClientError as exc:
                 if _pending_deletion(exc):
