@@ -100,7 +100,8 @@ class RuntimeService:
     # ------------------------------------------------------------ Git repositories
 
     def put_repository(self, spec: GitRepositorySpec, creds: dict[str, str] | None) -> tuple[dict[str, Any], bool]:
-        """Register a Git repository (credentials to Secrets Manager; omitted: the stored ones are kept)."""
+        """Register a Git repository (credentials to Secrets Manager; omitted: the stored ones are kept for a URL of
+        the same origin, deleted otherwise)."""
         old = self.store.get_git_repository(spec.name)
         secret = self._bound_secret(
             (old or {}).get("secret"), (old or {}).get("url"), spec.url, creds, f"git-repositories/{spec.name}"
