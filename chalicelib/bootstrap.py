@@ -41,7 +41,7 @@ from chalicelib.core.releases import Releases
 from chalicelib.core.repositories import RepositoryRegistry
 from chalicelib.core.runtimes import GitReader, RuntimeService
 from chalicelib.core.service import ReleaseService
-from chalicelib.core.uploads import UploadedCharts
+from chalicelib.core.uploads import RuntimeCharts, UploadedCharts
 from chalicelib.domain import archives
 from chalicelib.domain.models import Limits, Operation, ReconcileSpec
 
@@ -124,16 +124,18 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
     executor = Executor(store, service, announcer, reconcile, watcher)
     releases = Releases(authorizer, registry, service, catalog, intake, executor, recovery, differ)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, releases)
+    assert catalog.runtime_charts is not None
     runtimes = RuntimeService(
         store,
         Vault(secrets, cfg.runtime_secret_prefix, "runtime credentials"),
         git or DulwichReader(netguard.Policy.for_stage(cfg.stage, cfg.allowed_networks)),
-        catalog.uploads,
+        catalog.runtime_charts,
         intake,
         differ,
         registry,
         limits_of(cfg),
         releases,
+        authorizer=authorizer,
     )
     intake.announcer.subscribe(lambda op, _: runtimes.operation_ended(op))
     return Deps(
@@ -201,7 +203,7 @@ def build_catalog(cfg: Settings, session: Any, store: Store, secrets: Any) -> Ca
     )
     limits = archives.Limits(max_bytes=cfg.max_chart_bytes)
     uploads = UploadedCharts(store, S3Blobs(s3, cfg.chart_bucket), limits)
-    return Catalog(repos, uploads, cfg.helm_binary, limits)
+    return Catalog(repos, uploads, cfg.helm_binary, limits, RuntimeCharts(S3Blobs(s3, cfg.chart_bucket), limits))
 
 
 _override: Deps | None = None

@@ -236,6 +236,8 @@ class FakeGit:
     repos: dict[str, list[tuple[str, dict[str, bytes]]]] = field(default_factory=dict)
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)  # url -> the only accepted credentials
     calls: list[tuple[str, str]] = field(default_factory=list)
+    sent: list[tuple[str, dict[str, str] | None]] = field(default_factory=list)  # (url, the credentials sent)
+    failures: dict[str, Exception] = field(default_factory=dict)  # url -> what reading it raises
 
     def commit(self, url: str, files: dict[str, str]) -> str:
         history = self.repos.setdefault(url, [])
@@ -250,6 +252,9 @@ class FakeGit:
         from chalicelib.errors import InvalidInput, RepositoryAuthFailed, RepositoryUnreachable
 
         self.calls.append((url, revision))
+        self.sent.append((url, credentials))
+        if url in self.failures:
+            raise self.failures[url]
         if url not in self.repos:
             raise RepositoryUnreachable(f"{url} is unreachable: ConnectionRefusedError")
         if url in self.credentials and credentials != self.credentials[url]:

@@ -6,6 +6,11 @@ connection goes through the SSRF guard (``http/fetch.pinned_opener``: the addres
 to), credentials go only to the repository's own origin (basic auth; a token is a password), and messages never
 carry them (``safe_url``). A commit id must be reachable from a ref the server advertises, or the server must
 allow any id (``uploadpack.allowAnySHA1InWant``).
+
+Memory is bounded: the pack is kept as received (at most ``max_bytes``) and read by ``gitpack`` with a running
+limit on what its objects inflate to (``max_inflated_bytes``), checked before inflating, so a small pack of a
+highly compressible blob is refused (413, naming the source) instead of filling memory. A URL that answers but is
+not a Git repository is the caller's mistake (422 on ``source.git.url``); an unreachable host stays a 502.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from typing import Any
 
 from dulwich.client import AbstractHttpGitClient
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+from dulwich.object_store import ObjectStoreGraphWalker
 from dulwich.objects import Blob, Commit, Tag, Tree
-from dulwich.repo import MemoryRepo
 
+from chalicelib.adapters import gitpack
 from chalicelib.adapters.http import fetch as http
 from chalicelib.adapters.http import guard as netguard
 from chalicelib.domain import gitops
@@ -36,6 +42,7 @@ class Limits:
     max_bytes: int = 64 << 20  # received from the server (the pack)
     max_files: int = 5000
     max_tree_bytes: int = 64 << 20  # the files of the tree, unpacked
+    max_inflated_bytes: int = 64 << 20  # every object of the pack, inflated (charged before inflating)
     timeout_s: float = 30.0
 
 
@@ -96,6 +103,11 @@ class _Client(AbstractHttpGitClient):
                 f"{http.safe_url(self._base_url)} is unreachable: {type(exc).__name__}"
             ) from None
 
+        content_type = str(resp.headers.get("Content-Type") or "")
+        if "info/refs" in url and not content_type.startswith("application/x-git-"):
+            resp.close()  # a web page, or a server without smart HTTP: not a repository this client can read
+            raise NotGitRepository()
+
         def read(n: int = -1) -> bytes:
             chunk: bytes = resp.read(n) if n and n > 0 else resp.read()
             self.received += len(chunk)
@@ -120,7 +132,6 @@ class DulwichReader:
         )
         shown = http.safe_url(url)
         client = _Client(url, access, self.policy, self.limits)
-        repo = MemoryRepo()
         try:
             refs: dict[Any, Any] = dict(client.get_refs("").refs)
             want = _resolve(refs, revision, shown)
@@ -128,15 +139,33 @@ class DulwichReader:
             def wants(*_args: Any, **_kwargs: Any) -> list[Any]:
                 return [want]
 
-            client.fetch("", repo, determine_wants=wants, depth=1)
+            pack = bytearray()
+
+            def received(chunk: bytes) -> int:
+                pack.extend(chunk)
+                return len(chunk)
+
+            walker = ObjectStoreGraphWalker([], lambda _sha: [])
+            client.fetch_pack("", wants, walker, received, depth=1)
+            repo = gitpack.read(pack, self.limits.max_inflated_bytes)
+            pack.clear()
             obj = repo[want]
             while isinstance(obj, Tag):
                 obj = repo[obj.object[1]]
             if not isinstance(obj, Commit):
                 raise InvalidInput("source.git.revision", f"{revision} is not a commit")
             return gitops.Tree(obj.id.decode(), self._files(repo, obj.tree))
+        except gitpack.PackTooLarge:
+            raise PayloadTooLarge(
+                FIELD,
+                f"{shown} at {revision}: the objects received inflate to more than "
+                f"{self.limits.max_inflated_bytes} bytes",
+                source=shown,
+            ) from None
+        except gitpack.BadPack as exc:
+            raise RepositoryUnreachable(f"{shown}: the pack received is malformed ({exc})") from None
         except NotGitRepository:
-            raise RepositoryUnreachable(f"{shown} is not a Git repository (HTTP 404)") from None
+            raise InvalidInput(FIELD, f"{shown} is not a Git repository (no smart-HTTP refs at this URL)") from None
         except (GitProtocolError, HangupException) as exc:
             text = str(exc)
             if "not our ref" in text or "want" in text:
@@ -145,7 +174,7 @@ class DulwichReader:
         except KeyError:
             raise InvalidInput("source.git.revision", f"{revision} was not received from {shown}") from None
 
-    def _files(self, repo: MemoryRepo, tree_id: bytes) -> dict[str, bytes]:
+    def _files(self, repo: gitpack.Objects, tree_id: bytes) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         total = 0
         stack: list[tuple[str, bytes]] = [("", tree_id)]

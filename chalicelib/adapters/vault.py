@@ -49,6 +49,7 @@ class Vault:
         text = json.dumps(payload)
         try:
             try:
+                self._restore_if_deleted(secret_id)
                 self._sm.put_secret_value(SecretId=secret_id, SecretString=text)
             except ClientError as exc:
                 if _pending_deletion(exc):
@@ -62,6 +63,18 @@ class Vault:
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailable(f"Secrets Manager is unavailable: the {self._what} were not stored") from exc
         return secret_id
+
+    def _restore_if_deleted(self, secret_id: str) -> None:
+        """A secret deleted earlier and still in its recovery window comes back before a new value is put: Secrets
+        Manager refuses the value (handled in ``put``), moto (the local stack) takes it silently and the secret
+        stayed unreadable. Read with ``GetSecretValue``, the one read the functions are granted."""
+        try:
+            self._sm.get_secret_value(SecretId=secret_id)
+        except ClientError as exc:
+            if _pending_deletion(exc):
+                self._sm.restore_secret(SecretId=secret_id)
+            elif _code(exc) != "ResourceNotFoundException":
+                raise
 
     def get(self, secret_id: str) -> dict[str, Any] | None:
         """The document, or None when the secret does not exist."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import bootstrap
+from chalicelib.api.guard import principal
 from chalicelib.domain import validate as v
 from chalicelib.domain.runtimes import RuntimeSpec
 
@@ -17,8 +18,10 @@ WRITE_VERBS = ("install", "upgrade", "uninstall")
 
 
 def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+    """Put it, recording the caller as its owner (a registered Git repository is read only while the owner may
+    ``use`` it)."""
     spec, secrets = RuntimeSpec.from_json(name, body, origin)
-    return _runtimes().put(spec, secrets)
+    return _runtimes().put(spec, secrets, principal())
 
 
 def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """HTTP routes of runtimes: declare, read, plan, sync, delete; the push webhook (core/runtimes.py does the work).
 
 A caller needs, on every namespace of a runtime's destination, ``install``, ``upgrade`` and ``uninstall`` to
-declare, sync or delete it (what a sync may do there), and ``read`` to see or plan it. The webhook is public: a
-push is accepted only with the runtime's webhook secret (GitHub's HMAC signature, or GitLab's token).
+declare, sync or delete it (what a sync may do there), and ``read`` to see or plan it; a source naming a registered
+Git repository also needs ``use`` of it there (checked for the declaring owner at every read of the source, in
+core/runtimes.py). The webhook is public: a push is accepted only with the runtime's webhook secret (GitHub's HMAC
+signature, or GitLab's token).
 """
 
 from __future__ import annotations

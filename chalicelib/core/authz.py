@@ -9,9 +9,12 @@ Policies (``PUT /v1/policies/{name}``, stored in the table) map principal patter
 Patterns are shell-style (``*``, ``?``, ``[...]``), matched case-sensitively. A rule grants its verbs on the
 clusters and namespaces its patterns match; ``admin`` grants every verb. Something addressed without a cluster
 (or a namespace) needs a rule whose pattern for it is ``*`` — except ``read``, where any rule will do (list
-results are then filtered to what the caller may read). Principals matching ``CHARTHOUSE_ADMINS`` may do
-everything (that is how the first admin gets in). Which verb each route needs is declared with the route
-(``api/routes.py``); a route declared without one is refused.
+results are then filtered to what the caller may read). ``use`` is the verb of a registered Git repository: a
+rule may name the repositories it grants (``"repositories": ["deploy-*"]``, every one when absent), and a
+runtime whose source names a repository needs ``use`` of it on each namespace of its destination, for its owner
+at every read of the source. Principals matching ``CHARTHOUSE_ADMINS`` may do everything (that is how the first
+admin gets in). Which verb each route needs is declared with the route (``api/routes.py``); a route declared
+without one is refused.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ VERBS = (
     "reconcile",
     "reveal",
     "charts",
+    "use",
     "admin",
 )
 PUBLIC = "public"  # a route anyone may call, without credentials
@@ -59,6 +63,10 @@ RULE_BODY = fields.Body(
         "verbs": {"type": "array", "minItems": 1, "items": fields.enum(VERBS)},
         "clusters": {**PATTERNS_SCHEMA, "description": "default ['*']"},
         "namespaces": {**PATTERNS_SCHEMA, "description": "default ['*']"},
+        "repositories": {
+            **PATTERNS_SCHEMA,
+            "description": "the registered Git repositories `use` grants (all if absent)",
+        },
     },
     required=("verbs",),
 )
@@ -88,6 +96,7 @@ class Rule:
     verbs: tuple[str, ...]
     clusters: tuple[str, ...]
     namespaces: tuple[str, ...]
+    repositories: tuple[str, ...] = ("*",)  # the registered Git repositories ``use`` applies to
 
     @classmethod
     def from_json(cls, raw: object, at: str) -> Rule:
@@ -101,15 +110,25 @@ class Rule:
             tuple(verbs),
             _patterns(f"{at}.clusters", raw.get("clusters"), ["*"]),
             _patterns(f"{at}.namespaces", raw.get("namespaces"), ["*"]),
+            _patterns(f"{at}.repositories", raw.get("repositories"), ["*"]),
         )
 
-    def grants(self, verb: str, cluster: str | None, namespace: str | None) -> bool:
+    def grants(self, verb: str, cluster: str | None, namespace: str | None, repository: str | None = None) -> bool:
         if verb not in self.verbs and "admin" not in self.verbs:
+            return False
+        if repository is not None and not any(fnmatchcase(repository, p) for p in self.repositories):
             return False
         return _scope(self.clusters, cluster, verb) and _scope(self.namespaces, namespace, verb)
 
     def to_json(self) -> dict[str, Any]:
-        return {"verbs": list(self.verbs), "clusters": list(self.clusters), "namespaces": list(self.namespaces)}
+        out: dict[str, Any] = {
+            "verbs": list(self.verbs),
+            "clusters": list(self.clusters),
+            "namespaces": list(self.namespaces),
+        }
+        if self.repositories != ("*",):
+            out["repositories"] = list(self.repositories)
+        return out
 
 
 def _scope(patterns: tuple[str, ...], value: str | None, verb: str) -> bool:
@@ -196,17 +215,23 @@ class Authorizer:
         cluster: str | None = None,
         namespace: str | None = None,
         rules: list[Rule] | None = None,
+        repository: str | None = None,
     ) -> bool:
         if verb == SELF:
             return True
         rules = self.rules_for(principal) if rules is None else rules
-        return rules is None or any(r.grants(verb, cluster, namespace) for r in rules)
+        return rules is None or any(r.grants(verb, cluster, namespace, repository) for r in rules)
 
     def require(
-        self, principal: Principal, verb: str, cluster: str | None = None, namespace: str | None = None
+        self,
+        principal: Principal,
+        verb: str,
+        cluster: str | None = None,
+        namespace: str | None = None,
+        repository: str | None = None,
     ) -> None:
-        if not self.allowed(principal, verb, cluster, namespace):
-            raise refusal(principal, verb, cluster, namespace)
+        if not self.allowed(principal, verb, cluster, namespace, repository=repository):
+            raise refusal(principal, verb, cluster, namespace, repository)
 
     def reader(self, principal: Principal) -> Visibility:
         """What ``principal`` may read, for filtering lists (one policy lookup per request)."""
@@ -227,12 +252,18 @@ class Visibility:
         return any(r.grants(verb, cluster, namespace) for r in self.rules)
 
 
-def refusal(principal: Principal, verb: str, cluster: str | None, namespace: str | None) -> Forbidden:
-    """The refusal of ``verb`` on a cluster and namespace (as the request named them), naming the permission."""
-    where = " ".join(f"{k} {val}" for k, val in (("cluster", cluster), ("namespace", namespace)) if val)
+def refusal(
+    principal: Principal, verb: str, cluster: str | None, namespace: str | None, repository: str | None = None
+) -> Forbidden:
+    """The refusal of ``verb`` on a cluster and namespace (as the request named them), and on a registered Git
+    repository for ``use``, naming the permission."""
+    named = (("repository", repository), ("cluster", cluster), ("namespace", namespace))
+    where = " ".join(f"{k} {val}" for k, val in named if val)
+    details = {"repository": repository} if repository is not None else {}
     return Forbidden(
         f"{principal.id} may not {verb}" + (f" on {where}" if where else ""),
         permission=verb,
         cluster=cluster,
         namespace=namespace,
+        **details,
     )

@@ -5,6 +5,8 @@ A reference (the ``chart`` field of install and upgrade) is one of:
 * ``<repository>/<chart>``: a registered HTTP repository (resolved against its cached index, fetched with its
   credentials) or OCI registry (``<registry url>/<chart>``, pulled by helm with its credentials);
 * ``uploaded/<chart>``: an uploaded chart;
+* ``runtime/<chart>``: a chart a runtime built from its Git source, at its exact version (``RuntimeCharts``):
+  only a runtime's own steps name it; every door's ``check`` refuses it;
 * ``oci://host/path/chart``: pulled by helm, with the credentials of a registered registry whose URL is a prefix;
 * ``https://.../chart-1.0.0.tgz``: a chart archive URL, with the credentials of a registered repository whose URL
   is a prefix.
@@ -29,8 +31,8 @@ from typing import Any
 from chalicelib.adapters.helm import LocalChart, RegistryTls, Workdir, pull, pull_argv
 from chalicelib.adapters.http import guard as netguard
 from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch
-from chalicelib.core.repositories import UPLOADED, Connection, RepositoryRegistry
-from chalicelib.core.uploads import UploadedCharts
+from chalicelib.core.repositories import RUNTIME, UPLOADED, Connection, RepositoryRegistry
+from chalicelib.core.uploads import RuntimeCharts, UploadedCharts
 from chalicelib.domain import archives, chartindex, dependencies, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
@@ -55,7 +57,7 @@ MAX_PROV_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class ChartRef:
-    kind: str  # repo | uploaded | oci | url
+    kind: str  # repo | uploaded | runtime | oci | url
     location: str  # repository name, or the oci:// / https:// URL
     name: str  # the chart's name
 
@@ -69,7 +71,8 @@ class ChartRef:
             base = text.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz")
             return cls("url", text, re.sub(r"-v?\d+(\.\d+)*([-+].*)?$", "", base))
         repository, name = text.split("/", 1)
-        return cls("uploaded" if repository == UPLOADED else "repo", repository, name)
+        kind = {UPLOADED: "uploaded", RUNTIME: "runtime"}.get(repository, "repo")
+        return cls(kind, repository, name)
 
 
 @dataclass(frozen=True)
@@ -86,19 +89,32 @@ class Archive:
 
 class Catalog:
     def __init__(
-        self, repos: RepositoryRegistry, uploads: UploadedCharts, helm_binary: str, limits: archives.Limits
+        self,
+        repos: RepositoryRegistry,
+        uploads: UploadedCharts,
+        helm_binary: str,
+        limits: archives.Limits,
+        runtime_charts: RuntimeCharts | None = None,
     ) -> None:
         self.repos = repos
         self.uploads = uploads
+        self.runtime_charts = runtime_charts
         self._helm = helm_binary
         self.limits = limits
         self.archives = ArchiveCache()  # per container: a chart named by digest is downloaded once
 
     # ------------------------------------------------------------ checks at the API
 
-    def check(self, spec: ChartSpec) -> None:
-        """What can be known before queueing: the repository exists; ``verify`` has a keyring to verify with."""
+    def check(self, spec: ChartSpec, built_by_runtime: bool = False) -> None:
+        """What can be known before queueing: the repository exists; ``verify`` has a keyring to verify with.
+        A chart a runtime built (``runtime/``) is named only by that runtime's steps (``built_by_runtime``)."""
         ref = ChartRef.parse(spec.chart)
+        if ref.kind == "runtime":
+            if not built_by_runtime:
+                raise InvalidInput("chart", f"{RUNTIME}/ charts are built by runtimes and installed only by their sync")
+            if spec.verify:
+                raise InvalidInput("verify", "charts built by runtimes carry no provenance file to verify")
+            return
         if ref.kind in ("oci", "url"):
             netguard.check_url(ref.location, self.repos.netpolicy, "chart")
         conn = self._connection(ref, "chart")
@@ -212,7 +228,11 @@ class Catalog:
     def archive(
         self, ref: ChartRef, conn: Connection | None, version: str | None, devel: bool, with_prov: bool = False
     ) -> Archive:
-        """The archive bytes of an HTTP, URL or uploaded chart (not OCI: helm pulls those)."""
+        """The archive bytes of an HTTP, URL, uploaded or runtime chart (not OCI: helm pulls those)."""
+        if ref.kind == "runtime":
+            if self.runtime_charts is None:
+                raise ChartVersionNotFound(f"runtime chart {ref.name}: no store of runtime charts here")
+            return Archive(self.runtime_charts.archive(ref.name, version), version or "")
         if ref.kind == "uploaded":
             upload = self.uploads.resolve(ref.name, version, devel)
             return Archive(
@@ -325,6 +345,8 @@ class Catalog:
         self, repository: str, chart: str, version: str | None, devel: bool, parts: tuple[str, ...]
     ) -> dict[str, Any]:
         ref = ChartRef.parse(f"{repository}/{chart}", "chart")
+        if ref.kind == "runtime":
+            raise RepositoryNotFound(f"repository {repository} is not registered")
         conn = None if ref.kind == "uploaded" else self.repos.connect(repository)
         if _is_oci(ref, conn):
             with Workdir("") as wd:

@@ -71,7 +71,8 @@ class Caller:
     the function's remaining time); None queues it. ``wait_s``: how long to wait for the operation's end once
     accepted (None: not at all; 0: read it once). ``reveal``: a dry run's manifest and values unmasked (needs the
     ``reveal`` permission). ``attachments``: store items written with the operation (a CloudFormation reply, a
-    runtime's step)."""
+    runtime's step). ``runtime_charts``: the caller is a runtime's sync, the one door that may name the charts a
+    runtime built (``runtime/<chart>``)."""
 
     principal: Principal
     idempotency: Idempotency | None = None
@@ -79,6 +80,7 @@ class Caller:
     wait_s: float | None = None
     reveal: bool = False
     attachments: tuple[dict[str, Any], ...] = ()
+    runtime_charts: bool = False
 
     @classmethod
     def service(cls, name: str, attachments: tuple[dict[str, Any], ...] = (), **options: Any) -> Caller:
@@ -140,7 +142,7 @@ class Releases:
         if replayed is not None:
             return replayed
         self.service.check_install(ref, spec)
-        return self._chart_verb(Action.INSTALL, caller, ref, self._sourced(spec, info.masking), started)
+        return self._chart_verb(Action.INSTALL, caller, ref, self._sourced(caller, spec, info.masking), started)
 
     def upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec) -> Outcome:
         """Upgrade; a release that does not exist is refused unless ``install: true`` (an upsert)."""
@@ -151,7 +153,7 @@ class Releases:
         if replayed is not None:
             return replayed
         self.service.check_upgrade(ref, spec)
-        return self._chart_verb(Action.UPGRADE, caller, ref, self._sourced(spec, info.masking), started)
+        return self._chart_verb(Action.UPGRADE, caller, ref, self._sourced(caller, spec, info.masking), started)
 
     def rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec) -> Outcome:
         """Roll back to ``spec.revision`` (default: the one before the current); a dry run previews it."""
@@ -249,9 +251,9 @@ class Releases:
         op = self.intake.replay(caller.idempotency)
         return None if op is None else self._waited(caller, Outcome(op.release, op))
 
-    def _sourced(self, spec: Chart, cluster_masking: redact.Masking) -> Chart:
+    def _sourced(self, caller: Caller, spec: Chart, cluster_masking: redact.Masking) -> Chart:
         """The chart-source check, then the cluster's and the repository's masking rules joined to the spec's."""
-        self.catalog.check(spec)
+        self.catalog.check(spec, built_by_runtime=caller.runtime_charts)
         return spec.masked_by(cluster_masking + self.catalog.masking(spec))
 
     def _chart_verb(

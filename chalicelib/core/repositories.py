@@ -33,7 +33,8 @@ from chalicelib.errors import CharthouseError, InvalidInput, RepositoryNotFound
 log = logging.getLogger(__name__)
 
 UPLOADED = "uploaded"  # the built-in repository of uploaded charts
-RESERVED = frozenset({UPLOADED})
+RUNTIME = "runtime"  # charts runtimes build from Git (``uploads.RuntimeCharts``): no repository may take the name
+RESERVED = frozenset({UPLOADED, RUNTIME})
 SECRET_FIELDS = ("username", "password", "token", "client_certificate", "client_key", "ca_bundle", "keyring")
 REPOSITORY_TYPES = ("http", "oci", UPLOADED)  # an index over HTTP(S), an OCI registry, the uploaded charts
 MAX_SECRET = 65536
@@ -91,7 +92,9 @@ class RepositorySpec:
     def from_json(cls, name: str, body: dict[str, Any], allow_http: bool) -> RepositorySpec:
         v.dns_label("repository", name)
         if name in RESERVED:
-            raise InvalidInput("repository", f"{name} is reserved for uploaded charts")
+            raise InvalidInput(
+                "repository", f"{name} is reserved for {'uploaded' if name == UPLOADED else 'runtime'} charts"
+            )
         REPOSITORY_BODY.check(body)
         url, kind = _url(body.get("url"), allow_http)
         secret: dict[str, str] = {}

@@ -29,12 +29,14 @@ from typing import Any, Protocol
 
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
+from chalicelib.core.auth import Principal
+from chalicelib.core.authz import Authorizer
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.diffs import Differ
 from chalicelib.core.operations import Intake
 from chalicelib.core.releases import Caller, Releases
-from chalicelib.core.uploads import UploadedCharts
-from chalicelib.domain import gitops
+from chalicelib.core.uploads import RuntimeCharts
+from chalicelib.domain import gitops, origins
 from chalicelib.domain.models import (
     Action,
     Limits,
@@ -47,7 +49,7 @@ from chalicelib.domain.models import (
     iso,
 )
 from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec, Secrets
-from chalicelib.errors import CharthouseError, Conflict, NotFound, RuntimeNotFound, Unauthenticated
+from chalicelib.errors import CharthouseError, Conflict, Forbidden, NotFound, RuntimeNotFound, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +68,26 @@ class RuntimeService:
         store: Store,
         vault: Vault,
         git: GitReader,
-        uploads: UploadedCharts,
+        charts: RuntimeCharts,
         intake: Intake,
         differ: Differ,
         registry: ClusterRegistry,
         limits: Limits,
         releases: Releases,
         clock: Callable[[], float] = time.time,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.store = store
         self.vault = vault
         self.git = git
-        self.uploads = uploads
+        self.charts = charts
         self.intake = intake
         self.differ = differ
         self.registry = registry
         self.limits = limits
         self.releases = releases  # a sync's steps go through the hall, as any door's requests
         self.clock = clock
+        self.authorizer = authorizer
 
     def _at(self) -> str:
         return str(iso(self.clock()))
@@ -99,11 +103,12 @@ class RuntimeService:
     # ------------------------------------------------------------ Git repositories
 
     def put_repository(self, spec: GitRepositorySpec, creds: dict[str, str] | None) -> tuple[dict[str, Any], bool]:
-        """Register a Git repository (credentials to Secrets Manager; omitted: the stored ones are kept)."""
+        """Register a Git repository (credentials to Secrets Manager; omitted: the stored ones are kept for a URL of
+        the same origin, deleted otherwise)."""
         old = self.store.get_git_repository(spec.name)
-        secret = (old or {}).get("secret")
-        if creds is not None:
-            secret = self.vault.put(f"git-repositories/{spec.name}", creds)
+        secret = self._bound_secret(
+            (old or {}).get("secret"), (old or {}).get("url"), spec.url, creds, f"git-repositories/{spec.name}"
+        )
         doc = {**spec.to_json(), "secret": secret, "created_at": (old or {}).get("created_at") or self._at()}
         self.store.put_git_repository(spec.name, doc)
         return self.repository(spec.name), old is None
@@ -129,10 +134,44 @@ class RuntimeService:
         if doc.get("secret"):
             self.vault.delete(doc["secret"])
 
+    def _bound_secret(
+        self, old_id: str | None, old_url: str | None, new_url: str | None, creds: dict[str, str] | None, name: str
+    ) -> str | None:
+        """The secret a declaration keeps: new credentials replace it; none given, the stored ones stay only for
+        the same origin (``domain/origins``), and are deleted otherwise (never sent to another host)."""
+        if creds is not None:
+            new_id = self.vault.put(name, creds)
+            if old_id and old_id != new_id:
+                self.vault.delete(old_id)
+            return new_id
+        if old_id and origins.keeps_credentials(old_url, new_url, False):
+            return old_id
+        if old_id:
+            self.vault.delete(old_id)
+        return None
+
+    def require_repository(self, principal: Principal, repository: str, destination: dict[str, Any]) -> None:
+        """``use`` of a registered Git repository, on every namespace of the runtime's destination."""
+        if self.authorizer is None:
+            return
+        for namespace in destination.get("namespaces") or []:
+            self.authorizer.require(principal, "use", destination["cluster"], namespace, repository=repository)
+
     def _git_access(self, doc: dict[str, Any], spec: RuntimeSpec) -> tuple[str, dict[str, str] | None]:
-        """The URL and credentials a runtime's Git source reads with (its own, or its repository's)."""
+        """The URL and credentials a runtime's Git source reads with (its own, or its repository's: then its owner
+        must still be granted ``use`` of the repository, at every read)."""
         assert spec.git is not None
         if spec.git.repository:
+            owner = doc.get("owner")
+            if not isinstance(owner, dict) or not owner.get("id"):
+                raise Forbidden(
+                    f"runtime {spec.name} names Git repository {spec.git.repository} but has no recorded owner: "
+                    "declare it again (PUT) as a principal granted use of the repository",
+                    permission="use",
+                    repository=spec.git.repository,
+                )
+            principal = Principal(str(owner["id"]), str(owner.get("kind") or ""), tuple(owner.get("groups") or ()))
+            self.require_repository(principal, spec.git.repository, doc["destination"])
             repo = self.store.get_git_repository(spec.git.repository)
             if repo is None:
                 raise NotFound(f"Git repository {spec.git.repository} is not registered")
@@ -141,11 +180,14 @@ class RuntimeService:
 
     # ------------------------------------------------------------ runtimes
 
-    def put(self, spec: RuntimeSpec, secrets: Secrets) -> tuple[dict[str, Any], bool]:
-        """Create or replace; the destination cannot change once anything was deployed (409)."""
+    def put(self, spec: RuntimeSpec, secrets: Secrets, owner: Principal | None = None) -> tuple[dict[str, Any], bool]:
+        """Create or replace; the destination cannot change once anything was deployed (409). ``owner`` (who
+        declares it) is recorded: a registered Git repository is read only while the owner may ``use`` it."""
         self.registry.get(spec.destination.cluster)
         if spec.git and spec.git.repository:
             self.repository(spec.git.repository)
+            if owner is not None:
+                self.require_repository(owner, spec.git.repository, spec.destination.to_json())
         old = self.store.get_runtime(spec.name)
         status, _ = self.store.get_runtime_status(spec.name)
         if old and status.get("deployed") and old["destination"] != spec.destination.to_json():
@@ -156,9 +198,18 @@ class RuntimeService:
             )
         doc: dict[str, Any] = {**spec.to_json(), "created_at": (old or {}).get("created_at") or self._at()}
         doc["updated_at"] = self._at()
-        git_secret = (old or {}).get("git_secret") if spec.git else None
-        if spec.git and secrets.git is not None:
-            git_secret = self.vault.put(f"{spec.name}/git", secrets.git)
+        old_git = ((old or {}).get("source") or {}).get("git") or {}
+        git_secret = self._bound_secret(
+            (old or {}).get("git_secret"),
+            old_git.get("url"),
+            spec.git.url if spec.git else None,
+            secrets.git if spec.git else None,
+            f"{spec.name}/git",
+        )
+        if owner is not None:
+            doc["owner"] = owner.to_json()
+        elif old and old.get("owner"):
+            doc["owner"] = old["owner"]
         webhook = (old or {}).get("webhook_secret")
         if secrets.webhook is not None:
             webhook = self.vault.put(f"{spec.name}/webhook", {"secret": secrets.webhook})
@@ -175,7 +226,7 @@ class RuntimeService:
 
     @staticmethod
     def _shown(doc: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in doc.items() if k not in ("git_secret", "webhook_secret")}
+        out = {k: v for k, v in doc.items() if k not in ("git_secret", "webhook_secret", "owner")}
         if out["source"].get("git") is not None:
             out["source"] = {"git": {**out["source"]["git"], "credentials": bool(doc.get("git_secret"))}}
         out["sync"] = {**out["sync"], "webhook": bool(doc.get("webhook_secret"))}
@@ -275,11 +326,12 @@ class RuntimeService:
         return steps + list(reversed(removals))
 
     def _charts(self, items: list[gitops.Desired], steps: list[dict[str, Any]]) -> None:
-        """Store the charts built from the repository that a step installs or upgrades (content-addressed)."""
+        """Store the charts built from the repository that a step installs or upgrades (content-addressed, apart
+        from uploaded charts: ``runtime/<chart>``)."""
         wanted = {s["key"] for s in steps if s["action"] in ("install", "upgrade")}
         for d in items:
             if d.chart is not None and d.key in wanted:
-                self.uploads.add(d.chart.archive)
+                self.charts.add(d.chart.archive)
 
     # ------------------------------------------------------------ plan
 
@@ -359,7 +411,8 @@ class RuntimeService:
         step = run["steps"][run["index"]]
         ref = ReleaseRef.parse(doc["destination"]["cluster"], step["namespace"], step["name"])
         attach = self.store.runtime_step_item({"runtime": name, "run": run["id"], "index": run["index"]})
-        caller = Caller.service(f"runtime:{name}", attachments=(attach,))  # declaring the runtime was authorized
+        # declaring the runtime was authorized; its steps may name the charts it built (runtime/<chart>)
+        caller = Caller.service(f"runtime:{name}", attachments=(attach,), runtime_charts=True)
         try:  # the hall's checks: the cluster, the release's state (an upsert: install: true), the chart's source
             if step["action"] == "uninstall":
                 op = self.releases.uninstall(caller, ref, UninstallSpec.from_json({}, self.limits)).op
@@ -460,7 +513,28 @@ class RuntimeService:
             except CharthouseError as exc:
                 log.warning("runtime %s not synced: %s", spec.name, exc.message)
                 failed.append(spec.name)
+                self._failed(spec.name, exc.code, exc.message)
+            except Exception as exc:  # noqa: BLE001 - one runtime's failure never stops the others in the tick
+                log.exception("runtime %s not synced", spec.name)
+                failed.append(spec.name)
+                self._failed(spec.name, "InternalError", f"the sync failed unexpectedly ({type(exc).__name__})")
         return {"synced": started, "failed": failed}
+
+    def _failed(self, name: str, code: str, message: str) -> None:
+        """Record on the runtime why the schedule could not sync it (best effort: the tick goes on)."""
+        try:
+            status, version = self.store.get_runtime_status(name)
+            if status.get("phase") == "syncing":
+                return
+            status.update(
+                phase="error",
+                checked_at=self._at(),
+                checked_ts=self.clock(),
+                last_error={"code": code, "message": message, "at": self._at(), "stage": "source"},
+            )
+            self.store.put_runtime_status(name, status, version)
+        except Exception:  # noqa: BLE001 - the store itself failing is logged, the tick goes on
+            log.exception("runtime %s: the failure could not be recorded", name)
 
     def webhook(self, name: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         """A push event (GitHub ``X-Hub-Signature-256``, GitLab ``X-Gitlab-Token``) verified against the runtime's

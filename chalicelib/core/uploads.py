@@ -1,4 +1,4 @@
-"""Uploaded charts: the built-in ``uploaded`` repository.
+"""Uploaded charts: the built-in ``uploaded`` repository; and, apart from it, the charts runtimes build.
 
 An archive arrives in the request body (small charts) or through a presigned S3 PUT (large ones: API Gateway caps
 bodies at 3 MiB: what a Lambda proxy request carries), is checked (``archives.inspect``), and is stored in the charts bucket under
@@ -21,6 +21,7 @@ from chalicelib.errors import ChartVersionExists, ChartVersionNotFound, InvalidI
 UPLOAD_TTL_S = 15 * 60  # how long a presigned upload URL stays valid
 CONTENT_TYPE = "application/gzip"
 _UPLOAD_ID = re.compile(r"^up-[0-9a-f]{32}$")
+_EXACT = re.compile(r"[0-9A-Za-z.+-]{1,128}")
 
 
 class UploadedCharts:
@@ -155,3 +156,39 @@ class UploadedCharts:
 
 def _str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+RUNTIME_PREFIX = "runtime-charts/"  # apart from ``charts/``: never listed, searched or downloaded as uploads
+
+
+class RuntimeCharts:
+    """Charts a runtime's sync built from its Git source (``gitops.package``): content-addressed archives under
+    their own prefix, named ``runtime/<chart>`` at the exact version the runtime planned (``<v>-rt-<digest>``).
+
+    They have no table entry: nothing lists, searches or shows them, and no door may name them (``Catalog.check``
+    refuses ``runtime/``); only a runtime's own steps install them, and a runtime's plan and status are read with
+    ``read`` on its destination. The same content is the same key, so storing again is a no-op."""
+
+    def __init__(self, blobs: S3Blobs, limits: archives.Limits) -> None:
+        self._blobs = blobs
+        self.limits = limits
+
+    @staticmethod
+    def key(name: str, version: str) -> str:
+        return f"{RUNTIME_PREFIX}{name}/{name}-{version}.tgz"
+
+    def add(self, data: bytes) -> tuple[str, str]:
+        """Check and store an archive; (name, version)."""
+        chart = archives.inspect(data, self.limits)
+        key = self.key(chart.name, chart.version)
+        if self._blobs.size(key) is None:
+            self._blobs.put(key, data, CONTENT_TYPE)
+        return chart.name, chart.version
+
+    def archive(self, name: str, version: str | None) -> bytes:
+        if not version or not _EXACT.fullmatch(version) or not semver.Version.parse(version):
+            raise ChartVersionNotFound(f"runtime chart {name}: an exact version is required")
+        data = self._blobs.get(self.key(name, version))
+        if data is None:
+            raise ChartVersionNotFound(f"runtime chart {name} {version} is not stored (sync the runtime again)")
+        return data

@@ -26,7 +26,8 @@ At the runtime's path Charthouse understands, in this order:
    named after the runtime, of a chart Charthouse builds from them (``{{`` is kept literal).
 
 Local charts (1, 3 and ``./`` references) are packaged here, deterministically, with a version suffixed by the
-digest of their content (``1.0.0-rt-<12 hex>``), to be stored as uploaded charts; the same content gives the
+digest of their content (``1.0.0-rt-<12 hex>``), holding what ``helm package`` would (``.helmignore``, see
+``helmignore``), to be stored apart from uploaded charts as ``runtime/<name>``; the same content gives the
 same archive, so an unchanged chart plans as unchanged. Pure: no I/O; every error names the file and field.
 
 A releases file holds values, so it is read in helm's dialect (:func:`chalicelib.domain.values.load_document`),
@@ -51,7 +52,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.domain import fields, yamlguard
+from chalicelib.domain import fields, helmignore, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain import values as vals
 from chalicelib.errors import InvalidInput
@@ -82,12 +83,13 @@ RELEASE_BODY = fields.Body(
     required=("name", "chart"),
 )
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+RUNTIME_CHARTS = "runtime"  # the reference of a chart built here: runtime/<name> (core/uploads.RuntimeCharts)
 BASE = {"install": True, "create_namespace": True}  # upgrade --install, creating the namespace (as helmfile does)
 
 
 @dataclass(frozen=True)
 class LocalChart:
-    """A chart built from the repository, to be stored as ``uploaded/<name>`` at ``version``."""
+    """A chart built from the repository, to be stored as ``runtime/<name>`` at ``version``."""
 
     name: str
     version: str
@@ -167,7 +169,7 @@ def desired(
 
 
 def _one(name: str, namespace: str, chart: LocalChart, extra: dict[str, Any]) -> Desired:
-    body = {"chart": f"uploaded/{chart.name}", "version": chart.version, **BASE, **extra}
+    body = {"chart": f"{RUNTIME_CHARTS}/{chart.name}", "version": chart.version, **BASE, **extra}
     return Desired(name, namespace, body, chart=chart)
 
 
@@ -233,7 +235,9 @@ def _release(
         if "Chart.yaml" not in files:
             raise InvalidInput(f"{at}.chart", f"{local} holds no Chart.yaml")
         chart = package(files, None, f"{at}.chart")
-        body.update(chart=f"uploaded/{chart.name}", version=chart.version)
+        body.update(chart=f"{RUNTIME_CHARTS}/{chart.name}", version=chart.version)
+    elif ref.startswith(f"{RUNTIME_CHARTS}/"):
+        raise InvalidInput(f"{at}.chart", f"{RUNTIME_CHARTS}/ names charts runtimes build: give ./local/dir")
     else:
         body["chart"] = ref
         if raw.get("version") is not None:
@@ -326,7 +330,11 @@ def _digest(files: dict[str, bytes]) -> str:
 
 
 def package(files: dict[str, bytes], name: str | None, where: str) -> LocalChart:
-    """A deterministic archive of a chart directory; its version carries the digest of the content."""
+    """A deterministic archive of a chart directory (the files helm packages); its version carries the digest of
+    the content."""
+    files = helmignore.packaged(files, where)
+    if "Chart.yaml" not in files:
+        raise InvalidInput(f"{where}: Chart.yaml", f"is ignored by {helmignore.FILE}: helm cannot package the chart")
     meta = _chart_yaml(files["Chart.yaml"].decode("utf-8", "replace"), f"{where}: Chart.yaml")
     if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
         raise InvalidInput(f"{where}: Chart.yaml", "needs name and version")

@@ -13,9 +13,11 @@ import hmac
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,14 @@ def test_a_runtime_converges_on_pushed_commits(api: Api, stack: Stack, charts: C
     out = converged(api)
     assert (out["status"]["phase"], out["status"]["synced_commit"]) == ("synced", first), out["status"]
     assert values_of(api, "web") == ({"greeting": "hello"}, 1, "deployed")
+    # the chart built from the repository is not an uploaded chart: not searched, not shown, not downloadable
+    status, found = api.call("GET", "/v1/charts?q=demo&versions=true")
+    assert status == 200 and not [c for c in found["charts"] if "-rt-" in c["version"]], found
+    assert api.call("GET", "/v1/charts/uploaded/demo")[0] == 404
+    status, err = api.call(
+        "POST", REL, {"name": "copy", "chart": "runtime/demo", "version": "0.1.0"}
+    )  # no door may name it
+    assert status == 422 and err["error"]["details"]["field"] == "chart", err
 
     # a values change: an upgrade in the plan, applied by the schedule
     second = push(stack, {"apps/values/web.yaml": "greeting: hi\n"}, "greeting hi")
@@ -211,3 +221,70 @@ def test_the_nautes_seed_request_creates_a_runtime_that_syncs(api: Api, stack: S
     assert [i["name"] for i in listed["items"]] == ["dr-dev"]
     status, _ = api.call("DELETE", "/api/v1/products/nautes-labs/deploymentruntimes/dr-dev")
     assert status == 200
+
+
+class Capture(BaseHTTPRequestHandler):
+    """Another origin: records the Authorization header of every request, answers 404 (it is no Git server)."""
+
+    seen: list[str | None] = []
+
+    def do_GET(self) -> None:
+        Capture.seen.append(self.headers.get("Authorization"))
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_git_sources_are_refused_from_outside(api: Api, stack: Stack) -> None:
+    """Stored credentials never follow the URL to another origin; a URL that is not a Git repository is a 422
+    naming source.git.url; an unreachable host a 502."""
+    c = json.loads(stack.git_credentials_file.read_text())
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2-in-git}\n"
+    push(stack, {"apps/releases.yaml": "releases: []\n", "plain/db.yaml": secret}, "empty")
+    rt = "/v1/runtimes/gitsec"
+    git = {"url": c["url"], "revision": "main", "path": "apps", "username": c["username"], "password": c["password"]}
+    body: dict[str, Any] = {"source": {"git": git}, "destination": {"cluster": "local", "namespaces": ["gitsec"]}}
+    status, out = api.call("PUT", rt, body)
+    assert status in (200, 201) and out["source"]["git"]["credentials"] is True, out
+    assert api.call("POST", f"{rt}/plan")[0] == 200
+
+    # a plain-manifests source: the Secret it holds is masked where the built chart's content is shown
+    status, out = api.call("PUT", rt, {**body, "source": {"git": {**git, "path": "plain"}}})
+    assert status == 200, out
+    status, plan = api.call("POST", f"{rt}/plan")
+    assert status == 200 and plan["releases"][0]["action"] == "install", plan
+    assert "hunter2-in-git" not in json.dumps(plan) and "<redacted>" in json.dumps(plan), plan
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        moved = {"url": f"http://127.0.0.1:{other.server_port}/team/deploy.git", "revision": "main", "path": "apps"}
+        status, out = api.call("PUT", rt, {**body, "source": {"git": moved}})
+        assert status == 200 and out["source"]["git"]["credentials"] is False, out
+        status, err = api.call("POST", f"{rt}/plan")
+        assert status == 422 and err["error"]["details"]["field"] == "source.git.url", err
+        assert "not a Git repository" in err["error"]["message"]
+        assert Capture.seen and all(h is None for h in Capture.seen), Capture.seen
+    finally:
+        other.shutdown()
+
+    # the same origin keeps them: the same repository's URL written otherwise (the server wants them)
+    assert api.call("PUT", rt, body)[0] == 200
+    same = {k: v for k, v in git.items() if k not in ("username", "password")}
+    same["url"] = c["url"].rstrip("/") + "/"
+    status, out = api.call("PUT", rt, {**body, "source": {"git": same}})
+    assert status == 200 and out["source"]["git"]["credentials"] is True, out
+    status, plan = api.call("POST", f"{rt}/plan")
+    assert status == 200, plan
+
+    # a host that does not answer
+    closed = {"url": "http://127.0.0.1:9/deploy.git", "path": "apps"}
+    assert api.call("PUT", rt, {**body, "source": {"git": closed}})[0] == 200
+    status, err = api.call("POST", f"{rt}/plan")
+    assert status == 502, err
+    assert api.call("DELETE", rt)[0] == 200

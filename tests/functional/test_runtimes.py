@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
+import tarfile
 from typing import Any
 
 from chalicelib import bootstrap
@@ -171,3 +173,190 @@ def test_inline_source_unknown_cluster_and_listing(api: Api, helm: FakeHelm) -> 
     status, err = api.call("PUT", "/v1/runtimes/Bad", body)
     assert status == 422
     assert api.call("POST", "/v1/runtimes/nope/webhook", {})[0] == 401
+
+
+# ---------------------------------------------------------------- security (issue 27: 1, 2, 5)
+
+EVIL = "https://evil.example.net/team/deploy.git"
+
+
+def policy(api: Api, name: str, principals: list[str], rules: list[dict[str, Any]]) -> None:
+    status, body = api.call("PUT", f"/v1/policies/{name}", {"principals": principals, "rules": rules})
+    assert status in (200, 201), body
+
+
+def test_stored_credentials_never_follow_the_url_to_another_origin(api: Api, git: FakeGit) -> None:
+    api.register()
+    git.commit(URL, {"env/releases.yaml": "releases: []\n"})
+    git.commit(EVIL, {"env/releases.yaml": "releases: []\n"})
+    git.commit(URL.replace("deploy.git", "other.git"), {"env/releases.yaml": "releases: []\n"})
+    assert api.call("PUT", "/v1/runtimes/shop", BODY)[0] == 201
+    vault = bootstrap.get().runtimes.vault
+    secret_id = bootstrap.get().runtimes.declared("shop")["git_secret"]  # type: ignore[index]
+    assert vault.get(secret_id) == {"username": "bot", "password": "tok-123456"}
+
+    # same origin, another path: the credentials stay
+    same = {"git": {"url": URL.replace("deploy.git", "other.git"), "revision": "main", "path": "env"}}
+    status, out = api.call("PUT", "/v1/runtimes/shop", {**BODY, "source": same})
+    assert status == 200 and out["source"]["git"]["credentials"] is True, out
+    assert api.call("POST", "/v1/runtimes/shop/plan")[0] == 200
+    assert git.sent[-1][1] == {"username": "bot", "password": "tok-123456"}
+
+    # another host, no credentials given: the stored ones are dropped (and deleted), never sent there
+    moved = {"git": {"url": EVIL, "revision": "main", "path": "env"}}
+    status, out = api.call("PUT", "/v1/runtimes/shop", {**BODY, "source": moved})
+    assert status == 200 and out["source"]["git"]["credentials"] is False, out
+    assert api.call("POST", "/v1/runtimes/shop/plan")[0] == 200
+    assert git.sent[-1] == (EVIL, None)
+    assert vault.get(secret_id) is None
+    api.call("POST", "/v1/runtimes/shop/sync")
+    assert all(creds is None for url, creds in git.sent if url == EVIL)
+
+    # another scheme or port is another origin too (the domain rule, one place)
+    for url in (URL.replace("https://", "http://"), URL.replace("git.example.com", "git.example.com:8443")):
+        assert api.call("PUT", "/v1/runtimes/shop", BODY)[0] == 200
+        body = {**BODY, "source": {"git": {"url": url, "path": "env"}}}
+        assert api.call("PUT", "/v1/runtimes/shop", body)[1]["source"]["git"]["credentials"] is False
+
+    # a registered Git repository: its credentials are bound the same way
+    repo = {"url": URL, "username": "bot", "password": "tok-123456"}
+    assert api.call("PUT", "/v1/git-repositories/deploy", repo)[0] == 201
+    status, out = api.call("PUT", "/v1/git-repositories/deploy", {"url": EVIL})
+    assert status == 200 and out["credentials"] is False, out
+    status, out = api.call("PUT", "/v1/git-repositories/deploy", {**repo, "url": EVIL})
+    assert out["credentials"] is True
+    status, out = api.call("PUT", "/v1/git-repositories/deploy", {"url": EVIL + "/"})
+    assert out["credentials"] is True  # same origin: kept
+
+
+def test_a_registered_repository_is_used_only_by_principals_granted_it(api: Api, git: FakeGit) -> None:
+    api.register()
+    git.commit(URL, {"env/releases.yaml": "releases: []\n"})
+    git.credentials[URL] = {"username": "bot", "password": "tok-123456"}
+    repo = {"url": URL, "username": "bot", "password": "tok-123456"}
+    assert api.call("PUT", "/v1/git-repositories/deploy", repo)[0] == 201
+    team = bootstrap.get().tokens.create("team-a")
+    writer = {"verbs": ["read", "install", "upgrade", "uninstall"], "clusters": ["prod"], "namespaces": ["apps"]}
+    policy(api, "team-a", ["token:team-a"], [writer])
+    body = {**BODY, "source": {"git": {"repository": "deploy", "path": "env"}}}
+
+    status, err = api.call("PUT", "/v1/runtimes/shop", body, token=team)
+    assert status == 403 and err["error"]["details"]["permission"] == "use", err
+    assert "deploy" in err["error"]["message"] and api.call("GET", "/v1/runtimes/shop")[0] == 404
+
+    other = {"verbs": ["use"], "repositories": ["other-*"], "clusters": ["prod"], "namespaces": ["apps"]}
+    policy(api, "team-a", ["token:team-a"], [writer, other])
+    assert api.call("PUT", "/v1/runtimes/shop", body, token=team)[0] == 403
+
+    use = {"verbs": ["use"], "repositories": ["deploy"], "clusters": ["prod"], "namespaces": ["apps"]}
+    policy(api, "team-a", ["token:team-a"], [writer, use])
+    status, out = api.call("PUT", "/v1/runtimes/shop", body, token=team)
+    assert status == 201, out
+    assert "owner" not in out
+    status, plan = api.call("POST", "/v1/runtimes/shop/plan", token=team)
+    assert status == 200 and git.sent[-1] == (URL, {"username": "bot", "password": "tok-123456"}), plan
+
+    # the grant is withdrawn: the owner's runtime no longer reads the repository, whoever asks
+    policy(api, "team-a", ["token:team-a"], [writer])
+    reads = len(git.sent)
+    status, err = api.call("POST", "/v1/runtimes/shop/plan")  # even an admin's plan: it reads as its owner
+    assert status == 403 and err["error"]["details"]["repository"] == "deploy", err
+    status, out = api.call("POST", "/v1/runtimes/shop/sync", token=team)
+    assert status == 202 and out["status"]["phase"] == "error", out
+    assert out["status"]["last_error"]["code"] == "Forbidden" and "use" in out["status"]["last_error"]["message"]
+    bootstrap.get().runtimes.clock = lambda: 4_000_000_000.0
+    assert bootstrap.get().runtimes.tick()["synced"] == ["shop"]
+    assert runtime(api)["status"]["phase"] == "error" and len(git.sent) == reads
+
+
+LOCAL_CHART = {
+    "env/chart/Chart.yaml": "apiVersion: v2\nname: demo\nversion: 99.0.0+x\n",
+    "env/chart/values.yaml": "replicas: 1\n",
+    "env/chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo}\n",
+    "env/chart/templates/.notes.swp": "editor leftovers\n",
+    "env/chart/.helmignore": "# helm's rules\n*.key\nprivate/\n",
+    "env/chart/tls.key": "-----BEGIN PRIVATE KEY-----\n",
+    "env/chart/private/token.txt": "s3cret\n",
+    "env/releases.yaml": "releases:\n- name: web\n  chart: ./chart\n",
+}
+
+
+def test_runtime_charts_live_apart_from_uploaded_charts(api: Api, helm: FakeHelm, git: FakeGit) -> None:
+    api.register()
+    git.commit(URL, LOCAL_CHART)
+    body = {**BODY, "source": {"git": {"url": URL, "path": "env"}}}
+    assert api.call("PUT", "/v1/runtimes/shop", body)[0] == 201
+    status, plan = api.call("POST", "/v1/runtimes/shop/plan")
+    assert status == 200 and plan["releases"][0]["action"] == "install", plan
+    api.call("POST", "/v1/runtimes/shop/sync")
+    settle(api)
+    out = runtime(api)
+    assert out["status"]["phase"] == "synced", out["status"]
+    version = plan_version(api)
+    assert version.startswith("99.0.0+x-rt-"), version
+
+    # nothing of it shows as an uploaded chart: not listed, searched, shown or downloadable
+    status, found = api.call("GET", "/v1/charts?q=demo&versions=true")
+    assert status == 200 and not [c for c in found["charts"] if c.get("name") == "demo"], found
+    status, err = api.call("GET", f"/v1/charts/uploaded/demo?version={version}")
+    assert status == 404, err
+    status, err = api.call("GET", f"/v1/charts/runtime/demo?version={version}")
+    assert status == 404, err
+    resp = api.c.http.get("/v2/charts", headers=api.auth)
+    assert resp.status_code == 200 and "demo" not in resp.body.decode(), resp.body
+    assert bootstrap.get().catalog.uploads.entries() == []
+
+    # no door may name a runtime chart, nor take its repository name
+    install = {"name": "mine", "chart": "runtime/demo", "version": version}
+    status, err = api.call("POST", "/v1/clusters/prod/namespaces/other/releases", install)
+    assert status == 422 and err["error"]["details"]["field"] == "chart", err
+    assert api.call("PUT", "/v1/repositories/runtime", {"url": "https://charts.example.com"})[0] == 422
+    bad = {**BODY, "source": {"inline": {"releases": [{"name": "x", "chart": "runtime/demo", "version": version}]}}}
+    assert api.call("PUT", "/v1/runtimes/other", bad)[0] == 201
+    status, err = api.call("POST", "/v1/runtimes/other/plan")
+    assert status == 422 and "runtime/" in err["error"]["message"], err
+
+    # the archive holds what helm packages: .helmignore and helm's own default rule honoured
+    charts = bootstrap.get().catalog.runtime_charts
+    assert charts is not None
+    with tarfile.open(fileobj=io.BytesIO(charts.archive("demo", version))) as tar:
+        names = sorted(tar.getnames())
+    assert names == ["demo/.helmignore", "demo/Chart.yaml", "demo/templates/cm.yaml", "demo/values.yaml"], names
+
+
+def plan_version(api: Api) -> str:
+    """The exact version of the chart the runtime built: stored under its own prefix, nothing under charts/."""
+    import boto3
+
+    from tests.functional.conftest import BUCKET
+
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert not [k for k in keys if k.startswith("charts/")], keys
+    stored = [k for k in keys if k.startswith("runtime-charts/demo/")]
+    assert len(stored) == 1, keys
+    return stored[0].removeprefix("runtime-charts/demo/demo-").removesuffix(".tgz")
+
+
+def test_one_failing_runtime_never_stops_the_others_in_a_tick(api: Api, git: FakeGit) -> None:
+    from chalicelib.errors import PayloadTooLarge
+
+    api.register()
+    broken = URL.replace("deploy", "broken")
+    git.failures[broken] = PayloadTooLarge("source.git.url", f"{broken}: the objects received inflate to more")
+    crashing = URL.replace("deploy", "crashing")
+    git.failures[crashing] = MemoryError()
+    git.commit(URL, {"env/releases.yaml": f"releases:\n- name: web\n  chart: {CHART}\n"})
+    for name, url in (("a-broken", broken), ("b-crashing", crashing), ("c-fine", URL)):
+        body = {**BODY, "source": {"git": {"url": url, "path": "env"}}}
+        body["destination"] = {"cluster": "prod", "namespaces": [name]}
+        assert api.call("PUT", f"/v1/runtimes/{name}", body)[0] == 201
+    bootstrap.get().runtimes.clock = lambda: 4_000_000_000.0
+    done = bootstrap.get().runtimes.tick()
+    assert done["failed"] == ["b-crashing"] and "c-fine" in done["synced"], done
+    settle(api)
+    phases = {r["name"]: r["status"] for r in api.call("GET", "/v1/runtimes")[1]["runtimes"]}
+    assert phases["c-fine"]["phase"] == "synced", phases
+    assert phases["a-broken"]["phase"] == "error"
+    assert phases["a-broken"]["last_error"]["code"] == "PayloadTooLarge"
+    assert broken.split("//")[1].split("/")[0] in phases["a-broken"]["last_error"]["message"]
+    assert phases["b-crashing"]["phase"] == "error" and "MemoryError" in phases["b-crashing"]["last_error"]["message"]

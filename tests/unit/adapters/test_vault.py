@@ -93,3 +93,13 @@ def test_a_deleted_secret_keeps_a_recovery_window_and_its_name_comes_back(sm: An
     assert vault.get(secret_id) is None
     assert vault.put("c1", {"token": "t2"}) == secret_id  # registered again: restored with the new value
     assert vault.get(secret_id) == {"token": "t2"}
+
+
+def test_a_deleted_secret_comes_back_where_a_value_is_accepted_silently(sm: Any) -> None:
+    """moto (the local stack's Secrets Manager) takes a value for a secret scheduled for deletion without an error:
+    the name must come back readable there too (a runtime's credentials dropped, then given again)."""
+    vault = Vault(sm, "charthouse/dev/runtimes/", "runtime credentials")
+    secret_id = vault.put("rt/git", {"password": "p1"})
+    vault.delete(secret_id)
+    assert vault.put("rt/git", {"password": "p2"}) == secret_id
+    assert vault.get(secret_id) == {"password": "p2"}

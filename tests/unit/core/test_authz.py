@@ -231,3 +231,23 @@ def test_list_bounds_say_exactly_what_they_must_be() -> None:
     with pytest.raises(InvalidInput) as exc:
         Policy.from_json("p", {"principals": [], "rules": [{"verbs": ["read"]}]})
     assert exc.value.message == "principals: must be a non-empty list of patterns (at most 100)"
+
+
+def test_use_of_a_git_repository_is_granted_per_repository() -> None:
+    policy = Policy.from_json(
+        "team-a",
+        {
+            "principals": ["token:team-a"],
+            "rules": [{"verbs": ["use"], "repositories": ["deploy-*"], "clusters": ["prod"], "namespaces": ["a"]}],
+        },
+    )
+    rule = policy.rules[0]
+    assert rule.grants("use", "prod", "a", "deploy-web")
+    assert not rule.grants("use", "prod", "a", "infra")
+    assert not rule.grants("use", "prod", "b", "deploy-web") and not rule.grants("install", "prod", "a")
+    assert policy.to_json()["rules"][0]["repositories"] == ["deploy-*"]
+    every = Rule(("use",), ("*",), ("*",))
+    assert every.grants("use", "prod", "a", "anything") and "repositories" not in every.to_json()
+    with pytest.raises(InvalidInput) as exc:
+        Policy.from_json("p", {"principals": ["x"], "rules": [{"verbs": ["use"], "repositories": []}]})
+    assert exc.value.field == "rules[0].repositories"

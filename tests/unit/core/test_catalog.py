@@ -168,3 +168,43 @@ def test_an_archive_unlike_its_index_digest_is_refused_every_time(monkeypatch: p
         with Workdir("") as workdir, pytest.raises(InvalidInput, match="does not match the digest"):
             catalog.materialize(spec, workdir)  # type: ignore[arg-type]
     assert len(calls) == 2 and len(catalog.archives) == 0
+
+
+class Blobs:
+    """The charts bucket as a dict (what ``RuntimeCharts`` uses of it)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self.items.get(key)
+
+    def size(self, key: str) -> int | None:
+        return len(self.items[key]) if key in self.items else None
+
+    def put(self, key: str, data: bytes, content_type: str = "") -> None:
+        self.items[key] = data
+
+
+def test_runtime_charts_are_resolved_apart_and_named_by_no_door() -> None:
+    from chalicelib.core.uploads import RuntimeCharts
+    from chalicelib.domain.models import ChartSpec
+    from chalicelib.errors import ChartVersionNotFound
+
+    blobs = Blobs()
+    charts = RuntimeCharts(blobs, archives.Limits())  # type: ignore[arg-type]
+    data = tgz(GOOD)
+    name, version = charts.add(data)
+    assert list(blobs.items) == [f"runtime-charts/{name}/{name}-{version}.tgz"]
+    catalog = Catalog(SimpleNamespace(), SimpleNamespace(), "/nonexistent", archives.Limits(), charts)  # type: ignore[arg-type]
+    assert ChartRef.parse(f"runtime/{name}") == ChartRef("runtime", "runtime", name)
+    assert catalog.archive(ChartRef.parse(f"runtime/{name}"), None, version, False).data == data
+    with pytest.raises(InvalidInput) as err:
+        catalog.check(ChartSpec(f"runtime/{name}", version))
+    assert err.value.field == "chart"
+    catalog.check(ChartSpec(f"runtime/{name}", version), built_by_runtime=True)
+    for bad in (None, "~1.0", "../../charts/x/x-1.0.0", "1.0.0/../x"):
+        with pytest.raises(ChartVersionNotFound):
+            charts.archive(name, bad)
+    with pytest.raises(RepositoryNotFound):
+        catalog.show("runtime", name, version, False, ("chart",))

@@ -55,7 +55,7 @@ releases:
     assert web.body["values_files"][0] == {"name": "env/dev/values/web.yaml", "content": "greeting: hi\n"}
     assert json.loads(web.body["values_files"][1]["content"]) == {"replicas": 2}
     assert web.body["set_json"] == ['image.tag="v2"', "port=8080"]
-    assert web.chart is not None and web.body["chart"] == "uploaded/web"
+    assert web.chart is not None and web.body["chart"] == "runtime/web"
     assert web.body["version"].startswith("1.0.0-rt-") and web.body["version"] == web.chart.version
     assert web.digest() == gitops.desired(t, "env/dev", None, "rt", NS, drift=True)[1].digest()
 
@@ -74,7 +74,7 @@ def test_local_chart_archive_is_deterministic_and_valid() -> None:
 
 def test_chart_at_the_path_and_manifests_directory() -> None:
     [one] = gitops.desired(tree({"app/Chart.yaml": CHART["charts/web/Chart.yaml"]}), "app", None, "rt", NS, False)
-    assert (one.name, one.namespace, one.body["chart"]) == ("rt", "shop", "uploaded/web")
+    assert (one.name, one.namespace, one.body["chart"]) == ("rt", "shop", "runtime/web")
     [m] = gitops.desired(
         tree({"k8s/a.yaml": "kind: ConfigMap\nx: '{{ y }}'\n", "k8s/sub/b.json": "{}", "k8s/README": "x"}),
         "k8s",
@@ -83,7 +83,7 @@ def test_chart_at_the_path_and_manifests_directory() -> None:
         NS,
         False,
     )
-    assert m.chart is not None and m.body["chart"] == "uploaded/rt-manifests"
+    assert m.chart is not None and m.body["chart"] == "runtime/rt-manifests"
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(m.chart.archive))) as tar:
         names = sorted(tar.getnames())
         assert names == [
