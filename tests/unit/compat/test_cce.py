@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.api.routes import Ask
 from chalicelib.compat import cce
 from chalicelib.compat import cce_shapes as shapes
 from chalicelib.errors import ChartVersionNotFound, ClusterNotFound, InvalidInput
@@ -48,9 +49,10 @@ def test_a_cluster_by_name_or_by_the_id_charthouse_shows(deps: None) -> None:
     assert cce.cluster_name(shapes.cluster_uuid("dev")) == "dev"
     with pytest.raises(ClusterNotFound, match="no cluster nowhere"):
         cce.cluster_name("nowhere")
-    assert cce._scope({"cluster_id": "nowhere", "namespace": "apps"}) == {"cluster": "nowhere", "namespace": "apps"}
-    scope = cce._scope({"cluster_id": shapes.cluster_uuid("dev"), "namespace": "apps"})
-    assert scope == {"cluster": "dev", "namespace": "apps"}  # authorized on the cluster the id names
+    unknown = cce._scope.targets(Ask({"cluster_id": "nowhere", "namespace": "apps"}, {}, {}))
+    assert [(x.cluster, x.namespace) for x in unknown] == [("nowhere", "apps")]  # as given: refused as any other
+    known = cce._scope.targets(Ask({"cluster_id": shapes.cluster_uuid("dev"), "namespace": "apps"}, {}, {}))
+    assert [(x.cluster, x.namespace) for x in known] == [("dev", "apps")]  # the cluster the id names
 
 
 def test_an_uploaded_chart_by_its_id(deps: None) -> None:

@@ -123,8 +123,13 @@ def test_find_release_finds_the_one_release_of_a_name_the_caller_can_read(deps: 
     assert deps.service.queries[0].limit == 1000
 
 
-def test_allow_asks_the_authorizer_for_the_verb_there(deps: SimpleNamespace) -> None:
-    asked: list[tuple[Any, ...]] = []
-    deps.authorizer.require = lambda *args: asked.append(args)
-    sync.allow("upgrade", "prod", "shop")
-    assert asked == [("token:ci", "upgrade", "prod", "shop")]
+def test_the_caller_of_a_compat_request_waits_for_the_operations_end(deps: SimpleNamespace) -> None:
+    caller = sync.caller()
+    assert (caller.principal, caller.wait_s, caller.budget_s) == ("token:ci", sync.WAIT_S, None)
+
+
+def test_the_cluster_the_guard_authorizes_on(deps: SimpleNamespace) -> None:
+    assert sync.cluster_at("https://10.0.0.2:6443") == "dev" and sync.cluster_at("https://10.9.9.9:6443") is None
+    assert sync.default_cluster_name() is None  # two registered, none configured: there is none to choose
+    deps.settings.default_cluster = "prod"
+    assert sync.default_cluster_name() == "prod"
