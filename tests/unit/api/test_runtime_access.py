@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.api import runtime_access
+from chalicelib.core.auth import Principal
 from chalicelib.errors import InvalidInput, RuntimeNotFound
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
@@ -16,17 +17,22 @@ BODY = {
 }
 
 
-def test_a_runtime_is_put_then_shown(api: Api, helm: FakeHelm) -> None:
+def test_a_runtime_is_put_then_shown(api: Api, helm: FakeHelm, monkeypatch: pytest.MonkeyPatch) -> None:
     api.register()
+    monkeypatch.setattr(runtime_access, "principal", lambda: Principal("token:admin", "token"))  # the request's
     out, created = runtime_access.put_runtime("shop", BODY)
     assert created and out["name"] == "shop"
     again, created = runtime_access.put_runtime("shop", BODY)
     assert not created
     shown = runtime_access.view("shop")
+    assert "owner" not in shown  # recorded to re-check its grants, never shown
     assert shown["destination"] == {"cluster": "prod", "namespaces": ["apps"]} and shown["status"]["phase"] == "new"
 
 
-def test_a_bad_name_or_body_is_named_and_an_unknown_runtime_is_not_found(api: Api) -> None:
+def test_a_bad_name_or_body_is_named_and_an_unknown_runtime_is_not_found(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_access, "principal", lambda: Principal("token:admin", "token"))
     with pytest.raises(InvalidInput) as refused:
         runtime_access.view("Not_A_Name")
     assert refused.value.details["field"] == "runtime"
