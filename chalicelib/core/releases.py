@@ -285,8 +285,8 @@ class Releases:
             done = self.executor.execute_here(op, spec, seconds)
         except DependencyUnavailable:
             log.info("operation %s could not start in the request; handed to the worker", op.id)
-            self.intake.enqueue(op, spec)
-            return Outcome(ref, op)
+            self.intake.enqueue(op, spec)  # execute_here put it back to queued (nothing ran)
+            return Outcome(ref, replace(op, status=OperationStatus.QUEUED, started_at=None))
         return Outcome(ref, done.op, done.record) if done else Outcome(ref, op)
 
     def _waited(self, caller: Caller, outcome: Outcome) -> Outcome:

@@ -71,7 +71,7 @@ class FakeCatalog:
 
     checked: list[str] = field(default_factory=list)
 
-    def check(self, spec: ChartSpec) -> None:
+    def check(self, spec: ChartSpec, built_by_runtime: bool = False) -> None:
         self.checked.append(spec.chart)
         if spec.chart.startswith("nowhere/"):
             raise InvalidInput("chart", "repository nowhere is not registered")

@@ -16,13 +16,16 @@ import pytest
 from chalicelib.adapters.blobs import S3Blobs
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
+from chalicelib.core.authz import Authorizer
 from chalicelib.core.diffs import Differ
 from chalicelib.core.operations import Announcer, Executor, Intake
+from chalicelib.core.recovery import Recovery
+from chalicelib.core.releases import Releases
 from chalicelib.core.runtimes import RuntimeService, verify_push
 from chalicelib.core.service import ReleaseService
-from chalicelib.core.uploads import UploadedCharts
-from chalicelib.domain import archives
-from chalicelib.domain.models import Limits, ReconcileSpec
+from chalicelib.core.uploads import RuntimeCharts
+from chalicelib.domain import archives, redact
+from chalicelib.domain.models import ChartSpec, Limits, ReconcileSpec
 from chalicelib.domain.runtimes import RuntimeSpec
 from chalicelib.errors import ClusterNotFound, Conflict, RuntimeNotFound, Unauthenticated
 from tests.emulated import emulated_store, registry_with
@@ -41,6 +44,16 @@ releases:
 - name: db
   chart: {CHART}
 """
+
+
+class SourcesAllowed:
+    """The catalog's part the hall asks: every chart source allowed, no repository masking (not what is tested here)."""
+
+    def check(self, spec: ChartSpec, built_by_runtime: bool = False) -> None:
+        pass
+
+    def masking(self, spec: ChartSpec) -> redact.Masking:
+        return redact.NO_MASKING
 
 
 def _no_reconcile(cluster: str, spec: ReconcileSpec) -> dict[str, Any]:
@@ -89,23 +102,28 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         service = ReleaseService(store, registry, helm)
         announcer = Announcer(store)
         intake = Intake(store, queue, lease_grace_s=60, announcer=announcer)  # type: ignore[arg-type]
-        uploads = UploadedCharts(store, S3Blobs(boto3.client("s3"), "charts"), archives.Limits())
+        charts = RuntimeCharts(S3Blobs(boto3.client("s3"), "charts"), archives.Limits())
         now = [1_800_000_000.0]
+        differ = Differ(store, registry, helm)
+        executor = Executor(store, service, announcer, _no_reconcile)
+        recovery = Recovery(store, intake, LIMITS, "rollback")
+        hall = Releases(Authorizer(store, ()), registry, service, SourcesAllowed(), intake, executor, recovery, differ)  # type: ignore[arg-type]
         runtimes = RuntimeService(
             store,
             Vault(boto3.client("secretsmanager"), "charthouse/runtimes/", "runtime credentials"),
             git,
-            uploads,
+            charts,
             intake,
-            Differ(store, registry, helm),
+            differ,
             registry,
             LIMITS,
+            hall,
             clock=lambda: now[0],
         )
         announcer.subscribe(lambda op, _: runtimes.operation_ended(op))
         git.commit(URL, {"env/releases.yaml": RELEASES, "env/values/web.yaml": "data: {greeting: hello}\n"})
         git.credentials[URL] = {"username": "bot", "password": "tok-1"}
-        yield World(store, helm, git, queue, Executor(store, service, announcer, _no_reconcile), runtimes, now)
+        yield World(store, helm, git, queue, executor, runtimes, now)
 
 
 def test_a_declaration_never_shows_its_secrets(world: World) -> None:
