@@ -46,6 +46,7 @@ from chalicelib.domain.models import (
     NameRequest,
     Operation,
     OperationQuery,
+    OperationStatus,
     ReleaseRecord,
     ReleaseRef,
     ReleaseTestSpec,
