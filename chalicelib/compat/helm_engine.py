@@ -498,8 +498,10 @@ def show_chart() -> dict[str, Any]:
         _no_other(query, ("chart", "info", "version"))
         chart = query.get("chart") or ""
         if not chart:
-            raise InvalidInput("chart", "is required: <repository>/<chart>, uploaded/<chart>, an https:// archive URL "
-                               "or an oci:// reference")
+            raise InvalidInput(
+                "chart",
+                "is required: <repository>/<chart>, uploaded/<chart>, an https:// archive URL or an oci:// reference",
+            )
         info = v.choice("info", query.get("info"), SHOW_INFOS, "all") or "all"
         parts = ("chart", "values", "readme") if info == "all" else (info,)
         shown = _catalog().show_reference(

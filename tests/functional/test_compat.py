@@ -335,7 +335,7 @@ def test_cloudpods_chart_show_as_written(api: Api, charts_server: list[str]) -> 
     status, out = api.call("GET", "/api/charts/etcd?repo=bitnami-new&version=9.9.9")
     assert status == 404, out
     status, out = api.call("GET", "/api/charts/etcd")
-    assert status == 400 and out["error"]["field"] == "repo", out
+    assert status == 422 and out["error"]["details"]["field"] == "repo", out
     # helm-engine's static path keeps its meaning beside Cloudpods' /api/charts/{chart}
     assert api.call("GET", "/api/charts/upload")[1] == {"code": 0, "data": []}
 
