@@ -19,7 +19,7 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import web
-from chalicelib.api.routes import Ask, Route, Target, clear_noted, noted, route_of
+from chalicelib.api.routes import Ask, Route, Target, clear_noted, noted, remarked, route_of
 from chalicelib.core.auth import Principal, authenticate
 from chalicelib.core.authz import PUBLIC, refusal
 from chalicelib.domain.sdksign import SignedRequest, is_signed
@@ -214,7 +214,7 @@ def _audit(
         source_ip=(context.get("identity") or {}).get("sourceIp"),
         user_agent=headers.get("user-agent") if headers else None,
         error_code=error_code,
-        reason=_reason(failure, error),
+        reason=_reason(failure, error) or (remarked() if failure is None else None),
     )
 
 

@@ -371,6 +371,7 @@ def _check_scope(
 # ---------------------------------------------------------------- the outcome the guard audits
 
 _FAILURE: contextvars.ContextVar[BaseException | None] = contextvars.ContextVar("charthouse_failure", default=None)
+_REMARK: contextvars.ContextVar[str | None] = contextvars.ContextVar("charthouse_remark", default=None)
 
 
 def note(exc: BaseException) -> None:
@@ -385,6 +386,17 @@ def noted() -> BaseException | None:
 
 def clear_noted() -> None:
     _FAILURE.set(None)
+    _REMARK.set(None)
+
+
+def remark(text: str) -> None:
+    """What the audit entry of an answer that did not fail says besides its outcome (its ``reason``): an upload
+    that replaced an archive names the replaced digest. No handler writes audit itself; the guard reads this."""
+    _REMARK.set(text)
+
+
+def remarked() -> str | None:
+    return _REMARK.get()
 
 
 def _noting(view: View) -> Callable[..., Any]:

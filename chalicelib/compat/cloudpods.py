@@ -512,3 +512,70 @@ def list_repos() -> dict[str, Any]:
     ]
     page = repos[offset : offset + limit] if limit else repos[offset:]
     return {"data": page, "total": len(repos), "limit": limit, "offset": offset}
+
+
+CHART_PARAMS = ("repo", "version")
+CHART_DETAIL: s.S = {
+    "type": "object",
+    "required": ["chart"],
+    "properties": {
+        "chart": {
+            "type": "object",
+            "required": ["repo", "name", "version", "chart"],
+            "properties": {
+                "repo": STR,
+                "name": STR,
+                "version": STR,
+                "chart": {
+                    "type": "object",
+                    "required": ["metadata", "values"],
+                    "properties": {
+                        "metadata": {"type": "object", "description": "Chart.yaml"},
+                        "values": {"type": "object", "description": "the chart's default values (values.yaml)"},
+                    },
+                },
+                "readme": STR,
+                "options": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+
+
+@route(
+    bp,
+    "GET",
+    "/api/charts/{chart}",
+    verb="read",
+    summary="Cloudpods: a chart's metadata and default values (climc k8s-chart-show <repo> <chart>): "
+    ".chart.chart.values",
+    ok={"200": s.json_response(CHART_DETAIL)},
+    errors=(400, 404, 422, 502, 503),
+    query=[s.param("repo", required=True, desc="a registered repository, or uploaded"), s.param("version")],
+)
+def show_chart(chart: str) -> dict[str, Any]:
+    """A chart in Cloudpods' ChartDetail shape, through the same show as ``GET /v1/charts/{repository}/{chart}``:
+    ``chart.chart`` is helm's chart object (``metadata``: Chart.yaml; ``values``: values.yaml read by the one
+    values parser, an object). A static path of the same prefix (helm-engine's ``/api/charts/upload``) wins."""
+    query = _query(CHART_PARAMS)
+    repo = query.get("repo") or ""
+    if not repo:
+        raise InvalidInput("repo", "is required: the chart's repository (?repo=<repository>)")
+    shown = _catalog().show(
+        v.dns_label("repo", repo),
+        chart,
+        v.chart_version("version", query.get("version")),
+        False,
+        ("chart", "values", "readme"),
+        values_as_object=True,
+    )
+    return {
+        "chart": {
+            "repo": repo,
+            "name": shown["name"],
+            "version": shown["version"],
+            "chart": {"metadata": shown["chart"], "values": shown["values"]},
+            "readme": shown["readme"],
+            "options": [],
+        }
+    }

@@ -20,7 +20,7 @@ from chalice.app import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api import schemas as s
 from chalicelib.api import web
-from chalicelib.api.routes import Door, Path, Query, Scope, note, route
+from chalicelib.api.routes import Door, Path, Query, Scope, note, remark, route
 from chalicelib.compat import sync
 from chalicelib.config import VERSION
 from chalicelib.core.repositories import UPLOADED
@@ -487,7 +487,8 @@ SHOW_INFOS = ("all", "readme", "values", "chart")
     "/api/charts",
     verb="read",
     door=DOOR,
-    summary="helm-engine: helm show (chart=<repository>/<chart>, info=all|readme|values|chart, version)",
+    summary="helm-engine: helm show (chart=<repository>/<chart>, an archive URL or oci://; info=all|readme|values|"
+    "chart; version)",
     ok=OK,
     query=[s.param("chart", required=True), s.param("info"), s.param("version")],
 )
@@ -496,14 +497,15 @@ def show_chart() -> dict[str, Any]:
         query = _query()
         _no_other(query, ("chart", "info", "version"))
         chart = query.get("chart") or ""
-        if "/" not in chart:
-            raise InvalidInput("chart", "is required as <repository>/<chart>")
+        if not chart:
+            raise InvalidInput(
+                "chart",
+                "is required: <repository>/<chart>, uploaded/<chart>, an https:// archive URL or an oci:// reference",
+            )
         info = v.choice("info", query.get("info"), SHOW_INFOS, "all") or "all"
-        repository, name = chart.split("/", 1)
         parts = ("chart", "values", "readme") if info == "all" else (info,)
-        shown = _catalog().show(
-            v.dns_label("chart", repository),
-            name,
+        shown = _catalog().show_reference(
+            chart,
             v.chart_version("version", query.get("version")),
             False,
             parts,
@@ -593,7 +595,8 @@ def envs() -> dict[str, Any]:
     "/api/charts/upload",
     verb="charts",
     door=DOOR,
-    summary="helm-engine: upload a chart (multipart form field chart, a .tgz) to the uploaded repository",
+    summary="helm-engine: upload a chart (multipart form field chart, a .tgz) to the uploaded repository, replacing "
+    "an upload of the same name and version (the replaced digest is audited)",
     ok=OK,
     errors=(400, 413),
     request_body={
@@ -618,8 +621,10 @@ def upload_chart() -> dict[str, Any]:
             raise InvalidInput("chart", "is required: the packaged chart (.tgz) as the form field chart")
         if part.filename is not None and not part.filename.endswith(".tgz"):
             raise InvalidInput("chart", "must be a .tgz file (a packaged chart)")
-        chart, _ = _catalog().uploads.add(part.data, False)
-        return chart
+        stored = _catalog().uploads.put(part.data, overwrite=True)  # as helm-engine: the same file name is replaced
+        if stored.replaced:
+            remark(f"replaced sha256:{stored.replaced}")
+        return stored.chart
 
     return _answer(work)
 

@@ -330,8 +330,57 @@ class Catalog:
         parts: tuple[str, ...],
         values_as_object: bool = False,
     ) -> dict[str, Any]:
-        """``helm show``; ``values_as_object``: the chart's values.yaml read as helm reads it, as an object."""
-        out = self._show(repository, chart, version, devel, parts)
+        """``helm show`` of a chart of a registered repository (or ``uploaded``); ``values_as_object``: the chart's
+        values.yaml read as helm reads it (the one values parser), as an object."""
+        return self.show_reference(f"{repository}/{chart}", version, devel, parts, values_as_object)
+
+    def show_reference(
+        self,
+        reference: str,
+        version: str | None,
+        devel: bool,
+        parts: tuple[str, ...],
+        values_as_object: bool = False,
+    ) -> dict[str, Any]:
+        """``helm show`` of any chart reference install takes (``<repository>/<chart>``, ``uploaded/<chart>``, an
+        ``https://`` archive URL, ``oci://``): a URL passes the SSRF guard and is fetched with the credentials of
+        the registered repository whose URL is a prefix, as install fetches it."""
+        ref = ChartRef.parse(reference, "chart")
+        if ref.kind == "runtime":  # charts a runtime built are shown by no door (its plan shows what it applies)
+            raise RepositoryNotFound(f"repository {ref.location} is not registered")
+        if ref.kind in ("oci", "url"):
+            netguard.check_url(ref.location, self.repos.netpolicy, "chart")
+            conn = self.repos.for_url(ref.location)
+        else:
+            conn = None if ref.kind == "uploaded" else self.repos.connect(ref.location)
+        return self._show(ref, conn, version, devel, parts, values_as_object)
+
+    def _show(
+        self,
+        ref: ChartRef,
+        conn: Connection | None,
+        version: str | None,
+        devel: bool,
+        parts: tuple[str, ...],
+        values_as_object: bool,
+    ) -> dict[str, Any]:
+        if _is_oci(ref, conn):
+            with Workdir("") as wd:
+                data = self._pull_oci(ref, conn, version, devel, False, wd).read_bytes()
+        else:
+            data = self.archive(ref, conn, version, devel).data
+        archive = archives.inspect(data, self.limits)
+        if ref.kind in ("repo", "uploaded"):
+            repository = ref.location
+        else:  # a URL: the registered repository it belongs to, if any
+            repository = conn.repo.name if conn is not None else ""
+        out = {
+            "repository": repository,
+            "name": archive.name,
+            "version": archive.version,
+            "digest": archive.digest,
+            **archive.show(parts),
+        }
         if values_as_object and "values" in out:
             try:
                 out["values"] = vals.parse_values(out["values"] or None, "values.yaml")
@@ -340,27 +389,6 @@ class Catalog:
                     "format", f"the chart's values.yaml cannot be shown as an object: {exc.message}"
                 ) from exc
         return out
-
-    def _show(
-        self, repository: str, chart: str, version: str | None, devel: bool, parts: tuple[str, ...]
-    ) -> dict[str, Any]:
-        ref = ChartRef.parse(f"{repository}/{chart}", "chart")
-        if ref.kind == "runtime":
-            raise RepositoryNotFound(f"repository {repository} is not registered")
-        conn = None if ref.kind == "uploaded" else self.repos.connect(repository)
-        if _is_oci(ref, conn):
-            with Workdir("") as wd:
-                data = self._pull_oci(ref, conn, version, devel, False, wd).read_bytes()
-        else:
-            data = self.archive(ref, conn, version, devel).data
-        archive = archives.inspect(data, self.limits)
-        return {
-            "repository": repository,
-            "name": archive.name,
-            "version": archive.version,
-            "digest": archive.digest,
-            **archive.show(parts),
-        }
 
 
 def _is_oci(ref: ChartRef, conn: Connection | None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.adapters.blobs import S3Blobs
 from chalicelib.adapters.store import Store
@@ -24,6 +24,12 @@ _UPLOAD_ID = re.compile(r"^up-[0-9a-f]{32}$")
 _EXACT = re.compile(r"[0-9A-Za-z.+-]{1,128}")
 
 
+class Stored(NamedTuple):
+    chart: dict[str, Any]
+    created: bool
+    replaced: str | None  # the sha256 (hex) of the archive it replaced, if it replaced one
+
+
 class UploadedCharts:
     def __init__(self, store: Store, blobs: S3Blobs, limits: archives.Limits) -> None:
         self._store = store
@@ -34,10 +40,15 @@ class UploadedCharts:
 
     def add(self, data: bytes, overwrite: bool = False) -> tuple[dict[str, Any], bool]:
         """Check and store an archive. Returns (the chart, created)."""
+        stored = self.put(data, overwrite)
+        return stored.chart, stored.created
+
+    def put(self, data: bytes, overwrite: bool = False) -> Stored:
+        """Check and store an archive: the chart, whether it is new, and the digest of the archive it replaced."""
         chart = archives.inspect(data, self.limits)
         existing = self._store.get_uploaded_chart(chart.name, chart.version)
         if existing and existing["digest"] == chart.digest:
-            return self._json(existing), False
+            return Stored(self._json(existing), False, None)
         if existing and not overwrite:
             raise ChartVersionExists(
                 f"chart {chart.name} {chart.version} was already uploaded with other content; "
@@ -60,7 +71,7 @@ class UploadedCharts:
             "uploaded_at": now(),
         }
         self._store.put_uploaded_chart(chart.name, chart.version, entry)
-        return self._json(entry), existing is None
+        return Stored(self._json(entry), existing is None, str(existing["digest"]) if existing else None)
 
     def presign(self) -> dict[str, Any]:
         """A one-object upload slot: PUT the archive to ``url``, then POST /v1/charts {"upload_id": ...}."""

@@ -21,6 +21,11 @@ def test_every_cloudpods_example(api: Api, stack: Stack) -> None:
         "namespace": "default",
         "release_name": "etcd-release",
     }
+    # the document's chart show (climc k8s-chart-show bitnami-new <chart>), read as .chart.chart.values
+    status, detail = api.call("GET", "/api/charts/hello?repo=bitnami-new")
+    assert status == 200 and detail["chart"]["chart"]["values"]["greeting"] == "hello", detail
+    assert detail["chart"]["chart"]["metadata"]["name"] == "hello" and detail["chart"]["repo"] == "bitnami-new"
+
     status, rel = api.call("POST", "/api/releases", create)
     assert status == 200, rel
     assert rel["status"] == "deployed" and rel["version"] == 1 and rel["type"] == "external"

@@ -114,6 +114,27 @@ def test_upload_chart_multipart(api: Api, stack: Stack, tmp_path: Path) -> None:
         out = json.loads(resp.read())
     assert out["code"] == 0 and out["data"]["ref"] == "uploaded/engine-hello", out
     assert "engine-hello-0.1.0.tgz" in [c["name"] for c in ok(api.call("GET", "/api/charts/upload"))]
+    # a rebuilt chart of the same name and version replaces the upload, as helm-engine replaces the file; the
+    # audit entry names the replaced archive
+    first = out["data"]["digest"]
+    (chart / "values.yaml").write_text((chart / "values.yaml").read_text() + "rebuilt: true\n")
+    done = subprocess.run(
+        [str(stack.cfg.helm_binary), "package", str(chart), "-d", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    content_type, body = multipart.encode([("chart", archive.read_bytes(), archive.name)], "charthouse-e2e")
+    req = urllib.request.Request(api.base + "/api/charts/upload", data=body, method="POST")
+    req.add_header("Content-Type", content_type)
+    req.add_header("Authorization", "Bearer " + admin_token(api))
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        again = json.loads(resp.read())
+    assert again["code"] == 0 and again["data"]["digest"] != first, again
+    assert ok(api.call("GET", "/api/charts?chart=uploaded/engine-hello&info=values"))["rebuilt"] is True
+    entries = api.call("GET", "/v1/audit")[1]["entries"]
+    assert f"replaced sha256:{first}" in [e.get("reason") for e in entries if e["route"] == "/api/charts/upload"]
     assert ok(api.call("POST", f"{RELEASES}/uploaded-hello?chart=uploaded/engine-hello", {}))["status"] == "deployed"
     assert api.call("DELETE", f"{RELEASES}/uploaded-hello")[1] == {"code": 0}
 
@@ -144,6 +165,9 @@ def test_every_helm_engine_example(api: Api, stack: Stack) -> None:
 
     shown = ok(api.call("GET", "/api/charts?chart=eng/hello&info=values"))
     assert shown["greeting"] == "hello"
+    # helm show takes an archive URL too: fetched with the credentials of the repository whose URL is a prefix
+    by_url = ok(api.call("GET", f"/api/charts?chart={repo.url('hello-0.1.0.tgz')}&info=values"))
+    assert by_url == shown
     assert ok(api.call("GET", "/api/charts?chart=eng/hello"))["chart"]["name"] == "hello"
     found = ok(api.call("GET", "/api/repositories/charts?keyword=hello&versions=true"))
     assert "eng/hello" in [c["name"] for c in found]

@@ -279,3 +279,101 @@ def test_dry_runs_answer_at_once_and_record_nothing(synced: Api) -> None:
     assert status == 200 and dry["dry_run"] == "client" and dry["release"]["namespace"] == "apps", dry
     assert synced.call("GET", "/api/releases")[1]["total"] == 0
     assert synced.call("GET", f"{ENGINE}/web")[1]["code"] == 1
+
+
+def etcd_tgz(version: str = "8.11.1", tag: str = "3.5.8") -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path, data in (
+            ("etcd/Chart.yaml", f"apiVersion: v2\nname: etcd\nversion: {version}\nappVersion: 3.5.8\n".encode()),
+            ("etcd/values.yaml", f"image:\n  tag: '{tag}'\nauth:\n  rbac:\n    create: true\n".encode()),
+            ("etcd/README.md", b"# etcd\n"),
+        ):
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def charts_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A chart server: the bitnami-new index lists etcd 8.11.1; every .tgz URL answers etcd's archive."""
+    import yaml
+
+    from chalicelib.core import catalog, repositories
+
+    index = yaml.safe_dump(
+        {"apiVersion": "v1", "entries": {"etcd": [{"name": "etcd", "version": "8.11.1", "urls": ["etcd-8.11.1.tgz"]}]}}
+    ).encode()
+    fetched: list[str] = []
+
+    def fake_fetch(url: str, *rest: Any) -> bytes:
+        fetched.append(url)
+        if url.endswith(".tgz"):
+            return etcd_tgz()
+        return index
+
+    monkeypatch.setattr(repositories, "fetch", fake_fetch)
+    monkeypatch.setattr(catalog, "fetch", fake_fetch)
+    return fetched
+
+
+def test_cloudpods_chart_show_as_written(api: Api, charts_server: list[str]) -> None:
+    assert api.call("PUT", "/v1/repositories/bitnami-new", {"url": "https://charts.example/bitnami"})[0] == 201
+    status, out = api.call("GET", "/api/charts/etcd?repo=bitnami-new")  # climc k8s-chart-show bitnami-new etcd
+    assert status == 200, out
+    assert out["chart"]["chart"]["values"] == {"image": {"tag": "3.5.8"}, "auth": {"rbac": {"create": True}}}
+    assert out["chart"]["chart"]["metadata"]["name"] == "etcd" and out["chart"]["chart"]["metadata"]["appVersion"]
+    assert (out["chart"]["repo"], out["chart"]["name"], out["chart"]["version"]) == ("bitnami-new", "etcd", "8.11.1")
+    assert charts_server[-1] == "https://charts.example/bitnami/etcd-8.11.1.tgz"
+    # the same show as /v1's
+    v1 = api.call("GET", "/v1/charts/bitnami-new/etcd?info=values&format=json")[1]
+    assert v1["values"] == out["chart"]["chart"]["values"]
+    status, out = api.call("GET", "/api/charts/etcd?repo=bitnami-new&version=9.9.9")
+    assert status == 404, out
+    status, out = api.call("GET", "/api/charts/etcd")
+    assert status == 422 and out["error"]["details"]["field"] == "repo", out
+    # helm-engine's static path keeps its meaning beside Cloudpods' /api/charts/{chart}
+    assert api.call("GET", "/api/charts/upload")[1] == {"code": 0, "data": []}
+
+
+def test_helm_engine_show_takes_every_reference_install_takes(synced: Api, charts_server: list[str]) -> None:
+    url = "https://charts.example.com/etcd-8.11.1.tgz"
+    out = synced.call("GET", f"/api/charts?chart={url}&info=values")[1]
+    assert out == {"code": 0, "data": {"image": {"tag": "3.5.8"}, "auth": {"rbac": {"create": True}}}}, out
+    assert charts_server[-1] == url
+    out = synced.call("GET", f"/api/charts?chart={url}&info=chart")[1]
+    assert out["code"] == 0 and out["data"]["name"] == "etcd", out
+    out = synced.call("GET", "/api/charts?chart=http://169.254.169.254/latest/x.tgz&info=values")[1]
+    assert out["code"] == 1 and out["error"].startswith("chart"), out
+    synced.call("PUT", "/v1/repositories/bitnami-new", {"url": "https://charts.example/bitnami"})
+    out = synced.call("GET", "/api/charts?chart=bitnami-new/etcd&info=all")[1]
+    assert out["code"] == 0 and set(out["data"]) == {"chart", "values", "readme"}, out
+
+
+def test_helm_engine_upload_replaces_and_audits_the_replaced_digest(synced: Api) -> None:
+    import hashlib
+
+    from chalicelib.domain import multipart
+
+    first, second = etcd_tgz(tag="3.5.8"), etcd_tgz(tag="3.5.9")
+    for data in (first, second):
+        content_type, body = multipart.encode([("chart", data, "etcd-8.11.1.tgz")], "xyzBOUNDARYxyz")
+        resp = synced.c.http.post(
+            "/api/charts/upload", headers={"Content-Type": content_type, **synced.auth}, body=body
+        )
+        assert resp.status_code == 200 and resp.json_body["code"] == 0, resp.json_body
+    assert resp.json_body["data"]["digest"] == hashlib.sha256(second).hexdigest()
+    shown = synced.call("GET", "/api/charts?chart=uploaded/etcd&info=values")[1]
+    assert shown["data"]["image"]["tag"] == "3.5.9", shown
+    entries = synced.call("GET", "/v1/audit")[1]["entries"]
+    uploads = [e for e in entries if e["route"] == "/api/charts/upload" and e["method"] == "POST"]
+    assert len(uploads) == 2 and all(e["result"] == "ok" for e in uploads), uploads
+    assert uploads[0]["reason"] == f"replaced sha256:{hashlib.sha256(first).hexdigest()}", uploads
+    assert "reason" not in uploads[1], uploads
+    # /v1 keeps its explicit overwrite
+    resp = synced.c.http.post("/v1/charts", headers={"Content-Type": "application/gzip", **synced.auth}, body=first)
+    assert resp.status_code == 409, resp.json_body

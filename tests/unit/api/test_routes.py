@@ -203,3 +203,12 @@ def test_an_envelope_notes_the_error_it_answers() -> None:
     assert routes.noted() is failure
     routes.clear_noted()
     assert routes.noted() is None
+
+
+def test_a_remark_is_kept_for_the_audit_entry_until_the_next_request() -> None:
+    routes.clear_noted()
+    assert routes.remarked() is None
+    routes.remark("replaced sha256:abc")
+    assert routes.remarked() == "replaced sha256:abc" and routes.noted() is None
+    routes.clear_noted()  # the guard clears both before each request
+    assert routes.remarked() is None

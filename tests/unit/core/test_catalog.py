@@ -208,3 +208,29 @@ def test_runtime_charts_are_resolved_apart_and_named_by_no_door() -> None:
             charts.archive(name, bad)
     with pytest.raises(RepositoryNotFound):
         catalog.show("runtime", name, version, False, ("chart",))
+
+
+# ---------------------------------------------------------------- show by any reference install takes
+
+
+def test_show_reference_fetches_a_url_with_its_registered_credentials(fetched: list[tuple[str, Any, Any]]) -> None:
+    catalog = Catalog(Registered(URL, INDEX), SimpleNamespace(), "/nonexistent", archives.Limits())  # type: ignore[arg-type]
+    shown = catalog.show_reference(f"{URL}/db-1.4.0.tgz", None, False, ("chart", "values"), values_as_object=True)
+    assert (shown["repository"], shown["name"], shown["version"]) == ("deps", "db", "1.4.0")
+    assert shown["chart"]["name"] == "db" and shown["values"] == {}
+    url, access, policy = fetched[-1]
+    assert url == f"{URL}/db-1.4.0.tgz" and access.password == "p" and policy is DEPLOYED
+    elsewhere = catalog.show_reference("https://elsewhere.example/db-1.0.0.tgz", None, False, ("chart",))
+    assert elsewhere["repository"] == "" and fetched[-1][1].password is None  # no credentials to another host
+    by_name = catalog.show_reference("deps/db", "1.0.0", False, ("chart",))
+    assert by_name == catalog.show("deps", "db", "1.0.0", False, ("chart",))
+
+
+@pytest.mark.parametrize(
+    "reference", ["http://169.254.169.254/latest/db-1.0.0.tgz", "oci://169.254.169.254/charts/db", "nochart"]
+)
+def test_show_reference_refuses_what_install_refuses(fetched: list[tuple[str, Any, Any]], reference: str) -> None:
+    catalog = Catalog(Registered(URL, INDEX), SimpleNamespace(), "/nonexistent", archives.Limits())  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as exc:
+        catalog.show_reference(reference, None, False, ("values",))
+    assert exc.value.field == "chart" and fetched == []

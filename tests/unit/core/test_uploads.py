@@ -84,6 +84,16 @@ def test_the_same_bytes_again_are_a_no_op_other_bytes_a_conflict(world: World) -
     assert world.uploads.archive(world.uploads.resolve("demo", "1.0.0", False)) == changed
 
 
+def test_put_names_the_digest_of_the_archive_it_replaced(world: World) -> None:
+    data, changed = tgz(), tgz(greeting="changed")
+    first = world.uploads.put(data)
+    assert first.created and first.replaced is None
+    assert world.uploads.put(data, overwrite=True).replaced is None  # the same bytes: nothing replaced
+    replaced = world.uploads.put(changed, overwrite=True)
+    assert not replaced.created and replaced.replaced == first.chart["digest"]
+    assert replaced.chart["digest"] != first.chart["digest"]
+
+
 def test_what_is_not_a_chart_is_refused_before_anything_is_stored(world: World) -> None:
     with pytest.raises(InvalidInput):
         world.uploads.add(b"not a gzip archive")
