@@ -14,7 +14,7 @@ from chalicelib.core.audit import RESULTS as AUDIT_RESULTS
 from chalicelib.core.authz import PATTERNS_SCHEMA, POLICY_BODY, RULE_BODY
 from chalicelib.core.clusters import CLUSTER_BODY, ClusterAuth
 from chalicelib.core.repositories import REPOSITORY_BODY, REPOSITORY_TYPES
-from chalicelib.domain import diff, fields
+from chalicelib.domain import diagnosis, diff, fields
 from chalicelib.domain.fields import BOOL, NAME_PATTERN, STR
 from chalicelib.domain.models import LIST_ORDERS, LIST_SORTS, STATUS_FILTERS, Action, OperationStatus, ReleaseStatus
 from chalicelib.domain.namefilter import MAX_PATTERN
@@ -45,7 +45,7 @@ REF: S = {
     "properties": {"cluster": STR, "namespace": STR, "name": STR},
 }
 _NSTR: S = {"type": "string", "nullable": True}
-_STATUS: S = {"type": "string", "enum": ["Current", "InProgress", "Failed", "NotFound"]}
+_STATUS: S = fields.enum(diagnosis.STATUSES)
 OBJECT_STATUS: S = {
     "type": "object",
     "required": ["kind", "name", "status", "message"],
@@ -58,7 +58,7 @@ CONTAINER_STATUS: S = {
         "name": STR,
         "init": BOOL,
         "ready": BOOL,
-        "state": {"type": "string", "enum": ["waiting", "running", "terminated"]},
+        "state": fields.enum(diagnosis.CONTAINER_STATES),
         "reason": _NSTR,
         "exit_code": {"type": "integer", "nullable": True},
         "restarts": INT,
@@ -134,7 +134,7 @@ PROGRESS: S = {
     "release's objects are ready (overall and by kind), and the ones that are not, with their message",
     "required": ["phase", "ready", "total", "by_kind", "not_ready"],
     "properties": {
-        "phase": {"type": "string", "enum": ["applying", "waiting", "hooks", "rolling back"]},
+        "phase": fields.enum(diagnosis.PHASES),
         "revision": {"type": "integer", "nullable": True},
         "ready": INT,
         "total": INT,

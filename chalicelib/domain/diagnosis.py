@@ -29,6 +29,7 @@ Key = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
 CURRENT, IN_PROGRESS, FAILED, NOT_FOUND = "Current", "InProgress", "Failed", "NotFound"
 STATUSES = (CURRENT, IN_PROGRESS, FAILED, NOT_FOUND)
 PHASES = ("applying", "waiting", "hooks", "rolling back")
+CONTAINER_STATES = ("waiting", "running", "terminated")  # a container status's state, as the kubelet writes it
 MAX_BYTES = 64 * 1024
 MAX_EVENTS = 20
 MAX_PODS = 20
@@ -289,7 +290,7 @@ def container_view(cs: Json, init: bool = False) -> Json:
     """One container status: name, ready, state (waiting|running|terminated), reason, exit code, restarts,
     message. A waiting container's exit code is its last run's."""
     states = cs.get("state") or {}
-    state = next((s for s in ("waiting", "running", "terminated") if states.get(s)), "waiting")
+    state = next((s for s in CONTAINER_STATES if states.get(s)), "waiting")
     detail = states.get(state) or {}
     last = (cs.get("lastState") or {}).get("terminated") or {}
     exit_code = detail.get("exitCode") if state == "terminated" else last.get("exitCode")

@@ -48,7 +48,7 @@ def test_every_enum_is_one_of_the_codes_own_lists() -> None:
     from chalicelib.api import charts, web
     from chalicelib.compat import cce
     from chalicelib.core import audit, authz, clusters, drift, repositories
-    from chalicelib.domain import diff, fields, models, runtimes
+    from chalicelib.domain import diagnosis, diff, fields, models, runtimes
 
     code: dict[str, list[Any]] = {
         "Action": [a.value for a in models.Action],
@@ -72,6 +72,9 @@ def test_every_enum_is_one_of_the_codes_own_lists() -> None:
         "plan actions": list(runtimes.PLAN_ACTIONS),
         "CCE update actions": list(cce.UPDATE_ACTIONS),
         "helm-engine codes": [0, 1],
+        "kstatus statuses": list(diagnosis.STATUSES),
+        "container states": list(diagnosis.CONTAINER_STATES),
+        "progress phases": list(diagnosis.PHASES),
     }
     assert code["diff actions"] == [a for a in code["Action"] if a in code["diff actions"]]
     found = _enums(spec())
