@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.adapters.store import plans as stored_plans
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
@@ -126,6 +127,15 @@ def test_an_expired_unknown_or_foreign_plan_is_not_found(installed: Api, monkeyp
     monkeypatch.setattr(stored_plans, "now", lambda: later)
     status, err = installed.call("PUT", f"{NS}/web", {"plan": plan})
     assert status == 404 and err["error"]["code"] == "PlanNotFound", err
+    assert len(history(installed)) == 1
+
+
+def test_a_caller_who_may_not_upgrade_may_not_apply_a_plan(installed: Api) -> None:
+    plan = planned(installed)["plan"]["id"]
+    nobody = bootstrap.get().tokens.create("nobody")
+    status, err = installed.call("PUT", f"{NS}/web", {"plan": plan}, token=nobody)
+    assert status == 403 and err["error"]["code"] == "Forbidden", err
+    assert installed.call("POST", f"{NS}/web/diff", {"chart": CHART}, token=nobody)[0] == 403
     assert len(history(installed)) == 1
 
 
