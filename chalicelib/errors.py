@@ -13,12 +13,15 @@
     │   ├── OperationNotFound
     │   ├── RepositoryNotFound
     │   ├── RuntimeNotFound
-    │   └── ChartVersionNotFound         no chart or version in a repository matches the reference
+    │   ├── ChartVersionNotFound         no chart or version in a repository matches the reference
+    │   └── PlanNotFound                 no plan with this id for this release and verb, or it expired
     ├── Conflict                         the request is valid but clashes with current state
     │   ├── ReleaseLocked (operation_id) another operation holds the release's lease
     │   ├── ReleaseExists                install of a name that is already deployed
     │   ├── NoPreviousRevision           a rollback to "the previous revision" of a release that has none
-    │   └── ChartVersionExists           an upload of a name+version already stored with other content
+    │   ├── ChartVersionExists           an upload of a name+version already stored with other content
+    │   └── PlanStale (changed)          a plan whose release, chart or values changed since it was made
+    ├── PreconditionFailed               If-Match / If-None-Match no longer holds (nothing was changed)
     ├── UpstreamError                    a cluster or helm failed
     │   ├── ClusterUnreachable           connection refused, TLS, DNS, timeout
     │   ├── ClusterAuthFailed            the cluster rejected the credentials (401/403)
@@ -97,6 +100,10 @@ class ChartVersionNotFound(NotFound):
     code = "ChartVersionNotFound"
 
 
+class PlanNotFound(NotFound):
+    code = "PlanNotFound"
+
+
 class Conflict(CharthouseError):
     code = "Conflict"
 
@@ -119,6 +126,20 @@ class NoPreviousRevision(Conflict):
 
 class ChartVersionExists(Conflict):
     code = "ChartVersionExists"
+
+
+class PlanStale(Conflict):
+    """``changed``: what differs from the plan, among ``revision``, ``chart``, ``values``."""
+
+    code = "PlanStale"
+
+    def __init__(self, message: str, changed: list[str]) -> None:
+        super().__init__(message, changed=changed)
+        self.changed = changed
+
+
+class PreconditionFailed(CharthouseError):
+    code = "PreconditionFailed"
 
 
 class UpstreamError(CharthouseError):

@@ -87,12 +87,29 @@ def caller(request: Request, body: dict[str, Any], dry_run: bool = False) -> Cal
     if dry_run:
         return Caller(principal(), reveal=wants_reveal(request))
     wait = preferred_wait(request)
+    if_match, if_none_match = preconditions(request)
     return Caller(
         principal(),
         idempotency(request, body),
         budget_s=inline_budget(request),
         wait_s=None if wait is None else float(wait),
+        if_match=if_match,
+        if_none_match=if_none_match,
     )
+
+
+def preconditions(request: Request) -> tuple[str | None, bool]:
+    """``If-Match`` (as sent) and whether ``If-None-Match: *`` was (the only form a write honours)."""
+    headers: Any = request.headers
+    if not headers:
+        return None, False
+    none_match = headers.get("if-none-match")
+    if none_match is not None and none_match.strip() != "*":
+        raise InvalidInput("If-None-Match", "only * is honoured (install only if the release does not exist)")
+    if_match = headers.get("if-match")
+    if if_match is not None and (not if_match.strip() or len(if_match) > 1024):
+        raise InvalidInput("If-Match", "must be the release's ETag (GET the release) or *")
+    return if_match, none_match is not None
 
 
 # ---------------------------------------------------------------- the hall's outcome -> an HTTP answer

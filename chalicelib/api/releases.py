@@ -36,7 +36,10 @@ from chalicelib.domain.models import (
     UnlockSpec,
     UpgradeSpec,
 )
+from chalicelib.domain.plans import etag_of
 from chalicelib.errors import InvalidInput
+
+PLAN_FIELDS = frozenset({"plan"})  # a body applying a plan holds nothing else: the plan is the whole request
 
 bp = Blueprint(__name__)
 _limits = bootstrap.use(lambda d: d.limits)
@@ -159,7 +162,7 @@ def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
     RELEASE,
     verb="read",
     summary="a release from the store; info= reads details through helm",
-    ok={"200": s.yaml_or_json(s.ref("Release"))},
+    ok={"200": {**s.yaml_or_json(s.ref("Release")), "headers": s.ETAG_HEADER}},
     errors=(404, 422, 502, 503),
     query=[
         s.param(
@@ -176,7 +179,12 @@ def list_namespace_releases(cluster: str, namespace: str) -> dict[str, Any]:
 def get_release(cluster: str, namespace: str, name: str) -> Any:
     query = _query()
     v.no_unknown(query, frozenset({"info", "revision", "reveal", "output"}))
-    return web.output(get_release_json(cluster, namespace, name, query), query.get("output"))
+    found = get_release_json(cluster, namespace, name, query)
+    answer = web.output(found, query.get("output"))
+    if not isinstance(answer, Response):
+        answer = Response(body=answer, status_code=200, headers={"Content-Type": "application/json"})
+    answer.headers["ETag"] = etag_of(found)  # If-Match on PUT, rollback and DELETE compares with it
+    return answer
 
 
 def get_release_json(cluster: str, namespace: str, name: str, query: dict[str, str]) -> dict[str, Any]:
@@ -241,7 +249,8 @@ def release_history(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     verb="install",
     summary="install a chart (dry_run answers 200 at once)",
     ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
-    errors=(400, 404, 409, 413, 422, 502, 503),
+    errors=(400, 404, 409, 412, 413, 422, 502, 503),
+    query=[s.IF_NONE_MATCH],
     body=fields.body_schema(INSTALL_FIELDS, ("chart",)),
     reveal=Query("reveal"),
 )
@@ -259,15 +268,19 @@ def install(cluster: str, namespace: str) -> Response:
     "PUT",
     RELEASE,
     verb="upgrade",
-    summary="upgrade (install: true for an upsert)",
+    summary="upgrade (install: true for an upsert); {plan: id} applies exactly what a diff planned",
     ok={"202": s.ACCEPTED, "200": s.json_response(s.ref("DryRun"), "dry run")},
-    errors=(400, 404, 409, 413, 422, 502, 503),
-    body=fields.body_schema(UPGRADE_FIELDS, ("chart",)),
+    errors=(400, 404, 409, 412, 413, 422, 502, 503),
+    query=[s.IF_MATCH],
+    body={"anyOf": [fields.body_schema(UPGRADE_FIELDS, ("chart",)), s.PLAN_BODY]},
     reveal=Query("reveal"),
 )
 def upgrade(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
+    if "plan" in body:
+        v.no_unknown(body, PLAN_FIELDS)
+        return _answered(operations.releases().apply_upgrade(_caller(body), ref, body["plan"]))
     spec = UpgradeSpec.from_json(body, _limits())
     return _answered(operations.releases().upgrade(_caller(body, bool(spec.dry_run)), ref, spec))
 
@@ -277,14 +290,18 @@ def upgrade(cluster: str, namespace: str, name: str) -> Response:
     "POST",
     RELEASE + "/rollback",
     verb="rollback",
-    summary="roll back to a revision (default: the previous one)",
+    summary="roll back to a revision (default: the previous one); {plan: id} applies exactly what a diff planned",
     ok={"202": s.ACCEPTED, "200": s.json_response(s.OBJECT, "dry run: the revision it would roll back to")},
-    errors=(400, 404, 409, 422, 503),
-    body=fields.body_schema(ROLLBACK_FIELDS),
+    errors=(400, 404, 409, 412, 422, 503),
+    query=[s.IF_MATCH],
+    body={"anyOf": [fields.body_schema(ROLLBACK_FIELDS), s.PLAN_BODY]},
 )
 def rollback(cluster: str, namespace: str, name: str) -> Response:
     ref = ReleaseRef.parse(cluster, namespace, name)
     body = _body()
+    if "plan" in body:
+        v.no_unknown(body, PLAN_FIELDS)
+        return _answered(operations.releases().apply_rollback(_caller(body), ref, body["plan"]))
     spec = RollbackSpec.from_json(body, _limits())
     return _answered(operations.releases().rollback(_caller(body, bool(spec.dry_run)), ref, spec))
 
@@ -325,7 +342,7 @@ def diff_upgrade(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ref = ReleaseRef.parse(cluster, namespace, name)
     spec = UpgradeSpec.from_json(_body(), _limits())
     hooks, caller = _diff_options()
-    return operations.releases().diff_upgrade(caller, ref, spec, hooks)
+    return operations.releases().diff_upgrade(caller, ref, spec, hooks, _body())
 
 
 @route(
@@ -344,7 +361,7 @@ def diff_rollback(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     ref = ReleaseRef.parse(cluster, namespace, name)
     spec = RollbackSpec.from_json(_body(), _limits())
     hooks, caller = _diff_options()
-    return operations.releases().diff_rollback(caller, ref, spec, hooks)
+    return operations.releases().diff_rollback(caller, ref, spec, hooks, _body())
 
 
 @route(
@@ -354,8 +371,9 @@ def diff_rollback(cluster: str, namespace: str, name: str) -> dict[str, Any]:
     verb="uninstall",
     summary="uninstall",
     ok={"202": s.ACCEPTED},
-    errors=(400, 404, 409, 422, 503),
+    errors=(400, 404, 409, 412, 422, 503),
     query=[
+        s.IF_MATCH,
         *[s.param(b, schema=fields.BOOL) for b in ("keep_history", "disable_hooks", "wait")],
         s.param("timeout"),
         s.param("cascade", schema=fields.SCHEMAS["cascade"]),

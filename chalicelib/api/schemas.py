@@ -293,6 +293,7 @@ def errors(*codes: int) -> dict[str, S]:
         403: "not allowed (details.permission)",
         404: "not found",
         409: "conflict or locked",
+        412: "a precondition (If-Match, If-None-Match) no longer holds; nothing was changed",
         413: "too large",
         415: "the body must be application/json",
         422: "invalid field",
@@ -315,6 +316,22 @@ IDEMPOTENCY_KEY: S = {
 }
 
 
+IF_MATCH: S = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": STR,
+    "description": "the release's ETag (GET the release) or *: 412 PreconditionFailed, nothing changed, when the "
+    "release is no longer in that state",
+}
+IF_NONE_MATCH: S = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[*]$"},
+    "description": "*: install only if the release does not exist (412 PreconditionFailed otherwise)",
+}
+ETAG_HEADER: S = {"ETag": {"schema": STR, "description": "the release's state: changes with every revision and status"}}
 PREFER: S = {
     "name": "Prefer",
     "in": "header",
@@ -586,7 +603,30 @@ DIFF: S = {
         "to_revision": INT,
         "summary": {"type": "object", "additionalProperties": INT},
         "objects": {"type": "array", "items": DIFF_OBJECT},
+        "plan": {
+            "type": "object",
+            "description": 'apply exactly this request with {"plan": id} (PUT the release, or POST rollback)',
+            "required": ["id", "expires_at"],
+            "properties": {"id": STR, "expires_at": STR},
+        },
+        "values": {
+            "type": "object",
+            "description": "the three-way values view, masked unless revealed (chart_defaults: null for a rollback)",
+            "required": ["chart_defaults", "deployed", "proposed"],
+            "properties": {
+                "chart_defaults": {"type": "object", "nullable": True},
+                "deployed": OBJECT,
+                "proposed": OBJECT,
+            },
+        },
     },
+}
+PLAN_BODY: S = {
+    "type": "object",
+    "description": "apply the request a diff planned, exactly, or be refused (409 PlanStale, 404 PlanNotFound)",
+    "required": ["plan"],
+    "properties": {"plan": {"type": "string", "description": "plan.id of a diff's answer"}},
+    "additionalProperties": False,
 }
 
 COMPONENTS: dict[str, S] = {

@@ -25,6 +25,7 @@ from chalicelib.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     Unauthenticated,
     UpstreamError,
 )
@@ -41,6 +42,7 @@ _STATUS: tuple[tuple[type[CharthouseError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PreconditionFailed, 412),
     (UpstreamError, 502),
     (DependencyUnavailable, 503),
 )

@@ -300,6 +300,18 @@ class Catalog:
             raise ChartVersionNotFound(f"helm pulled no chart archive for {ref.name}")
         return found[0]
 
+    def chart_archive(self, spec: ChartSpec) -> archives.ChartArchive:
+        """The chart archive ``spec`` names, as helm would get it (a plan's chart digest and its defaults): an
+        uploaded, repository or URL chart from the archive cache or its source; an OCI chart pulled by helm."""
+        ref = ChartRef.parse(spec.chart)
+        conn = self._connection(ref, "chart")
+        if _is_oci(ref, conn):
+            with Workdir("") as wd:
+                data = self._pull_oci(ref, conn, spec.version, spec.devel, False, wd).read_bytes()
+        else:
+            data = self.archive(ref, conn, spec.version, spec.devel).data
+        return archives.inspect(data, self.limits)
+
     # ------------------------------------------------------------ search and show
 
     def search(

@@ -7,16 +7,22 @@ Each verb does, in this one order, whoever calls it:
    the service acting on something an authorized caller declared, is not asked again);
 2. **resolve the cluster** (``ClusterNotFound`` otherwise);
 3. **replay**: an Idempotency-Key seen before answers with its operation (nothing below runs again);
-4. **check** the stored state (an upgrade of a release that does not exist needs ``install: true``; an install of
+4. **preconditions**: ``If-Match`` (the release's ETag, ``domain/plans.etag_of``) and ``If-None-Match: *`` on an
+   install, when the caller sent them: ``PreconditionFailed`` and nothing changed when they no longer hold;
+5. **check** the stored state (an upgrade of a release that does not exist needs ``install: true``; an install of
    one that exists is refused; rollback, test and uninstall need the release) and **the chart source** (the
    catalog's rules: a registered repository, an allowed network, a keyring to verify with);
-5. **join the masking rules** of the cluster and of the chart's repository to the request's own (``set_sensitive``),
+6. **join the masking rules** of the cluster and of the chart's repository to the request's own (``set_sensitive``),
    so the operation carries them and every answer below is masked by them;
-6. **answer a dry run** at once (nothing accepted, nothing recorded);
-7. **accept** (the operation record, the release's lease, the idempotency key, in one transaction) and **run it in
+7. **answer a dry run** at once (nothing accepted, nothing recorded);
+8. **accept** (the operation record, the release's lease, the idempotency key, in one transaction) and **run it in
    this request** when the caller's budget (``Caller.budget_s``) leaves room for helm's timeout and the margins
    (``operations.fits_inline``), else **queue** it for the worker;
-8. **wait** for its end as long as the caller asked (``Caller.wait_s``).
+9. **wait** for its end as long as the caller asked (``Caller.wait_s``).
+
+A diff (``diff_upgrade``, ``diff_rollback``) is authorized like its verb and, given the request it was made from,
+keeps a **plan** (``core/plans.py``): ``apply_upgrade`` / ``apply_rollback`` run exactly that request through the
+verb above once the plan is found (``PlanNotFound``) and still holds (``PlanStale`` naming what changed).
 
 A door parses its API's shape into a spec and a ``Caller``, calls one of these, and renders the ``Outcome`` (or
 the error) in its API's shape. Nothing here knows HTTP.
@@ -35,9 +41,10 @@ from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.diffs import Differ
 from chalicelib.core.operations import Executor, Intake, fits_inline
+from chalicelib.core.plans import Planner
 from chalicelib.core.recovery import Recovery
 from chalicelib.core.service import ReleaseService
-from chalicelib.domain import redact
+from chalicelib.domain import plans, redact
 from chalicelib.domain.models import (
     Action,
     ChartSpec,
@@ -56,7 +63,7 @@ from chalicelib.domain.models import (
     UnlockSpec,
     UpgradeSpec,
 )
-from chalicelib.errors import DependencyUnavailable
+from chalicelib.errors import DependencyUnavailable, PreconditionFailed
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +80,8 @@ class Caller:
     accepted (None: not at all; 0: read it once). ``reveal``: a dry run's manifest and values unmasked (needs the
     ``reveal`` permission). ``attachments``: store items written with the operation (a CloudFormation reply, a
     runtime's step). ``runtime_charts``: the caller is a runtime's sync, the one door that may name the charts a
-    runtime built (``runtime/<chart>``)."""
+    runtime built (``runtime/<chart>``). ``if_match``: the ``If-Match`` header (the release's ETag, or ``*``);
+    ``if_none_match``: ``If-None-Match: *`` (install only if the release does not exist)."""
 
     principal: Principal
     idempotency: Idempotency | None = None
@@ -82,6 +90,8 @@ class Caller:
     reveal: bool = False
     attachments: tuple[dict[str, Any], ...] = ()
     runtime_charts: bool = False
+    if_match: str | None = None
+    if_none_match: bool = False
 
     @classmethod
     def service(cls, name: str, attachments: tuple[dict[str, Any], ...] = (), **options: Any) -> Caller:
@@ -121,6 +131,7 @@ class Releases:
         executor: Executor,
         recovery: Recovery,
         differ: Differ,
+        planner: Planner | None = None,
     ) -> None:
         self.authorizer = authorizer
         self.registry = registry
@@ -130,6 +141,7 @@ class Releases:
         self.executor = executor
         self.recovery = recovery
         self.differ = differ
+        self._planner = planner
 
     # ------------------------------------------------------------ the verbs
 
@@ -142,6 +154,7 @@ class Releases:
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
+        self._preconditions(caller, ref)
         self.service.check_install(ref, spec)
         return self._chart_verb(Action.INSTALL, caller, ref, self._sourced(caller, spec, info.masking), started)
 
@@ -153,6 +166,7 @@ class Releases:
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
+        self._preconditions(caller, ref)
         self.service.check_upgrade(ref, spec)
         return self._chart_verb(Action.UPGRADE, caller, ref, self._sourced(caller, spec, info.masking), started)
 
@@ -166,6 +180,7 @@ class Releases:
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
+        self._preconditions(caller, ref)
         self.service.check_rollback(ref, spec.revision)
         return self._submit(Action.ROLLBACK, caller, ref, spec, started)
 
@@ -176,6 +191,7 @@ class Releases:
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
+        self._preconditions(caller, ref)
         self.service.check_uninstall(ref)
         return self._submit(Action.UNINSTALL, caller, ref, spec, started)
 
@@ -202,14 +218,61 @@ class Releases:
 
     # ------------------------------------------------------------ diffs (an upgrade's or a rollback's dry run, per object)
 
-    def diff_upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec, hooks: bool) -> dict[str, Any]:
+    def diff_upgrade(
+        self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec, hooks: bool, request: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Per object what the upgrade would change; given its ``request`` (the body ``spec`` was parsed from),
+        also a ``plan`` to apply exactly it and the three-way ``values`` view (masked unless revealed)."""
         self._allow(caller, "upgrade", ref.cluster, ref.namespace)
-        self.catalog.check(spec)
-        return self.differ.upgrade(ref, spec, hooks, caller.reveal)
+        info = self.registry.get(ref.cluster)
+        spec = self._sourced(caller, spec, info.masking)
+        out = self.differ.upgrade(ref, spec, hooks, caller.reveal)
+        if request is not None:
+            out.update(self.planner.plan_upgrade(ref, spec, request, caller.reveal))
+        return out
 
-    def diff_rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec, hooks: bool) -> dict[str, Any]:
+    def diff_rollback(
+        self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec, hooks: bool, request: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Per object what the rollback would change; given its ``request``, also a ``plan`` and ``values``."""
         self._allow(caller, "rollback", ref.cluster, ref.namespace)
-        return self.differ.rollback(ref, spec, hooks, caller.reveal)
+        out = self.differ.rollback(ref, spec, hooks, caller.reveal)
+        if request is not None:
+            out.update(self.planner.plan_rollback(ref, spec, request, caller.reveal))
+        return out
+
+    # ------------------------------------------------------------ applying a reviewed plan
+
+    def apply_upgrade(self, caller: Caller, ref: ReleaseRef, plan_id: object) -> Outcome:
+        """The upgrade the plan ``plan_id`` was made for, exactly; refused when anything it was reviewed against
+        changed. A replayed Idempotency-Key answers with its operation before the plan is checked again."""
+        self._allow(caller, "upgrade", ref.cluster, ref.namespace)
+        info = self.registry.get(ref.cluster)
+        plan = self.planner.load(plan_id, ref, "upgrade")
+        spec = self.planner.upgrade_spec(plan)
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.planner.check_upgrade(plan, self._sourced(caller, spec, info.masking))
+        return self.upgrade(caller, ref, spec)
+
+    def apply_rollback(self, caller: Caller, ref: ReleaseRef, plan_id: object) -> Outcome:
+        """The rollback the plan ``plan_id`` was made for, exactly (as ``apply_upgrade``)."""
+        self._allow(caller, "rollback", ref.cluster, ref.namespace)
+        self.registry.get(ref.cluster)
+        plan = self.planner.load(plan_id, ref, "rollback")
+        spec = self.planner.rollback_spec(plan)
+        replayed = self._replay(caller, spec)
+        if replayed is not None:
+            return replayed
+        self.planner.check_rollback(plan, spec)
+        return self.rollback(caller, ref, spec)
+
+    @property
+    def planner(self) -> Planner:
+        if self._planner is None:
+            raise ValueError("this hall was built without a planner: plans need one (bootstrap wires it)")
+        return self._planner
 
     # ------------------------------------------------------------ reads a door renders an outcome with
 
@@ -244,6 +307,19 @@ class Releases:
             self.authorizer.require(caller.principal, verb, cluster, namespace)
         if caller.reveal:
             self.authorizer.require(caller.principal, "reveal", cluster, namespace)
+
+    def _preconditions(self, caller: Caller, ref: ReleaseRef) -> None:
+        """``If-None-Match: *`` (the release must not exist) and ``If-Match`` (its ETag must still be one given)."""
+        if caller.if_match is None and not caller.if_none_match:
+            return
+        record = self.service.record(ref)
+        tag = plans.etag_of(record) if record and record.get("status") != "uninstalled" else None
+        if caller.if_none_match and tag is not None:
+            raise PreconditionFailed(f"release {ref.key} exists (If-None-Match: *); nothing was changed")
+        if caller.if_match is not None and not plans.matches(caller.if_match, tag):
+            raise PreconditionFailed(
+                f"release {ref.key} is no longer in the state If-Match names (its ETag changed); nothing was changed"
+            )
 
     def _replay(self, caller: Caller, spec: Spec) -> Outcome | None:
         """The operation an earlier request with the caller's Idempotency-Key made (a dry run has none)."""

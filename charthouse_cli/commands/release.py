@@ -11,7 +11,7 @@ from .. import completers, localchart, output, values, watch
 from ..completers import attach
 from ..errors import UsageError
 from ..http import path
-from . import release_diff
+from . import release_diff, release_plan
 from .common import (
     Context,
     add_target,
@@ -125,6 +125,8 @@ def upgrade(ctx: Context, args: argparse.Namespace) -> int:
         force=args.force,
         cleanup_on_fail=args.cleanup_on_fail,
     )
+    if args.plan_out or args.review:
+        return release_plan.planned_upgrade(ctx, args, body)
     return submit(ctx, args, "PUT", release_path(args), body)
 
 
@@ -305,6 +307,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
 
     release_diff.register(rel, parents)
+    release_plan.register(rel, parents)
     p = command(
         rel,
         "create",
@@ -345,6 +348,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
   charthouse release upgrade web https://charts.example.com/web-1.1.0.tgz -f prod.yaml --set replicas=5
   charthouse release upgrade web repo/web --reuse-values --set image.tag=v2
   charthouse release upgrade web repo/web --install -n shop --create-namespace   # install if missing
+  charthouse release upgrade web repo/web -f prod.yaml --review      # diff + values, asks, applies exactly that
+  charthouse release upgrade web repo/web -f prod.yaml --plan-out plan.json   # then: release apply plan.json
 """,
         parents,
     )
@@ -364,6 +369,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ):
         p.add_argument(flag, action="store_true", help=text)
     _chart_options(p)
+    release_plan.add_plan_options(p)
 
     p = command(
         rel,

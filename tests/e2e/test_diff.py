@@ -87,3 +87,31 @@ def test_diff_shows_exactly_what_changes(api: Api, stack: Stack, charts: ChartSe
     assert changed_lines(cm["diff"]) == ['-  greeting: "bonjour"', '+  greeting: "hello"']
     assert "Pa55word" not in str(back)
     assert api.run("DELETE", f"{REL}/web")["status"] == "succeeded"
+
+
+def test_a_reviewed_plan_is_applied_exactly_or_refused(api: Api, charts: ChartServer, tmp_path: Path) -> None:
+    """Real helm: the diff's plan applies exactly its request; after another upgrade the same kind of plan is
+    refused naming the revision, and nothing changes; the three-way values view masks the password."""
+    chart = charts.package(write_chart(tmp_path, "planned", "0.1.0"))
+    first = {"greeting": "hello", "password": "first-Pa55word"}
+    done = api.run("POST", REL, {"name": "plan", "chart": chart, "values": first, "create_namespace": True})
+    assert done["status"] == "succeeded", done
+
+    status, out = api.call("POST", f"{REL}/plan/diff", {"chart": chart, "values": {**first, "greeting": "hi"}})
+    assert status == 200 and out["plan"]["id"].startswith("plan-"), out
+    view = out["values"]
+    assert view["chart_defaults"] == {"greeting": "hello", "replicas": 1}
+    assert (view["deployed"]["greeting"], view["proposed"]["greeting"]) == ("hello", "hi")
+    assert "Pa55word" not in str(out)
+    assert api.run("PUT", f"{REL}/plan", {"plan": out["plan"]["id"]})["status"] == "succeeded"
+    status, rel = api.call("GET", f"{REL}/plan?info=values")
+    assert (rel["revision"], rel["values"]["greeting"]) == (2, "hi")
+
+    status, later = api.call("POST", f"{REL}/plan/diff", {"chart": chart, "values": {"greeting": "salut"}})
+    assert status == 200, later
+    assert api.run("PUT", f"{REL}/plan", {"chart": chart, "values": {"greeting": "hola"}})["status"] == "succeeded"
+    status, err = api.call("PUT", f"{REL}/plan", {"plan": later["plan"]["id"]})
+    assert status == 409 and err["error"]["code"] == "PlanStale" and err["error"]["details"]["changed"] == ["revision"]
+    status, rel = api.call("GET", f"{REL}/plan")
+    assert rel["revision"] == 3
+    assert api.run("DELETE", f"{REL}/plan")["status"] == "succeeded"

@@ -3,12 +3,22 @@ nothing applied; a ConfigMap shows exactly its changed keys, unchanged objects s
 
 from __future__ import annotations
 
+import pytest
+
+from chalicelib.core import catalog
 from tests.fakes import FakeHelm
 from tests.functional.conftest import Api
+from tests.functional.test_plans import tgz
 
 CHART = "https://charts.example.com/demo-1.2.3.tgz"
 NS = "/v1/clusters/prod/namespaces/apps/releases"
 FIRST = {"data": {"a": "1", "b": "2", "c": "3"}, "secret": {"password": "hunter2-old"}, "extra": ["same"]}
+
+
+@pytest.fixture(autouse=True)
+def chart_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chart URL answers an archive: a diff's plan records its digest (the catalog fetches it as helm would)."""
+    monkeypatch.setattr(catalog, "fetch", lambda *args, **kwargs: tgz(version="1.2.3"))
 
 
 def installed(api: Api, helm: FakeHelm) -> None:

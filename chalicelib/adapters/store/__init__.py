@@ -20,6 +20,7 @@ access key            AK#<id> / META                  AKS / <owner>#<id>    -   
 used signature        SIG#<hex> / META                -                     -                    signed calls (TTL)
 release event         REL#<c>#<ns>#<n> / EVT#<t>#<u>  -                     -                    reconcile (TTL)
 CloudFormation reply  OP#<id> / CFN                   -                     -                    accept (TTL)
+plan                  PLAN#<id> / META                -                     -                    diff (TTL)
 runtime               RUNTIME#<name> / META           RUNTIMES / <name>     -                    PUT runtime
 runtime status        RUNTIME#<name> / STATUS         -                     -                    sync (versioned)
 runtime sync step     OP#<id> / RUNTIME               -                     -                    sync
@@ -56,6 +57,8 @@ Access patterns:
 * runtimes: GetItem/PutItem/DeleteItem ``RUNTIME#<name>``; list: Query gsi1 ``RUNTIMES``; status: GetItem and a
   PutItem conditional on its ``version``; the sync step of an operation: GetItem ``OP#<id>``/``RUNTIME``; Git
   repositories: GetItem/PutItem/DeleteItem ``GITREPO#<name>``, list: Query gsi1 ``GITREPOS``.
+* plans: PutItem ``PLAN#<id>`` (with a ``ttl``) when a diff is answered; GetItem when it is applied (an item past
+  its ``ttl`` that DynamoDB has not yet swept counts as absent).
 * the local stack's restart (``unfinished_operations``): a Scan for queued and running operations.
 
 Modules, one concern each (``Store`` is their union; every name the rest of the code uses is importable from here):
@@ -69,6 +72,7 @@ Modules, one concern each (``Store`` is their union; every name the rest of the 
 ``access``      clusters, tokens, policies, repositories, uploaded charts
 ``audit``       audit entries
 ``runtimes``    runtimes, their status (optimistic version) and the sync step of an operation
+``plans``       reviewed plans (``domain/plans.py``), kept until their TTL
 ==============  ======================================================================================
 """
 
@@ -79,6 +83,7 @@ from typing import Any
 from chalicelib.adapters.store.access import Access
 from chalicelib.adapters.store.audit import Audit
 from chalicelib.adapters.store.operations import IdempotentReplay, Operations
+from chalicelib.adapters.store.plans import Plans
 from chalicelib.adapters.store.releases import Releases
 from chalicelib.adapters.store.runtimes import Runtimes
 from chalicelib.adapters.store.table import Table, table_definition
@@ -96,7 +101,7 @@ __all__ = [
 ]
 
 
-class Store(Releases, Operations, Access, Audit, Runtimes):
+class Store(Releases, Operations, Access, Audit, Runtimes, Plans):
     """Typed access to the table, one concern per base class. Every AWS failure becomes ``DependencyUnavailable``;
     a failed condition is an answer (``False``, ``None``, ``ReleaseLocked``, ``IdempotentReplay``), never an error."""
 

@@ -249,6 +249,11 @@ def access_keys(owner: str | None = None) -> Query:
     return GSI1, key & Key("gsi1sk").begins_with(f"{owner}#") if owner else key
 
 
+def plan(plan_id: str) -> ItemKey:
+    """A reviewed plan (``POST .../diff``), kept until its TTL."""
+    return _key(f"PLAN#{plan_id}")
+
+
 def seen_signature(signature: str) -> ItemKey:
     """A signature already used (replay protection), kept until it would be too old anyway (TTL)."""
     return _key(f"SIG#{signature}")

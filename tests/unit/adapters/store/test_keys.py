@@ -50,6 +50,7 @@ BUILT: dict[str, tuple[keys.ItemKey, keys.IndexKeys]] = {
     "uploaded chart": (keys.uploaded_chart("web", "1.2.3"), keys.uploaded_chart_index("web", "1.2.3")),
     "release event": (keys.release_event(REF, T, "u1"), {}),
     "CloudFormation reply": (keys.cfn_reply("op-1"), {}),
+    "plan": (keys.plan("op-1"), {}),
     "access key": (keys.access_key("op-1"), keys.access_key_index("token:ci", "op-1")),
     "used signature": (keys.seen_signature("0f" * 32), {}),
     "runtime": (keys.runtime("web"), keys.runtime_index("web")),
