@@ -139,7 +139,8 @@ def test_a_runtime_converges_on_pushed_commits(api: Api, stack: Stack, charts: C
     # the chart built from the repository is not an uploaded chart: not searched, not shown, not downloadable
     status, found = api.call("GET", "/v1/charts?q=demo&versions=true")
     assert status == 200 and not [c for c in found["charts"] if "-rt-" in c["version"]], found
-    assert api.call("GET", "/v1/charts/uploaded/demo")[0] == 404
+    status, shown = api.call("GET", "/v1/charts/uploaded/demo")  # the stack is shared: test_cli uploads a demo
+    assert status == 404 or (status == 200 and "-rt-" not in shown["version"]), shown
     status, err = api.call(
         "POST", REL, {"name": "copy", "chart": "runtime/demo", "version": "0.1.0"}
     )  # no door may name it
