@@ -5,7 +5,6 @@ operation's error. See ``core/terraform.py`` for the contract.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from chalice.app import Blueprint
@@ -14,7 +13,6 @@ from chalicelib import bootstrap
 from chalicelib.core.terraform import InvocationFailed, TerraformReleases, refusal
 from chalicelib.errors import CharthouseError
 
-log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 
 ANSWER_MARGIN_S = 5.0  # kept from the function's time limit to answer

@@ -29,6 +29,7 @@ from typing import Any
 
 from chalicelib.core.custom_resource import ReleaseProps, snake_case
 from chalicelib.core.releases import Caller, Releases
+from chalicelib.domain import diagnosis
 from chalicelib.domain.models import (
     INSTALL_FIELDS,
     UPGRADE_FIELDS,
@@ -222,13 +223,10 @@ def _gone(ref: ReleaseRef) -> dict[str, Any]:
 
 
 def _failure(op: Operation) -> str:
+    """The failed operation as Terraform shows it: its code, then the text every door shows (``error_text``)."""
     error = op.error or {}
-    details = error.get("details") if isinstance(error.get("details"), dict) else {}
-    diagnosis = (details or {}).get("diagnosis")
-    summary = diagnosis.get("summary") if isinstance(diagnosis, dict) else None
-    text = f"operation {op.id} ({op.action.value} of {op.release.key}) failed: {error.get('code', 'Error')}: "
-    text += str(error.get("message", ""))
-    return f"{text} ({summary})" if summary else text
+    where = f"operation {op.id} ({op.action.value} of {op.release.key}) failed"
+    return f"{where}: {error.get('code', 'Error')}: {diagnosis.error_text(error)}"
 
 
 def refusal(exc: CharthouseError) -> str:
