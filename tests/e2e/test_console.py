@@ -1,6 +1,8 @@
 """The web console in a real browser (Debian's Chromium, headless, driven by playwright-core from
-tests/e2e/browser/console.mjs) against the whole local stack: sign in, install from the schema-driven form, upgrade,
-the diff between revisions, rollback, uninstall; a failed install's diagnosis; a principal limited to one namespace;
+tests/e2e/browser/console.mjs) against the whole local stack: sign in, install from the schema-driven form, the
+review of an upgrade (objects and three-way values, masked) applied as its plan, the diff between revisions, a
+rollback's plan refused as stale after another upgrade then reviewed again and applied, uninstall; a failed install's
+diagnosis; a principal limited to one namespace (no reveal; a plan the service does not know shown as expired);
 NOTES holding <script>.
 
 ``CONSOLE_SHOTS=docs/console`` writes the README's screenshots while it runs."""

@@ -1,4 +1,7 @@
-// A line diff (longest common subsequence after trimming the common head and tail) and its side-by-side rows.
+// A line diff (longest common subsequence after trimming the common head and tail), its side-by-side rows and
+// their table.
+
+import { h } from "./dom.js";
 
 const LIMIT = 4_000_000; // cells of the LCS table; above it, the changed middle is shown as removed + added
 
@@ -94,4 +97,39 @@ export function sideBySide(ops, context = 3) {
 
 export function changed(ops) {
   return ops.some((o) => o[0] !== "same");
+}
+
+/** The side-by-side view of two texts (la, lb: their labels), or a note that they are the same. */
+export function diffView(a, b, la, lb) {
+  const ops = diffLines(a.replace(/\n$/, ""), b.replace(/\n$/, ""));
+  if (!changed(ops)) return h("p.same-note", { text: `No difference between ${la} and ${lb}.` });
+  const rows = sideBySide(ops);
+  const cell = (side, kind, mark) =>
+    side
+      ? [h("td.ln", { text: String(side[0]) }), h(`td.code.${kind}`, {}, h("span.mark", { "aria-hidden": "true", text: mark }), side[1])]
+      : [h("td.ln"), h("td.code.empty")];
+  return h(
+    "div.scroll",
+    {},
+    h(
+      "table.diff",
+      {},
+      h("caption", { text: `${la} (left) → ${lb} (right); − removed, + added` }),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "" }), h("th", { scope: "col", text: la }), h("th", { scope: "col", text: "" }), h("th", { scope: "col", text: lb }))),
+      h(
+        "tbody",
+        {},
+        rows.map((r) =>
+          r.fold
+            ? h("tr.fold", {}, h("td", { colspan: "4", text: `⋯ ${r.fold} unchanged lines` }))
+            : h(
+                `tr.${r.kind}`,
+                {},
+                cell(r.left, r.kind === "same" ? "same" : "del", r.kind === "same" ? " " : "−"),
+                cell(r.right, r.kind === "same" ? "same" : "add", r.kind === "same" ? " " : "+"),
+              ),
+        ),
+      ),
+    ),
+  );
 }

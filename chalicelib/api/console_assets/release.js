@@ -1,12 +1,14 @@
 // One release: overview, values (masked as the API masks them), notes, resources, drift, events, the history
 // timeline with a side-by-side diff between any two revisions, and the actions (upgrade, rollback, uninstall,
-// unlock), each followed live until its operation ends.
+// unlock), each followed live until its operation ends; an upgrade or a rollback is reviewed first (review.js) and
+// applied as the reviewed plan.
 
 import { h, append, clear, badge, when, table, field, select, pre, errorBox, section } from "./dom.js";
 import { get, call, qs, releasePath, allowed } from "./api.js";
 import { toYaml } from "./yaml.js";
-import { diffLines, sideBySide, changed } from "./diff.js";
+import { diffView } from "./diff.js";
 import { followOperation } from "./operation.js";
+import { reviewStep } from "./review.js";
 
 const TABS = ["Overview", "Values", "Resources", "Drift", "Events", "History", "Actions"];
 const MASK = "<redacted>";
@@ -242,7 +244,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
         const [a, b] = await Promise.all([read(left.value), read(right.value)]);
         const text = (r) => (what.value === "values" ? toYaml(r.values || {}) : r.manifest || "");
         clear(out);
-        append(out, [renderDiff(text(a), text(b), `#${left.value}`, `#${right.value}`)]);
+        append(out, [diffView(text(a), text(b), `#${left.value}`, `#${right.value}`)]);
       } catch (err) {
         clear(out);
         append(out, [errorBox(err)]);
@@ -251,44 +253,9 @@ export async function releasePage(main, [cluster, namespace, name], me) {
     append(panel, [section("History", timeline), section("Compare two revisions", form, out)]);
   }
 
-  function renderDiff(a, b, la, lb) {
-    const ops = diffLines(a.replace(/\n$/, ""), b.replace(/\n$/, ""));
-    if (!changed(ops)) return h("p.same-note", { text: `No difference between ${la} and ${lb}.` });
-    const rows = sideBySide(ops);
-    const cell = (side, kind, mark) =>
-      side
-        ? [h("td.ln", { text: String(side[0]) }), h(`td.code.${kind}`, {}, h("span.mark", { "aria-hidden": "true", text: mark }), side[1])]
-        : [h("td.ln"), h("td.code.empty")];
-    return h(
-      "div.scroll",
-      {},
-      h(
-        "table.diff",
-        {},
-        h("caption", { text: `${la} (left) → ${lb} (right); − removed, + added` }),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "" }), h("th", { scope: "col", text: la }), h("th", { scope: "col", text: "" }), h("th", { scope: "col", text: lb }))),
-        h(
-          "tbody",
-          {},
-          rows.map((r) =>
-            r.fold
-              ? h("tr.fold", {}, h("td", { colspan: "4", text: `⋯ ${r.fold} unchanged lines` }))
-              : h(
-                  `tr.${r.kind}`,
-                  {},
-                  cell(r.left, r.kind === "same" ? "same" : "del", r.kind === "same" ? " " : "−"),
-                  cell(r.right, r.kind === "same" ? "same" : "add", r.kind === "same" ? " " : "+"),
-                ),
-          ),
-        ),
-      ),
-    );
-  }
-
-  async function run(method, suffix, body) {
-    clear(opArea);
+  /** Follow an accepted operation until it ends, then read the release again. */
+  async function follow(op) {
     try {
-      const op = await call(method, path + suffix, body);
       const done = await followOperation(opArea, op, () => stopped);
       if (stopped) return;
       await load().catch(() => {});
@@ -300,6 +267,34 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       clear(opArea);
       append(opArea, [errorBox(err)]);
     }
+  }
+
+  async function run(method, suffix, body) {
+    clear(opArea);
+    let op;
+    try {
+      op = await call(method, path + suffix, body);
+    } catch (err) {
+      clear(opArea);
+      append(opArea, [errorBox(err)]);
+      return;
+    }
+    await follow(op);
+  }
+
+  /** Review a change (its diff: the plan), then apply exactly that plan: `{"plan": id}` and nothing else. */
+  function review(area, title, diffSuffix, method, applySuffix, body) {
+    return reviewStep(area, {
+      title,
+      canReveal: allowed(me, "reveal", cluster, namespace),
+      plan: (reveal) => call("POST", path + diffSuffix + qs({ reveal: reveal ? "true" : undefined }), body),
+      apply: async (planId) => {
+        const op = await call(method, path + applySuffix, { plan: planId }); // a refusal is the review's to show
+        clear(opArea);
+        opArea.scrollIntoView({ block: "nearest" });
+        follow(op);
+      },
+    });
   }
 
   async function renderActions(panel) {
@@ -338,6 +333,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       },
     });
     const upgradeProblem = h("div");
+    const reviewArea = h("div.review-area"); // the review of an upgrade or a rollback, above the forms
     const upgrade = h(
       "form.card",
       { "aria-labelledby": "upgrade-title" },
@@ -350,7 +346,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       h("label.check", {}, reuse, " Keep the current values (reuse_values)"),
       h("div.row", {}, loadCurrent),
       upgradeProblem,
-      h("button.primary", { type: "submit", text: "Upgrade" }),
+      h("button.primary", { type: "submit", text: "Review the upgrade" }),
     );
     upgrade.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -362,7 +358,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       const body = { chart: chartRef.value.trim(), version: version.value.trim() || undefined };
       if (values.value.trim()) body.values = values.value;
       if (reuse.checked) body.reuse_values = true;
-      run("PUT", "", body);
+      review(reviewArea, `Review the upgrade of ${name}`, "/diff", "PUT", "", body);
     });
 
     const { history } = await get(path + "/history");
@@ -376,11 +372,12 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       { "aria-labelledby": "rollback-title" },
       h("h2", { id: "rollback-title", text: "Roll back" }),
       history.length > 1 ? field("Roll back to revision", target) : h("p.muted", { text: "There is no other revision." }),
-      h("button", { type: "submit", disabled: history.length < 2, text: "Roll back" }),
+      h("button", { type: "submit", disabled: history.length < 2, text: "Review the rollback" }),
     );
     rollback.addEventListener("submit", (e) => {
       e.preventDefault();
-      run("POST", "/rollback", { revision: Number(target.value) });
+      const revision = Number(target.value);
+      review(reviewArea, `Review the rollback of ${name} to revision ${revision}`, "/rollback/diff", "POST", "/rollback", { revision });
     });
 
     const confirmName = h("input", { name: "confirm", autocomplete: "off", spellcheck: "false" });
@@ -412,7 +409,7 @@ export async function releasePage(main, [cluster, namespace, name], me) {
       e.preventDefault();
       run("POST", "/unlock", {});
     });
-    append(panel, [h("div.grid", {}, upgrade, rollback, uninstall, unlock)]);
+    append(panel, [reviewArea, h("div.grid", {}, upgrade, rollback, uninstall, unlock)]);
   }
 
   await load();

@@ -4,11 +4,14 @@
 
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
 const S = JSON.parse(process.env.CONSOLE_SCENARIO);
 const SHOTS = process.env.CONSOLE_SHOTS || "";
 const WAIT = { timeout: 120_000 }; // an upper bound for an operation to end, never a measured figure
+const SECRET = `s3cret-${randomBytes(8).toString("hex")}`; // a value under a credential key: masked everywhere
+const UNKNOWN_PLAN = `plan-${"0".repeat(32)}`; // answered as an expired plan is (404 PlanNotFound)
 const FLAGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -41,7 +44,7 @@ async function newPage(browser, viewport = { width: 1280, height: 860 }) {
   const page = await context.newPage();
   const problems = [];
   page.on("console", (m) => {
-    if (m.type() === "error" && !/status of 40[34]/.test(m.text())) problems.push(m.text());
+    if (m.type() === "error" && !/status of 40[349]/.test(m.text())) problems.push(m.text());
   });
   page.on("pageerror", (e) => problems.push(String(e)));
   page.setDefaultTimeout(30_000);
@@ -63,6 +66,33 @@ async function operationEnds(page, action, status = "succeeded") {
   const panel = page.locator(".operation").filter({ hasText: action });
   await panel.locator(`.badge[data-status="${status}"]`).waitFor(WAIT);
   return panel;
+}
+
+/** The API called as the admin, beside the browser: what a teammate does meanwhile. */
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${S.admin_token}`, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(S.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json();
+  check(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+/** Another upgrade of the release (same chart, same values: a new revision), waited for until it ends. */
+async function upgradeMeanwhile(namespace, name) {
+  const path = `/v1/clusters/${encodeURIComponent(S.cluster)}/namespaces/${namespace}/releases/${name}`;
+  const release = await api("GET", path);
+  const body = { chart: `${S.repository}/${S.chart}`, version: release.chart_version, reuse_values: true };
+  let op = await api("PUT", path, body);
+  while (!["succeeded", "failed"].includes(op.status)) {
+    await new Promise((r) => setTimeout(r, 300));
+    op = await api("GET", `/v1/operations/${encodeURIComponent(op.id)}`);
+  }
+  check(op.status === "succeeded", `the upgrade meanwhile succeeded: ${JSON.stringify(op.error || {})}`);
+}
+
+async function wayText(review, way) {
+  return (await review.locator(`[data-way="${way}"]`).textContent()) || "";
 }
 
 async function admin(browser) {
@@ -101,10 +131,35 @@ async function admin(browser) {
   await page.getByText(`${S.release} says hello`).waitFor();
   await shot(page, "release");
 
-  step("change a value and upgrade; the operation is followed until it ends");
+  step("review an upgrade: the objects that would change and the three-way values, nothing secret shown");
   await page.getByRole("tab", { name: "Actions" }).click();
-  await page.getByLabel("Values (YAML)").fill("greeting: bonjour\n");
-  await page.getByRole("button", { name: "Upgrade", exact: true }).click();
+  await page.getByLabel("Values (YAML)").fill(`greeting: bonjour\npassword: ${SECRET}\n`);
+  await page.getByRole("button", { name: "Review the upgrade" }).click();
+  const review = page.locator("section.review");
+  await review.waitFor(WAIT);
+  const planId = await review.getAttribute("data-plan");
+  check(/^plan-[0-9a-f]+$/.test(planId || ""), `the review names its plan (${planId})`);
+  check((await review.locator("code.plan-id").textContent()) === planId, "the plan id is shown");
+  const config = review.locator("details.object-diff", { hasText: `${S.release}-config` });
+  await config.locator('.badge[data-status="changed"]').waitFor();
+  await config.locator("span.add", { hasText: /greeting: "?bonjour/ }).waitFor();
+  await config.locator("span.del", { hasText: /greeting: "?hello/ }).waitFor();
+  await review.getByRole("cell", { name: `${S.release}-config`, exact: true }).waitFor();
+  check((await review.getByRole("cell", { name: `${S.release}-svc`, exact: true }).count()) === 0, "an unchanged object is not listed as a change");
+  check((await wayText(review, "Chart defaults")).includes("replicas: 1"), "the chart's defaults are shown");
+  check((await wayText(review, "Deployed")).includes("greeting: hello"), "the deployed values are shown");
+  const proposed = await wayText(review, "Proposed");
+  check(proposed.includes("greeting: bonjour") && proposed.includes("password: <redacted>"), `the proposed values, masked: ${proposed}`);
+  await review.locator("td.code.add", { hasText: "greeting: bonjour" }).waitFor();
+  check(!(await review.textContent()).includes(SECRET), "the secret is shown nowhere in the review");
+  check((await review.getByRole("button", { name: "Reveal values" }).count()) === 1, "the admin may reveal");
+  await shot(page, "review", review);
+
+  step("apply sends exactly the reviewed plan; the operation is followed until it ends");
+  const sent = page.waitForRequest((r) => r.method() === "PUT" && r.url().endsWith(`/releases/${S.release}`));
+  await review.getByRole("button", { name: "Apply this plan" }).click();
+  const applied = (await sent).postDataJSON();
+  check(JSON.stringify(applied) === JSON.stringify({ plan: planId }), `the apply sends {"plan": id} only: ${JSON.stringify(applied)}`);
   await operationEnds(page, "upgrade");
   await shot(page, "upgrade");
   await page.locator("dd", { hasText: /^2$/ }).first().waitFor();
@@ -122,10 +177,33 @@ async function admin(browser) {
   await page.getByRole("button", { name: "Compare" }).click();
   await page.locator("td.code.add", { hasText: 'greeting: "bonjour"' }).waitFor();
 
-  step("roll back to revision 1");
+  step("review a rollback to revision 1; another upgrade lands meanwhile: the plan is refused as stale");
   await page.getByRole("tab", { name: "Actions" }).click();
   await page.getByLabel("Roll back to revision").selectOption("1");
-  await page.getByRole("button", { name: "Roll back" }).click();
+  await page.getByRole("button", { name: "Review the rollback" }).click();
+  const rollback = page.locator("section.review");
+  await rollback.waitFor(WAIT);
+  const stalePlan = await rollback.getAttribute("data-plan");
+  check((await wayText(rollback, "Deployed")).includes("greeting: bonjour"), "the deployed values");
+  check((await wayText(rollback, "Proposed")).includes("greeting: hello"), "revision 1's values are proposed");
+  await rollback.locator("details.object-diff", { hasText: `${S.release}-config` }).locator("span.add", { hasText: /greeting: "?hello/ }).waitFor();
+  await upgradeMeanwhile("default", S.release);
+  await rollback.getByRole("button", { name: "Apply this plan" }).click();
+  const refused = rollback.getByRole("alert").filter({ hasText: "the plan is stale" });
+  await refused.waitFor();
+  check((await refused.locator("code").allTextContents()).includes("revision"), "the refusal names what changed");
+  check(await rollback.getByRole("button", { name: "Apply this plan" }).isDisabled(), "a stale plan cannot be applied again");
+  check((await page.locator(".operation").filter({ hasText: "rollback" }).count()) === 0, "nothing was applied");
+  await shot(page, "stale", refused);
+
+  step("review again: a new plan, applied");
+  await refused.getByRole("button", { name: "Review again" }).click();
+  const fresh = page.locator(`section.review:not([data-plan="${stalePlan}"])`);
+  await fresh.waitFor(WAIT);
+  const freshPlan = await fresh.getAttribute("data-plan");
+  const rolled = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith(`/releases/${S.release}/rollback`));
+  await fresh.getByRole("button", { name: "Apply this plan" }).click();
+  check(JSON.stringify((await rolled).postDataJSON()) === JSON.stringify({ plan: freshPlan }), "the rollback applies the new plan");
   await operationEnds(page, "rollback");
   await page.getByRole("tab", { name: "Overview" }).click();
   await page.getByText(`${S.release} says hello`).waitFor();
@@ -192,6 +270,28 @@ async function limited(browser) {
   await page.getByRole("link", { name: S.team_release, exact: true }).waitFor();
   check((await page.getByRole("link", { name: S.xss_release, exact: true }).count()) === 0, "another namespace's release is hidden");
   check((await page.getByRole("link", { name: "Audit" }).count()) === 0, "no audit link for a non-admin");
+  step("its review of an upgrade offers no reveal; a plan the service no longer knows is refused as expired");
+  await page.getByRole("link", { name: S.team_release, exact: true }).click();
+  await page.getByRole("tab", { name: "Actions" }).click();
+  await page.getByLabel("Values (YAML)").fill("greeting: hola\n");
+  await page.getByRole("button", { name: "Review the upgrade" }).click();
+  const review = page.locator("section.review");
+  await review.waitFor(WAIT);
+  check((await review.getByRole("button", { name: "Reveal values" }).count()) === 0, "no reveal without the permission");
+  // the service answers a plan id it does not know as it answers an expired one (404 PlanNotFound): an hour
+  // cannot pass here, so the apply is sent with an unknown id
+  const target = `**/releases/${S.team_release}`;
+  await page.route(target, (route) =>
+    route.request().method() === "PUT" ? route.continue({ postData: JSON.stringify({ plan: UNKNOWN_PLAN }) }) : route.continue(),
+  );
+  await review.getByRole("button", { name: "Apply this plan" }).click();
+  const gone = review.getByRole("alert").filter({ hasText: "expired or is unknown" });
+  await gone.waitFor();
+  check((await gone.getAttribute("data-code")) === "PlanNotFound", "the service refused the plan");
+  check((await gone.getByRole("button", { name: "Review again" }).count()) === 1, "an offer to review again");
+  await page.unroute(target);
+  await page.getByRole("link", { name: "Releases" }).click();
+
   step("and gets a clear refusal for what it may not do");
   await page.getByRole("link", { name: S.team_release, exact: true }).click();
   await page.getByRole("tab", { name: "Actions" }).click();
