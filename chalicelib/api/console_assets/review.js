@@ -4,7 +4,7 @@
 // {"plan": id} and nothing else, so what is applied is exactly what was reviewed; a refusal (409 PlanStale naming
 // what changed, 404 for an expired or unknown plan) is shown with an offer to review again.
 
-import { h, append, clear, badge, when, table, pre } from "./dom.js";
+import { h, append, clear, badge, when, table, pre, errorBox } from "./dom.js";
 import { toYaml } from "./yaml.js";
 import { diffView } from "./diff.js";
 
@@ -88,6 +88,7 @@ function valuesView(values) {
 function refusal(err, plan, again) {
   const stale = err.code === "PlanStale";
   const gone = err.code === "PlanNotFound";
+  if (!stale && !gone) return errorBox(err); // any other refusal, as every form shows it (field, permission)
   const box = h("div.alert.bad.refusal", { role: "alert", "data-code": err.code || "" });
   if (stale) {
     const changed = (err.details && err.details.changed) || [];
@@ -96,17 +97,13 @@ function refusal(err, plan, again) {
       "Nothing was applied. Since this review: ",
       h("ul", {}, changed.map((c) => h("li", {}, h("code", { text: c }), ` — ${WHAT_CHANGED[c] || "it changed"}`))),
     ]);
-  } else if (gone) {
+  } else {
     append(box, [
       h("strong", { text: "Refused: this plan expired or is unknown. " }),
       `Nothing was applied. A plan is kept for an hour (this one until ${when(plan.expires_at)}).`,
     ]);
-  } else {
-    append(box, [h("strong", { text: `${err.status === 403 ? "Not allowed" : err.code || "Error"}: ` }), err.message || String(err)]);
-    const d = err.details || {};
-    if (d.permission) append(box, [h("div.muted", { text: `missing permission "${d.permission}"` })]);
   }
-  if (stale || gone) append(box, [h("div.row", {}, h("button", { type: "button", text: "Review again", onclick: again }))]);
+  append(box, [h("div.row", {}, h("button", { type: "button", text: "Review again", onclick: again }))]);
   return box;
 }
 
