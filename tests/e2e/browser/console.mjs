@@ -31,10 +31,10 @@ function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
-async function shot(page, name, target = null) {
+async function shot(page, name, target = null, block = "start") {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
-  if (target) await target.evaluate((el) => el.scrollIntoView({ block: "start" }));
+  if (target) await target.evaluate((el, b) => el.scrollIntoView({ block: b }), block);
   else await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 }
@@ -149,7 +149,7 @@ async function admin(browser) {
   check((await wayText(review, "Chart defaults")).includes("replicas: 1"), "the chart's defaults are shown");
   check((await wayText(review, "Deployed")).includes("greeting: hello"), "the deployed values are shown");
   const proposed = await wayText(review, "Proposed");
-  check(proposed.includes("greeting: bonjour") && proposed.includes("password: <redacted>"), `the proposed values, masked: ${proposed}`);
+  check(proposed.includes("greeting: bonjour") && proposed.includes(`password: "<redacted>"`), `the proposed values, masked: ${proposed}`);
   await review.locator("td.code.add", { hasText: "greeting: bonjour" }).waitFor();
   check(!(await review.textContent()).includes(SECRET), "the secret is shown nowhere in the review");
   check((await review.getByRole("button", { name: "Reveal values" }).count()) === 1, "the admin may reveal");
@@ -161,8 +161,8 @@ async function admin(browser) {
   const applied = (await sent).postDataJSON();
   check(JSON.stringify(applied) === JSON.stringify({ plan: planId }), `the apply sends {"plan": id} only: ${JSON.stringify(applied)}`);
   await operationEnds(page, "upgrade");
-  await shot(page, "upgrade");
   await page.locator("dd", { hasText: /^2$/ }).first().waitFor();
+  await shot(page, "upgrade");
 
   step("the values diff between revisions 1 and 2");
   await page.getByRole("tab", { name: "History" }).click();
@@ -194,7 +194,7 @@ async function admin(browser) {
   check((await refused.locator("code").allTextContents()).includes("revision"), "the refusal names what changed");
   check(await rollback.getByRole("button", { name: "Apply this plan" }).isDisabled(), "a stale plan cannot be applied again");
   check((await page.locator(".operation").filter({ hasText: "rollback" }).count()) === 0, "nothing was applied");
-  await shot(page, "stale", refused);
+  await shot(page, "stale", refused, "end");
 
   step("review again: a new plan, applied");
   await refused.getByRole("button", { name: "Review again" }).click();
@@ -290,7 +290,7 @@ async function limited(browser) {
   check((await gone.getAttribute("data-code")) === "PlanNotFound", "the service refused the plan");
   check((await gone.getByRole("button", { name: "Review again" }).count()) === 1, "an offer to review again");
   await page.unroute(target);
-  await page.getByRole("link", { name: "Releases" }).click();
+  await page.getByRole("link", { name: "Releases", exact: true }).click();
 
   step("and gets a clear refusal for what it may not do");
   await page.getByRole("link", { name: S.team_release, exact: true }).click();
