@@ -19,9 +19,18 @@ from bench.report import block
 CONCURRENCY = 10
 
 
-def measure(state: Path, helm_binary: Path, major: int, workers: int, count: int, manifest_kb: int) -> dict[str, Any]:
-    with fixture.running(state, helm_binary, major, workers, manifest_kb, op_timeout=600.0) as b:
-        out: dict[str, Any] = {"workers": workers, "count": count, "concurrency": CONCURRENCY}
+def measure(
+    state: Path, helm_binary: Path, major: int, workers: int, count: int, manifest_kb: int, api_processes: int = 1
+) -> dict[str, Any]:
+    with fixture.running(
+        state, helm_binary, major, workers, manifest_kb, op_timeout=600.0, api_processes=api_processes
+    ) as b:
+        out: dict[str, Any] = {
+            "workers": workers,
+            "api_processes": api_processes,
+            "count": count,
+            "concurrency": CONCURRENCY,
+        }
         raw = [b.helm.argv("install", f"fleet-h{i:04d}", b.chart_url, b.files["v1"]) for i in range(count)]
         out["helm"] = throughput.helm_batch(b, raw, CONCURRENCY)
         calls = [
@@ -55,6 +64,8 @@ def render(r: dict[str, Any], md: bool = False) -> str:
         "service/helm",
         "accepted in s",
         "accepts/s",
+        "202 p50 / p95 ms",
+        "API processes",
         "failed",
     ]
     rows = [
@@ -66,6 +77,8 @@ def render(r: dict[str, Any], md: bool = False) -> str:
             f"{r['ratio']:.2f}x",
             f"{api['submit_s']:.1f}",
             f"{r['accepts_per_s']:.0f}",
+            f"{api.get('accept_ms_p50', 0):.0f} / {api.get('accept_ms_p95', 0):.0f}",
+            str(r.get("api_processes", 1)),
             f"{api['failed']} / {helm['failed']}",
         ]
     ]

@@ -33,8 +33,10 @@ def api_batch(b: fixture.Bench, calls: list[tuple[str, str, Any]]) -> dict[str, 
         submitted = list(pool.map(lambda c: _submit(b, c), calls))
     accepted = time.time()
     deadline = time.monotonic() + 600 + 10 * len(calls)
-    finished, failed, errors = [], 0, []
-    for op_id, err in submitted:
+    finished: list[float] = []
+    failed, errors = 0, list[str]()
+    accept_ms = sorted(1000 * took for _op, _err, took in submitted)
+    for op_id, err, _took in submitted:
         if not op_id:
             failed, errors = failed + 1, errors + [err]
             continue
@@ -51,17 +53,21 @@ def api_batch(b: fixture.Bench, calls: list[tuple[str, str, Any]]) -> dict[str, 
         "failed": failed,
         "seconds": span,
         "submit_s": accepted - first,
+        "accept_ms_p50": accept_ms[len(accept_ms) // 2] if accept_ms else 0.0,
+        "accept_ms_p95": accept_ms[min(len(accept_ms) - 1, int(len(accept_ms) * 0.95))] if accept_ms else 0.0,
         "ops_per_min": ok / span * 60 if span > 0 else 0.0,
         "retries_503": b.api.retries,
         "errors": errors[:3],
     }
 
 
-def _submit(b: fixture.Bench, call: tuple[str, str, Any]) -> tuple[str | None, str]:
+def _submit(b: fixture.Bench, call: tuple[str, str, Any]) -> tuple[str | None, str, float]:
+    """(operation id or None, the error, seconds to the answer)."""
+    started = time.perf_counter()
     try:
-        return b.api.submit(*call), ""
+        return b.api.submit(*call), "", time.perf_counter() - started
     except (BenchError, OSError) as exc:
-        return None, str(exc)[:200]
+        return None, str(exc)[:200], time.perf_counter() - started
 
 
 def helm_batch(b: fixture.Bench, argvs: list[list[str]], parallel: int) -> dict[str, Any]:
