@@ -20,8 +20,16 @@ CONCURRENCY = 10
 
 
 def measure(
-    state: Path, helm_binary: Path, major: int, workers: int, count: int, manifest_kb: int, api_processes: int = 1
+    state: Path,
+    helm_binary: Path,
+    major: int,
+    workers: int,
+    count: int,
+    manifest_kb: int,
+    api_processes: int = 1,
+    helm_side: bool = True,
 ) -> dict[str, Any]:
+    """The fleet on a fresh stack; ``helm_side`` False leaves out raw helm (the accept rate alone)."""
     with fixture.running(
         state, helm_binary, major, workers, manifest_kb, op_timeout=600.0, api_processes=api_processes
     ) as b:
@@ -32,7 +40,7 @@ def measure(
             "concurrency": CONCURRENCY,
         }
         raw = [b.helm.argv("install", f"fleet-h{i:04d}", b.chart_url, b.files["v1"]) for i in range(count)]
-        out["helm"] = throughput.helm_batch(b, raw, CONCURRENCY)
+        out["helm"] = throughput.helm_batch(b, raw if helm_side else [], CONCURRENCY)
         calls = [
             ("POST", b.api.release_path(), {"name": f"fleet-s{i:04d}", "chart": b.chart_url, "values": b.values["v1"]})
             for i in range(count)
@@ -74,7 +82,7 @@ def render(r: dict[str, Any], md: bool = False) -> str:
             str(r["workers"]),
             f"{helm['seconds']:.1f}",
             f"{api['seconds']:.1f}",
-            f"{r['ratio']:.2f}x",
+            f"{r['ratio']:.2f}x" if helm["ops"] else "n/a",
             f"{api['submit_s']:.1f}",
             f"{r['accepts_per_s']:.0f}",
             f"{api.get('accept_ms_p50', 0):.0f} / {api.get('accept_ms_p95', 0):.0f}",

@@ -57,6 +57,7 @@ class Options:
     keep: bool
     fleet_ops: int = 100
     api_processes: int = 1
+    fleet_helm: bool = True
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -83,8 +84,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--fleet-large", action="store_true", help="the fleet phase with 1,000 installs (default 100)")
     p.add_argument("--fleet-ops", type=int, help="installs of the fleet phase (default 100; quick 30)")
     p.add_argument(
-        "--api-processes", type=int, default=1, help="processes serving the stacks' API (devstack/api.py; default 1)"
+        "--api-processes",
+        type=int,
+        default=1,
+        help="processes serving the stacks' API (devstack/api.py; default 1; 0: chalice local itself)",
     )
+    p.add_argument("--fleet-api-only", action="store_true", help="the fleet phase without its raw helm side")
     a = p.parse_args(argv)
     q = a.quick
 
@@ -114,7 +119,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         manifest_kb=max(1, a.manifest_kb),
         keep=a.keep,
         fleet_ops=max(1, 1000 if a.fleet_large else pick(a.fleet_ops, 100, 30)),
-        api_processes=max(1, a.api_processes),
+        api_processes=max(0, a.api_processes),
+        fleet_helm=not a.fleet_api_only,
     )
 
 
@@ -249,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             opts.fleet_ops,
             opts.manifest_kb,
             api_processes=opts.api_processes,
+            helm_side=opts.fleet_helm,
         ),
         "throughput": lambda: throughput.measure(
             tmp / f"throughput-{next(attempt)}",

@@ -56,7 +56,7 @@ class StackConfig:
     kube_ports: KubePorts = field(default_factory=KubePorts)
     helm_binary: Path = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
     workers: int = 2
-    api_processes: int = 1  # processes serving the API's port (devstack/api.py; chalice local is one)
+    api_processes: int = 1  # processes serving the API's port (devstack/api.py); 0: `chalice local` itself
     cluster: str = "local"
     charts_port: int = 8079  # serves examples/charts as http://127.0.0.1:<port>/<name>-<version>.tgz
     repo_port: int = 8078  # a private chart repository (basic auth or bearer token) serving examples/charts
@@ -323,8 +323,13 @@ class Stack:
             wait_for_nodes(api_client, node_names(self.cfg.nodes), timeout)
 
     def _api_argv(self) -> list[str]:
-        """Chalice's local server in ``api_processes`` processes on one port (devstack/api.py)."""
-        port, processes = str(self.cfg.api_port), str(max(1, self.cfg.api_processes))
+        """Chalice's local server in ``api_processes`` processes on one port (devstack/api.py); 0: ``chalice local``
+        itself (one process, socketserver's backlog of 5), to compare with."""
+        port = str(self.cfg.api_port)
+        if self.cfg.api_processes == 0:
+            chalice = str(Path(sys.executable).parent / "chalice")
+            return [chalice, "local", "--stage", self.cfg.stage, "--port", port, "--no-autoreload"]
+        processes = str(self.cfg.api_processes)
         return [
             sys.executable,
             "-m",
@@ -579,7 +584,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the test stage on free loopback ports (chosen once, kept in <state-dir>/ports.json), beside any other",
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--api-processes", type=int, default=1, help="processes serving the API (default 1)")
+    parser.add_argument(
+        "--api-processes", type=int, default=1, help="processes serving the API (default 1; 0: chalice local)"
+    )
     parser.add_argument("--sweep-every", type=float, default=None, help="seconds between sweeps (default 60)")
     parser.add_argument("--lease-grace", type=int, default=None, help="seconds added to every lease")
     parser.add_argument("--wait", type=float, default=START_WAIT_S, help="seconds to wait for a stack still stopping")
