@@ -73,6 +73,7 @@ def render(r: dict[str, Any], md: bool = False) -> str:
         "accepted in s",
         "accepts/s",
         "202 p50 / p95 ms",
+        "API CPU ms/accept",
         "API processes",
         "failed",
     ]
@@ -86,6 +87,7 @@ def render(r: dict[str, Any], md: bool = False) -> str:
             f"{api['submit_s']:.1f}",
             f"{r['accepts_per_s']:.0f}",
             f"{api.get('accept_ms_p50', 0):.0f} / {api.get('accept_ms_p95', 0):.0f}",
+            f"{api.get('api_cpu_ms_per_accept', 0):.0f}",
             str(r.get("api_processes", 1)),
             f"{api['failed']} / {helm['failed']}",
         ]

@@ -322,6 +322,13 @@ class Stack:
         with api_client:
             wait_for_nodes(api_client, node_names(self.cfg.nodes), timeout)
 
+    def pid(self, name: str) -> int | None:
+        """The process id of the component ``name`` (``api``, ``worker-0``, ...), None if there is none."""
+        for n, proc in zip(self._names, self._procs, strict=True):
+            if n == name:
+                return proc.pid
+        return None
+
     def _api_argv(self) -> list[str]:
         """Chalice's local server in ``api_processes`` processes on one port (devstack/api.py); 0: ``chalice local``
         itself (one process, socketserver's backlog of 5), to compare with."""

@@ -7,7 +7,14 @@ from bench import fleet
 
 
 def result(helm_ops: int, helm_s: float) -> dict[str, object]:
-    api = {"seconds": 120.0, "submit_s": 4.0, "failed": 0, "accept_ms_p50": 180.0, "accept_ms_p95": 420.0}
+    api = {
+        "seconds": 120.0,
+        "submit_s": 4.0,
+        "failed": 0,
+        "accept_ms_p50": 180.0,
+        "accept_ms_p95": 420.0,
+        "api_cpu_ms_per_accept": 31.0,
+    }
     return {
         "count": 200,
         "workers": 4,
@@ -24,7 +31,8 @@ def test_the_table_has_the_accept_rate_latencies_and_processes() -> None:
     table = fleet.render(result(200, 100.0), md=True)
     row = next(line for line in table.splitlines() if line.startswith("| 200"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[4] == "1.20x" and cells[6] == "50" and cells[7] == "180 / 420" and cells[8] == "2"
+    assert cells[4] == "1.20x" and cells[6] == "50" and cells[7] == "180 / 420" and cells[8] == "31"
+    assert cells[9] == "2"
 
 
 def test_without_the_helm_side_there_is_no_ratio() -> None:
