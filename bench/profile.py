@@ -13,7 +13,9 @@ wall column). The whole process's CPU (``time.process_time``) is reported beside
 chart server's thread, which runs in this process and serves the chart downloads. helm's own CPU (the children's,
 ``RUSAGE_CHILDREN``) is reported apart.
 
-Request kinds, each round (the first round warms the container and is not counted):
+Request kinds, each round (the first round warms the container and is not counted; the counted rounds alternate
+between the profiler, whose tables are printed, and plain runs, whose CPU and wall figures are printed: the
+profiler's own overhead makes call-heavy code such as botocore two to four times slower):
 
 * ``accept``: ``POST .../releases`` without ``Prefer: wait`` (the 202 path: checks, accept transaction, queue);
 * ``worker``: the ``execute_operations`` handler running that queued install (the SQS event as the trigger hands
@@ -51,31 +53,40 @@ SYNC_TIMEOUT_S = 15
 
 @dataclass
 class Kind:
-    """The profile of one request kind over the counted rounds."""
+    """One request kind over the counted rounds: every other one under the profiler (its tables, with the
+    profiler's own overhead), the others plain (the CPU and wall figures: cProfile inflates call-heavy code such as
+    botocore two to four times)."""
 
     profile: cProfile.Profile = field(default_factory=lambda: cProfile.Profile(time.thread_time))
-    n: int = 0
-    cpu_s: float = 0.0  # the request's thread
-    process_cpu_s: float = 0.0  # the whole process (the chart server's thread too)
-    wall_s: float = 0.0
-    child_cpu_s: float = 0.0
+    n: int = 0  # profiled rounds
+    plain_n: int = 0  # rounds without the profiler
+    cpu_s: float = 0.0  # the request's thread, plain rounds
+    profiled_cpu_s: float = 0.0  # the same under the profiler
+    process_cpu_s: float = 0.0  # the whole process (the chart server's thread too), plain rounds
+    wall_s: float = 0.0  # plain rounds
+    child_cpu_s: float = 0.0  # helm's processes, plain rounds
 
     @contextmanager
-    def measured(self, counted: bool) -> Iterator[None]:
+    def measured(self, counted: bool, profiled: bool = True) -> Iterator[None]:
         if not counted:
             yield
             return
         cpu, process, wall, child = time.thread_time(), time.process_time(), time.perf_counter(), _children_cpu()
-        self.profile.enable()
+        if profiled:
+            self.profile.enable()
         try:
             yield
         finally:
-            self.profile.disable()
-            self.n += 1
-            self.cpu_s += time.thread_time() - cpu
-            self.process_cpu_s += time.process_time() - process
-            self.wall_s += time.perf_counter() - wall
-            self.child_cpu_s += _children_cpu() - child
+            if profiled:
+                self.profile.disable()
+                self.n += 1
+                self.profiled_cpu_s += time.thread_time() - cpu
+            else:
+                self.plain_n += 1
+                self.cpu_s += time.thread_time() - cpu
+                self.process_cpu_s += time.process_time() - process
+                self.wall_s += time.perf_counter() - wall
+                self.child_cpu_s += _children_cpu() - child
 
 
 def _children_cpu() -> float:
@@ -112,7 +123,7 @@ def label(func: tuple[str, int, str]) -> str:
 def summary(kind: Kind, top: int) -> dict[str, Any]:
     """Per-request figures of one kind: totals, top own-time functions, top cumulative service functions, and
     own time by owner."""
-    n = max(1, kind.n)
+    n, plain = max(1, kind.n), max(1, kind.plain_n)
     stats = pstats.Stats(kind.profile)
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     rows = [(func, nc, tt, ct) for func, (_cc, nc, tt, ct, _callers) in raw.items()]
@@ -124,10 +135,12 @@ def summary(kind: Kind, top: int) -> dict[str, Any]:
         owners[where(func[0])] += tt
     return {
         "n": kind.n,
-        "cpu_ms": 1000 * kind.cpu_s / n,
-        "process_cpu_ms": 1000 * kind.process_cpu_s / n,
-        "wall_ms": 1000 * kind.wall_s / n,
-        "helm_cpu_ms": 1000 * kind.child_cpu_s / n,
+        "plain_n": kind.plain_n,
+        "cpu_ms": 1000 * kind.cpu_s / plain,
+        "profiled_cpu_ms": 1000 * kind.profiled_cpu_s / n,
+        "process_cpu_ms": 1000 * kind.process_cpu_s / plain,
+        "wall_ms": 1000 * kind.wall_s / plain,
+        "helm_cpu_ms": 1000 * kind.child_cpu_s / plain,
         "own": [(label(f), nc / n, 1000 * tt / n) for f, nc, tt, _ct in by_own],
         "cumulative": [(label(f), nc / n, 1000 * ct / n) for f, nc, _tt, ct in by_cum],
         "owners": sorted(((o, 1000 * t / n) for o, t in owners.items()), key=lambda r: -r[1])[:top],
@@ -140,7 +153,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         out += [
             "",
             f"== {name}: {r['cpu_ms']:.1f} ms CPU (the process: {r['process_cpu_ms']:.1f}), {r['wall_ms']:.1f} ms "
-            f"wall per request (helm's CPU {r['helm_cpu_ms']:.1f} ms), n = {r['n']}",
+            f"wall per request (helm's CPU {r['helm_cpu_ms']:.1f} ms), n = {r['plain_n']}; under the profiler "
+            f"{r['profiled_cpu_ms']:.1f} ms CPU, n = {r['n']} (the tables below)",
             "",
             "  own CPU ms  calls  function (by own time)",
         ]
@@ -176,21 +190,21 @@ def run(app: cost.InProcess, chart: str, values: dict[str, Any], rounds: int) ->
     base = f"/v1/clusters/{app.cluster}/namespaces/{NAMESPACE}/releases"
     scratch = cost.Usage()
     for i in range(rounds + 1):
-        counted = i > 0
+        counted, profiled = i > 0, i % 2 == 1
         body: dict[str, Any] = {"name": f"prof-a{i:03d}", "chart": chart, "values": values}
-        with kinds["accept"].measured(counted):
+        with kinds["accept"].measured(counted, profiled):
             status, op = app.http(scratch, "POST", base, body)
         must(status, op, (202,), "accept")
         event = queued_event(app)  # taken off the queue as the SQS trigger does: not the function's work
-        with kinds["worker"].measured(counted):
+        with kinds["worker"].measured(counted, profiled):
             app.handler(scratch, "execute_operations", event)
         body = {"name": f"prof-s{i:03d}", "chart": chart, "values": values, "timeout": SYNC_TIMEOUT_S}
-        with kinds["sync"].measured(counted):
+        with kinds["sync"].measured(counted, profiled):
             status, op = app.http(scratch, "POST", base, body, wait=True)
         must(status, op, (200, 201), "sync install")
         if op.get("status") != "succeeded":
             raise RuntimeError(f"sync install ended {op.get('status')}: {op}")
-        with kinds["get"].measured(counted):
+        with kinds["get"].measured(counted, profiled):
             status, data = app.http(scratch, "GET", f"{base}/prof-s{i:03d}")
         must(status, data, (200,), "get")
         log(f"profile: round {i + 1}/{rounds + 1} done")
@@ -208,7 +222,7 @@ def measure(state: Path, helm: int, rounds: int, top: int, manifest_kb: int) -> 
 def main(argv: list[str] | None = None, measure_fn: Callable[..., dict[str, dict[str, Any]]] = measure) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
     p.add_argument("--helm", type=int, choices=sorted(HELMS), default=4, help="helm major (default 4)")
-    p.add_argument("--rounds", type=int, default=10, help="counted rounds of each kind (default 10)")
+    p.add_argument("--rounds", type=int, default=10, help="counted rounds of each kind, half profiled (default 10)")
     p.add_argument("--top", type=int, default=20, help="rows per table (default 20)")
     p.add_argument("--manifest-kb", type=int, default=60, help="rendered size of the benchmark chart (default 60)")
     p.add_argument("--dump", type=Path, help="write <kind>.pstats here (pstats, snakeviz)")

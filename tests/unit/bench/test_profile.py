@@ -30,9 +30,11 @@ def test_figures_are_per_counted_request() -> None:
     for _ in range(3):
         with kind.measured(counted=True):
             busy(20_000)
+    with kind.measured(counted=True, profiled=False):
+        busy(20_000)
     table = profile.summary(kind, top=5)
-    assert table["n"] == 3
-    assert table["cpu_ms"] > 0 and table["wall_ms"] > 0
+    assert table["n"] == 3 and table["plain_n"] == 1
+    assert table["cpu_ms"] > 0 and table["wall_ms"] > 0 and table["profiled_cpu_ms"] > 0
     mine = [row for row in table["own"] if "busy" in row[0] or "genexpr" in row[0]]
     assert mine and all(calls == 1 for _fn, calls, _ms in mine if "busy" in _fn)
     assert len(table["own"]) <= 5
