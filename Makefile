@@ -8,8 +8,9 @@ CHECKOV := .venv-checkov/.installed
 
 # `make run WORKERS=N`: N worker processes long-polling the queue (default 2)
 WORKERS ?= 2
+API_PROCESSES ?= 1
 run: setup
-	$(PY) -m devstack --workers $(WORKERS)
+	$(PY) -m devstack --workers $(WORKERS) --api-processes $(API_PROCESSES)
 
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)

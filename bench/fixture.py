@@ -47,16 +47,27 @@ def dead(stack: Stack) -> list[str]:
 
 @contextmanager
 def running(
-    state: Path, helm_binary: Path, major: int, workers: int, manifest_kb: int, op_timeout: float = 180.0
+    state: Path,
+    helm_binary: Path,
+    major: int,
+    workers: int,
+    manifest_kb: int,
+    op_timeout: float = 180.0,
+    api_processes: int = 1,
 ) -> Iterator[Bench]:
-    """Start an isolated stack with ``workers`` workers, serve the benchmark chart, yield; stop everything."""
+    """Start an isolated stack with ``workers`` workers and ``api_processes`` API processes, serve the benchmark
+    chart, yield; stop everything."""
     devstack_stack.SNAPSHOT_EVERY_S = NO_SNAPSHOT_S
-    cfg = StackConfig.isolated(state / "stack", helm_binary, workers=workers, sweep_every_s=SWEEP_EVERY_S)
+    cfg = StackConfig.isolated(
+        state / "stack", helm_binary, workers=workers, sweep_every_s=SWEEP_EVERY_S, api_processes=api_processes
+    )
     stack = Stack(cfg)
     stack.aws.save = lambda: None  # type: ignore[method-assign]  # no snapshot: see the module docstring
     started = time.perf_counter()
     with stack:
-        log(f"stack up ({workers} workers) in {time.perf_counter() - started:.1f} s; logs in {stack.logs}")
+        log(
+            f"stack up ({workers} workers, {api_processes} API processes) in {time.perf_counter() - started:.1f} s; logs in {stack.logs}"
+        )
         server = ChartServer(state / "www", helm_binary, free_port())
         try:
             url = server.package(bench_chart.write_chart(state / "src", manifest_kb))

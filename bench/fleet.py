@@ -19,11 +19,28 @@ from bench.report import block
 CONCURRENCY = 10
 
 
-def measure(state: Path, helm_binary: Path, major: int, workers: int, count: int, manifest_kb: int) -> dict[str, Any]:
-    with fixture.running(state, helm_binary, major, workers, manifest_kb, op_timeout=600.0) as b:
-        out: dict[str, Any] = {"workers": workers, "count": count, "concurrency": CONCURRENCY}
+def measure(
+    state: Path,
+    helm_binary: Path,
+    major: int,
+    workers: int,
+    count: int,
+    manifest_kb: int,
+    api_processes: int = 1,
+    helm_side: bool = True,
+) -> dict[str, Any]:
+    """The fleet on a fresh stack; ``helm_side`` False leaves out raw helm (the accept rate alone)."""
+    with fixture.running(
+        state, helm_binary, major, workers, manifest_kb, op_timeout=600.0, api_processes=api_processes
+    ) as b:
+        out: dict[str, Any] = {
+            "workers": workers,
+            "api_processes": api_processes,
+            "count": count,
+            "concurrency": CONCURRENCY,
+        }
         raw = [b.helm.argv("install", f"fleet-h{i:04d}", b.chart_url, b.files["v1"]) for i in range(count)]
-        out["helm"] = throughput.helm_batch(b, raw, CONCURRENCY)
+        out["helm"] = throughput.helm_batch(b, raw if helm_side else [], CONCURRENCY)
         calls = [
             ("POST", b.api.release_path(), {"name": f"fleet-s{i:04d}", "chart": b.chart_url, "values": b.values["v1"]})
             for i in range(count)
@@ -55,6 +72,9 @@ def render(r: dict[str, Any], md: bool = False) -> str:
         "service/helm",
         "accepted in s",
         "accepts/s",
+        "202 p50 / p95 ms",
+        "API CPU ms/accept",
+        "API processes",
         "failed",
     ]
     rows = [
@@ -63,9 +83,12 @@ def render(r: dict[str, Any], md: bool = False) -> str:
             str(r["workers"]),
             f"{helm['seconds']:.1f}",
             f"{api['seconds']:.1f}",
-            f"{r['ratio']:.2f}x",
+            f"{r['ratio']:.2f}x" if helm["ops"] else "n/a",
             f"{api['submit_s']:.1f}",
             f"{r['accepts_per_s']:.0f}",
+            f"{api.get('accept_ms_p50', 0):.0f} / {api.get('accept_ms_p95', 0):.0f}",
+            f"{api.get('api_cpu_ms_per_accept', 0):.0f}",
+            str(r.get("api_processes", 1)),
             f"{api['failed']} / {helm['failed']}",
         ]
     ]

@@ -56,6 +56,8 @@ class Options:
     manifest_kb: int
     keep: bool
     fleet_ops: int = 100
+    api_processes: int = 1
+    fleet_helm: bool = True
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -81,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--keep", action="store_true", help="keep the temp dir (stack logs)")
     p.add_argument("--fleet-large", action="store_true", help="the fleet phase with 1,000 installs (default 100)")
     p.add_argument("--fleet-ops", type=int, help="installs of the fleet phase (default 100; quick 30)")
+    p.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="processes serving the stacks' API (devstack/api.py; default 1; 0: chalice local itself)",
+    )
+    p.add_argument("--fleet-api-only", action="store_true", help="the fleet phase without its raw helm side")
     a = p.parse_args(argv)
     q = a.quick
 
@@ -110,6 +119,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         manifest_kb=max(1, a.manifest_kb),
         keep=a.keep,
         fleet_ops=max(1, 1000 if a.fleet_large else pick(a.fleet_ops, 100, 30)),
+        api_processes=max(0, a.api_processes),
+        fleet_helm=not a.fleet_api_only,
     )
 
 
@@ -137,7 +148,9 @@ def _phase(
 
 
 def run_overhead(opts: Options, state: Path) -> dict[str, Any]:
-    with fixture.running(state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb) as b:
+    with fixture.running(
+        state, HELMS[opts.helm], opts.helm, opts.workers, opts.manifest_kb, api_processes=opts.api_processes
+    ) as b:
         ctx = overhead.Context(b.api, b.helm, b.chart_url, b.values, b.files, workerlog.LogTail(b.stack.logs))
         return {
             "verbs": [s.to_json() for s in overhead.measure(ctx, opts.repetitions, opts.workers)],
@@ -235,7 +248,14 @@ def main(argv: list[str] | None = None) -> int:
         "scale": lambda: run_scale(opts, tmp / f"scale-{next(attempt)}"),
         "cost": lambda: run_cost(opts, tmp / f"cost-{next(attempt)}"),
         "fleet": lambda: fleet.measure(
-            tmp / f"fleet-{next(attempt)}", binary, opts.helm, opts.workers, opts.fleet_ops, opts.manifest_kb
+            tmp / f"fleet-{next(attempt)}",
+            binary,
+            opts.helm,
+            opts.workers,
+            opts.fleet_ops,
+            opts.manifest_kb,
+            api_processes=opts.api_processes,
+            helm_side=opts.fleet_helm,
         ),
         "throughput": lambda: throughput.measure(
             tmp / f"throughput-{next(attempt)}",

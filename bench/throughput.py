@@ -8,6 +8,7 @@ the same installs and uninstalls N at a time on the same cluster: the machine's 
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -26,15 +27,38 @@ def _ts(iso: str | None) -> float:
     return datetime.fromisoformat(iso).timestamp() if iso else 0.0
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux ``/proc``; 0 elsewhere)."""
+    if pid is None:
+        return 0.0
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def api_batch(b: fixture.Bench, calls: list[tuple[str, str, Any]]) -> dict[str, Any]:
-    """Submit every call concurrently, wait for every operation; (ops/min and what it is made of)."""
+    """Submit every call concurrently, wait for every operation; (ops/min and what it is made of). The API
+    processes' CPU while accepting is counted too (nothing else calls the API then)."""
+    api_pid = b.stack.pid("api")
+    cpu_before = cpu_seconds(api_pid)
     first = time.time()
     with ThreadPoolExecutor(SUBMITTERS) as pool:
         submitted = list(pool.map(lambda c: _submit(b, c), calls))
     accepted = time.time()
+    api_cpu_s = cpu_seconds(api_pid) - cpu_before
     deadline = time.monotonic() + 600 + 10 * len(calls)
-    finished, failed, errors = [], 0, []
-    for op_id, err in submitted:
+    finished: list[float] = []
+    failed, errors = 0, list[str]()
+    accept_ms = sorted(1000 * took for _op, _err, took in submitted)
+    for op_id, err, _took in submitted:
         if not op_id:
             failed, errors = failed + 1, errors + [err]
             continue
@@ -51,17 +75,22 @@ def api_batch(b: fixture.Bench, calls: list[tuple[str, str, Any]]) -> dict[str, 
         "failed": failed,
         "seconds": span,
         "submit_s": accepted - first,
+        "api_cpu_ms_per_accept": 1000 * api_cpu_s / len(calls) if calls else 0.0,
+        "accept_ms_p50": accept_ms[len(accept_ms) // 2] if accept_ms else 0.0,
+        "accept_ms_p95": accept_ms[min(len(accept_ms) - 1, int(len(accept_ms) * 0.95))] if accept_ms else 0.0,
         "ops_per_min": ok / span * 60 if span > 0 else 0.0,
         "retries_503": b.api.retries,
         "errors": errors[:3],
     }
 
 
-def _submit(b: fixture.Bench, call: tuple[str, str, Any]) -> tuple[str | None, str]:
+def _submit(b: fixture.Bench, call: tuple[str, str, Any]) -> tuple[str | None, str, float]:
+    """(operation id or None, the error, seconds to the answer)."""
+    started = time.perf_counter()
     try:
-        return b.api.submit(*call), ""
+        return b.api.submit(*call), "", time.perf_counter() - started
     except (BenchError, OSError) as exc:
-        return None, str(exc)[:200]
+        return None, str(exc)[:200], time.perf_counter() - started
 
 
 def helm_batch(b: fixture.Bench, argvs: list[list[str]], parallel: int) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class StackConfig:
     kube_ports: KubePorts = field(default_factory=KubePorts)
     helm_binary: Path = ROOT / "layers" / "helm" / "build" / "v4" / "helm"
     workers: int = 2
+    api_processes: int = 1  # processes serving the API's port (devstack/api.py); 0: `chalice local` itself
     cluster: str = "local"
     charts_port: int = 8079  # serves examples/charts as http://127.0.0.1:<port>/<name>-<version>.tgz
     repo_port: int = 8078  # a private chart repository (basic auth or bearer token) serving examples/charts
@@ -180,12 +181,13 @@ class Stack:
                 self.aws.endpoint,
             )
             self.aws.start()
-            log.info("starting the API (chalice local --stage %s) on %s", self.cfg.stage, self.api)
-            chalice = str(Path(sys.executable).parent / "chalice")
-            self._spawn(
-                "api",
-                [chalice, "local", "--stage", self.cfg.stage, "--port", str(self.cfg.api_port), "--no-autoreload"],
+            log.info(
+                "starting the API (chalice local's server, --stage %s, %d process(es)) on %s",
+                self.cfg.stage,
+                self.cfg.api_processes,
+                self.api,
             )
+            self._spawn("api", self._api_argv())
             self._wait_for_api()
             self.token = admin_token(self.aws, self.cfg.state_dir / "token")
             _TOKENS[self.api] = self.token
@@ -319,6 +321,33 @@ class Stack:
         api_client = config.new_client_from_config(str(self.kubeconfig))  # type: ignore[no-untyped-call]
         with api_client:
             wait_for_nodes(api_client, node_names(self.cfg.nodes), timeout)
+
+    def pid(self, name: str) -> int | None:
+        """The process id of the component ``name`` (``api``, ``worker-0``, ...), None if there is none."""
+        for n, proc in zip(self._names, self._procs, strict=True):
+            if n == name:
+                return proc.pid
+        return None
+
+    def _api_argv(self) -> list[str]:
+        """Chalice's local server in ``api_processes`` processes on one port (devstack/api.py); 0: ``chalice local``
+        itself (one process, socketserver's backlog of 5), to compare with."""
+        port = str(self.cfg.api_port)
+        if self.cfg.api_processes == 0:
+            chalice = str(Path(sys.executable).parent / "chalice")
+            return [chalice, "local", "--stage", self.cfg.stage, "--port", port, "--no-autoreload"]
+        processes = str(self.cfg.api_processes)
+        return [
+            sys.executable,
+            "-m",
+            "devstack.api",
+            "--stage",
+            self.cfg.stage,
+            "--port",
+            port,
+            "--processes",
+            processes,
+        ]
 
     def _spawn(self, name: str, argv: list[str], at: int | None = None) -> None:
         """Start a child (its log in logs/<name>.log); ``at``: in place of the one at that index (a restart)."""
@@ -562,6 +591,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the test stage on free loopback ports (chosen once, kept in <state-dir>/ports.json), beside any other",
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--api-processes", type=int, default=1, help="processes serving the API (default 1; 0: chalice local)"
+    )
     parser.add_argument("--sweep-every", type=float, default=None, help="seconds between sweeps (default 60)")
     parser.add_argument("--lease-grace", type=int, default=None, help="seconds added to every lease")
     parser.add_argument("--wait", type=float, default=START_WAIT_S, help="seconds to wait for a stack still stopping")
@@ -572,7 +604,11 @@ def config_of(args: argparse.Namespace) -> StackConfig:
     """The stack ``args`` ask for. Isolated ports are picked once per state dir, so a restart finds its cluster
     registration, kubeconfig and chart URLs where they were."""
     state: Path = args.state_dir.absolute()
-    overrides: dict[str, Any] = {"workers": args.workers, "store_in_memory": False}  # the table kept under state
+    overrides: dict[str, Any] = {
+        "workers": args.workers,
+        "api_processes": args.api_processes,
+        "store_in_memory": False,  # the table kept under state
+    }  # the table kept under state
     if args.sweep_every is not None:
         overrides["sweep_every_s"] = args.sweep_every
     if args.lease_grace is not None:

@@ -39,7 +39,6 @@ ALLOWED: dict[str, str] = {
     "chalicelib/domain/redact.py": "a rendered manifest whose Secret data is masked",
     "chalicelib/core/clusters.py": "a cluster's kubeconfig",
     "chalicelib/adapters/kube/client.py": "the service's own flattened kubeconfig",
-    "chalicelib/adapters/kube/release_secrets.py": "the service's own flattened kubeconfig",
     "charthouse_cli/config.py": "the CLI's own settings file",
     "charthouse_cli/packaging.py": "a chart's Chart.yaml and requirements.yaml (metadata, dependencies)",
     "charthouse_cli/commands/access.py": "a policy file (principals and rules, no values)",

@@ -65,3 +65,9 @@ def test_override_is_the_seam_and_none_restores(cfg: Settings) -> None:
     finally:
         bootstrap.override(None)
     assert bootstrap._override is None
+
+
+def test_aws_clients_retry_and_leave_parameter_checks_to_the_services() -> None:
+    config = bootstrap.aws_config(7)
+    assert config.retries == {"mode": "standard", "max_attempts": 4}
+    assert config.read_timeout == 7 and config.parameter_validation is False

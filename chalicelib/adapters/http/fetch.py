@@ -74,6 +74,8 @@ class Access:
         return None
 
     def ssl_context(self) -> ssl.SSLContext:
+        if not self.insecure_skip_tls_verify and not (self.client_certificate and self.client_key):
+            return verifying_context(self.ca_bundle)
         ctx = ssl.create_default_context(cadata=self.ca_bundle) if self.ca_bundle else ssl.create_default_context()
         if self.insecure_skip_tls_verify:
             ctx.check_hostname = False
@@ -88,6 +90,13 @@ class Access:
                         fh.write(text)
                 ctx.load_cert_chain(cert, key)
         return ctx
+
+
+@functools.lru_cache(maxsize=32)
+def verifying_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """The default verifying context (the system's CAs, or a repository's own CA bundle: public data), built once
+    per container and shared, never changed after: loading the CA store took ~25 ms of CPU on every chart fetch."""
+    return ssl.create_default_context(cadata=ca_bundle) if ca_bundle else ssl.create_default_context()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

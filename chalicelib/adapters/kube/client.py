@@ -11,14 +11,21 @@ from typing import Any
 import yaml
 
 from chalicelib.config import CLUSTER_PROBE_TIMEOUT_S
+from chalicelib.domain.yamlguard import SafeLoader
 from chalicelib.errors import ClusterAuthFailed, ClusterUnreachable
+
+
+def parse_kubeconfig(kubeconfig: str) -> Any:
+    """The kubeconfig as a dict, parsed by libyaml's safe loader: the pure-Python ``yaml.safe_load`` took ~16 ms of
+    CPU per operation on a kubeconfig with embedded certificates (docs/PERFORMANCE.md, profile)."""
+    return yaml.load(kubeconfig, Loader=SafeLoader)  # noqa: S506 - a safe loader
 
 
 def api_client(kubeconfig: str) -> Any:
     """A kubernetes ApiClient for the cluster (use it as a context manager)."""
     from kubernetes import config as kconfig
 
-    return kconfig.new_client_from_config_dict(yaml.safe_load(kubeconfig))  # type: ignore[no-untyped-call]
+    return kconfig.new_client_from_config_dict(parse_kubeconfig(kubeconfig))  # type: ignore[no-untyped-call]
 
 
 def server_version(kubeconfig: str) -> str:

@@ -16,8 +16,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from chalicelib.adapters.kube.client import api_client, safe_reason
 from chalicelib.errors import ClusterUnreachable, ReleaseNotFound
 
@@ -157,10 +155,9 @@ def read(kubeconfig: str, namespace: str, name: str) -> StoredRelease:
 def mark_failed(kubeconfig: str, namespace: str, name: str, revision: int, description: str) -> None:
     """Set revision ``revision`` of release ``name`` to ``failed`` (data and label), as Flux's unlock does."""
     from kubernetes import client as k8s  # lazily: only recovery needs it
-    from kubernetes import config as kconfig
     from kubernetes.client.exceptions import ApiException
 
-    api = kconfig.new_client_from_config_dict(yaml.safe_load(kubeconfig))  # type: ignore[no-untyped-call]
+    api = api_client(kubeconfig)
     try:
         with api:
             _patch(k8s.CoreV1Api(api), namespace, name, revision, description)

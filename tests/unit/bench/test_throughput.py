@@ -28,3 +28,16 @@ def test_throughput_table_renders() -> None:
         ]
     )
     assert "1.00x" in text and "120" in text
+
+
+def test_the_cpu_of_a_process_and_its_children_is_read_from_proc() -> None:
+    import os
+
+    import pytest
+
+    if not os.path.isdir("/proc"):
+        pytest.skip("reads /proc")
+    before = throughput.cpu_seconds(os.getpid())
+    sum(i * i for i in range(2_000_000))
+    assert throughput.cpu_seconds(os.getpid()) > before
+    assert throughput.cpu_seconds(None) == 0.0

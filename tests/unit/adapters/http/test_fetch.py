@@ -363,3 +363,13 @@ def test_an_https_url_to_a_refused_address_names_its_field(dns: Resolver) -> Non
     with pytest.raises(InvalidInput) as exc:
         fetch("https://meta.example/index.yaml", Access("https://meta.example"), 1000, 5, LOCAL, "repository.url")
     assert exc.value.field == "repository.url" and "link-local or metadata" in exc.value.message
+
+
+def test_a_verifying_tls_context_is_built_once_and_shared_a_custom_one_is_not() -> None:
+    plain = Access(url="https://charts.example/")
+    assert plain.ssl_context() is Access(url="https://other.example/").ssl_context()  # the CA store loaded once
+    assert plain.ssl_context().verify_mode == ssl.CERT_REQUIRED and plain.ssl_context().check_hostname
+    insecure = Access(url="https://charts.example/", insecure_skip_tls_verify=True)
+    first, second = insecure.ssl_context(), insecure.ssl_context()
+    assert first is not second and first.verify_mode == ssl.CERT_NONE
+    assert plain.ssl_context().verify_mode == ssl.CERT_REQUIRED  # the shared one was not changed by it

@@ -124,3 +124,17 @@ def test_nobody_listening_is_unreachable_with_a_safe_reason() -> None:
 def test_safe_reason_keeps_only_known_markers() -> None:
     assert kube.safe_reason(ValueError(f"token {TOKEN} rejected")) == "ValueError"
     assert kube.safe_reason(OSError("[Errno 111] Connection refused")) == "OSError: Connection refused"
+
+
+def test_a_kubeconfig_parses_as_yaml_does_with_the_c_loader() -> None:
+    import yaml
+
+    from chalicelib.domain.yamlguard import SafeLoader
+
+    text = (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:6443', "
+        "certificate-authority-data: QUJD}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n"
+        "  context: {cluster: c, user: u}\ncurrent-context: x\n"
+    )
+    assert kube.parse_kubeconfig(text) == yaml.safe_load(text)
+    assert SafeLoader is getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
