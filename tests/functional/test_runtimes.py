@@ -11,9 +11,13 @@ import json
 import tarfile
 from typing import Any
 
+import pytest
+
 from chalicelib import bootstrap
+from chalicelib.core import catalog
 from tests.fakes import FakeGit, FakeHelm
 from tests.functional.conftest import Api
+from tests.functional.test_plans import tgz
 
 URL = "https://git.example.com/team/deploy.git"
 CHART = "https://charts.example.com/demo-1.2.3.tgz"
@@ -33,6 +37,12 @@ BODY: dict[str, Any] = {
     "destination": {"cluster": "prod", "namespaces": ["apps"]},
     "sync": {"prune": True, "webhook_secret": SECRET, "interval": "1m"},
 }
+
+
+@pytest.fixture(autouse=True)
+def chart_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chart URL answers an archive: a runtime's plan records its digest (the catalog fetches it as helm would)."""
+    monkeypatch.setattr(catalog, "fetch", lambda *args, **kwargs: tgz(version="1.2.3"))
 
 
 def settle(api: Api) -> None:
