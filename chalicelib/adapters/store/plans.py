@@ -46,8 +46,7 @@ class Plans(Part):
 def revision_check(table: str, ref: ReleaseRef, revision: int) -> dict[str, Any]:
     """A transaction's ConditionCheck: the release's record is at ``revision`` and not uninstalled (0: there is no
     record, or it is uninstalled) — what a plan was made against, checked where its operation is accepted."""
-    names = {"#r": "revision", "#s": "status"}
-    gone = {":gone": ReleaseStatus.UNINSTALLED.value}
+    gone: dict[str, Any] = {":gone": ReleaseStatus.UNINSTALLED.value}
     if revision == 0:
         condition, values = "attribute_not_exists(pk) OR #s = :gone", gone
     else:
@@ -57,7 +56,7 @@ def revision_check(table: str, ref: ReleaseRef, revision: int) -> dict[str, Any]
             "TableName": table,
             "Key": keys.release(ref),
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": names if revision else {"#s": "status"},
+            "ExpressionAttributeNames": {"#r": "revision", "#s": "status"} if revision else {"#s": "status"},
             "ExpressionAttributeValues": values,
         }
     }
