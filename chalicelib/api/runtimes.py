@@ -183,8 +183,7 @@ def put(runtime: str) -> Response:
     errors=(404, 422, 503),
 )
 def get(runtime: str) -> Response:
-    view(runtime)
-    out, tag = bootstrap.get().runtimes.tagged(runtime)
+    out, tag = bootstrap.get().runtimes.tagged(v.dns_label("runtime", runtime))
     return Response(body=out, status_code=200, headers={"Content-Type": "application/json", "ETag": tag})
 
 
