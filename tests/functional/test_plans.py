@@ -4,6 +4,7 @@ ETags and ``If-Match`` / ``If-None-Match: *`` refuse a write whose author saw an
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
@@ -27,8 +28,9 @@ SECOND = {"data": {"a": "2"}, "password": "hunter2-new"}
 
 
 def tgz(defaults: bytes = b"greeting: hi\n", version: str = "1.0.0") -> bytes:
+    """A chart archive; the same content gives the same bytes (gzip's header time fixed), so the same digest."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         for path, data in (
             ("demo/Chart.yaml", f"apiVersion: v2\nname: demo\nversion: {version}\n".encode()),
             ("demo/values.yaml", defaults),
@@ -36,7 +38,7 @@ def tgz(defaults: bytes = b"greeting: hi\n", version: str = "1.0.0") -> bytes:
             info = tarfile.TarInfo(path)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
 
 
 def upload(api: Api, data: bytes, query: str = "") -> None:
