@@ -35,7 +35,7 @@ from chalicelib.core.diagnosis import NO_WATCHER, Watcher
 from chalicelib.core.diffs import Differ
 from chalicelib.core.drift import DriftDetector
 from chalicelib.core.operations import Announcer, Executor, Intake
-from chalicelib.core.plans import Planner
+from chalicelib.core.plans import PLAN_PREFIX, Planner
 from chalicelib.core.reconcile import Reconciler
 from chalicelib.core.recovery import Recovery
 from chalicelib.core.releases import Releases
@@ -130,7 +130,8 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         return reconciler.run(kubeconfig, op, spec)  # the reconciler corrects drift through the hall: built after
 
     executor = Executor(store, service, announcer, reconcile, watcher)
-    planner = Planner(store, registry, service.helm, catalog, limits_of(cfg))
+    plan_requests = S3Blobs(session.client("s3", config=aws), cfg.chart_bucket, PLAN_PREFIX)  # never in the table
+    planner = Planner(store, registry, service.helm, catalog, limits_of(cfg), plan_requests)
     releases = Releases(authorizer, registry, service, catalog, intake, executor, recovery, differ, planner)
     notifier, reconciler, custom_resource = wire_events(cfg, session, store, registry, service, intake, releases)
     assert catalog.runtime_charts is not None

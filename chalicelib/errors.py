@@ -20,7 +20,7 @@
     │   ├── ReleaseExists                install of a name that is already deployed
     │   ├── NoPreviousRevision           a rollback to "the previous revision" of a release that has none
     │   ├── ChartVersionExists           an upload of a name+version already stored with other content
-    │   └── PlanStale (changed)          a plan whose release, chart or values changed since it was made
+    │   └── PlanStale (changed)          a plan whose revision, chart, values or source commit changed
     ├── PreconditionFailed               If-Match / If-None-Match no longer holds (nothing was changed)
     ├── UpstreamError                    a cluster or helm failed
     │   ├── ClusterUnreachable           connection refused, TLS, DNS, timeout
@@ -129,12 +129,13 @@ class ChartVersionExists(Conflict):
 
 
 class PlanStale(Conflict):
-    """``changed``: what differs from the plan, among ``revision``, ``chart``, ``values``."""
+    """``changed``: what differs from the plan, among ``revision``, ``chart``, ``values`` (a runtime's plan also
+    ``source commit``, ``releases``, ``action``; ``releases``: per release, its own facts that changed)."""
 
     code = "PlanStale"
 
-    def __init__(self, message: str, changed: list[str]) -> None:
-        super().__init__(message, changed=changed)
+    def __init__(self, message: str, changed: list[str], releases: dict[str, Any] | None = None) -> None:
+        super().__init__(message, changed=changed, releases=releases)
         self.changed = changed
 
 

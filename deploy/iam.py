@@ -75,7 +75,11 @@ CALLS: dict[str, tuple[Row, ...]] = {
         (SECRETS_RW, "repo-secrets", "repository registration stores, replaces and deletes credentials"),
         (SECRETS_RW, "access-key-secrets", "access keys: issued, verified (signatures), revoked"),
         (SECRETS_RW, "runtime-secrets", "runtimes and Git repositories: credentials and webhook secrets"),
-        (("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), "bucket-objects", "chart uploads (presigned too)"),
+        (
+            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+            "bucket-objects",
+            "chart uploads (presigned too); plans' requests",
+        ),
         (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
         _EKS,
         _ASSUME,

@@ -39,6 +39,7 @@ from deploy.stack import (
     LAYER_FILE,
     LOG_RETENTION_DAYS,
     MAX_RECEIVES,
+    PLAN_DAYS,
     QUEUE_ALARMS,
     RESERVED,
     RUNTIME,
@@ -230,6 +231,7 @@ def data_resources() -> dict[str, Any]:
                             "Prefix": "incoming/",
                             "ExpirationInDays": INCOMING_DAYS,
                         },
+                        {"Id": "plans", "Status": "Enabled", "Prefix": "plans/", "ExpirationInDays": PLAN_DAYS},
                         {"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpirationInDays": 30},
                         {
                             "Id": "abort-multipart",

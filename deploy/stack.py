@@ -25,6 +25,7 @@ LAYER_FILE = "helm-layer.zip"  # copied beside the packaged template by `make pa
 VISIBILITY_FACTOR = 6
 MAX_RECEIVES = 5  # a message the worker could not take this often (DynamoDB or Secrets Manager down) is parked
 INCOMING_DAYS = 1  # presigned uploads that were never completed are deleted after this long
+PLAN_DAYS = 1  # reviewed plans' requests (plans/<id>.json, core/plans.py): kept an hour, deleted after this long
 DLQ_RETENTION_S = 14 * 24 * 3600  # SQS's maximum: two weeks to look at a parked message
 SECRET_RECOVERY_DAYS = 7  # a deleted credential can be restored this long (Secrets Manager's minimum)
 LOG_RETENTION_DAYS = 365

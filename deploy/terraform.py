@@ -34,6 +34,7 @@ from deploy.stack import (
     LAYER_FILE,
     LOG_RETENTION_DAYS,
     MAX_RECEIVES,
+    PLAN_DAYS,
     QUEUE_ALARMS,
     RESERVED,
     RUNTIME,
@@ -182,6 +183,12 @@ def _bucket() -> dict[str, Any]:
                         "status": "Enabled",
                         "filter": {"prefix": "incoming/"},
                         "expiration": {"days": INCOMING_DAYS},
+                    },
+                    {
+                        "id": "plans",
+                        "status": "Enabled",
+                        "filter": {"prefix": "plans/"},
+                        "expiration": {"days": PLAN_DAYS},
                     },
                     {
                         "id": "old-versions",

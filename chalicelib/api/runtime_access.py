@@ -17,11 +17,13 @@ _runtimes = bootstrap.use(lambda d: d.runtimes)
 WRITE_VERBS = ("install", "upgrade", "uninstall")
 
 
-def put_runtime(name: str, body: dict[str, Any], origin: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+def put_runtime(
+    name: str, body: dict[str, Any], origin: dict[str, Any] | None = None, if_match: str | None = None
+) -> tuple[dict[str, Any], bool]:
     """Put it, recording the caller as its owner (a registered Git repository is read only while the owner may
-    ``use`` it)."""
+    ``use`` it); ``if_match``: the runtime's ETag (412 when it changed)."""
     spec, secrets = RuntimeSpec.from_json(name, body, origin)
-    return _runtimes().put(spec, secrets, principal())
+    return _runtimes().put(spec, secrets, principal(), if_match)
 
 
 def view(name: str, verbs: tuple[str, ...] = ("read",)) -> dict[str, Any]:

@@ -5,17 +5,21 @@ declare, sync or delete it (what a sync may do there), and ``read`` to see or pl
 Git repository also needs ``use`` of it there (checked for the declaring owner at every read of the source, in
 core/runtimes.py). The webhook is public: a push is accepted only with the runtime's webhook secret (GitHub's HMAC
 signature, or GitLab's token).
+
+A runtime's ``GET`` answers an ``ETag`` (its declaration and its last sync's state); ``PUT``, ``DELETE`` and ``POST
+.../sync`` honour ``If-Match`` (412). ``POST .../plan`` keeps a plan; ``POST .../sync`` with ``{"plan": id}``
+applies exactly it or is refused (409 ``PlanStale``, 404 ``PlanNotFound``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
+from chalicelib.api import operations, scopes, web
 from chalicelib.api import schemas as s
-from chalicelib.api import scopes, web
 from chalicelib.api.guard import principal
 from chalicelib.api.routes import Body, Scope, route
 from chalicelib.api.runtime_access import WRITE_VERBS, put_runtime, view
@@ -29,7 +33,7 @@ from chalicelib.domain.runtimes import (
     RUNTIME_BODY,
     GitRepositorySpec,
 )
-from chalicelib.errors import PayloadTooLarge
+from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 bp = Blueprint(__name__)
 RUNTIME = "/v1/runtimes/{runtime}"
@@ -80,10 +84,16 @@ RUNTIME_SCHEMA: s.S = {
 RUNTIME_PUT: s.S = RUNTIME_BODY.schema()  # domain/runtimes.py reads the same table
 PLAN_SCHEMA: s.S = {
     "type": "object",
-    "required": ["runtime", "commit", "releases"],
+    "required": ["runtime", "commit", "releases", "plan"],
     "properties": {
         "runtime": STR,
         "commit": STR,
+        "plan": {
+            "type": "object",
+            "required": ["id", "expires_at"],
+            "description": 'POST .../sync with {"plan": id} applies exactly this, or is refused (409 PlanStale)',
+            "properties": {"id": STR, "expires_at": {"type": "string", "format": "date-time"}},
+        },
         "releases": {
             "type": "array",
             "items": {
@@ -95,6 +105,7 @@ PLAN_SCHEMA: s.S = {
                     "action": fields.enum(PLAN_ACTIONS),
                     "reason": STR,
                     "digest": STR,
+                    "revision": {"type": "integer", "description": "the release's revision now (0: none)"},
                     "summary": {"type": "object"},
                     "objects": {"type": "array", "items": s.DIFF_OBJECT},
                 },
@@ -114,6 +125,31 @@ DELETED_SCHEMA: s.S = {
 }
 
 
+SYNC_BODY: s.S = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "empty: sync what the source holds now; plan: apply exactly what POST .../plan answered",
+    "properties": {"plan": {"type": "string", "description": "plan.id of a runtime's plan"}},
+}
+IF_MATCH: s.S = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": STR,
+    "description": "the runtime's ETag (GET the runtime) or *: 412 PreconditionFailed, nothing changed, when the "
+    "runtime or its last sync changed since",
+}
+ETAG: s.S = {"ETag": {"schema": STR, "description": "the runtime's state: changes with its declaration and every sync"}}
+
+
+def _if_match(request: Request) -> str | None:
+    headers: Any = request.headers
+    value = headers.get("if-match") if headers else None
+    if value is not None and (not value.strip() or len(value) > 1024):
+        raise InvalidInput("If-Match", "must be the runtime's ETag (GET the runtime) or *")
+    return None if value is None else str(value)
+
+
 STORED = Scope(lookup=scopes.stored_runtime)  # the runtime's destination, every namespace of it
 NEW_DESTINATION = Scope(cluster=Body("destination.cluster"), namespace=Body("destination.namespaces"))
 
@@ -126,11 +162,13 @@ NEW_DESTINATION = Scope(cluster=Body("destination.cluster"), namespace=Body("des
     scope=(NEW_DESTINATION, STORED),
     summary="declare or replace a runtime (its destination cannot change once deployed: 409)",
     ok={"200": s.json_response(RUNTIME_SCHEMA), "201": s.json_response(RUNTIME_SCHEMA, "created")},
-    errors=(400, 404, 409, 413, 422, 503),
+    errors=(400, 404, 409, 412, 413, 422, 503),
     body=RUNTIME_PUT,
+    query=[IF_MATCH],
 )
 def put(runtime: str) -> Response:
-    out, created = put_runtime(runtime, web.json_body(bp.current_request))
+    request = bp.current_request
+    out, created = put_runtime(runtime, web.json_body(request), if_match=_if_match(request))
     return Response(body=out, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
 
 
@@ -141,11 +179,12 @@ def put(runtime: str) -> Response:
     verb="read",
     scope=STORED,
     summary="a runtime and its status: synced commit, when, per-release state, last error",
-    ok={"200": s.json_response(RUNTIME_SCHEMA)},
+    ok={"200": {**s.json_response(RUNTIME_SCHEMA), "headers": ETAG}},
     errors=(404, 422, 503),
 )
-def get(runtime: str) -> dict[str, Any]:
-    return view(runtime)
+def get(runtime: str) -> Response:
+    out, tag = bootstrap.get().runtimes.tagged(v.dns_label("runtime", runtime))
+    return Response(body=out, status_code=200, headers={"Content-Type": "application/json", "ETag": tag})
 
 
 @route(
@@ -178,15 +217,15 @@ def list_runtimes() -> dict[str, Any]:
     scope=STORED,
     summary="forget a runtime; prune=true uninstalls (as operations) every release it installed",
     ok={"200": s.json_response(DELETED_SCHEMA)},
-    errors=(400, 404, 422, 503),
-    query=[s.param("prune", schema=fields.BOOL)],
+    errors=(400, 404, 412, 422, 503),
+    query=[s.param("prune", schema=fields.BOOL), IF_MATCH],
 )
 def delete(runtime: str) -> dict[str, Any]:
     query = web.query(bp.current_request)
     v.no_unknown(query, frozenset({"prune"}))
     prune = bool(web.query_bools(query, ("prune",)).get("prune", False))
     view(runtime, WRITE_VERBS)
-    return bootstrap.get().runtimes.delete(runtime, prune)
+    return bootstrap.get().runtimes.delete(runtime, prune, _if_match(bp.current_request))
 
 
 @route(
@@ -195,7 +234,8 @@ def delete(runtime: str) -> dict[str, Any]:
     RUNTIME + "/plan",
     verb="read",
     scope=STORED,
-    summary="what a sync would do now, per release (install, upgrade with its diff, uninstall, unchanged)",
+    summary="what a sync would do now, per release (install, upgrade with its diff, uninstall, unchanged); "
+    "kept as a plan a sync may apply exactly",
     ok={"200": s.json_response(PLAN_SCHEMA)},
     errors=(404, 422, 502, 503),
 )
@@ -210,13 +250,27 @@ def plan(runtime: str) -> dict[str, Any]:
     RUNTIME + "/sync",
     verb=WRITE_VERBS,
     scope=STORED,
-    summary="sync now: the plan applied as operations in needs order, stopping at the first failure",
+    summary="sync now: the plan applied as operations in needs order, stopping at the first failure; "
+    "{plan: id} applies exactly what POST .../plan answered (409 PlanStale naming what changed)",
     ok={"202": s.json_response(RUNTIME_SCHEMA, "sync started (or already running); follow status")},
-    errors=(404, 422, 503),
+    errors=(400, 404, 409, 412, 422, 502, 503),
+    body=SYNC_BODY,
+    query=[IF_MATCH],
 )
 def sync(runtime: str) -> Response:
+    request = bp.current_request
+    body = web.json_body(request)
+    v.no_unknown(body, frozenset({"plan"}))
+    if "plan" in body and not isinstance(body["plan"], str):
+        raise InvalidInput("plan", "must be a plan id as a runtime's plan answered it (plan.id)")
     view(runtime, WRITE_VERBS)
-    out = bootstrap.get().runtimes.sync(runtime, "api")
+    out = bootstrap.get().runtimes.sync(
+        runtime,
+        "api",
+        plan_id=body.get("plan"),
+        if_match=_if_match(request),
+        idem=operations.idempotency(request, body),
+    )
     return Response(body=out, status_code=202, headers={"Content-Type": "application/json"})
 
 

@@ -142,10 +142,12 @@ class Intake:
         idem: Idempotency | None = None,
         attachments: tuple[dict[str, Any], ...] = (),
         enqueue: bool = True,
+        revision: int | None = None,
     ) -> Operation:
         """A new queued operation holding the release's lease (or, for a replayed Idempotency-Key, the earlier
         one). ``enqueue=False`` accepts it already ``running`` for the caller to run (``Executor.execute_here``;
-        ``runs_here`` tells it from a replay) in the same transaction: no separate running mark."""
+        ``runs_here`` tells it from a replay) in the same transaction: no separate running mark. ``revision``: the
+        release must still be at it, checked in the same transaction (a plan's apply; ``PlanStale`` otherwise)."""
         op = Operation.new(action, ref, spec_summary(spec), tuple(str(a["sk"]) for a in attachments))
         if not enqueue:
             op = replace(op, status=OperationStatus.RUNNING, started_at=op.created_at)
@@ -153,7 +155,11 @@ class Intake:
         message.to_body()  # size check before anything is written
         try:
             op = self.store.accept(
-                op, lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s, idem=idem, attachments=attachments
+                op,
+                lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s,
+                idem=idem,
+                attachments=attachments,
+                revision=revision,
             )
         except IdempotentReplay as exc:
             prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation

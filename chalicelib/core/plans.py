@@ -6,26 +6,44 @@ fetches the archive as helm would: from its cache, its repository, its URL, or a
 the values the request applies (its own; merged over the deployed ones when it reuses them). Of a rollback: the
 revision, and the digest of the target revision's values (its chart is that revision's, stored by helm).
 
+A plan's request (its values) is not kept in the table: it is written to the charts bucket (``plans/<id>.json``:
+encrypted at rest, private, TLS only, expired by a lifecycle rule), and the table's item keeps its digest, checked
+when the request is read back (a request missing or not matching it: ``PlanNotFound``). A runtime plan keeps digests
+only (``domain/plans.RuntimePlan``).
+
 The three-way values view shown with a plan — ``chart_defaults``, ``deployed``, ``proposed`` — is masked by the
 same joined rules as every values answer (``redact``), unless the caller may and asks to ``reveal``.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
+from dataclasses import replace
 from typing import Any
 
+from chalicelib.adapters.blobs import Blobs
 from chalicelib.adapters.helm import Helm
 from chalicelib.adapters.store import Store
 from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.domain import plans, redact
 from chalicelib.domain import values as vals
-from chalicelib.domain.models import Limits, ReleaseRecord, ReleaseRef, ReleaseStatus, RollbackSpec, UpgradeSpec, now
-from chalicelib.domain.plans import Facts, Plan
+from chalicelib.domain.models import (
+    ChartSpec,
+    Limits,
+    ReleaseRecord,
+    ReleaseRef,
+    ReleaseStatus,
+    RollbackSpec,
+    UpgradeSpec,
+    now,
+)
+from chalicelib.domain.plans import Facts, Plan, RuntimePlan, StepFacts
 from chalicelib.errors import InvalidInput, PlanNotFound, PlanStale
 
 PLAN_ID_BYTES = 16
+PLAN_PREFIX = "plans/"  # where plans' requests are kept in the charts bucket (a lifecycle rule expires them)
 
 
 class Planner:
@@ -36,9 +54,11 @@ class Planner:
         helm: Helm,
         catalog: Catalog,
         limits: Limits,
+        requests: Blobs,
         ttl_s: int = plans.PLAN_TTL_S,
     ) -> None:
         self.limits = limits
+        self.requests = requests  # plans' requests, apart from the table (``plans/<id>.json`` in the charts bucket)
         self.store = store
         self.registry = registry
         self.helm = helm
@@ -86,7 +106,18 @@ class Planner:
         plan = self.store.get_plan(plan_id)
         if plan is None or plan.ref != ref or plan.action != action:
             raise PlanNotFound(f"no plan {plan_id} to {action} {ref.key}: unknown, expired, or made for another")
-        return plan
+        return replace(plan, request=self._request(plan))
+
+    def _request(self, plan: Plan) -> dict[str, Any]:
+        """The plan's request, read back from where it was kept and checked against the table's digest."""
+        data = self.requests.get(_request_key(plan.id))
+        try:
+            request = json.loads(data) if data is not None else None
+        except ValueError:
+            request = None
+        if not isinstance(request, dict) or plans.request_digest(request) != plan.request_digest:
+            raise PlanNotFound(f"plan {plan.id}: its request is no longer kept (expired)")
+        return request
 
     def upgrade_spec(self, plan: Plan) -> UpgradeSpec:
         """The plan's request parsed again, as when it was made."""
@@ -134,16 +165,58 @@ class Planner:
     def _keep(self, ref: ReleaseRef, action: str, request: dict[str, Any], facts: Facts) -> Plan:
         created = now()
         plan = Plan(
-            id="plan-" + secrets.token_hex(PLAN_ID_BYTES),
+            id=_new_id(),
             ref=ref,
             action=action,
             request=request,
             facts=facts,
             created_at=created,
             expires_at=created + self.ttl_s,
+            request_digest=plans.request_digest(request),
         )
-        self.store.put_plan(plan)
+        self.requests.put(_request_key(plan.id), json.dumps(request).encode(), "application/json")
+        self.store.put_plan(plan)  # the facts and the request's digest; never the request
         return plan
+
+    # ------------------------------------------------------------ runtime plans
+
+    def chart_digest(self, spec: ChartSpec) -> str:
+        """The sha256 of the chart archive ``spec`` names, as helm would get it."""
+        return self.catalog.chart_archive(spec).digest
+
+    def keep_runtime(self, runtime: str, commit: str, steps: tuple[StepFacts, ...]) -> RuntimePlan:
+        """Keep a runtime's plan: the commit read and each release's step and facts (digests only)."""
+        created = now()
+        plan = RuntimePlan(_new_id(), runtime, commit, steps, created, created + self.ttl_s)
+        self.store.put_runtime_plan(plan)
+        return plan
+
+    def load_runtime(self, plan_id: object, runtime: str) -> RuntimePlan:
+        """The plan ``plan_id`` made for ``runtime``; ``PlanNotFound`` when there is none, it expired, or it was made
+        for another runtime or a release."""
+        if not isinstance(plan_id, str) or not plan_id.startswith("plan-") or len(plan_id) > 64:
+            raise InvalidInput("plan", "must be a plan id as a runtime's plan answered it (plan.id)")
+        plan = self.store.get_runtime_plan(plan_id)
+        if plan is None or plan.runtime != runtime:
+            raise PlanNotFound(f"no plan {plan_id} to sync runtime {runtime}: unknown, expired, or made for another")
+        return plan
+
+    @staticmethod
+    def check_runtime(plan: RuntimePlan, commit: str, steps: tuple[StepFacts, ...]) -> None:
+        """``PlanStale`` naming what changed (``details.releases``: per release, its own facts that did)."""
+        changed, per_release = plans.runtime_stale(plan, commit, steps)
+        if changed:
+            raise PlanStale(
+                f"plan {plan.id} is stale: {', '.join(changed)} changed since it was made", changed, per_release
+            )
+
+
+def _new_id() -> str:
+    return "plan-" + secrets.token_hex(PLAN_ID_BYTES)
+
+
+def _request_key(plan_id: str) -> str:
+    return f"{plan_id}.json"
 
 
 def _reuses(spec: UpgradeSpec) -> bool:

@@ -81,7 +81,9 @@ class Caller:
     ``reveal`` permission). ``attachments``: store items written with the operation (a CloudFormation reply, a
     runtime's step). ``runtime_charts``: the caller is a runtime's sync, the one door that may name the charts a
     runtime built (``runtime/<chart>``). ``if_match``: the ``If-Match`` header (the release's ETag, or ``*``);
-    ``if_none_match``: ``If-None-Match: *`` (install only if the release does not exist)."""
+    ``if_none_match``: ``If-None-Match: *`` (install only if the release does not exist). ``revision``: the
+    release must still be at this revision when the operation is accepted (a plan's apply: checked in the accept
+    transaction, ``PlanStale`` otherwise)."""
 
     principal: Principal
     idempotency: Idempotency | None = None
@@ -92,6 +94,7 @@ class Caller:
     runtime_charts: bool = False
     if_match: str | None = None
     if_none_match: bool = False
+    revision: int | None = None
 
     @classmethod
     def service(cls, name: str, attachments: tuple[dict[str, Any], ...] = (), **options: Any) -> Caller:
@@ -254,7 +257,7 @@ class Releases:
         if replayed is not None:
             return replayed
         self.planner.check_upgrade(plan, self._sourced(caller, spec, info.masking))
-        return self.upgrade(caller, ref, spec)
+        return self.upgrade(replace(caller, revision=plan.facts.revision), ref, spec)  # checked again on accept
 
     def apply_rollback(self, caller: Caller, ref: ReleaseRef, plan_id: object) -> Outcome:
         """The rollback the plan ``plan_id`` was made for, exactly (as ``apply_upgrade``)."""
@@ -266,7 +269,7 @@ class Releases:
         if replayed is not None:
             return replayed
         self.planner.check_rollback(plan, spec)
-        return self.rollback(caller, ref, spec)
+        return self.rollback(replace(caller, revision=plan.facts.revision), ref, spec)  # checked again on accept
 
     @property
     def planner(self) -> Planner:
@@ -348,14 +351,19 @@ class Releases:
         if budget is not None and fits_inline(action, spec, budget):
             outcome = self._run_here(action, caller, ref, spec, budget - (time.monotonic() - started))
         else:
-            outcome = Outcome(ref, self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments))
+            outcome = Outcome(
+                ref,
+                self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments, revision=caller.revision),
+            )
         return self._waited(caller, outcome)
 
     def _run_here(self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, seconds: float) -> Outcome:
         """Accept without a message and run it in this process under the release's lease
         (``Executor.execute_here``). If it cannot start here (Secrets Manager unavailable) it goes to the worker
         after all; a replayed twin's operation is only waited for."""
-        op = self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments, enqueue=False)
+        op = self.intake.accept(
+            action, ref, spec, caller.idempotency, caller.attachments, enqueue=False, revision=caller.revision
+        )
         if not self.intake.runs_here(op):  # a replayed twin's operation: only waited for
             return Outcome(ref, op)
         try:

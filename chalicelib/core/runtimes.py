@@ -2,7 +2,16 @@
 
 A **plan** reads the source at its current commit (``gitops.desired``) and says, per release, ``install``,
 ``upgrade`` (with the diff helm renders), ``uninstall`` (``installed: false``, or gone from the source when the
-runtime prunes) or ``unchanged`` (same request as last applied, release deployed).
+runtime prunes) or ``unchanged`` (same request as last applied, release deployed). It is kept (``plan.id``: the
+commit, and per release its step, revision, chart digest and request digest; ``domain/plans.RuntimePlan``), and a
+sync given that id reads the source again and starts only if every fact is the same (``PlanStale`` naming those
+that are not); each of its steps is then accepted only while its release is still at the planned revision (the
+accept transaction checks it).
+
+**Conditional requests**: a runtime's ``etag`` covers its declaration and its status document's version (bumped by
+every sync's write); ``If-Match`` on put, delete and sync refuses (``PreconditionFailed``) when it no longer holds.
+An Idempotency-Key on a sync is remembered in the status document (the last ``MAX_REQUESTS`` keys): the same key and
+request answer the runtime as it is, without starting or checking anything again.
 
 A **sync** turns a plan into ordinary operations (same leases, audit, events), one at a time in ``needs`` order
 (uninstalls last): each operation is written together with a note of the step it is (``OP#<id>``/``RUNTIME``);
@@ -36,9 +45,10 @@ from chalicelib.core.diffs import Differ
 from chalicelib.core.operations import Intake
 from chalicelib.core.releases import Caller, Releases
 from chalicelib.core.uploads import RuntimeCharts
-from chalicelib.domain import gitops, origins
+from chalicelib.domain import gitops, origins, plans
 from chalicelib.domain.models import (
     Action,
+    Idempotency,
     Limits,
     Operation,
     OperationStatus,
@@ -48,12 +58,24 @@ from chalicelib.domain.models import (
     UpgradeSpec,
     iso,
 )
+from chalicelib.domain.plans import RuntimePlan, StepFacts
 from chalicelib.domain.runtimes import GitRepositorySpec, RuntimeSpec, Secrets
-from chalicelib.errors import CharthouseError, Conflict, Forbidden, NotFound, RuntimeNotFound, Unauthenticated
+from chalicelib.errors import (
+    CharthouseError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    RuntimeNotFound,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
 STALE_RUN_S = 3600  # a run whose operations were lost (no announcement) is abandoned after this long
+MAX_REQUESTS = 20  # Idempotency-Keys of syncs remembered per runtime
+HIDDEN_STATUS = ("run", "checked_ts", "requests")  # kept in the status document, not shown
 
 
 class GitReader(Protocol):
@@ -180,9 +202,13 @@ class RuntimeService:
 
     # ------------------------------------------------------------ runtimes
 
-    def put(self, spec: RuntimeSpec, secrets: Secrets, owner: Principal | None = None) -> tuple[dict[str, Any], bool]:
+    def put(
+        self, spec: RuntimeSpec, secrets: Secrets, owner: Principal | None = None, if_match: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Create or replace; the destination cannot change once anything was deployed (409). ``owner`` (who
-        declares it) is recorded: a registered Git repository is read only while the owner may ``use`` it."""
+        declares it) is recorded: a registered Git repository is read only while the owner may ``use`` it.
+        ``if_match``: the runtime's ETag (or ``*``: it exists), else ``PreconditionFailed``."""
+        self._precondition(spec.name, if_match)
         self.registry.get(spec.destination.cluster)
         if spec.git and spec.git.repository:
             self.repository(spec.git.repository)
@@ -224,13 +250,30 @@ class RuntimeService:
     def view(self, name: str) -> dict[str, Any]:
         return self._shown(self._require(name), self.store.get_runtime_status(name)[0])
 
+    def tagged(self, name: str) -> tuple[dict[str, Any], str]:
+        """The runtime as shown, and its ETag (``domain/plans.runtime_etag``)."""
+        doc = self._require(name)
+        status, version = self.store.get_runtime_status(name)
+        return self._shown(doc, status), plans.runtime_etag(doc, version)
+
+    def _precondition(self, name: str, if_match: str | None) -> None:
+        """``If-Match``: the runtime's ETag must still be one given (``*``: the runtime exists)."""
+        if if_match is None:
+            return
+        doc = self.store.get_runtime(name)
+        tag = None if doc is None else plans.runtime_etag(doc, self.store.get_runtime_status(name)[1])
+        if not plans.matches(if_match, tag):
+            raise PreconditionFailed(
+                f"runtime {name} is no longer in the state If-Match names (its ETag changed); nothing was changed"
+            )
+
     @staticmethod
     def _shown(doc: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in doc.items() if k not in ("git_secret", "webhook_secret", "owner")}
         if out["source"].get("git") is not None:
             out["source"] = {"git": {**out["source"]["git"], "credentials": bool(doc.get("git_secret"))}}
         out["sync"] = {**out["sync"], "webhook": bool(doc.get("webhook_secret"))}
-        shown = {k: v for k, v in status.items() if k not in ("run", "checked_ts")}
+        shown = {k: v for k, v in status.items() if k not in HIDDEN_STATUS}
         run = status.get("run")
         if run:
             shown["run"] = {k: v for k, v in run.items() if k != "steps"}
@@ -241,9 +284,10 @@ class RuntimeService:
     def all(self) -> list[dict[str, Any]]:
         return [self._shown(d, self.store.get_runtime_status(d["name"])[0]) for d in self.store.list_runtimes()]
 
-    def delete(self, name: str, prune: bool) -> dict[str, Any]:
+    def delete(self, name: str, prune: bool, if_match: str | None = None) -> dict[str, Any]:
         """Forget the runtime; with ``prune``, uninstall (as operations) every release it installed."""
         doc = self._require(name)
+        self._precondition(name, if_match)
         status, _ = self.store.get_runtime_status(name)
         queued, errors = [], []
         if prune:
@@ -298,7 +342,8 @@ class RuntimeService:
         for d in items:
             record = self.store.get_release(ReleaseRef.parse(cluster, d.namespace, d.name))
             live = record is not None and record.status is not ReleaseStatus.UNINSTALLED
-            base = {"key": d.key, "namespace": d.namespace, "name": d.name}
+            revision = record.revision if record is not None and live else 0
+            base = {"key": d.key, "namespace": d.namespace, "name": d.name, "revision": revision}
             if not d.installed:
                 removals.append({**base, "action": "uninstall" if live else "unchanged", "reason": "installed: false"})
                 continue
@@ -321,7 +366,14 @@ class RuntimeService:
                 record = self.store.get_release(ReleaseRef.parse(cluster, namespace, name))
                 if record is not None and record.status is not ReleaseStatus.UNINSTALLED:
                     removals.append(
-                        {"key": key, "namespace": namespace, "name": name, "action": "uninstall", "reason": "pruned"}
+                        {
+                            "key": key,
+                            "namespace": namespace,
+                            "name": name,
+                            "revision": record.revision,
+                            "action": "uninstall",
+                            "reason": "pruned",
+                        }
                     )
         return steps + list(reversed(removals))
 
@@ -335,13 +387,26 @@ class RuntimeService:
 
     # ------------------------------------------------------------ plan
 
+    def _facts(self, steps: list[dict[str, Any]]) -> tuple[StepFacts, ...]:
+        """What each step is bound to: its action, its release's revision, its chart archive's digest (installs and
+        upgrades) and its request's digest."""
+        out = []
+        for step in steps:
+            chart = None
+            if step["action"] in ("install", "upgrade"):
+                chart = self.releases.planner.chart_digest(UpgradeSpec.from_json(step["body"], self.limits))
+            out.append(StepFacts(step["key"], step["action"], int(step["revision"]), chart, step.get("digest")))
+        return tuple(out)
+
     def plan(self, name: str) -> dict[str, Any]:
-        """What a sync would do now, with each upgrade's diff; nothing is applied."""
+        """What a sync would do now, with each upgrade's diff; nothing is applied. The answer's ``plan`` (id,
+        expires_at) is what a sync may be given to apply exactly this, or be refused."""
         doc = self._require(name)
         status, _ = self.store.get_runtime_status(name)
         commit, items = self._read(doc)
         steps = self._steps(doc, status, items)
         self._charts(items, steps)
+        kept = self.releases.planner.keep_runtime(name, commit, self._facts(steps))
         out = []
         for step in steps:
             shown = {k: v for k, v in step.items() if k not in ("body", "key")}
@@ -350,25 +415,48 @@ class RuntimeService:
                 diff = self.differ.upgrade(ref, UpgradeSpec.from_json(step["body"], self.limits))
                 shown["summary"], shown["objects"] = diff["summary"], diff["objects"]
             out.append(shown)
-        return {"runtime": name, "commit": commit, "releases": out}
+        return {"runtime": name, "commit": commit, "releases": out, "plan": kept.answer()}
 
     # ------------------------------------------------------------ sync
 
-    def sync(self, name: str, trigger: str = "api") -> dict[str, Any]:
-        """Start a sync run (unless one is running); answers at once with the runtime and its status."""
+    def sync(
+        self,
+        name: str,
+        trigger: str = "api",
+        plan_id: object = None,
+        if_match: str | None = None,
+        idem: Idempotency | None = None,
+    ) -> dict[str, Any]:
+        """Start a sync run (unless one is running); answers at once with the runtime and its status.
+
+        ``plan_id``: apply exactly what that plan showed — refused (``PlanStale``) when the source commit or any
+        release's step, revision, chart or request changed, ``PlanNotFound`` for an unknown or expired plan, a 409
+        while another run goes on; a source that cannot be read is the caller's error (nothing recorded).
+        ``if_match``: the runtime's ETag. ``idem``: a replayed key answers the runtime, nothing started again."""
         doc = self._require(name)
         status, version = self.store.get_runtime_status(name)
+        if _replayed(status, idem):
+            return self._shown(doc, status)
+        self._precondition(name, if_match)
+        plan = None if plan_id is None else self.releases.planner.load_runtime(plan_id, name)
         run = status.get("run")
         ts = self.clock()
         if status.get("phase") == "syncing" and run and ts - float(run.get("started_at", 0)) < STALE_RUN_S:
+            if plan is not None:
+                raise Conflict(f"runtime {name} is syncing: apply the plan once this run ended", run=run.get("id"))
             return self._shown(doc, status)
         status = {**status, "checked_at": self._at(), "checked_ts": ts}
         status.pop("run", None)
+        _remember(status, idem, ts)
         try:
             commit, items = self._read(doc)
             steps = self._steps(doc, status, items)
             self._charts(items, steps)
+            if plan is not None:
+                self.releases.planner.check_runtime(plan, commit, self._facts(steps))
         except CharthouseError as exc:
+            if plan is not None:
+                raise  # the caller applying a plan is told; the runtime's status is left as it was
             log.info("runtime %s: source not read: %s", name, exc.message)
             status.update(
                 phase="error",
@@ -376,6 +464,20 @@ class RuntimeService:
             )
             self.store.put_runtime_status(name, status, version)
             return self._shown(doc, status)
+        return self._start(name, doc, status, version, commit, steps, trigger, plan)
+
+    def _start(
+        self,
+        name: str,
+        doc: dict[str, Any],
+        status: dict[str, Any],
+        version: int,
+        commit: str,
+        steps: list[dict[str, Any]],
+        trigger: str,
+        plan: RuntimePlan | None,
+    ) -> dict[str, Any]:
+        """Record the run (conditional on the status version) and submit its first step."""
         status["commit"] = commit
         for step in steps:
             if step["action"] == "unchanged" and step["key"] in (status.get("releases") or {}):
@@ -383,7 +485,8 @@ class RuntimeService:
         work = [s for s in steps if s["action"] != "unchanged"]
         if not work:
             status.update(phase="synced", synced_commit=commit, synced_at=self._at(), last_error=None)
-            self.store.put_runtime_status(name, status, version)
+            if not self.store.put_runtime_status(name, status, version) and plan is not None:
+                raise Conflict(f"runtime {name} changed while the plan was applied; plan it again")
             return self._shown(doc, status)
         status.update(
             phase="syncing",
@@ -391,12 +494,15 @@ class RuntimeService:
                 "id": uuid.uuid4().hex,
                 "commit": commit,
                 "trigger": trigger,
-                "started_at": ts,
+                "started_at": self.clock(),
                 "index": 0,
                 "steps": work,
+                **({"plan": plan.id} if plan is not None else {}),
             },
         )
         if not self.store.put_runtime_status(name, status, version):
+            if plan is not None:
+                raise Conflict(f"runtime {name}: another sync started first; plan it again once it ended")
             return self.view(name)  # another sync started first
         self._advance(name)
         return self.view(name)
@@ -411,8 +517,10 @@ class RuntimeService:
         step = run["steps"][run["index"]]
         ref = ReleaseRef.parse(doc["destination"]["cluster"], step["namespace"], step["name"])
         attach = self.store.runtime_step_item({"runtime": name, "run": run["id"], "index": run["index"]})
-        # declaring the runtime was authorized; its steps may name the charts it built (runtime/<chart>)
-        caller = Caller.service(f"runtime:{name}", attachments=(attach,), runtime_charts=True)
+        # declaring the runtime was authorized; its steps may name the charts it built (runtime/<chart>); a planned
+        # run's step is accepted only while its release is at the planned revision (checked in the accept)
+        revision = int(step["revision"]) if run.get("plan") and "revision" in step else None
+        caller = Caller.service(f"runtime:{name}", attachments=(attach,), runtime_charts=True, revision=revision)
         try:  # the hall's checks: the cluster, the release's state (an upsert: install: true), the chart's source
             if step["action"] == "uninstall":
                 op = self.releases.uninstall(caller, ref, UninstallSpec.from_json({}, self.limits)).op
@@ -547,6 +655,28 @@ class RuntimeService:
         if RuntimeSpec.from_stored(doc).sync.suspend:
             return {"runtime": name, "sync": "suspended"}
         return {"runtime": name, "sync": "started", "status": self.sync(name, "webhook")["status"]}
+
+
+def _replayed(status: dict[str, Any], idem: Idempotency | None) -> bool:
+    """Whether ``idem`` was this runtime's sync request already (another request with the key: 422)."""
+    if idem is None:
+        return False
+    seen = (status.get("requests") or {}).get(idem.key)
+    if seen is None:
+        return False
+    if seen.get("hash") != idem.request_hash:
+        raise InvalidInput("Idempotency-Key", "was already used with a different request")
+    return True
+
+
+def _remember(status: dict[str, Any], idem: Idempotency | None, ts: float) -> None:
+    """Keep ``idem`` in the status document written next (the newest ``MAX_REQUESTS``)."""
+    if idem is None:
+        return
+    requests = dict(status.get("requests") or {})
+    requests[idem.key] = {"hash": idem.request_hash, "at": ts}
+    newest = sorted(requests.items(), key=lambda kv: float(kv[1].get("at") or 0))[-MAX_REQUESTS:]
+    status["requests"] = dict(newest)
 
 
 class WebhookRefused(Unauthenticated):

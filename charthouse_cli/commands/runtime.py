@@ -2,7 +2,8 @@
 
 ``apply -f runtime.yaml`` sends the file as the ``PUT /v1/runtimes/{name}`` body (``name:`` in the file, or NAME
 on the command line); Git credentials may come from ``--password-file`` or env ``CHARTHOUSE_GIT_PASSWORD``
-instead of the file. ``sync --wait`` follows the status until the run ends.
+instead of the file. ``sync --wait`` follows the status until the run ends; ``sync --plan ID`` applies exactly what
+``plan`` answered (the server refuses a stale plan, naming what changed, e.g. ``source commit``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def _list_human(data: dict[str, Any]) -> str:
 
 def _plan_human(plan: dict[str, Any]) -> str:
     lines = [f"commit {plan['commit']}"]
+    if plan.get("plan"):
+        lines.append(f"plan {plan['plan']['id']} (until {plan['plan']['expires_at']}: runtime sync --plan ID)")
     for r in plan["releases"]:
         lines.append(
             f"{r['action']:>10}  {r['namespace']}/{r['name']}" + (f"  ({r['reason']})" if r.get("reason") else "")
@@ -121,7 +124,8 @@ def plan(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def sync(ctx: Context, args: argparse.Namespace) -> int:
-    data = ctx.client.call("POST", path("v1", "runtimes", args.name, "sync")).data
+    body = {"plan": args.plan} if args.plan else None
+    data = ctx.client.call("POST", path("v1", "runtimes", args.name, "sync"), body=body).data
     deadline = time.monotonic() + args.timeout
     while args.wait and data["status"]["phase"] == "syncing" and time.monotonic() < deadline:
         time.sleep(1.0)
@@ -194,11 +198,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "sync",
         sync,
         "sync now (answers at once; --wait follows it)",
-        "  charthouse runtime sync shop --wait\n",
+        "  charthouse runtime sync shop --wait\n  charthouse runtime sync shop --plan plan-0123... --wait\n",
         parents,
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--wait", action="store_true", help="follow the status until the run ends")
+    p.add_argument("--plan", metavar="ID", help="apply exactly this plan (runtime plan's id), or be refused")
     p.add_argument(
         "--timeout", type=float, default=900.0, metavar="SECONDS", help="how long --wait follows (default 900)"
     )

@@ -193,6 +193,41 @@ def test_a_runtime_converges_on_pushed_commits(api: Api, stack: Stack, charts: C
     assert api.wait(out["operations"][0])["status"] == "succeeded"
 
 
+def test_a_reviewed_plan_is_applied_exactly_or_refused_once_a_commit_was_pushed(api: Api, stack: Stack) -> None:
+    """Plan, push, sync with the plan: 409 PlanStale naming the source commit, nothing applied; plan again and sync
+    with that plan: the commit reviewed is the one deployed."""
+    c = json.loads(stack.git_credentials_file.read_text())
+    rt, ns = "/v1/runtimes/planned", "planned"
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: reviewed}}\ndata: {{greeting: {}}}\n"
+    push(stack, {"planned/cm.yaml": cm.format("hello")}, "planned hello")
+    git = {"url": c["url"], "revision": "main", "path": "planned", "username": c["username"], "password": c["password"]}
+    body = {"source": {"git": git}, "destination": {"cluster": "local", "namespaces": [ns]}, "sync": {"suspend": True}}
+    status, out = api.call("PUT", rt, body)
+    assert status in (200, 201), out
+    status, reviewed = api.call("POST", f"{rt}/plan")
+    assert status == 200 and reviewed["plan"]["id"].startswith("plan-"), reviewed
+
+    second = push(stack, {"planned/cm.yaml": cm.format("bonjour")}, "planned bonjour")  # pushed after the review
+    status, err = api.call("POST", f"{rt}/sync", {"plan": reviewed["plan"]["id"]})
+    assert status == 409 and err["error"]["code"] == "PlanStale", err
+    assert err["error"]["details"]["changed"][0] == "source commit", err
+    assert api.call("GET", f"/v1/clusters/local/namespaces/{ns}/releases/planned")[0] == 404  # nothing applied
+
+    status, reviewed = api.call("POST", f"{rt}/plan")
+    assert status == 200 and reviewed["commit"] == second, reviewed
+    status, out = api.call("POST", f"{rt}/sync", {"plan": reviewed["plan"]["id"]})
+    assert status == 202, out
+    deadline = time.monotonic() + 180
+    while out["status"]["phase"] == "syncing" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        out = api.call("GET", rt)[1]
+    assert (out["status"]["phase"], out["status"]["synced_commit"]) == ("synced", second), out["status"]
+    status, rel = api.call("GET", f"/v1/clusters/local/namespaces/{ns}/releases/planned?info=manifest")
+    assert status == 200 and "greeting: bonjour" in rel["manifest"], rel
+    status, out = api.call("DELETE", f"{rt}?prune=true")
+    assert status == 200 and api.wait(out["operations"][0])["status"] == "succeeded", out
+
+
 def test_the_nautes_seed_request_creates_a_runtime_that_syncs(api: Api, stack: Stack) -> None:
     """The seed's example request, with the local Git repository as ``code_repo`` and the local cluster as the
     environment: a directory of plain manifests becomes one release, synced at once."""

@@ -4,17 +4,22 @@ ETags and ``If-Match`` / ``If-None-Match: *`` refuse a write whose author saw an
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
 from typing import Any
 
+import boto3
 import pytest
 
 from chalicelib import bootstrap
 from chalicelib.adapters.store import plans as stored_plans
+from chalicelib.core.plans import Planner
+from chalicelib.core.releases import Caller
+from chalicelib.domain.models import ReleaseRef, UpgradeSpec
 from tests.fakes import FakeHelm
-from tests.functional.conftest import Api
+from tests.functional.conftest import BUCKET, Api
 
 NS = "/v1/clusters/prod/namespaces/apps/releases"
 CHART = "uploaded/demo"
@@ -23,8 +28,9 @@ SECOND = {"data": {"a": "2"}, "password": "hunter2-new"}
 
 
 def tgz(defaults: bytes = b"greeting: hi\n", version: str = "1.0.0") -> bytes:
+    """A chart archive; the same content gives the same bytes (gzip's header time fixed), so the same digest."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         for path, data in (
             ("demo/Chart.yaml", f"apiVersion: v2\nname: demo\nversion: {version}\n".encode()),
             ("demo/values.yaml", defaults),
@@ -32,7 +38,7 @@ def tgz(defaults: bytes = b"greeting: hi\n", version: str = "1.0.0") -> bytes:
             info = tarfile.TarInfo(path)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
 
 
 def upload(api: Api, data: bytes, query: str = "") -> None:
@@ -192,3 +198,34 @@ def test_if_none_match_star_installs_only_a_new_release(installed: Api) -> None:
     assert status == 202, op
     status, err, _ = call(installed, "POST", NS, {"name": "other", "chart": CHART}, If_None_Match='"abc"')
     assert status == 422 and err["error"]["details"]["field"] == "If-None-Match", err
+
+
+def test_an_upgrade_that_ends_between_the_plans_check_and_its_accept_does_not_slip_through(
+    installed: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = planned(installed)["plan"]["id"]
+    real = Planner.check_upgrade
+
+    def check_then_race(self: Planner, *args: Any) -> None:
+        real(self, *args)  # the plan still holds here; another upgrade ends now, before the accept
+        other = UpgradeSpec.from_json({"chart": CHART, "values": {"data": {"a": "3"}}}, self.limits)
+        bootstrap.get().releases.upgrade(Caller.service("test"), ReleaseRef("prod", "apps", "web"), other)
+        installed.drain()
+
+    monkeypatch.setattr(Planner, "check_upgrade", check_then_race)
+    status, err = installed.call("PUT", f"{NS}/web", {"plan": plan})
+    assert status == 409 and err["error"]["code"] == "PlanStale", err
+    assert err["error"]["details"]["changed"] == ["revision"]
+    assert [h["revision"] for h in history(installed)] == [2, 1]  # the other upgrade only
+    status, ops = installed.call("GET", "/v1/operations?release=web")
+    assert status == 200 and len(ops["operations"]) == 2, ops  # the install and the other upgrade: nothing else
+
+
+def test_the_table_holds_no_value_of_a_plans_request(installed: Api) -> None:
+    plan = planned(installed)["plan"]["id"]
+    item = boto3.client("dynamodb").get_item(
+        TableName="charthouse", Key={"pk": {"S": f"PLAN#{plan}"}, "sk": {"S": "META"}}
+    )
+    assert "Item" in item and "hunter2-new" not in json.dumps(item["Item"]) and '"2"' not in json.dumps(item["Item"])
+    kept = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"plans/{plan}.json")["Body"].read()
+    assert json.loads(kept) == {"chart": CHART, "values": SECOND}  # apart, in the charts bucket

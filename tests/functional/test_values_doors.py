@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from chalicelib.compat import cce
+from chalicelib.core import catalog
 from tests.fakes import FakeGit, FakeHelm
 from tests.functional.conftest import Api
 from tests.functional.test_compat_cce import call as cce_call
+from tests.functional.test_plans import tgz
 
 CASES = "port: 22:22\nflag: y\nsw: on\nwhen: 2024-01-01\nbin: !!binary aGk=\ndup: 1\ndup: 2\n"
 HELM_READS = {"port": "22:22", "flag": True, "sw": True, "when": "2024-01-01", "bin": "hi", "dup": 2}
@@ -71,6 +73,12 @@ def test_v1_refuses_naming_the_field(api: Api, body: dict[str, Any], field: str,
     status, err = api.call("POST", "/v1/clusters/prod/namespaces/apps/releases", {"name": "a", "chart": CHART, **body})
     assert status == 422, err
     assert err["error"]["details"]["field"] == field and fragment in err["error"]["message"]
+
+
+@pytest.fixture(autouse=True)
+def chart_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chart URL answers an archive: a runtime's plan records its digest (the catalog fetches it as helm would)."""
+    monkeypatch.setattr(catalog, "fetch", lambda *args, **kwargs: tgz(version="1.2.3"))
 
 
 # ---------------------------------------------------------------- runtimes: a releases file, inline maps

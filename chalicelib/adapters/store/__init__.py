@@ -20,7 +20,7 @@ access key            AK#<id> / META                  AKS / <owner>#<id>    -   
 used signature        SIG#<hex> / META                -                     -                    signed calls (TTL)
 release event         REL#<c>#<ns>#<n> / EVT#<t>#<u>  -                     -                    reconcile (TTL)
 CloudFormation reply  OP#<id> / CFN                   -                     -                    accept (TTL)
-plan                  PLAN#<id> / META                -                     -                    diff (TTL)
+plan                  PLAN#<id> / META                -                     -                    diff, plan (TTL)
 runtime               RUNTIME#<name> / META           RUNTIMES / <name>     -                    PUT runtime
 runtime status        RUNTIME#<name> / STATUS         -                     -                    sync (versioned)
 runtime sync step     OP#<id> / RUNTIME               -                     -                    sync
@@ -38,8 +38,8 @@ Access patterns:
   clusters: Query gsi2 ``RELS``. Status/name/search/chart filters are FilterExpressions; pages are filled up to
   ``limit`` and continued with an opaque ``next_token`` (the last returned item's key).
 * accept an operation: one TransactWriteItems = Put operation (new id) + Put lease (absent or expired)
-  [+ Put idempotency key (absent or past its TTL)] [+ Put attachments]. A replayed key is read with GetItem
-  ``IDEM#<key>``.
+  [+ Put idempotency key (absent or past its TTL)] [+ Put attachments] [+ ConditionCheck the release record still
+  at a plan's revision]. A replayed key is read with GetItem ``IDEM#<key>``.
 * stale leases (the sweep): Query gsi1 ``LEASES`` with ``gsi1sk < <now>`` (<exp> is the zero-padded expiry).
 * finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
   Put release record + Put operation (condition: still ``queued`` or ``running``) + Delete lease (condition: ours
@@ -57,8 +57,9 @@ Access patterns:
 * runtimes: GetItem/PutItem/DeleteItem ``RUNTIME#<name>``; list: Query gsi1 ``RUNTIMES``; status: GetItem and a
   PutItem conditional on its ``version``; the sync step of an operation: GetItem ``OP#<id>``/``RUNTIME``; Git
   repositories: GetItem/PutItem/DeleteItem ``GITREPO#<name>``, list: Query gsi1 ``GITREPOS``.
-* plans: PutItem ``PLAN#<id>`` (with a ``ttl``) when a diff is answered; GetItem when it is applied (an item past
-  its ``ttl`` that DynamoDB has not yet swept counts as absent).
+* plans: PutItem ``PLAN#<id>`` (with a ``ttl``) when a diff or a runtime's plan is answered (facts and digests: a
+  release plan's request is kept in the charts bucket); GetItem when it is applied (an item past its ``ttl`` that
+  DynamoDB has not yet swept counts as absent).
 * the local stack's restart (``unfinished_operations``): a Scan for queued and running operations.
 
 Modules, one concern each (``Store`` is their union; every name the rest of the code uses is importable from here):

@@ -3,7 +3,7 @@
 Every state change is a conditional write, so two workers (or a worker and the sweep) never both win:
 
 * ``accept``: operation (absent) + lease (absent or expired) [+ idempotency key (absent or past its TTL)]
-  [+ attachments], one transaction;
+  [+ attachments] [+ the release record still at a revision: a plan's apply], one transaction;
 * ``start_operation``: queued -> running; ``requeue_operation``: running (not started anywhere) -> queued;
   ``set_progress``: only while running; ``fail_operation``: queued or running -> failed;
 * ``finish_operation``: operation (queued or running) + lease deleted (ours, or gone) + release record + the
@@ -19,6 +19,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
+from chalicelib.adapters.store.plans import revision_check
 from chalicelib.adapters.store.releases import release_item, revision_item, sync_revisions
 from chalicelib.adapters.store.table import Part, all_of
 from chalicelib.domain.models import (
@@ -31,7 +32,7 @@ from chalicelib.domain.models import (
     Revision,
     now,
 )
-from chalicelib.errors import DependencyUnavailable, ReleaseLocked
+from chalicelib.errors import DependencyUnavailable, PlanStale, ReleaseLocked
 
 ACCEPT_ATTEMPTS = 2
 IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
@@ -62,13 +63,22 @@ class Operations(Part):
     # ------------------------------------------------------------ accepting
 
     def accept(
-        self, op: Operation, lease_s: int, idem: Idempotency | None = None, attachments: tuple[dict[str, Any], ...] = ()
+        self,
+        op: Operation,
+        lease_s: int,
+        idem: Idempotency | None = None,
+        attachments: tuple[dict[str, Any], ...] = (),
+        revision: int | None = None,
     ) -> Operation:
         """Record a queued operation, take the release's lease and claim the idempotency key, atomically; the
         operation as stored (its request as a read would give it back), without reading it.
         ``attachments`` are items stored with the operation in the same transaction (under the operation's
         partition, each at its own ``sk``: e.g. the CloudFormation request to answer when it ends, made by
         ``cfn_reply_item``).
+
+        ``revision``: the release's record must still be at this revision (0: no live record) — a plan's apply,
+        checked in the same transaction, so an operation that ended between the plan's check and this accept
+        cannot slip through (``PlanStale`` naming ``revision``).
 
         Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, and ``IdempotentReplay``
         when the key was claimed first by another request (the caller then reads it with ``get_idempotency``).
@@ -122,6 +132,8 @@ class Operations(Part):
                     }
                 }
             )
+        if revision is not None:
+            items.append(revision_check(self.table.name, op.release, revision))  # last: found by its position
         attempt = 0
         while True:
             try:
@@ -132,6 +144,11 @@ class Operations(Part):
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if idem is not None and len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
                     raise IdempotentReplay(idem.key) from exc
+                if revision is not None and len(reasons) == len(items) and reasons[-1] == "ConditionalCheckFailed":
+                    raise PlanStale(
+                        f"release {op.release.key} is no longer at revision {revision}, as the plan was made for",
+                        ["revision"],
+                    ) from exc
                 if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
                     raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
                 holder = self.lease_holder(op.release)

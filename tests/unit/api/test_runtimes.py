@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from chalicelib import bootstrap
+from chalicelib.core import catalog
 from tests.fakes import FakeGit
 from tests.functional.conftest import Api
+from tests.functional.test_plans import tgz
 
 URL = "https://git.example.com/team/deploy.git"
 CHART = "https://charts.example.com/demo-1.2.3.tgz"
@@ -17,6 +21,12 @@ BODY: dict[str, Any] = {
     "destination": {"cluster": "prod", "namespaces": ["apps"]},
     "sync": {"webhook_secret": "webhook-secret-0123456789"},
 }
+
+
+@pytest.fixture(autouse=True)
+def chart_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chart URL answers an archive: a runtime's plan records its digest (the catalog fetches it as helm would)."""
+    monkeypatch.setattr(catalog, "fetch", lambda *args, **kwargs: tgz(version="1.2.3"))
 
 
 def test_declare_read_list_and_delete(api: Api, git: FakeGit) -> None:

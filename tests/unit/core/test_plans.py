@@ -4,19 +4,23 @@ emulated table; helm is the fake of tests/fakes.py; the chart archive comes from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib.adapters.blobs import DirBlobs
 from chalicelib.adapters.store import Store
 from chalicelib.core.plans import Planner
 from chalicelib.core.service import ReleaseService
 from chalicelib.domain import archives
 from chalicelib.domain.models import Action, InstallSpec, Limits, Operation, ReleaseRef, RollbackSpec, UpgradeSpec
+from chalicelib.domain.plans import StepFacts
 from chalicelib.errors import InvalidInput, PlanNotFound, PlanStale
-from tests.emulated import emulated_store, registry_with
+from tests.emulated import emulated_store, raw_items, registry_with
 from tests.fakes import FakeHelm
 from tests.functional.test_plans import tgz
 
@@ -41,6 +45,7 @@ class World:
     service: ReleaseService
     catalog: StubCatalog
     planner: Planner
+    kept: Path  # where the plans' requests are (a directory here; the charts bucket in AWS)
 
     def deploy(self, action: Action, values: dict[str, Any]) -> None:
         if action is Action.INSTALL:
@@ -57,13 +62,13 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     with emulated_store(monkeypatch) as store:
         helm = FakeHelm()
         registry = registry_with(store, "prod")
         catalog = StubCatalog()
-        planner = Planner(store, registry, helm, catalog, LIMITS)  # type: ignore[arg-type]
-        yield World(store, helm, ReleaseService(store, registry, helm), catalog, planner)
+        planner = Planner(store, registry, helm, catalog, LIMITS, DirBlobs(str(tmp_path)))  # type: ignore[arg-type]
+        yield World(store, helm, ReleaseService(store, registry, helm), catalog, planner, tmp_path)
 
 
 REQUEST = {"chart": CHART, "values": {"data": {"a": "2"}, "password": "new-hunter2"}}
@@ -127,3 +132,40 @@ def test_a_plan_is_found_only_for_its_release_and_verb(world: World) -> None:
         world.planner.load(plan_id, REF, "rollback")
     with pytest.raises(InvalidInput):
         world.planner.load(123, REF, "upgrade")
+
+
+def test_the_table_keeps_no_value_of_a_plans_request_only_its_digest(world: World) -> None:
+    world.deploy(Action.INSTALL, {"data": {"a": "1"}})
+    plan_id = world.planner.plan_upgrade(REF, UpgradeSpec.from_json(REQUEST, LIMITS), REQUEST, False)["plan"]["id"]
+    item = next(i for i in raw_items() if i["pk"]["S"] == f"PLAN#{plan_id}")
+    assert "new-hunter2" not in json.dumps(item) and '"a": "2"' not in json.dumps(item)
+    assert "request" not in item["plan"]["M"] and item["plan"]["M"]["request_digest"]["S"].startswith("sha256:")
+    assert json.loads((world.kept / f"{plan_id}.json").read_text()) == REQUEST  # kept apart, read back whole
+    assert world.planner.load(plan_id, REF, "upgrade").request == REQUEST
+
+
+def test_a_request_changed_or_gone_where_it_is_kept_is_no_plan(world: World) -> None:
+    world.deploy(Action.INSTALL, {"data": {"a": "1"}})
+    plan_id = world.planner.plan_upgrade(REF, UpgradeSpec.from_json(REQUEST, LIMITS), REQUEST, False)["plan"]["id"]
+    kept = world.kept / f"{plan_id}.json"
+    kept.write_text(json.dumps({**REQUEST, "values": {"password": "swapped"}}))
+    with pytest.raises(PlanNotFound):
+        world.planner.load(plan_id, REF, "upgrade")  # not the request that was reviewed
+    kept.unlink()
+    with pytest.raises(PlanNotFound):
+        world.planner.load(plan_id, REF, "upgrade")
+
+
+def test_a_runtime_plan_is_found_for_its_runtime_only_and_names_what_changed(world: World) -> None:
+    steps = (StepFacts("apps/web", "upgrade", 1, "d" * 64, "sha256:a"),)
+    plan = world.planner.keep_runtime("shop", "c1", steps)
+    assert world.planner.load_runtime(plan.id, "shop") == plan
+    with pytest.raises(PlanNotFound):
+        world.planner.load_runtime(plan.id, "other")
+    with pytest.raises(PlanNotFound):
+        world.planner.load(plan.id, REF, "upgrade")  # a runtime's plan applies to no release
+    world.planner.check_runtime(plan, "c1", steps)  # nothing changed
+    with pytest.raises(PlanStale) as refused:
+        world.planner.check_runtime(plan, "c2", (StepFacts("apps/web", "upgrade", 2, "d" * 64, "sha256:b"),))
+    assert refused.value.changed == ["source commit", "revision", "values"]
+    assert refused.value.details["releases"] == {"apps/web": ["revision", "values"]}

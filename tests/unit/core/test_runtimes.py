@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -19,17 +19,28 @@ from chalicelib.adapters.vault import Vault
 from chalicelib.core.authz import Authorizer
 from chalicelib.core.diffs import Differ
 from chalicelib.core.operations import Announcer, Executor, Intake
+from chalicelib.core.plans import Planner
 from chalicelib.core.recovery import Recovery
 from chalicelib.core.releases import Releases
 from chalicelib.core.runtimes import RuntimeService, verify_push
 from chalicelib.core.service import ReleaseService
 from chalicelib.core.uploads import RuntimeCharts
 from chalicelib.domain import archives, redact
-from chalicelib.domain.models import ChartSpec, Limits, ReconcileSpec
+from chalicelib.domain.models import ChartSpec, Idempotency, Limits, ReconcileSpec, ReleaseRef
 from chalicelib.domain.runtimes import RuntimeSpec
-from chalicelib.errors import ClusterNotFound, Conflict, RuntimeNotFound, Unauthenticated
+from chalicelib.errors import (
+    ClusterNotFound,
+    Conflict,
+    InvalidInput,
+    PlanNotFound,
+    PlanStale,
+    PreconditionFailed,
+    RuntimeNotFound,
+    Unauthenticated,
+)
 from tests.emulated import emulated_store, registry_with
 from tests.fakes import FakeGit, FakeHelm, FakeQueue
+from tests.functional.test_plans import tgz
 
 LIMITS = Limits(max_timeout_s=3600, default_timeout_s=300, default_max_history=10, allow_http_charts=False)
 URL = "https://git.example.com/team/deploy.git"
@@ -54,6 +65,10 @@ class SourcesAllowed:
 
     def masking(self, spec: ChartSpec) -> redact.Masking:
         return redact.NO_MASKING
+
+    def chart_archive(self, spec: ChartSpec) -> archives.ChartArchive:
+        """The archive a plan's chart digest is taken of (the planner asks)."""
+        return archives.inspect(tgz(version="1.2.3"), archives.Limits())
 
 
 def _no_reconcile(cluster: str, spec: ReconcileSpec) -> dict[str, Any]:
@@ -107,7 +122,10 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         differ = Differ(store, registry, helm)
         executor = Executor(store, service, announcer, _no_reconcile)
         recovery = Recovery(store, intake, LIMITS, "rollback")
-        hall = Releases(Authorizer(store, ()), registry, service, SourcesAllowed(), intake, executor, recovery, differ)  # type: ignore[arg-type]
+        sources = SourcesAllowed()
+        plans = S3Blobs(boto3.client("s3"), "charts", "plans/")
+        planner = Planner(store, registry, helm, sources, LIMITS, plans)  # type: ignore[arg-type]
+        hall = Releases(Authorizer(store, ()), registry, service, sources, intake, executor, recovery, differ, planner)  # type: ignore[arg-type]
         runtimes = RuntimeService(
             store,
             Vault(boto3.client("secretsmanager"), "charthouse/runtimes/", "runtime credentials"),
@@ -261,3 +279,100 @@ def test_delete_with_prune_uninstalls_what_it_installed(world: World) -> None:
     with pytest.raises(RuntimeNotFound):
         world.runtimes.view("shop")
     assert world.runtimes.declared("shop") is None
+
+
+# ---------------------------------------------------------------- plans, ETags, idempotency
+
+
+def test_a_planned_sync_applies_exactly_the_plan_while_nothing_changed(world: World) -> None:
+    world.declare()
+    plan = world.runtimes.plan("shop")
+    assert plan["plan"]["id"].startswith("plan-") and plan["releases"][0]["revision"] == 0
+    started = world.runtimes.sync("shop", plan_id=plan["plan"]["id"])
+    assert started["status"]["run"]["plan"] == plan["plan"]["id"]
+    assert world.settle() == ["upgrade db", "upgrade web"]
+    assert world.status()["synced_commit"] == plan["commit"]
+
+
+def test_a_plan_after_a_new_commit_is_stale_on_the_source_commit(world: World) -> None:
+    world.declare()
+    plan = world.runtimes.plan("shop")["plan"]["id"]
+    world.git.commit(URL, {"env/values/web.yaml": "data: {greeting: hi}\n"})
+    with pytest.raises(PlanStale) as refused:
+        world.runtimes.sync("shop", plan_id=plan)
+    assert refused.value.changed == ["source commit", "values"]
+    assert refused.value.details["releases"] == {"apps/web": ["values"]}
+    assert world.queue.bodies == [] and world.status()["phase"] == "new"  # nothing started, nothing recorded
+
+
+def test_a_plan_after_a_release_moved_is_stale_on_its_revision(world: World) -> None:
+    world.declare()
+    world.runtimes.sync("shop")
+    world.settle()
+    world.git.commit(URL, {"env/values/web.yaml": "data: {greeting: hi}\n"})
+    plan = world.runtimes.plan("shop")["plan"]["id"]
+    world.runtimes.sync("shop")  # another sync applies the commit first
+    world.settle()
+    with pytest.raises(PlanStale) as refused:
+        world.runtimes.sync("shop", plan_id=plan)
+    assert "revision" in refused.value.changed and "apps/web" in refused.value.details["releases"]
+    with pytest.raises(PlanNotFound):
+        world.runtimes.sync("shop", plan_id="plan-" + "0" * 32)
+
+
+def test_a_planned_runs_step_is_accepted_only_at_the_planned_revision(world: World) -> None:
+    world.declare()
+    world.runtimes.sync("shop")
+    world.settle()
+    world.git.commit(URL, {"env/values/web.yaml": "data: {greeting: hi}\n"})
+    plan = world.runtimes.plan("shop")["plan"]["id"]
+    real = world.runtimes.releases.planner.check_runtime
+
+    def check_then_race(*args: Any) -> None:  # an upgrade of web ends between the plan's check and the accept
+        real(*args)
+        record = world.store.get_release(ReleaseRef("prod", "apps", "web"))
+        assert record is not None
+        world.store.put_releases([replace(record, revision=record.revision + 1)])
+
+    world.runtimes.releases.planner.check_runtime = check_then_race  # type: ignore[method-assign]
+    world.runtimes.sync("shop", plan_id=plan)
+    status = world.status()
+    assert world.queue.bodies == [] and status["phase"] == "failed", status
+    assert status["last_error"]["code"] == "PlanStale" and status["last_error"]["release"] == "apps/web"
+
+
+def test_the_etag_changes_with_the_declaration_and_each_sync_and_if_match_refuses_a_stale_one(world: World) -> None:
+    world.declare()
+    _, tag = world.runtimes.tagged("shop")
+    assert world.runtimes.tagged("shop")[1] == tag
+    world.runtimes.sync("shop", if_match=tag)
+    world.settle()
+    _, synced = world.runtimes.tagged("shop")
+    assert synced != tag
+    with pytest.raises(PreconditionFailed):
+        world.runtimes.sync("shop", if_match=tag)
+    with pytest.raises(PreconditionFailed):
+        world.runtimes.delete("shop", prune=True, if_match=tag)
+    spec, secrets = RuntimeSpec.from_json(
+        "shop", {"source": {"inline": {"releases": []}}, "destination": {"cluster": "prod", "namespaces": ["apps"]}}
+    )
+    with pytest.raises(PreconditionFailed):
+        world.runtimes.put(spec, secrets, if_match=tag)
+    assert world.runtimes.view("shop")["source"]["git"]["url"] == URL  # nothing changed
+    world.runtimes.delete("shop", prune=False, if_match="*")
+    with pytest.raises(PreconditionFailed):
+        world.runtimes.put(spec, secrets, if_match="*")  # * needs the runtime to exist
+
+
+def test_an_idempotency_key_replays_a_sync_and_refuses_another_request(world: World) -> None:
+    world.declare()
+    key = Idempotency("sync-1", "h1")
+    plan = world.runtimes.plan("shop")["plan"]["id"]
+    world.runtimes.sync("shop", plan_id=plan, idem=key)
+    world.settle()
+    again = world.runtimes.sync("shop", plan_id=plan, idem=key)  # not PlanStale: the same request, answered
+    assert again["status"]["phase"] == "synced" and world.queue.bodies == []
+    assert "requests" not in again["status"]
+    with pytest.raises(InvalidInput) as refused:
+        world.runtimes.sync("shop", idem=Idempotency("sync-1", "h2"))
+    assert refused.value.field == "Idempotency-Key"

@@ -36,3 +36,36 @@ def test_if_match_compares_each_tag_and_star_needs_a_release() -> None:
     assert plans.matches(tag, tag) and plans.matches(f'"x", {tag}', tag) and plans.matches(f"W/{tag}", tag)
     assert plans.matches("*", tag) and not plans.matches("*", None)
     assert not plans.matches('"other"', tag) and not plans.matches(tag, None)
+
+
+STEP = plans.StepFacts("apps/web", "upgrade", 2, "c" * 64, "sha256:a")
+
+
+def test_a_runtime_plan_round_trips_without_any_request() -> None:
+    plan = plans.RuntimePlan(
+        "plan-2", "shop", "abc123", (STEP, plans.StepFacts("apps/db", "uninstall", 4, None, None)), 1.0, 2.0
+    )
+    assert plans.RuntimePlan.from_json(plan.to_json()) == plan
+    assert "body" not in str(plan.to_json()) and plan.answer()["id"] == "plan-2"
+
+
+def test_runtime_stale_names_the_commit_the_releases_and_each_releases_facts() -> None:
+    plan = plans.RuntimePlan("plan-2", "shop", "abc123", (STEP,), 1.0, 2.0)
+    assert plans.runtime_stale(plan, "abc123", (STEP,)) == ([], {})
+    assert plans.runtime_stale(plan, "def456", (STEP,)) == (["source commit"], {})
+    moved = plans.StepFacts("apps/web", "upgrade", 3, "d" * 64, "sha256:a")
+    assert plans.runtime_stale(plan, "abc123", (moved,)) == (["revision", "chart"], {"apps/web": ["revision", "chart"]})
+    added = (STEP, plans.StepFacts("apps/db", "install", 0, "c" * 64, "sha256:b"))
+    assert plans.runtime_stale(plan, "abc123", added) == (["releases"], {})
+
+
+def test_the_runtime_etag_changes_with_the_declaration_and_the_status_version() -> None:
+    doc = {"name": "shop", "updated_at": "t1"}
+    tag = plans.runtime_etag(doc, 3)
+    assert tag == plans.runtime_etag(dict(doc), 3) and tag.startswith('"')
+    assert tag != plans.runtime_etag(doc, 4) and tag != plans.runtime_etag({**doc, "updated_at": "t2"}, 3)
+
+
+def test_a_request_digest_is_canonical() -> None:
+    assert plans.request_digest({"a": 1, "b": [2]}) == plans.request_digest({"b": [2], "a": 1})
+    assert plans.request_digest({"a": 1}) != plans.request_digest({"a": 2})

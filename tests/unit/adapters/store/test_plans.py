@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.store import plans as stored
-from chalicelib.domain.models import ReleaseRef, now
-from chalicelib.domain.plans import Facts, Plan
+from chalicelib.domain.models import Action, Operation, ReleaseRecord, ReleaseRef, ReleaseStatus, now
+from chalicelib.domain.plans import Facts, Plan, RuntimePlan, StepFacts
+from chalicelib.errors import PlanStale, ReleaseLocked
 from tests.emulated import raw_items
 
 
 def plan(expires_at: float) -> Plan:
     facts = Facts(2, "d" * 64, "sha256:v")
-    return Plan("plan-1", ReleaseRef("c", "ns", "web"), "upgrade", {"values": {"x": 1.5}}, facts, 1.0, expires_at)
+    request = {"values": {"x": 1.5, "password": "hunter2"}}
+    return Plan("plan-1", ReleaseRef("c", "ns", "web"), "upgrade", request, facts, 1.0, expires_at, "sha256:r")
 
 
-def test_a_plan_is_read_back_whole_with_a_ttl(store: Store) -> None:
+def test_a_plan_is_read_back_with_a_ttl_and_without_its_request(store: Store) -> None:
     kept = plan(now() + 60)
     store.put_plan(kept)
-    assert store.get_plan("plan-1") == kept
+    assert store.get_plan("plan-1") == replace(kept, request={})  # the request is kept elsewhere (core/plans.py)
     assert store.get_plan("plan-2") is None
     item = next(i for i in raw_items() if i["pk"]["S"] == "PLAN#plan-1")
     assert int(item["ttl"]["N"]) >= int(kept.expires_at)
+    assert "hunter2" not in str(item) and "1.5" not in str(item)  # no value of the request in the table
+
+
+def test_a_runtime_plan_is_read_back_and_is_no_release_plan(store: Store) -> None:
+    kept = RuntimePlan(
+        "plan-3", "shop", "abc", (StepFacts("ns/web", "install", 0, "c" * 64, "sha256:a"),), 1.0, now() + 60
+    )
+    store.put_runtime_plan(kept)
+    assert store.get_runtime_plan("plan-3") == kept
+    assert store.get_plan("plan-3") is None
+    store.put_plan(plan(now() + 60))
+    assert store.get_runtime_plan("plan-1") is None
 
 
 def test_an_expired_plan_is_absent(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,3 +46,44 @@ def test_an_expired_plan_is_absent(store: Store, monkeypatch: pytest.MonkeyPatch
     later = now() + 61
     monkeypatch.setattr(stored, "now", lambda: later)
     assert store.get_plan("plan-1") is None
+
+
+# ---------------------------------------------------------------- the accept of a plan's apply, bound to a revision
+
+REF = ReleaseRef("c", "ns", "web")
+
+
+def record(revision: int, status: ReleaseStatus = ReleaseStatus.DEPLOYED) -> ReleaseRecord:
+    return ReleaseRecord(REF, status, revision, "web", "1.0.0", "1", "", "", "", "", "", {}, "upgrade", "op-x", 0, 1.0)
+
+
+def test_an_accept_bound_to_a_revision_is_refused_once_another_revision_was_recorded(store: Store) -> None:
+    store.put_releases([record(1)])
+    first = Operation.new(Action.UPGRADE, REF, {})
+    store.accept(first, lease_s=600, revision=1)  # still at the planned revision: accepted
+    store.release_lease(REF, first.id)
+    store.put_releases([record(2)])  # an upgrade that ended between the plan's check and this accept
+    late = Operation.new(Action.UPGRADE, REF, {})
+    with pytest.raises(PlanStale) as refused:
+        store.accept(late, lease_s=600, revision=1)
+    assert refused.value.changed == ["revision"]
+    assert store.get_operation(late.id) is None and store.lease_holder(REF) is None  # nothing written
+
+
+def test_revision_zero_means_no_live_release(store: Store) -> None:
+    op = Operation.new(Action.INSTALL, REF, {})
+    store.accept(op, lease_s=600, revision=0)  # no record at all
+    store.release_lease(REF, op.id)
+    store.put_releases([record(3)])
+    with pytest.raises(PlanStale):
+        store.accept(Operation.new(Action.UPGRADE, REF, {}), lease_s=600, revision=0)
+    store.put_releases([record(3, ReleaseStatus.UNINSTALLED)])
+    store.accept(Operation.new(Action.INSTALL, REF, {}), lease_s=600, revision=0)  # uninstalled counts as none
+
+
+def test_an_unbound_accept_and_a_lock_are_unchanged(store: Store) -> None:
+    store.put_releases([record(5)])
+    held = Operation.new(Action.UPGRADE, REF, {})
+    store.accept(held, lease_s=600)
+    with pytest.raises(ReleaseLocked):
+        store.accept(Operation.new(Action.UPGRADE, REF, {}), lease_s=600, revision=5)  # locked, not stale

@@ -57,3 +57,19 @@ def test_get_list_plan_sync_delete(fake: FakeApi) -> None:
     fake.on("DELETE", "/v1/runtimes/shop", (200, {"name": "shop", "deleted": True, "operations": [{}], "errors": []}))
     code, out, _ = run(fake, "runtime", "delete", "shop", "--prune")
     assert code == 0 and "1 uninstall" in out and fake.requests[-1]["query"] == "prune=true"
+
+
+def test_plan_shows_its_id_and_sync_applies_it(fake: FakeApi) -> None:
+    plan = {
+        "runtime": "shop",
+        "commit": "abc",
+        "releases": [{"namespace": "shop", "name": "web", "action": "upgrade"}],
+        "plan": {"id": "plan-0123", "expires_at": "2026-01-01T00:00:00.000Z"},
+    }
+    fake.on("POST", "/v1/runtimes/shop/plan", (200, plan))
+    code, out, _ = run(fake, "runtime", "plan", "shop")
+    assert code == 0 and "plan plan-0123" in out
+    fake.on("POST", "/v1/runtimes/shop/sync", (202, RT))
+    code, _, err = run(fake, "runtime", "sync", "shop", "--plan", "plan-0123")
+    assert code == 0, err
+    assert fake.requests[-1]["body"] == {"plan": "plan-0123"}
