@@ -163,7 +163,14 @@ class Reader:
             self._listed = time.monotonic()
         read = 0
         for shard in [s for s in self.done if s not in self.closed]:
-            iterator = self.iterators.get(shard) or self._iterator(shard)
+            try:
+                iterator = self.iterators.get(shard) or self._iterator(shard)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
+                    raise
+                log.warning("shard %s: records after the checkpoint are gone (older than 24 h); from its start", shard)
+                self.done[shard] = ""
+                iterator = self._iterator(shard)
             resp = self.streams.get_records(ShardIterator=iterator, Limit=100)
             records = resp.get("Records", [])
             if records:
