@@ -16,6 +16,7 @@ from chalicelib.api.iac import bp as iac
 from chalicelib.api.operations import bp as operations
 from chalicelib.api.releases import bp as releases
 from chalicelib.api.runtimes import bp as runtimes
+from chalicelib.api.stream import bp as stream
 from chalicelib.api.web import bp as web
 from chalicelib.api.worker import bp as worker
 from chalicelib.compat.cce import bp as cce
@@ -44,3 +45,4 @@ app.register_blueprint(cfn)  # the CloudFormation custom resource Custom::HelmRe
 app.register_blueprint(iac)  # the function Terraform's aws_lambda_invocation calls (iac/terraform/release)
 app.register_blueprint(console)  # the web console at /ui (static files; the pages call /v1)
 app.register_blueprint(cce)  # Huawei CCE's release and chart API (compat)
+app.register_blueprint(stream)  # the enrichment of the pipes from the table's stream to the event bus

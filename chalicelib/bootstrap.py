@@ -42,6 +42,7 @@ from chalicelib.core.releases import Releases
 from chalicelib.core.repositories import RepositoryRegistry
 from chalicelib.core.runtimes import GitReader, RuntimeService
 from chalicelib.core.service import ReleaseService
+from chalicelib.core.state_changes import StateChanges
 from chalicelib.core.uploads import RuntimeCharts, UploadedCharts
 from chalicelib.domain import archives
 from chalicelib.domain.models import Limits, Operation, ReconcileSpec
@@ -81,6 +82,7 @@ class Deps:
     differ: Differ
     runtimes: RuntimeService
     releases: Releases  # the hall: one use case per release verb, for every door (core/releases.py)
+    state_changes: StateChanges  # operations' state-change events, from the table's stream (api/stream.py)
 
     @property
     def limits(self) -> Limits:
@@ -168,6 +170,7 @@ def build(cfg: Settings, helm: Any | None = None, git: GitReader | None = None) 
         differ,
         runtimes,
         releases,
+        StateChanges(store),
     )
 
 
@@ -180,7 +183,9 @@ def wire_events(
     intake: Intake,
     releases: Releases,
 ) -> tuple[Notifier, Reconciler, CustomResource]:
-    """State-change events, reconcile and the CloudFormation custom resource, told of every operation that ends."""
+    """Reconcile (its findings go to the bus) and the CloudFormation custom resource, told of every operation that
+    ends. An operation's own state-change event is not published here: it is made from the table's stream, off the
+    request path (core/state_changes.py)."""
     events = session.client("events", config=aws_config(cfg.aws_timeout_s)) if cfg.event_bus else None
     notifier = Notifier(events, cfg.event_bus)
     reconciler = Reconciler(
@@ -194,7 +199,6 @@ def wire_events(
         releases,
     )
     custom_resource = CustomResource(store, releases, limits_of(cfg), cfg.stage != "prod")
-    intake.announcer.subscribe(lambda op, rec: notifier.operation_ended(op, rec or store.get_release(op.release)))
     intake.announcer.subscribe(lambda op, _: custom_resource.operation_ended(op))
     return notifier, reconciler, custom_resource
 

@@ -23,7 +23,9 @@ FUNCTIONS = (
     "ReconcileClusters",  # the stage's rate: queues one reconcile per cluster
     "HelmReleaseResource",  # Custom::HelmRelease
     "HelmReleaseInvocation",  # Terraform's aws_lambda_invocation (iac/terraform/release)
+    "StateChangeEvents",  # the pipes' enrichment: the table's stream records -> state-change events
 )
+PIPES_ROLE = "EventPipes"  # not a function: the role of the pipes from the table's stream to the bus
 ASYNC_FUNCTIONS = ("SweepStaleLeases", "RefreshRepositories", "ReconcileClusters", "HelmReleaseResource")
 
 STORE_RW = (
@@ -61,7 +63,7 @@ _COMMON: tuple[Row, ...] = (
     (STORE_RW, "table", "the store: leases, operations, releases, audit (transactions, no Scan)"),
 )
 _SEND = (("sqs:SendMessage",), "queue", "queues operations (intake)")
-_EVENTS = (("events:PutEvents",), "bus", "state-change events of ended operations")
+_EVENTS = (("events:PutEvents",), "bus", "reconcile's findings and drift (operations' ends: the pipes)")
 _EKS = (("eks:DescribeCluster",), "eks-clusters", "endpoint and CA of EKS clusters of this account")
 _ASSUME = (("sts:AssumeRole",), "cluster-roles", "clusters registered with a role: only the listed roles")
 _FAILURES = (("sqs:SendMessage",), "async-failures", "on-failure destination of an asynchronous invocation")
@@ -70,7 +72,6 @@ CALLS: dict[str, tuple[Row, ...]] = {
     "APIHandler": (
         *_COMMON,
         _SEND,
-        _EVENTS,  # a cancelled queued operation ends here
         (SECRETS_RW, "cluster-secrets", "cluster registration stores, replaces and deletes credentials"),
         (SECRETS_RW, "repo-secrets", "repository registration stores, replaces and deletes credentials"),
         (SECRETS_RW, "access-key-secrets", "access keys: issued, verified (signatures), revoked"),
@@ -100,7 +101,7 @@ CALLS: dict[str, tuple[Row, ...]] = {
         _EKS,
         _ASSUME,
     ),
-    "SweepStaleLeases": (*_COMMON, _SEND, _EVENTS, _FAILURES),
+    "SweepStaleLeases": (*_COMMON, _SEND, _FAILURES),
     "RefreshRepositories": (
         *_COMMON,
         (("secretsmanager:GetSecretValue",), "repo-secrets", "reads repository credentials"),
@@ -119,7 +120,6 @@ CALLS: dict[str, tuple[Row, ...]] = {
     "HelmReleaseResource": (
         *_COMMON,
         _SEND,
-        _EVENTS,
         (("secretsmanager:GetSecretValue",), "repo-secrets", "resolves a chart of a private repository"),
         (("s3:GetObject",), "bucket-objects", "an uploaded chart named by the resource"),
         (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
@@ -128,10 +128,24 @@ CALLS: dict[str, tuple[Row, ...]] = {
     "HelmReleaseInvocation": (  # invoked synchronously: it waits for the worker, runs no helm itself
         *_COMMON,
         _SEND,
-        _EVENTS,  # an operation that cannot be queued ends here
         (("secretsmanager:GetSecretValue",), "repo-secrets", "resolves a chart of a private repository"),
         (("s3:GetObject",), "bucket-objects", "an uploaded chart named by the input"),
         (("s3:ListBucket",), "bucket", "a HEAD of a missing key answers 404 rather than 403"),
+    ),
+    "StateChangeEvents": (  # invoked synchronously by the pipes; reads one item at most, writes nothing
+        _COMMON[0],
+        _COMMON[1],
+        (("dynamodb:GetItem",), "table", "the release of an operation that ended without writing it (the sweep)"),
+    ),
+    PIPES_ROLE: (
+        (
+            ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"),
+            "stream",
+            "the pipes read the table's stream",
+        ),
+        (("lambda:InvokeFunction",), "enrichment", "the enrichment shapes each event (StateChangeEvents)"),
+        (("events:PutEvents",), "bus", "the pipes' target: the stage's bus"),
+        (("sqs:SendMessage",), "async-failures", "records the pipes gave up on (their dead-letter queue)"),
     ),
 }
 
@@ -164,6 +178,8 @@ def _cfn_resource(key: str, function: str) -> Any:
         "queue": {"Fn::GetAtt": ["OperationsQueue", "Arn"]},
         "async-failures": {"Fn::GetAtt": ["AsyncFailures", "Arn"]},
         "bus": {"Fn::GetAtt": ["EventBus", "Arn"]},
+        "stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "enrichment": {"Fn::GetAtt": ["StateChangeEvents", "Arn"]},
         "cluster-secrets": {"Fn::Sub": f"{secret}{names.cluster_secrets}*"},
         "repo-secrets": {"Fn::Sub": f"{secret}{names.repository_secrets}*"},
         "access-key-secrets": {"Fn::Sub": f"{secret}{names.access_key_secrets}*"},
@@ -198,11 +214,13 @@ def _tf_resource(key: str, function: str, names: dict[str, str]) -> Any:
     return {
         "*": ["*"],
         "eni": ["*"],
-        "own-log-group": ["${aws_cloudwatch_log_group." + names[function] + ".arn}:*"],
+        "own-log-group": ["${aws_cloudwatch_log_group." + names.get(function, function) + ".arn}:*"],
         "table": ["${aws_dynamodb_table.charthouse.arn}", "${aws_dynamodb_table.charthouse.arn}/index/*"],
         "queue": ["${aws_sqs_queue.operations.arn}"],
         "async-failures": ["${aws_sqs_queue.async_failures.arn}"],
         "bus": ["${aws_cloudwatch_event_bus.charthouse.arn}"],
+        "stream": ["${aws_dynamodb_table.charthouse.stream_arn}"],
+        "enrichment": ["${aws_lambda_function.state_change_events.arn}"],
         "cluster-secrets": [
             "arn:${data.aws_partition.chalice.partition}:secretsmanager:${data.aws_region.chalice.name}:"
             "${data.aws_caller_identity.chalice.account_id}:secret:" + stage.cluster_secrets + "*"

@@ -11,6 +11,8 @@ from the ``Stage`` parameter, secrets included).
 - Data: the table (``store.table_definition``; TTL, point-in-time recovery, deletion protection, retained), the
   FIFO queue (visibility 6x the worker's timeout) and its FIFO dead-letter queue, the queue of failed
   asynchronous invocations, the charts bucket (versioned, TLS only, public access blocked), the event bus.
+- Events: the table's stream read by one EventBridge Pipe per detail type (filter: an operation ending; enrichment:
+  the StateChangeEvents function; target: the bus; records given up on: AsyncFailures), under a role of their own.
 - Functions: the runtime (deploy/stack.py), the helm layer, one role each with its own policy (deploy/iam.py),
   their own log group (JSON logs, retention), active tracing, concurrency, on-failure destinations for the
   asynchronous ones, the optional VPC configuration; API access logs and stage throttling; the alarms.
@@ -24,7 +26,9 @@ import sys
 from typing import Any
 
 from chalicelib.adapters.store import table_definition
+from chalicelib.adapters.stream import PIPES, Pipe
 from chalicelib.config import RECONCILE_EVERY_MIN
+from chalicelib.domain.events import SOURCE
 from deploy import iam
 from deploy.stack import (
     API_ALARMS,
@@ -40,6 +44,9 @@ from deploy.stack import (
     LOG_RETENTION_DAYS,
     MAX_RECEIVES,
     PLAN_DAYS,
+    PIPE_BATCH,
+    PIPE_MAX_RECORD_AGE_S,
+    PIPE_RETRIES,
     QUEUE_ALARMS,
     RESERVED,
     RUNTIME,
@@ -148,6 +155,8 @@ def data_resources() -> dict[str, Any]:
                 # idempotency keys, release events and CloudFormation replies expire (``ttl``)
                 "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                # CloudFormation's form of the API's StreamSpecification: the view type alone enables it
+                "StreamSpecification": {"StreamViewType": table["StreamSpecification"]["StreamViewType"]},
             },
         },
         "OperationsQueue": {
@@ -262,6 +271,64 @@ def data_resources() -> dict[str, Any]:
             },
         },
     }
+
+
+def pipe_resource(pipe: Pipe) -> str:
+    """The template's name of a pipe's resource (``release-events`` -> ``ReleaseEventsPipe``)."""
+    return "".join(part.title() for part in pipe.name.split("-")) + "Pipe"
+
+
+def pipe_resources() -> dict[str, Any]:
+    """The table's stream -> EventBridge Pipes -> the bus: one pipe per detail type (adapters/stream.py), each
+    keeping only the records of an operation ending, enriched by StateChangeEvents, under one role of their own."""
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"Service": "pipes.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+    }
+    out: dict[str, Any] = {
+        "EventPipesRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]},
+                "Policies": [
+                    {
+                        "PolicyName": "EventPipesPolicy",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": iam.cfn_statements(iam.PIPES_ROLE)},
+                    }
+                ],
+            },
+        }
+    }
+    for pipe in PIPES:
+        out[pipe_resource(pipe)] = {
+            "Type": "AWS::Pipes::Pipe",
+            "Properties": {
+                "Name": sub(NAMES.pipe(pipe.name)),
+                "Description": f"{pipe.detail_type}: operations that ended, from the table's stream",
+                "RoleArn": {"Fn::GetAtt": ["EventPipesRole", "Arn"]},
+                "Source": {"Fn::GetAtt": ["Table", "StreamArn"]},
+                "SourceParameters": {
+                    "FilterCriteria": {"Filters": [{"Pattern": pipe.filter}]},
+                    "DynamoDBStreamParameters": {
+                        "StartingPosition": "LATEST",
+                        "BatchSize": PIPE_BATCH,
+                        "MaximumRetryAttempts": PIPE_RETRIES,
+                        "MaximumRecordAgeInSeconds": PIPE_MAX_RECORD_AGE_S,
+                        "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["AsyncFailures", "Arn"]}},
+                    },
+                },
+                "Enrichment": {"Fn::GetAtt": ["StateChangeEvents", "Arn"]},
+                "Target": {"Fn::GetAtt": ["EventBus", "Arn"]},
+                "TargetParameters": {
+                    "EventBridgeEventBusParameters": {"DetailType": pipe.detail_type, "Source": SOURCE}
+                },
+                "DesiredState": "RUNNING",
+            },
+        }
+    return out
 
 
 def _queue_encryption() -> dict[str, Any]:
@@ -596,6 +663,7 @@ def merge_template(stage: str = "dev") -> dict[str, Any]:
             },
         },
         **function_resources(stage),
+        **pipe_resources(),
         **api_resources(),
         **alarms(),
     }

@@ -40,7 +40,13 @@ RESERVED = {
     "RefreshRepositories": 1,
     "HelmReleaseResource": 2,
     "HelmReleaseInvocation": 2,
+    "StateChangeEvents": 5,  # the pipes' enrichment: one invocation per pipe and stream shard at a time
 }
+# The pipes from the table's stream to the bus (adapters/stream.py PIPES): ten records a batch (PutEvents' most), a
+# failing batch split in halves, then after these retries or this age its records' places go to AsyncFailures
+PIPE_BATCH = 10
+PIPE_RETRIES = 10
+PIPE_MAX_RECORD_AGE_S = 3600
 DEFAULT_WORKER_CONCURRENCY = 10
 DEFAULT_API_CONCURRENCY = 20
 API_THROTTLE_RATE = 50  # requests per second, per stage (API Gateway stage throttling)
@@ -55,6 +61,7 @@ CHALICE_NAMES = {
     "ReconcileClusters": "reconcile_clusters",
     "HelmReleaseResource": "helm_release_resource",
     "HelmReleaseInvocation": "helm_release_invocation",
+    "StateChangeEvents": "state_change_events",
 }
 
 
@@ -136,6 +143,9 @@ class Names:
     @property
     def runtime_secrets(self) -> str:
         return stage_secret_prefix(self.stage, "runtimes")
+
+    def pipe(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
 
     def log_group(self, function: str) -> str:
         return f"/charthouse/{self.stage}/{function}"

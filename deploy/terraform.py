@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters.store import table_definition
+from chalicelib.adapters.stream import PIPES
+from chalicelib.domain.events import SOURCE
 from deploy import iam
 from deploy.merge_template import LOG_FORMAT, stage_schedule
 from deploy.stack import (
@@ -35,6 +37,9 @@ from deploy.stack import (
     LOG_RETENTION_DAYS,
     MAX_RECEIVES,
     PLAN_DAYS,
+    PIPE_BATCH,
+    PIPE_MAX_RECORD_AGE_S,
+    PIPE_RETRIES,
     QUEUE_ALARMS,
     RESERVED,
     RUNTIME,
@@ -117,6 +122,9 @@ def _table() -> dict[str, Any]:
         "point_in_time_recovery": {"enabled": True},
         "server_side_encryption": {"enabled": True, "kms_key_arn": KMS_OR_NULL},
         "deletion_protection_enabled": True,
+        # the operations' state-change events are made from it (the pipes below)
+        "stream_enabled": d["StreamSpecification"]["StreamEnabled"],
+        "stream_view_type": d["StreamSpecification"]["StreamViewType"],
         "lifecycle": {"prevent_destroy": True},
         **skip(("CKV_AWS_119", "a customer key is used when kms_key_arn is given, else the AWS-owned key")),
     }
@@ -373,6 +381,53 @@ def extra_resources() -> dict[str, dict[str, Any]]:
     }
 
 
+def pipe_resources() -> dict[str, dict[str, Any]]:
+    """The table's stream -> EventBridge Pipes -> the bus, as in the SAM form (deploy/merge_template.py)."""
+    trust = (
+        '${jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", Action = "sts:AssumeRole", '
+        'Principal = {Service = "pipes.amazonaws.com"}, '
+        'Condition = {StringEquals = {"aws:SourceAccount" = data.aws_caller_identity.chalice.account_id}}}]})}'
+    )
+    pipes = {
+        pipe.name.replace("-", "_"): {
+            "name": NAMES.pipe(pipe.name),
+            "description": f"{pipe.detail_type}: operations that ended, from the table's stream",
+            "role_arn": "${aws_iam_role.event_pipes.arn}",
+            "source": "${aws_dynamodb_table.charthouse.stream_arn}",
+            "source_parameters": {
+                "filter_criteria": {"filter": [{"pattern": pipe.filter}]},
+                "dynamodb_stream_parameters": {
+                    "starting_position": "LATEST",
+                    "batch_size": PIPE_BATCH,
+                    "maximum_retry_attempts": PIPE_RETRIES,
+                    "maximum_record_age_in_seconds": PIPE_MAX_RECORD_AGE_S,
+                    "on_partial_batch_item_failure": "AUTOMATIC_BISECT",
+                    "dead_letter_config": {"arn": "${aws_sqs_queue.async_failures.arn}"},
+                },
+            },
+            "enrichment": "${aws_lambda_function.state_change_events.arn}",
+            "target": "${aws_cloudwatch_event_bus.charthouse.arn}",
+            "target_parameters": {
+                "eventbridge_event_bus_parameters": {"detail_type": pipe.detail_type, "source": SOURCE}
+            },
+            "desired_state": "RUNNING",
+            "depends_on": ["aws_iam_role_policy.event_pipes"],
+        }
+        for pipe in PIPES
+    }
+    return {
+        "aws_iam_role": {"event_pipes": {"name_prefix": f"{NAMES.prefix}-pipes-", "assume_role_policy": trust}},
+        "aws_iam_role_policy": {
+            "event_pipes": {
+                "name": "event-pipes",
+                "role": "${aws_iam_role.event_pipes.id}",
+                "policy": iam.tf_statements(iam.PIPES_ROLE, LOG_GROUPS),
+            }
+        },
+        "aws_pipes_pipe": pipes,
+    }
+
+
 def _function(name: str, function: str, fn: dict[str, Any]) -> None:
     fn["function_name"] = f"{NAMES.prefix}-{name}"
     fn["runtime"] = RUNTIME
@@ -432,6 +487,8 @@ def complete(tf: dict[str, Any], stage: str) -> dict[str, Any]:
     for name, role in resources.get("aws_iam_role", {}).items():
         role["name_prefix"] = f"{NAMES.prefix}-{name.removesuffix('_role')}"[:38]
         role.pop("name", None)
+    for kind, items in pipe_resources().items():  # after the loops above: these are not Chalice's
+        resources.setdefault(kind, {}).update(items)
     for mapping in resources.get("aws_lambda_event_source_mapping", {}).values():
         mapping["event_source_arn"] = "${aws_sqs_queue.operations.arn}"  # an edge: the queue exists first
         mapping["scaling_config"] = {"maximum_concurrency": "${var.worker_concurrency}"}

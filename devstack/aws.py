@@ -124,10 +124,18 @@ class LocalAws:
         created = self.table not in ddb.list_tables()["TableNames"]
         if created:
             ddb.create_table(**table_definition(self.table))
+        else:
+            self._stream_on(ddb)
         self.client("sqs").create_queue(QueueName=QUEUE_NAME, Attributes=QUEUE_ATTRIBUTES)
         self._event_bus()
         self.client("s3").create_bucket(Bucket=self.bucket)
         self.load(items=created)  # a table kept on disk has its items already (a snapshot's are older)
+
+    def _stream_on(self, ddb: Any) -> None:
+        """A table kept on disk from before the table had a stream gets it (the state-change events come from it)."""
+        wanted = table_definition(self.table)["StreamSpecification"]
+        if ddb.describe_table(TableName=self.table)["Table"].get("StreamSpecification") != wanted:
+            ddb.update_table(TableName=self.table, StreamSpecification=wanted)
 
     def _event_bus(self) -> None:
         """The EventBridge bus of state-change events, with a rule that copies every Charthouse event to the queue

@@ -135,6 +135,8 @@ class Stack:
             **os.environ,
             "AWS_ENDPOINT_URL": self.aws.endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": self.aws.dynamo.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.aws.dynamo.endpoint,  # the table's stream (devstack/streams.py)
+            "CHARTHOUSE_LOCAL_STREAM_CHECKPOINT": str(self.cfg.state_dir / "streams-checkpoint.json"),
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -195,6 +197,8 @@ class Stack:
             for n in range(self.cfg.workers):
                 self._spawn(f"worker-{n}", [sys.executable, "-m", "devstack.worker"])
             self._spawn("scheduler", [sys.executable, "-m", "devstack.scheduler"])
+            # the pipes from the table's stream to the bus: every operation's state-change event
+            self._spawn("streams", [sys.executable, "-m", "devstack.streams"])
             self._wait_for_nodes()
             self._snapshotter = threading.Thread(target=self._snapshots, daemon=True)
             self._snapshotter.start()
@@ -279,7 +283,7 @@ class Stack:
             log.warning("the kube-apiserver exited; starting it again")
             self.kube.restart_apiserver()
         for index, name in enumerate(self._names):
-            if name in dead and (name.startswith("worker-") or name == "scheduler"):
+            if name in dead and (name.startswith("worker-") or name in ("scheduler", "streams")):
                 log.warning("%s exited (code %s); starting it again", name, self._procs[index].returncode)
                 self._spawn(name, [str(a) for a in self._procs[index].args], at=index)  # type: ignore[union-attr]
         return self.dead()

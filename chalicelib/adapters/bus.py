@@ -1,8 +1,10 @@
-"""State-change events: every finished operation and every reconcile finding goes to EventBridge.
+"""Publishing state-change events to EventBridge: every reconcile finding (from the worker that runs the reconcile)
+and, in the local stack, the operations' ends its stream reader shapes (``devstack/streams.py``; deployed, an
+EventBridge Pipe delivers those: docs/EVENTS.md).
 
-``source: charthouse``; detail types and the schema of ``detail`` are documented in docs/EVENTS.md. Every event is
-also written to the log as one line, ``event {json}``: that is where they show locally (the stack's worker and
-scheduler logs) and in CloudWatch. Publishing is best effort: an EventBridge failure is logged and never undoes or
+``source: charthouse``; detail types and the schema of ``detail`` are in ``domain/events.py`` and docs/EVENTS.md.
+Every event is also written to the log as one line, ``event {json}``: that is where they show locally (the stack's
+worker and streams logs) and in CloudWatch. Publishing is best effort: an EventBridge failure is logged and never undoes or
 fails the operation it reports. No event carries values, credentials or URLs.
 """
 
@@ -14,16 +16,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.domain.diagnosis import summary_of
-from chalicelib.domain.models import Operation, ReleaseRecord, iso, now
+from chalicelib.domain.events import DRIFT, RECONCILED, SCHEMA_VERSION, SOURCE, STATE_CHANGE, release_state
+from chalicelib.domain.models import ReleaseRecord, iso, now
 
 log = logging.getLogger(__name__)
-
-SOURCE = "charthouse"
-SCHEMA_VERSION = "1"
-STATE_CHANGE = "Helm Release State Change"  # an operation on a release ended, or reconcile found a change
-DRIFT = "Helm Release Drift Detected"  # live objects differ from the release's manifest (reconcile)
-RECONCILED = "Helm Cluster Reconciled"  # a reconcile operation ended (its summary)
+__all__ = ["DRIFT", "RECONCILED", "SOURCE", "STATE_CHANGE", "Notifier"]
 
 
 class Notifier:
@@ -33,11 +30,14 @@ class Notifier:
         self._client = client
         self._bus = bus
 
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+    def publish(self, detail_type: str, detail: dict[str, Any], logged: bool = False) -> None:
+        """One event (``version`` and ``time`` added unless the detail has them); ``logged``: its log line was
+        written already (the stream's events: ``core/state_changes.py`` writes it where it shapes them)."""
         detail = {"version": SCHEMA_VERSION, "time": iso(now()), **detail}
-        log.info(
-            "event %s", json.dumps({"source": SOURCE, "detail-type": detail_type, "detail": detail}, sort_keys=True)
-        )
+        if not logged:
+            log.info(
+                "event %s", json.dumps({"source": SOURCE, "detail-type": detail_type, "detail": detail}, sort_keys=True)
+            )
         if self._client is None or not self._bus:
             return
         entry = {"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self._bus}
@@ -50,24 +50,8 @@ class Notifier:
             codes = [e.get("ErrorCode") for e in resp.get("Entries", []) if e.get("ErrorCode")]
             log.warning("event %s not published: %s", detail_type, ",".join(codes) or "failed")
 
-    # ------------------------------------------------------------ what the service reports
-
-    def operation_ended(self, op: Operation, record: ReleaseRecord | None) -> None:
-        """An operation ended (succeeded or failed), whoever ended it."""
-        operation = {
-            "id": op.id,
-            "action": op.action.value,
-            "status": op.status.value,
-            "result": op.result,
-            "error": _error(op.error),
-        }
-        if op.release.cluster_wide:
-            self.publish(RECONCILED, {"trigger": "operation", "cluster": op.release.cluster, "operation": operation})
-            return
-        self.publish(
-            STATE_CHANGE,
-            {"trigger": "operation", **op.release.to_json(), "operation": operation, "release": release_state(record)},
-        )
+    # ------------------------------------------------------------ what reconcile reports (an operation's end comes
+    # from the table's stream: core/state_changes.py)
 
     def reconcile_finding(self, record: ReleaseRecord, finding: dict[str, Any]) -> None:
         self.publish(
@@ -91,24 +75,3 @@ class Notifier:
                 "correction_operation_id": correction,
             },
         )
-
-
-def release_state(record: ReleaseRecord | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    return {
-        "status": record.status.value,
-        "revision": record.revision,
-        "chart": record.chart_name,
-        "chart_version": record.chart_version,
-        "app_version": record.app_version,
-        "changed_out_of_band": record.changed_out_of_band,
-    }
-
-
-def _error(error: dict[str, Any] | None) -> dict[str, Any] | None:
-    """code and message; ``summary`` too when the failure was diagnosed (why, in one line: domain/diagnosis.py)."""
-    if not error:
-        return None
-    summary = summary_of(error)
-    return {"code": error.get("code"), "message": error.get("message"), **({"summary": summary} if summary else {})}

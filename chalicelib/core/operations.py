@@ -78,7 +78,8 @@ Listener = Callable[[Operation, ReleaseRecord | None], None]
 
 class Announcer:
     """Tells the listeners of every operation that ended, whoever ended it (worker, sweep, a failed accept):
-    state-change events (``adapters/bus.py``) and CloudFormation answers (``custom_resource.py``). Listeners
+    CloudFormation answers (``custom_resource.py``) and runtimes (the state-change event is made from the table's
+    stream, off the request path: ``state_changes.py``). Listeners
     subscribe once, when the object graph is built; a listener's failure is logged only."""
 
     def __init__(self, store: Store) -> None:

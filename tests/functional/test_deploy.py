@@ -123,6 +123,53 @@ def test_cloudformation_template_has_everything_the_app_needs(sam: tuple[Path, d
     assert res["HelmReleaseResource"]["Properties"]["Handler"] == "chalicelib.api.cfn.helm_release_resource"
 
 
+def test_the_tables_stream_reaches_the_bus_through_one_pipe_per_detail_type(
+    sam: tuple[Path, dict[str, Any]], terraform: tuple[Path, dict[str, Any]]
+) -> None:
+    """State-change events leave the request path: the table's stream (both images) -> a pipe per detail type,
+    filtered to operations ending, enriched by StateChangeEvents -> the stage's bus; its role may do only that."""
+    res = sam[1]["Resources"]
+    assert res["Table"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    pipes = {k: r["Properties"] for k, r in res.items() if r["Type"] == "AWS::Pipes::Pipe"}
+    assert sorted(p["TargetParameters"]["EventBridgeEventBusParameters"]["DetailType"] for p in pipes.values()) == [
+        "Helm Cluster Reconciled",
+        "Helm Release State Change",
+    ]
+    for pipe in pipes.values():
+        assert pipe["Source"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+        assert pipe["Enrichment"] == {"Fn::GetAtt": ["StateChangeEvents", "Arn"]}
+        assert pipe["Target"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+        assert pipe["TargetParameters"]["EventBridgeEventBusParameters"]["Source"] == "charthouse"
+        params = pipe["SourceParameters"]["DynamoDBStreamParameters"]
+        assert params["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["AsyncFailures", "Arn"]}}
+        assert params["MaximumRetryAttempts"] > 0 and params["OnPartialBatchItemFailure"] == "AUTOMATIC_BISECT"
+        (only,) = pipe["SourceParameters"]["FilterCriteria"]["Filters"]
+        assert '"OldImage":{"status":{"S":["queued","running"]}}' in only["Pattern"]
+    enrichment = res["StateChangeEvents"]["Properties"]
+    assert enrichment["Handler"] == "chalicelib.api.stream.state_change_events"
+    assert iam.actions("StateChangeEvents", conditional=False) == {*iam.LOGS, *iam.TRACES, "dynamodb:GetItem"}
+    role = res["EventPipesRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "pipes.amazonaws.com"}
+    granted = {a for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "Action" in s for a in s["Action"]}
+    assert granted == iam.actions(iam.PIPES_ROLE, conditional=False)
+    # no function but the worker (reconcile's findings) publishes to the bus any more
+    assert [f for f in iam.FUNCTIONS if "events:PutEvents" in iam.actions(f)] == ["ExecuteOperations"]
+
+    tf = terraform[1]["resource"]
+    table = tf["aws_dynamodb_table"]["charthouse"]
+    assert table["stream_enabled"] is True and table["stream_view_type"] == "NEW_AND_OLD_IMAGES"
+    tf_pipes = tf["aws_pipes_pipe"]
+    assert {p["target_parameters"]["eventbridge_event_bus_parameters"]["detail_type"] for p in tf_pipes.values()} == {
+        "Helm Cluster Reconciled",
+        "Helm Release State Change",
+    }
+    for pipe in tf_pipes.values():
+        assert pipe["source"] == "${aws_dynamodb_table.charthouse.stream_arn}"
+        assert pipe["enrichment"] == "${aws_lambda_function.state_change_events.arn}"
+        assert pipe["name"].startswith("charthouse-${var.stage}-")
+    assert tf["aws_iam_role_policy"]["event_pipes"]["policy"] == iam.tf_statements(iam.PIPES_ROLE, {})
+
+
 def test_limits_are_the_written_ones(sam: tuple[Path, dict[str, Any]]) -> None:
     res = sam[1]["Resources"]
     assert res["APIHandler"]["Properties"]["Timeout"] <= 29  # API Gateway cuts a request at 29 s

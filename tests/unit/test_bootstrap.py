@@ -49,7 +49,6 @@ def test_an_ended_operation_reaches_the_runtimes(cfg: Settings, monkeypatch: pyt
     heard: list[str] = []
     monkeypatch.setattr(deps.runtimes, "operation_ended", lambda op: heard.append(op.id))
     monkeypatch.setattr(deps.custom_resource, "operation_ended", lambda op: None)
-    monkeypatch.setattr(deps.notifier, "operation_ended", lambda op, record: None)
     op = dataclasses.replace(
         Operation.new(Action.UNLOCK, ReleaseRef("prod", "apps", "web"), {}), status=OperationStatus.SUCCEEDED
     )

@@ -22,6 +22,7 @@ from chalicelib.adapters.store import codec, keys
 from chalicelib.adapters.store.plans import revision_check
 from chalicelib.adapters.store.releases import release_item, revision_item, sync_revisions
 from chalicelib.adapters.store.table import Part, all_of
+from chalicelib.domain.events import release_state
 from chalicelib.domain.models import (
     Idempotency,
     Lease,
@@ -40,15 +41,21 @@ CFN_REPLY_TTL_S = 2 * 3600  # CloudFormation gives up on a custom resource after
 UNFINISHED = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 PRUNED_WINDOW = 10  # revisions below helm's oldest deleted with the outcome: what one operation can prune
+RELEASE_AFTER = "release_after"  # an ended operation's release as it left it (its state-change event's ``release``)
 
 
 class IdempotentReplay(Exception):
     """The Idempotency-Key is already claimed (internal: the pipeline answers with the recorded operation)."""
 
 
-def operation_item(op: Operation) -> dict[str, Any]:
-    """The whole item of an operation record: keys, index keys, attributes."""
-    return {**keys.operation(op.id), **keys.operation_indexes(op), **codec.operation_attributes(op)}
+def operation_item(op: Operation, release: ReleaseRecord | None = None) -> dict[str, Any]:
+    """The whole item of an operation record: keys, index keys, attributes; with ``release`` (the record an ending
+    operation left), that release's state as its state-change event shows it, read from the table's stream
+    (``RELEASE_AFTER``: adapters/stream.py)."""
+    item = {**keys.operation(op.id), **keys.operation_indexes(op), **codec.operation_attributes(op)}
+    if release is not None:
+        item[RELEASE_AFTER] = codec.dynamo_safe(release_state(release))
+    return item
 
 
 def lease_item(lease: Lease, acquired_at: float) -> dict[str, Any]:
@@ -292,7 +299,7 @@ class Operations(Part):
             {
                 "Put": {
                     "TableName": self.table.name,
-                    "Item": operation_item(op),
+                    "Item": operation_item(op, record),
                     "ConditionExpression": "#s IN (:running, :queued)",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": {":running": "running", ":queued": "queued"},

@@ -27,6 +27,7 @@ GSI2 = "gsi2"
 KEY_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
 MAX_PAGE = 1000
 MAX_ROUNDS = 8  # queries per page of a filtered list, at most (then a short page and a token)
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 _CONDITION_FAILURES = ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
@@ -37,6 +38,8 @@ def table_definition(name: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in KEY_ATTRIBUTES],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        # the operations' state-change events are made from it (adapters/stream.py): both images of every change
+        "StreamSpecification": STREAM,
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": index,

@@ -1,9 +1,9 @@
-"""State-change events: each is one log line and, when a bus is configured, one EventBridge entry; publishing
-never fails the operation it reports; events carry state, never values."""
+"""Reconcile's events: each is one log line and, when a bus is configured, one EventBridge entry; publishing never
+fails the operation it reports; events carry state, never values. (An operation's end: tests/unit/domain/test_events.py
+and tests/unit/core/test_state_changes.py.)"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.bus import DRIFT, RECONCILED, SOURCE, STATE_CHANGE, Notifier
-from chalicelib.domain.models import Action, Operation, OperationStatus, ReleaseRecord, ReleaseRef, ReleaseStatus
+from chalicelib.domain.models import ReleaseRecord, ReleaseRef, ReleaseStatus
 
 REF = ReleaseRef("prod", "apps", "web")
 
@@ -53,65 +53,29 @@ def record() -> ReleaseRecord:
     )
 
 
-def operation(release: ReleaseRef = REF, **more: Any) -> Operation:
-    op = Operation.new(Action.UPGRADE, release, {"chart": "https://x/demo.tgz"})
-    return dataclasses.replace(op, **{"status": OperationStatus.SUCCEEDED, **more})
-
-
 def logged(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [json.loads(r.getMessage().removeprefix("event ")) for r in caplog.records if r.msg == "event %s"]
 
 
-def test_without_a_bus_events_are_only_logged(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
-    Notifier(None, "").operation_ended(operation(), record())
-    (event,) = logged(caplog)
-    assert event["source"] == SOURCE and event["detail-type"] == STATE_CHANGE
-    detail = event["detail"]
-    assert (detail["cluster"], detail["namespace"], detail["name"], detail["trigger"]) == (
-        "prod",
-        "apps",
-        "web",
-        "operation",
-    )
-    assert detail["version"] == "1" and detail["time"].endswith("Z")
-    assert detail["operation"]["status"] == "succeeded" and detail["release"]["revision"] == 3
-    assert "values_digest" not in json.dumps(detail)  # state, not values
-
-
-def test_with_a_bus_the_entry_matches_the_log_line(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_finding_is_logged_and_published_as_one_entry(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     bus = Bus()
-    failed = operation(
-        status=OperationStatus.FAILED, error={"code": "HelmError", "message": "boom", "details": {"x": 1}}
-    )
-    Notifier(bus, "charthouse-events").operation_ended(failed, None)
+    Notifier(bus, "charthouse-events").reconcile_finding(record(), {"kind": "upgraded"})
     (entry,) = bus.entries
     assert (entry["Source"], entry["DetailType"], entry["EventBusName"]) == (SOURCE, STATE_CHANGE, "charthouse-events")
     detail = json.loads(entry["Detail"])
     assert detail == logged(caplog)[0]["detail"]
-    assert detail["operation"]["error"] == {"code": "HelmError", "message": "boom"} and detail["release"] is None
+    assert detail["trigger"] == "reconcile" and detail["finding"] == {"kind": "upgraded"}
+    assert detail["release"]["revision"] == 3 and detail["version"] == "1" and detail["time"].endswith("Z")
+    Notifier(None, "").reconcile_finding(record(), {"kind": "upgraded"})  # no bus: only the log line
+    assert len(logged(caplog)) == 2 and len(bus.entries) == 1
 
 
-def test_a_diagnosed_failure_carries_its_summary_not_the_whole_diagnosis() -> None:
+def test_an_event_whose_line_was_written_is_published_without_another(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     bus = Bus()
-    diagnosis = {"summary": "Deployment web: 0/2 available", "pods": [{"name": "web-1"}]}
-    error = {"code": "HelmTimeout", "message": "timed out", "details": {"diagnosis": diagnosis}}
-    Notifier(bus, "b").operation_ended(operation(status=OperationStatus.FAILED, error=error), None)
-    detail = json.loads(bus.entries[0]["Detail"])
-    assert detail["operation"]["error"] == {
-        "code": "HelmTimeout",
-        "message": "timed out",
-        "summary": "Deployment web: 0/2 available",
-    }
-
-
-def test_a_cluster_wide_operation_reports_the_reconcile() -> None:
-    bus = Bus()
-    Notifier(bus, "b").operation_ended(operation(ReleaseRef.whole_cluster("prod"), result={"changed": []}), None)
-    (entry,) = bus.entries
-    detail = json.loads(entry["Detail"])
-    assert entry["DetailType"] == RECONCILED and detail["cluster"] == "prod" and "release" not in detail
+    Notifier(bus, "b").publish(RECONCILED, {"version": "1", "time": "2026-12-07T00:00:00.000Z", "x": 1}, logged=True)
+    assert logged(caplog) == [] and json.loads(bus.entries[0]["Detail"])["time"] == "2026-12-07T00:00:00.000Z"
 
 
 def test_drift_lists_only_objects_out_of_sync() -> None:
