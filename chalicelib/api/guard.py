@@ -125,7 +125,10 @@ def _public(
     except CharthouseError:
         targets = []
     failure = _failure(declared, response)
-    who = f"webhook:{params['runtime']}" if "runtime" in params and failure is None else "anonymous"
+    # the runtime's webhook only when its secret was verified: an answer that failed (even one answered before the
+    # route ran, a 415) was nobody's
+    verified = "runtime" in params and _result(response, failure) == "ok"
+    who = f"webhook:{params['runtime']}" if verified else "anonymous"
     _audit(event, event.path, params, who, response, targets, failure)
     return response
 
