@@ -19,6 +19,7 @@ from chalicelib.api import guard, routes
 from chalicelib.api.routes import Body, Door, Path, Query, Route, Scope, Target
 from chalicelib.core.auth import Principal
 from chalicelib.core.authz import PUBLIC
+from chalicelib.core.runtimes import WebhookRefused
 from chalicelib.domain.sdksign import SignedRequest
 from chalicelib.errors import CharthouseError, Forbidden, InvalidInput, Unauthenticated
 
@@ -66,11 +67,20 @@ ROUTES = {
             scopes=(Scope(Query("endpoint", via=ENDPOINTS.get, default="local"), Path("namespace")),),
             door=ENGINE_DOOR,
         ),
-        _route("PUT", ENGINE, "upgrade", scopes=(Scope(Query("endpoint", default="local"), Path("namespace")),), door=ENGINE_DOOR),
+        _route(
+            "PUT",
+            ENGINE,
+            "upgrade",
+            scopes=(Scope(Query("endpoint", default="local"), Path("namespace")),),
+            door=ENGINE_DOOR,
+        ),
         _route("PUT", "/v1/runtimes/{runtime}", "install", scopes=(Scope(Body("cluster"), Body("namespaces")),)),
         _route("POST", HOOK, PUBLIC, scopes=(Scope(lookup=_stored_destination),)),
         _route("GET", "/v1/health", PUBLIC, scopes=()),
         _route("POST", "/v1/feedback", PUBLIC, scopes=()),
+        _route(
+            "POST", "/engine/hook", PUBLIC, scopes=(Scope(Query("endpoint"), Query("namespace")),), door=ENGINE_DOOR
+        ),
     )
 }
 
@@ -183,8 +193,10 @@ class Handler:
     response: Response = field(default_factory=lambda: Response(body={"ok": True}, status_code=200))
     does: Callable[[], None] | None = None
     ran_as: list[Principal | None] = field(default_factory=list)
+    given: list[Request] = field(default_factory=list)
 
     def __call__(self, event: Request) -> Response:
+        self.given.append(event)
         try:
             self.ran_as.append(guard.principal())
         except Unauthenticated:
@@ -196,7 +208,9 @@ class Handler:
 
 def call(event: Request, handler: Handler | None = None) -> tuple[Response, Handler]:
     handler = handler or Handler()
-    return guard.authenticate_authorize_audit(event, handler), handler
+    response = guard.authenticate_authorize_audit(event, handler)
+    assert all(given is event for given in handler.given)  # the handler answers the request itself
+    return response, handler
 
 
 APPS = {"cluster": "prod", "namespace": "apps", "name": "web"}
@@ -211,7 +225,13 @@ def test_an_authorized_caller_reaches_the_handler_as_itself_and_a_read_is_not_au
     assert response.status_code == 200 and handler.ran_as == [Principal("token:alice", "token")]
     assert world.audit.entries == []
     (seen,) = world.authenticated.calls
-    assert seen == {"mode": "token", "tokens": "the tokens", "signers": "the keys", "signed": None, "gateway_checked": True}
+    assert seen == {
+        "mode": "token",
+        "tokens": "the tokens",
+        "signers": "the keys",
+        "signed": None,
+        "gateway_checked": True,
+    }
     with pytest.raises(Unauthenticated):  # the caller is the request's only
         guard.principal()
 
@@ -259,10 +279,16 @@ def test_every_verb_on_every_target_is_needed_and_the_first_refused_is_audited(w
 def test_a_body_that_is_not_json_is_authorized_without_it_and_left_to_the_handler(world: World) -> None:
     world.grant("alice", ("install", None, None))
     answer = Response(body={"error": {"code": "InvalidInput", "message": "body: is not valid JSON"}}, status_code=400)
-    response, handler = call(request("PUT", "/v1/runtimes/{runtime}", {"runtime": "shop"}, body="{nope"), Handler(answer))
+    response, handler = call(
+        request("PUT", "/v1/runtimes/{runtime}", {"runtime": "shop"}, body="{nope"), Handler(answer)
+    )
     assert response.status_code == 400 and len(handler.ran_as) == 1
     (entry,) = world.audit.entries
-    assert (entry["result"], entry["error_code"], entry["reason"]) == ("error", "InvalidInput", "body: is not valid JSON")
+    assert (entry["result"], entry["error_code"], entry["reason"]) == (
+        "error",
+        "InvalidInput",
+        "body: is not valid JSON",
+    )
 
 
 def test_the_reveal_a_request_asks_for_is_a_verb_of_its_own_and_a_revealing_read_is_audited(world: World) -> None:
@@ -338,7 +364,10 @@ def test_a_refusal_repeats_the_cluster_as_named_and_audits_the_one_it_resolved_t
     query = {"endpoint": ["https://k8s.prod.example"]}
     response, _ = call(request("POST", ENGINE, params, query=query, body={}))
     assert response.status_code == 403
-    assert response.body["error"]["message"] == "token:alice may not install on cluster https://k8s.prod.example namespace apps"
+    assert (
+        response.body["error"]["message"]
+        == "token:alice may not install on cluster https://k8s.prod.example namespace apps"
+    )
     (entry,) = world.audit.entries
     assert (entry["cluster"], entry["namespace"], entry["release"]) == ("prod", "apps", "web")
 
@@ -354,13 +383,21 @@ def test_a_change_is_audited_with_its_operation_and_the_release_it_installs(worl
     assert response.status_code == 202 and len(handler.ran_as) == 1
     (entry,) = world.audit.entries
     assert (entry["operation_id"], entry["release"], entry["result"], entry["status"]) == ("op-123", "web", "ok", 202)
-    assert (entry["error_code"], entry["reason"], entry["path"]) == (None, None, "/v1/clusters/prod/namespaces/apps/releases")
+    assert (entry["error_code"], entry["reason"], entry["path"]) == (
+        None,
+        None,
+        "/v1/clusters/prod/namespaces/apps/releases",
+    )
 
 
 def test_an_operation_id_is_read_from_the_header_when_the_body_has_none_of_its_shape(world: World) -> None:
     world.grant("alice", ("uninstall", "prod", "apps"))
     shapes = [
-        Response(body={"id": "web", "release": {"name": "other"}}, status_code=202, headers={"X-Charthouse-Operation": "op-9"}),
+        Response(
+            body={"id": "web", "release": {"name": "other"}},
+            status_code=202,
+            headers={"X-Charthouse-Operation": "op-9"},
+        ),
         Response(body={"id": "web"}, status_code=202),
         Response(body="accepted", status_code=202, headers={"X-Charthouse-Operation": "op-7"}),
     ]
@@ -376,7 +413,12 @@ def test_an_envelope_error_is_audited_as_an_error_with_the_doors_code(world: Wor
     response, _ = call(request("PUT", ENGINE, {"namespace": "apps", "name": "web"}, body={}), Handler(failed))
     assert response.status_code == 200
     (entry,) = world.audit.entries
-    assert (entry["result"], entry["error_code"], entry["reason"], entry["status"]) == ("error", "EngineError", "EngineError", 200)
+    assert (entry["result"], entry["error_code"], entry["reason"], entry["status"]) == (
+        "error",
+        "EngineError",
+        "EngineError",
+        200,
+    )
 
 
 def test_a_failure_the_handler_notes_is_the_outcome_whatever_the_status(world: World) -> None:
@@ -405,7 +447,12 @@ def test_an_error_answer_is_audited_with_its_code_and_message(world: World) -> N
     for answer in answers:
         call(request("DELETE", RELEASE, APPS), Handler(answer))
     found = [(e["result"], e["error_code"], e["reason"]) for e in world.audit.entries]
-    assert found == [("error", "Conflict", "m" * 300), ("error", "Conflict", None), ("denied", None, None), ("denied", None, None)]
+    assert found == [
+        ("error", "Conflict", "m" * 300),
+        ("error", "Conflict", None),
+        ("denied", None, None),
+        ("denied", None, None),
+    ]
 
 
 def test_a_remark_is_the_reason_of_an_answer_that_did_not_fail(world: World) -> None:
@@ -440,7 +487,9 @@ def test_a_public_route_runs_without_a_caller_and_only_a_change_is_audited(world
     accepted = Response(body={"sync": "started"}, status_code=202)
     _, handler = call(request("POST", HOOK, {"runtime": "shop"}, who=None), Handler(accepted))
     assert handler.ran_as == [None]
-    refused = Handler(Response(body={"error": {"code": "Unauthenticated", "message": "bad signature"}}, status_code=401))
+    refused = Handler(
+        Response(body={"error": {"code": "Unauthenticated", "message": "bad signature"}}, status_code=401)
+    )
     call(request("POST", HOOK, {"runtime": "shop"}, who=None), refused)
     unverified = Handler(Response(body={"error": {"code": "UnsupportedMediaType"}}, status_code=415))
     call(request("POST", HOOK, {"runtime": "shop"}, who=None), unverified)  # answered before the secret was checked
@@ -450,7 +499,11 @@ def test_a_public_route_runs_without_a_caller_and_only_a_change_is_audited(world
     assert (ok["principal"], ok["result"], ok["cluster"], ok["namespace"]) == ("webhook:shop", "ok", "prod", None)
     assert (denied["principal"], denied["result"], denied["reason"]) == ("anonymous", "denied", "bad signature")
     assert (unsupported["principal"], unsupported["result"]) == ("anonymous", "error")
-    assert (unsigned["principal"], unsigned["result"], unsigned["error_code"]) == ("anonymous", "denied", "Unauthenticated")
+    assert (unsigned["principal"], unsigned["result"], unsigned["error_code"]) == (
+        "anonymous",
+        "denied",
+        "Unauthenticated",
+    )
 
 
 def test_a_webhook_whose_destination_cannot_be_read_is_audited_without_one(world: World) -> None:
@@ -482,7 +535,9 @@ def test_a_signed_request_is_verified_over_what_was_sent(world: World) -> None:
     )
     call(request("POST", "/v2/charts", body=b"\x00archive", who=None, headers=auth))
     upload = world.authenticated.calls[-1]["signed"]
-    assert upload.unsigned_payload and upload.body == b"\x00archive" and upload.query == () and upload.path == "/v2/charts"
+    assert (
+        upload.unsigned_payload and upload.body == b"\x00archive" and upload.query == () and upload.path == "/v2/charts"
+    )
     call(request("DELETE", RELEASE, APPS, who=None, headers=auth))
     assert world.authenticated.calls[-1]["signed"].body == b""
 
@@ -491,3 +546,41 @@ def test_a_route_called_outside_the_middleware_has_no_caller() -> None:
     with pytest.raises(Unauthenticated) as exc:
         guard.principal()
     assert exc.value.message == "no authenticated caller" and exc.value.code == "Unauthenticated"
+
+
+def test_a_public_route_of_an_envelope_door_is_audited_with_its_real_outcome(world: World) -> None:
+    failed = Response(body={"code": 1, "error": "no such release"}, status_code=200)
+    query = {"endpoint": ["prod"], "namespace": ["apps"]}
+    response, handler = call(request("POST", "/engine/hook", query=query, who=None), Handler(failed))
+    assert response.status_code == 200 and len(handler.given) == 1
+    (entry,) = world.audit.entries
+    assert (entry["result"], entry["error_code"], entry["cluster"], entry["namespace"]) == (
+        "error",
+        "EngineError",
+        "prod",
+        "apps",
+    )
+
+
+def test_a_refused_webhook_is_audited_with_the_reason_kept_from_its_caller(world: World) -> None:
+    refused = WebhookRefused("the runtime has no webhook secret")
+    response = Response(body={"error": {"code": "Unauthenticated", "message": refused.message}}, status_code=401)
+    call(request("POST", HOOK, {"runtime": "shop"}, who=None), Handler(response, does=lambda: routes.note(refused)))
+    (entry,) = world.audit.entries
+    assert (entry["principal"], entry["result"], entry["reason"]) == (
+        "anonymous",
+        "denied",
+        "the runtime has no webhook secret",
+    )
+
+
+def test_a_failure_without_a_message_has_no_reason_not_a_remark(world: World) -> None:
+    world.grant("alice", ("uninstall", "prod", "apps"))
+
+    def failed_quietly() -> None:
+        routes.remark("replaced sha256:ab")
+        routes.note(ValueError(""))
+
+    call(request("DELETE", RELEASE, APPS), Handler(does=failed_quietly))
+    (entry,) = world.audit.entries
+    assert (entry["result"], entry["error_code"], entry["reason"]) == ("error", "ValueError", None)
