@@ -11,6 +11,8 @@ import socket
 import ssl
 import tempfile
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, pinned_opener, safe_url
+from chalicelib.adapters.http import fetch as fetching
+from chalicelib.adapters.http import guard as netguard
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, check_scheme, fetch, pinned_opener, safe_url
 from chalicelib.adapters.http.guard import DEPLOYED, Policy
 from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
@@ -40,6 +44,7 @@ def test_credentials_only_for_the_repository_origin() -> None:
 def test_a_url_in_a_message_has_no_query_fragment_or_password() -> None:
     assert safe_url("https://h.example/a/index.yaml?sig=1?x=2#top#more") == "https://h.example/a/index.yaml"
     assert safe_url("https://h.example/a#frag?sig=s3cr3t") == "https://h.example/a"
+    assert safe_url("https://h.example/a#one#two") == "https://h.example/a"
     assert "pw" not in safe_url("https://user:pw@h.example/a")
 
 
@@ -61,6 +66,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if path in ("/liar", "/stream"):  # a length far beyond the body / no length at all, the body to the close
+            self.send_response(200)
+            if path == "/liar":
+                self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            self.wfile.write(b"x" * (10 if path == "/liar" else 5000))
             return
         if self.path.startswith("/redirect"):
             code = self.path.removeprefix("/redirect/").removesuffix("/uri")
@@ -363,3 +375,89 @@ def test_an_https_url_to_a_refused_address_names_its_field(dns: Resolver) -> Non
     with pytest.raises(InvalidInput) as exc:
         fetch("https://meta.example/index.yaml", Access("https://meta.example"), 1000, 5, LOCAL, "repository.url")
     assert exc.value.field == "repository.url" and "link-local or metadata" in exc.value.message
+
+
+# ---------------------------------------------------------------- bounds, and what the connection is given
+
+
+def test_a_declared_length_over_the_bound_is_refused_before_the_body_is_read(
+    server: http.server.ThreadingHTTPServer,
+) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}/liar"  # 10 bytes sent: only the header says too many
+    with pytest.raises(PayloadTooLarge) as exc:
+        fetch(url, Access(url), 1000, 5, LOCAL)
+    assert exc.value.field == "chart" and exc.value.message.endswith("/liar is larger than 1000 bytes")
+
+
+def test_a_body_of_exactly_the_bound_is_fetched_and_one_byte_more_is_not(
+    server: http.server.ThreadingHTTPServer,
+) -> None:
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    for path in ("/big", "/stream"):  # 5000 bytes: declared, and only counted as they come
+        assert fetch(base + path, Access(base), 5000, 5, LOCAL) == b"x" * 5000
+        with pytest.raises(PayloadTooLarge) as exc:
+            fetch(base + path, Access(base), 4999, 5, LOCAL)
+        assert exc.value.field == "chart" and exc.value.message.endswith(f"{path} is larger than 4999 bytes")
+
+
+def test_the_pinned_connection_tries_each_checked_address_with_the_callers_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolved: list[tuple[Any, ...]] = []
+    connected: list[tuple[Any, ...]] = []
+
+    def resolve(host: str, port: int, policy: Policy, field: str) -> list[str]:
+        resolved.append((host, port, policy, field))
+        return [] if host == "nowhere.example" else ["192.0.2.1", "192.0.2.2"]
+
+    def create_connection(address: tuple[str, int], timeout: Any, source_address: Any) -> Any:
+        connected.append((address, timeout, source_address))
+        if address[0] == "192.0.2.1" or address[1] == 1:
+            raise ConnectionRefusedError(f"refused by {address[0]}")
+        return "a socket"
+
+    monkeypatch.setattr(netguard, "resolve", resolve)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    connect = fetching._pinned_connect(LOCAL, "chart")
+    assert connect(("charts.example", 8443), 7.5, ("10.0.0.9", 0)) == "a socket"
+    assert resolved == [("charts.example", 8443, LOCAL, "chart")]
+    assert connected == [(("192.0.2.1", 8443), 7.5, ("10.0.0.9", 0)), (("192.0.2.2", 8443), 7.5, ("10.0.0.9", 0))]
+    with pytest.raises(ConnectionRefusedError, match=r"^refused by 192\.0\.2\.2$"):  # the last address's error
+        connect(("charts.example", 1))
+    with pytest.raises(OSError, match=r"^nowhere\.example has no address$"):
+        connect(("nowhere.example", 80))
+
+
+def test_the_pinned_connections_keep_their_timeout() -> None:
+    plain = fetching._PinnedHTTPConnection("charts.example", 8080, timeout=3.5, policy=LOCAL, field="url")
+    tls = fetching._PinnedHTTPSConnection("charts.example", 8443, timeout=4.5, policy=LOCAL, field="url")
+    assert (plain.host, plain.port, plain.timeout) == ("charts.example", 8080, 3.5)
+    assert (tls.host, tls.port, tls.timeout) == ("charts.example", 8443, 4.5)
+
+
+def test_the_opener_is_given_the_access_policy_field_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[Any, ...]] = []
+
+    class Opener:
+        def open(self, req: urllib.request.Request, timeout: float | None = None) -> Any:
+            seen.append((req.full_url, timeout, req.get_header("User-agent")))
+            raise urllib.error.URLError("down")
+
+    def opener(access: Access, policy: Policy, field: str) -> Opener:
+        seen.append((access, policy, field))
+        return Opener()
+
+    monkeypatch.setattr(fetching, "pinned_opener", opener)
+    access = Access("https://charts.example")
+    with pytest.raises(RepositoryUnreachable, match="is unreachable: down"):
+        fetch("https://charts.example/index.yaml", access, 10, 2.5, LOCAL, "repository.url")
+    assert seen == [(access, LOCAL, "repository.url"), ("https://charts.example/index.yaml", 2.5, "charthouse")]
+
+
+def test_a_redirect_to_a_relative_url_without_a_scheme_is_named_so() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_scheme("charts/x.tgz", "url", redirect=True)
+    assert (
+        exc.value.message
+        == "url: a redirect to a relative URL has the scheme (none): refused, only http and https are fetched"
+    )
