@@ -51,6 +51,9 @@ def test_a_url_in_a_message_has_no_query_fragment_or_password() -> None:
 # ---------------------------------------------------------------- the connection goes to the checked address
 
 
+STREAMED = 70_000  # more than one read of the fetcher
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         path = self.path.split("?", 1)[0]
@@ -67,12 +70,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        if path in ("/liar", "/stream"):  # a length far beyond the body / no length at all, the body to the close
+        if path in ("/liar", "/stream", "/endless"):  # a length beyond the body; no length: the body to the close
             self.send_response(200)
             if path == "/liar":
                 self.send_header("Content-Length", str(10**9))
             self.end_headers()
-            self.wfile.write(b"x" * (10 if path == "/liar" else 5000))
+            try:
+                self.wfile.write(b"x" * {"/liar": 10, "/stream": STREAMED}.get(path, 0))
+                while path == "/endless":  # until the client hangs up
+                    self.wfile.write(b"x" * 65536)
+            except OSError:
+                pass
             return
         if self.path.startswith("/redirect"):
             code = self.path.removeprefix("/redirect/").removesuffix("/uri")
@@ -393,11 +401,17 @@ def test_a_body_of_exactly_the_bound_is_fetched_and_one_byte_more_is_not(
     server: http.server.ThreadingHTTPServer,
 ) -> None:
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    for path in ("/big", "/stream"):  # 5000 bytes: declared, and only counted as they come
-        assert fetch(base + path, Access(base), 5000, 5, LOCAL) == b"x" * 5000
+    for path, size in (("/big", 5000), ("/stream", STREAMED)):  # declared, and only counted as it comes (in reads)
+        assert fetch(base + path, Access(base), size, 5, LOCAL) == b"x" * size
         with pytest.raises(PayloadTooLarge) as exc:
-            fetch(base + path, Access(base), 4999, 5, LOCAL)
-        assert exc.value.field == "chart" and exc.value.message.endswith(f"{path} is larger than 4999 bytes")
+            fetch(base + path, Access(base), size - 1, 5, LOCAL)
+        assert exc.value.field == "chart" and exc.value.message.endswith(f"{path} is larger than {size - 1} bytes")
+
+
+def test_an_endless_body_is_cut_at_the_bound(server: http.server.ThreadingHTTPServer) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}/endless"
+    with pytest.raises(PayloadTooLarge, match="is larger than 200000 bytes"):
+        fetch(url, Access(url), 200_000, 5, LOCAL)
 
 
 def test_the_pinned_connection_tries_each_checked_address_with_the_callers_timeout(
@@ -461,3 +475,36 @@ def test_a_redirect_to_a_relative_url_without_a_scheme_is_named_so() -> None:
         exc.value.message
         == "url: a redirect to a relative URL has the scheme (none): refused, only http and https are fetched"
     )
+
+
+def _ssl_error(message: str) -> ssl.SSLError:
+    error = ssl.SSLError(message)
+    error.reason = None  # type: ignore[misc]  # what the ssl module sets when OpenSSL gives no reason
+    return error
+
+
+def _failing_opener(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    class Opener:
+        def open(self, req: urllib.request.Request, timeout: float | None = None) -> Any:
+            raise error
+
+    monkeypatch.setattr(fetching, "pinned_opener", lambda access, policy, field: Opener())
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (_ssl_error("bad record"), "TLS to https://charts.example/x failed: SSLError"),
+        (
+            urllib.error.URLError(_ssl_error("no reason")),
+            "https://charts.example/x is unreachable: TLS: handshake failed",
+        ),
+        (urllib.error.URLError(ConnectionRefusedError(111, "refused")), "is unreachable: ConnectionRefusedError"),
+        (urllib.error.URLError("r" * 300), "is unreachable: " + "r" * 197 + "..."),
+    ],
+)
+def test_failures_to_connect_say_what_failed(monkeypatch: pytest.MonkeyPatch, error: BaseException, words: str) -> None:
+    _failing_opener(monkeypatch, error)
+    with pytest.raises(RepositoryUnreachable) as exc:
+        fetch("https://charts.example/x?sig=s3cr3t", Access("https://charts.example"), 10, 1, LOCAL)
+    assert exc.value.message.endswith(words) and "s3cr3t" not in exc.value.message
