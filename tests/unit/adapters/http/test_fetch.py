@@ -508,3 +508,55 @@ def test_failures_to_connect_say_what_failed(monkeypatch: pytest.MonkeyPatch, er
     with pytest.raises(RepositoryUnreachable) as exc:
         fetch("https://charts.example/x?sig=s3cr3t", Access("https://charts.example"), 10, 1, LOCAL)
     assert exc.value.message.endswith(words) and "s3cr3t" not in exc.value.message
+
+
+def _client_pair() -> tuple[str, str]:
+    """A self-signed client certificate and its key (PEM)."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "charthouse client")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key.decode()
+
+
+def test_a_client_certificate_is_presented_only_with_its_key(dns: Resolver) -> None:
+    ca, tls = _tls_pair("charts.example")
+    cert, key = _client_pair()
+    tls.load_verify_locations(cadata=cert)
+    tls.verify_mode = ssl.CERT_REQUIRED  # the server wants the client's certificate
+    for srv in _serve(tls):
+        dns.answers["charts.example"] = ["127.0.0.1"]
+        url = f"https://charts.example:{srv.server_address[1]}/index.yaml"
+        with_cert = Access(url, ca_bundle=ca, client_certificate=cert, client_key=key)
+        assert fetch(url, with_cert, 1000, 5, LOCAL).startswith(b"index for charts.example")
+        for partial in (Access(url, ca_bundle=ca, client_certificate=cert), Access(url, ca_bundle=ca, client_key=key)):
+            with pytest.raises(RepositoryUnreachable):
+                fetch(url, partial, 1000, 5, LOCAL)
+
+
+def test_insecure_skip_tls_verify_turns_off_both_checks_and_nothing_else_does() -> None:
+    insecure = Access("https://charts.example", insecure_skip_tls_verify=True).ssl_context()
+    assert insecure.check_hostname is False and insecure.verify_mode == ssl.CERT_NONE
+    for ctx in (
+        Access("https://charts.example").ssl_context(),
+        Access("https://x", ca_bundle=_tls_pair("x")[0]).ssl_context(),
+    ):
+        assert ctx.check_hostname is True and ctx.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_a_ca_bundle_is_the_only_authority_trusted() -> None:
+    ca = _tls_pair("x")[0]
+    assert len(Access("https://x", ca_bundle=ca).ssl_context().get_ca_certs()) == 1
