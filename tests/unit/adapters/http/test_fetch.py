@@ -560,3 +560,21 @@ def test_insecure_skip_tls_verify_turns_off_both_checks_and_nothing_else_does() 
 def test_a_ca_bundle_is_the_only_authority_trusted() -> None:
     ca = _tls_pair("x")[0]
     assert len(Access("https://x", ca_bundle=ca).ssl_context().get_ca_certs()) == 1
+
+
+def test_the_client_key_is_written_for_the_owner_only_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _client_pair()
+    opened: list[tuple[str, int, int]] = []
+    real_open = os.open
+
+    def recording_open(path: str, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path).endswith(".pem"):
+            opened.append((str(path), flags, mode))
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    Access("https://x", client_certificate=cert, client_key=key).ssl_context()
+    assert [os.path.basename(p) for p, _, _ in opened] == ["cert.pem", "key.pem"]
+    for path, flags, mode in opened:
+        assert mode == 0o600 and flags & os.O_EXCL and flags & os.O_CREAT and flags & os.O_WRONLY
+        assert os.path.basename(os.path.dirname(path)).startswith("charthouse-tls-") and not os.path.exists(path)
