@@ -501,6 +501,7 @@ def _failing_opener(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> No
         ),
         (urllib.error.URLError(ConnectionRefusedError(111, "refused")), "is unreachable: ConnectionRefusedError"),
         (urllib.error.URLError("r" * 300), "is unreachable: " + "r" * 197 + "..."),
+        (ConnectionResetError(104, "reset by peer"), "https://charts.example/x is unreachable: ConnectionResetError"),
     ],
 )
 def test_failures_to_connect_say_what_failed(monkeypatch: pytest.MonkeyPatch, error: BaseException, words: str) -> None:
