@@ -319,9 +319,12 @@ def test_a_route_the_gateway_does_not_check_says_so_to_authentication(world: Wor
     assert world.authenticated.calls[-1]["gateway_checked"] is False
 
 
-def test_an_unexpected_failure_of_authorization_is_a_bare_500_and_nothing_runs(world: World) -> None:
+def test_an_unexpected_failure_of_authorization_is_a_bare_500_and_nothing_runs(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.authorizer.fails = True
     response, handler = call(request("DELETE", RELEASE, APPS))
+    assert [r.getMessage() for r in caplog.records] == [f"authorization failed unexpectedly for DELETE {RELEASE}"]
     assert response.status_code == 500 and handler.ran_as == []
     assert response.body == {"error": {"code": "InternalError", "message": "an internal error occurred", "details": {}}}
     assert world.audit.entries == []
@@ -383,6 +386,7 @@ def test_a_change_is_audited_with_its_operation_and_the_release_it_installs(worl
     assert response.status_code == 202 and len(handler.ran_as) == 1
     (entry,) = world.audit.entries
     assert (entry["operation_id"], entry["release"], entry["result"], entry["status"]) == ("op-123", "web", "ok", 202)
+    assert (entry["principal"], entry["method"], entry["route"]) == ("token:alice", "POST", RELEASES)
     assert (entry["error_code"], entry["reason"], entry["path"]) == (
         None,
         None,
