@@ -43,6 +43,11 @@ def principal() -> Principal:
 
 @bp.middleware("http")
 def authenticate_authorize_audit(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    return _guarded(event, get_response)
+
+
+def _guarded(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """The middleware's work (undecorated: mutation testing mutates only undecorated functions)."""
     method, path = event.method.upper(), event.path
     declared = route_of(method, path)
     params = {k: str(val) for k, val in (event.uri_params or {}).items()}
@@ -125,7 +130,10 @@ def _public(
     except CharthouseError:
         targets = []
     failure = _failure(declared, response)
-    who = f"webhook:{params['runtime']}" if "runtime" in params and failure is None else "anonymous"
+    # the runtime's webhook only when its secret was verified: an answer that failed (even one answered before the
+    # route ran, a 415) was nobody's
+    verified = "runtime" in params and _result(response, failure) == "ok"
+    who = f"webhook:{params['runtime']}" if verified else "anonymous"
     _audit(event, event.path, params, who, response, targets, failure)
     return response
 

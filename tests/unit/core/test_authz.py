@@ -251,3 +251,19 @@ def test_use_of_a_git_repository_is_granted_per_repository() -> None:
     with pytest.raises(InvalidInput) as exc:
         Policy.from_json("p", {"principals": ["x"], "rules": [{"verbs": ["use"], "repositories": []}]})
     assert exc.value.field == "rules[0].repositories"
+
+
+def test_the_authorizer_decides_and_refuses_use_of_a_git_repository_by_its_name(authorizer: Authorizer) -> None:
+    from chalicelib.core.authz import refusal
+
+    rules = [{"verbs": ["use"], "repositories": ["deploy-*"], "clusters": ["prod"], "namespaces": ["a"]}]
+    authorizer.put(Policy.from_json("team-a", {"principals": ["token:a"], "rules": rules}))
+    team = Principal("token:a", "token")
+    assert authorizer.allowed(team, "use", "prod", "a", repository="deploy-web")
+    assert not authorizer.allowed(team, "use", "prod", "a", repository="infra")
+    authorizer.require(team, "use", "prod", "a", repository="deploy-web")  # no exception
+    with pytest.raises(Forbidden) as exc:
+        authorizer.require(team, "use", "prod", "a", repository="infra")
+    assert exc.value.message == "token:a may not use on repository infra cluster prod namespace a"
+    assert exc.value.details == {"permission": "use", "cluster": "prod", "namespace": "a", "repository": "infra"}
+    assert "repository" not in refusal(team, "install", "prod", "a").details  # none named: none in the details

@@ -11,6 +11,8 @@ import socket
 import ssl
 import tempfile
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, pinned_opener, safe_url
+from chalicelib.adapters.http import fetch as fetching
+from chalicelib.adapters.http import guard as netguard
+from chalicelib.adapters.http.fetch import Access, RemoteNotFound, check_scheme, fetch, pinned_opener, safe_url
 from chalicelib.adapters.http.guard import DEPLOYED, Policy
 from chalicelib.errors import InvalidInput, PayloadTooLarge, RepositoryAuthFailed, RepositoryUnreachable
 
@@ -40,10 +44,14 @@ def test_credentials_only_for_the_repository_origin() -> None:
 def test_a_url_in_a_message_has_no_query_fragment_or_password() -> None:
     assert safe_url("https://h.example/a/index.yaml?sig=1?x=2#top#more") == "https://h.example/a/index.yaml"
     assert safe_url("https://h.example/a#frag?sig=s3cr3t") == "https://h.example/a"
+    assert safe_url("https://h.example/a#one#two") == "https://h.example/a"
     assert "pw" not in safe_url("https://user:pw@h.example/a")
 
 
 # ---------------------------------------------------------------- the connection goes to the checked address
+
+
+STREAMED = 70_000  # more than one read of the fetcher
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -61,6 +69,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if path in ("/liar", "/stream", "/endless"):  # a length beyond the body; no length: the body to the close
+            self.send_response(200)
+            if path == "/liar":
+                self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            try:
+                self.wfile.write(b"x" * {"/liar": 10, "/stream": STREAMED}.get(path, 0))
+                while path == "/endless":  # until the client hangs up
+                    self.wfile.write(b"x" * 65536)
+            except OSError:
+                pass
             return
         if self.path.startswith("/redirect"):
             code = self.path.removeprefix("/redirect/").removesuffix("/uri")
@@ -373,3 +393,199 @@ def test_a_verifying_tls_context_is_built_once_and_shared_a_custom_one_is_not() 
     first, second = insecure.ssl_context(), insecure.ssl_context()
     assert first is not second and first.verify_mode == ssl.CERT_NONE
     assert plain.ssl_context().verify_mode == ssl.CERT_REQUIRED  # the shared one was not changed by it
+
+
+# ---------------------------------------------------------------- bounds, and what the connection is given
+
+
+def test_a_declared_length_over_the_bound_is_refused_before_the_body_is_read(
+    server: http.server.ThreadingHTTPServer,
+) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}/liar"  # 10 bytes sent: only the header says too many
+    with pytest.raises(PayloadTooLarge) as exc:
+        fetch(url, Access(url), 1000, 5, LOCAL)
+    assert exc.value.field == "chart" and exc.value.message.endswith("/liar is larger than 1000 bytes")
+
+
+def test_a_body_of_exactly_the_bound_is_fetched_and_one_byte_more_is_not(
+    server: http.server.ThreadingHTTPServer,
+) -> None:
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    for path, size in (("/big", 5000), ("/stream", STREAMED)):  # declared, and only counted as it comes (in reads)
+        assert fetch(base + path, Access(base), size, 5, LOCAL) == b"x" * size
+        with pytest.raises(PayloadTooLarge) as exc:
+            fetch(base + path, Access(base), size - 1, 5, LOCAL)
+        assert exc.value.field == "chart" and exc.value.message.endswith(f"{path} is larger than {size - 1} bytes")
+
+
+def test_an_endless_body_is_cut_at_the_bound(server: http.server.ThreadingHTTPServer) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}/endless"
+    with pytest.raises(PayloadTooLarge, match="is larger than 200000 bytes"):
+        fetch(url, Access(url), 200_000, 5, LOCAL)
+
+
+def test_the_pinned_connection_tries_each_checked_address_with_the_callers_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolved: list[tuple[Any, ...]] = []
+    connected: list[tuple[Any, ...]] = []
+
+    def resolve(host: str, port: int, policy: Policy, field: str) -> list[str]:
+        resolved.append((host, port, policy, field))
+        return [] if host == "nowhere.example" else ["192.0.2.1", "192.0.2.2"]
+
+    def create_connection(address: tuple[str, int], timeout: Any, source_address: Any) -> Any:
+        connected.append((address, timeout, source_address))
+        if address[0] == "192.0.2.1" or address[1] == 1:
+            raise ConnectionRefusedError(f"refused by {address[0]}")
+        return "a socket"
+
+    monkeypatch.setattr(netguard, "resolve", resolve)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    connect = fetching._pinned_connect(LOCAL, "chart")
+    assert connect(("charts.example", 8443), 7.5, ("10.0.0.9", 0)) == "a socket"
+    assert resolved == [("charts.example", 8443, LOCAL, "chart")]
+    assert connected == [(("192.0.2.1", 8443), 7.5, ("10.0.0.9", 0)), (("192.0.2.2", 8443), 7.5, ("10.0.0.9", 0))]
+    with pytest.raises(ConnectionRefusedError, match=r"^refused by 192\.0\.2\.2$"):  # the last address's error
+        connect(("charts.example", 1))
+    with pytest.raises(OSError, match=r"^nowhere\.example has no address$"):
+        connect(("nowhere.example", 80))
+
+
+def test_the_pinned_connections_keep_their_timeout() -> None:
+    plain = fetching._PinnedHTTPConnection("charts.example", 8080, timeout=3.5, policy=LOCAL, field="url")
+    tls = fetching._PinnedHTTPSConnection("charts.example", 8443, timeout=4.5, policy=LOCAL, field="url")
+    assert (plain.host, plain.port, plain.timeout) == ("charts.example", 8080, 3.5)
+    assert (tls.host, tls.port, tls.timeout) == ("charts.example", 8443, 4.5)
+
+
+def test_the_opener_is_given_the_access_policy_field_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[Any, ...]] = []
+
+    class Opener:
+        def open(self, req: urllib.request.Request, timeout: float | None = None) -> Any:
+            seen.append((req.full_url, timeout, req.get_header("User-agent")))
+            raise urllib.error.URLError("down")
+
+    def opener(access: Access, policy: Policy, field: str) -> Opener:
+        seen.append((access, policy, field))
+        return Opener()
+
+    monkeypatch.setattr(fetching, "pinned_opener", opener)
+    access = Access("https://charts.example")
+    with pytest.raises(RepositoryUnreachable, match="is unreachable: down"):
+        fetch("https://charts.example/index.yaml", access, 10, 2.5, LOCAL, "repository.url")
+    assert seen == [(access, LOCAL, "repository.url"), ("https://charts.example/index.yaml", 2.5, "charthouse")]
+
+
+def test_a_redirect_to_a_relative_url_without_a_scheme_is_named_so() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_scheme("charts/x.tgz", "url", redirect=True)
+    assert (
+        exc.value.message
+        == "url: a redirect to a relative URL has the scheme (none): refused, only http and https are fetched"
+    )
+
+
+def _ssl_error(message: str) -> ssl.SSLError:
+    error = ssl.SSLError(message)
+    error.reason = None  # type: ignore[misc]  # what the ssl module sets when OpenSSL gives no reason
+    return error
+
+
+def _failing_opener(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    class Opener:
+        def open(self, req: urllib.request.Request, timeout: float | None = None) -> Any:
+            raise error
+
+    monkeypatch.setattr(fetching, "pinned_opener", lambda access, policy, field: Opener())
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (_ssl_error("bad record"), "TLS to https://charts.example/x failed: SSLError"),
+        (
+            urllib.error.URLError(_ssl_error("no reason")),
+            "https://charts.example/x is unreachable: TLS: handshake failed",
+        ),
+        (urllib.error.URLError(ConnectionRefusedError(111, "refused")), "is unreachable: ConnectionRefusedError"),
+        (urllib.error.URLError("r" * 300), "is unreachable: " + "r" * 197 + "..."),
+        (ConnectionResetError(104, "reset by peer"), "https://charts.example/x is unreachable: ConnectionResetError"),
+    ],
+)
+def test_failures_to_connect_say_what_failed(monkeypatch: pytest.MonkeyPatch, error: BaseException, words: str) -> None:
+    _failing_opener(monkeypatch, error)
+    with pytest.raises(RepositoryUnreachable) as exc:
+        fetch("https://charts.example/x?sig=s3cr3t", Access("https://charts.example"), 10, 1, LOCAL)
+    assert exc.value.message.endswith(words) and "s3cr3t" not in exc.value.message
+
+
+def _client_pair() -> tuple[str, str]:
+    """A self-signed client certificate and its key (PEM)."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "charthouse client")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key.decode()
+
+
+def test_a_client_certificate_is_presented_only_with_its_key(dns: Resolver) -> None:
+    ca, tls = _tls_pair("charts.example")
+    cert, key = _client_pair()
+    tls.load_verify_locations(cadata=cert)
+    tls.verify_mode = ssl.CERT_REQUIRED  # the server wants the client's certificate
+    for srv in _serve(tls):
+        dns.answers["charts.example"] = ["127.0.0.1"]
+        url = f"https://charts.example:{srv.server_address[1]}/index.yaml"
+        with_cert = Access(url, ca_bundle=ca, client_certificate=cert, client_key=key)
+        assert fetch(url, with_cert, 1000, 5, LOCAL).startswith(b"index for charts.example")
+        for partial in (Access(url, ca_bundle=ca, client_certificate=cert), Access(url, ca_bundle=ca, client_key=key)):
+            with pytest.raises(RepositoryUnreachable):
+                fetch(url, partial, 1000, 5, LOCAL)
+
+
+def test_insecure_skip_tls_verify_turns_off_both_checks_and_nothing_else_does() -> None:
+    insecure = Access("https://charts.example", insecure_skip_tls_verify=True).ssl_context()
+    assert insecure.check_hostname is False and insecure.verify_mode == ssl.CERT_NONE
+    for ctx in (
+        Access("https://charts.example").ssl_context(),
+        Access("https://x", ca_bundle=_tls_pair("x")[0]).ssl_context(),
+    ):
+        assert ctx.check_hostname is True and ctx.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_a_ca_bundle_is_the_only_authority_trusted() -> None:
+    ca = _tls_pair("x")[0]
+    assert len(Access("https://x", ca_bundle=ca).ssl_context().get_ca_certs()) == 1
+
+
+def test_the_client_key_is_written_for_the_owner_only_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _client_pair()
+    opened: list[tuple[str, int, int]] = []
+    real_open = os.open
+
+    def recording_open(path: str, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path).endswith(".pem"):
+            opened.append((str(path), flags, mode))
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    Access("https://x", client_certificate=cert, client_key=key).ssl_context()
+    assert [os.path.basename(p) for p, _, _ in opened] == ["cert.pem", "key.pem"]
+    for path, flags, mode in opened:
+        assert mode == 0o600 and flags & os.O_EXCL and flags & os.O_CREAT and flags & os.O_WRONLY
+        assert os.path.basename(os.path.dirname(path)).startswith("charthouse-tls-") and not os.path.exists(path)
