@@ -245,11 +245,13 @@ def fetch(
             raise RemoteNotFound(f"{shown} was not found (HTTP 404)") from None
         raise RepositoryUnreachable(f"{shown} answered HTTP {exc.code}") from None
     except ssl.SSLError as exc:
-        raise RepositoryUnreachable(f"TLS to {shown} failed: {exc.reason or type(exc).__name__}") from None
+        raise RepositoryUnreachable(
+            f"TLS to {shown} failed: {getattr(exc, 'reason', None) or type(exc).__name__}"
+        ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason if isinstance(exc.reason, str) else type(exc.reason).__name__
         if isinstance(exc.reason, ssl.SSLError):
-            reason = f"TLS: {exc.reason.reason or 'handshake failed'}"
+            reason = f"TLS: {getattr(exc.reason, 'reason', None) or 'handshake failed'}"
         raise RepositoryUnreachable(f"{shown} is unreachable: {redact.short(str(reason), 200)}") from None
     except (TimeoutError, ConnectionError, OSError) as exc:
         raise RepositoryUnreachable(f"{shown} is unreachable: {type(exc).__name__}") from None

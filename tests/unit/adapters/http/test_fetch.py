@@ -505,6 +505,8 @@ def _failing_opener(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> No
     ("error", "words"),
     [
         (_ssl_error("bad record"), "TLS to https://charts.example/x failed: SSLError"),
+        (ssl.SSLError("made in Python"), "TLS to https://charts.example/x failed: SSLError"),  # no reason at all
+        (urllib.error.URLError(ssl.SSLError("bare")), "https://charts.example/x is unreachable: TLS: handshake failed"),
         (
             urllib.error.URLError(_ssl_error("no reason")),
             "https://charts.example/x is unreachable: TLS: handshake failed",
