@@ -45,6 +45,11 @@ class IdempotentReplay(Exception):
     """The Idempotency-Key is already claimed (internal: the pipeline answers with the recorded operation)."""
 
 
+class StaleRead(Exception):
+    """A condition given to ``accept`` failed: something the request's checks read (the release record, the cluster,
+    the repositories) changed since (internal: the hall checks again with fresh reads)."""
+
+
 def operation_item(op: Operation) -> dict[str, Any]:
     """The whole item of an operation record: keys, index keys, attributes."""
     return {**keys.operation(op.id), **keys.operation_indexes(op), **codec.operation_attributes(op)}
@@ -62,7 +67,12 @@ class Operations(Part):
     # ------------------------------------------------------------ accepting
 
     def accept(
-        self, op: Operation, lease_s: int, idem: Idempotency | None = None, attachments: tuple[dict[str, Any], ...] = ()
+        self,
+        op: Operation,
+        lease_s: int,
+        idem: Idempotency | None = None,
+        attachments: tuple[dict[str, Any], ...] = (),
+        conditions: tuple[dict[str, Any], ...] = (),
     ) -> Operation:
         """Record a queued operation, take the release's lease and claim the idempotency key, atomically; the
         operation as stored (its request as a read would give it back), without reading it.
@@ -70,8 +80,13 @@ class Operations(Part):
         partition, each at its own ``sk``: e.g. the CloudFormation request to answer when it ends, made by
         ``cfn_reply_item``).
 
-        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, and ``IdempotentReplay``
-        when the key was claimed first by another request (the caller then reads it with ``get_idempotency``).
+        ``conditions`` are ``ConditionCheck`` items checked in the same transaction (``release_as_read``,
+        ``cluster_as_read``, ``repositories_as_read``, or any other): what the request's checks read is still so when
+        the operation is accepted, so a run can use those reads instead of reading again.
+
+        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, ``IdempotentReplay``
+        when the key was claimed first by another request (the caller then reads it with ``get_idempotency``), and
+        ``StaleRead`` when one of ``conditions`` failed (nothing was written).
         """
         ts = now()
         lease = Lease(op.release, op.id, ts + lease_s)
@@ -122,6 +137,8 @@ class Operations(Part):
                     }
                 }
             )
+        checked = len(items)
+        items += [{"ConditionCheck": {"TableName": self.table.name, **c}} for c in conditions]
         attempt = 0
         while True:
             try:
@@ -132,6 +149,8 @@ class Operations(Part):
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if idem is not None and len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
                     raise IdempotentReplay(idem.key) from exc
+                if "ConditionalCheckFailed" in reasons[checked:]:
+                    raise StaleRead(op.release.key) from exc
                 if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
                     raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
                 holder = self.lease_holder(op.release)
@@ -262,15 +281,16 @@ class Operations(Part):
         """Write the outcome in one transaction: release record, operation (was running), lease freed, and with
         ``revisions`` (helm's history now) every one of them (a rollback or a recovery supersedes an older one) plus
         deletes of the ``PRUNED_WINDOW`` numbers below helm's oldest (what helm pruned; deleting an absent item is
-        a no-op). An empty history, or one too long for a transaction, is written beforehand by
-        ``sync_revisions``. True when this outcome is the one stored; False when the operation had been ended
+        a no-op); an empty history (uninstalled) deletes the numbers up to the record's revision. A history too
+        long for a transaction, or an empty one without a record, is written beforehand by ``sync_revisions``. True when this outcome is the one stored; False when the operation had been ended
         meanwhile."""
         extra: list[dict[str, Any]] = []
         if revisions is not None:
-            extra = self._revision_writes(op.release, revisions)
-            if not revisions or len(extra) + 3 > MAX_TRANSACTION_ITEMS:
+            writes = self._revision_writes(op.release, revisions, record)
+            if writes is None or len(writes) + 3 > MAX_TRANSACTION_ITEMS:
                 sync_revisions(self.table, op.release, revisions)
-                extra = []
+            else:
+                extra = writes
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -297,7 +317,7 @@ class Operations(Part):
         except ClientError:
             # The operation was ended meanwhile (the sweep declared its worker lost): keep that verdict, but the
             # release record and its history are still what helm reports now, and the lease, if ours, is freed.
-            if extra and revisions:
+            if extra and revisions is not None:
                 sync_revisions(self.table, op.release, revisions)
             if record is not None:
                 self.table.put(release_item(record))
@@ -305,9 +325,19 @@ class Operations(Part):
             return False
         return True
 
-    def _revision_writes(self, ref: ReleaseRef, revisions: list[Revision]) -> list[dict[str, Any]]:
+    def _revision_writes(
+        self, ref: ReleaseRef, revisions: list[Revision], record: ReleaseRecord | None
+    ) -> list[dict[str, Any]] | None:
+        """The transaction items that make the stored history ``revisions``; None when they cannot be told without
+        reading the stored numbers (``sync_revisions``). An empty history (uninstalled) deletes every number up to
+        the record's revision and ``PRUNED_WINDOW`` past it (deleting an absent item is a no-op)."""
         if not revisions:
-            return []
+            if record is None:
+                return None
+            return [
+                {"Delete": {"TableName": self.table.name, "Key": keys.revision(ref, n)}}
+                for n in range(1, record.revision + PRUNED_WINDOW + 1)
+            ]
         oldest = min(r.revision for r in revisions)
         puts = [{"Put": {"TableName": self.table.name, "Item": revision_item(ref, r)}} for r in revisions]
         deletes = [
