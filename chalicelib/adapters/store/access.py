@@ -106,7 +106,8 @@ class Access(Part):
             return {"Key": keys.repositories_version(), "ConditionExpression": "attribute_not_exists(pk)"}
         return {
             "Key": keys.repositories_version(),
-            "ConditionExpression": "version = :v",
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
             "ExpressionAttributeValues": {":v": version},
         }
 
@@ -115,7 +116,8 @@ class Access(Part):
             "Update": {
                 "TableName": self.table.name,
                 "Key": keys.repositories_version(),
-                "UpdateExpression": "ADD version :one SET bumped_at = :t",
+                "UpdateExpression": "ADD #v :one SET bumped_at = :t",
+                "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":one": 1, ":t": codec.number(now())},
             }
         }
