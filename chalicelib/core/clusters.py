@@ -271,7 +271,7 @@ class ClusterRegistry:
         self._vault = Vault(secrets_client, secret_prefix, "cluster credentials")
         self._store = store
         self._sessions = session_factory
-        self._cache: dict[str, tuple[float, Credentials]] = {}
+        self._cache: dict[str, tuple[float, float, Credentials]] = {}  # name -> (expiry, registered at, creds)
         self._infos: metacache.Expiring[ClusterInfo] = metacache.Expiring()  # inside metacache.cached_reads()
 
     # ------------------------------------------------------------ registry
@@ -331,16 +331,16 @@ class ClusterRegistry:
 
     def credentials(self, name: str, info: ClusterInfo | None = None) -> Credentials:
         """The cluster's kubeconfig, cached per container for ``CREDENTIAL_CACHE_S``; ``info``: the cluster as the
-        caller read it (not read again)."""
+        caller read it (not read again), whose registration the cached kubeconfig must come from."""
         cached = self._cache.get(name)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        if cached and cached[0] > time.monotonic() and (info is None or cached[1] == info.updated_at):
+            return cached[2]
         info = info or self.get(name)
         secret = self._vault.get(info.secret_id)
         if secret is None:
             raise ClusterNotFound(f"cluster {name} has no stored credentials; register it again")
         creds = self._materialise(secret)
-        self._cache[name] = (time.monotonic() + CREDENTIAL_CACHE_S, creds)
+        self._cache[name] = (time.monotonic() + CREDENTIAL_CACHE_S, info.updated_at, creds)
         return creds
 
     def _materialise(self, secret: dict[str, Any]) -> Credentials:
