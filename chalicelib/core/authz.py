@@ -20,6 +20,7 @@ without one is refused.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -45,6 +46,10 @@ VERBS = (
     "admin",
 )
 PUBLIC = "public"  # a route anyone may call, without credentials
+# The rules last loaded, and for which principal object: each request authenticates its caller anew (a new
+# ``Principal``), so rules loaded for it by the guard are reused by the hall in the same request (one policy read per
+# request) and never by a later request, whose principal is another object.
+_LOADED: ContextVar[tuple[Principal, list[Rule] | None] | None] = ContextVar("charthouse_rules", default=None)
 SELF = "self"  # a route any authenticated caller may call
 _PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!:/._@+=,-]{1,512}$")
 MAX_PATTERNS = 100
@@ -203,10 +208,16 @@ class Authorizer:
     # ------------------------------------------------------------ decisions
 
     def rules_for(self, principal: Principal) -> list[Rule] | None:
-        """The rules that apply to ``principal``; None means an admin (everything)."""
+        """The rules that apply to ``principal``; None means an admin (everything). Read once per request: the
+        same principal object (the request's authenticated caller) gets the rules already loaded for it."""
         if any(fnmatchcase(n, p) for n in principal.names for p in self._admins):
             return None
-        return [rule for policy in self.all() if policy.applies_to(principal) for rule in policy.rules]
+        loaded = _LOADED.get()
+        if loaded is not None and loaded[0] is principal:
+            return loaded[1]
+        rules = [rule for policy in self.all() if policy.applies_to(principal) for rule in policy.rules]
+        _LOADED.set((principal, rules))
+        return rules
 
     def allowed(
         self,

@@ -30,6 +30,7 @@ from chalicelib.adapters.kube import eks
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
+from chalicelib.core import metacache
 from chalicelib.domain import fields, redact, yamlguard
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import ClusterInfo, now
@@ -270,7 +271,8 @@ class ClusterRegistry:
         self._vault = Vault(secrets_client, secret_prefix, "cluster credentials")
         self._store = store
         self._sessions = session_factory
-        self._cache: dict[str, tuple[float, Credentials]] = {}
+        self._cache: dict[str, tuple[float, float, Credentials]] = {}  # name -> (expiry, registered at, creds)
+        self._infos: metacache.Expiring[ClusterInfo] = metacache.Expiring()  # inside metacache.cached_reads()
 
     # ------------------------------------------------------------ registry
 
@@ -292,16 +294,28 @@ class ClusterRegistry:
         )
         self._store.put_cluster(info)
         self._cache.pop(spec.name, None)
+        self._infos.forget(spec.name)
         return info, existing is None
 
     def all(self) -> list[ClusterInfo]:
         return self._store.list_clusters()
 
     def get(self, name: str) -> ClusterInfo:
+        """The registered cluster (``ClusterNotFound``); inside ``metacache.cached_reads()`` maybe as cached (the
+        accept then conditions on its ``updated_at``: ``Store.cluster_as_read``)."""
+        if metacache.active() is not None:
+            cached = self._infos.get(name)
+            if cached is not None:
+                return cached
         info = self._store.get_cluster(name)
         if info is None:
             raise ClusterNotFound(f"cluster {name} is not registered")
+        self._infos.put(name, info)
         return info
+
+    def forget(self) -> None:
+        """Forget the cached clusters (a cached one was stale)."""
+        self._infos.forget()
 
     def delete(self, name: str, force: bool = False) -> None:
         """Forget a cluster and its credentials; 409 while it has releases, unless ``force``."""
@@ -310,20 +324,23 @@ class ClusterRegistry:
             raise Conflict(f"cluster {name} still has releases; uninstall them or pass ?force=true")
         self._store.delete_cluster(name)
         self._cache.pop(name, None)
+        self._infos.forget(name)
         self._vault.delete(info.secret_id)
 
     # ------------------------------------------------------------ credentials
 
-    def credentials(self, name: str) -> Credentials:
+    def credentials(self, name: str, info: ClusterInfo | None = None) -> Credentials:
+        """The cluster's kubeconfig, cached per container for ``CREDENTIAL_CACHE_S``; ``info``: the cluster as the
+        caller read it (not read again), whose registration the cached kubeconfig must come from."""
         cached = self._cache.get(name)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        info = self.get(name)
+        if cached and cached[0] > time.monotonic() and (info is None or cached[1] == info.updated_at):
+            return cached[2]
+        info = info or self.get(name)
         secret = self._vault.get(info.secret_id)
         if secret is None:
             raise ClusterNotFound(f"cluster {name} has no stored credentials; register it again")
         creds = self._materialise(secret)
-        self._cache[name] = (time.monotonic() + CREDENTIAL_CACHE_S, creds)
+        self._cache[name] = (time.monotonic() + CREDENTIAL_CACHE_S, info.updated_at, creds)
         return creds
 
     def _materialise(self, secret: dict[str, Any]) -> Credentials:

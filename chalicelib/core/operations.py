@@ -11,7 +11,8 @@ execute: credentials first (Secrets Manager down: the message is retried, the op
 here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``): accepted already ``running``
          (operation + lease + key, one transaction: no separate running mark), without a message, and run by
          ``Executor.execute_here`` in the API function under the same lease, recorded the same way; helm is
-         stopped in time to answer. Could not start (Secrets Manager down): put back to ``queued`` and the message
+         stopped in time to answer. What the request's checks read (``Basis``: the release record, the cluster, the
+         masking rules joined to the spec) is conditioned on in the accept transaction and not read again. Could not start (Secrets Manager down): put back to ``queued`` and the message
          is sent after all.
 """
 
@@ -34,6 +35,7 @@ from chalicelib.core.service import ReleaseService, error_json
 from chalicelib.domain.models import (
     Action,
     ChartSpec,
+    ClusterInfo,
     Idempotency,
     InstallSpec,
     Operation,
@@ -108,6 +110,19 @@ class Announcer:
                 log.exception("a listener failed on operation %s", op_id)
 
 
+@dataclass(frozen=True)
+class Basis:
+    """What a request's checks read before it accepted an operation to run in the request, kept exact by
+    ``conditions`` in the accept transaction (``Store.release_as_read``, ``cluster_as_read``, ...): the run uses
+    it instead of reading again under the lease. ``record``: the release's record (None: there was none);
+    ``cluster``: the cluster as registered, whose added masking rules, with the chart repository's, the hall
+    joined to the spec already."""
+
+    record: ReleaseRecord | None
+    cluster: ClusterInfo
+    conditions: tuple[dict[str, Any], ...] = ()
+
+
 class Intake:
     """The API side: a request becomes a queued operation holding its release's lease."""
 
@@ -143,12 +158,12 @@ class Intake:
         idem: Idempotency | None = None,
         attachments: tuple[dict[str, Any], ...] = (),
         enqueue: bool = True,
-        revision: int | None = None,
+        conditions: tuple[dict[str, Any], ...] = (),
     ) -> Operation:
         """A new queued operation holding the release's lease (or, for a replayed Idempotency-Key, the earlier
         one). ``enqueue=False`` accepts it already ``running`` for the caller to run (``Executor.execute_here``;
-        ``runs_here`` tells it from a replay) in the same transaction: no separate running mark. ``revision``: the
-        release must still be at it, checked in the same transaction (a plan's apply; ``PlanStale`` otherwise)."""
+        ``runs_here`` tells it from a replay) in the same transaction: no separate running mark. ``conditions``
+        (``ConditionCheck`` items) are checked in that transaction: ``StaleRead`` when one no longer holds."""
         op = Operation.new(action, ref, spec_summary(spec), tuple(str(a["sk"]) for a in attachments))
         if not enqueue:
             op = replace(op, status=OperationStatus.RUNNING, started_at=op.created_at)
@@ -160,7 +175,7 @@ class Intake:
                 lease_s=spec.timeout_s + KILL_MARGIN_S + self.lease_grace_s,
                 idem=idem,
                 attachments=attachments,
-                revision=revision,
+                conditions=conditions,
             )
         except IdempotentReplay as exc:
             prior = self.replay(idem)  # a concurrent twin won the race: answer with its operation
@@ -355,7 +370,7 @@ class Executor:
         finished = self._execute(op, message.spec, remaining_s)
         return finished.op if finished else None
 
-    def execute_here(self, op: Operation, spec: Spec, seconds: float) -> Finished | None:
+    def execute_here(self, op: Operation, spec: Spec, seconds: float, basis: Basis | None = None) -> Finished | None:
         """Run an operation just accepted without a message (``Intake.accept(enqueue=False)``) in this process: the
         API function, holding the release's lease exactly as a worker would, recorded exactly as a worker records
         it. No helm process outlives ``seconds`` less ``INLINE_RECORD_MARGIN_S`` (kept to record the outcome), so
@@ -366,7 +381,8 @@ class Executor:
         record it wrote, or None if another runner took it. Raises ``DependencyUnavailable`` when it could not
         start (nothing ran): the operation is put back to ``queued`` and the caller hands it to the worker
         (``Intake.enqueue``). If this process dies meanwhile, the lease expires and the sweep recovers the release
-        as it does for a lost worker."""
+        as it does for a lost worker. ``basis``: what the request's checks read, conditioned on by the accept: the
+        previous record and the cluster are not read again, and the spec already carries the added masking rules."""
         deadline = time.monotonic() + seconds - INLINE_RECORD_MARGIN_S
         if op.status is OperationStatus.RUNNING and not _HERE.take(op.id):
             return None  # accepted running elsewhere, or already run: never twice
@@ -374,14 +390,19 @@ class Executor:
             return None
         with kill_by(deadline):
             try:
-                return self._execute(op, spec, None, deadline)
+                return self._execute(op, spec, None, deadline, basis)
             except DependencyUnavailable:
                 if op.status is OperationStatus.RUNNING:
                     self.store.requeue_operation(op.id)
                 raise
 
     def _execute(
-        self, op: Operation, spec: Spec, remaining_s: float | None, deadline: float | None = None
+        self,
+        op: Operation,
+        spec: Spec,
+        remaining_s: float | None,
+        deadline: float | None = None,
+        basis: Basis | None = None,
     ) -> Finished | None:
         """Run ``op``; ``deadline`` (monotonic) bounds the read-back retries of an operation run in a request."""
         if remaining_s is not None and spec.timeout_s + KILL_MARGIN_S + WORKER_MARGIN_S > remaining_s:
@@ -392,7 +413,8 @@ class Executor:
             }
             return self._finish(op, OperationStatus.FAILED, None, error=error)
         try:
-            kubeconfig = self.service.registry.credentials(op.release.cluster).kubeconfig
+            info = basis.cluster if basis else None
+            kubeconfig = self.service.registry.credentials(op.release.cluster, info).kubeconfig
         except DependencyUnavailable:
             raise  # nothing ran: let the queue retry
         except CharthouseError as exc:
@@ -401,19 +423,19 @@ class Executor:
             if not self.store.start_operation(op.id):
                 return None  # a concurrent delivery took it
             op = replace(op, status=OperationStatus.RUNNING, started_at=now())
-        if isinstance(spec, ChartSpec):
+        if isinstance(spec, ChartSpec) and basis is None:  # with a basis, the hall joined the rules it read
             spec = spec.masked_by(self.service.added_masking(op.release.cluster, spec))
         watch = self.watcher.start(op, spec, kubeconfig)
         try:
             with watch:
-                result, read = self._run(op, spec, kubeconfig, deadline)
+                result, read = self._run(op, spec, kubeconfig, deadline, basis)
             return self._finish(op, OperationStatus.SUCCEEDED, read.record, result=result, read=read)
         except CharthouseError as exc:
             log.info("operation %s failed: %s", op.id, exc.code)
             error = watch.explain(exc, error_json(exc), deadline)  # + details.diagnosis for a helm failure
             # only a helm failure on a reachable cluster can have changed helm's state
             changed = isinstance(exc, HelmError) and not op.release.cluster_wide
-            read = self._snapshot_after_failure(op, spec, kubeconfig, deadline) if changed else ReadBack(None)
+            read = self._snapshot_after_failure(op, spec, kubeconfig, deadline, basis) if changed else ReadBack(None)
             return self._finish(op, OperationStatus.FAILED, read.record, error=error, read=read)
         except Exception:  # noqa: BLE001 - a bug must still end the operation and free the lease
             log.exception("operation %s failed unexpectedly", op.id)
@@ -421,7 +443,7 @@ class Executor:
             read = (
                 ReadBack(None)
                 if op.release.cluster_wide
-                else self._snapshot_after_failure(op, spec, kubeconfig, deadline)
+                else self._snapshot_after_failure(op, spec, kubeconfig, deadline, basis)
             )
             return self._finish(op, OperationStatus.FAILED, read.record, error=error, read=read)
 
@@ -441,11 +463,11 @@ class Executor:
         return Finished(done, record)
 
     def _run(
-        self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
+        self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None, basis: Basis | None = None
     ) -> tuple[dict[str, Any], ReadBack]:
         if isinstance(spec, ReconcileSpec):
             return self.reconcile(kubeconfig, op, spec), ReadBack(None)
-        previous = self.store.get_release(op.release)
+        previous = basis.record if basis else self.store.get_release(op.release)
         released, extra = self._handlers[op.action](kubeconfig, op.release, spec)
         read = _patiently(
             lambda: self._read_back(kubeconfig, op, spec, previous, failed=False, released=released), deadline
@@ -471,11 +493,11 @@ class Executor:
         return ReadBack(record, history)
 
     def _snapshot_after_failure(
-        self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None
+        self, op: Operation, spec: Spec, kubeconfig: str, deadline: float | None = None, basis: Basis | None = None
     ) -> ReadBack:
         """Best effort: record helm's state after a failure (a failed revision is history too)."""
         try:
-            previous = self.store.get_release(op.release)
+            previous = basis.record if basis else self.store.get_release(op.release)
             return _patiently(lambda: self._read_back(kubeconfig, op, spec, previous, failed=True), deadline)
         except Exception:  # noqa: BLE001 - the original error is what the caller needs to see
             log.info("operation %s: could not read helm's state after the failure", op.id)

@@ -15,9 +15,11 @@ Each verb does, in this one order, whoever calls it:
 6. **join the masking rules** of the cluster and of the chart's repository to the request's own (``set_sensitive``),
    so the operation carries them and every answer below is masked by them;
 7. **answer a dry run** at once (nothing accepted, nothing recorded);
-8. **accept** (the operation record, the release's lease, the idempotency key, in one transaction) and **run it in
-   this request** when the caller's budget (``Caller.budget_s``) leaves room for helm's timeout and the margins
-   (``operations.fits_inline``), else **queue** it for the worker;
+8. **accept** (the operation record, the release's lease, the idempotency key, in one transaction, conditioned on
+   what steps 2 and 5 read being still so: ``operations.Basis``) and **run it in this request** when the caller's
+   budget (``Caller.budget_s``) leaves room for helm's timeout and the margins (``operations.fits_inline``), with
+   those reads passed through instead of read again, else **queue** it for the worker. When a read changed before
+   the accept (``StaleRead``), the verb starts again from step 1 once, with fresh reads;
 9. **wait** for its end as long as the caller asked (``Caller.wait_s``).
 
 A diff (``diff_upgrade``, ``diff_rollback``) is authorized like its verb and, given the request it was made from,
@@ -32,15 +34,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from chalicelib.adapters.store import StaleRead
+from chalicelib.core import metacache
 from chalicelib.core.auth import Principal
 from chalicelib.core.authz import Authorizer
 from chalicelib.core.catalog import Catalog
 from chalicelib.core.clusters import ClusterRegistry
 from chalicelib.core.diffs import Differ
-from chalicelib.core.operations import Executor, Intake, fits_inline
+from chalicelib.core.operations import Basis, Executor, Intake, fits_inline
 from chalicelib.core.plans import Planner
 from chalicelib.core.recovery import Recovery
 from chalicelib.core.service import ReleaseService
@@ -48,6 +53,7 @@ from chalicelib.domain import plans, redact
 from chalicelib.domain.models import (
     Action,
     ChartSpec,
+    ClusterInfo,
     Idempotency,
     InstallSpec,
     NameRequest,
@@ -56,6 +62,7 @@ from chalicelib.domain.models import (
     OperationStatus,
     ReleaseRecord,
     ReleaseRef,
+    ReleaseStatus,
     ReleaseTestSpec,
     RollbackSpec,
     Spec,
@@ -63,7 +70,7 @@ from chalicelib.domain.models import (
     UnlockSpec,
     UpgradeSpec,
 )
-from chalicelib.errors import DependencyUnavailable, PreconditionFailed
+from chalicelib.errors import Conflict, DependencyUnavailable, PlanStale, PreconditionFailed
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +89,8 @@ class Caller:
     runtime's step). ``runtime_charts``: the caller is a runtime's sync, the one door that may name the charts a
     runtime built (``runtime/<chart>``). ``if_match``: the ``If-Match`` header (the release's ETag, or ``*``);
     ``if_none_match``: ``If-None-Match: *`` (install only if the release does not exist). ``revision``: the
-    release must still be at this revision when the operation is accepted (a plan's apply: checked in the accept
-    transaction, ``PlanStale`` otherwise)."""
+    release must still be at this revision when the operation is accepted (a plan's apply: checked on the record
+    the checks read, which the accept transaction conditions on; ``PlanStale`` otherwise)."""
 
     principal: Principal
     idempotency: Idempotency | None = None
@@ -150,6 +157,24 @@ class Releases:
 
     def install(self, caller: Caller, cluster: str, namespace: str, spec: InstallSpec, name: NameRequest) -> Outcome:
         """Install ``spec`` as the release ``name`` asks for (given, generated or rendered from a template)."""
+        return self._checked_again(lambda: self._install(caller, cluster, namespace, spec, name), spec.dry_run)
+
+    def upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec) -> Outcome:
+        """Upgrade; a release that does not exist is refused unless ``install: true`` (an upsert)."""
+        return self._checked_again(lambda: self._upgrade(caller, ref, spec), spec.dry_run)
+
+    def rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec) -> Outcome:
+        """Roll back to ``spec.revision`` (default: the one before the current); a dry run previews it."""
+        return self._checked_again(lambda: self._rollback(caller, ref, spec), spec.dry_run)
+
+    def uninstall(self, caller: Caller, ref: ReleaseRef, spec: UninstallSpec) -> Outcome:
+        return self._checked_again(lambda: self._uninstall(caller, ref, spec), False)
+
+    def test(self, caller: Caller, ref: ReleaseRef, spec: ReleaseTestSpec) -> Outcome:
+        """Run the chart's tests (``helm test``)."""
+        return self._checked_again(lambda: self._test(caller, ref, spec), False)
+
+    def _install(self, caller: Caller, cluster: str, namespace: str, spec: InstallSpec, name: NameRequest) -> Outcome:
         started = time.monotonic()
         self._allow(caller, "install", cluster, namespace)
         info = self.registry.get(cluster)
@@ -158,11 +183,11 @@ class Releases:
         if replayed is not None:
             return replayed
         self._preconditions(caller, ref)
-        self.service.check_install(ref, spec)
-        return self._chart_verb(Action.INSTALL, caller, ref, self._sourced(caller, spec, info.masking), started)
+        record = self.service.check_install(ref, spec)
+        sourced = self._sourced(caller, spec, info.masking)
+        return self._chart_verb(Action.INSTALL, caller, ref, sourced, started, self._basis(ref, record, info))
 
-    def upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec) -> Outcome:
-        """Upgrade; a release that does not exist is refused unless ``install: true`` (an upsert)."""
+    def _upgrade(self, caller: Caller, ref: ReleaseRef, spec: UpgradeSpec) -> Outcome:
         started = time.monotonic()
         self._allow(caller, "upgrade", ref.cluster, ref.namespace)
         info = self.registry.get(ref.cluster)
@@ -170,44 +195,43 @@ class Releases:
         if replayed is not None:
             return replayed
         self._preconditions(caller, ref)
-        self.service.check_upgrade(ref, spec)
-        return self._chart_verb(Action.UPGRADE, caller, ref, self._sourced(caller, spec, info.masking), started)
+        record = self.service.check_upgrade(ref, spec)
+        sourced = self._sourced(caller, spec, info.masking)
+        return self._chart_verb(Action.UPGRADE, caller, ref, sourced, started, self._basis(ref, record, info))
 
-    def rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec) -> Outcome:
-        """Roll back to ``spec.revision`` (default: the one before the current); a dry run previews it."""
+    def _rollback(self, caller: Caller, ref: ReleaseRef, spec: RollbackSpec) -> Outcome:
         started = time.monotonic()
         self._allow(caller, "rollback", ref.cluster, ref.namespace)
-        self.registry.get(ref.cluster)
+        info = self.registry.get(ref.cluster)
         if spec.dry_run:
             return Outcome(ref, dry_run=self.service.rollback_preview(ref, spec))
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
         self._preconditions(caller, ref)
-        self.service.check_rollback(ref, spec.revision)
-        return self._submit(Action.ROLLBACK, caller, ref, spec, started)
+        basis = self._basis(ref, self.service.checked_rollback(ref, spec.revision)[1], info)
+        return self._submit(Action.ROLLBACK, caller, ref, spec, started, basis)
 
-    def uninstall(self, caller: Caller, ref: ReleaseRef, spec: UninstallSpec) -> Outcome:
+    def _uninstall(self, caller: Caller, ref: ReleaseRef, spec: UninstallSpec) -> Outcome:
         started = time.monotonic()
         self._allow(caller, "uninstall", ref.cluster, ref.namespace)
-        self.registry.get(ref.cluster)
+        info = self.registry.get(ref.cluster)
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
         self._preconditions(caller, ref)
-        self.service.check_uninstall(ref)
-        return self._submit(Action.UNINSTALL, caller, ref, spec, started)
+        basis = self._basis(ref, self.service.check_uninstall(ref), info)
+        return self._submit(Action.UNINSTALL, caller, ref, spec, started, basis)
 
-    def test(self, caller: Caller, ref: ReleaseRef, spec: ReleaseTestSpec) -> Outcome:
-        """Run the chart's tests (``helm test``)."""
+    def _test(self, caller: Caller, ref: ReleaseRef, spec: ReleaseTestSpec) -> Outcome:
         started = time.monotonic()
         self._allow(caller, "test", ref.cluster, ref.namespace)
-        self.registry.get(ref.cluster)
+        info = self.registry.get(ref.cluster)
         replayed = self._replay(caller, spec)
         if replayed is not None:
             return replayed
-        self.service.check_test(ref)
-        return self._submit(Action.TEST, caller, ref, spec, started)
+        basis = self._basis(ref, self.service.check_test(ref), info)
+        return self._submit(Action.TEST, caller, ref, spec, started, basis)
 
     def unlock(self, caller: Caller, ref: ReleaseRef, spec: UnlockSpec) -> Outcome:
         """Recover a release whose operation was lost: 409 until that operation's lease has expired (``recovery``);
@@ -311,6 +335,34 @@ class Releases:
         if caller.reveal:
             self.authorizer.require(caller.principal, "reveal", cluster, namespace)
 
+    def _checked_again(self, verb: Callable[[], Outcome], dry_run: object) -> Outcome:
+        """``verb`` with the cluster and repository metadata as cached (``metacache``; not for a dry run, answered
+        at once), and once more from the start, the cache forgotten, when something its checks read changed before
+        its accept (the accept transaction's conditions failed: nothing was written); a second change in a row is
+        a 409."""
+        try:
+            with metacache.cached_reads(enabled=not dry_run):
+                return verb()
+        except StaleRead:
+            log.info("what the checks read changed before the accept; checking again with fresh reads")
+            self.registry.forget()
+            self.catalog.repos.forget()
+        try:
+            with metacache.cached_reads(enabled=not dry_run):
+                return verb()
+        except StaleRead as exc:
+            raise Conflict("the release, its cluster or its chart source changed while it was accepted; retry") from exc
+
+    def _basis(self, ref: ReleaseRef, record: ReleaseRecord | None, info: ClusterInfo) -> Basis:
+        """What the checks read, and the accept's conditions that it is still so: the release's record, the
+        cluster's registration and, when they were read, the repositories' version."""
+        store = self.intake.store
+        conditions = [store.release_as_read(ref, record), store.cluster_as_read(info)]
+        reads = metacache.active()
+        if reads is not None and reads.repositories_version is not None:
+            conditions.append(store.repositories_as_read(reads.repositories_version))
+        return Basis(record, info, tuple(conditions))
+
     def _preconditions(self, caller: Caller, ref: ReleaseRef) -> None:
         """``If-None-Match: *`` (the release must not exist) and ``If-Match`` (its ETag must still be one given)."""
         if caller.if_match is None and not caller.if_none_match:
@@ -337,37 +389,50 @@ class Releases:
         return spec.masked_by(cluster_masking + self.catalog.masking(spec))
 
     def _chart_verb(
-        self, action: Action, caller: Caller, ref: ReleaseRef, spec: InstallSpec | UpgradeSpec, started: float
+        self,
+        action: Action,
+        caller: Caller,
+        ref: ReleaseRef,
+        spec: InstallSpec | UpgradeSpec,
+        started: float,
+        basis: Basis,
     ) -> Outcome:
         if not spec.dry_run:
-            return self._submit(action, caller, ref, spec, started)
+            return self._submit(action, caller, ref, spec, started, basis)
         rules = redact.Masking(spec.sensitive_paths, spec.sensitive_keys)
         shown = spec.values if caller.reveal else redact.mask_values(spec.values, rules.paths, rules.keys)
         return Outcome(ref, dry_run=self.service.dry_run(ref, spec, caller.reveal), values=shown)
 
-    def _submit(self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, started: float) -> Outcome:
+    def _submit(
+        self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, started: float, basis: Basis
+    ) -> Outcome:
         """Run here when the caller's budget allows, else queue; then wait as asked."""
+        if caller.revision is not None:
+            _at_planned_revision(ref, basis.record, caller.revision)
         budget = caller.budget_s
         if budget is not None and fits_inline(action, spec, budget):
-            outcome = self._run_here(action, caller, ref, spec, budget - (time.monotonic() - started))
+            outcome = self._run_here(action, caller, ref, spec, budget - (time.monotonic() - started), basis)
         else:
-            outcome = Outcome(
-                ref,
-                self.intake.accept(action, ref, spec, caller.idempotency, caller.attachments, revision=caller.revision),
+            op = self.intake.accept(
+                action, ref, spec, caller.idempotency, caller.attachments, conditions=basis.conditions
             )
+            outcome = Outcome(ref, op)
         return self._waited(caller, outcome)
 
-    def _run_here(self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, seconds: float) -> Outcome:
+    def _run_here(
+        self, action: Action, caller: Caller, ref: ReleaseRef, spec: Spec, seconds: float, basis: Basis
+    ) -> Outcome:
         """Accept without a message and run it in this process under the release's lease
-        (``Executor.execute_here``). If it cannot start here (Secrets Manager unavailable) it goes to the worker
-        after all; a replayed twin's operation is only waited for."""
+        (``Executor.execute_here``), with what the checks read (``basis``, conditioned on by the accept). If it
+        cannot start here (Secrets Manager unavailable) it goes to the worker after all; a replayed twin's
+        operation is only waited for."""
         op = self.intake.accept(
-            action, ref, spec, caller.idempotency, caller.attachments, enqueue=False, revision=caller.revision
+            action, ref, spec, caller.idempotency, caller.attachments, enqueue=False, conditions=basis.conditions
         )
         if not self.intake.runs_here(op):  # a replayed twin's operation: only waited for
             return Outcome(ref, op)
         try:
-            done = self.executor.execute_here(op, spec, seconds)
+            done = self.executor.execute_here(op, spec, seconds, basis)
         except DependencyUnavailable:
             log.info("operation %s could not start in the request; handed to the worker", op.id)
             self.intake.enqueue(op, spec)  # execute_here put it back to queued (nothing ran)
@@ -379,3 +444,14 @@ class Releases:
         if caller.wait_s is None or op is None or op.status.terminal:
             return outcome
         return replace(outcome, operation=self.intake.wait(op.id, caller.wait_s))
+
+
+def _at_planned_revision(ref: ReleaseRef, record: ReleaseRecord | None, revision: int) -> None:
+    """A plan is applied only while the release is at the revision it was made for (0: no live record). ``record``
+    is what the checks read; the accept's condition that it is unchanged (``release_as_read``) keeps it so until the
+    operation holds the lease, and a change in between is read again (``StaleRead``) and refused here."""
+    live = record.revision if record is not None and record.status is not ReleaseStatus.UNINSTALLED else 0
+    if live != revision:
+        raise PlanStale(
+            f"release {ref.key} is no longer at revision {revision}, as the plan was made for", ["revision"]
+        )

@@ -25,6 +25,7 @@ from chalicelib.adapters.http.fetch import Access, RemoteNotFound, fetch, safe_u
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.vault import Vault
 from chalicelib.config import CREDENTIAL_CACHE_S
+from chalicelib.core import metacache
 from chalicelib.domain import chartindex, fields, redact
 from chalicelib.domain import validate as v
 from chalicelib.domain.models import iso, now
@@ -301,6 +302,8 @@ class RepositoryRegistry:
         self._cache = index_cache
         self._secrets: dict[str, tuple[float, dict[str, str]]] = {}
         self._indexes: dict[str, tuple[str, dict[str, Any]]] = {}  # name -> (digest, compact index)
+        # every repository by name at a version (inside metacache.cached_reads())
+        self._listed: metacache.Expiring[tuple[int, dict[str, Repository]]] = metacache.Expiring()
 
     # ------------------------------------------------------------ registry
 
@@ -331,11 +334,43 @@ class RepositoryRegistry:
             repo = self._store_index(repo, index)
         self._store.put_repository(repo.name, repo.to_item())
         self._secrets.pop(spec.name, None)
+        self._listed.forget()
         return repo, existing is None
 
     def _get(self, name: str) -> Repository | None:
+        reads = metacache.active()
+        if reads is not None:
+            before = reads.repositories_version
+            found = self._versioned(reads).get(name)
+            if found is not None:
+                return found
+            # not in the cached list: list again (a repository registered a moment ago is not refused)
+            reads.repositories_version = before
+            self._listed.forget()
+            found = self._versioned(reads).get(name)
+            if found is not None:
+                return found
         item = self._store.get_repository(name)
         return Repository.from_item(item) if item else None
+
+    def _versioned(self, reads: metacache.Reads) -> dict[str, Repository]:
+        """Every repository by name, as cached or listed now, noting in ``reads`` the version the accept must
+        condition on (``Store.repositories_as_read``): the first one used in the request."""
+        hit = self._listed.get("all")
+        if hit is None:
+            version, bumped_at = self._store.repositories_version()
+            hit = (version, {r.name: r for r in self.all(fresh=True)})
+            if now() - bumped_at > metacache.SETTLE_S:
+                self._listed.put("all", hit)
+        if reads.repositories_version is None:
+            reads.repositories_version = hit[0]
+        elif reads.repositories_version != hit[0]:
+            reads.repositories_version = min(reads.repositories_version, hit[0])  # the accept fails: checked again
+        return hit[1]
+
+    def forget(self) -> None:
+        """Forget the cached repositories (the cached list was stale)."""
+        self._listed.forget()
 
     def get(self, name: str) -> Repository:
         repo = self._get(v.dns_label("repository", name))
@@ -343,12 +378,17 @@ class RepositoryRegistry:
             raise RepositoryNotFound(f"repository {name} is not registered")
         return repo
 
-    def all(self) -> list[Repository]:
+    def all(self, fresh: bool = False) -> list[Repository]:
+        """Every registered repository; inside ``metacache.cached_reads()`` (unless ``fresh``) maybe as cached."""
+        reads = None if fresh else metacache.active()
+        if reads is not None:
+            return list(self._versioned(reads).values())
         return [Repository.from_item(i) for i in self._store.list_repositories()]
 
     def delete(self, name: str) -> None:
         repo = self.get(name)
         self._store.delete_repository(name)
+        self._listed.forget()
         if repo.secret_id:
             self._vault.delete(repo.secret_id)
         self._cache.delete(f"{name}.json")
@@ -392,6 +432,7 @@ class RepositoryRegistry:
             return conn.repo  # an OCI registry has no index; charts are resolved by tag when installed
         repo = self._store_index(conn.repo, self._fetch_index(conn.repo.url, conn.access))
         self._store.put_repository(repo.name, repo.to_item())
+        self._listed.forget()
         return repo
 
     def refresh_all(self) -> tuple[list[Repository], list[dict[str, Any]]]:

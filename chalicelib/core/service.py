@@ -95,7 +95,9 @@ class ReleaseService:
 
     # The checks below read the stored state of a release on a cluster the caller resolved (``core/releases.py``).
 
-    def check_install(self, ref: ReleaseRef, spec: InstallSpec) -> None:
+    # Each returns the record it read (None: there is none), for the run to use (``core/operations.Basis``).
+
+    def check_install(self, ref: ReleaseRef, spec: InstallSpec) -> ReleaseRecord | None:
         record = self.store.get_release(ref)
         if record and record.status is not ReleaseStatus.UNINSTALLED and not spec.dry_run:
             if not (spec.replace and record.status is ReleaseStatus.FAILED):
@@ -103,11 +105,13 @@ class ReleaseService:
                     f"release {ref.key} already exists ({record.status.value}); upgrade it instead",
                     status=record.status.value,
                 )
+        return record
 
-    def check_upgrade(self, ref: ReleaseRef, spec: UpgradeSpec) -> None:
+    def check_upgrade(self, ref: ReleaseRef, spec: UpgradeSpec) -> ReleaseRecord | None:
         record = self.store.get_release(ref)
         if (record is None or record.status is ReleaseStatus.UNINSTALLED) and not spec.install:
             raise ReleaseNotFound(f"release {ref.key} not found; set install: true to install it")
+        return record
 
     def require_release(self, ref: ReleaseRef) -> ReleaseRecord:
         """The stored record of a release, its cluster resolved first (``ClusterNotFound``, ``ReleaseNotFound``)."""
@@ -123,6 +127,10 @@ class ReleaseService:
     def check_rollback(self, ref: ReleaseRef, revision: int) -> int:
         """The revision a rollback goes to (``revision``, or the one before the current one); refused when there
         is none: ``NoPreviousRevision`` (409) rather than helm's own error after the operation ran."""
+        return self.checked_rollback(ref, revision)[0]
+
+    def checked_rollback(self, ref: ReleaseRef, revision: int) -> tuple[int, ReleaseRecord]:
+        """``check_rollback``, and the record it read."""
         record = self._stored(ref)
         history = self.store.history(ref, 1000)
         if record.status is ReleaseStatus.UNINSTALLED and not history:
@@ -130,14 +138,14 @@ class ReleaseService:
         if revision:
             if not any(r.revision == revision for r in history):
                 raise InvalidInput("revision", f"release {ref.key} has no revision {revision}")
-            return revision
+            return revision, record
         earlier = [r.revision for r in history if r.revision < record.revision]
         if not earlier:
             raise NoPreviousRevision(
                 f"release {ref.key} has no revision before {record.revision} to roll back to",
                 revision=record.revision,
             )
-        return max(earlier)
+        return max(earlier), record
 
     def rollback_preview(self, ref: ReleaseRef, spec: RollbackSpec) -> dict[str, Any]:
         """A rollback's dry run: what it would do, checked like the real one; nothing runs and nothing changes."""
@@ -151,15 +159,17 @@ class ReleaseService:
             "new_revision": max(r.revision for r in self.store.history(ref, 1)) + 1,
         }
 
-    def check_test(self, ref: ReleaseRef) -> None:
+    def check_test(self, ref: ReleaseRef) -> ReleaseRecord:
         record = self._stored(ref)
         if record.status is ReleaseStatus.UNINSTALLED:
             raise ReleaseNotFound(f"release {ref.key} is uninstalled: nothing to test")
+        return record
 
-    def check_uninstall(self, ref: ReleaseRef) -> None:
+    def check_uninstall(self, ref: ReleaseRef) -> ReleaseRecord:
         record = self._stored(ref)
         if record.status is ReleaseStatus.UNINSTALLED:
             raise ReleaseNotFound(f"release {ref.key} is already uninstalled")
+        return record
 
     # ------------------------------------------------------------ dry run (synchronous)
 

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from chalicelib.adapters.store import Store, table_definition
+from chalicelib.adapters.store import StaleRead, Store, table_definition
 from chalicelib.domain.models import Action, Operation, OperationStatus, ReleaseRef, now
 from chalicelib.errors import ReleaseLocked
 from devstack.dynamodb import LocalDynamo
@@ -124,3 +124,18 @@ def test_the_engine_keeps_its_table_on_disk_across_a_restart(tmp_path: Path) -> 
         assert got.get("Item") == {"pk": {"S": "K"}, "sk": {"S": "META"}}
     finally:
         engine.stop()
+
+
+def test_an_accept_conditioned_on_stale_reads_is_cancelled_whole(store: Store) -> None:
+    """The accept's conditions (what the request's checks read) on the real engine: the repositories' version a
+    repository write bumps, a release record that must still be absent; a failed one cancels the accept whole."""
+    ref = ReleaseRef("engine", "stale", "web")
+    version, _ = store.repositories_version()
+    store.put_repository("engine-stale", {"name": "engine-stale"})
+    assert store.repositories_version()[0] == version + 1
+    op = Operation.new(Action.INSTALL, ref, {"chart": "web"})
+    with pytest.raises(StaleRead):
+        store.accept(op, LEASE_S, conditions=(store.repositories_as_read(version),))
+    assert store.get_operation(op.id) is None and store.lease(ref) is None
+    fresh = (store.repositories_as_read(version + 1), store.release_as_read(ref, None))
+    assert store.accept(op, LEASE_S, conditions=fresh).id == op.id and store.lease_holder(ref) == op.id

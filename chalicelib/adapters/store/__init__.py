@@ -15,6 +15,7 @@ audit entry           AUDIT#<id> / META               AUDIT / <t>#<id>      -   
 token (local stages)  TOKEN#<sha256> / META           TOKENS / <name>       -                    POST /v1/tokens
 policy                POLICY#<name> / META            POLICIES / <name>     -                    PUT /v1/policies/{name}
 repository            REPO#<name> / META              REPOS / <name>        -                    PUT repository
+repositories version  VERSION#REPOS / META            -                     -                    every repository write
 uploaded chart        CHART#<name> / V#<version>      UPLOADS / <name>#<v>  -                    POST chart
 access key            AK#<id> / META                  AKS / <owner>#<id>    -                    POST /v1/access-keys
 used signature        SIG#<hex> / META                -                     -                    signed calls (TTL)
@@ -38,12 +39,14 @@ Access patterns:
   clusters: Query gsi2 ``RELS``. Status/name/search/chart filters are FilterExpressions; pages are filled up to
   ``limit`` and continued with an opaque ``next_token`` (the last returned item's key).
 * accept an operation: one TransactWriteItems = Put operation (new id) + Put lease (absent or expired)
-  [+ Put idempotency key (absent or past its TTL)] [+ Put attachments] [+ ConditionCheck the release record still
-  at a plan's revision]. A replayed key is read with GetItem ``IDEM#<key>``.
+  [+ Put idempotency key (absent or past its TTL)] [+ Put attachments] [+ ConditionCheck of what the request's
+  checks read: the release record unchanged (``release_as_read``), the cluster's ``updated_at``
+  (``cluster_as_read``), the repositories' version (``repositories_as_read``)]. A replayed key is read with GetItem
+  ``IDEM#<key>``.
 * stale leases (the sweep): Query gsi1 ``LEASES`` with ``gsi1sk < <now>`` (<exp> is the zero-padded expiry).
-* finish an operation: revisions BatchWrite (idempotent upserts and deletes), then one TransactWriteItems =
-  Put release record + Put operation (condition: still ``queued`` or ``running``) + Delete lease (condition: ours
-  or gone).
+* finish an operation: one TransactWriteItems = Put release record + Put operation (condition: still ``queued`` or
+  ``running``) + Delete lease (condition: ours or gone) + the revisions helm has (Put) and those it pruned or an
+  uninstall removed (Delete); a history too long for one transaction is written beforehand (Query + BatchWrite).
 * get an operation: GetItem ``OP#<id>``; list: Query gsi1 ``OPS#<c>`` or gsi2 ``OPS``, newest first.
 * reconcile: list a cluster's records (gsi1, every status), then per changed release a conditional PutItem
   (``put_release_if_unchanged``) and a PutItem of a release event; events: Query ``REL#...`` ``begins_with EVT#``,
@@ -51,6 +54,9 @@ Access patterns:
   conditional UpdateItem (``take_cfn_reply``) by whoever ends the operation.
 * audit: Query gsi1 ``AUDIT`` with ``gsi1sk >= <since>``, newest first; cluster/release/principal filters are
   FilterExpressions. Every mutating or refused call writes one entry.
+* a repository is written (Put or Delete) in one TransactWriteItems with an update of ``VERSION#REPOS`` (``ADD
+  version 1``, ``bumped_at``): a list of repositories cached at a version is exact while that version holds
+  (``core/metacache.py``).
 * tokens, policies, repositories and uploaded charts (``put_*``/``get_*``/``list_*``/``delete_*``): GetItem,
   PutItem, DeleteItem on their keys; list: Query gsi1 ``TOKENS`` / ``POLICIES`` / ``REPOS`` / ``UPLOADS``
   (``begins_with(<name>#)`` for one chart's versions). A bearer token is found by GetItem on its hash.
@@ -83,7 +89,7 @@ from typing import Any
 
 from chalicelib.adapters.store.access import Access
 from chalicelib.adapters.store.audit import Audit
-from chalicelib.adapters.store.operations import IdempotentReplay, Operations
+from chalicelib.adapters.store.operations import IdempotentReplay, Operations, StaleRead
 from chalicelib.adapters.store.plans import Plans
 from chalicelib.adapters.store.releases import Releases
 from chalicelib.adapters.store.runtimes import Runtimes
@@ -96,6 +102,7 @@ __all__ = [
     "IdempotentReplay",
     "Lease",
     "ListQuery",
+    "StaleRead",
     "Store",
     "Table",
     "table_definition",
@@ -104,7 +111,7 @@ __all__ = [
 
 class Store(Releases, Operations, Access, Audit, Runtimes, Plans):
     """Typed access to the table, one concern per base class. Every AWS failure becomes ``DependencyUnavailable``;
-    a failed condition is an answer (``False``, ``None``, ``ReleaseLocked``, ``IdempotentReplay``), never an error."""
+    a failed condition is an answer (``False``, ``None``, ``ReleaseLocked``, ``IdempotentReplay``), never an error (``StaleRead``: a condition given to ``accept`` failed)."""
 
     def __init__(self, dynamodb_resource: Any, table_name: str) -> None:
         super().__init__(Table(dynamodb_resource, table_name))

@@ -9,6 +9,7 @@ written or deleted is seen so at once.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from boto3.dynamodb.conditions import ConditionBase
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
 from chalicelib.adapters.store.table import Part
-from chalicelib.domain.models import ClusterInfo
+from chalicelib.domain.models import ClusterInfo, now
 
 
 class Access(Part):
@@ -34,6 +35,16 @@ class Access(Part):
 
     def delete_cluster(self, name: str) -> None:
         self.table.delete(keys.cluster(name))
+
+    @staticmethod
+    def cluster_as_read(info: ClusterInfo) -> dict[str, Any]:
+        """A condition for ``accept``: the cluster is registered still as ``info`` says (each registration writes a
+        new ``updated_at``: its version)."""
+        return {
+            "Key": keys.cluster(info.name),
+            "ConditionExpression": "updated_at = :u",
+            "ExpressionAttributeValues": {":u": codec.number(info.updated_at)},
+        }
 
     # ------------------------------------------------------------ bearer tokens (stored by their SHA-256)
 
@@ -68,7 +79,9 @@ class Access(Part):
     # ------------------------------------------------------------ chart repositories
 
     def put_repository(self, name: str, doc: dict[str, Any]) -> None:
-        self._put_doc(keys.repository(name), keys.repository_index(name), doc)
+        """Write a repository and bump the repositories' version, in one transaction."""
+        item = {**keys.repository(name), **keys.repository_index(name), **codec.to_doc(doc)}
+        self._bumping_repositories({"Put": {"TableName": self.table.name, "Item": item}})
 
     def get_repository(self, name: str) -> dict[str, Any] | None:
         return self._get_doc(keys.repository(name))
@@ -77,7 +90,38 @@ class Access(Part):
         return self._list_docs(*keys.repositories())
 
     def delete_repository(self, name: str) -> None:
-        self.table.delete(keys.repository(name))
+        """Delete a repository and bump the repositories' version, in one transaction."""
+        self._bumping_repositories({"Delete": {"TableName": self.table.name, "Key": keys.repository(name)}})
+
+    def repositories_version(self) -> tuple[int, float]:
+        """The repositories' version (0 before any write) and when it was bumped (epoch seconds): a cache of
+        repositories read at a version is exact while ``repositories_as_read`` of it holds."""
+        item = self.table.get(keys.repositories_version(), consistent=True)
+        return (int(item["version"]), float(item["bumped_at"])) if item else (0, 0.0)
+
+    @staticmethod
+    def repositories_as_read(version: int) -> dict[str, Any]:
+        """A condition for ``accept``: no repository was written since the version ``version`` was read."""
+        if version == 0:
+            return {"Key": keys.repositories_version(), "ConditionExpression": "attribute_not_exists(pk)"}
+        return {
+            "Key": keys.repositories_version(),
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": version},
+        }
+
+    def _bumping_repositories(self, write: dict[str, Any]) -> None:
+        bump = {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": keys.repositories_version(),
+                "UpdateExpression": "ADD #v :one SET bumped_at = :t",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":one": 1, ":t": codec.number(now())},
+            }
+        }
+        self.table.transact([write, bump], token=uuid.uuid4().hex)
 
     # ------------------------------------------------------------ uploaded charts (one document per version)
 

@@ -221,6 +221,11 @@ def repositories() -> Query:
     return GSI1, Key("gsi1pk").eq(REPOSITORIES)
 
 
+def repositories_version() -> ItemKey:
+    """The version every write of a repository bumps (``Access.repositories_version``)."""
+    return _key("VERSION#REPOS")
+
+
 def uploaded_chart(name: str, version: str) -> ItemKey:
     return _key(f"CHART#{name}", f"{UPLOAD_PREFIX}{version}")
 

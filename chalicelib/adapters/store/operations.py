@@ -19,7 +19,6 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.store import codec, keys
-from chalicelib.adapters.store.plans import revision_check
 from chalicelib.adapters.store.releases import release_item, revision_item, sync_revisions
 from chalicelib.adapters.store.table import Part, all_of
 from chalicelib.domain.events import release_state
@@ -33,7 +32,7 @@ from chalicelib.domain.models import (
     Revision,
     now,
 )
-from chalicelib.errors import DependencyUnavailable, PlanStale, ReleaseLocked
+from chalicelib.errors import DependencyUnavailable, ReleaseLocked
 
 ACCEPT_ATTEMPTS = 2
 IDEMPOTENCY_TTL_S = 24 * 3600  # a key is remembered for a day (DynamoDB TTL attribute ``ttl``)
@@ -46,6 +45,11 @@ RELEASE_AFTER = "release_after"  # an ended operation's release as it left it (i
 
 class IdempotentReplay(Exception):
     """The Idempotency-Key is already claimed (internal: the pipeline answers with the recorded operation)."""
+
+
+class StaleRead(Exception):
+    """A condition given to ``accept`` failed: something the request's checks read (the release record, the cluster,
+    the repositories) changed since (internal: the hall checks again with fresh reads)."""
 
 
 def operation_item(op: Operation, release: ReleaseRecord | None = None) -> dict[str, Any]:
@@ -75,7 +79,7 @@ class Operations(Part):
         lease_s: int,
         idem: Idempotency | None = None,
         attachments: tuple[dict[str, Any], ...] = (),
-        revision: int | None = None,
+        conditions: tuple[dict[str, Any], ...] = (),
     ) -> Operation:
         """Record a queued operation, take the release's lease and claim the idempotency key, atomically; the
         operation as stored (its request as a read would give it back), without reading it.
@@ -83,12 +87,13 @@ class Operations(Part):
         partition, each at its own ``sk``: e.g. the CloudFormation request to answer when it ends, made by
         ``cfn_reply_item``).
 
-        ``revision``: the release's record must still be at this revision (0: no live record) — a plan's apply,
-        checked in the same transaction, so an operation that ended between the plan's check and this accept
-        cannot slip through (``PlanStale`` naming ``revision``).
+        ``conditions`` are ``ConditionCheck`` items checked in the same transaction (``release_as_read``,
+        ``cluster_as_read``, ``repositories_as_read``, or any other): what the request's checks read is still so when
+        the operation is accepted, so a run can use those reads instead of reading again.
 
-        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, and ``IdempotentReplay``
-        when the key was claimed first by another request (the caller then reads it with ``get_idempotency``).
+        Raises ``ReleaseLocked`` (with the holder's operation id) when a live lease exists, ``IdempotentReplay``
+        when the key was claimed first by another request (the caller then reads it with ``get_idempotency``), and
+        ``StaleRead`` when one of ``conditions`` failed (nothing was written).
         """
         ts = now()
         lease = Lease(op.release, op.id, ts + lease_s)
@@ -139,8 +144,8 @@ class Operations(Part):
                     }
                 }
             )
-        if revision is not None:
-            items.append(revision_check(self.table.name, op.release, revision))  # last: found by its position
+        checked = len(items)
+        items += [{"ConditionCheck": {"TableName": self.table.name, **c}} for c in conditions]
         attempt = 0
         while True:
             try:
@@ -151,11 +156,8 @@ class Operations(Part):
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if idem is not None and len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
                     raise IdempotentReplay(idem.key) from exc
-                if revision is not None and len(reasons) == len(items) and reasons[-1] == "ConditionalCheckFailed":
-                    raise PlanStale(
-                        f"release {op.release.key} is no longer at revision {revision}, as the plan was made for",
-                        ["revision"],
-                    ) from exc
+                if "ConditionalCheckFailed" in reasons[checked:]:
+                    raise StaleRead(op.release.key) from exc
                 if len(reasons) >= 2 and reasons[1] != "ConditionalCheckFailed":
                     raise DependencyUnavailable("DynamoDB refused the operation record; nothing was written") from exc
                 holder = self.lease_holder(op.release)
@@ -286,15 +288,16 @@ class Operations(Part):
         """Write the outcome in one transaction: release record, operation (was running), lease freed, and with
         ``revisions`` (helm's history now) every one of them (a rollback or a recovery supersedes an older one) plus
         deletes of the ``PRUNED_WINDOW`` numbers below helm's oldest (what helm pruned; deleting an absent item is
-        a no-op). An empty history, or one too long for a transaction, is written beforehand by
-        ``sync_revisions``. True when this outcome is the one stored; False when the operation had been ended
+        a no-op); an empty history (uninstalled) deletes the numbers up to the record's revision. A history too
+        long for a transaction, or an empty one without a record, is written beforehand by ``sync_revisions``. True when this outcome is the one stored; False when the operation had been ended
         meanwhile."""
         extra: list[dict[str, Any]] = []
         if revisions is not None:
-            extra = self._revision_writes(op.release, revisions)
-            if not revisions or len(extra) + 3 > MAX_TRANSACTION_ITEMS:
+            writes = self._revision_writes(op.release, revisions, record)
+            if writes is None or len(writes) + 3 > MAX_TRANSACTION_ITEMS:
                 sync_revisions(self.table, op.release, revisions)
-                extra = []
+            else:
+                extra = writes
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -321,7 +324,7 @@ class Operations(Part):
         except ClientError:
             # The operation was ended meanwhile (the sweep declared its worker lost): keep that verdict, but the
             # release record and its history are still what helm reports now, and the lease, if ours, is freed.
-            if extra and revisions:
+            if extra and revisions is not None:
                 sync_revisions(self.table, op.release, revisions)
             if record is not None:
                 self.table.put(release_item(record))
@@ -329,9 +332,19 @@ class Operations(Part):
             return False
         return True
 
-    def _revision_writes(self, ref: ReleaseRef, revisions: list[Revision]) -> list[dict[str, Any]]:
+    def _revision_writes(
+        self, ref: ReleaseRef, revisions: list[Revision], record: ReleaseRecord | None
+    ) -> list[dict[str, Any]] | None:
+        """The transaction items that make the stored history ``revisions``; None when they cannot be told without
+        reading the stored numbers (``sync_revisions``). An empty history (uninstalled) deletes every number up to
+        the record's revision and ``PRUNED_WINDOW`` past it (deleting an absent item is a no-op)."""
         if not revisions:
-            return []
+            if record is None:
+                return None
+            return [
+                {"Delete": {"TableName": self.table.name, "Key": keys.revision(ref, n)}}
+                for n in range(1, record.revision + PRUNED_WINDOW + 1)
+            ]
         oldest = min(r.revision for r in revisions)
         puts = [{"Put": {"TableName": self.table.name, "Item": revision_item(ref, r)}} for r in revisions]
         deletes = [

@@ -7,11 +7,10 @@ the request in the charts bucket (``plans/<id>.json``). A runtime plan holds dig
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from chalicelib.adapters.store import codec, keys
 from chalicelib.adapters.store.table import Part
-from chalicelib.domain.models import ReleaseRef, ReleaseStatus, now
+from chalicelib.domain.models import now
 from chalicelib.domain.plans import Plan, RuntimePlan
 
 
@@ -41,22 +40,3 @@ class Plans(Part):
             return None
         plan = RuntimePlan.from_json(codec.plain(item["runtime_plan"]))
         return plan if plan.expires_at > now() else None
-
-
-def revision_check(table: str, ref: ReleaseRef, revision: int) -> dict[str, Any]:
-    """A transaction's ConditionCheck: the release's record is at ``revision`` and not uninstalled (0: there is no
-    record, or it is uninstalled) — what a plan was made against, checked where its operation is accepted."""
-    gone: dict[str, Any] = {":gone": ReleaseStatus.UNINSTALLED.value}
-    if revision == 0:
-        condition, values = "attribute_not_exists(pk) OR #s = :gone", gone
-    else:
-        condition, values = "#r = :r AND #s <> :gone", {**gone, ":r": revision}
-    return {
-        "ConditionCheck": {
-            "TableName": table,
-            "Key": keys.release(ref),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#r": "revision", "#s": "status"} if revision else {"#s": "status"},
-            "ExpressionAttributeValues": values,
-        }
-    }

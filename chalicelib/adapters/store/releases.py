@@ -66,6 +66,22 @@ class Releases(Part):
         item = self.table.get(keys.release(ref))
         return codec.release_from_item(item) if item else None
 
+    @staticmethod
+    def release_as_read(ref: ReleaseRef, record: ReleaseRecord | None) -> dict[str, Any]:
+        """A condition for ``accept``: the release's record is still ``record`` (absent when None)."""
+        if record is None:
+            return {"Key": keys.release(ref), "ConditionExpression": "attribute_not_exists(pk)"}
+        return {
+            "Key": keys.release(ref),
+            "ConditionExpression": "updated_at = :u AND #r = :r AND #s = :s",
+            "ExpressionAttributeNames": {"#r": "revision", "#s": "status"},
+            "ExpressionAttributeValues": {
+                ":u": codec.number(record.updated_at),
+                ":r": record.revision,
+                ":s": record.status.value,
+            },
+        }
+
     def list_releases(self, q: ListQuery) -> tuple[list[ReleaseRecord], str | None]:
         index, key = keys.releases(q.cluster, q.namespace)
         items, token = self.table.query_page(index, key, release_filter(q), q.limit, q.next_token)

@@ -298,7 +298,7 @@ def test_credentials_unavailable_leaves_the_operation_queued_for_a_retry(
     op = world.install()
     message = world.queue.take()
 
-    def down(cluster: str) -> None:
+    def down(*args: object) -> None:
         raise DependencyUnavailable("Secrets Manager is unavailable")
 
     monkeypatch.setattr(world.service.registry, "credentials", down)
@@ -411,7 +411,7 @@ def test_an_operation_that_cannot_start_here_is_put_back_to_queued_for_the_worke
     spec, _ = InstallSpec.from_json({"name": REF.name, "chart": CHART, "timeout": 10}, LIMITS)
     op = world.intake.accept(Action.INSTALL, REF, spec, enqueue=False)
 
-    def down(cluster: str) -> None:
+    def down(*args: object) -> None:
         raise DependencyUnavailable("Secrets Manager is unavailable")
 
     monkeypatch.setattr(world.service.registry, "credentials", down)

@@ -40,6 +40,7 @@ from chalicelib.errors import (
     DependencyUnavailable,
     Forbidden,
     InvalidInput,
+    PlanStale,
     ReleaseExists,
     ReleaseNotFound,
 )
@@ -255,3 +256,14 @@ def test_rollback_test_uninstall_check_the_release_first(world: World) -> None:
     assert preview.operation is None and preview.dry_run is not None
     op = world.hall.uninstall(Caller(ALICE), REF, UninstallSpec()).op
     assert op.action is Action.UNINSTALL and op.status is OperationStatus.QUEUED
+
+
+def test_a_plans_apply_goes_ahead_only_at_the_revision_it_was_made_for(world: World) -> None:
+    world.installed()
+    stored = world.store.get_release(REF)
+    assert stored is not None
+    spec = UpgradeSpec.from_json({"chart": CHART}, LIMITS)
+    with pytest.raises(PlanStale) as stale:
+        world.hall.upgrade(admin(revision=stored.revision + 1), REF, spec)
+    assert stale.value.changed == ["revision"] and world.queue.bodies == []  # nothing accepted
+    assert world.hall.upgrade(admin(revision=stored.revision), REF, spec).op.status is OperationStatus.QUEUED

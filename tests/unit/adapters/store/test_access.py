@@ -86,7 +86,16 @@ def test_kinds_of_record_never_mix(store: Store, count: int) -> None:
         store.put_cluster(cluster(f"n{i}"))
     listed = [store.list_tokens(), store.list_policies(), store.list_repositories(), store.list_uploaded_charts()]
     assert [len(docs) for docs in listed] == [count] * 4 and len(store.list_clusters()) == count
-    assert len(raw_items()) == 5 * count
+    assert len(raw_items()) == 5 * count + (1 if count else 0)  # + the repositories' version, once one was written
+
+
+def test_every_repository_write_bumps_the_version(store: Store) -> None:
+    assert store.repositories_version() == (0, 0.0)
+    store.put_repository("a", {"name": "a"})
+    store.put_repository("a", {"name": "a", "url": "x"})
+    store.delete_repository("a")
+    version, bumped_at = store.repositories_version()
+    assert version == 3 and bumped_at > 0 and store.get_repository("a") is None
 
 
 def test_access_keys_are_listed_per_owner_and_signatures_claimed_once(store: Store) -> None:

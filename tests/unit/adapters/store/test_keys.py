@@ -47,6 +47,7 @@ BUILT: dict[str, tuple[keys.ItemKey, keys.IndexKeys]] = {
     "token (local stages)": (keys.token(SHA), keys.token_index("web")),
     "policy": (keys.policy("web"), keys.policy_index("web")),
     "repository": (keys.repository("web"), keys.repository_index("web")),
+    "repositories version": (keys.repositories_version(), {}),
     "uploaded chart": (keys.uploaded_chart("web", "1.2.3"), keys.uploaded_chart_index("web", "1.2.3")),
     "release event": (keys.release_event(REF, T, "u1"), {}),
     "CloudFormation reply": (keys.cfn_reply("op-1"), {}),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.store import IdempotentReplay, Store, operations
+from chalicelib.adapters.store import IdempotentReplay, StaleRead, Store, operations
 from chalicelib.domain.models import (
     Action,
     Idempotency,
@@ -77,6 +77,40 @@ def test_a_second_operation_on_a_leased_release_is_refused_with_the_holder(store
     assert err.value.details["operation_id"] == first.id
     assert store.get_operation(second.id) is None  # nothing of the refused one was written
     store.accept(new_op(OTHER), lease_s=600)  # another release is free
+
+
+def test_an_accept_whose_reads_changed_writes_nothing(store: Store) -> None:
+    """The accept's conditions: the record, the cluster and the repositories as the request's checks read them."""
+    first = new_op()
+    record = record_for(first)
+    store.finish_operation(ended(first, OperationStatus.SUCCEEDED), record, [])
+    as_read = (store.release_as_read(REF, record), store.repositories_as_read(0))
+    op = new_op(action=Action.UPGRADE)
+    store.accept(op, lease_s=600, conditions=as_read)  # all still so
+    store.finish_operation(ended(op, OperationStatus.SUCCEEDED), replace(record, revision=2, updated_at=2.0), [])
+    later = new_op(action=Action.UPGRADE)
+    with pytest.raises(StaleRead):  # the record changed since it was read
+        store.accept(later, lease_s=600, conditions=as_read)
+    assert store.get_operation(later.id) is None and store.lease(REF) is None  # nothing written
+    store.put_repository("charts", {"name": "charts"})
+    with pytest.raises(StaleRead):  # a repository was written since version 0 was read
+        store.accept(later, lease_s=600, conditions=(store.repositories_as_read(0),))
+    assert store.repositories_version()[0] == 1
+    store.accept(later, lease_s=600, conditions=(store.repositories_as_read(1), store.release_as_read(OTHER, None)))
+    assert store.lease_holder(REF) == later.id
+
+
+def test_an_uninstall_deletes_the_history_in_its_finish(store: Store) -> None:
+    op = new_op()
+    store.accept(op, lease_s=600)
+    revs = [Revision(n, ReleaseStatus.SUPERSEDED, "web-1.0.0", "1", "", "") for n in (1, 2)]
+    store.finish_operation(ended(op, OperationStatus.SUCCEEDED), replace(record_for(op), revision=2), revs)
+    assert [r.revision for r in store.history(REF, 10)] == [2, 1]
+    gone = new_op(action=Action.UNINSTALL)
+    store.accept(gone, lease_s=600)
+    uninstalled = replace(record_for(gone), revision=2, status=ReleaseStatus.UNINSTALLED)
+    assert store.finish_operation(ended(gone, OperationStatus.SUCCEEDED), uninstalled, [])
+    assert store.history(REF, 10) == []
 
 
 def test_an_expired_lease_is_taken_over(store: Store) -> None:

@@ -8,9 +8,8 @@ import pytest
 
 from chalicelib.adapters.store import Store
 from chalicelib.adapters.store import plans as stored
-from chalicelib.domain.models import Action, Operation, ReleaseRecord, ReleaseRef, ReleaseStatus, now
+from chalicelib.domain.models import ReleaseRef, now
 from chalicelib.domain.plans import Facts, Plan, RuntimePlan, StepFacts
-from chalicelib.errors import PlanStale, ReleaseLocked
 from tests.emulated import raw_items
 
 
@@ -46,44 +45,3 @@ def test_an_expired_plan_is_absent(store: Store, monkeypatch: pytest.MonkeyPatch
     later = now() + 61
     monkeypatch.setattr(stored, "now", lambda: later)
     assert store.get_plan("plan-1") is None
-
-
-# ---------------------------------------------------------------- the accept of a plan's apply, bound to a revision
-
-REF = ReleaseRef("c", "ns", "web")
-
-
-def record(revision: int, status: ReleaseStatus = ReleaseStatus.DEPLOYED) -> ReleaseRecord:
-    return ReleaseRecord(REF, status, revision, "web", "1.0.0", "1", "", "", "", "", "", {}, "upgrade", "op-x", 0, 1.0)
-
-
-def test_an_accept_bound_to_a_revision_is_refused_once_another_revision_was_recorded(store: Store) -> None:
-    store.put_releases([record(1)])
-    first = Operation.new(Action.UPGRADE, REF, {})
-    store.accept(first, lease_s=600, revision=1)  # still at the planned revision: accepted
-    store.release_lease(REF, first.id)
-    store.put_releases([record(2)])  # an upgrade that ended between the plan's check and this accept
-    late = Operation.new(Action.UPGRADE, REF, {})
-    with pytest.raises(PlanStale) as refused:
-        store.accept(late, lease_s=600, revision=1)
-    assert refused.value.changed == ["revision"]
-    assert store.get_operation(late.id) is None and store.lease_holder(REF) is None  # nothing written
-
-
-def test_revision_zero_means_no_live_release(store: Store) -> None:
-    op = Operation.new(Action.INSTALL, REF, {})
-    store.accept(op, lease_s=600, revision=0)  # no record at all
-    store.release_lease(REF, op.id)
-    store.put_releases([record(3)])
-    with pytest.raises(PlanStale):
-        store.accept(Operation.new(Action.UPGRADE, REF, {}), lease_s=600, revision=0)
-    store.put_releases([record(3, ReleaseStatus.UNINSTALLED)])
-    store.accept(Operation.new(Action.INSTALL, REF, {}), lease_s=600, revision=0)  # uninstalled counts as none
-
-
-def test_an_unbound_accept_and_a_lock_are_unchanged(store: Store) -> None:
-    store.put_releases([record(5)])
-    held = Operation.new(Action.UPGRADE, REF, {})
-    store.accept(held, lease_s=600)
-    with pytest.raises(ReleaseLocked):
-        store.accept(Operation.new(Action.UPGRADE, REF, {}), lease_s=600, revision=5)  # locked, not stale
