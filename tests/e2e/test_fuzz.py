@@ -51,8 +51,8 @@ service never passes).
    text), holds a ``chart``/``server`` value that could name a host and is not one of the fixed loopback URLs. It
    ignores proxy settings from the environment. A refusal fails the test loudly instead of sending.
 3. EKS: the API, the worker and the scheduler run with ``AWS_ENDPOINT_URL`` pointing at the stack's moto server on
-   127.0.0.1 (asserted below, with the absence of per-service endpoint overrides but DynamoDB's, which is the stack's
-   DynamoDB Local on 127.0.0.1), so a fuzzed EKS registration can
+   127.0.0.1 (asserted below, with the absence of per-service endpoint overrides but DynamoDB's and its stream's, which are
+   the stack's DynamoDB Local on 127.0.0.1), so a fuzzed EKS registration can
    only ever reach moto (which knows no EKS cluster: such a cluster is simply unreachable).
 
 Clusters registered by the fuzzer carry fuzzed credentials for a (rewritten, loopback) server, so a request
@@ -358,12 +358,13 @@ def targets(fuzz_stack: Stack) -> Targets:
     # (3) of the docstring: every AWS call of the API and the worker goes to the stack's moto or DynamoDB Local on
     # loopback
     assert urlsplit(env["AWS_ENDPOINT_URL"]).hostname == "127.0.0.1", env["AWS_ENDPOINT_URL"]
-    assert urlsplit(env["AWS_ENDPOINT_URL_DYNAMODB"]).hostname == "127.0.0.1", env["AWS_ENDPOINT_URL_DYNAMODB"]
+    local_dynamodb = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")  # DynamoDB Local and its stream
+    for name in local_dynamodb:
+        assert urlsplit(env[name]).hostname == "127.0.0.1", env[name]
     overrides = [
         k
         for k in env
-        if (k.startswith("AWS_ENDPOINT_URL_") and k != "AWS_ENDPOINT_URL_DYNAMODB")
-        or k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+        if (k.startswith("AWS_ENDPOINT_URL_") and k not in local_dynamodb) or k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
     ]
     assert not overrides, f"per-service AWS endpoint settings would bypass the loopback emulators: {overrides}"
     assert fuzz_stack.charts is not None
