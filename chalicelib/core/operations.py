@@ -12,8 +12,8 @@ here:    ``Prefer: wait=N`` with a helm timeout that fits in N (``fits_inline``)
          (operation + lease + key, one transaction: no separate running mark), without a message, and run by
          ``Executor.execute_here`` in the API function under the same lease, recorded the same way; helm is
          stopped in time to answer. What the request's checks read (``Basis``: the release record, the cluster, the
-         masking rules joined to the spec) is conditioned on in the accept transaction and not read again. Could not start (Secrets Manager down): put back to ``queued`` and the message
-         is sent after all.
+         masking rules joined to the spec) is conditioned on in the accept transaction and not read again. Could
+         not start (Secrets Manager down): put back to ``queued`` and the message is sent after all.
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ Listener = Callable[[Operation, ReleaseRecord | None], None]
 class Announcer:
     """Tells the listeners of every operation that ended, whoever ended it (worker, sweep, a failed accept):
     CloudFormation answers (``custom_resource.py``) and runtimes (the state-change event is made from the table's
-    stream, off the request path: ``state_changes.py``). Listeners
-    subscribe once, when the object graph is built; a listener's failure is logged only."""
+    stream, off the request path: ``state_changes.py``). Listeners subscribe once, when the object graph is built;
+    a listener's failure is logged only."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
