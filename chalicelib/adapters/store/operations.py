@@ -215,65 +215,60 @@ class Operations(Part):
     def start_operation(self, op_id: str) -> bool:
         """queued -> running. False when the operation is not queued (already run: a redelivery)."""
         ts = codec.number(now())
-        try:
-            self.table.update(
-                keys.operation(op_id),
-                UpdateExpression="SET #s = :running, started_at = :t, updated_at = :t",
-                ConditionExpression="#s = :queued",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
-            )
-        except ClientError:
-            return False
-        return True
+        return self._update_operation(
+            op_id,
+            "SET #s = :running, started_at = :t, updated_at = :t",
+            "#s = :queued",
+            {":running": "running", ":queued": "queued", ":t": ts},
+        )
 
     def set_progress(self, op_id: str, progress: dict[str, Any]) -> bool:
         """Record a running operation's ``progress`` (conditional: never on one that ended). False when it is not
         running. One small UpdateItem; the caller writes only when the progress changed."""
-        try:
-            self.table.update(
-                keys.operation(op_id),
-                UpdateExpression="SET progress = :p",
-                ConditionExpression="#s = :running",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":p": codec.dynamo_safe(progress), ":running": "running"},
-            )
-        except ClientError:
-            return False
-        return True
+        return self._update_operation(
+            op_id, "SET progress = :p", "#s = :running", {":p": codec.dynamo_safe(progress), ":running": "running"}
+        )
 
     def requeue_operation(self, op_id: str) -> bool:
         """running -> queued, for an operation accepted running to be run in a request that could not start it
         (nothing ran): the worker then starts it as any queued one. False when it is not running any more."""
         ts = codec.number(now())
-        try:
-            self.table.update(
-                keys.operation(op_id),
-                UpdateExpression="SET #s = :queued, updated_at = :t REMOVE started_at",
-                ConditionExpression="#s = :running",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":running": "running", ":queued": "queued", ":t": ts},
-            )
-        except ClientError:
-            return False
-        return True
+        return self._update_operation(
+            op_id,
+            "SET #s = :queued, updated_at = :t REMOVE started_at",
+            "#s = :running",
+            {":running": "running", ":queued": "queued", ":t": ts},
+        )
 
     def fail_operation(self, op_id: str, error: dict[str, Any]) -> bool:
         """End a queued or running operation ``failed`` (conditional). False when it had already ended."""
         ts = codec.number(now())
+        return self._update_operation(
+            op_id,
+            "SET #s = :failed, #e = :error, finished_at = :t, updated_at = :t",
+            "#s IN (:queued, :running)",
+            {
+                ":failed": "failed",
+                ":queued": "queued",
+                ":running": "running",
+                ":error": codec.dynamo_safe(error),
+                ":t": ts,
+            },
+            {"#e": "error"},
+        )
+
+    def _update_operation(
+        self, op_id: str, update: str, condition: str, values: dict[str, Any], names: dict[str, str] | None = None
+    ) -> bool:
+        """One conditional UpdateItem of an operation record (``#s`` names its status). False when ``condition``
+        does not hold (or the write was refused)."""
         try:
             self.table.update(
                 keys.operation(op_id),
-                UpdateExpression="SET #s = :failed, #e = :error, finished_at = :t, updated_at = :t",
-                ConditionExpression="#s IN (:queued, :running)",
-                ExpressionAttributeNames={"#s": "status", "#e": "error"},
-                ExpressionAttributeValues={
-                    ":failed": "failed",
-                    ":queued": "queued",
-                    ":running": "running",
-                    ":error": codec.dynamo_safe(error),
-                    ":t": ts,
-                },
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status", **(names or {})},
+                ExpressionAttributeValues=values,
             )
         except ClientError:
             return False
@@ -289,8 +284,8 @@ class Operations(Part):
         ``revisions`` (helm's history now) every one of them (a rollback or a recovery supersedes an older one) plus
         deletes of the ``PRUNED_WINDOW`` numbers below helm's oldest (what helm pruned; deleting an absent item is
         a no-op); an empty history (uninstalled) deletes the numbers up to the record's revision. A history too
-        long for a transaction, or an empty one without a record, is written beforehand by ``sync_revisions``. True when this outcome is the one stored; False when the operation had been ended
-        meanwhile."""
+        long for a transaction, or an empty one without a record, is written beforehand by ``sync_revisions``. True
+        when this outcome is the one stored; False when the operation had been ended meanwhile."""
         extra: list[dict[str, Any]] = []
         if revisions is not None:
             writes = self._revision_writes(op.release, revisions, record)
