@@ -88,6 +88,16 @@ class Api:
         resp = getattr(self.c.http, method.lower())(path, **kwargs)
         return resp.status_code, resp.json_body
 
+    def exchange(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any, dict[str, str]]:
+        """A JSON call as the admin with extra ``headers`` (``If_Match`` sends ``If-Match``): status, body and the
+        answer's headers (lower-case names)."""
+        sent = {"Content-Type": "application/json", **self.auth, **{k.replace("_", "-"): v for k, v in headers.items()}}
+        kwargs: dict[str, Any] = {"headers": sent}
+        if body is not None:
+            kwargs["body"] = json.dumps(body)
+        resp = getattr(self.c.http, method.lower())(path, **kwargs)
+        return resp.status_code, resp.json_body, {k.lower(): v for k, v in resp.headers.items()}
+
     def drain(self) -> int:
         """Deliver every queued message to the worker handler, as SQS would."""
         sqs = boto3.client("sqs")

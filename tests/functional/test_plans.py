@@ -46,15 +46,6 @@ def upload(api: Api, data: bytes, query: str = "") -> None:
     assert resp.status_code in (200, 201), resp.json_body
 
 
-def call(api: Api, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any, dict[str, str]]:
-    sent = {"Content-Type": "application/json", **api.auth, **{k.replace("_", "-"): v for k, v in headers.items()}}
-    kwargs: dict[str, Any] = {"headers": sent}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    resp = getattr(api.c.http, method.lower())(path, **kwargs)
-    return resp.status_code, resp.json_body, {k.lower(): v for k, v in resp.headers.items()}
-
-
 @pytest.fixture
 def installed(api: Api) -> Api:
     api.register()
@@ -162,41 +153,41 @@ def test_a_rollback_plan_applies_and_goes_stale(installed: Api, helm: FakeHelm) 
 
 def test_an_idempotent_plan_apply_replays_its_operation(installed: Api) -> None:
     plan = planned(installed)["plan"]["id"]
-    first = call(installed, "PUT", f"{NS}/web", {"plan": plan}, Idempotency_Key="apply-1")
+    first = installed.exchange("PUT", f"{NS}/web", {"plan": plan}, Idempotency_Key="apply-1")
     assert first[0] == 202, first
     installed.drain()
-    again = call(installed, "PUT", f"{NS}/web", {"plan": plan}, Idempotency_Key="apply-1")
+    again = installed.exchange("PUT", f"{NS}/web", {"plan": plan}, Idempotency_Key="apply-1")
     assert again[0] == 202 and again[1]["id"] == first[1]["id"], again  # not PlanStale: the same request
 
 
 def test_etag_changes_with_each_revision_and_if_match_refuses_a_stale_one(installed: Api) -> None:
-    status, rel, headers = call(installed, "GET", f"{NS}/web")
+    status, rel, headers = installed.exchange("GET", f"{NS}/web")
     assert status == 200 and headers.get("etag", "").startswith('"'), headers
     tag = headers["etag"]
-    assert call(installed, "GET", f"{NS}/web")[2]["etag"] == tag  # the same state, the same tag
-    status, op, _ = call(installed, "PUT", f"{NS}/web", {"chart": CHART, "values": SECOND}, If_Match=tag)
+    assert installed.exchange("GET", f"{NS}/web")[2]["etag"] == tag  # the same state, the same tag
+    status, op, _ = installed.exchange("PUT", f"{NS}/web", {"chart": CHART, "values": SECOND}, If_Match=tag)
     assert status == 202, op
     installed.drain()
-    newer = call(installed, "GET", f"{NS}/web")[2]["etag"]
+    newer = installed.exchange("GET", f"{NS}/web")[2]["etag"]
     assert newer != tag
     for method, path, body in (
         ("PUT", f"{NS}/web", {"chart": CHART, "values": FIRST}),
         ("POST", f"{NS}/web/rollback", {}),
         ("DELETE", f"{NS}/web", None),
     ):
-        status, err, _ = call(installed, method, path, body, If_Match=tag)
+        status, err, _ = installed.exchange(method, path, body, If_Match=tag)
         assert status == 412 and err["error"]["code"] == "PreconditionFailed", (method, err)
     assert [h["revision"] for h in history(installed)] == [2, 1]  # nothing changed
-    status, op, _ = call(installed, "POST", f"{NS}/web/rollback", {}, If_Match=newer)
+    status, op, _ = installed.exchange("POST", f"{NS}/web/rollback", {}, If_Match=newer)
     assert status == 202, op
 
 
 def test_if_none_match_star_installs_only_a_new_release(installed: Api) -> None:
-    status, err, _ = call(installed, "POST", NS, {"name": "web", "chart": CHART}, If_None_Match="*")
+    status, err, _ = installed.exchange("POST", NS, {"name": "web", "chart": CHART}, If_None_Match="*")
     assert status == 412 and err["error"]["code"] == "PreconditionFailed", err
-    status, op, _ = call(installed, "POST", NS, {"name": "fresh", "chart": CHART}, If_None_Match="*")
+    status, op, _ = installed.exchange("POST", NS, {"name": "fresh", "chart": CHART}, If_None_Match="*")
     assert status == 202, op
-    status, err, _ = call(installed, "POST", NS, {"name": "other", "chart": CHART}, If_None_Match='"abc"')
+    status, err, _ = installed.exchange("POST", NS, {"name": "other", "chart": CHART}, If_None_Match='"abc"')
     assert status == 422 and err["error"]["details"]["field"] == "If-None-Match", err
 
 

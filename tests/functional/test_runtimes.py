@@ -375,15 +375,6 @@ def test_one_failing_runtime_never_stops_the_others_in_a_tick(api: Api, git: Fak
 # ---------------------------------------------------------------- plans applied exactly, ETags and If-Match
 
 
-def _call(api: Api, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any, dict[str, str]]:
-    sent = {"Content-Type": "application/json", **api.auth, **{k.replace("_", "-"): v for k, v in headers.items()}}
-    kwargs: dict[str, Any] = {"headers": sent}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    resp = getattr(api.c.http, method.lower())(path, **kwargs)
-    return resp.status_code, resp.json_body, {k.lower(): v for k, v in resp.headers.items()}
-
-
 def test_a_runtime_plan_is_applied_exactly_or_refused_naming_the_source_commit(
     api: Api, helm: FakeHelm, git: FakeGit
 ) -> None:
@@ -411,14 +402,16 @@ def test_a_runtime_plan_is_applied_exactly_or_refused_naming_the_source_commit(
     ):
         status, err = api.call("POST", "/v1/runtimes/shop/sync", body)
         assert (status, err["error"]["code"]) == (code, expected), err
-    status, out, _ = _call(api, "POST", "/v1/runtimes/shop/sync", {"plan": plan["plan"]["id"]}, Idempotency_Key="s-1")
+    status, out, _ = api.exchange("POST", "/v1/runtimes/shop/sync", {"plan": plan["plan"]["id"]}, Idempotency_Key="s-1")
     assert status == 202 and out["status"]["phase"] == "syncing", out
     settle(api)
     out = runtime(api)
     assert out["status"]["phase"] == "synced" and out["status"]["synced_commit"] == plan["commit"], out["status"]
     assert helm.releases["prod/apps/web"][-1]["config"] == {"data": {"greeting": "hi"}}
     # the same key and request: answered as the runtime is, not refused as stale (the releases moved since)
-    status, again, _ = _call(api, "POST", "/v1/runtimes/shop/sync", {"plan": plan["plan"]["id"]}, Idempotency_Key="s-1")
+    status, again, _ = api.exchange(
+        "POST", "/v1/runtimes/shop/sync", {"plan": plan["plan"]["id"]}, Idempotency_Key="s-1"
+    )
     assert status == 202 and again["status"]["phase"] == "synced", again
     status, err = api.call("POST", "/v1/runtimes/shop/sync", {"plan": plan["plan"]["id"]})
     assert status == 409 and "revision" in err["error"]["details"]["changed"], err
@@ -429,22 +422,22 @@ def test_a_runtimes_etag_changes_with_each_sync_and_if_match_refuses_a_stale_one
     git.commit(URL, {"env/releases.yaml": RELEASES, "env/values/web.yaml": "data: {greeting: hello}\n"})
     git.credentials[URL] = {"username": "bot", "password": "tok-123456"}
     assert api.call("PUT", "/v1/runtimes/shop", BODY)[0] == 201
-    status, _, headers = _call(api, "GET", "/v1/runtimes/shop")
+    status, _, headers = api.exchange("GET", "/v1/runtimes/shop")
     tag = headers["etag"]
-    assert status == 200 and tag.startswith('"') and _call(api, "GET", "/v1/runtimes/shop")[2]["etag"] == tag
-    status, out, _ = _call(api, "POST", "/v1/runtimes/shop/sync", None, If_Match=tag)
+    assert status == 200 and tag.startswith('"') and api.exchange("GET", "/v1/runtimes/shop")[2]["etag"] == tag
+    status, out, _ = api.exchange("POST", "/v1/runtimes/shop/sync", None, If_Match=tag)
     assert status == 202, out
     settle(api)
-    newer = _call(api, "GET", "/v1/runtimes/shop")[2]["etag"]
+    newer = api.exchange("GET", "/v1/runtimes/shop")[2]["etag"]
     assert newer != tag
     for method, path, body in (
         ("PUT", "/v1/runtimes/shop", {**BODY, "sync": {"prune": False}}),
         ("POST", "/v1/runtimes/shop/sync", None),
         ("DELETE", "/v1/runtimes/shop?prune=true", None),
     ):
-        status, err, _ = _call(api, method, path, body, If_Match=tag)
+        status, err, _ = api.exchange(method, path, body, If_Match=tag)
         assert status == 412 and err["error"]["code"] == "PreconditionFailed", (method, err)
     assert runtime(api)["sync"]["prune"] is True  # nothing changed
-    status, out, _ = _call(api, "PUT", "/v1/runtimes/shop", {**BODY, "sync": {"prune": False}}, If_Match=newer)
+    status, out, _ = api.exchange("PUT", "/v1/runtimes/shop", {**BODY, "sync": {"prune": False}}, If_Match=newer)
     assert status == 200 and out["sync"]["prune"] is False, out
-    assert _call(api, "GET", "/v1/runtimes/shop")[2]["etag"] != newer  # the declaration changed
+    assert api.exchange("GET", "/v1/runtimes/shop")[2]["etag"] != newer  # the declaration changed
